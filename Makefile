@@ -1,0 +1,153 @@
+# topiary: build, test, run, bench.
+#
+#   make run      install missing Debian packages, build, open the workbench on the bundled task
+#   make test     install missing Debian packages, build, run every unit and end-to-end test
+#   make asan     build into build-asan/ with ASan+UBSan and run the unit tests there
+#   make bench    all benchmarks (bench-train, ...), each against a reference measured in the same run
+#
+# Switches: NATIVE=1 (-march=native), WERROR=0 (drop -Werror), NO_CUDA=1 (ignore nvcc), V=1 (verbose).
+# Objects go to $(BUILD)/ (out of tree); the library every front end links is $(BUILD)/libtopiary.a.
+
+SHELL   := /bin/bash
+BUILD   ?= build
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := cc
+endif
+
+DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev gnuplot-nox tmux pkg-config
+PKGS     := openblas libcjson zlib ncursesw
+
+ARCH_FLAGS := -march=x86-64-v2
+ifeq ($(NATIVE),1)
+ARCH_FLAGS := -march=native
+endif
+WERROR ?= 1
+WFLAGS := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WFLAGS += -Werror
+endif
+OPT    ?= -O2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g $(ARCH_FLAGS) $(WFLAGS) -fno-math-errno -fopenmp-simd -I. \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+SAN    :=
+CFLAGS  = $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
+
+# ---- CUDA: compiled and linked when nvcc exists; at run time no device => CPU with a message ----
+NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
+ifneq ($(NVCC),)
+CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_OBJ   := $(BUILD)/engine/cuda/backend_cuda.o
+CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+CUDA_STATE := ✓ CUDA: $(NVCC)
+else
+CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
+CUDA_LIBS  :=
+CUDA_STATE := ✗ CUDA: nvcc not found (CPU only)
+endif
+LDLIBS = -Wl,--as-needed $(LDLIBS_BASE) $(CUDA_LIBS) $(SAN)
+
+ifneq ($(V),1)
+Q := @
+endif
+
+LIB_SRC := $(wildcard engine/*.c sessions/*.c plots/*.c)
+TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c tui/views/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
+LIB     := $(BUILD)/libtopiary.a
+# hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
+HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o model.o optim.o)
+$(HOT_OBJ): OPT = -O3
+BIN     := $(BUILD)/topiary
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+TEST_HOBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+# Linker seams for injected failures (cmocka --wrap): only tests that ask for them get them.
+TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
+
+.PHONY: all deps run test unit e2e asan bench bench-train clean info
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+info:
+	@echo "I CC:     $(shell $(CC) --version | head -1)"
+	@echo "I CFLAGS: $(CFLAGS)"
+	@echo "I LDLIBS: $(LDLIBS)"
+	@echo "$(CUDA_STATE)"
+
+# Install only what is missing, and say what.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "topiary: installing missing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "topiary: apt-get install failed for:$$missing" >&2; exit 1; }; \
+	else echo "topiary: all Debian packages present"; fi
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./$(BIN) demo
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory info all unit e2e
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/backend_cuda.h engine/status.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NVCC $<")
+	$(Q)$(NVCC) -O2 -I. -Xcompiler -fPIC -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR  $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/tui/main.o $(LIB)
+	@$(if $(Q),echo "  LD  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $< $(TEST_HOBJ) $(TEST_WRAPS_$*) $(LIB) \
+	    $(shell pkg-config --libs cmocka) $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS)
+
+# Run every unit test binary; report a closing "N passed, N failed" line and fail if any failed.
+unit: $(TEST_BIN)
+	@pass=0; fail=0; failed=""; \
+	for t in $(TEST_BIN); do \
+	  echo "== $$t"; \
+	  if TOPIARY_SHARED=$${TOPIARY_SHARED:-../shared} ./$$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	echo "unit test programs: $$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ] || { echo "FAILED:$$failed"; exit 1; }
+
+e2e: $(BIN)
+	@if ls tests/e2e/*.sh >/dev/null 2>&1; then \
+	  pass=0; fail=0; for s in tests/e2e/*.sh; do \
+	    echo "== $$s"; if TOPIARY=$(abspath $(BIN)) bash $$s; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
+	  done; echo "e2e: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]; \
+	fi
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	   SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
+
+bench: bench-train
+
+bench-train: deps $(BIN)
+	bash bench/bench_train.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

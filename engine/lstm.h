@@ -1,0 +1,57 @@
+/* engine/lstm: one LSTM layer over a window of T steps, forward with cached activations and full BPTT
+ * backward (PyTorch convention, gate order i, f, g, o):
+ *
+ *   a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          a = [a_i; a_f; a_g; a_o]   (G = 4H rows)
+ *   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+ *   c_t = f ⊙ c_{t-1} + i ⊙ g                          h_t = o ⊙ tanh(c_t)
+ *
+ * Dimension letters: T steps, B batch, I input, H hidden, G = 4H.  Activations are time-major: row
+ * t*B + b.  The whole window's input projection is one GEMM; the recurrence is one GEMM per step; the
+ * elementwise gate maths is fused into one pass per step.  Gradients accumulate (+=) into the
+ * gradient struct; activation gradients are written (=).  The gradient w.r.t. the initial state is not
+ * propagated (truncated BPTT: the state carried across windows is detached).
+ */
+#ifndef TP_LSTM_H
+#define TP_LSTM_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+/* Pointers into the model's flat parameter (or gradient) array. */
+typedef struct {
+    int I, H;
+    float *w_ih; /* [G, I] */
+    float *w_hh; /* [G, H] */
+    float *b_ih; /* [G]    */
+    float *b_hh; /* [G]    */
+} LstmWeights;
+
+/* Activation cache of one layer, sized for at most T steps of batch B. */
+typedef struct {
+    int I, H, T, B;  /* capacity                                              */
+    float *gates;    /* [T*B, G]     gate activations i, f, g, o (after σ/tanh) */
+    float *h;        /* [(T+1)*B, H] block 0 = initial state h_0, then h_1..h_T  */
+    float *c;        /* [(T+1)*B, H] block 0 = initial state c_0, then c_1..c_T  */
+    float *tc;       /* [T*B, H]     tanh(c_t)                                   */
+    float *dgates;   /* [T*B, G]     backward scratch                            */
+    float *dc_next;  /* [B, H]       backward scratch                            */
+    float *bias;     /* [G]          b_ih + b_hh (forward), bias gradient (backward) */
+} LstmCache;
+
+TpStatus lstm_cache_init(LstmCache *c, int I, int H, int T, int B);
+void lstm_cache_free(LstmCache *c);
+
+/* Forward over Tw <= T steps of batch B <= capacity.  x: [Tw*B, I].  Initial state: the caller
+ * writes h_0, c_0 into the first B rows of cache->h / cache->c (lstm_cache_h0/c0).  Outputs h_1..h_Tw
+ * are rows B .. (Tw+1)*B of cache->h (lstm_cache_out). */
+void lstm_forward(LstmCache *c, const LstmWeights *w, const float *x, int Tw, int B);
+
+/* Backward of the last forward.  dh_out [Tw*B, H]: dLoss/dh_t from above (overwritten).
+ * Accumulates dW into dw; writes dx [Tw*B, I] when dx != NULL. */
+void lstm_backward(LstmCache *c, LstmWeights *dw, float *dx, const LstmWeights *w, const float *x,
+                   float *dh_out, int Tw, int B);
+
+static inline float *lstm_cache_out(const LstmCache *c, int B) { return c->h + (size_t)B * c->H; }
+
+#endif

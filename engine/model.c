@@ -1,0 +1,323 @@
+/* engine/model: see model.h. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "vmath.h"
+
+TpStatus model_config_check(const ModelConfig *c)
+{
+    if (c->n_vocab < 2) return err_set(TP_EINVAL, "model: vocabulary of %d tokens (need at least 2)", c->n_vocab);
+    if (c->n_embed < 1 || c->n_embed > 65536) return err_set(TP_ERANGE, "--embed: expected 1..65536, got %d", c->n_embed);
+    if (c->n_layers < 1 || c->n_layers > MODEL_MAX_LAYERS)
+        return err_set(TP_ERANGE, "--layers: expected 1..%d, got %d", MODEL_MAX_LAYERS, c->n_layers);
+    for (int l = 0; l < c->n_layers; l++)
+        if (c->hidden[l] < 1 || c->hidden[l] > 65536)
+            return err_set(TP_ERANGE, "--hidden: layer %d: expected 1..65536, got %d", l, c->hidden[l]);
+    if (c->cell == MODEL_CELL_HLSTM)
+        return err_set(TP_ENOTAVAIL, "--cell hlstm: not available yet: needs the H-LSTM cell (grow-and-prune issue)");
+    if (c->cell != MODEL_CELL_LSTM) return err_set(TP_EINVAL, "--cell: unknown cell %d", (int)c->cell);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return err_set(TP_ERANGE, "--dropout: expected 0 <= p < 1, got %g", (double)c->dropout);
+    if (!(c->init_scale > 0.0f && c->init_scale < 10.0f))
+        return err_set(TP_ERANGE, "init scale: expected 0 < s < 10, got %g", (double)c->init_scale);
+    return TP_OK;
+}
+
+int model_layer_input(const Model *m, int l) { return l == 0 ? m->cfg.n_embed : m->cfg.hidden[l - 1]; }
+
+static void add_param(Model *m, const char *name, ParamKind kind, int layer, int rows, int cols)
+{
+    ModelParam *p = &m->p[m->n_tensors++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->kind = kind;
+    p->layer = layer;
+    p->rows = rows;
+    p->cols = cols;
+    p->off = m->n_params;
+    p->n = (size_t)rows * cols;
+    /* keep every tensor 16-float aligned so kernels may use aligned vector loads */
+    m->n_params += (p->n + 15) & ~(size_t)15;
+}
+
+static void bind_views(Model *m)
+{
+    int L = m->cfg.n_layers;
+    m->embed = m->w + m->p[0].off;
+    for (int l = 0; l < L; l++) {
+        const ModelParam *p = &m->p[1 + 4 * l];
+        LstmWeights *w = &m->lw[l], *g = &m->lg[l];
+        w->I = g->I = p[0].cols;
+        w->H = g->H = m->cfg.hidden[l];
+        w->w_ih = m->w + p[0].off;
+        w->w_hh = m->w + p[1].off;
+        w->b_ih = m->w + p[2].off;
+        w->b_hh = m->w + p[3].off;
+        g->w_ih = m->g + p[0].off;
+        g->w_hh = m->g + p[1].off;
+        g->b_ih = m->g + p[2].off;
+        g->b_hh = m->g + p[3].off;
+    }
+    m->dec_w = m->w + m->p[1 + 4 * L].off;
+    m->dec_b = m->w + m->p[2 + 4 * L].off;
+}
+
+TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng)
+{
+    memset(m, 0, sizeof *m);
+    TpStatus s = model_config_check(cfg);
+    if (s != TP_OK) return s;
+    m->cfg = *cfg;
+    int L = cfg->n_layers, V = cfg->n_vocab;
+    char name[32];
+    add_param(m, "embed.weight", PARAM_EMBED, -1, V, cfg->n_embed);
+    for (int l = 0; l < L; l++) {
+        int I = l == 0 ? cfg->n_embed : cfg->hidden[l - 1], H = cfg->hidden[l];
+        snprintf(name, sizeof name, "l%d.w_ih", l);
+        add_param(m, name, PARAM_WEIGHT, l, 4 * H, I);
+        snprintf(name, sizeof name, "l%d.w_hh", l);
+        add_param(m, name, PARAM_WEIGHT, l, 4 * H, H);
+        snprintf(name, sizeof name, "l%d.b_ih", l);
+        add_param(m, name, PARAM_BIAS, l, 4 * H, 1);
+        snprintf(name, sizeof name, "l%d.b_hh", l);
+        add_param(m, name, PARAM_BIAS, l, 4 * H, 1);
+    }
+    add_param(m, "decoder.weight", PARAM_WEIGHT, -1, V, cfg->hidden[L - 1]);
+    add_param(m, "decoder.bias", PARAM_BIAS, -1, V, 1);
+    m->w = backend_alloc(m->n_params, sizeof(float));
+    m->g = backend_alloc(m->n_params, sizeof(float));
+    m->mask = backend_alloc(m->n_params, 1);
+    if (!m->w || !m->g || !m->mask) {
+        model_free(m);
+        return err_set(TP_ENOMEM, "model: out of memory for %zu parameters", m->n_params);
+    }
+    /* parameters in registry order, each from the same stream: reproducible for a seed */
+    for (int t = 0; t < m->n_tensors; t++) {
+        const ModelParam *p = &m->p[t];
+        for (size_t i = 0; i < p->n; i++) {
+            m->w[p->off + i] = rng_range(rng, -cfg->init_scale, cfg->init_scale);
+            m->mask[p->off + i] = 1;
+        }
+    }
+    bind_views(m);
+    return TP_OK;
+}
+
+static int max_width(const Model *m)
+{
+    int w = m->cfg.n_embed;
+    for (int l = 0; l < m->cfg.n_layers; l++) w = m->cfg.hidden[l] > w ? m->cfg.hidden[l] : w;
+    return w;
+}
+
+static void release_buffers(Model *m)
+{
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) lstm_cache_free(&m->cache[l]);
+    for (int l = 0; l <= MODEL_MAX_LAYERS; l++) {
+        free(m->xin[l]);
+        free(m->dmask[l]);
+        m->xin[l] = m->dmask[l] = NULL;
+    }
+    free(m->emb);
+    free(m->logits);
+    free(m->dtop);
+    free(m->dx);
+    m->emb = m->logits = m->dtop = m->dx = NULL;
+    m->T = m->B = 0;
+}
+
+TpStatus model_reserve(Model *m, int T, int B)
+{
+    if (T <= 0 || B <= 0) return err_set(TP_EINVAL, "model: bad window T=%d B=%d", T, B);
+    if (T <= m->T && B <= m->B) return TP_OK;
+    if (T < m->T) T = m->T;
+    if (B < m->B) B = m->B;
+    release_buffers(m);
+    size_t N = (size_t)T * B;
+    int L = m->cfg.n_layers, W = max_width(m);
+    int ok = 1;
+    for (int l = 0; l < L && ok; l++)
+        ok = lstm_cache_init(&m->cache[l], model_layer_input(m, l), m->cfg.hidden[l], T, B) == TP_OK;
+    for (int l = 0; l <= L && ok; l++) {
+        int in = l < L ? model_layer_input(m, l) : m->cfg.hidden[L - 1];
+        int site = l < L ? l : MODEL_MAX_LAYERS;
+        m->xin[site] = backend_alloc(N * in, sizeof(float));
+        m->dmask[site] = backend_alloc(N * in, sizeof(float));
+        ok = m->xin[site] && m->dmask[site];
+    }
+    m->emb = backend_alloc(N * m->cfg.n_embed, sizeof(float));
+    m->logits = backend_alloc(N * m->cfg.n_vocab, sizeof(float));
+    m->dtop = backend_alloc(N * W, sizeof(float));
+    m->dx = backend_alloc(N * W, sizeof(float));
+    if (!ok || !m->emb || !m->logits || !m->dtop || !m->dx) {
+        release_buffers(m);
+        return err_set(TP_ENOMEM, "model: out of memory for activations of T=%d B=%d", T, B);
+    }
+    m->T = T;
+    m->B = B;
+    return TP_OK;
+}
+
+void model_free(Model *m)
+{
+    release_buffers(m);
+    free(m->w);
+    free(m->g);
+    free(m->mask);
+    memset(m, 0, sizeof *m);
+}
+
+const ModelParam *model_param(const Model *m, const char *name)
+{
+    for (int t = 0; t < m->n_tensors; t++)
+        if (strcmp(m->p[t].name, name) == 0) return &m->p[t];
+    return NULL;
+}
+
+TpStatus model_state_init(ModelState *s, const Model *m, int B)
+{
+    memset(s, 0, sizeof *s);
+    s->B = B;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        s->h[l] = backend_alloc((size_t)B * m->cfg.hidden[l], sizeof(float));
+        s->c[l] = backend_alloc((size_t)B * m->cfg.hidden[l], sizeof(float));
+        if (!s->h[l] || !s->c[l]) {
+            model_state_free(s);
+            return err_set(TP_ENOMEM, "model: out of memory for the recurrent state");
+        }
+    }
+    return TP_OK;
+}
+
+void model_state_zero(ModelState *s, const Model *m)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        memset(s->h[l], 0, (size_t)s->B * m->cfg.hidden[l] * sizeof(float));
+        memset(s->c[l], 0, (size_t)s->B * m->cfg.hidden[l] * sizeof(float));
+    }
+}
+
+void model_state_free(ModelState *s)
+{
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        free(s->h[l]);
+        free(s->c[l]);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* Inverted dropout of n values: out = in * mask, mask = 0 or 1/(1-p). */
+static void dropout_draw(float *out, float *mask, const float *in, size_t n, float p, Rng *rng)
+{
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+        out[i] = in[i] * mask[i];
+    }
+}
+
+static void mul_inplace(float *x, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] *= mask[i];
+}
+
+TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
+                       int train, float grad_scale, Rng *rng, double *nll, long *n_correct)
+{
+    if (Tw > m->T || B > m->B) {
+        TpStatus st = model_reserve(m, Tw, B);
+        if (st != TP_OK) return st;
+    }
+    if (s->B != B) return err_set(TP_EINVAL, "model: state has batch %d, window has %d", s->B, B);
+    const int L = m->cfg.n_layers, E = m->cfg.n_embed, V = m->cfg.n_vocab;
+    const size_t N = (size_t)Tw * B;
+    int drop = train && m->cfg.dropout > 0.0f;
+    for (size_t r = 0; r < N; r++) {
+        if (x[r] < 0 || x[r] >= V || y[r] < 0 || y[r] >= V)
+            return err_set(TP_EINVAL, "model: token id out of range 0..%d", V - 1);
+        memcpy(m->emb + r * E, m->embed + (size_t)x[r] * E, (size_t)E * sizeof(float));
+    }
+    const float *in = m->emb;
+    for (int l = 0; l < L; l++) {
+        int I = model_layer_input(m, l), H = m->cfg.hidden[l];
+        if (drop) {
+            dropout_draw(m->xin[l], m->dmask[l], in, N * I, m->cfg.dropout, rng);
+            in = m->xin[l];
+        }
+        LstmCache *c = &m->cache[l];
+        memcpy(c->h, s->h[l], (size_t)B * H * sizeof(float));
+        memcpy(c->c, s->c[l], (size_t)B * H * sizeof(float));
+        lstm_forward(c, &m->lw[l], in, Tw, B);
+        memcpy(s->h[l], c->h + N * H, (size_t)B * H * sizeof(float));
+        memcpy(s->c[l], c->c + N * H, (size_t)B * H * sizeof(float));
+        in = lstm_cache_out(c, B);
+    }
+    int Hl = m->cfg.hidden[L - 1];
+    if (drop) {
+        dropout_draw(m->xin[MODEL_MAX_LAYERS], m->dmask[MODEL_MAX_LAYERS], in, N * Hl, m->cfg.dropout, rng);
+        in = m->xin[MODEL_MAX_LAYERS];
+    }
+    for (size_t r = 0; r < N; r++) memcpy(m->logits + r * V, m->dec_b, (size_t)V * sizeof(float));
+    backend_sgemm(0, 1, (int)N, V, Hl, 1.0f, in, Hl, m->dec_w, Hl, 1.0f, m->logits, V);
+    *nll = vmath_softmax_xent(m->logits, y, (int)N, V, train ? grad_scale : 0.0f, n_correct);
+    if (!isfinite(*nll)) return err_set(TP_ENAN, "model: the loss is not finite (%g)", *nll);
+    m->last_x = x;
+    return TP_OK;
+}
+
+void model_backward(Model *m, int Tw, int B)
+{
+    const int L = m->cfg.n_layers, E = m->cfg.n_embed, V = m->cfg.n_vocab, Hl = m->cfg.hidden[L - 1];
+    const size_t N = (size_t)Tw * B;
+    int drop = m->cfg.dropout > 0.0f;
+    const float *top = drop ? m->xin[MODEL_MAX_LAYERS] : lstm_cache_out(&m->cache[L - 1], B);
+    float *gdec_w = m->g + m->p[1 + 4 * L].off, *gdec_b = m->g + m->p[2 + 4 * L].off;
+    /* decoder: dW += dlogits^T top, db += column sums, dtop = dlogits W */
+    backend_sgemm(1, 0, V, Hl, (int)N, 1.0f, m->logits, V, top, Hl, 1.0f, gdec_w, Hl);
+    for (size_t r = 0; r < N; r++) {
+        const float *d = m->logits + r * V;
+#pragma omp simd
+        for (int v = 0; v < V; v++) gdec_b[v] += d[v];
+    }
+    backend_sgemm(0, 0, (int)N, Hl, V, 1.0f, m->logits, V, m->dec_w, Hl, 0.0f, m->dtop, Hl);
+    if (drop) mul_inplace(m->dtop, m->dmask[MODEL_MAX_LAYERS], N * Hl);
+    float *dh = m->dtop, *dx = m->dx;
+    for (int l = L - 1; l >= 0; l--) {
+        int I = model_layer_input(m, l);
+        const float *in = l == 0 ? m->emb : lstm_cache_out(&m->cache[l - 1], B);
+        if (drop) in = m->xin[l];
+        lstm_backward(&m->cache[l], &m->lg[l], dx, &m->lw[l], in, dh, Tw, B);
+        if (drop) mul_inplace(dx, m->dmask[l], N * I);
+        float *t = dh;
+        dh = dx;
+        dx = t;
+    }
+    /* dh now holds dLoss/d(embedding rows) */
+    float *gemb = m->g + m->p[0].off;
+    for (size_t r = 0; r < N; r++) {
+        float *ge = gemb + (size_t)m->last_x[r] * E;
+        const float *d = dh + r * E;
+        for (int e = 0; e < E; e++) ge[e] += d[e];
+    }
+}
+
+void model_zero_grad(Model *m) { memset(m->g, 0, m->n_params * sizeof(float)); }
+
+void model_apply_mask(Model *m)
+{
+    for (size_t i = 0; i < m->n_params; i++) m->w[i] *= (float)m->mask[i];
+}
+
+size_t model_nnz(const Model *m)
+{
+    size_t n = 0;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const ModelParam *p = &m->p[t];
+        for (size_t i = 0; i < p->n; i++) n += m->mask[p->off + i] != 0;
+    }
+    return n;
+}

@@ -1,0 +1,171 @@
+/* engine/train: see train.h. */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "corpus.h"
+
+double train_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+TpStatus train_config_check(const TrainConfig *c)
+{
+    if (c->bptt < 1 || c->bptt > 100000) return err_set(TP_ERANGE, "--bptt: expected 1..100000, got %d", c->bptt);
+    if (c->batch < 1 || c->batch > 100000) return err_set(TP_ERANGE, "--batch: expected 1..100000, got %d", c->batch);
+    if (c->epochs < 1) return err_set(TP_ERANGE, "--epochs: expected >= 1, got %d", c->epochs);
+    if (c->max_steps < 0) return err_set(TP_ERANGE, "--max-steps: expected >= 0, got %ld", c->max_steps);
+    if (!(c->lr > 0.0f) || !isfinite(c->lr)) return err_set(TP_ERANGE, "--lr: expected > 0, got %g", (double)c->lr);
+    if (!(c->lr_decay > 0.0f && c->lr_decay <= 1.0f))
+        return err_set(TP_ERANGE, "--lr-decay: expected 0 < d <= 1, got %g", (double)c->lr_decay);
+    if (c->decay_start < 0) return err_set(TP_ERANGE, "--decay-start: expected >= 0, got %d", c->decay_start);
+    if (!(c->clip >= 0.0f) || !isfinite(c->clip)) return err_set(TP_ERANGE, "--clip: expected >= 0, got %g", (double)c->clip);
+    return TP_OK;
+}
+
+TpStatus train_init(Trainer *t, Model *m, const int32_t *train_ids, size_t n, const TrainConfig *cfg)
+{
+    memset(t, 0, sizeof *t);
+    TpStatus s = train_config_check(cfg);
+    if (s != TP_OK) return s;
+    t->cfg = *cfg;
+    t->model = m;
+    s = corpus_batchify(&t->data, &t->L, train_ids, n, cfg->batch);
+    if (s != TP_OK) return s;
+    if (t->L < 2) {
+        train_free(t);
+        return err_set(TP_EINVAL, "train split too short: %zu tokens for batch %d", n, cfg->batch);
+    }
+    t->n_windows = corpus_n_windows(t->L, cfg->bptt);
+    t->x = malloc((size_t)cfg->bptt * cfg->batch * sizeof(int32_t));
+    t->y = malloc((size_t)cfg->bptt * cfg->batch * sizeof(int32_t));
+    if (!t->x || !t->y) {
+        train_free(t);
+        return err_set(TP_ENOMEM, "train: out of memory");
+    }
+    if ((s = model_reserve(m, cfg->bptt, cfg->batch)) != TP_OK ||
+        (s = model_state_init(&t->state, m, cfg->batch)) != TP_OK ||
+        (s = optim_init(&t->opt, cfg->optim, cfg->lr, m->n_params)) != TP_OK) {
+        train_free(t);
+        return s;
+    }
+    rng_seed(&t->rng, cfg->seed);
+    t->epoch = 1;
+    t->opt.lr = optim_schedule_lr(cfg->lr, cfg->lr_decay, cfg->decay_start, 1);
+    return TP_OK;
+}
+
+void train_free(Trainer *t)
+{
+    free(t->data);
+    free(t->x);
+    free(t->y);
+    model_state_free(&t->state);
+    optim_free(&t->opt);
+    memset(t, 0, sizeof *t);
+}
+
+int train_finished(const Trainer *t)
+{
+    return t->epoch > t->cfg.epochs || (t->cfg.max_steps > 0 && t->step >= t->cfg.max_steps);
+}
+
+double train_epoch_progress(const Trainer *t)
+{
+    return t->n_windows ? (double)t->window / (double)t->n_windows : 0.0;
+}
+
+TpStatus train_step(Trainer *t, TrainStepInfo *info)
+{
+    Model *m = t->model;
+    const int B = t->cfg.batch;
+    double t0 = train_now();
+    int Tw;
+    memset(info, 0, sizeof *info);
+    if (t->window == 0) model_state_zero(&t->state, m);
+    corpus_window(t->x, t->y, &Tw, t->data, B, t->L, t->cfg.bptt, t->window);
+    /* Keep the state and dropout stream as they were if this step fails, so it can be retried. */
+    double nll = 0.0;
+    model_zero_grad(m);
+    TpStatus s = model_forward(m, &t->state, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &t->rng, &nll, NULL);
+    if (s != TP_OK) return s;
+    model_backward(m, Tw, B);
+    s = optim_clip(m->g, m->n_params, t->cfg.clip, &info->grad_norm);
+    if (s != TP_OK) return s;
+    optim_step(&t->opt, m->w, m->g, m->mask);
+    int N = Tw * B;
+    info->loss = nll / N;
+    info->tokens = N;
+    t->ep_nll += nll;
+    t->ep_tokens += N;
+    t->step++;
+    t->window++;
+    if (t->window >= t->n_windows) {
+        info->epoch_done = 1;
+        t->last_epoch_loss = t->ep_nll / (double)t->ep_tokens;
+        t->window = 0;
+        t->epoch++;
+        t->ep_nll = 0.0;
+        t->ep_tokens = 0;
+        t->ep_seconds = 0.0;
+        t->opt.lr = optim_schedule_lr(t->cfg.lr, t->cfg.lr_decay, t->cfg.decay_start, t->epoch);
+    }
+    info->seconds = train_now() - t0;
+    t->ep_seconds += info->seconds;
+    return TP_OK;
+}
+
+TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r)
+{
+    memset(r, 0, sizeof *r);
+    if (eval_batch < 1) return err_set(TP_ERANGE, "--eval-batch: expected >= 1, got %d", eval_batch);
+    if (window < 1) window = 64;
+    double t0 = train_now();
+    int32_t *data = NULL, *x = NULL, *y = NULL;
+    size_t L = 0;
+    ModelState st = {0};
+    TpStatus s = corpus_batchify(&data, &L, ids, n, eval_batch);
+    if (s != TP_OK) return s;
+    if (L < 2) {
+        free(data);
+        return err_set(TP_EINVAL, "evaluation split too short: %zu tokens for %d stream(s)", n, eval_batch);
+    }
+    x = malloc((size_t)window * eval_batch * sizeof(int32_t));
+    y = malloc((size_t)window * eval_batch * sizeof(int32_t));
+    if (!x || !y) {
+        s = err_set(TP_ENOMEM, "eval: out of memory");
+        goto done;
+    }
+    if ((s = model_reserve(m, window, eval_batch)) != TP_OK) goto done;
+    if ((s = model_state_init(&st, m, eval_batch)) != TP_OK) goto done;
+    double nll = 0.0;
+    long correct = 0, tokens = 0;
+    size_t nw = corpus_n_windows(L, window);
+    for (size_t w = 0; w < nw; w++) {
+        int Tw;
+        double part = 0.0;
+        corpus_window(x, y, &Tw, data, eval_batch, L, window, w);
+        s = model_forward(m, &st, x, y, Tw, eval_batch, 0, 0.0f, NULL, &part, &correct);
+        if (s != TP_OK) goto done;
+        nll += part;
+        tokens += (long)Tw * eval_batch;
+    }
+    r->tokens = tokens;
+    r->loss = nll / (double)tokens;
+    r->ppl = exp(r->loss);
+    r->accuracy = (double)correct / (double)tokens;
+    r->seconds = train_now() - t0;
+done:
+    model_state_free(&st);
+    free(data);
+    free(x);
+    free(y);
+    return s;
+}

@@ -1,0 +1,85 @@
+/* engine/train: the training loop one minibatch at a time (so front ends can interleave key polls,
+ * redraws and saves), the evaluation protocol of DESIGN 2.5, and the metrics of both.
+ *
+ * Loss scaling follows Zaremba et al. (and the TensorFlow PTB tutorial): the gradient is that of the
+ * NLL summed over the T steps of a window and averaged over the B streams, then clipped to a global
+ * norm; reported losses are per token.  The recurrent state is carried across windows (detached)
+ * and reset to zero at the start of each epoch.
+ */
+#ifndef TP_TRAIN_H
+#define TP_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "status.h"
+
+typedef struct {
+    int bptt;            /* T                                                       */
+    int batch;           /* B                                                       */
+    int epochs;          /* stop after this many epochs                             */
+    long max_steps;      /* stop after this many minibatches (0 = no limit)         */
+    float lr;            /* initial learning rate                                   */
+    float lr_decay;      /* factor applied per epoch after decay_start              */
+    int decay_start;     /* epochs at the initial rate                              */
+    float clip;          /* global gradient-norm limit (0 = off)                    */
+    OptimKind optim;
+    uint64_t seed;       /* dropout stream (the model init has its own)             */
+} TrainConfig;
+
+typedef struct {
+    double loss;         /* mean NLL per token of this minibatch   */
+    double grad_norm;    /* before clipping                        */
+    int tokens;
+    double seconds;
+    int epoch_done;      /* this step finished an epoch           */
+} TrainStepInfo;
+
+typedef struct {
+    TrainConfig cfg;
+    Model *model;          /* borrowed */
+    int32_t *data;         /* [B, L] batchified train stream */
+    size_t L, n_windows;
+    int32_t *x, *y;        /* [T*B] current window */
+    ModelState state;
+    Optim opt;
+    Rng rng;
+    long step;             /* minibatches done                          */
+    int epoch;             /* current epoch, from 1                     */
+    size_t window;         /* next window within the epoch              */
+    double ep_nll;         /* current epoch so far: summed NLL, tokens, time */
+    long ep_tokens;
+    double ep_seconds;
+    double last_epoch_loss;    /* mean NLL per token of the last complete epoch */
+} Trainer;
+
+typedef struct {
+    long tokens;           /* predictions scored */
+    double loss;           /* mean NLL per token */
+    double ppl;            /* exp(loss)          */
+    double accuracy;       /* argmax hits / tokens */
+    double seconds;
+} EvalResult;
+
+TpStatus train_config_check(const TrainConfig *c);
+/* Borrow m; copy and batchify the training ids. */
+TpStatus train_init(Trainer *t, Model *m, const int32_t *train_ids, size_t n, const TrainConfig *cfg);
+void train_free(Trainer *t);
+/* One minibatch: forward, backward, clip, masked update.  A non-finite loss or gradient returns
+ * TP_ENAN without touching the weights. */
+TpStatus train_step(Trainer *t, TrainStepInfo *info);
+int train_finished(const Trainer *t);   /* epochs or max_steps reached */
+double train_epoch_progress(const Trainer *t); /* 0..1 within the current epoch */
+
+/* DESIGN 2.5: the split as one stream, zero initial state carried through, predictions for tokens
+ * 1..N-1.  eval_batch > 1 cuts the stream into that many contiguous streams (faster, slightly
+ * different number; callers must say so).  Uses windows of `window` steps (any value gives the same
+ * result up to float rounding). */
+TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r);
+
+double train_now(void); /* CLOCK_MONOTONIC seconds */
+
+#endif

@@ -1,0 +1,415 @@
+/* sessions/fsutil: crash-safe file primitives; see fsutil.h.
+ *
+ * The atomic write follows redis' rdbSave: write a temp file next to the target, fsync it, rename
+ * it over the target, then fsync the directory (redis fsyncFileDir), so that after a crash the path
+ * holds either the complete old file or the complete new one, never a mix.  The temp file lives in
+ * the same directory because rename(2) is only atomic within one file system.
+ */
+#include "sessions/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h> /* rename */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define TMP_SUFFIX ".tmp.XXXXXX"
+
+/* Directory part of 'path' as a new string ("." when there is no slash); NULL if out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* ==== Atomic replacement ==== */
+
+TpStatus fsutil_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        /* Linux never writes more than ~2 GiB per call anyway; keep the request inside ssize_t. */
+        size_t chunk = n > (size_t)1 << 30 ? (size_t)1 << 30 : n;
+        ssize_t r = write(fd, p, chunk);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(TP_EIO, "write: %s", strerror(errno));
+        }
+        /* A zero return would loop forever; treat it like a full disk. */
+        if (r == 0)
+            return err_set(TP_EIO, "write: no progress (0 bytes written)");
+        p += r;
+        n -= (size_t)r;
+    }
+    return TP_OK;
+}
+
+TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
+{
+    TpStatus rc;
+    char *tmp = NULL, *dir = NULL;
+    int fd = -1, tmp_exists = 0;
+
+    if (!path || !*path || !fn)
+        return err_set(TP_EINVAL, "save: missing path or content");
+    size_t len = strlen(path);
+    tmp = malloc(len + sizeof TMP_SUFFIX);
+    dir = dir_of(path);
+    if (!tmp || !dir) {
+        rc = err_set(TP_ENOMEM, "save %s: out of memory", path);
+        goto fail;
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, TMP_SUFFIX, sizeof TMP_SUFFIX);
+
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        rc = err_set(TP_EIO, "save %s: create temp file: %s", path, strerror(errno));
+        goto fail;
+    }
+    tmp_exists = 1;
+    /* mkstemp creates 0600; session files are ordinary user files that others may read. */
+    if (fchmod(fd, 0644) != 0) {
+        rc = err_set(TP_EIO, "save %s: chmod: %s", path, strerror(errno));
+        goto fail;
+    }
+    rc = fn(fd, ctx);
+    if (rc != TP_OK) {
+        err_wrap(rc, "save %s: ", path);
+        goto fail;
+    }
+    /* Without this fsync, a crash after the rename could leave a renamed but empty file. */
+    if (fsync(fd) != 0) {
+        rc = err_set(TP_EIO, "save %s: fsync: %s", path, strerror(errno));
+        goto fail;
+    }
+    int cfd = fd;
+    fd = -1; /* closed (or not) either way: never close twice */
+    if (close(cfd) != 0) {
+        rc = err_set(TP_EIO, "save %s: close: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = err_set(TP_EIO, "save %s: rename: %s", path, strerror(errno));
+        goto fail;
+    }
+    tmp_exists = 0;
+    /* The new file is in place; this makes the rename survive a power cut.  A failure here is
+     * still reported (as redis does), though the old content is already gone. */
+    rc = fsutil_fsync_dir(dir);
+    if (rc != TP_OK) {
+        err_wrap(rc, "save %s: ", path);
+        goto fail;
+    }
+    free(tmp);
+    free(dir);
+    return TP_OK;
+
+fail:
+    if (fd >= 0)
+        close(fd); /* already failing: the first error is the one worth reporting */
+    if (tmp_exists)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+struct buf_ctx {
+    const void *data;
+    size_t n;
+};
+
+static TpStatus write_buf(int fd, void *ctx)
+{
+    const struct buf_ctx *b = ctx;
+    return fsutil_write_all(fd, b->data, b->n);
+}
+
+TpStatus fsutil_write_atomic(const char *path, const void *data, size_t n)
+{
+    struct buf_ctx b = { data, n };
+    return fsutil_write_atomic_fn(path, write_buf, &b);
+}
+
+/* ==== Reading and checksums ==== */
+
+TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_t *n)
+{
+    TpStatus rc;
+    char *buf = NULL;
+    size_t len = 0, cap;
+    struct stat st;
+    int fd;
+
+    *data = NULL;
+    *n = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "read %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        rc = err_set(TP_EIO, "read %s: stat: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (st.st_size > 0 && (uint64_t)st.st_size > max_bytes) {
+        rc = err_set(TP_ERANGE, "read %s: file is %lld bytes, more than the limit of %zu", path,
+                     (long long)st.st_size, max_bytes);
+        goto fail;
+    }
+    /* st_size is a hint (files in /proc say 0, a file may grow while we read); +1 for the NUL. */
+    cap = (st.st_size > 0 ? (size_t)st.st_size : 4096) + 1;
+    buf = malloc(cap);
+    if (!buf) {
+        rc = err_set(TP_ENOMEM, "read %s: out of memory (%zu bytes)", path, cap);
+        goto fail;
+    }
+    for (;;) {
+        ssize_t r;
+        if (len + 1 == cap) {
+            /* Full: peek one byte before doubling, so a file of exactly st_size bytes costs
+             * no reallocation. */
+            char extra;
+            r = read(fd, &extra, 1);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
+                goto fail;
+            }
+            if (r == 0)
+                break;
+            if (len >= max_bytes) {
+                rc = err_set(TP_ERANGE, "read %s: file is more than the limit of %zu bytes", path,
+                             max_bytes);
+                goto fail;
+            }
+            size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                rc = err_set(TP_ENOMEM, "read %s: out of memory (%zu bytes)", path, ncap);
+                goto fail;
+            }
+            buf = nb;
+            cap = ncap;
+            buf[len++] = extra;
+            continue;
+        }
+        r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > max_bytes) {
+            rc = err_set(TP_ERANGE, "read %s: file is more than the limit of %zu bytes", path,
+                         max_bytes);
+            goto fail;
+        }
+    }
+    close(fd); /* read-only descriptor: nothing to lose if close complains */
+    buf[len] = '\0';
+    *data = buf;
+    *n = len;
+    return TP_OK;
+
+fail:
+    close(fd);
+    free(buf);
+    return rc;
+}
+
+uint32_t fsutil_crc32(const void *data, size_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    const Bytef *p = data;
+    /* zlib takes a uInt length: feed big buffers in pieces. */
+    while (n > 0) {
+        uInt k = n > (size_t)1 << 30 ? (uInt)1 << 30 : (uInt)n;
+        c = crc32(c, p, k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)c;
+}
+
+TpStatus fsutil_crc32_file(const char *path, uint32_t *crc, uint64_t *bytes)
+{
+    TpStatus rc;
+    unsigned char chunk[1 << 16];
+    uLong c = crc32(0L, Z_NULL, 0);
+    uint64_t total = 0;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "crc32 %s: %s", path, strerror(errno));
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = err_set(TP_EIO, "crc32 %s: read: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        c = crc32(c, chunk, (uInt)r);
+        total += (uint64_t)r;
+    }
+    close(fd);
+    *crc = (uint32_t)c;
+    *bytes = total;
+    return TP_OK;
+
+fail:
+    close(fd);
+    return rc;
+}
+
+/* ==== Appending and directories ==== */
+
+TpStatus fsutil_append_line(const char *path, const char *line)
+{
+    TpStatus rc;
+    char *buf = NULL, *dir = NULL;
+    int fd = -1, created = 0;
+
+    size_t len = strlen(line);
+    size_t body = len > 0 && line[len - 1] == '\n' ? len - 1 : len;
+    if (memchr(line, '\n', body))
+        return err_set(TP_EINVAL, "append %s: line contains a newline", path);
+    /* Build the whole record first: one write(2) with O_APPEND lands in one piece. */
+    buf = malloc(body + 1);
+    if (!buf) {
+        rc = err_set(TP_ENOMEM, "append %s: out of memory", path);
+        goto fail;
+    }
+    memcpy(buf, line, body);
+    buf[body] = '\n';
+
+    /* O_EXCL first tells us whether we created the file: only then must the directory be synced. */
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        created = 1;
+    else if (errno == EEXIST)
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        rc = err_set(TP_EIO, "append %s: open: %s", path, strerror(errno));
+        goto fail;
+    }
+    rc = fsutil_write_all(fd, buf, body + 1);
+    if (rc != TP_OK) {
+        err_wrap(rc, "append %s: ", path);
+        goto fail;
+    }
+    if (fsync(fd) != 0) {
+        rc = err_set(TP_EIO, "append %s: fsync: %s", path, strerror(errno));
+        goto fail;
+    }
+    int cfd = fd;
+    fd = -1;
+    if (close(cfd) != 0) {
+        rc = err_set(TP_EIO, "append %s: close: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (created) {
+        dir = dir_of(path);
+        if (!dir) {
+            rc = err_set(TP_ENOMEM, "append %s: out of memory", path);
+            goto fail;
+        }
+        rc = fsutil_fsync_dir(dir);
+        if (rc != TP_OK) {
+            err_wrap(rc, "append %s: ", path);
+            goto fail;
+        }
+    }
+    free(buf);
+    free(dir);
+    return TP_OK;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    free(dir);
+    return rc;
+}
+
+TpStatus fsutil_mkdir_p(const char *path)
+{
+    TpStatus rc;
+    struct stat st;
+
+    if (!path || !*path)
+        return err_set(TP_EINVAL, "mkdir: empty path");
+    char *p = strdup(path);
+    if (!p)
+        return err_set(TP_ENOMEM, "mkdir %s: out of memory", path);
+    /* Create each prefix ending at a '/' and then the whole path; the leading '/' is skipped. */
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0) {
+            if (errno != EEXIST) {
+                rc = err_set(TP_EIO, "mkdir %s: %s", p, strerror(errno));
+                goto fail;
+            }
+            if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                rc = err_set(TP_EIO, "mkdir %s: %s", p, strerror(ENOTDIR));
+                goto fail;
+            }
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return TP_OK;
+
+fail:
+    free(p);
+    return rc;
+}
+
+TpStatus fsutil_fsync_dir(const char *dir)
+{
+    TpStatus rc;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(TP_EIO, "fsync directory %s: %s", dir, strerror(errno));
+    /* Some file systems cannot fsync a directory and say EINVAL (or EBADF); redis ignores those
+     * too, since there is nothing better to do there. */
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EBADF) {
+        rc = err_set(TP_EIO, "fsync directory %s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (close(fd) != 0)
+        return err_set(TP_EIO, "fsync directory %s: close: %s", dir, strerror(errno));
+    return TP_OK;
+
+fail:
+    close(fd);
+    return rc;
+}
+
+int fsutil_exists(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0;
+}

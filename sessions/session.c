@@ -1,0 +1,443 @@
+/* sessions/session: see session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend.h"
+#include "engine/safetensors.h"
+#include "sessions/fsutil.h"
+
+#define MANIFEST_MAX_BYTES (16u << 20)
+
+static void path_join(char *buf, size_t n, const char *dir, const char *name)
+{
+    snprintf(buf, n, "%s/%s", dir, name);
+}
+
+int session_exists(const char *dir)
+{
+    char p[4200];
+    path_join(p, sizeof p, dir, "manifest.json");
+    return fsutil_exists(p);
+}
+
+static const char METRICS_HEADER[] =
+    "step\tepoch\tlr\ttrain_loss\ttrain_ppl\tvalid_ppl\tnnz\tparams\tsparsity\tstate_sparsity\tlatency_us"
+    "\ttokens_per_s\tseconds\n";
+
+static TpStatus build(Session *s)
+{
+    TpStatus st;
+    Task *t = &s->task;
+    if ((st = backend_set_threads(t->threads)) != TP_OK) return st;
+    t->model.n_vocab = s->corpus.n_vocab;
+    rng_seed(&s->init_rng, t->seed);
+    if ((st = model_init(&s->model, &t->model, &s->init_rng)) != TP_OK) return st;
+    /* --max-steps limits one run (the CLI counts it), not the session */
+    TrainConfig tc = t->train;
+    tc.max_steps = 0;
+    st = train_init(&s->trainer, &s->model, s->corpus.ids[CORPUS_TRAIN], s->corpus.n_ids[CORPUS_TRAIN], &tc);
+    return st;
+}
+
+TpStatus session_create(Session *s, const char *dir, const Task *task)
+{
+    memset(s, 0, sizeof *s);
+    s->valid_ppl = NAN;
+    TpStatus st;
+    if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    if (session_exists(dir))
+        return err_set(TP_EINVAL, "session %s already exists (open it without task options, or pick a new directory)", dir);
+    s->task = *task;
+    if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
+    if ((st = corpus_load(&s->corpus, s->task.data, s->task.level, s->task.max_vocab)) != TP_OK) goto fail;
+    if ((st = build(s)) != TP_OK) goto fail;
+    if ((st = fsutil_mkdir_p(dir)) != TP_OK) goto fail;
+    char p[4200];
+    path_join(p, sizeof p, dir, "metrics.tsv");
+    if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) goto fail;
+    if ((st = session_save(s)) != TP_OK) goto fail;
+    return TP_OK;
+fail:
+    session_free(s);
+    return st;
+}
+
+/* ---- save --------------------------------------------------------------------------------- */
+
+static TpStatus add_tensor(SafetensorsWriter *w, const char *prefix, const ModelParam *p, const void *data,
+                           SafetensorsDtype dt)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", prefix, p->name);
+    int64_t shape[2] = {p->rows, p->cols};
+    return safetensors_writer_add(w, name, dt, p->cols == 1 ? 1 : 2, shape, data);
+}
+
+static TpStatus write_model(Session *s, const char *path)
+{
+    const Model *m = &s->model;
+    const Trainer *tr = &s->trainer;
+    SafetensorsWriter *w = safetensors_writer_new();
+    if (!w) return err_set(TP_ENOMEM, "save: out of memory");
+    TpStatus st = TP_OK;
+    for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
+        const ModelParam *p = &m->p[i];
+        st = add_tensor(w, "", p, m->w + p->off, SAFETENSORS_F32);
+        if (st == TP_OK) st = add_tensor(w, "mask.", p, m->mask + p->off, SAFETENSORS_U8);
+        if (st == TP_OK && tr->opt.m) st = add_tensor(w, "optim.m.", p, tr->opt.m + p->off, SAFETENSORS_F32);
+        if (st == TP_OK && tr->opt.v) st = add_tensor(w, "optim.v.", p, tr->opt.v + p->off, SAFETENSORS_F32);
+    }
+    for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
+        char name[32];
+        int64_t shape[2] = {tr->state.B, m->cfg.hidden[l]};
+        snprintf(name, sizeof name, "state.h.l%d", l);
+        st = safetensors_writer_add(w, name, SAFETENSORS_F32, 2, shape, tr->state.h[l]);
+        snprintf(name, sizeof name, "state.c.l%d", l);
+        if (st == TP_OK) st = safetensors_writer_add(w, name, SAFETENSORS_F32, 2, shape, tr->state.c[l]);
+    }
+    if (st == TP_OK) {
+        cJSON *j = task_to_json(&s->task);
+        char *txt = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        st = txt ? safetensors_writer_meta(w, "topiary", txt) : err_set(TP_ENOMEM, "save: out of memory");
+        free(txt);
+    }
+    if (st == TP_OK) st = safetensors_writer_save(w, path);
+    safetensors_writer_delete(w);
+    return st;
+}
+
+static TpStatus write_vocab(const Session *s, const char *path)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < s->corpus.n_vocab; i++) cJSON_AddItemToArray(a, cJSON_CreateString(s->corpus.vocab[i]));
+    char *txt = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    if (!txt) return err_set(TP_ENOMEM, "save vocab.json: out of memory");
+    TpStatus st = fsutil_write_atomic(path, txt, strlen(txt));
+    free(txt);
+    return st;
+}
+
+static TpStatus add_file_entry(cJSON *files, const char *dir, const char *name)
+{
+    char p[4200];
+    uint32_t crc;
+    uint64_t bytes;
+    path_join(p, sizeof p, dir, name);
+    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
+    if (st != TP_OK) return st;
+    cJSON *e = cJSON_AddObjectToObject(files, name);
+    cJSON_AddNumberToObject(e, "bytes", (double)bytes);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
+    cJSON_AddStringToObject(e, "crc32", hex);
+    return TP_OK;
+}
+
+TpStatus session_save(Session *s)
+{
+    char p[4200];
+    TpStatus st;
+    path_join(p, sizeof p, s->dir, "model.safetensors");
+    if ((st = write_model(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    path_join(p, sizeof p, s->dir, "vocab.json");
+    if ((st = write_vocab(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    const Trainer *tr = &s->trainer;
+    cJSON *man = cJSON_CreateObject();
+    cJSON_AddStringToObject(man, "format", SESSION_FORMAT);
+    cJSON_AddNumberToObject(man, "version", SESSION_VERSION_MAJOR);
+    cJSON_AddNumberToObject(man, "minor", SESSION_VERSION_MINOR);
+    cJSON_AddItemToObject(man, "task", task_to_json(&s->task));
+    cJSON *mo = cJSON_AddObjectToObject(man, "model");
+    cJSON_AddNumberToObject(mo, "params", (double)s->model.n_params);
+    cJSON_AddNumberToObject(mo, "nnz", (double)model_nnz(&s->model));
+    cJSON *state = cJSON_AddObjectToObject(man, "state");
+    cJSON_AddNumberToObject(state, "step", (double)tr->step);
+    cJSON_AddNumberToObject(state, "epoch", tr->epoch);
+    cJSON_AddNumberToObject(state, "window", (double)tr->window);
+    cJSON_AddNumberToObject(state, "epoch_nll", tr->ep_nll);
+    cJSON_AddNumberToObject(state, "epoch_tokens", (double)tr->ep_tokens);
+    cJSON_AddNumberToObject(state, "lr", tr->opt.lr);
+    cJSON_AddNumberToObject(state, "adam_t", (double)tr->opt.t);
+    cJSON_AddNumberToObject(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
+    cJSON_AddNumberToObject(state, "wall_seconds", s->wall_seconds);
+    cJSON *rng = cJSON_AddArrayToObject(state, "rng");
+    for (int i = 0; i < 4; i++) {
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016" PRIx64, tr->rng.s[i]);
+        cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
+    }
+    cJSON *files = cJSON_AddObjectToObject(man, "files");
+    if ((st = add_file_entry(files, s->dir, "model.safetensors")) != TP_OK ||
+        (st = add_file_entry(files, s->dir, "vocab.json")) != TP_OK) {
+        cJSON_Delete(man);
+        return err_wrap(st, "save %s: ", s->dir);
+    }
+    char *txt = cJSON_Print(man);
+    cJSON_Delete(man);
+    if (!txt) return err_set(TP_ENOMEM, "save: out of memory");
+    path_join(p, sizeof p, s->dir, "manifest.json");
+    st = fsutil_write_atomic(p, txt, strlen(txt));
+    free(txt);
+    return st == TP_OK ? TP_OK : err_wrap(st, "save %s: ", s->dir);
+}
+
+/* ---- open --------------------------------------------------------------------------------- */
+
+static TpStatus check_file(const cJSON *files, const char *dir, const char *name)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, name);
+    const cJSON *b = e ? cJSON_GetObjectItemCaseSensitive(e, "bytes") : NULL;
+    const cJSON *c = e ? cJSON_GetObjectItemCaseSensitive(e, "crc32") : NULL;
+    if (!cJSON_IsNumber(b) || !cJSON_IsString(c))
+        return err_set(TP_EFORMAT, "%s/manifest.json: files.%s: expected {bytes, crc32}", dir, name);
+    char p[4200];
+    uint32_t crc;
+    uint64_t bytes;
+    path_join(p, sizeof p, dir, name);
+    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
+    if (st != TP_OK) return st;
+    if ((double)bytes != b->valuedouble)
+        return err_set(TP_EFORMAT, "%s: size %" PRIu64 " bytes, manifest says %.0f (truncated or replaced)", p, bytes,
+                       b->valuedouble);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
+    if (strcmp(hex, c->valuestring) != 0)
+        return err_set(TP_EFORMAT, "%s: CRC32 %s, manifest says %s (corrupted)", p, hex, c->valuestring);
+    return TP_OK;
+}
+
+static TpStatus load_vocab(const char *dir, char ***vocab, int *n)
+{
+    char p[4200];
+    void *buf = NULL;
+    size_t len;
+    path_join(p, sizeof p, dir, "vocab.json");
+    TpStatus st = fsutil_read_file(p, 1u << 30, &buf, &len);
+    if (st != TP_OK) return st;
+    cJSON *a = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!cJSON_IsArray(a)) {
+        cJSON_Delete(a);
+        return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", p);
+    }
+    int k = cJSON_GetArraySize(a);
+    char **v = calloc((size_t)k + 1, sizeof *v);
+    for (int i = 0; v && i < k; i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        if (!cJSON_IsString(e)) {
+            for (int j = 0; j < i; j++) free(v[j]);
+            free(v);
+            cJSON_Delete(a);
+            return err_set(TP_EFORMAT, "%s: entry %d is not a string", p, i);
+        }
+        v[i] = strdup(e->valuestring);
+    }
+    cJSON_Delete(a);
+    if (!v) return err_set(TP_ENOMEM, "%s: out of memory", p);
+    *vocab = v;
+    *n = k;
+    return TP_OK;
+}
+
+static void free_vocab(char **v, int n)
+{
+    if (!v) return;
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const char *name, SafetensorsDtype dt,
+                            int64_t rows, int64_t cols, void *dst)
+{
+    const SafetensorsTensor *t = safetensors_find(f, name);
+    if (!t) return err_set(TP_EFORMAT, "%s: tensor %s missing", path, name);
+    int ok = t->dtype == dt && ((cols == 1 && t->ndim == 1 && t->shape[0] == rows) ||
+                                (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols));
+    if (!ok)
+        return err_set(TP_EFORMAT, "%s: tensor %s has the wrong dtype or shape (expected %s [%" PRId64 ", %" PRId64 "])",
+                       path, name, safetensors_dtype_name(dt), rows, cols);
+    memcpy(dst, t->data, t->nbytes);
+    return TP_OK;
+}
+
+static TpStatus load_model(Session *s, const char *path)
+{
+    SafetensorsFile f = {0};
+    TpStatus st = safetensors_read(&f, path, NULL);
+    if (st != TP_OK) return st;
+    Model *m = &s->model;
+    Trainer *tr = &s->trainer;
+    char name[96];
+    for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
+        const ModelParam *p = &m->p[i];
+        st = load_tensor(&f, path, p->name, SAFETENSORS_F32, p->rows, p->cols, m->w + p->off);
+        snprintf(name, sizeof name, "mask.%s", p->name);
+        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, m->mask + p->off);
+        snprintf(name, sizeof name, "optim.m.%s", p->name);
+        if (st == TP_OK && tr->opt.m) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.m + p->off);
+        snprintf(name, sizeof name, "optim.v.%s", p->name);
+        if (st == TP_OK && tr->opt.v) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.v + p->off);
+    }
+    for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
+        snprintf(name, sizeof name, "state.h.l%d", l);
+        st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
+        snprintf(name, sizeof name, "state.c.l%d", l);
+        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
+    }
+    for (size_t i = 0; i < m->n_params && st == TP_OK; i++)
+        if (m->mask[i] > 1) st = err_set(TP_EFORMAT, "%s: mask value %u is not 0 or 1", path, m->mask[i]);
+    safetensors_free(&f);
+    return st;
+}
+
+static double num_or(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+TpStatus session_open(Session *s, const char *dir, const char *data_override)
+{
+    memset(s, 0, sizeof *s);
+    s->valid_ppl = NAN;
+    if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    char p[4200], **vocab = NULL;
+    int n_vocab = 0;
+    void *buf = NULL;
+    size_t len;
+    cJSON *man = NULL;
+    path_join(p, sizeof p, dir, "manifest.json");
+    TpStatus st = fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len);
+    if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
+    if (st != TP_OK) goto fail;
+    man = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!cJSON_IsObject(man)) {
+        st = err_set(TP_EFORMAT, "%s: not valid JSON", p);
+        goto fail;
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(man, "format");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(man, "version");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0 || !cJSON_IsNumber(ver)) {
+        st = err_set(TP_EFORMAT, "%s: not a topiary-session manifest (format/version missing)", p);
+        goto fail;
+    }
+    if (ver->valueint > SESSION_VERSION_MAJOR) {
+        st = err_set(TP_EFORMAT, "%s: format version %d is newer than this topiary (%d); upgrade topiary", p,
+                     ver->valueint, SESSION_VERSION_MAJOR);
+        goto fail;
+    }
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
+    if (!cJSON_IsObject(files) || !cJSON_IsObject(state)) {
+        st = err_set(TP_EFORMAT, "%s: files or state missing", p);
+        goto fail;
+    }
+    if ((st = check_file(files, dir, "model.safetensors")) != TP_OK) goto fail;
+    if ((st = check_file(files, dir, "vocab.json")) != TP_OK) goto fail;
+    task_defaults(&s->task);
+    if ((st = task_from_json(&s->task, cJSON_GetObjectItemCaseSensitive(man, "task"))) != TP_OK) {
+        err_wrap(st, "%s: ", p);
+        goto fail;
+    }
+    if (data_override && *data_override) snprintf(s->task.data, sizeof s->task.data, "%s", data_override);
+    if ((st = load_vocab(dir, &vocab, &n_vocab)) != TP_OK) goto fail;
+    if (n_vocab != s->task.model.n_vocab) {
+        st = err_set(TP_EFORMAT, "%s/vocab.json: %d tokens, manifest says %d", dir, n_vocab, s->task.model.n_vocab);
+        goto fail;
+    }
+    if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
+    if ((st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab)) != TP_OK) goto fail;
+    if ((st = build(s)) != TP_OK) goto fail;
+    path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = load_model(s, p)) != TP_OK) goto fail;
+    Trainer *tr = &s->trainer;
+    tr->step = (long)num_or(state, "step", 0);
+    tr->epoch = (int)num_or(state, "epoch", 1);
+    tr->window = (size_t)num_or(state, "window", 0);
+    tr->ep_nll = num_or(state, "epoch_nll", 0);
+    tr->ep_tokens = (long)num_or(state, "epoch_tokens", 0);
+    tr->opt.lr = (float)num_or(state, "lr", tr->opt.lr);
+    tr->opt.t = (long)num_or(state, "adam_t", 0);
+    s->valid_ppl = num_or(state, "valid_ppl", -1);
+    if (s->valid_ppl < 0) s->valid_ppl = NAN;
+    s->wall_seconds = num_or(state, "wall_seconds", 0);
+    if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows) {
+        st = err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
+                     tr->step, tr->epoch, tr->window);
+        goto fail;
+    }
+    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(state, "rng");
+    if (cJSON_GetArraySize(rng) == 4) {
+        for (int i = 0; i < 4; i++) {
+            const cJSON *e = cJSON_GetArrayItem(rng, i);
+            if (!cJSON_IsString(e)) continue;
+            tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
+        }
+    }
+    free_vocab(vocab, n_vocab);
+    cJSON_Delete(man);
+    return TP_OK;
+fail:
+    free_vocab(vocab, n_vocab);
+    cJSON_Delete(man);
+    session_free(s);
+    return st;
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+void session_metrics_now(const Session *s, SessionMetrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->step = s->trainer.step;
+    m->epoch = s->trainer.epoch;
+    m->lr = s->trainer.opt.lr;
+    m->params = 0;
+    for (int i = 0; i < s->model.n_tensors; i++) m->params += s->model.p[i].n;
+    m->nnz = model_nnz(&s->model);
+    m->sparsity = m->params ? 1.0 - (double)m->nnz / (double)m->params : 0.0;
+    m->train_loss = m->train_ppl = m->valid_ppl = NAN;
+    m->state_sparsity = m->latency_us = NAN;
+}
+
+static void fmt_num(char *b, size_t n, double v)
+{
+    if (isfinite(v)) snprintf(b, n, "%.6g", v);
+    else snprintf(b, n, "NaN");
+}
+
+TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
+{
+    char f[9][32], line[512], p[4200];
+    fmt_num(f[0], 32, m->lr);
+    fmt_num(f[1], 32, m->train_loss);
+    fmt_num(f[2], 32, m->train_ppl);
+    fmt_num(f[3], 32, m->valid_ppl);
+    fmt_num(f[4], 32, m->sparsity);
+    fmt_num(f[5], 32, m->state_sparsity);
+    fmt_num(f[6], 32, m->latency_us);
+    fmt_num(f[7], 32, m->tokens_per_s);
+    fmt_num(f[8], 32, m->seconds);
+    snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s", m->step, m->epoch, f[0], f[1],
+             f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8]);
+    path_join(p, sizeof p, s->dir, "metrics.tsv");
+    return fsutil_append_line(p, line);
+}
+
+void session_free(Session *s)
+{
+    train_free(&s->trainer);
+    model_free(&s->model);
+    corpus_free(&s->corpus);
+}

@@ -1,0 +1,52 @@
+/* sessions/session: the live workbench state (task, corpus, model, trainer) and its directory
+ * (DESIGN 2.3): create, open with validation, atomic save, metrics log.
+ *
+ * Files: manifest.json (written last), model.safetensors (parameters, masks "mask.<name>" U8,
+ * optimizer moments "optim.m.<name>"/"optim.v.<name>", carried recurrent state "state.h.l<k>" /
+ * "state.c.l<k>"), vocab.json (token strings, id = index), metrics.tsv (append-only).  The
+ * manifest records the byte size and CRC32 of model.safetensors and vocab.json; opening checks them
+ * and every tensor shape against the architecture, and refuses a bad file naming it.
+ */
+#ifndef TP_SESSION_H
+#define TP_SESSION_H
+
+#include "engine/corpus.h"
+#include "engine/model.h"
+#include "engine/train.h"
+#include "sessions/task.h"
+
+#define SESSION_FORMAT "topiary-session"
+#define SESSION_VERSION_MAJOR 1
+#define SESSION_VERSION_MINOR 0
+
+typedef struct {
+    long step;
+    int epoch;
+    double lr, train_loss, train_ppl, valid_ppl;   /* NaN when not measured at this row */
+    size_t nnz, params;
+    double sparsity, state_sparsity, latency_us;   /* NaN until those features measure them */
+    double tokens_per_s, seconds;
+} SessionMetrics;
+
+typedef struct {
+    char dir[4096];
+    Task task;
+    Corpus corpus;
+    Model model;
+    Trainer trainer;
+    Rng init_rng;
+    double valid_ppl;       /* last validation perplexity (NaN before the first) */
+    double wall_seconds;    /* training time accumulated over all runs           */
+} Session;
+
+/* New session in dir (created if needed; refused if it already holds a manifest.json). */
+TpStatus session_create(Session *s, const char *dir, const Task *task);
+/* Open an existing session; data_override (may be NULL) replaces the recorded --data path. */
+TpStatus session_open(Session *s, const char *dir, const char *data_override);
+int session_exists(const char *dir);
+TpStatus session_save(Session *s);
+TpStatus session_log_metrics(Session *s, const SessionMetrics *m);
+void session_metrics_now(const Session *s, SessionMetrics *m); /* fills step/epoch/lr/nnz/params */
+void session_free(Session *s);
+
+#endif

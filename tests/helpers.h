@@ -1,0 +1,19 @@
+/* tests/helpers: shared test utilities: temp directories, random fills, the shared-data location. */
+#ifndef TP_TEST_HELPERS_H
+#define TP_TEST_HELPERS_H
+
+#include <stddef.h>
+
+#include "engine/rng.h"
+
+/* mkdtemp under $TMPDIR or /tmp; returns a malloc'd path. */
+char *th_tempdir(const char *tag);
+/* rm -rf of a directory made by th_tempdir. */
+void th_rmtree(const char *path);
+void th_fill_uniform(float *x, size_t n, float lo, float hi, Rng *r);
+/* Path of ../shared/data/<sub> if it exists (honours $TOPIARY_SHARED), else NULL (static buffer). */
+const char *th_shared_data(const char *sub);
+/* Write a text file; returns 0 on success. */
+int th_write_file(const char *path, const char *text, size_t n);
+
+#endif

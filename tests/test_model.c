@@ -1,0 +1,205 @@
+/* tests/test_model: the whole language model (embedding → 2 LSTM layers → dropout → decoder →
+ * softmax cross-entropy) against central finite differences, per parameter tensor, with and
+ * without dropout; the registry and masks; softmax cross-entropy against a double reference. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/backend.h"
+#include "engine/gradcheck.h"
+#include "engine/model.h"
+#include "engine/rng.h"
+#include "engine/vmath.h"
+
+enum { V = 7, E = 3, H0 = 4, H1 = 5, T = 4, B = 2 };
+
+typedef struct {
+    Model m;
+    ModelState st;
+    int32_t x[T * B], y[T * B];
+    float h0[2][B * H1], c0[2][B * H1];
+    uint64_t drop_seed;
+} Ctx;
+
+static void ctx_init(Ctx *c, float dropout, uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    ModelConfig cfg = {.n_vocab = V, .n_embed = E, .n_layers = 2, .hidden = {H0, H1}, .dropout = dropout,
+                       .init_scale = 0.5f};
+    Rng r;
+    rng_seed(&r, seed);
+    assert_int_equal(model_init(&c->m, &cfg, &r), TP_OK);
+    assert_int_equal(model_reserve(&c->m, T, B), TP_OK);
+    assert_int_equal(model_state_init(&c->st, &c->m, B), TP_OK);
+    for (int i = 0; i < T * B; i++) {
+        c->x[i] = (int32_t)rng_below(&r, V);
+        c->y[i] = (int32_t)rng_below(&r, V);
+    }
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < B * cfg.hidden[l]; k++) {
+            c->h0[l][k] = rng_range(&r, -0.5f, 0.5f);
+            c->c0[l][k] = rng_range(&r, -0.5f, 0.5f);
+        }
+    c->drop_seed = seed * 7 + 1;
+}
+
+static void ctx_free(Ctx *c)
+{
+    model_state_free(&c->st);
+    model_free(&c->m);
+}
+
+/* forward from the fixed initial state with the same dropout draw every time */
+static double forward(Ctx *c, int train)
+{
+    for (int l = 0; l < 2; l++) {
+        memcpy(c->st.h[l], c->h0[l], (size_t)B * c->m.cfg.hidden[l] * sizeof(float));
+        memcpy(c->st.c[l], c->c0[l], (size_t)B * c->m.cfg.hidden[l] * sizeof(float));
+    }
+    Rng r;
+    rng_seed(&r, c->drop_seed);
+    double nll = 0.0;
+    /* train=1 keeps dropout on; the finite differences need the same masks, hence the fixed seed */
+    assert_int_equal(model_forward(&c->m, &c->st, c->x, c->y, T, B, train, 1.0f, &r, &nll, NULL), TP_OK);
+    return nll;
+}
+
+static double loss_fn(void *ctx) { return forward(ctx, 1); }
+
+static void check_all_tensors(Ctx *c)
+{
+    model_zero_grad(&c->m);
+    forward(c, 1);
+    model_backward(&c->m, T, B);
+    float *g = malloc(c->m.n_params * sizeof(float));
+    memcpy(g, c->m.g, c->m.n_params * sizeof(float));
+    for (int t = 0; t < c->m.n_tensors; t++) {
+        const ModelParam *p = &c->m.p[t];
+        GradcheckResult r;
+        TpStatus s = gradcheck_run(c->m.w + p->off, g + p->off, p->n, 1, 1e-2f, 5e-4, 5e-3, loss_fn, c, &r);
+        if (s != TP_OK) print_error("%s: %s\n", p->name, err_msg());
+        assert_int_equal(s, TP_OK);
+    }
+    free(g);
+}
+
+static void test_gradients_without_dropout(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init(&c, 0.0f, 11);
+    check_all_tensors(&c);
+    ctx_free(&c);
+}
+
+static void test_gradients_with_dropout(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init(&c, 0.3f, 12);
+    check_all_tensors(&c);
+    ctx_free(&c);
+}
+
+static void test_registry_names_and_shapes(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init(&c, 0.0f, 13);
+    const char *names[] = {"embed.weight", "l0.w_ih", "l0.w_hh", "l0.b_ih", "l0.b_hh", "l1.w_ih",
+                           "l1.w_hh", "l1.b_ih", "l1.b_hh", "decoder.weight", "decoder.bias"};
+    const int rows[] = {V, 4 * H0, 4 * H0, 4 * H0, 4 * H0, 4 * H1, 4 * H1, 4 * H1, 4 * H1, V, V};
+    const int cols[] = {E, E, H0, 1, 1, H0, H1, 1, 1, H1, 1};
+    assert_int_equal(c.m.n_tensors, 11);
+    for (int i = 0; i < 11; i++) {
+        const ModelParam *p = model_param(&c.m, names[i]);
+        assert_non_null(p);
+        assert_int_equal(p->rows, rows[i]);
+        assert_int_equal(p->cols, cols[i]);
+    }
+    assert_null(model_param(&c.m, "l2.w_ih"));
+    size_t total = 0;
+    for (int i = 0; i < 11; i++) total += (size_t)rows[i] * cols[i];
+    assert_int_equal(model_nnz(&c.m), total);
+    ctx_free(&c);
+}
+
+static void test_softmax_xent_matches_double_reference(void **state)
+{
+    (void)state;
+    enum { N = 3, W = 37 };
+    float x[N * W];
+    int32_t y[N] = {0, 17, 36};
+    Rng r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < N * W; i++) x[i] = rng_range(&r, -8.0f, 8.0f);
+    float g[N * W];
+    memcpy(g, x, sizeof g);
+    long correct = 0;
+    double nll = vmath_softmax_xent(g, y, N, W, 0.5f, &correct);
+    double ref = 0.0;
+    long ref_correct = 0;
+    for (int n = 0; n < N; n++) {
+        double mx = -1e30, s = 0.0;
+        int am = 0;
+        for (int v = 0; v < W; v++)
+            if (x[n * W + v] > mx) mx = x[n * W + v], am = v;
+        for (int v = 0; v < W; v++) s += exp((double)x[n * W + v] - mx);
+        ref += log(s) + mx - x[n * W + y[n]];
+        ref_correct += am == y[n];
+        for (int v = 0; v < W; v++) {
+            double p = exp((double)x[n * W + v] - mx) / s;
+            double want = 0.5 * (p - (v == y[n]));
+            assert_true(fabs(g[n * W + v] - want) < 1e-6);
+        }
+    }
+    assert_true(fabs(nll - ref) < 1e-5 * fabs(ref));
+    assert_int_equal(correct, ref_correct);
+}
+
+static void test_bad_config_refused(void **state)
+{
+    (void)state;
+    ModelConfig cfg = {.n_vocab = 10, .n_embed = 4, .n_layers = 0, .hidden = {4}, .init_scale = 0.1f};
+    assert_int_equal(model_config_check(&cfg), TP_ERANGE);
+    cfg.n_layers = 1;
+    cfg.dropout = 1.0f;
+    assert_int_equal(model_config_check(&cfg), TP_ERANGE);
+    assert_non_null(strstr(err_msg(), "--dropout"));
+    cfg.dropout = 0.0f;
+    cfg.hidden[0] = 0;
+    assert_int_equal(model_config_check(&cfg), TP_ERANGE);
+    cfg.hidden[0] = 4;
+    assert_int_equal(model_config_check(&cfg), TP_OK);
+}
+
+static void test_out_of_range_token_refused(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init(&c, 0.0f, 14);
+    c.x[3] = V;
+    double nll;
+    assert_int_equal(model_forward(&c.m, &c.st, c.x, c.y, T, B, 0, 0.0f, NULL, &nll, NULL), TP_EINVAL);
+    ctx_free(&c);
+}
+
+int main(void)
+{
+    backend_set_threads(1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradients_without_dropout),
+        cmocka_unit_test(test_gradients_with_dropout),
+        cmocka_unit_test(test_registry_names_and_shapes),
+        cmocka_unit_test(test_softmax_xent_matches_double_reference),
+        cmocka_unit_test(test_bad_config_refused),
+        cmocka_unit_test(test_out_of_range_token_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
