@@ -28,11 +28,11 @@ ifeq ($(WERROR),1)
 WFLAGS += -Werror
 endif
 OPT    ?= -O2
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g $(ARCH_FLAGS) $(WFLAGS) -fno-math-errno -fopenmp-simd -I. \
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(ARCH_FLAGS) $(WFLAGS) -fno-math-errno -fno-trapping-math -fopenmp-simd -I. \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SAN    :=
-CFLAGS  = $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
+CFLAGS  = $(OPT) $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
 
 # ---- CUDA: compiled and linked when nvcc exists; at run time no device => CPU with a message ----
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))

@@ -27,6 +27,13 @@
 /* JSON numbers are doubles: integers are exact only up to 2^53. */
 #define JSON_INT_MAX 9007199254740992.0
 
+/* Record the error and leave through the function's single cleanup label. */
+#define FAIL(...)                        \
+    do {                                 \
+        rc = err_set(__VA_ARGS__);       \
+        goto fail;                       \
+    } while (0)
+
 static const struct {
     const char *name;
     size_t size;
@@ -105,31 +112,23 @@ static TpStatus parse_meta(SafetensorsFile *f, const cJSON *m, const char *label
     f->meta_keys = calloc((size_t)count, sizeof *f->meta_keys);
     f->meta_vals = calloc((size_t)count, sizeof *f->meta_vals);
     keys = malloc((size_t)count * sizeof *keys);
-    if (!f->meta_keys || !f->meta_vals || !keys) {
-        rc = err_set(TP_ENOMEM, "%s: out of memory", label);
-        goto fail;
-    }
+    if (!f->meta_keys || !f->meta_vals || !keys)
+        FAIL(TP_ENOMEM, "%s: out of memory", label);
     for (const cJSON *c = m->child; c; c = c->next) {
-        if (!cJSON_IsString(c)) {
-            rc = err_set(TP_EFORMAT, "%s: __metadata__ value of '%s' is not a string", label, c->string);
-            goto fail;
+        if (!cJSON_IsString(c))
+            FAIL(TP_EFORMAT, "%s: __metadata__ value of '%s' is not a string", label, c->string);
+        char *k = strdup(c->string), *v = strdup(c->valuestring);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            FAIL(TP_ENOMEM, "%s: out of memory", label);
         }
-        int i = f->n_meta;
-        f->meta_keys[i] = strdup(c->string);
-        if (f->meta_keys[i])
-            f->n_meta++; /* counted as soon as the key exists, so safetensors_free finds it */
-        f->meta_vals[i] = strdup(c->valuestring);
-        if (!f->meta_keys[i] || !f->meta_vals[i]) {
-            rc = err_set(TP_ENOMEM, "%s: out of memory", label);
-            goto fail;
-        }
-        keys[i] = f->meta_keys[i];
+        keys[f->n_meta] = f->meta_keys[f->n_meta] = k;
+        f->meta_vals[f->n_meta++] = v;
     }
     const char *dup = find_duplicate(keys, f->n_meta);
-    if (dup) {
-        rc = err_set(TP_EFORMAT, "%s: duplicate __metadata__ key '%s'", label, dup);
-        goto fail;
-    }
+    if (dup)
+        FAIL(TP_EFORMAT, "%s: duplicate __metadata__ key '%s'", label, dup);
 fail:
     free(keys);
     return rc;
@@ -182,7 +181,8 @@ static TpStatus parse_tensor(SafetensorsTensor *t, struct span *sp, const cJSON 
 
     if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || json_uint(of->child, &off[0]) ||
         json_uint(of->child->next, &off[1]))
-        return err_set(TP_EFORMAT, "%s: tensor '%s': data_offsets is not an array of 2 integers", label, name);
+        return err_set(TP_EFORMAT, "%s: tensor '%s': data_offsets is not an array of 2 integers", label,
+                       name);
     if (off[0] > off[1])
         return err_set(TP_EFORMAT, "%s: tensor '%s': data_offsets begin %llu > end %llu", label, name,
                        (unsigned long long)off[0], (unsigned long long)off[1]);
@@ -240,73 +240,53 @@ static TpStatus parse_labeled(SafetensorsFile *f, void *buf, size_t n, const Saf
     uint64_t max = o && o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES;
     int allow_nonfinite = o ? o->allow_nonfinite : 0;
 
-    if ((uint64_t)n > max) {
-        rc = err_set(TP_ERANGE, "%s: file is %zu bytes, more than the limit of %llu", label, n,
-                     (unsigned long long)max);
-        goto fail;
-    }
-    if (n < 8) {
-        rc = err_set(TP_EFORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", label, n);
-        goto fail;
-    }
+    if ((uint64_t)n > max)
+        FAIL(TP_ERANGE, "%s: file is %zu bytes, more than the limit of %llu", label, n,
+             (unsigned long long)max);
+    if (n < 8)
+        FAIL(TP_EFORMAT, "%s: file is %zu bytes, too short for the 8-byte header length", label, n);
     const unsigned char *b = buf;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | b[i];
-    if (hlen > HEADER_MAX) {
-        rc = err_set(TP_EFORMAT, "%s: header length %llu is over the limit of %llu bytes", label,
-                     (unsigned long long)hlen, (unsigned long long)HEADER_MAX);
-        goto fail;
-    }
-    if (hlen > n - 8) {
-        rc = err_set(TP_EFORMAT, "%s: header length %llu exceeds the file size (%zu bytes)", label,
-                     (unsigned long long)hlen, n);
-        goto fail;
-    }
+    if (hlen > HEADER_MAX)
+        FAIL(TP_EFORMAT, "%s: header length %llu is over the limit of %llu bytes", label,
+             (unsigned long long)hlen, (unsigned long long)HEADER_MAX);
+    if (hlen > n - 8)
+        FAIL(TP_EFORMAT, "%s: header length %llu exceeds the file size (%zu bytes)", label,
+             (unsigned long long)hlen, n);
     uint64_t data_size = n - 8 - hlen;
 
     /* cJSON gets a private NUL-terminated copy: no read past the header can reach outside it, and
      * the data can later move over the original header bytes. */
     hdr = calloc(hlen + 8, 1);
-    if (!hdr) {
-        rc = err_set(TP_ENOMEM, "%s: out of memory (header of %llu bytes)", label, (unsigned long long)hlen);
-        goto fail;
-    }
+    if (!hdr)
+        FAIL(TP_ENOMEM, "%s: out of memory (header of %llu bytes)", label, (unsigned long long)hlen);
     memcpy(hdr, b + 8, hlen);
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(hdr, hlen, &end, 0);
-    if (!root) {
-        rc = err_set(TP_EFORMAT, "%s: header is not valid JSON (near byte %lld of %llu)", label,
-                     end ? (long long)(end - hdr) : -1LL, (unsigned long long)hlen);
-        goto fail;
-    }
+    if (!root)
+        FAIL(TP_EFORMAT, "%s: header is not valid JSON (near byte %lld of %llu)", label,
+             end ? (long long)(end - hdr) : -1LL, (unsigned long long)hlen);
     /* Only whitespace (the writer's space padding) may follow the JSON value. */
     while (end < hdr + hlen && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
-    if (end != hdr + hlen) {
-        rc = err_set(TP_EFORMAT, "%s: header has garbage after the JSON value (byte %lld)", label,
-                     (long long)(end - hdr));
-        goto fail;
-    }
-    if (!cJSON_IsObject(root)) {
-        rc = err_set(TP_EFORMAT, "%s: header is not a JSON object", label);
-        goto fail;
-    }
+    if (end != hdr + hlen)
+        FAIL(TP_EFORMAT, "%s: header has garbage after the JSON value (byte %lld)", label,
+             (long long)(end - hdr));
+    if (!cJSON_IsObject(root))
+        FAIL(TP_EFORMAT, "%s: header is not a JSON object", label);
 
     int count = cJSON_GetArraySize(root);
     f->t = calloc((size_t)count + 1, sizeof *f->t);
     spans = calloc((size_t)count + 1, sizeof *spans);
     names = calloc((size_t)count + 1, sizeof *names);
-    if (!f->t || !spans || !names) {
-        rc = err_set(TP_ENOMEM, "%s: out of memory (%d header entries)", label, count);
-        goto fail;
-    }
+    if (!f->t || !spans || !names)
+        FAIL(TP_ENOMEM, "%s: out of memory (%d header entries)", label, count);
     for (const cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
-            if (meta) {
-                rc = err_set(TP_EFORMAT, "%s: duplicate name '__metadata__'", label);
-                goto fail;
-            }
+            if (meta)
+                FAIL(TP_EFORMAT, "%s: duplicate name '__metadata__'", label);
             meta = it;
             rc = parse_meta(f, it, label);
             if (rc != TP_OK)
@@ -315,10 +295,8 @@ static TpStatus parse_labeled(SafetensorsFile *f, void *buf, size_t n, const Saf
         }
         SafetensorsTensor *t = &f->t[f->n];
         t->name = strdup(it->string);
-        if (!t->name) {
-            rc = err_set(TP_ENOMEM, "%s: out of memory", label);
-            goto fail;
-        }
+        if (!t->name)
+            FAIL(TP_ENOMEM, "%s: out of memory", label);
         names[f->n] = t->name;
         spans[f->n].idx = f->n;
         f->n++;
@@ -327,33 +305,25 @@ static TpStatus parse_labeled(SafetensorsFile *f, void *buf, size_t n, const Saf
             goto fail;
     }
     const char *dup = find_duplicate(names, f->n);
-    if (dup) {
-        rc = err_set(TP_EFORMAT, "%s: duplicate tensor name '%s'", label, dup);
-        goto fail;
-    }
+    if (dup)
+        FAIL(TP_EFORMAT, "%s: duplicate tensor name '%s'", label, dup);
 
     /* The buffer must be tiled exactly: sorted by offset, each tensor starts where the previous
      * one ended and the last one ends at the end of the file. */
     qsort(spans, (size_t)f->n, sizeof *spans, cmp_span);
     uint64_t pos = 0;
     for (int i = 0; i < f->n; i++) {
-        if (spans[i].begin < pos) {
-            rc = err_set(TP_EFORMAT, "%s: tensors '%s' and '%s' overlap", label, f->t[spans[i - 1].idx].name,
-                         f->t[spans[i].idx].name);
-            goto fail;
-        }
-        if (spans[i].begin > pos) {
-            rc = err_set(TP_EFORMAT, "%s: gap of %llu unowned bytes before tensor '%s'", label,
-                         (unsigned long long)(spans[i].begin - pos), f->t[spans[i].idx].name);
-            goto fail;
-        }
+        if (spans[i].begin < pos)
+            FAIL(TP_EFORMAT, "%s: tensors '%s' and '%s' overlap", label, f->t[spans[i - 1].idx].name,
+                 f->t[spans[i].idx].name);
+        if (spans[i].begin > pos)
+            FAIL(TP_EFORMAT, "%s: gap of %llu unowned bytes before tensor '%s'", label,
+                 (unsigned long long)(spans[i].begin - pos), f->t[spans[i].idx].name);
         pos = spans[i].end;
     }
-    if (pos != data_size) {
-        rc = err_set(TP_EFORMAT, "%s: %llu trailing bytes after the last tensor", label,
-                     (unsigned long long)(data_size - pos));
-        goto fail;
-    }
+    if (pos != data_size)
+        FAIL(TP_EFORMAT, "%s: %llu trailing bytes after the last tensor", label,
+             (unsigned long long)(data_size - pos));
 
     /* Files from other writers may have a header length that is not a multiple of 8; move the data
      * down to an 8-aligned address (over header bytes we no longer need) so that the per-tensor
@@ -369,10 +339,8 @@ static TpStatus parse_labeled(SafetensorsFile *f, void *buf, size_t n, const Saf
         t->data = data + spans[i].begin;
         if (!allow_nonfinite && (t->dtype == SAFETENSORS_F32 || t->dtype == SAFETENSORS_F64)) {
             long long bad = first_nonfinite(t);
-            if (bad >= 0) {
-                rc = err_set(TP_EFORMAT, "%s: tensor '%s': element %lld is NaN or infinite", label, t->name, bad);
-                goto fail;
-            }
+            if (bad >= 0)
+                FAIL(TP_EFORMAT, "%s: tensor '%s': element %lld is NaN or infinite", label, t->name, bad);
         }
     }
 
@@ -724,10 +692,8 @@ TpStatus safetensors_writer_serialize(SafetensorsWriter *w, void **buf, size_t *
     if (rc != TP_OK)
         return rc;
     unsigned char *out = malloc(L.total ? L.total : 1);
-    if (!out) {
-        rc = err_set(TP_ENOMEM, "safetensors: out of memory (%zu bytes)", L.total);
-        goto fail;
-    }
+    if (!out)
+        FAIL(TP_ENOMEM, "safetensors: out of memory (%zu bytes)", L.total);
     memcpy(out, L.hdr, L.hlen);
     for (int i = 0; i < w->n; i++) {
         const WTensor *t = &w->t[L.order[i]];

@@ -16,9 +16,7 @@ static inline float exp_poly(float x)
 {
     x = x < -87.33654f ? -87.33654f : x;
     x = x > 88.72283f ? 88.72283f : x;
-    float fx = x * 1.44269504088896341f + 0.5f;
-    float fl = (float)(int32_t)fx;
-    fl = fl > fx ? fl - 1.0f : fl; /* floor */
+    float fl = floorf(x * 1.44269504088896341f + 0.5f);
     x = x - fl * 0.693359375f + fl * 2.12194440e-4f;
     float z = x * x;
     float y = 1.9875691500e-4f;
@@ -71,15 +69,15 @@ VMATH_CLONES static float row_max(const float *x, int V)
     return m;
 }
 
-VMATH_CLONES static float row_exp_sum(float *e, const float *x, float m, int V, int store)
+/* e = exp(x - m) in place, then the sum: two simple loops vectorise where a fused one did not */
+VMATH_CLONES static float row_exp_sum(float *restrict x, float m, int V, int store)
 {
     float s = 0.0f;
     if (store) {
+#pragma omp simd
+        for (int v = 0; v < V; v++) x[v] = exp_poly(x[v] - m);
 #pragma omp simd reduction(+ : s)
-        for (int v = 0; v < V; v++) {
-            e[v] = exp_poly(x[v] - m);
-            s += e[v];
-        }
+        for (int v = 0; v < V; v++) s += x[v];
     } else {
 #pragma omp simd reduction(+ : s)
         for (int v = 0; v < V; v++) s += exp_poly(x[v] - m);
@@ -106,7 +104,7 @@ double vmath_softmax_xent(float *logits, const int32_t *targets, int N, int V, f
         while (x[am] != m) am++;
         correct += (am == y);
         float xy = x[y];
-        float s = row_exp_sum(x, x, m, V, grad_scale != 0.0f);
+        float s = row_exp_sum(x, m, V, grad_scale != 0.0f);
         nll += (double)logf(s) - (double)(xy - m);
         if (grad_scale != 0.0f) {
             row_scale(x, grad_scale / s, V);

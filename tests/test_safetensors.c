@@ -272,7 +272,11 @@ static void test_writer_rejects_bad_input(void **state)
 
 /* ==== Rejections ==== */
 
-#define T_A "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}"
+/* Header fragments: entry ENT(name, dtype, shape, offsets) and a file holding one tensor 'a'. */
+#define ENT(name, dt, shape, offs) \
+    "\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
+#define ONE(dt, shape, offs) "{" ENT("a", dt, shape, offs) "}"
+#define T_A ENT("a", "F32", "[1]", "[0,4]")
 
 static void test_reject_framing(void **state)
 {
@@ -311,20 +315,18 @@ static void test_reject_entries(void **state)
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4, "tensor 'a': missing shape");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "tensor 'a': missing data_offsets");
     expect_reject("{\"a\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "dtype is not a string");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":\"1\",\"data_offsets\":[0,4]}}", 4, "shape is not an array");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":{}}}", 4, "not an array of 2 integers");
-    expect_reject("{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "unknown dtype 'BF16'");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "shape[0] is negative");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1.5],\"data_offsets\":[0,4]}}", 4,
-                  "shape[1] is not an integer");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", 4, "shape[0] is not a number");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
-                  "9 dimensions");
-    expect_reject("{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,4]}}",
-                  4, "too large");
+    expect_reject(ONE("F32", "\"1\"", "[0,4]"), 4, "shape is not an array");
+    expect_reject(ONE("F32", "[1]", "{}"), 4, "not an array of 2 integers");
+    expect_reject(ONE("BF16", "[2]", "[0,4]"), 4, "unknown dtype 'BF16'");
+    expect_reject(ONE("F32", "[-1]", "[0,4]"), 4, "shape[0] is negative");
+    expect_reject(ONE("F32", "[1,1.5]", "[0,4]"), 4, "shape[1] is not an integer");
+    expect_reject(ONE("F32", "[\"1\"]", "[0,4]"), 4, "shape[0] is not a number");
+    expect_reject(ONE("F32", "[1,1,1,1,1,1,1,1,1]", "[0,4]"), 4, "9 dimensions");
+    expect_reject(ONE("U8", "[4294967296,4294967296,4294967296]", "[0,4]"), 4, "too large");
     expect_reject("{" T_A ",\"__metadata__\":[]}", 4, "__metadata__ is not a JSON object");
-    expect_reject("{" T_A ",\"__metadata__\":{\"k\":1}}", 4, "__metadata__ value of 'k' is not a string");
-    expect_reject("{" T_A ",\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 4, "duplicate __metadata__ key 'k'");
+    expect_reject("{" T_A ",\"__metadata__\":{\"k\":1}}", 4, "value of 'k' is not a string");
+    expect_reject("{" T_A ",\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 4,
+                  "duplicate __metadata__ key 'k'");
     expect_reject("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate name '__metadata__'");
     expect_reject("{" T_A "," T_A "}", 4, "duplicate tensor name 'a'");
 }
@@ -332,29 +334,24 @@ static void test_reject_entries(void **state)
 static void test_reject_offsets(void **state)
 {
     (void)state;
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 4, "not an array of 2 integers");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, "not an array of 2");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[\"0\",4]}}", 4, "not an array of 2");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.5,4]}}", 4, "not an array of 2");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 4, "not an array of 2");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}}", 8, "begin 8 > end 4");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, "end 8 is beyond");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8,
-                  "has 8 data bytes, its shape and dtype need 12");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                  "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
-                  12, "tensors 'a' and 'b' overlap");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                  "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}",
-                  8, "overlap");
-    expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                  "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-                  12, "gap of 4 unowned bytes before tensor 'b'");
-    expect_reject("{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "gap of 4");
+    expect_reject(ONE("F32", "[1]", "[0]"), 4, "not an array of 2 integers");
+    expect_reject(ONE("F32", "[1]", "[0,4,8]"), 8, "not an array of 2");
+    expect_reject(ONE("F32", "[1]", "[\"0\",4]"), 4, "not an array of 2");
+    expect_reject(ONE("F32", "[1]", "[0.5,4]"), 4, "not an array of 2");
+    expect_reject(ONE("F32", "[1]", "[-4,0]"), 4, "not an array of 2");
+    expect_reject(ONE("F32", "[0]", "[8,4]"), 8, "begin 8 > end 4");
+    expect_reject(ONE("F32", "[2]", "[0,8]"), 4, "end 8 is beyond");
+    expect_reject(ONE("F32", "[3]", "[0,8]"), 8, "has 8 data bytes, its shape and dtype need 12");
+    expect_reject("{" ENT("a", "F32", "[2]", "[0,8]") "," ENT("b", "F32", "[2]", "[4,12]") "}", 12,
+                  "tensors 'a' and 'b' overlap");
+    /* An empty tensor inside another one still overlaps it. */
+    expect_reject("{" ENT("a", "F32", "[2]", "[0,8]") "," ENT("z", "F32", "[0]", "[4,4]") "}", 8, "overlap");
+    expect_reject("{" ENT("a", "F32", "[1]", "[0,4]") "," ENT("b", "F32", "[1]", "[8,12]") "}", 12,
+                  "gap of 4 unowned bytes before tensor 'b'");
+    expect_reject("{" ENT("b", "F32", "[1]", "[4,8]") "}", 8, "gap of 4");
     expect_reject("{" T_A "}", 8, "4 trailing bytes after the last tensor");
-    expect_reject("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
-                  "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[1,5]}}",
-                  5, "not a multiple of its 4-byte element size");
+    expect_reject("{" ENT("a", "U8", "[1]", "[0,1]") "," ENT("b", "F32", "[1]", "[1,5]") "}", 5,
+                  "not a multiple of its 4-byte element size");
 }
 
 static void test_nonfinite(void **state)
@@ -365,7 +362,7 @@ static void test_nonfinite(void **state)
     expect_reject_data("{" T_A "}", &nan_f, 4, TP_EFORMAT, "tensor 'a': element 0 is NaN or infinite");
     expect_reject_data("{" T_A "}", &inf_f, 4, TP_EFORMAT, "NaN or infinite");
     double two[2] = { 1.0, inf_d };
-    expect_reject_data("{\"d\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}}", two, 16, TP_EFORMAT,
+    expect_reject_data("{" ENT("d", "F64", "[2]", "[0,16]") "}", two, 16, TP_EFORMAT,
                        "tensor 'd': element 1 is NaN or infinite");
 
     /* Accepted, bit for bit, when asked to. */
@@ -380,7 +377,7 @@ static void test_nonfinite(void **state)
 
     /* Integer tensors may hold any bits. */
     uint32_t bits = 0x7fc00000u;
-    b = build("{\"i\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", &bits, 4, &n);
+    b = build("{" ENT("i", "I32", "[1]", "[0,4]") "}", &bits, 4, &n);
     assert_int_equal(safetensors_parse(&f, b, n, NULL), TP_OK);
     safetensors_free(&f);
 }
@@ -425,7 +422,7 @@ static void test_unpadded_header_aligned(void **state)
     (void)state;
     double v[2] = { 0.25, -8.5 };
     size_t n;
-    const char *json = "{\"v\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}}";
+    const char *json = "{" ENT("v", "F64", "[2]", "[0,16]") "}";
     assert_true(strlen(json) % 8 != 0);
     void *b = build(json, v, sizeof v, &n);
     SafetensorsFile f;

@@ -176,8 +176,8 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "topiary: %s\n", desc);
     }
     Trainer *t = &s.trainer;
-    long run_steps = 0;
-    double run_t0 = train_now(), win_nll = 0.0, win_t = 0.0, last_draw = 0.0;
+    long run_steps = 0, run_tokens = 0;
+    double run_train_s = 0.0, run_t0 = train_now(), win_nll = 0.0, win_t = 0.0, last_draw = 0.0;
     long win_tok = 0;
     double ema_loss = NAN;
     int rc = 0;
@@ -196,6 +196,8 @@ static int cmd_train(int argc, char **argv)
             break;
         }
         run_steps++;
+        run_tokens += info.tokens;
+        run_train_s += info.seconds;
         s.wall_seconds += info.seconds;
         win_nll += info.loss * info.tokens;
         win_tok += info.tokens;
@@ -260,8 +262,9 @@ static int cmd_train(int argc, char **argv)
         double el = train_now() - run_t0;
         if (json)
             printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"valid_ppl\":%.4f,\"steps_run\":%ld,"
-                   "\"seconds\":%.2f}\n", t->step, t->epoch > t->cfg.epochs ? t->cfg.epochs : t->epoch, t->opt.lr,
-                   isfinite(s.valid_ppl) ? s.valid_ppl : -1.0, run_steps, el);
+                   "\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", t->step, t->epoch > t->cfg.epochs ? t->cfg.epochs : t->epoch,
+                   t->opt.lr, isfinite(s.valid_ppl) ? s.valid_ppl : -1.0, run_steps,
+                   run_train_s > 0 ? run_tokens / run_train_s : 0.0, el);
         else
             fprintf(stderr, "topiary: %ld step(s) in %.1f s; session %s saved at step %ld%s\n", run_steps, el, dir, t->step,
                     train_finished(t) ? " (training complete)" : "");
