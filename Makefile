@@ -90,9 +90,14 @@ deps:
 	    || { echo "topiary: apt-get install failed for:$$missing" >&2; exit 1; }; \
 	else echo "topiary: all Debian packages present"; fi
 
+# Until the TUI lands: a short headless training run on the bundled corpus (about a minute),
+# then the test perplexity.  The demo session lives in build/ and is replaced on every run.
+DEMO := $(BUILD)/demo-session
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	./$(BIN) demo
+	rm -rf $(DEMO)
+	./$(BIN) train --session $(DEMO) --epochs 2
+	./$(BIN) eval --session $(DEMO) --split test
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory info all unit e2e
@@ -128,7 +133,7 @@ unit: $(TEST_BIN)
 	  echo "== $$t"; \
 	  if TOPIARY_SHARED=$${TOPIARY_SHARED:-../shared} ./$$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
 	done; \
-	echo "unit test programs: $$pass passed, $$fail failed"; \
+	echo "unit: $$pass passed, $$fail failed"; \
 	[ $$fail -eq 0 ] || { echo "FAILED:$$failed"; exit 1; }
 
 e2e: $(BIN)

@@ -101,7 +101,7 @@ double vmath_softmax_xent(float *logits, const int32_t *targets, int N, int V, f
         float m = row_max(x, V);
         /* argmax: the first index holding the max (a cheap scan: the max is known) */
         int am = 0;
-        while (x[am] != m) am++;
+        while (am < V - 1 && x[am] != m) am++; /* bounded: a NaN row matches nothing */
         correct += (am == y);
         float xy = x[y];
         float s = row_exp_sum(x, m, V, grad_scale != 0.0f);

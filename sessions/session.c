@@ -126,6 +126,22 @@ static TpStatus write_vocab(const Session *s, const char *path)
     return st;
 }
 
+/* cJSON prints a double with 15 digits whenever that reads back within an epsilon, which can lose
+ * the last bits; trainer state that must resume bit-exactly is written with 17 significant digits. */
+static void add_exact_number(cJSON *o, const char *k, double v)
+{
+    char b[40];
+    snprintf(b, sizeof b, "%.17g", isfinite(v) ? v : 0.0);
+    cJSON_AddRawToObject(o, k, b);
+}
+
+static size_t true_params(const Model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_tensors; i++) n += m->p[i].n;  /* n_params also counts alignment padding */
+    return n;
+}
+
 static TpStatus add_file_entry(cJSON *files, const char *dir, const char *name)
 {
     char p[4200];
@@ -157,18 +173,18 @@ TpStatus session_save(Session *s)
     cJSON_AddNumberToObject(man, "minor", SESSION_VERSION_MINOR);
     cJSON_AddItemToObject(man, "task", task_to_json(&s->task));
     cJSON *mo = cJSON_AddObjectToObject(man, "model");
-    cJSON_AddNumberToObject(mo, "params", (double)s->model.n_params);
+    cJSON_AddNumberToObject(mo, "params", (double)true_params(&s->model));
     cJSON_AddNumberToObject(mo, "nnz", (double)model_nnz(&s->model));
     cJSON *state = cJSON_AddObjectToObject(man, "state");
     cJSON_AddNumberToObject(state, "step", (double)tr->step);
     cJSON_AddNumberToObject(state, "epoch", tr->epoch);
     cJSON_AddNumberToObject(state, "window", (double)tr->window);
-    cJSON_AddNumberToObject(state, "epoch_nll", tr->ep_nll);
+    add_exact_number(state, "epoch_nll", tr->ep_nll);
     cJSON_AddNumberToObject(state, "epoch_tokens", (double)tr->ep_tokens);
     cJSON_AddNumberToObject(state, "lr", tr->opt.lr);
     cJSON_AddNumberToObject(state, "adam_t", (double)tr->opt.t);
-    cJSON_AddNumberToObject(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
-    cJSON_AddNumberToObject(state, "wall_seconds", s->wall_seconds);
+    add_exact_number(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
+    add_exact_number(state, "wall_seconds", s->wall_seconds);
     cJSON *rng = cJSON_AddArrayToObject(state, "rng");
     for (int i = 0; i < 4; i++) {
         char hex[20];
@@ -403,8 +419,7 @@ void session_metrics_now(const Session *s, SessionMetrics *m)
     m->step = s->trainer.step;
     m->epoch = s->trainer.epoch;
     m->lr = s->trainer.opt.lr;
-    m->params = 0;
-    for (int i = 0; i < s->model.n_tensors; i++) m->params += s->model.p[i].n;
+    m->params = true_params(&s->model);
     m->nnz = model_nnz(&s->model);
     m->sparsity = m->params ? 1.0 - (double)m->nnz / (double)m->params : 0.0;
     m->train_loss = m->train_ppl = m->valid_ppl = NAN;
