@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #define BUNDLED "tinyshakespeare.txt"
+/* Bound of --seed and --max-steps: cJSON prints numbers with 15 significant digits whenever that
+ * reads back within an epsilon, so only integers of up to 15 digits survive the manifest exactly. */
+#define TASK_MAX_EXACT 999999999999999L
 
 void task_defaults(Task *t)
 {
@@ -65,6 +68,8 @@ static TpStatus parse_hidden(Task *t, const char *s)
         if (v < 1 || v > 65536) return err_set(TP_ERANGE, "--hidden: expected 1..65536, got %ld", v);
         if (n == MODEL_MAX_LAYERS) return err_set(TP_ERANGE, "--hidden: at most %d layers", MODEL_MAX_LAYERS);
         vals[n++] = (int)v;
+        if (*end == ',' && end[1] == '\0') /* "200," */
+            return err_set(TP_EINVAL, "--hidden: expected H or H1,H2,..., got '%s'", s);
         p = *end ? end + 1 : end;
     }
     if (n == 0) return err_set(TP_EINVAL, "--hidden: expected H or H1,H2,..., got '%s'", s);
@@ -117,7 +122,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
     } else if (!strcmp(opt, "--epochs")) {
         if ((s = parse_long(opt, v, 1, 100000, &n)) == TP_OK) t->train.epochs = (int)n;
     } else if (!strcmp(opt, "--max-steps")) {
-        if ((s = parse_long(opt, v, 0, LONG_MAX, &n)) == TP_OK) t->train.max_steps = n;
+        if ((s = parse_long(opt, v, 0, TASK_MAX_EXACT, &n)) == TP_OK) t->train.max_steps = n;
     } else if (!strcmp(opt, "--lr")) {
         s = parse_float(opt, v, 1e-9, 1e6, &t->train.lr);
     } else if (!strcmp(opt, "--lr-decay")) {
@@ -135,7 +140,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
         else if (!strcmp(v, "adam")) t->train.optim = OPTIM_ADAM;
         else return err_set(TP_EINVAL, "--optimizer: expected sgd or adam, got '%s'", v);
     } else if (!strcmp(opt, "--seed")) {
-        if ((s = parse_long(opt, v, 0, LONG_MAX, &n)) == TP_OK) t->seed = (uint64_t)n, t->train.seed = (uint64_t)n;
+        if ((s = parse_long(opt, v, 0, TASK_MAX_EXACT, &n)) == TP_OK) t->seed = (uint64_t)n, t->train.seed = (uint64_t)n;
     } else if (!strcmp(opt, "--threads")) {
         if ((s = parse_long(opt, v, 1, 256, &n)) == TP_OK) t->threads = (int)n;
     } else if (!strcmp(opt, "--eval-batch")) {
@@ -292,8 +297,9 @@ TpStatus task_from_json(Task *t, const cJSON *j)
         {"max_vocab", 2, 1e8, 0, &t->max_vocab}, {"log_every", 1, 1e8, 0, &t->log_every},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        double d;
-        int r = get_num(j, f[i].k, f[i].lo, f[i].hi, &d);
+        double d, lo = f[i].lo, hi = f[i].hi;
+        if (f[i].kind == 1) lo = (float)lo, hi = (float)hi; /* the float the CLI stored, e.g. 0.99f > 0.99 */
+        int r = get_num(j, f[i].k, lo, hi, &d);
         if (r < 0) return err_set(TP_EFORMAT, "task.%s: expected a number in %g..%g", f[i].k, f[i].lo, f[i].hi);
         if (r == 0) continue;
         if (f[i].kind == 0) *(int *)f[i].p = (int)d;
