@@ -174,7 +174,7 @@ ok "topiary with no arguments exits 2 and lists the subcommands"
 
 # ---- SIGTERM during a long run: saved, exit 1, and eval opens it ----
 K=$tmp/killed
-"$TOPIARY" train --session "$K" --max-steps 100000 "${small[@]}" >"$tmp/kill.out" 2>"$tmp/kill.err" &
+"$TOPIARY" train --session "$K" --max-steps 100000 --epochs 1000 "${small[@]}" >"$tmp/kill.out" 2>"$tmp/kill.err" &
 bg_pid=$!
 for _ in $(seq 1 100); do # until the session exists (then the handlers are installed), at most 20 s
     [ -e "$K/manifest.json" ] && break

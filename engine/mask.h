@@ -1,0 +1,91 @@
+/* engine/mask: what the masks of the parameter registry say, and which tensors a command touches.
+ *
+ * Owns: sparsity statistics per tensor and per model (nnz, density, per-row nnz, effective width,
+ * dense-equivalent and non-zero parameter counts), the parameter-name glob of `grow`/`prune`
+ * (DESIGN 2.2 params=GLOB) with its protection rule, the shared "scope" switch, and the selection
+ * primitive (k-th smallest key) that growth and pruning both rank with.  The masks themselves live in
+ * Model.mask (engine/model); this module only reads them.
+ *
+ * Counting rules (so every number the workbench shows means one thing):
+ *   - n          dense-equivalent entries of a tensor: rows * cols (the registry's alignment padding is
+ *                never counted, so per-model sums differ from Model.n_params);
+ *   - nnz        live entries (mask 1).  A live entry may hold 0.0 (grown with init=zero and not yet
+ *                trained); those are still counted in nnz and, separately, in n_zero_live;
+ *   - density    nnz / n; sparsity = 1 - density.
+ *
+ * Effective width of layer l (H = hidden[l], gate rows in PyTorch order i,f,g,o): hidden unit j is
+ * ALIVE if any live entry exists among its connections:
+ *   incoming  rows j, H+j, 2H+j, 3H+j of l{l}.w_ih or of l{l}.w_hh (the four gates of unit j);
+ *   outgoing  column j of l{l}.w_hh (its own recurrent input to every gate), and column j of
+ *             l{l+1}.w_ih, or of decoder.weight when l is the last layer.
+ * Biases are not connections and do not keep a unit alive.  The effective width is the number of
+ * alive units; a unit with no live entry in any of those rows or columns can be removed without
+ * changing the network (up to its bias-only constant output, which nothing reads).
+ */
+#ifndef TP_MASK_H
+#define TP_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "status.h"
+
+/* Where a ranking happens: each matrix on its own, or all selected matrices against one threshold. */
+typedef enum { MASK_SCOPE_MATRIX = 0, MASK_SCOPE_GLOBAL = 1 } MaskScope; /* persisted: append only */
+
+typedef struct {
+    size_t n;            /* rows * cols                                  */
+    size_t nnz;          /* live entries                                 */
+    size_t n_zero_live;  /* live entries whose value is exactly 0.0      */
+    double density;      /* nnz / n                                      */
+    int rows, cols;
+    int row_nnz_min;     /* fewest live entries in a row (row balance)   */
+    int row_nnz_max;     /* most live entries in a row                   */
+} MaskTensorStats;
+
+typedef struct {
+    int n_tensors;
+    MaskTensorStats t[MODEL_MAX_TENSORS];   /* in registry order (Model.p)           */
+    size_t n, nnz;                          /* all tensors                           */
+    size_t weight_n, weight_nnz;            /* PARAM_WEIGHT tensors (decoder too)    */
+    size_t cell_n, cell_nnz;                /* PARAM_WEIGHT tensors of the recurrent layers (layer >= 0) */
+    double sparsity;                        /* 1 - nnz / n over all tensors          */
+    double weight_sparsity;                 /* over PARAM_WEIGHT                     */
+    double cell_sparsity;                   /* over the recurrent layers' matrices   */
+    int n_layers;
+    int hidden[MODEL_MAX_LAYERS];           /* nominal H of each layer               */
+    int width[MODEL_MAX_LAYERS];            /* effective width; -1 if the layer's tensors are not
+                                               the l{k}.w_ih / l{k}.w_hh of an LSTM  */
+} MaskStats;
+
+/* Statistics of tensor `tensor` (index into m->p). */
+void mask_tensor_stats(const Model *m, MaskTensorStats *st, int tensor);
+/* Statistics of the whole model (TP_ENOMEM only). */
+TpStatus mask_stats(const Model *m, MaskStats *st);
+/* alive[j] = 1 if unit j of layer `layer` is alive (definition above), for j < hidden[layer];
+ * *width = the count.  TP_ENOTAVAIL if the layer has no l{k}.w_ih / l{k}.w_hh tensors. */
+TpStatus mask_layer_alive(const Model *m, uint8_t *alive, int *width, int layer);
+
+/* fnmatch-like match of a whole name: '*' any run of characters (also empty, also '.'), '?' one
+ * character; everything else literal.  Returns 1 on a match. */
+int mask_glob_match(const char *glob, const char *name);
+
+/* Does the params=GLOB selection of grow/prune include tensor p?
+ *   - params NULL or "": exactly the PARAM_WEIGHT tensors (never the embedding nor a bias);
+ *   - otherwise a comma-separated list of globs (no spaces); p is selected if one alternative
+ *     matches its name, with PROTECTION: the embedding is selected only by an alternative that
+ *     contains the text "embed", a bias only by one that contains "bias" or "b_".  So `*` and
+ *     `l0.*` mean weight matrices only, while `*.b_*`, `decoder.bias`, `embed.weight` name the
+ *     protected tensors explicitly. */
+int mask_param_selected(const ModelParam *p, const char *params);
+/* TP_EINVAL (naming the known tensors) if params selects no tensor of m. */
+TpStatus mask_params_check(const Model *m, const char *params);
+
+/* The k-th smallest (0-based, k < n) of keys[0..n), which it reorders.  Expected O(n)
+ * (three-way quickselect, so runs of equal keys cost nothing).  Keys must not be NaN. */
+float mask_select_kth(float *keys, size_t n, size_t k);
+/* ceil(x) forgiving the last bits of float noise: ceil(0.2 * 10) is 2, not 3.  For counts. */
+size_t mask_count_ceil(double x);
+
+#endif
