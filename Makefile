@@ -57,7 +57,7 @@ TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c tui/views/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 LIB     := $(BUILD)/libtopiary.a
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
-HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o model.o optim.o)
+HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o)
 $(HOT_OBJ): OPT = -O3
 BIN     := $(BUILD)/topiary
 TEST_SRC := $(sort $(wildcard tests/test_*.c))

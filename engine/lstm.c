@@ -44,9 +44,7 @@ void lstm_cache_free(LstmCache *c)
     memset(c, 0, sizeof *c);
 }
 
-/* One step's elementwise part for B rows: a (pre-activations, [B,G]) becomes the activations. */
-static void cell_forward(float *a, float *c_out, float *h_out, float *tc_out, const float *c_prev, int B,
-                         int H)
+void lstm_cell_forward(float *a, float *c_out, float *h_out, float *tc_out, const float *c_prev, int B, int H)
 {
     size_t G = 4 * (size_t)H;
     for (int b = 0; b < B; b++) {
@@ -69,27 +67,8 @@ static void cell_forward(float *a, float *c_out, float *h_out, float *tc_out, co
     }
 }
 
-void lstm_forward(LstmCache *c, const LstmWeights *w, const float *x, int Tw, int B)
-{
-    const int H = c->H, I = c->I, G = 4 * H;
-    const size_t BH = (size_t)B * H, BG = (size_t)B * G;
-    /* input projection of the whole window: gates = x W_ih^T + (b_ih + b_hh) */
-    for (int k = 0; k < G; k++) c->bias[k] = w->b_ih[k] + w->b_hh[k];
-    for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->gates + r * G, c->bias, (size_t)G * sizeof(float));
-    backend_sgemm(0, 1, Tw * B, G, I, 1.0f, x, I, w->w_ih, I, 1.0f, c->gates, G);
-    for (int t = 0; t < Tw; t++) {
-        float *a = c->gates + t * BG;
-        const float *h_prev = c->h + t * BH;
-        backend_sgemm(0, 1, B, G, H, 1.0f, h_prev, H, w->w_hh, H, 1.0f, a, G);
-        cell_forward(a, c->c + (t + 1) * BH, c->h + (t + 1) * BH, c->tc + t * BH, c->c + t * BH, B, H);
-    }
-}
-
-/* One step's elementwise backward for B rows: from dh (total gradient w.r.t. h_t) and dc_next
- * (gradient w.r.t. c_t flowing back from step t+1) to the pre-activation gradients dA and the
- * gradient w.r.t. c_{t-1} (written back into dc_next). */
-static void cell_backward(float *dA, float *dc_next, const float *dh, const float *gates, const float *tc,
-                          const float *c_prev, int B, int H)
+void lstm_cell_backward(float *dA, float *dc_next, const float *dh, const float *gates, const float *tc,
+                        const float *c_prev, int B, int H)
 {
     size_t G = 4 * (size_t)H;
     for (int b = 0; b < B; b++) {
@@ -110,31 +89,79 @@ static void cell_backward(float *dA, float *dc_next, const float *dh, const floa
     }
 }
 
+void lstm_colsum_add(float *db, const float *D, size_t N, int n, int ld)
+{
+    for (size_t r = 0; r < N; r++) {
+        const float *d = D + r * (size_t)ld;
+#pragma omp simd
+        for (int k = 0; k < n; k++) db[k] += d[k];
+    }
+}
+
+void lstm_window_forward(LstmCache *c, LstmPreFn pre, void *ctx, int Tw, int B)
+{
+    const int H = c->H;
+    const size_t BH = (size_t)B * H, BG = 4 * BH;
+    for (int t = 0; t < Tw; t++) {
+        float *a = c->gates + t * BG;
+        pre(ctx, a, c->h + t * BH, t, B);
+        lstm_cell_forward(a, c->c + (t + 1) * BH, c->h + (t + 1) * BH, c->tc + t * BH, c->c + t * BH, B, H);
+    }
+}
+
+void lstm_window_backward(LstmCache *c, LstmBackFn back, void *ctx, float *dh_out, int Tw, int B)
+{
+    const int H = c->H;
+    const size_t BH = (size_t)B * H, BG = 4 * BH;
+    memset(c->dc_next, 0, BH * sizeof(float));
+    for (int t = Tw - 1; t >= 0; t--) {
+        float *dh = dh_out + t * BH;
+        lstm_cell_backward(c->dgates + t * BG, c->dc_next, dh, c->gates + t * BG, c->tc + t * BH, c->c + t * BH,
+                           B, H);
+        /* the gradient into h_0 is dropped: truncated BPTT */
+        back(ctx, t > 0 ? dh - BH : NULL, c->dgates + t * BG, t, B);
+    }
+}
+
+/* The LSTM's recurrent part of a_t: a += h_{t-1} W_hh^T (the input part was added for the whole
+ * window before the loop). */
+static void lstm_pre(void *ctx, float *a, const float *h_prev, int t, int B)
+{
+    const LstmWeights *w = ctx;
+    (void)t;
+    backend_sgemm(0, 1, B, 4 * w->H, w->H, 1.0f, h_prev, w->H, w->w_hh, w->H, 1.0f, a, 4 * w->H);
+}
+
+/* dh_{t-1} += dA_t W_hh; the weight gradients are single GEMMs over the window afterwards. */
+static void lstm_back(void *ctx, float *dh_prev, const float *dA, int t, int B)
+{
+    const LstmWeights *w = ctx;
+    (void)t;
+    if (dh_prev) backend_sgemm(0, 0, B, w->H, 4 * w->H, 1.0f, dA, 4 * w->H, w->w_hh, w->H, 1.0f, dh_prev, w->H);
+}
+
+void lstm_forward(LstmCache *c, const LstmWeights *w, const float *x, int Tw, int B)
+{
+    const int I = c->I, G = 4 * c->H;
+    /* input projection of the whole window: gates = x W_ih^T + (b_ih + b_hh) */
+    for (int k = 0; k < G; k++) c->bias[k] = w->b_ih[k] + w->b_hh[k];
+    for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->gates + r * G, c->bias, (size_t)G * sizeof(float));
+    backend_sgemm(0, 1, Tw * B, G, I, 1.0f, x, I, w->w_ih, I, 1.0f, c->gates, G);
+    lstm_window_forward(c, lstm_pre, (void *)w, Tw, B);
+}
+
 void lstm_backward(LstmCache *c, LstmWeights *dw, float *dx, const LstmWeights *w, const float *x,
                    float *dh_out, int Tw, int B)
 {
     const int H = c->H, I = c->I, G = 4 * H;
-    const size_t BH = (size_t)B * H, BG = (size_t)B * G;
-    memset(c->dc_next, 0, BH * sizeof(float));
-    for (int t = Tw - 1; t >= 0; t--) {
-        float *dh = dh_out + t * BH;
-        cell_backward(c->dgates + t * BG, c->dc_next, dh, c->gates + t * BG, c->tc + t * BH, c->c + t * BH,
-                      B, H);
-        /* dh_{t-1} += dA_t W_hh  (the gradient into h_0 is dropped: truncated BPTT) */
-        if (t > 0)
-            backend_sgemm(0, 0, B, H, G, 1.0f, c->dgates + t * BG, G, w->w_hh, H, 1.0f, dh - BH, H);
-    }
+    lstm_window_backward(c, lstm_back, (void *)w, dh_out, Tw, B);
     const int N = Tw * B;
     /* weight gradients for the whole window in single GEMMs */
     backend_sgemm(1, 0, G, H, N, 1.0f, c->dgates, G, c->h, H, 1.0f, dw->w_hh, H);
     backend_sgemm(1, 0, G, I, N, 1.0f, c->dgates, G, x, I, 1.0f, dw->w_ih, I);
     float *db = c->bias; /* forward's scratch, free during backward */
     memset(db, 0, (size_t)G * sizeof(float));
-    for (int r = 0; r < N; r++) {
-        const float *d = c->dgates + (size_t)r * G;
-#pragma omp simd
-        for (int k = 0; k < G; k++) db[k] += d[k];
-    }
+    lstm_colsum_add(db, c->dgates, (size_t)N, G, G);
     for (int k = 0; k < G; k++) {
         dw->b_ih[k] += db[k];
         dw->b_hh[k] += db[k];

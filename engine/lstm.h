@@ -7,7 +7,8 @@
  *
  * Dimension letters: T steps, B batch, I input, H hidden, G = 4H.  Activations are time-major: row
  * t*B + b.  The whole window's input projection is one GEMM; the recurrence is one GEMM per step; the
- * elementwise gate maths is fused into one pass per step.  Gradients accumulate (+=) into the
+ * elementwise gate maths is fused into one pass per step (the window loop and the cell update are
+ * exported below so engine/hlstm reuses them).  Gradients accumulate (+=) into the
  * gradient struct; activation gradients are written (=).  The gradient w.r.t. the initial state is not
  * propagated (truncated BPTT: the state carried across windows is detached).
  */
@@ -51,6 +52,32 @@ void lstm_forward(LstmCache *c, const LstmWeights *w, const float *x, int Tw, in
  * Accumulates dW into dw; writes dx [Tw*B, I] when dx != NULL. */
 void lstm_backward(LstmCache *c, LstmWeights *dw, float *dx, const LstmWeights *w, const float *x,
                    float *dh_out, int Tw, int B);
+
+/* ---- The LSTM memory, shared by every cell built on it (engine/hlstm) ----
+ * A cell differs from the LSTM only in how it computes the gate pre-activations a_t [B, G] from
+ * x_t and h_{t-1}; the activations, the c/h update, the state carried in the cache (h_0, c_0 in
+ * block 0), the window loop and truncated BPTT are this one piece of code.  A cell provides:
+ *   pre(ctx, a, h_prev, t, B):      complete a (= cache->gates rows of step t) from h_{t-1}; the
+ *                                   cell may have pre-filled the whole window's rows (input part).
+ *   back(ctx, dh_prev, dA, t, B):   given dA = dLoss/da_t, add dLoss/dh_{t-1} into dh_prev (NULL at
+ *                                   t = 0: the carried state is detached) and keep what its weight
+ *                                   gradients need.  Called for t = Tw-1 down to 0. */
+typedef void (*LstmPreFn)(void *ctx, float *a, const float *h_prev, int t, int B);
+typedef void (*LstmBackFn)(void *ctx, float *dh_prev, const float *dA, int t, int B);
+
+void lstm_window_forward(LstmCache *c, LstmPreFn pre, void *ctx, int Tw, int B);
+/* Leaves dLoss/da_t in c->dgates (all Tw steps) for the cell's weight gradients. */
+void lstm_window_backward(LstmCache *c, LstmBackFn back, void *ctx, float *dh_out, int Tw, int B);
+
+/* One step's elementwise part for B rows: a [B, G] (pre-activations) becomes the activations
+ * i, f, g, o; c_out = f c_prev + i g, tc_out = tanh(c_out), h_out = o tc_out. */
+void lstm_cell_forward(float *a, float *c_out, float *h_out, float *tc_out, const float *c_prev, int B, int H);
+/* Its backward: from dh (dLoss/dh_t) and dc_next (dLoss/dc_t from step t+1) to dA [B, G]
+ * (dLoss/da_t); dc_next becomes dLoss/dc_{t-1}. */
+void lstm_cell_backward(float *dA, float *dc_next, const float *dh, const float *gates, const float *tc,
+                        const float *c_prev, int B, int H);
+/* db[k] += sum over N rows of D[r, k] (bias gradients); D is [N, ld], k < n. */
+void lstm_colsum_add(float *db, const float *D, size_t N, int n, int ld);
 
 static inline float *lstm_cache_out(const LstmCache *c, int B) { return c->h + (size_t)B * c->H; }
 

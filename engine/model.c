@@ -18,9 +18,15 @@ TpStatus model_config_check(const ModelConfig *c)
     for (int l = 0; l < c->n_layers; l++)
         if (c->hidden[l] < 1 || c->hidden[l] > 65536)
             return err_set(TP_ERANGE, "--hidden: layer %d: expected 1..65536, got %d", l, c->hidden[l]);
-    if (c->cell == MODEL_CELL_HLSTM)
-        return err_set(TP_ENOTAVAIL, "--cell hlstm: not available yet: needs the H-LSTM cell (grow-and-prune issue)");
-    if (c->cell != MODEL_CELL_LSTM) return err_set(TP_EINVAL, "--cell: unknown cell %d", (int)c->cell);
+    if (c->cell == MODEL_CELL_HLSTM) {
+        if (c->gate_hidden <= 0)
+            return err_set(TP_EINVAL, "--cell hlstm needs --gate-hidden M (width of the hidden layer inside each gate, "
+                                      "1..65536), got %d", c->gate_hidden);
+        if (c->gate_hidden > 65536)
+            return err_set(TP_ERANGE, "--gate-hidden: expected 1..65536, got %d", c->gate_hidden);
+    } else if (c->cell != MODEL_CELL_LSTM) {
+        return err_set(TP_EINVAL, "--cell: unknown cell %d", (int)c->cell);
+    }
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return err_set(TP_ERANGE, "--dropout: expected 0 <= p < 1, got %g", (double)c->dropout);
     if (!(c->init_scale > 0.0f && c->init_scale < 10.0f))
@@ -30,18 +36,90 @@ TpStatus model_config_check(const ModelConfig *c)
 
 int model_layer_input(const Model *m, int l) { return l == 0 ? m->cfg.n_embed : m->cfg.hidden[l - 1]; }
 
-static void add_param(Model *m, const char *name, ParamKind kind, int layer, int rows, int cols)
+LstmCache *model_cell_cache(Model *m, int l)
+{
+    return m->cfg.cell == MODEL_CELL_HLSTM ? &m->hcache[l].cell : &m->cache[l];
+}
+
+static ModelAxis ax_fixed(int n) { return (ModelAxis){1, 1, {{-1, n}, {-1, 0}}}; }
+static ModelAxis ax_units(int layer, int reps) { return (ModelAxis){reps, 1, {{layer, 0}, {-1, 0}}}; }
+/* the input of layer l: the embedding (fixed) or layer l-1's units */
+static ModelAxis ax_input(const ModelConfig *c, int l) { return l == 0 ? ax_fixed(c->n_embed) : ax_units(l - 1, 1); }
+
+static int seg_len(const ModelAxis *a, const ModelConfig *cfg, int s)
+{
+    return a->seg[s].layer < 0 ? a->seg[s].n : cfg->hidden[a->seg[s].layer];
+}
+
+static int axis_len(const ModelAxis *a, const ModelConfig *cfg)
+{
+    int n = 0;
+    for (int s = 0; s < a->n_seg; s++) n += seg_len(a, cfg, s);
+    return a->reps * n;
+}
+
+int model_axis_unit(const ModelAxis *a, const ModelConfig *cfg, int idx, int layer)
+{
+    int per = axis_len(a, cfg) / a->reps;
+    idx %= per;
+    for (int s = 0; s < a->n_seg; s++) {
+        int n = seg_len(a, cfg, s);
+        if (idx < n) return a->seg[s].layer == layer ? idx : -1;
+        idx -= n;
+    }
+    return -1;
+}
+
+static void add_param(Model *m, const char *name, ParamKind kind, int layer, ModelAxis rows, ModelAxis cols)
 {
     ModelParam *p = &m->p[m->n_tensors++];
     snprintf(p->name, sizeof p->name, "%s", name);
     p->kind = kind;
     p->layer = layer;
-    p->rows = rows;
-    p->cols = cols;
+    p->axis[0] = rows;
+    p->axis[1] = cols;
+    p->rows = axis_len(&rows, &m->cfg);
+    p->cols = axis_len(&cols, &m->cfg);
     p->off = m->n_params;
-    p->n = (size_t)rows * cols;
+    p->n = (size_t)p->rows * p->cols;
     /* keep every tensor 16-float aligned so kernels may use aligned vector loads */
     m->n_params += (p->n + 15) & ~(size_t)15;
+}
+
+/* The registry for m->cfg (names, shapes, axes, offsets); the same for model_init and model_relayout,
+ * so a resized model is laid out exactly as a fresh one of its sizes. */
+static void build_registry(Model *m)
+{
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layers;
+    char name[32];
+    add_param(m, "embed.weight", PARAM_EMBED, -1, ax_fixed(c->n_vocab), ax_fixed(c->n_embed));
+    for (int l = 0; l < L; l++) {
+        if (c->cell == MODEL_CELL_HLSTM) {
+            ModelAxis z = ax_input(c, l); /* fc1 columns: [x; h] */
+            z.n_seg = 2;
+            z.seg[1].layer = l;
+            snprintf(name, sizeof name, "l%d.fc1.weight", l);
+            add_param(m, name, PARAM_WEIGHT, l, ax_fixed(4 * c->gate_hidden), z);
+            snprintf(name, sizeof name, "l%d.fc1.bias", l);
+            add_param(m, name, PARAM_BIAS, l, ax_fixed(4 * c->gate_hidden), ax_fixed(1));
+            snprintf(name, sizeof name, "l%d.fc2.weight", l);
+            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_fixed(c->gate_hidden));
+            snprintf(name, sizeof name, "l%d.fc2.bias", l);
+            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+        } else {
+            snprintf(name, sizeof name, "l%d.w_ih", l);
+            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_input(c, l));
+            snprintf(name, sizeof name, "l%d.w_hh", l);
+            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_units(l, 1));
+            snprintf(name, sizeof name, "l%d.b_ih", l);
+            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+            snprintf(name, sizeof name, "l%d.b_hh", l);
+            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+        }
+    }
+    add_param(m, "decoder.weight", PARAM_WEIGHT, -1, ax_fixed(c->n_vocab), ax_units(L - 1, 1));
+    add_param(m, "decoder.bias", PARAM_BIAS, -1, ax_fixed(c->n_vocab), ax_fixed(1));
 }
 
 static void bind_views(Model *m)
@@ -50,17 +128,15 @@ static void bind_views(Model *m)
     m->embed = m->w + m->p[0].off;
     for (int l = 0; l < L; l++) {
         const ModelParam *p = &m->p[1 + 4 * l];
-        LstmWeights *w = &m->lw[l], *g = &m->lg[l];
-        w->I = g->I = p[0].cols;
-        w->H = g->H = m->cfg.hidden[l];
-        w->w_ih = m->w + p[0].off;
-        w->w_hh = m->w + p[1].off;
-        w->b_ih = m->w + p[2].off;
-        w->b_hh = m->w + p[3].off;
-        g->w_ih = m->g + p[0].off;
-        g->w_hh = m->g + p[1].off;
-        g->b_ih = m->g + p[2].off;
-        g->b_hh = m->g + p[3].off;
+        int I = model_layer_input(m, l), H = m->cfg.hidden[l];
+        if (m->cfg.cell == MODEL_CELL_HLSTM) {
+            int M = m->cfg.gate_hidden;
+            m->hw[l] = (HlstmWeights){I, H, M, m->w + p[0].off, m->w + p[1].off, m->w + p[2].off, m->w + p[3].off};
+            m->hg[l] = (HlstmWeights){I, H, M, m->g + p[0].off, m->g + p[1].off, m->g + p[2].off, m->g + p[3].off};
+        } else {
+            m->lw[l] = (LstmWeights){I, H, m->w + p[0].off, m->w + p[1].off, m->w + p[2].off, m->w + p[3].off};
+            m->lg[l] = (LstmWeights){I, H, m->g + p[0].off, m->g + p[1].off, m->g + p[2].off, m->g + p[3].off};
+        }
     }
     m->dec_w = m->w + m->p[1 + 4 * L].off;
     m->dec_b = m->w + m->p[2 + 4 * L].off;
@@ -72,22 +148,7 @@ TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng)
     TpStatus s = model_config_check(cfg);
     if (s != TP_OK) return s;
     m->cfg = *cfg;
-    int L = cfg->n_layers, V = cfg->n_vocab;
-    char name[32];
-    add_param(m, "embed.weight", PARAM_EMBED, -1, V, cfg->n_embed);
-    for (int l = 0; l < L; l++) {
-        int I = l == 0 ? cfg->n_embed : cfg->hidden[l - 1], H = cfg->hidden[l];
-        snprintf(name, sizeof name, "l%d.w_ih", l);
-        add_param(m, name, PARAM_WEIGHT, l, 4 * H, I);
-        snprintf(name, sizeof name, "l%d.w_hh", l);
-        add_param(m, name, PARAM_WEIGHT, l, 4 * H, H);
-        snprintf(name, sizeof name, "l%d.b_ih", l);
-        add_param(m, name, PARAM_BIAS, l, 4 * H, 1);
-        snprintf(name, sizeof name, "l%d.b_hh", l);
-        add_param(m, name, PARAM_BIAS, l, 4 * H, 1);
-    }
-    add_param(m, "decoder.weight", PARAM_WEIGHT, -1, V, cfg->hidden[L - 1]);
-    add_param(m, "decoder.bias", PARAM_BIAS, -1, V, 1);
+    build_registry(m);
     m->w = backend_alloc(m->n_params, sizeof(float));
     m->g = backend_alloc(m->n_params, sizeof(float));
     m->mask = backend_alloc(m->n_params, 1);
@@ -116,7 +177,10 @@ static int max_width(const Model *m)
 
 static void release_buffers(Model *m)
 {
-    for (int l = 0; l < MODEL_MAX_LAYERS; l++) lstm_cache_free(&m->cache[l]);
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        lstm_cache_free(&m->cache[l]);
+        hlstm_cache_free(&m->hcache[l]);
+    }
     for (int l = 0; l <= MODEL_MAX_LAYERS; l++) {
         free(m->xin[l]);
         free(m->dmask[l]);
@@ -141,7 +205,9 @@ TpStatus model_reserve(Model *m, int T, int B)
     int L = m->cfg.n_layers, W = max_width(m);
     int ok = 1;
     for (int l = 0; l < L && ok; l++)
-        ok = lstm_cache_init(&m->cache[l], model_layer_input(m, l), m->cfg.hidden[l], T, B) == TP_OK;
+        ok = (m->cfg.cell == MODEL_CELL_HLSTM
+                  ? hlstm_cache_init(&m->hcache[l], model_layer_input(m, l), m->cfg.hidden[l], m->cfg.gate_hidden, T, B)
+                  : lstm_cache_init(&m->cache[l], model_layer_input(m, l), m->cfg.hidden[l], T, B)) == TP_OK;
     for (int l = 0; l <= L && ok; l++) {
         int in = l < L ? model_layer_input(m, l) : m->cfg.hidden[L - 1];
         int site = l < L ? l : MODEL_MAX_LAYERS;
@@ -248,10 +314,13 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
             dropout_draw(m->xin[l], m->dmask[l], in, N * I, m->cfg.dropout, rng);
             in = m->xin[l];
         }
-        LstmCache *c = &m->cache[l];
+        LstmCache *c = model_cell_cache(m, l);
         memcpy(c->h, s->h[l], (size_t)B * H * sizeof(float));
         memcpy(c->c, s->c[l], (size_t)B * H * sizeof(float));
-        lstm_forward(c, &m->lw[l], in, Tw, B);
+        if (m->cfg.cell == MODEL_CELL_HLSTM)
+            hlstm_forward(&m->hcache[l], &m->hw[l], in, Tw, B, drop ? m->cfg.dropout : 0.0f, rng);
+        else
+            lstm_forward(c, &m->lw[l], in, Tw, B);
         memcpy(s->h[l], c->h + N * H, (size_t)B * H * sizeof(float));
         memcpy(s->c[l], c->c + N * H, (size_t)B * H * sizeof(float));
         in = lstm_cache_out(c, B);
@@ -274,7 +343,7 @@ void model_backward(Model *m, int Tw, int B)
     const int L = m->cfg.n_layers, E = m->cfg.n_embed, V = m->cfg.n_vocab, Hl = m->cfg.hidden[L - 1];
     const size_t N = (size_t)Tw * B;
     int drop = m->cfg.dropout > 0.0f;
-    const float *top = drop ? m->xin[MODEL_MAX_LAYERS] : lstm_cache_out(&m->cache[L - 1], B);
+    const float *top = drop ? m->xin[MODEL_MAX_LAYERS] : lstm_cache_out(model_cell_cache(m, L - 1), B);
     float *gdec_w = m->g + m->p[1 + 4 * L].off, *gdec_b = m->g + m->p[2 + 4 * L].off;
     /* decoder: dW += dlogits^T top, db += column sums, dtop = dlogits W */
     backend_sgemm(1, 0, V, Hl, (int)N, 1.0f, m->logits, V, top, Hl, 1.0f, gdec_w, Hl);
@@ -288,9 +357,12 @@ void model_backward(Model *m, int Tw, int B)
     float *dh = m->dtop, *dx = m->dx;
     for (int l = L - 1; l >= 0; l--) {
         int I = model_layer_input(m, l);
-        const float *in = l == 0 ? m->emb : lstm_cache_out(&m->cache[l - 1], B);
+        const float *in = l == 0 ? m->emb : lstm_cache_out(model_cell_cache(m, l - 1), B);
         if (drop) in = m->xin[l];
-        lstm_backward(&m->cache[l], &m->lg[l], dx, &m->lw[l], in, dh, Tw, B);
+        if (m->cfg.cell == MODEL_CELL_HLSTM)
+            hlstm_backward(&m->hcache[l], &m->hg[l], dx, &m->hw[l], in, dh, Tw, B);
+        else
+            lstm_backward(&m->cache[l], &m->lg[l], dx, &m->lw[l], in, dh, Tw, B);
         if (drop) mul_inplace(dx, m->dmask[l], N * I);
         float *t = dh;
         dh = dx;
@@ -320,4 +392,115 @@ size_t model_nnz(const Model *m)
         for (size_t i = 0; i < p->n; i++) n += m->mask[p->off + i] != 0;
     }
     return n;
+}
+
+/* For each index along axis a with sizes nc: the index with sizes oc it continues, or -1 (new unit). */
+static void axis_map(int *out, const ModelAxis *a, const ModelConfig *oc, const ModelConfig *nc,
+                     const int *const um[MODEL_MAX_LAYERS])
+{
+    int k = 0, old = 0;
+    for (int r = 0; r < a->reps; r++)
+        for (int s = 0; s < a->n_seg; s++) {
+            int l = a->seg[s].layer, nn = seg_len(a, nc, s), no = seg_len(a, oc, s);
+            for (int j = 0; j < nn; j++) {
+                int src = l < 0 ? j : um[l] ? um[l][j] : j < no ? j : -1;
+                out[k++] = src < 0 ? -1 : old + src;
+            }
+            old += no;
+        }
+}
+
+static TpStatus check_unit_maps(const ModelConfig *oc, const ModelConfig *nc, const int *const um[MODEL_MAX_LAYERS])
+{
+    for (int l = 0; l < nc->n_layers; l++) {
+        if (!um[l]) continue;
+        uint8_t *seen = calloc((size_t)oc->hidden[l], 1);
+        if (!seen) return err_set(TP_ENOMEM, "model: out of memory");
+        TpStatus s = TP_OK;
+        for (int j = 0; j < nc->hidden[l] && s == TP_OK; j++) {
+            int u = um[l][j];
+            if (u < -1 || u >= oc->hidden[l])
+                s = err_set(TP_EINVAL, "model: layer %d: unit map entry %d is %d, expected -1..%d", l, j, u,
+                            oc->hidden[l] - 1);
+            else if (u >= 0 && seen[u]++)
+                s = err_set(TP_EINVAL, "model: layer %d: old unit %d mapped twice", l, u);
+        }
+        free(seen);
+        if (s != TP_OK) return s;
+    }
+    return TP_OK;
+}
+
+#define RELAYOUT_MAX_EXTRA 8
+
+TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_map[MODEL_MAX_LAYERS],
+                        float **extra, int n_extra)
+{
+    const ModelConfig *oc = &m->cfg;
+    TpStatus st = model_config_check(cfg);
+    if (st != TP_OK) return st;
+    if (cfg->n_layers != oc->n_layers || cfg->n_vocab != oc->n_vocab || cfg->n_embed != oc->n_embed ||
+        cfg->cell != oc->cell || (cfg->cell == MODEL_CELL_HLSTM && cfg->gate_hidden != oc->gate_hidden))
+        return err_set(TP_EINVAL, "model: a relayout may change only the hidden sizes");
+    if (n_extra < 0 || n_extra > RELAYOUT_MAX_EXTRA)
+        return err_set(TP_EINVAL, "model: relayout of %d extra arrays (at most %d)", n_extra, RELAYOUT_MAX_EXTRA);
+    if ((st = check_unit_maps(oc, cfg, unit_map)) != TP_OK) return st;
+
+    Model nm;
+    memset(&nm, 0, sizeof nm);
+    nm.cfg = *oc;
+    for (int l = 0; l < cfg->n_layers; l++) nm.cfg.hidden[l] = cfg->hidden[l];
+    build_registry(&nm);
+    float *nx[RELAYOUT_MAX_EXTRA] = {0};
+    int max_dim = 1;
+    for (int t = 0; t < nm.n_tensors; t++) {
+        max_dim = nm.p[t].rows > max_dim ? nm.p[t].rows : max_dim;
+        max_dim = nm.p[t].cols > max_dim ? nm.p[t].cols : max_dim;
+    }
+    int *rmap = malloc((size_t)max_dim * sizeof(int)), *cmap = malloc((size_t)max_dim * sizeof(int));
+    nm.w = backend_alloc(nm.n_params, sizeof(float));
+    nm.g = backend_alloc(nm.n_params, sizeof(float));
+    nm.mask = backend_alloc(nm.n_params, 1);
+    int ok = rmap && cmap && nm.w && nm.g && nm.mask;
+    for (int e = 0; e < n_extra && ok; e++) ok = (nx[e] = backend_alloc(nm.n_params, sizeof(float))) != NULL;
+    if (!ok) {
+        st = err_set(TP_ENOMEM, "model: out of memory for a relayout to %zu parameters", nm.n_params);
+        goto fail;
+    }
+    for (int t = 0; t < nm.n_tensors; t++) {
+        const ModelParam *np = &nm.p[t], *op = &m->p[t];
+        axis_map(rmap, &np->axis[0], oc, cfg, unit_map);
+        axis_map(cmap, &np->axis[1], oc, cfg, unit_map);
+        for (int r = 0; r < np->rows; r++)
+            for (int c = 0; c < np->cols; c++) {
+                size_t d = np->off + (size_t)r * np->cols + c;
+                if (rmap[r] < 0 || cmap[c] < 0) {
+                    nm.mask[d] = 1; /* a new unit's connections are live, weight 0 (callers initialise) */
+                    continue;
+                }
+                size_t src = op->off + (size_t)rmap[r] * op->cols + cmap[c];
+                nm.w[d] = m->w[src];
+                nm.g[d] = m->g[src];
+                nm.mask[d] = m->mask[src];
+                for (int e = 0; e < n_extra; e++) nx[e][d] = extra[e][src];
+            }
+    }
+    bind_views(&nm);
+    if (m->T > 0 && (st = model_reserve(&nm, m->T, m->B)) != TP_OK) goto fail;
+    nm.last_x = m->last_x;
+    free(rmap);
+    free(cmap);
+    model_free(m);
+    *m = nm;
+    for (int e = 0; e < n_extra; e++) {
+        free(extra[e]);
+        extra[e] = nx[e];
+    }
+    return TP_OK;
+fail:
+    free(rmap);
+    free(cmap);
+    model_free(&nm);
+    for (int e = 0; e < n_extra; e++) free(nx[e]);
+    return st;
 }

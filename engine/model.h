@@ -1,11 +1,16 @@
-/* engine/model: the language model  embedding → stacked LSTM layers → dropout → decoder → softmax
- * cross-entropy, and its named parameter registry.
+/* engine/model: the language model  embedding → stacked LSTM or H-LSTM layers → dropout → decoder →
+ * softmax cross-entropy, and its named parameter registry.
  *
  * All parameters live in one flat array `w`, with parallel arrays for the gradients `g` and the
  * masks `mask` (1 = live, 0 = pruned); every tensor in the registry has a mask, so growth and pruning
  * only add policy.  Names follow DESIGN 2.2: embed.weight, l{k}.w_ih, l{k}.w_hh, l{k}.b_ih,
- * l{k}.b_hh, decoder.weight, decoder.bias.  Dropout is Zaremba's: on the non-recurrent connections
- * only (embedding → layer 0, between layers, last layer → decoder), inverted scaling.
+ * l{k}.b_hh, decoder.weight, decoder.bias; an H-LSTM layer (cfg.cell = MODEL_CELL_HLSTM, all layers)
+ * has instead l{k}.fc1.weight [4M, I+H], l{k}.fc1.bias [4M], l{k}.fc2.weight [4H, M], l{k}.fc2.bias
+ * [4H]: the four gates' DNNs stacked in gate order i, f, g, o (engine/hlstm.h; the export's
+ * per-gate tensors are their row blocks).  Every layer has exactly 4 tensors, at registry index
+ * 1 + 4k.  Dropout is Zaremba's: on the non-recurrent connections only (embedding → layer 0,
+ * between layers, last layer → decoder), inverted scaling; an H-LSTM also drops inside its gate DNNs
+ * (DESIGN 3.1) with the same rate.
  *
  * Letters: T steps, B batch, N = T*B rows (time-major), E embed, H hidden, V vocab.
  */
@@ -15,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hlstm.h"
 #include "lstm.h"
 #include "rng.h"
 #include "status.h"
@@ -37,6 +43,16 @@ typedef struct {
 
 typedef enum { PARAM_EMBED = 0, PARAM_WEIGHT = 1, PARAM_BIAS = 2 } ParamKind;
 
+/* What one axis (rows or columns) of a tensor indexes, so structural edits (engine/resize) and
+ * per-unit statistics find a hidden unit's rows and columns without knowing the cell: `reps`
+ * repetitions of the segments in order; a segment is either the hidden units of layer `layer`
+ * (hidden[layer] of them) or `n` fixed entries (layer = -1).  E.g. l1.w_ih rows: 4 x [units of
+ * layer 1]; l1.fc1.weight columns: 1 x [units of layer 0, units of layer 1]. */
+typedef struct {
+    int reps, n_seg;
+    struct { int layer, n; } seg[2];
+} ModelAxis;
+
 typedef struct {
     char name[32];
     ParamKind kind;
@@ -44,6 +60,7 @@ typedef struct {
     int rows, cols;     /* cols = 1 for vectors         */
     size_t off;         /* into w / g / mask            */
     size_t n;           /* rows * cols                  */
+    ModelAxis axis[2];  /* [0] rows, [1] columns        */
 } ModelParam;
 
 typedef struct {
@@ -63,10 +80,12 @@ typedef struct {
     float *embed;     /* [V, E] */
     float *dec_w;     /* [V, H_last] */
     float *dec_b;     /* [V] */
-    LstmWeights lw[MODEL_MAX_LAYERS], lg[MODEL_MAX_LAYERS]; /* views of w and g */
+    LstmWeights lw[MODEL_MAX_LAYERS], lg[MODEL_MAX_LAYERS];   /* views of w and g (LSTM)   */
+    HlstmWeights hw[MODEL_MAX_LAYERS], hg[MODEL_MAX_LAYERS];  /* views of w and g (H-LSTM) */
     /* activation buffers, sized by model_reserve(T, B) */
     int T, B;
-    LstmCache cache[MODEL_MAX_LAYERS];
+    LstmCache cache[MODEL_MAX_LAYERS];   /* LSTM layers                                    */
+    HlstmCache hcache[MODEL_MAX_LAYERS]; /* H-LSTM layers; model_cell_cache() gives either's memory */
     float *xin[MODEL_MAX_LAYERS + 1]; /* [N, in_l] dropped input of layer l; [MAX] = decoder input */
     float *dmask[MODEL_MAX_LAYERS + 1]; /* [N, in_l] dropout scale (0 or 1/(1-p)) per site        */
     float *emb;       /* [N, E] embedding rows                          */
@@ -86,6 +105,24 @@ void model_free(Model *m);
 
 const ModelParam *model_param(const Model *m, const char *name);   /* NULL if no such tensor */
 int model_layer_input(const Model *m, int l);                       /* E or H_{l-1}          */
+/* Layer l's LSTM memory (h with h_0 in block 0, c, gates, dgates) whatever the cell: its outputs
+ * are lstm_cache_out(model_cell_cache(m, l), B). */
+LstmCache *model_cell_cache(Model *m, int l);
+/* Unit of layer `layer` that entry `idx` of axis `a` indexes, or -1 (a fixed entry or another
+ * layer's unit), for sizes cfg. */
+int model_axis_unit(const ModelAxis *a, const ModelConfig *cfg, int idx, int layer);
+
+/* Re-lay out the model for cfg, which may differ from m->cfg only in hidden sizes (structural
+ * resize).  unit_map[l] lists, for each unit of layer l in cfg, the old unit it continues, or -1
+ * for a new unit; an old unit may appear at most once.  unit_map[l] = NULL: unit j continues old
+ * unit j while j < the old size, later units are new (identity, truncation or appending).  Every tensor is rebuilt by name with its rows and columns mapped through its axes:
+ * surviving entries keep their weight, gradient and mask; entries of new units get weight 0,
+ * gradient 0, mask 1 (live).  extra[0..n_extra-1] are further arrays parallel to w (Adam moments):
+ * each is replaced by a new malloc'd (backend_alloc) array mapped the same way, new entries 0.  The
+ * activation buffers are re-reserved for the same T, B.  All or nothing: on failure m and extra
+ * are unchanged.  Pointers into the old registry (ModelParam *, offsets) are invalid afterwards. */
+TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_map[MODEL_MAX_LAYERS],
+                        float **extra, int n_extra);
 
 TpStatus model_state_init(ModelState *s, const Model *m, int B);   /* zeroed state          */
 void model_state_zero(ModelState *s, const Model *m);

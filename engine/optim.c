@@ -82,6 +82,13 @@ void optim_step(Optim *o, float *w, const float *g, const uint8_t *mask)
     }
 }
 
+void optim_sync_mask(Optim *o, const uint8_t *mask)
+{
+    if (o->kind != OPTIM_ADAM || !o->m || !o->v) return;
+    for (size_t i = 0; i < o->n; i++)
+        if (!mask[i]) o->m[i] = o->v[i] = 0.0f;
+}
+
 float optim_schedule_lr(float lr0, float decay, int decay_start, int epoch)
 {
     int k = epoch - decay_start;

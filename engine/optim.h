@@ -30,6 +30,11 @@ void optim_free(Optim *o);
 TpStatus optim_clip(float *g, size_t n, float max_norm, double *norm);
 /* One update of w from g where mask != 0 (mask may be NULL = all live). */
 void optim_step(Optim *o, float *w, const float *g, const uint8_t *mask);
+/* Zero the Adam moments of every entry whose mask is 0 (SGD: nothing to do).  Call after pruning
+ * (so pruned entries' moments are exactly zero, as masked training promises) and after restoring
+ * masks; since masked steps keep them at zero, an entry grown later starts from fresh moments
+ * (as RigL does) rather than from stale ones of before it was pruned. */
+void optim_sync_mask(Optim *o, const uint8_t *mask);
 /* Zaremba schedule: lr0 for the first `decay_start` epochs, then multiplied by `decay` each epoch.
  * epoch counts from 1. */
 float optim_schedule_lr(float lr0, float decay, int decay_start, int epoch);

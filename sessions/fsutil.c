@@ -413,3 +413,14 @@ int fsutil_exists(const char *path)
     struct stat st;
     return path && stat(path, &st) == 0;
 }
+
+TpStatus fsutil_copy_file(const char *from, const char *to)
+{
+    void *buf = NULL;
+    size_t n = 0;
+    TpStatus st = fsutil_read_file(from, (size_t)1 << 34, &buf, &n);
+    if (st != TP_OK) return st;
+    st = fsutil_write_atomic(to, buf, n);
+    free(buf);
+    return st;
+}

@@ -57,4 +57,7 @@ TpStatus fsutil_fsync_dir(const char *dir);
 /* 1 if something exists at 'path' (file, directory, ...), else 0. */
 int fsutil_exists(const char *path);
 
+/* Copy a whole file (at most 16 GiB) to `to`, atomically. */
+TpStatus fsutil_copy_file(const char *from, const char *to);
+
 #endif

@@ -11,6 +11,7 @@
 #include "engine/backend.h"
 #include "engine/safetensors.h"
 #include "sessions/fsutil.h"
+#include "sessions/snapshot.h"
 
 #define MANIFEST_MAX_BYTES (16u << 20)
 
@@ -63,6 +64,8 @@ TpStatus session_create(Session *s, const char *dir, const Task *task)
     path_join(p, sizeof p, dir, "metrics.tsv");
     if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) goto fail;
     if ((st = session_save(s)) != TP_OK) goto fail;
+    /* the replay starting point */
+    if ((st = snapshot_take_initial(s)) != TP_OK) goto fail;
     return TP_OK;
 fail:
     session_free(s);
@@ -80,7 +83,7 @@ static TpStatus add_tensor(SafetensorsWriter *w, const char *prefix, const Model
     return safetensors_writer_add(w, name, dt, p->cols == 1 ? 1 : 2, shape, data);
 }
 
-static TpStatus write_model(Session *s, const char *path)
+static TpStatus write_model(const Session *s, const char *path)
 {
     const Model *m = &s->model;
     const Trainer *tr = &s->trainer;
@@ -158,19 +161,24 @@ static TpStatus add_file_entry(cJSON *files, const char *dir, const char *name)
     return TP_OK;
 }
 
-TpStatus session_save(Session *s)
+/* Write model.safetensors and manifest.json of the session's current state into dir.  Crash
+ * safety across the two files: the model goes to "model.safetensors.new" first and the manifest
+ * (the commit point) names that file; only then is it renamed to model.safetensors and the
+ * manifest rewritten.  A crash at any point leaves a manifest whose files exist and match (open
+ * accepts "X.new" already renamed to "X" when the CRC matches). */
+TpStatus session_write_state(const Session *s, const char *dir, const char *reason)
 {
-    char p[4200];
+    char p[4200], pn[4200];
     TpStatus st;
-    path_join(p, sizeof p, s->dir, "model.safetensors");
-    if ((st = write_model(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
-    path_join(p, sizeof p, s->dir, "vocab.json");
-    if ((st = write_vocab(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    path_join(pn, sizeof pn, dir, "model.safetensors.new");
+    path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = write_model(s, pn)) != TP_OK) return err_wrap(st, "save %s: ", dir);
     const Trainer *tr = &s->trainer;
     cJSON *man = cJSON_CreateObject();
     cJSON_AddStringToObject(man, "format", SESSION_FORMAT);
     cJSON_AddNumberToObject(man, "version", SESSION_VERSION_MAJOR);
     cJSON_AddNumberToObject(man, "minor", SESSION_VERSION_MINOR);
+    if (reason) cJSON_AddStringToObject(man, "reason", reason);
     cJSON_AddItemToObject(man, "task", task_to_json(&s->task));
     cJSON *mo = cJSON_AddObjectToObject(man, "model");
     cJSON_AddNumberToObject(mo, "params", (double)true_params(&s->model));
@@ -181,7 +189,7 @@ TpStatus session_save(Session *s)
     cJSON_AddNumberToObject(state, "window", (double)tr->window);
     add_exact_number(state, "epoch_nll", tr->ep_nll);
     cJSON_AddNumberToObject(state, "epoch_tokens", (double)tr->ep_tokens);
-    cJSON_AddNumberToObject(state, "lr", tr->opt.lr);
+    add_exact_number(state, "lr", tr->opt.lr);
     cJSON_AddNumberToObject(state, "adam_t", (double)tr->opt.t);
     add_exact_number(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
     add_exact_number(state, "wall_seconds", s->wall_seconds);
@@ -192,25 +200,60 @@ TpStatus session_save(Session *s)
         cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
     }
     cJSON *files = cJSON_AddObjectToObject(man, "files");
-    if ((st = add_file_entry(files, s->dir, "model.safetensors")) != TP_OK ||
-        (st = add_file_entry(files, s->dir, "vocab.json")) != TP_OK) {
+    char vp[4200];
+    path_join(vp, sizeof vp, dir, "vocab.json");
+    if ((st = add_file_entry(files, dir, "model.safetensors.new")) != TP_OK ||
+        (fsutil_exists(vp) && (st = add_file_entry(files, dir, "vocab.json")) != TP_OK)) {
         cJSON_Delete(man);
-        return err_wrap(st, "save %s: ", s->dir);
+        return err_wrap(st, "save %s: ", dir);
     }
-    char *txt = cJSON_Print(man);
+    path_join(vp, sizeof vp, dir, "manifest.json");
+    for (int pass = 0; pass < 2; pass++) {
+        char *txt = cJSON_Print(man);
+        if (!txt) {
+            cJSON_Delete(man);
+            return err_set(TP_ENOMEM, "save: out of memory");
+        }
+        st = fsutil_write_atomic(vp, txt, strlen(txt));
+        free(txt);
+        if (st != TP_OK) break;
+        if (pass == 1) break;
+        /* committed; now give the model its final name and say so */
+        if (rename(pn, p) != 0) {
+            st = err_set(TP_EIO, "save %s: rename model.safetensors.new: %s", dir, strerror(errno));
+            break;
+        }
+        if ((st = fsutil_fsync_dir(dir)) != TP_OK) break;
+        cJSON *e = cJSON_DetachItemFromObjectCaseSensitive(files, "model.safetensors.new");
+        cJSON_AddItemToObject(files, "model.safetensors", e);
+    }
     cJSON_Delete(man);
-    if (!txt) return err_set(TP_ENOMEM, "save: out of memory");
-    path_join(p, sizeof p, s->dir, "manifest.json");
-    st = fsutil_write_atomic(p, txt, strlen(txt));
-    free(txt);
-    return st == TP_OK ? TP_OK : err_wrap(st, "save %s: ", s->dir);
+    return st == TP_OK ? TP_OK : err_wrap(st, "save %s: ", dir);
+}
+
+TpStatus session_save(Session *s)
+{
+    char p[4200];
+    TpStatus st;
+    path_join(p, sizeof p, s->dir, "vocab.json");
+    if (!fsutil_exists(p) && (st = write_vocab(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    return session_write_state(s, s->dir, NULL);
 }
 
 /* ---- open --------------------------------------------------------------------------------- */
 
-static TpStatus check_file(const cJSON *files, const char *dir, const char *name)
+/* Check the file `name` listed in the manifest's files (size and CRC32).  A "X.new" entry whose
+ * file was already renamed to "X" (a crash between the two steps of session_write_state) is
+ * accepted when X matches; `actual` gets the name found. */
+static TpStatus check_file(const cJSON *files, const char *dir, const char *name, char *actual, size_t n_actual)
 {
+    char listed[128];
+    snprintf(listed, sizeof listed, "%s", name);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, name);
+    if (!e) {
+        snprintf(listed, sizeof listed, "%s.new", name);
+        e = cJSON_GetObjectItemCaseSensitive(files, listed);
+    }
     const cJSON *b = e ? cJSON_GetObjectItemCaseSensitive(e, "bytes") : NULL;
     const cJSON *c = e ? cJSON_GetObjectItemCaseSensitive(e, "crc32") : NULL;
     if (!cJSON_IsNumber(b) || !cJSON_IsString(c))
@@ -218,7 +261,8 @@ static TpStatus check_file(const cJSON *files, const char *dir, const char *name
     char p[4200];
     uint32_t crc;
     uint64_t bytes;
-    path_join(p, sizeof p, dir, name);
+    path_join(p, sizeof p, dir, listed);
+    if (!fsutil_exists(p)) path_join(p, sizeof p, dir, name);
     TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
     if (st != TP_OK) return st;
     if ((double)bytes != b->valuedouble)
@@ -228,6 +272,7 @@ static TpStatus check_file(const cJSON *files, const char *dir, const char *name
     snprintf(hex, sizeof hex, "%08" PRIx32, crc);
     if (strcmp(hex, c->valuestring) != 0)
         return err_set(TP_EFORMAT, "%s: CRC32 %s, manifest says %s (corrupted)", p, hex, c->valuestring);
+    if (actual) snprintf(actual, n_actual, "%s", p);
     return TP_OK;
 }
 
@@ -321,62 +366,73 @@ static double num_or(const cJSON *o, const char *k, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-TpStatus session_open(Session *s, const char *dir, const char *data_override)
+/* Read and validate dir/manifest.json: format, version, files (size + CRC).  *man is the parsed
+ * manifest; model_path gets the model file to load. */
+static TpStatus read_manifest(const char *dir, cJSON **out, char *model_path, size_t n)
 {
-    memset(s, 0, sizeof *s);
-    s->valid_ppl = NAN;
-    if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
-    snprintf(s->dir, sizeof s->dir, "%s", dir);
-    char p[4200], **vocab = NULL;
-    int n_vocab = 0;
+    char p[4200];
     void *buf = NULL;
     size_t len;
-    cJSON *man = NULL;
+    *out = NULL;
     path_join(p, sizeof p, dir, "manifest.json");
     TpStatus st = fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len);
-    if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
-    if (st != TP_OK) goto fail;
-    man = cJSON_ParseWithLength(buf, len);
+    if (st == TP_ENOENT) return err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
+    if (st != TP_OK) return st;
+    cJSON *man = cJSON_ParseWithLength(buf, len);
     free(buf);
     if (!cJSON_IsObject(man)) {
-        st = err_set(TP_EFORMAT, "%s: not valid JSON", p);
-        goto fail;
+        cJSON_Delete(man);
+        return err_set(TP_EFORMAT, "%s: not valid JSON", p);
     }
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(man, "format");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(man, "version");
-    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0 || !cJSON_IsNumber(ver)) {
-        st = err_set(TP_EFORMAT, "%s: not a topiary-session manifest (format/version missing)", p);
-        goto fail;
-    }
-    if (ver->valueint > SESSION_VERSION_MAJOR) {
-        st = err_set(TP_EFORMAT, "%s: format version %d is newer than this topiary (%d); upgrade topiary", p,
-                     ver->valueint, SESSION_VERSION_MAJOR);
-        goto fail;
-    }
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
-    if (!cJSON_IsObject(files) || !cJSON_IsObject(state)) {
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0 || !cJSON_IsNumber(ver))
+        st = err_set(TP_EFORMAT, "%s: not a topiary-session manifest (format/version missing)", p);
+    else if (ver->valueint > SESSION_VERSION_MAJOR)
+        st = err_set(TP_EFORMAT, "%s: format version %d is newer than this topiary (%d); upgrade topiary", p,
+                     ver->valueint, SESSION_VERSION_MAJOR);
+    else if (!cJSON_IsObject(files) || !cJSON_IsObject(state))
         st = err_set(TP_EFORMAT, "%s: files or state missing", p);
-        goto fail;
+    else
+        st = check_file(files, dir, "model.safetensors", model_path, n);
+    if (st != TP_OK) {
+        cJSON_Delete(man);
+        return st;
     }
-    if ((st = check_file(files, dir, "model.safetensors")) != TP_OK) goto fail;
-    if ((st = check_file(files, dir, "vocab.json")) != TP_OK) goto fail;
-    task_defaults(&s->task);
-    if ((st = task_from_json(&s->task, cJSON_GetObjectItemCaseSensitive(man, "task"))) != TP_OK) {
-        err_wrap(st, "%s: ", p);
-        goto fail;
+    *out = man;
+    return TP_OK;
+}
+
+static int same_architecture(const ModelConfig *a, const ModelConfig *b)
+{
+    if (a->n_vocab != b->n_vocab || a->n_embed != b->n_embed || a->n_layers != b->n_layers || a->cell != b->cell ||
+        a->gate_hidden != b->gate_hidden)
+        return 0;
+    for (int l = 0; l < a->n_layers; l++)
+        if (a->hidden[l] != b->hidden[l]) return 0;
+    return 1;
+}
+
+/* Load weights, masks, optimizer, carried state and trainer position from a manifest whose files
+ * were checked.  The architecture may differ from the session's (a snapshot taken before a resize):
+ * the model and trainer are then rebuilt to the recorded one first. */
+static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const char *model_path)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
+    Task t = s->task;
+    TpStatus st = task_from_json(&t, cJSON_GetObjectItemCaseSensitive(man, "task"));
+    if (st != TP_OK) return err_wrap(st, "%s/manifest.json: ", dir);
+    t.model.n_vocab = s->corpus.n_vocab;
+    if (!same_architecture(&t.model, &s->model.cfg) || t.train.batch != s->trainer.cfg.batch ||
+        t.train.bptt != s->trainer.cfg.bptt || t.train.optim != s->trainer.cfg.optim) {
+        train_free(&s->trainer);
+        model_free(&s->model);
+        s->task = t;
+        if ((st = build(s)) != TP_OK) return st;
     }
-    if (data_override && *data_override) snprintf(s->task.data, sizeof s->task.data, "%s", data_override);
-    if ((st = load_vocab(dir, &vocab, &n_vocab)) != TP_OK) goto fail;
-    if (n_vocab != s->task.model.n_vocab) {
-        st = err_set(TP_EFORMAT, "%s/vocab.json: %d tokens, manifest says %d", dir, n_vocab, s->task.model.n_vocab);
-        goto fail;
-    }
-    if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
-    if ((st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab)) != TP_OK) goto fail;
-    if ((st = build(s)) != TP_OK) goto fail;
-    path_join(p, sizeof p, dir, "model.safetensors");
-    if ((st = load_model(s, p)) != TP_OK) goto fail;
+    if ((st = load_model(s, model_path)) != TP_OK) return st;
     Trainer *tr = &s->trainer;
     tr->step = (long)num_or(state, "step", 0);
     tr->epoch = (int)num_or(state, "epoch", 1);
@@ -388,19 +444,61 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     s->valid_ppl = num_or(state, "valid_ppl", -1);
     if (s->valid_ppl < 0) s->valid_ppl = NAN;
     s->wall_seconds = num_or(state, "wall_seconds", 0);
-    if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows) {
-        st = err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
-                     tr->step, tr->epoch, tr->window);
-        goto fail;
-    }
+    if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows)
+        return err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
+                       tr->step, tr->epoch, tr->window);
     const cJSON *rng = cJSON_GetObjectItemCaseSensitive(state, "rng");
     if (cJSON_GetArraySize(rng) == 4) {
         for (int i = 0; i < 4; i++) {
             const cJSON *e = cJSON_GetArrayItem(rng, i);
-            if (!cJSON_IsString(e)) continue;
-            tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
+            if (cJSON_IsString(e)) tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
         }
     }
+    /* the session-level settings a snapshot records (epochs, clip, ...) come back with it */
+    s->task.train.epochs = tr->cfg.epochs = t.train.epochs;
+    s->task.train.clip = tr->cfg.clip = t.train.clip;
+    return TP_OK;
+}
+
+TpStatus session_read_state(Session *s, const char *dir)
+{
+    cJSON *man = NULL;
+    char mp[4200];
+    TpStatus st = read_manifest(dir, &man, mp, sizeof mp);
+    if (st != TP_OK) return st;
+    st = load_state(s, man, dir, mp);
+    cJSON_Delete(man);
+    return st;
+}
+
+TpStatus session_open(Session *s, const char *dir, const char *data_override)
+{
+    memset(s, 0, sizeof *s);
+    s->valid_ppl = NAN;
+    if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    char **vocab = NULL, mp[4200];
+    int n_vocab = 0;
+    cJSON *man = NULL;
+    TpStatus st = read_manifest(dir, &man, mp, sizeof mp);
+    if (st != TP_OK) goto fail;
+    if ((st = check_file(cJSON_GetObjectItemCaseSensitive(man, "files"), dir, "vocab.json", NULL, 0)) != TP_OK)
+        goto fail;
+    task_defaults(&s->task);
+    if ((st = task_from_json(&s->task, cJSON_GetObjectItemCaseSensitive(man, "task"))) != TP_OK) {
+        err_wrap(st, "%s/manifest.json: ", dir);
+        goto fail;
+    }
+    if (data_override && *data_override) snprintf(s->task.data, sizeof s->task.data, "%s", data_override);
+    if ((st = load_vocab(dir, &vocab, &n_vocab)) != TP_OK) goto fail;
+    if (n_vocab != s->task.model.n_vocab) {
+        st = err_set(TP_EFORMAT, "%s/vocab.json: %d tokens, manifest says %d", dir, n_vocab, s->task.model.n_vocab);
+        goto fail;
+    }
+    if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
+    if ((st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab)) != TP_OK) goto fail;
+    if ((st = build(s)) != TP_OK) goto fail;
+    if ((st = load_state(s, man, dir, mp)) != TP_OK) goto fail;
     free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     return TP_OK;

@@ -45,6 +45,12 @@ TpStatus session_create(Session *s, const char *dir, const Task *task);
 TpStatus session_open(Session *s, const char *dir, const char *data_override);
 int session_exists(const char *dir);
 TpStatus session_save(Session *s);
+/* Write the current state (model.safetensors + manifest.json, crash-safe) into another directory
+ * (snapshots); reason is recorded in the manifest (may be NULL). */
+TpStatus session_write_state(const Session *s, const char *dir, const char *reason);
+/* Replace the current state by the one saved in dir (validated like session_open; the model is
+ * rebuilt if the recorded architecture differs). */
+TpStatus session_read_state(Session *s, const char *dir);
 TpStatus session_log_metrics(Session *s, const SessionMetrics *m);
 void session_metrics_now(const Session *s, SessionMetrics *m); /* fills step/epoch/lr/nnz/params */
 void session_free(Session *s);

@@ -1,5 +1,5 @@
-/* tests/test_model: the whole language model (embedding → 2 LSTM layers → dropout → decoder →
- * softmax cross-entropy) against central finite differences, per parameter tensor, with and
+/* tests/test_model: the whole language model (embedding → 2 LSTM or H-LSTM layers → dropout →
+ * decoder → softmax cross-entropy) against central finite differences, per parameter tensor, with and
  * without dropout; the registry and masks; softmax cross-entropy against a double reference. */
 #include <math.h>
 #include <setjmp.h>
@@ -27,11 +27,10 @@ typedef struct {
     uint64_t drop_seed;
 } Ctx;
 
-static void ctx_init(Ctx *c, float dropout, uint64_t seed)
+static void ctx_init_cfg(Ctx *c, const ModelConfig *cfgp, uint64_t seed)
 {
     memset(c, 0, sizeof *c);
-    ModelConfig cfg = {.n_vocab = V, .n_embed = E, .n_layers = 2, .hidden = {H0, H1}, .dropout = dropout,
-                       .init_scale = 0.5f};
+    ModelConfig cfg = *cfgp;
     Rng r;
     rng_seed(&r, seed);
     assert_int_equal(model_init(&c->m, &cfg, &r), TP_OK);
@@ -47,6 +46,13 @@ static void ctx_init(Ctx *c, float dropout, uint64_t seed)
             c->c0[l][k] = rng_range(&r, -0.5f, 0.5f);
         }
     c->drop_seed = seed * 7 + 1;
+}
+
+static void ctx_init(Ctx *c, float dropout, uint64_t seed)
+{
+    ModelConfig cfg = {.n_vocab = V, .n_embed = E, .n_layers = 2, .hidden = {H0, H1}, .dropout = dropout,
+                       .init_scale = 0.5f};
+    ctx_init_cfg(c, &cfg, seed);
 }
 
 static void ctx_free(Ctx *c)
@@ -190,6 +196,113 @@ static void test_out_of_range_token_refused(void **state)
     ctx_free(&c);
 }
 
+/* ---- H-LSTM ---- */
+
+enum { GM = 2 }; /* gate hidden width */
+#define KINK 0.02
+
+/* Smallest |fc1 pre-activation| of the last training forward over every H-LSTM layer, recomputed
+ * in double from the cached layer inputs and states: a finite difference must not step a ReLU
+ * across its kink (see tests/test_hlstm). */
+static double kink_margin(Ctx *c)
+{
+    Model *m = &c->m;
+    int drop = m->cfg.dropout > 0.0f;
+    double margin = 1e30;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const HlstmWeights *w = &m->hw[l];
+        const float *in = drop ? m->xin[l] : l == 0 ? m->emb : lstm_cache_out(model_cell_cache(m, l - 1), B);
+        const float *h = model_cell_cache(m, l)->h;
+        for (int r = 0; r < T * B; r++)
+            for (int k = 0; k < 4 * w->M; k++) {
+                const float *wk = w->w1 + (size_t)k * (w->I + w->H);
+                double s = w->b1[k];
+                for (int j = 0; j < w->I; j++) s += (double)wk[j] * in[r * w->I + j];
+                for (int j = 0; j < w->H; j++) s += (double)wk[w->I + j] * h[r * w->H + j];
+                margin = fmin(margin, fabs(s));
+            }
+    }
+    return margin;
+}
+
+static void ctx_init_hlstm(Ctx *c, float dropout, uint64_t seed)
+{
+    ModelConfig cfg = {.n_vocab = V, .n_embed = E, .n_layers = 2, .hidden = {H0, H1}, .dropout = dropout,
+                       .init_scale = 0.5f, .cell = MODEL_CELL_HLSTM, .gate_hidden = GM};
+    for (;; seed += 1000) {
+        ctx_init_cfg(c, &cfg, seed);
+        forward(c, 1);
+        if (kink_margin(c) > KINK) return;
+        ctx_free(c);
+    }
+}
+
+static void test_hlstm_gradients_without_dropout(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init_hlstm(&c, 0.0f, 21);
+    check_all_tensors(&c);
+    ctx_free(&c);
+}
+
+/* Zaremba dropout between layers and dropout inside the gate DNNs, both from the model's rng */
+static void test_hlstm_gradients_with_dropout(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init_hlstm(&c, 0.3f, 22);
+    check_all_tensors(&c);
+    ctx_free(&c);
+}
+
+static void test_hlstm_registry_names_and_shapes(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init_hlstm(&c, 0.0f, 23);
+    const char *names[] = {"embed.weight", "l0.fc1.weight", "l0.fc1.bias", "l0.fc2.weight", "l0.fc2.bias",
+                           "l1.fc1.weight", "l1.fc1.bias", "l1.fc2.weight", "l1.fc2.bias", "decoder.weight",
+                           "decoder.bias"};
+    const int rows[] = {V, 4 * GM, 4 * GM, 4 * H0, 4 * H0, 4 * GM, 4 * GM, 4 * H1, 4 * H1, V, V};
+    const int cols[] = {E, E + H0, 1, GM, 1, H0 + H1, 1, GM, 1, H1, 1};
+    assert_int_equal(c.m.n_tensors, 11);
+    size_t total = 0;
+    for (int i = 0; i < 11; i++) {
+        const ModelParam *p = model_param(&c.m, names[i]);
+        assert_non_null(p);
+        assert_int_equal(p->rows, rows[i]);
+        assert_int_equal(p->cols, cols[i]);
+        total += (size_t)rows[i] * cols[i];
+    }
+    assert_null(model_param(&c.m, "l0.w_ih"));
+    assert_int_equal(model_nnz(&c.m), total);
+    /* axes: l1.fc1.weight column H0 + 2 is layer 1's unit 2 (recurrent), column 1 is layer 0's unit 1 */
+    const ModelParam *p = model_param(&c.m, "l1.fc1.weight");
+    assert_int_equal(model_axis_unit(&p->axis[1], &c.m.cfg, H0 + 2, 1), 2);
+    assert_int_equal(model_axis_unit(&p->axis[1], &c.m.cfg, 1, 0), 1);
+    assert_int_equal(model_axis_unit(&p->axis[1], &c.m.cfg, 1, 1), -1);
+    p = model_param(&c.m, "l0.fc2.weight");
+    assert_int_equal(model_axis_unit(&p->axis[0], &c.m.cfg, 2 * H0 + 3, 0), 3);
+    ctx_free(&c);
+}
+
+static void test_hlstm_config_needs_gate_hidden(void **state)
+{
+    (void)state;
+    ModelConfig cfg = {.n_vocab = 10, .n_embed = 4, .n_layers = 1, .hidden = {4}, .init_scale = 0.1f,
+                       .cell = MODEL_CELL_HLSTM};
+    assert_int_equal(model_config_check(&cfg), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "--gate-hidden"));
+    cfg.gate_hidden = 65537;
+    assert_int_equal(model_config_check(&cfg), TP_ERANGE);
+    assert_non_null(strstr(err_msg(), "--gate-hidden"));
+    cfg.gate_hidden = 65536;
+    assert_int_equal(model_config_check(&cfg), TP_OK);
+    cfg.gate_hidden = 1;
+    assert_int_equal(model_config_check(&cfg), TP_OK);
+}
+
 int main(void)
 {
     backend_set_threads(1);
@@ -200,6 +313,10 @@ int main(void)
         cmocka_unit_test(test_softmax_xent_matches_double_reference),
         cmocka_unit_test(test_bad_config_refused),
         cmocka_unit_test(test_out_of_range_token_refused),
+        cmocka_unit_test(test_hlstm_gradients_without_dropout),
+        cmocka_unit_test(test_hlstm_gradients_with_dropout),
+        cmocka_unit_test(test_hlstm_registry_names_and_shapes),
+        cmocka_unit_test(test_hlstm_config_needs_gate_hidden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,226 @@
+/* engine/mask: see mask.h. */
+#include "mask.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mask_tensor_stats(const Model *m, MaskTensorStats *st, int tensor)
+{
+    const ModelParam *p = &m->p[tensor];
+    const uint8_t *mk = m->mask + p->off;
+    const float *w = m->w + p->off;
+    memset(st, 0, sizeof *st);
+    st->n = p->n;
+    st->rows = p->rows;
+    st->cols = p->cols;
+    st->row_nnz_min = p->cols;
+    for (int r = 0; r < p->rows; r++) {
+        int live = 0;
+        for (int c = 0; c < p->cols; c++) {
+            size_t i = (size_t)r * p->cols + c;
+            live += mk[i] != 0;
+            st->n_zero_live += mk[i] != 0 && w[i] == 0.0f;
+        }
+        st->nnz += (size_t)live;
+        if (live < st->row_nnz_min) st->row_nnz_min = live;
+        if (live > st->row_nnz_max) st->row_nnz_max = live;
+    }
+    if (p->rows == 0) st->row_nnz_min = 0;
+    st->density = st->n ? (double)st->nnz / (double)st->n : 0.0;
+}
+
+static double sparsity_of(size_t nnz, size_t n) { return n ? 1.0 - (double)nnz / (double)n : 0.0; }
+
+TpStatus mask_stats(const Model *m, MaskStats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->n_tensors = m->n_tensors;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const ModelParam *p = &m->p[t];
+        MaskTensorStats *ts = &st->t[t];
+        mask_tensor_stats(m, ts, t);
+        st->n += ts->n;
+        st->nnz += ts->nnz;
+        if (p->kind == PARAM_WEIGHT) {
+            st->weight_n += ts->n;
+            st->weight_nnz += ts->nnz;
+            if (p->layer >= 0) {
+                st->cell_n += ts->n;
+                st->cell_nnz += ts->nnz;
+            }
+        }
+    }
+    st->sparsity = sparsity_of(st->nnz, st->n);
+    st->weight_sparsity = sparsity_of(st->weight_nnz, st->weight_n);
+    st->cell_sparsity = sparsity_of(st->cell_nnz, st->cell_n);
+    st->n_layers = m->cfg.n_layers;
+    int hmax = 1;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        st->hidden[l] = m->cfg.hidden[l];
+        if (m->cfg.hidden[l] > hmax) hmax = m->cfg.hidden[l];
+    }
+    uint8_t *alive = malloc((size_t)hmax);
+    if (!alive) return err_set(TP_ENOMEM, "mask stats: out of memory");
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        if (mask_layer_alive(m, alive, &st->width[l], l) != TP_OK) st->width[l] = -1;
+    free(alive);
+    return TP_OK;
+}
+
+static const ModelParam *layer_param(const Model *m, int layer, const char *what)
+{
+    char name[32];
+    snprintf(name, sizeof name, "l%d.%s", layer, what);
+    return model_param(m, name);
+}
+
+/* units j of a [G, H] matrix (gate-major rows) with a live entry in rows j + k*H */
+static void mark_rows(const Model *m, const ModelParam *p, uint8_t *alive, int H)
+{
+    const uint8_t *mk = m->mask + p->off;
+    for (int r = 0; r < p->rows; r++) {
+        if (alive[r % H]) continue;
+        const uint8_t *row = mk + (size_t)r * p->cols;
+        for (int c = 0; c < p->cols; c++)
+            if (row[c]) {
+                alive[r % H] = 1;
+                break;
+            }
+    }
+}
+
+/* units j with a live entry in column j of a [rows, H] matrix that reads layer l's output */
+static void mark_cols(const Model *m, const ModelParam *p, uint8_t *alive)
+{
+    const uint8_t *mk = m->mask + p->off;
+    for (int r = 0; r < p->rows; r++) {
+        const uint8_t *row = mk + (size_t)r * p->cols;
+        for (int c = 0; c < p->cols; c++) alive[c] |= row[c] != 0;
+    }
+}
+
+TpStatus mask_layer_alive(const Model *m, uint8_t *alive, int *width, int layer)
+{
+    if (layer < 0 || layer >= m->cfg.n_layers)
+        return err_set(TP_ERANGE, "layer %d: expected 0..%d", layer, m->cfg.n_layers - 1);
+    const int H = m->cfg.hidden[layer];
+    const ModelParam *ih = layer_param(m, layer, "w_ih"), *hh = layer_param(m, layer, "w_hh");
+    const ModelParam *next = layer + 1 < m->cfg.n_layers ? layer_param(m, layer + 1, "w_ih")
+                                                         : model_param(m, "decoder.weight");
+    if (!ih || !hh || !next || ih->rows != 4 * H || hh->rows != 4 * H || hh->cols != H || next->cols != H)
+        return err_set(TP_ENOTAVAIL, "effective width of layer %d: not an LSTM layer (no l%d.w_ih/w_hh)", layer,
+                       layer);
+    memset(alive, 0, (size_t)H);
+    mark_rows(m, ih, alive, H);
+    mark_rows(m, hh, alive, H);
+    mark_cols(m, hh, alive);
+    mark_cols(m, next, alive);
+    int w = 0;
+    for (int j = 0; j < H; j++) w += alive[j];
+    *width = w;
+    return TP_OK;
+}
+
+int mask_glob_match(const char *g, const char *s)
+{
+    /* iterative wildcard match with one backtrack point: linear in practice, no recursion */
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*g == '*') {
+            star = g++;
+            resume = s;
+        } else if (*g == '?' || *g == *s) {
+            g++;
+            s++;
+        } else if (star) {
+            g = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*g == '*') g++;
+    return *g == '\0';
+}
+
+static int contains(const char *s, size_t n, const char *what)
+{
+    size_t k = strlen(what);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(s + i, what, k) == 0) return 1;
+    return 0;
+}
+
+int mask_param_selected(const ModelParam *p, const char *params)
+{
+    if (!params || !*params) return p->kind == PARAM_WEIGHT;
+    const char *a = params;
+    for (;;) {
+        const char *end = strchr(a, ',');
+        size_t n = end ? (size_t)(end - a) : strlen(a);
+        char alt[256];
+        if (n > 0 && n < sizeof alt) {
+            memcpy(alt, a, n);
+            alt[n] = '\0';
+            int allowed = p->kind == PARAM_WEIGHT || (p->kind == PARAM_EMBED && contains(alt, n, "embed")) ||
+                          (p->kind == PARAM_BIAS && (contains(alt, n, "bias") || contains(alt, n, "b_")));
+            if (allowed && mask_glob_match(alt, p->name)) return 1;
+        }
+        if (!end) return 0;
+        a = end + 1;
+    }
+}
+
+TpStatus mask_params_check(const Model *m, const char *params)
+{
+    for (int t = 0; t < m->n_tensors; t++)
+        if (mask_param_selected(&m->p[t], params)) return TP_OK;
+    char names[512];
+    size_t k = 0;
+    names[0] = '\0';
+    for (int t = 0; t < m->n_tensors && k + 40 < sizeof names; t++)
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", t ? " " : "", m->p[t].name);
+    return err_set(TP_EINVAL, "params=%s: matches no parameter (names: %s; the embedding and biases must be named "
+                              "explicitly)", params ? params : "", names);
+}
+
+static void swapf(float *a, float *b)
+{
+    float t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static float median3(float a, float b, float c)
+{
+    if (a > b) swapf(&a, &b);
+    if (b > c) b = c;
+    return a > b ? a : b;
+}
+
+float mask_select_kth(float *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;                  /* the answer lies in a[lo, hi) */
+    while (hi - lo > 1) {
+        float p = median3(a[lo], a[lo + (hi - lo) / 2], a[hi - 1]);
+        size_t lt = lo, i = lo, gt = hi;    /* [lo,lt) < p, [lt,i) == p, [gt,hi) > p */
+        while (i < gt) {
+            if (a[i] < p) swapf(&a[lt++], &a[i++]);
+            else if (a[i] > p) swapf(&a[i], &a[--gt]);
+            else i++;
+        }
+        if (k < lt) hi = lt;
+        else if (k >= gt) lo = gt;
+        else return p;
+    }
+    return a[lo];
+}
+
+size_t mask_count_ceil(double x)
+{
+    /* 1e-6 absorbs the rounding of (1 - s) * n for n up to ~1e9 */
+    double c = ceil(x - 1e-6);
+    return c > 0.0 ? (size_t)c : 0;
+}

@@ -1,0 +1,86 @@
+/* engine/prune: magnitude pruning of the masked parameter registry (DESIGN 3.2).
+ *
+ * Owns: the pruning policy (which live entries to remove) and the dry-run preview of it.  Removing an
+ * entry sets mask 0 AND w 0, so model_apply_mask's invariant (pruned entries are exact zeros) holds
+ * without another pass, and records it in the caller's "ever pruned" history (uint8 [n_params],
+ * zero-initialised by the caller) that non-recoverable growth reads.
+ *
+ * Modes (amount means):
+ *   PRUNE_RATIO      remove the bottom `amount` fraction of the LIVE entries by |w|: of L live
+ *                    entries, keep ceil((1-amount)·L) and remove the rest [NeST, H-LSTM papers];
+ *   PRUNE_THRESHOLD  remove live entries with |w| < amount;
+ *   PRUNE_SPARSITY   prune until the sparsity reaches `amount`: of n entries keep at most
+ *                    ceil((1-amount)·n) live ones (nothing happens if already sparser).  This is the
+ *                    target form Zhu & Gupta's AGP schedule produces each pruning step.
+ * Dual ratio [BRDS, Ghanbari et al.]: amount_ih / amount_hh (when >= 0) replace `amount` for tensors
+ * named *.w_ih / *.w_hh, since the recurrent matrices are usually more sensitive.
+ * Scope: MASK_SCOPE_MATRIX ranks each tensor on its own; MASK_SCOPE_GLOBAL ranks together all
+ * selected tensors that get the same amount (one threshold for them all).
+ * Pattern PRUNE_ROW (row-balanced [BRDS]): for a [rows, cols] matrix whose target sparsity is s, every
+ * row keeps exactly its k = ceil((1-s)·cols) largest-|w| live entries, so every row has the same
+ * work and a fixed-size index list.  s is `amount` in PRUNE_SPARSITY mode, and in PRUNE_RATIO mode
+ * the sparsity the ratio produces, s = 1 - (1-amount)·L/n, i.e. k = ceil((1-amount)·L/rows).  A row
+ * that already holds fewer than k live entries keeps them all (only possible if the matrix was not
+ * row-balanced before; mask_tensor_stats shows it as row_nnz_min < row_nnz_max).  Row balance is a
+ * per-matrix property: PRUNE_ROW needs scope=matrix and a ratio or sparsity.
+ * Protection: the selection is mask_param_selected(params): by default every PARAM_WEIGHT tensor,
+ * the embedding and biases only when params names them explicitly (engine/mask.h).
+ * Ties: entries are ranked by |w| and, at equal |w|, the LOWER flat index counts as more important
+ * (the same order growth uses), so among equal magnitudes the higher index is pruned first; the
+ * result never depends on the platform's sort.
+ * Non-finite live weights in a selected tensor refuse the call (TP_ENAN) before anything changes.
+ *
+ * After pruning, call optim_sync_mask() so the Adam moments of the removed entries are zero (masked
+ * training, DESIGN 3.2: pruned entries and their moments stay exactly zero).
+ */
+#ifndef TP_PRUNE_H
+#define TP_PRUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mask.h"
+#include "model.h"
+#include "status.h"
+
+typedef enum { PRUNE_RATIO = 0, PRUNE_THRESHOLD = 1, PRUNE_SPARSITY = 2 } PruneMode;  /* persisted: append only */
+typedef enum { PRUNE_UNSTRUCTURED = 0, PRUNE_ROW = 1 } PrunePattern;                  /* persisted: append only */
+
+typedef struct {
+    PruneMode mode;
+    double amount;        /* ratio or target sparsity in [0, 1]; threshold >= 0         */
+    double amount_ih;     /* < 0: use amount; else the amount for *.w_ih tensors         */
+    double amount_hh;     /* < 0: use amount; else the amount for *.w_hh tensors         */
+    PrunePattern pattern;
+    MaskScope scope;
+    const char *params;   /* GLOB list (mask_param_selected); NULL = all PARAM_WEIGHT    */
+} PruneConfig;
+
+typedef struct {
+    int selected;         /* the tensor is in the selection                               */
+    double amount;        /* the amount applied to it                                     */
+    size_t n;             /* rows * cols                                                  */
+    size_t live_before;
+    size_t removed;       /* live after = live_before - removed                           */
+    int row_k;            /* PRUNE_ROW: live entries kept per row; else -1                */
+} PruneTensorResult;
+
+typedef struct {
+    int applied;          /* 0 for a preview: nothing was changed                          */
+    int n_tensors;
+    PruneTensorResult t[MODEL_MAX_TENSORS];   /* registry order */
+    size_t n_selected;    /* entries (dense-equivalent) of the selected tensors           */
+    size_t live_before, removed;
+    double sparsity_before, sparsity_after;   /* over the selected tensors                 */
+} PruneResult;
+
+/* ratio mode, amount 0, no dual ratios, unstructured, per matrix, all weight matrices */
+PruneConfig prune_config_default(void);
+TpStatus prune_config_check(const PruneConfig *c);
+/* Dry run: what prune_apply would do (the same counts), changing nothing. */
+TpStatus prune_preview(const Model *m, PruneResult *r, const PruneConfig *cfg);
+/* Prune m; ever_pruned [m->n_params] (may be NULL) gets 1 for each removed entry.  On failure m,
+ * ever_pruned and *r are unchanged. */
+TpStatus prune_apply(Model *m, uint8_t *ever_pruned, PruneResult *r, const PruneConfig *cfg);
+
+#endif

@@ -1,0 +1,579 @@
+/* sessions/command: see command.h.  One table (VERBS) drives parsing, validation, help text and
+ * dispatch, so what `help` says is what the parser accepts. */
+#include "command.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend.h"
+#include "sessions/journal.h"
+#include "sessions/snapshot.h"
+#include "sessions/trainloop.h"
+
+/* ==== verb table ================================================================================ */
+
+typedef enum { K_INT, K_NUM, K_STR, K_ENUM } KeyType;
+
+typedef struct {
+    const char *key;
+    KeyType type;
+    double lo, hi;           /* K_INT / K_NUM range                     */
+    const char *choices;     /* K_ENUM: "a|b|c"                         */
+    const char *help;
+} KeySpec;
+
+typedef TpStatus (*VerbFn)(Session *s, const Command *c, CommandResult *r);
+
+typedef struct {
+    const char *verb;
+    const char *synopsis;
+    const char *summary;
+    const char *words;       /* allowed positional words "none|agp|gp", or NULL */
+    int destructive;         /* undo snapshot before, journal after        */
+    int journaled;           /* journal after success                      */
+    const char *needs;       /* not built yet: "not available yet: needs ..." */
+    VerbFn run;
+    KeySpec keys[12];
+} VerbSpec;
+
+static TpStatus v_train(Session *, const Command *, CommandResult *);
+static TpStatus v_eval(Session *, const Command *, CommandResult *);
+static TpStatus v_set(Session *, const Command *, CommandResult *);
+static TpStatus v_snapshot(Session *, const Command *, CommandResult *);
+static TpStatus v_snapshots(Session *, const Command *, CommandResult *);
+static TpStatus v_undo(Session *, const Command *, CommandResult *);
+static TpStatus v_restore(Session *, const Command *, CommandResult *);
+static TpStatus v_save(Session *, const Command *, CommandResult *);
+static TpStatus v_quit(Session *, const Command *, CommandResult *);
+static TpStatus v_help(Session *, const Command *, CommandResult *);
+static TpStatus v_status(Session *, const Command *, CommandResult *);
+
+#define END {NULL, 0, 0, 0, NULL, NULL}
+static const VerbSpec VERBS[] = {
+    {"train", "train steps=N | epochs=N", "train for N minibatches or N epochs (validation at each epoch end)",
+     NULL, 1, 1, NULL, v_train,
+     {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"}, END}},
+    {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, v_eval,
+     {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
+    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global]",
+     "activate the dormant connections with the largest accumulated |gradient|", NULL, 1, 1,
+     "the grow-and-prune engine (issue: grow-and-prune)", NULL,
+     {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
+      {"params", K_STR, 0, 0, NULL, "parameter-name glob"},
+      {"init", K_ENUM, 0, 0, "zero|grad", "new weights: 0 (RigL) or -lr*G (NeST)"},
+      {"batches", K_INT, 1, 1e6, NULL, "minibatches of gradient to accumulate"},
+      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"}, END}},
+    {"prune", "prune ratio=R | threshold=T [params=GLOB] [pattern=unstructured|row] [ih=R hh=R] [scope=matrix|global]",
+     "remove the live connections of smallest magnitude", NULL, 1, 1,
+     "the grow-and-prune engine (issue: grow-and-prune)", NULL,
+     {{"ratio", K_NUM, 0, 1, NULL, "fraction of live entries to remove"},
+      {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
+      {"params", K_STR, 0, 0, NULL, "parameter-name glob"},
+      {"pattern", K_ENUM, 0, 0, "unstructured|row", "row = equal count per row"},
+      {"ih", K_NUM, 0, 1, NULL, "ratio for *.w_ih (dual-ratio)"},
+      {"hh", K_NUM, 0, 1, NULL, "ratio for *.w_hh (dual-ratio)"},
+      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"}, END}},
+    {"resize", "resize layer=L hidden=H", "change a layer's hidden size (least important units go)", NULL, 1, 1,
+     "structural resize (issue: grow-and-prune)", NULL,
+     {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"}, END}},
+    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch", NULL, 0, 1, NULL,
+     v_set,
+     {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
+      {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
+      {"log_every", K_INT, 1, 1e8, NULL, "metrics row every N steps"},
+      {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"}, END}},
+    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL",
+     "automatic pruning schedule driven by training", "none|agp|gp", 0, 1, "the schedules (issue: grow-and-prune)",
+     NULL,
+     {{"from", K_NUM, 0, 1, NULL, "initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "final sparsity"},
+      {"start", K_INT, 0, 1e12, NULL, "first step"}, {"end", K_INT, 0, 1e12, NULL, "last step"},
+      {"every", K_INT, 1, 1e9, NULL, "steps between pruning events"}, {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"},
+      {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio"}, {"tolerance", K_NUM, 0, 1e6, NULL, "GP validation ppl tolerance"},
+      END}},
+    {"profile", "profile [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T]",
+     "measure layer latency against hidden size", NULL, 0, 1, "the latency profiler (issue: hardware guidance)", NULL,
+     {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
+      {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
+      {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, END}},
+    {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer", NULL, 0, 0,
+     "the latency profiler (issue: hardware guidance)", NULL,
+     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"}, END}},
+    {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4)", NULL, 0, 1,
+     "hidden-state thresholding (issue: sparse inference)", NULL, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
+    {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, 0, 1, NULL, v_snapshot,
+     {{"name", K_STR, 0, 0, NULL, "letters, digits, - and _"}, END}},
+    {"snapshots", "snapshots", "list snapshots with step, validation ppl and size", NULL, 0, 0, NULL, v_snapshots,
+     {END}},
+    {"undo", "undo", "back to the state before the last train/grow/prune/resize", NULL, 0, 1, NULL, v_undo, {END}},
+    {"restore", "restore name=NAME", "back to a named snapshot", NULL, 0, 1, NULL, v_restore,
+     {{"name", K_STR, 0, 0, NULL, "snapshot name"}, END}},
+    {"export", "export out=DIR", "write the model for PyTorch and topiary eval --model", NULL, 0, 0,
+     "export (issue: sessions, export part)", NULL, {{"out", K_STR, 0, 0, NULL, "export directory"}, END}},
+    {"save", "save", "save the session now (atomic)", NULL, 0, 0, NULL, v_save, {END}},
+    {"status", "status", "step, epoch, learning rate, sizes, sparsity, last validation ppl", NULL, 0, 0, NULL, v_status,
+     {END}},
+    {"help", "help [VERB]", "this list, or one verb's keys", NULL, 0, 0, NULL, v_help, {END}},
+    {"quit", "quit", "save and leave", NULL, 0, 0, NULL, v_quit, {END}},
+};
+#define N_VERBS (sizeof VERBS / sizeof VERBS[0])
+
+static const VerbSpec *find_verb(const char *v)
+{
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (!strcmp(VERBS[i].verb, v)) return &VERBS[i];
+    return NULL;
+}
+
+const char *const *command_verbs(void)
+{
+    static const char *names[N_VERBS + 1];
+    for (size_t i = 0; i < N_VERBS; i++) names[i] = VERBS[i].verb;
+    names[N_VERBS] = NULL;
+    return names;
+}
+
+/* ==== parser ==================================================================================== */
+
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 30 || lb > 30) return 99;
+    int d[32][32];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+static void key_list(const VerbSpec *v, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int k = 0; v->keys[k].key; k++) {
+        int w = snprintf(buf + used, n - used, "%s%s", k ? ", " : "", v->keys[k].key);
+        if (w < 0 || (size_t)w >= n - used) break;
+        used += (size_t)w;
+    }
+    if (!buf[0]) snprintf(buf, n, "none");
+}
+
+static const KeySpec *find_key(const VerbSpec *v, const char *k)
+{
+    for (int i = 0; v->keys[i].key; i++)
+        if (!strcmp(v->keys[i].key, k)) return &v->keys[i];
+    return NULL;
+}
+
+static int choice_ok(const char *choices, const char *val)
+{
+    size_t n = strlen(val);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, val, n)) return 1;
+        p += len + (bar ? 1 : 0);
+        if (!bar) break;
+    }
+    return 0;
+}
+
+static TpStatus check_value(const VerbSpec *v, const KeySpec *k, const CommandArg *a)
+{
+    char *end;
+    switch (k->type) {
+    case K_INT:
+    case K_NUM: {
+        errno = 0;
+        double d = strtod(a->value, &end);
+        if (errno || end == a->value || *end || !isfinite(d))
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a %s", a->column, v->verb, k->key, a->value,
+                           k->type == K_INT ? "whole number" : "number");
+        if (k->type == K_INT && d != floor(d))
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a whole number", a->column, v->verb, k->key,
+                           a->value);
+        if (d < k->lo || d > k->hi)
+            return err_set(TP_ERANGE, "column %d: %s %s=%s: out of range (allowed %g..%g)", a->column, v->verb, k->key,
+                           a->value, k->lo, k->hi);
+        return TP_OK;
+    }
+    case K_ENUM:
+        if (!choice_ok(k->choices, a->value))
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected one of %s", a->column, v->verb, k->key, a->value,
+                           k->choices);
+        return TP_OK;
+    case K_STR:
+        if (!a->value[0]) return err_set(TP_EINVAL, "column %d: %s %s=: empty value", a->column, v->verb, k->key);
+        return TP_OK;
+    }
+    return TP_OK;
+}
+
+TpStatus command_parse(const char *line, Command *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    const char *p = line;
+    int col = 1;
+#define ADV() (p++, col++)
+    while (*p == ' ' || *p == '\t') ADV();
+    if (!*p || *p == '#' || *p == '\n' || *p == '\r') {
+        cmd->empty = 1;
+        return TP_OK;
+    }
+    int vcol = col;
+    size_t n = 0;
+    while (*p && !isspace((unsigned char)*p) && *p != '#') {
+        if (n + 1 >= sizeof cmd->verb) return err_set(TP_EINVAL, "column %d: verb too long", vcol);
+        cmd->verb[n++] = *p;
+        ADV();
+    }
+    const VerbSpec *v = find_verb(cmd->verb);
+    if (!v) {
+        const char *best = NULL;
+        int bd = 3;
+        for (size_t i = 0; i < N_VERBS; i++) {
+            int d = edit_distance(cmd->verb, VERBS[i].verb);
+            if (d < bd) bd = d, best = VERBS[i].verb;
+        }
+        if (best) return err_set(TP_EINVAL, "column %d: unknown verb '%s' (did you mean '%s'?)", vcol, cmd->verb, best);
+        return err_set(TP_EINVAL, "column %d: unknown verb '%s' (try 'help')", vcol, cmd->verb);
+    }
+    for (;;) {
+        while (*p == ' ' || *p == '\t') ADV();
+        if (!*p || *p == '#' || *p == '\n' || *p == '\r') break;
+        int kcol = col;
+        char key[64];
+        n = 0;
+        while (*p && *p != '=' && !isspace((unsigned char)*p) && *p != '#') {
+            if (n + 1 < sizeof key) key[n++] = *p;
+            ADV();
+        }
+        key[n] = '\0';
+        if (*p != '=') {
+            /* a bare word: the positional word of verbs that take one */
+            if (!strcmp(v->verb, "help") && !cmd->word[0]) {
+                if (!find_verb(key)) return err_set(TP_EINVAL, "column %d: help: unknown verb '%s'", kcol, key);
+                snprintf(cmd->word, sizeof cmd->word, "%.23s", key);
+                continue;
+            }
+            if (v->words && !cmd->word[0] && cmd->n_args == 0) {
+                if (!choice_ok(v->words, key))
+                    return err_set(TP_EINVAL, "column %d: %s %s: expected one of %s", kcol, v->verb, key, v->words);
+                snprintf(cmd->word, sizeof cmd->word, "%.23s", key);
+                continue;
+            }
+            char keys[256];
+            key_list(v, keys, sizeof keys);
+            return err_set(TP_EINVAL, "column %d: %s: expected key=value, got '%s' (keys: %s)", kcol, v->verb, key, keys);
+        }
+        ADV(); /* '=' */
+        const KeySpec *ks = find_key(v, key);
+        if (!ks) {
+            char keys[256];
+            key_list(v, keys, sizeof keys);
+            return err_set(TP_EINVAL, "column %d: %s: unknown key '%s' (expected: %s)", kcol, v->verb, key, keys);
+        }
+        for (int i = 0; i < cmd->n_args; i++)
+            if (!strcmp(cmd->args[i].key, key))
+                return err_set(TP_EINVAL, "column %d: %s: key '%s' given twice", kcol, v->verb, key);
+        if (cmd->n_args == COMMAND_MAX_ARGS) return err_set(TP_EINVAL, "column %d: too many keys", kcol);
+        CommandArg *a = &cmd->args[cmd->n_args];
+        snprintf(a->key, sizeof a->key, "%.31s", key);
+        a->column = kcol;
+        n = 0;
+        if (*p == '"') {
+            int qcol = col;
+            ADV();
+            while (*p && *p != '"') {
+                if (n + 1 < sizeof a->value) a->value[n++] = *p;
+                ADV();
+            }
+            if (*p != '"') return err_set(TP_EINVAL, "column %d: unterminated quote", qcol);
+            ADV();
+        } else {
+            while (*p && !isspace((unsigned char)*p) && *p != '#') {
+                if (n + 1 < sizeof a->value) a->value[n++] = *p;
+                ADV();
+            }
+        }
+        a->value[n] = '\0';
+        TpStatus st = check_value(v, ks, a);
+        if (st != TP_OK) return st;
+        cmd->n_args++;
+    }
+    if (v->words && !cmd->word[0])
+        return err_set(TP_EINVAL, "column %d: %s: expected one of %s first", col, v->verb, v->words);
+#undef ADV
+    return TP_OK;
+}
+
+static const char *arg(const Command *c, const char *key)
+{
+    for (int i = 0; i < c->n_args; i++)
+        if (!strcmp(c->args[i].key, key)) return c->args[i].value;
+    return NULL;
+}
+
+/* ==== execution ================================================================================= */
+
+static CommandProgressFn progress_fn;
+static void *progress_ctx;
+static int journal_on = 1;
+
+void command_set_progress(CommandProgressFn fn, void *ctx)
+{
+    progress_fn = fn;
+    progress_ctx = ctx;
+}
+
+void command_set_journal(int on) { journal_on = on; }
+
+static void say(CommandResult *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(CommandResult *r, const char *fmt, ...)
+{
+    size_t used = strlen(r->text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->text + used, sizeof r->text - used, fmt, ap);
+    va_end(ap);
+}
+
+TpStatus command_execute(Session *s, const char *line, CommandResult *res)
+{
+    memset(res, 0, sizeof *res);
+    Command c;
+    TpStatus st = command_parse(line, &c);
+    if (st != TP_OK || c.empty) return st;
+    const VerbSpec *v = find_verb(c.verb);
+    if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
+    if (v->destructive && (st = snapshot_take_undo(s, line)) != TP_OK) return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    long step_before = s->trainer.step;
+    st = v->run(s, &c, res);
+    if (!res->summary[0]) {
+        /* first line of the text as the journal's short result */
+        snprintf(res->summary, sizeof res->summary, "%.159s", res->text);
+        char *nl = strchr(res->summary, '\n');
+        if (nl) *nl = '\0';
+    }
+    if (st == TP_OK && v->journaled && journal_on) {
+        /* train records the steps it really ran, so that replay repeats exactly this */
+        char rec[600];
+        if (!strcmp(v->verb, "train"))
+            snprintf(rec, sizeof rec, "train steps=%ld", s->trainer.step - step_before);
+        else
+            snprintf(rec, sizeof rec, "%s", line);
+        char *nl = strpbrk(rec, "\r\n#");
+        if (nl) *nl = '\0';
+        TpStatus js = journal_append(s->dir, step_before, rec, res->summary);
+        if (js != TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+    }
+    return st;
+}
+
+/* ---- verbs ---- */
+
+typedef struct {
+    Session *s;
+    long total;
+} TrainCtx;
+
+static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
+                          const SessionMetrics *row)
+{
+    (void)ev;
+    (void)row;
+    TrainCtx *tc = ctx;
+    if (!progress_fn) return 0;
+    double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
+    return progress_fn(progress_ctx, "train", f, s);
+}
+
+static TpStatus v_train(Session *s, const Command *c, CommandResult *r)
+{
+    const char *steps = arg(c, "steps"), *epochs = arg(c, "epochs");
+    if (!!steps == !!epochs) return err_set(TP_EINVAL, "train: give exactly one of steps=N or epochs=N");
+    long n_steps = steps ? atol(steps) : 0;
+    int n_epochs = epochs ? atoi(epochs) : 0;
+    /* an explicit request may go past the session's --epochs: extend it */
+    Trainer *t = &s->trainer;
+    if (n_epochs && t->epoch + n_epochs - 1 > t->cfg.epochs) t->cfg.epochs = s->task.train.epochs = t->epoch + n_epochs - 1;
+    if (n_steps && train_finished(t)) t->cfg.epochs = s->task.train.epochs = t->epoch;
+    TrainCtx tc = {s, n_steps};
+    TrainRun run;
+    TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
+    r->changed = run.steps_done > 0;
+    if (st != TP_OK) return st;
+    say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done, t->step,
+        t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
+    if (isfinite(run.last_valid_ppl)) say(r, ", valid ppl %.2f", run.last_valid_ppl);
+    if (run.stopped) say(r, " (stopped)");
+    return TP_OK;
+}
+
+static TpStatus v_eval(Session *s, const Command *c, CommandResult *r)
+{
+    const char *sp = arg(c, "split");
+    int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
+    EvalResult e;
+    TpStatus st = train_evaluate(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch, 64, &e);
+    if (st != TP_OK) return st;
+    if (split == CORPUS_VALID) s->valid_ppl = e.ppl;
+    say(r, "%s ppl %.2f (loss %.4f, %ld tokens, accuracy %.2f%%%s)", corpus_split_name(split), e.ppl, e.loss, e.tokens,
+        100.0 * e.accuracy, s->task.eval_batch > 1 ? ", eval_batch > 1: not the batch-1 protocol" : "");
+    return TP_OK;
+}
+
+static TpStatus v_set(Session *s, const Command *c, CommandResult *r)
+{
+    if (c->n_args == 0) return err_set(TP_EINVAL, "set: expected KEY=VALUE (keys: lr, clip, epochs, threads, log_every, eval_batch)");
+    for (int i = 0; i < c->n_args; i++) {
+        const char *k = c->args[i].key;
+        double v = strtod(c->args[i].value, NULL);
+        if (!strcmp(k, "lr")) s->trainer.opt.lr = s->trainer.cfg.lr = s->task.train.lr = (float)v;
+        else if (!strcmp(k, "clip")) s->trainer.cfg.clip = s->task.train.clip = (float)v;
+        else if (!strcmp(k, "epochs")) s->trainer.cfg.epochs = s->task.train.epochs = (int)v;
+        else if (!strcmp(k, "threads")) {
+            TpStatus st = backend_set_threads((int)v);
+            if (st != TP_OK) return st;
+            s->task.threads = (int)v;
+        } else if (!strcmp(k, "log_every")) s->task.log_every = (int)v;
+        else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
+        say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
+    }
+    r->changed = 1;
+    return TP_OK;
+}
+
+static TpStatus v_snapshot(Session *s, const Command *c, CommandResult *r)
+{
+    char name[64];
+    const char *n = arg(c, "name");
+    if (n) snprintf(name, sizeof name, "%s", n);
+    else snprintf(name, sizeof name, "step-%ld", s->trainer.step);
+    TpStatus st = snapshot_take(s, name);
+    if (st != TP_OK) return st;
+    say(r, "snapshot %s at step %ld", name, s->trainer.step);
+    return TP_OK;
+}
+
+static TpStatus v_snapshots(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    SnapshotInfo list[64];
+    int n = 0;
+    TpStatus st = snapshot_list(s->dir, list, 64, &n);
+    if (st != TP_OK) return st;
+    say(r, "%-24s %10s %12s %10s  %s\n", "name", "step", "valid ppl", "size", "taken before");
+    for (int i = 0; i < n; i++) {
+        char ppl[32];
+        if (isfinite(list[i].valid_ppl)) snprintf(ppl, sizeof ppl, "%.2f", list[i].valid_ppl);
+        else snprintf(ppl, sizeof ppl, "-");
+        say(r, "%-24s %10ld %12s %9.1fM  %s\n", list[i].name, list[i].step, ppl, list[i].bytes / 1048576.0,
+            list[i].reason);
+    }
+    if (!n) say(r, "(no snapshots)\n");
+    snprintf(r->summary, sizeof r->summary, "%d snapshot(s)", n);
+    return TP_OK;
+}
+
+static TpStatus v_undo(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    char what[256];
+    TpStatus st = snapshot_undo(s, what, sizeof what);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    say(r, "undone: %s; back at step %ld", what, s->trainer.step);
+    return TP_OK;
+}
+
+static TpStatus v_restore(Session *s, const Command *c, CommandResult *r)
+{
+    const char *n = arg(c, "name");
+    if (!n) return err_set(TP_EINVAL, "restore: name=NAME is required (see 'snapshots')");
+    TpStatus st = snapshot_restore(s, n);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    say(r, "restored %s: step %ld", n, s->trainer.step);
+    return TP_OK;
+}
+
+static TpStatus v_save(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    TpStatus st = session_save(s);
+    if (st != TP_OK) return st;
+    say(r, "saved %s at step %ld", s->dir, s->trainer.step);
+    return TP_OK;
+}
+
+static TpStatus v_quit(Session *s, const Command *c, CommandResult *r)
+{
+    TpStatus st = v_save(s, c, r);
+    if (st != TP_OK) return st;
+    r->quit = 1;
+    return TP_OK;
+}
+
+static TpStatus v_status(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    SessionMetrics m;
+    session_metrics_now(s, &m);
+    say(r, "session %s: step %ld, epoch %d/%d, lr %.4g, clip %g; ", s->dir, m.step, m.epoch, s->trainer.cfg.epochs,
+        m.lr, (double)s->trainer.cfg.clip);
+    say(r, "layers");
+    for (int l = 0; l < s->model.cfg.n_layers; l++) say(r, " %d", s->model.cfg.hidden[l]);
+    say(r, ", %zu non-zeros of %zu (sparsity %.1f%%)", m.nnz, m.params, 100.0 * m.sparsity);
+    if (isfinite(s->valid_ppl)) say(r, ", valid ppl %.2f", s->valid_ppl);
+    return TP_OK;
+}
+
+const char *command_help(const char *verb)
+{
+    static char buf[16384];
+    buf[0] = '\0';
+    size_t used = 0;
+#define ADD(...)                                                                            \
+    do {                                                                                    \
+        int w_ = snprintf(buf + used, sizeof buf - used, __VA_ARGS__);                      \
+        if (w_ > 0) used = (size_t)w_ < sizeof buf - used ? used + (size_t)w_ : sizeof buf - 1; \
+    } while (0)
+    if (verb && *verb) {
+        const VerbSpec *v = find_verb(verb);
+        if (!v) return NULL;
+        ADD("%s\n  %s%s\n", v->synopsis, v->summary, v->needs ? " (not available yet)" : "");
+        for (int k = 0; v->keys[k].key; k++) {
+            const KeySpec *ks = &v->keys[k];
+            char range[96];
+            if (ks->type == K_ENUM) snprintf(range, sizeof range, "%s", ks->choices);
+            else if (ks->type == K_STR) snprintf(range, sizeof range, "text");
+            else snprintf(range, sizeof range, "%g..%g", ks->lo, ks->hi);
+            ADD("  %-10s %-22s %s\n", ks->key, range, ks->help);
+        }
+        return buf;
+    }
+    ADD("commands (one per line, verb key=value ..., # starts a comment):\n");
+    for (size_t i = 0; i < N_VERBS; i++)
+        ADD("  %-10s %s%s\n", VERBS[i].verb, VERBS[i].summary, VERBS[i].needs ? " (not available yet)" : "");
+#undef ADD
+    return buf;
+}
+
+static TpStatus v_help(Session *s, const Command *c, CommandResult *r)
+{
+    (void)s;
+    say(r, "%s", command_help(c->word[0] ? c->word : NULL));
+    snprintf(r->summary, sizeof r->summary, "help");
+    return TP_OK;
+}

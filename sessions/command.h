@@ -1,0 +1,57 @@
+/* sessions/command: the command language of DESIGN 2.2 — one command per line, `verb key=value ...`,
+ * `#` starts a comment — its parser with precise errors (column, expected keys, allowed ranges), the
+ * help text of every verb generated from one table, and command_execute(), the single entry point
+ * through which the TUI, `topiary run SCRIPT`, the journal replay and the tests change a session.
+ *
+ * Verbs whose engine part is not built yet answer TP_ENOTAVAIL "not available yet: needs ...".
+ * Executed commands that change the session are appended to its journal; destructive ones (train,
+ * grow, prune, resize) take an undo snapshot first.
+ */
+#ifndef TP_COMMAND_H
+#define TP_COMMAND_H
+
+#include "sessions/session.h"
+
+#define COMMAND_MAX_ARGS 16
+
+typedef struct {
+    char key[32];
+    char value[512];
+    int column;                /* 1-based column of the key in the line */
+} CommandArg;
+
+typedef struct {
+    char verb[24];
+    char word[24];             /* optional positional word (schedule none|agp|gp) */
+    int n_args;
+    CommandArg args[COMMAND_MAX_ARGS];
+    int empty;                 /* blank or comment-only line */
+} Command;
+
+typedef struct {
+    char text[8192];           /* what to show the user (may span lines) */
+    char summary[160];         /* one line for the journal                */
+    int quit;                  /* `quit` was executed                     */
+    int changed;               /* the session state changed               */
+} CommandResult;
+
+/* Progress/cancel hook for long verbs (train, eval): called between minibatches; return nonzero
+ * to stop.  May be NULL. */
+typedef int (*CommandProgressFn)(void *ctx, const char *what, double fraction, const Session *s);
+
+/* Parse one line.  Errors: TP_EINVAL with "column N: ..." in err_msg(). */
+TpStatus command_parse(const char *line, Command *cmd);
+
+/* Parse, validate and execute one line against the session; fills *res (text for the user).
+ * Journals the command when it changed the session (not during replay: see command_set_journal). */
+TpStatus command_execute(Session *s, const char *line, CommandResult *res);
+
+void command_set_progress(CommandProgressFn fn, void *ctx);
+void command_set_journal(int on);          /* default on; replay turns it off */
+
+/* Help: all verbs (verb == NULL) or one verb; NULL if the verb is unknown. */
+const char *command_help(const char *verb);
+/* Verb names in table order (NULL-terminated), for completion. */
+const char *const *command_verbs(void);
+
+#endif

@@ -1,0 +1,206 @@
+/* sessions/snapshot: see snapshot.h. */
+#include "snapshot.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sessions/fsutil.h"
+
+TpStatus snapshot_name_check(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > 48 || name[0] == '-' || name[0] == '.')
+        return err_set(TP_EINVAL, "snapshot name '%s': expected 1-48 characters of letters, digits, - and _", name);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return err_set(TP_EINVAL, "snapshot name '%s': '%c' not allowed (letters, digits, - and _)", name, c);
+    }
+    return TP_OK;
+}
+
+/* Remove a snapshot directory (it holds only plain files). */
+static TpStatus remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "remove %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    char p[4400];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    if (rmdir(dir) != 0 && errno != ENOENT) return err_set(TP_EIO, "remove %s: %s", dir, strerror(errno));
+    return TP_OK;
+}
+
+static TpStatus write_snapshot(const Session *s, const char *name, const char *reason)
+{
+    char root[4200], tmp[4300], fin[4300], old[4300];
+    snprintf(root, sizeof root, "%s/snapshots", s->dir);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", root, name);
+    snprintf(fin, sizeof fin, "%s/%s", root, name);
+    snprintf(old, sizeof old, "%s/%s.old", root, name);
+    TpStatus st;
+    if ((st = remove_flat_dir(tmp)) != TP_OK || (st = fsutil_mkdir_p(tmp)) != TP_OK) return st;
+    /* a snapshot is a complete session directory: it can be opened, exported or replayed alone */
+    char vsrc[4300], vdst[4400];
+    snprintf(vsrc, sizeof vsrc, "%s/vocab.json", s->dir);
+    snprintf(vdst, sizeof vdst, "%s/vocab.json", tmp);
+    if ((st = fsutil_copy_file(vsrc, vdst)) != TP_OK) {
+        remove_flat_dir(tmp);
+        return err_wrap(st, "snapshot %s: ", name);
+    }
+    if ((st = session_write_state(s, tmp, reason)) != TP_OK) {
+        remove_flat_dir(tmp);
+        return err_wrap(st, "snapshot %s: ", name);
+    }
+    remove_flat_dir(old);
+    if (fsutil_exists(fin) && rename(fin, old) != 0)
+        return err_set(TP_EIO, "snapshot %s: rename: %s", name, strerror(errno));
+    if (rename(tmp, fin) != 0) return err_set(TP_EIO, "snapshot %s: rename: %s", name, strerror(errno));
+    remove_flat_dir(old);
+    return fsutil_fsync_dir(root);
+}
+
+TpStatus snapshot_take(const Session *s, const char *name)
+{
+    TpStatus st = snapshot_name_check(name);
+    if (st != TP_OK) return st;
+    if (!strncmp(name, "undo-", 5))
+        return err_set(TP_EINVAL, "snapshot name '%s': names starting with undo- are reserved", name);
+    return write_snapshot(s, name, "snapshot");
+}
+
+TpStatus snapshot_take_initial(const Session *s) { return write_snapshot(s, "initial", "created"); }
+
+static int cmp_info(const void *a, const void *b)
+{
+    const SnapshotInfo *x = a, *y = b;
+    if (x->step != y->step) return x->step < y->step ? -1 : 1;
+    /* undo-N sort numerically among themselves */
+    if (!strncmp(x->name, "undo-", 5) && !strncmp(y->name, "undo-", 5)) {
+        long p = atol(x->name + 5), q = atol(y->name + 5);
+        return p < q ? -1 : p > q;
+    }
+    return strcmp(x->name, y->name);
+}
+
+static void read_info(const char *root, const char *name, SnapshotInfo *info)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", name);
+    info->valid_ppl = NAN;
+    char p[4400];
+    snprintf(p, sizeof p, "%s/%s/manifest.json", root, name);
+    void *buf = NULL;
+    size_t len;
+    struct stat stt;
+    if (stat(p, &stt) == 0) info->bytes += (uint64_t)stt.st_size;
+    if (fsutil_read_file(p, 16u << 20, &buf, &len) == TP_OK) {
+        cJSON *m = cJSON_ParseWithLength(buf, len);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(m, "state");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "step");
+        if (cJSON_IsNumber(v)) info->step = (long)v->valuedouble;
+        v = cJSON_GetObjectItemCaseSensitive(st, "valid_ppl");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0) info->valid_ppl = v->valuedouble;
+        v = cJSON_GetObjectItemCaseSensitive(m, "reason");
+        if (cJSON_IsString(v)) snprintf(info->reason, sizeof info->reason, "%s", v->valuestring);
+        cJSON_Delete(m);
+        free(buf);
+    }
+    snprintf(p, sizeof p, "%s/%s/model.safetensors", root, name);
+    if (stat(p, &stt) == 0) info->bytes += (uint64_t)stt.st_size;
+}
+
+TpStatus snapshot_list(const char *session_dir, SnapshotInfo *out, int max, int *n)
+{
+    char root[4200];
+    snprintf(root, sizeof root, "%s/snapshots", session_dir);
+    *n = 0;
+    DIR *d = opendir(root);
+    if (!d) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "%s: %s", root, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) && *n < max) {
+        const char *nm = e->d_name;
+        size_t len = strlen(nm);
+        if (nm[0] == '.' || (len > 4 && !strcmp(nm + len - 4, ".tmp")) || (len > 4 && !strcmp(nm + len - 4, ".old")))
+            continue;
+        read_info(root, nm, &out[(*n)++]);
+    }
+    closedir(d);
+    qsort(out, (size_t)*n, sizeof *out, cmp_info);
+    return TP_OK;
+}
+
+/* undo-<seq> names present, newest last */
+static int undo_list(const char *dir, long *seqs, int max)
+{
+    SnapshotInfo all[256];
+    int n = 0, k = 0;
+    if (snapshot_list(dir, all, 256, &n) != TP_OK) return 0;
+    for (int i = 0; i < n && k < max; i++)
+        if (!strncmp(all[i].name, "undo-", 5)) seqs[k++] = atol(all[i].name + 5);
+    for (int i = 1; i < k; i++) /* insertion sort by sequence number */
+        for (int j = i; j > 0 && seqs[j - 1] > seqs[j]; j--) {
+            long t = seqs[j];
+            seqs[j] = seqs[j - 1];
+            seqs[j - 1] = t;
+        }
+    return k;
+}
+
+TpStatus snapshot_take_undo(const Session *s, const char *reason)
+{
+    long seqs[256];
+    int k = undo_list(s->dir, seqs, 256);
+    char name[64], r[160];
+    snprintf(name, sizeof name, "undo-%ld", k ? seqs[k - 1] + 1 : 1);
+    snprintf(r, sizeof r, "%s", reason ? reason : "");
+    TpStatus st = write_snapshot(s, name, r);
+    if (st != TP_OK) return st;
+    /* keep the ring bounded: drop the oldest beyond the depth */
+    for (int i = 0; i + SNAPSHOT_UNDO_DEPTH < k + 1; i++) {
+        char p[4300];
+        snprintf(p, sizeof p, "%s/snapshots/undo-%ld", s->dir, seqs[i]);
+        remove_flat_dir(p);
+    }
+    return TP_OK;
+}
+
+TpStatus snapshot_restore(Session *s, const char *name)
+{
+    TpStatus st = snapshot_name_check(name);
+    if (st != TP_OK) return st;
+    char p[4300];
+    snprintf(p, sizeof p, "%s/snapshots/%s", s->dir, name);
+    if (!fsutil_exists(p)) return err_set(TP_ENOENT, "no snapshot named '%s' (see 'snapshots')", name);
+    return session_read_state(s, p);
+}
+
+TpStatus snapshot_undo(Session *s, char *what, size_t n)
+{
+    long seqs[256];
+    int k = undo_list(s->dir, seqs, 256);
+    if (!k) return err_set(TP_ENOENT, "nothing to undo (no undo snapshots)");
+    char name[64], root[4200];
+    snprintf(name, sizeof name, "undo-%ld", seqs[k - 1]);
+    snprintf(root, sizeof root, "%s/snapshots", s->dir);
+    SnapshotInfo info;
+    read_info(root, name, &info);
+    TpStatus st = snapshot_restore(s, name);
+    if (st != TP_OK) return st;
+    snprintf(what, n, "%s", info.reason[0] ? info.reason : name);
+    char p[4300];
+    snprintf(p, sizeof p, "%s/%s", root, name);
+    return remove_flat_dir(p);
+}

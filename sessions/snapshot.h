@@ -1,0 +1,35 @@
+/* sessions/snapshot: undo points on disk, SESSION/snapshots/NAME/ (manifest.json + model.safetensors
+ * in the session format).  Named snapshots stay until overwritten; "undo-<seq>" snapshots, taken
+ * before every destructive command, form a ring of SNAPSHOT_UNDO_DEPTH; "initial" is the state at
+ * creation (replay starts from it).  Snapshots are written into NAME.tmp and renamed into place, so
+ * a crash never leaves a half-written one under its name. */
+#ifndef TP_SNAPSHOT_H
+#define TP_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "sessions/session.h"
+
+#define SNAPSHOT_UNDO_DEPTH 5
+
+typedef struct {
+    char name[64];
+    long step;
+    double valid_ppl;      /* NaN if never measured */
+    uint64_t bytes;
+    char reason[160];      /* the command it was taken before, or "" */
+} SnapshotInfo;
+
+/* Names: 1-48 characters of [A-Za-z0-9_-], not starting with '-'; "undo-*" is reserved. */
+TpStatus snapshot_name_check(const char *name);
+TpStatus snapshot_take(const Session *s, const char *name);
+TpStatus snapshot_take_undo(const Session *s, const char *reason);
+/* Restore the newest undo snapshot and drop it; *what gets the command that is undone. */
+TpStatus snapshot_undo(Session *s, char *what, size_t n);
+TpStatus snapshot_restore(Session *s, const char *name);
+/* Snapshots of a session directory, oldest first (by step, then name). */
+TpStatus snapshot_list(const char *session_dir, SnapshotInfo *out, int max, int *n);
+/* Write the state at creation (used by session_create's caller and replay). */
+TpStatus snapshot_take_initial(const Session *s);
+
+#endif

@@ -1,0 +1,67 @@
+/* sessions/trainloop: see trainloop.h. */
+#include "trainloop.h"
+
+#include <math.h>
+#include <string.h>
+
+TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run)
+{
+    memset(run, 0, sizeof *run);
+    run->last_valid_ppl = NAN;
+    Trainer *t = &s->trainer;
+    double win_nll = 0.0, win_t = 0.0;
+    long win_tok = 0;
+    TpStatus st = TP_OK;
+    while (!train_finished(t) && !(max_steps > 0 && run->steps_done >= max_steps) &&
+           !(max_epochs > 0 && run->epochs_done >= max_epochs)) {
+        TrainStepInfo info;
+        st = train_step(t, &info);
+        if (st == TP_ENAN) {
+            run->diverged = 1;
+            return err_set(TP_ENAN, "training diverged at step %ld (%s); the update was not applied: lower the "
+                                    "learning rate or the clip and continue", t->step + 1, err_msg());
+        }
+        if (st != TP_OK) return st;
+        run->steps_done++;
+        run->tokens += info.tokens;
+        run->nll += info.loss * info.tokens;
+        run->train_seconds += info.seconds;
+        s->wall_seconds += info.seconds;
+        win_nll += info.loss * info.tokens;
+        win_tok += info.tokens;
+        win_t += info.seconds;
+        run->window_loss = win_nll / (double)win_tok;
+        run->tokens_per_s = win_t > 0 ? (double)win_tok / win_t : 0.0;
+        int stop = fn && fn(ctx, TRAINLOOP_STEP, s, run, NULL);
+        if (t->step % s->task.log_every == 0 || info.epoch_done) {
+            SessionMetrics m;
+            session_metrics_now(s, &m);
+            m.train_loss = run->window_loss;
+            m.train_ppl = exp(m.train_loss);
+            m.tokens_per_s = run->tokens_per_s;
+            m.seconds = s->wall_seconds;
+            if (info.epoch_done) {
+                EvalResult ev;
+                m.epoch = t->epoch - 1;
+                m.train_loss = t->last_epoch_loss;
+                m.train_ppl = exp(t->last_epoch_loss);
+                st = train_evaluate(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                    s->task.eval_batch, 64, &ev);
+                if (st != TP_OK) return st;
+                s->valid_ppl = m.valid_ppl = run->last_valid_ppl = ev.ppl;
+                run->epochs_done++;
+            }
+            if ((st = session_log_metrics(s, &m)) != TP_OK) return st;
+            if (fn && fn(ctx, info.epoch_done ? TRAINLOOP_EPOCH : TRAINLOOP_LOG, s, run, &m)) stop = 1;
+            win_nll = 0.0;
+            win_tok = 0;
+            win_t = 0.0;
+            if (info.epoch_done && (st = session_save(s)) != TP_OK) return st;
+        }
+        if (stop) {
+            run->stopped = 1;
+            break;
+        }
+    }
+    return TP_OK;
+}
