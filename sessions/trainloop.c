@@ -15,6 +15,7 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
     while (!train_finished(t) && !(max_steps > 0 && run->steps_done >= max_steps) &&
            !(max_epochs > 0 && run->epochs_done >= max_epochs)) {
         TrainStepInfo info;
+        float lr_used = t->opt.lr; /* an epoch end moves opt.lr to the next epoch's rate */
         st = train_step(t, &info);
         if (st == TP_ENAN) {
             run->diverged = 1;
@@ -36,6 +37,7 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
         if (t->step % s->task.log_every == 0 || info.epoch_done) {
             SessionMetrics m;
             session_metrics_now(s, &m);
+            m.lr = lr_used;
             m.train_loss = run->window_loss;
             m.train_ppl = exp(m.train_loss);
             m.tokens_per_s = run->tokens_per_s;

@@ -158,7 +158,7 @@ static void test_dual_ratio(void **state)
     Model ref;
     make_model(&ref);
     const ModelParam *p = P(&ref, "l0.w_hh");
-    size_t idx[36];
+    size_t idx[36] = {0};
     uint8_t removed[36];
     for (size_t i = 0; i < p->n; i++) idx[i] = p->off + i;
     reference_remove(&ref, idx, p->n, 9, removed);
@@ -197,7 +197,7 @@ static void check_rows(const Model *m, const uint8_t *mask_before, const char *n
     assert_int_equal(st.row_nnz_max, k);
     /* each row keeps its k largest |w| among the entries live before */
     for (int row = 0; row < p->rows; row++) {
-        size_t idx[16];
+        size_t idx[16] = {0};
         uint8_t removed[16];
         int n_live = 0;
         for (int c = 0; c < p->cols; c++) {
@@ -280,7 +280,6 @@ static void test_global_vs_matrix_scope(void **state)
     make_model(&a);
     set_perm(&a, "l0.w_ih", 0.001f); /* every |w_ih| below every |w_hh| */
     set_perm(&a, "l0.w_hh", 1.0f);
-    b = a;
     make_model(&b);
     memcpy(b.w, a.w, a.n_params * sizeof(float));
     PruneConfig c = prune_config_default();
@@ -299,7 +298,7 @@ static void test_global_vs_matrix_scope(void **state)
     /* against the brute-force ranking on random weights over all three weight matrices */
     Model g;
     make_model(&g);
-    size_t idx[72 + 36 + 15], n = 0;
+    size_t idx[72 + 36 + 15] = {0}, n = 0;
     uint8_t removed[72 + 36 + 15];
     const char *names[] = {"l0.w_ih", "l0.w_hh", "decoder.weight"};
     for (int t = 0; t < 3; t++)
