@@ -74,6 +74,7 @@ static TpStatus parse_hidden(Task *t, const char *s)
     }
     if (n == 0) return err_set(TP_EINVAL, "--hidden: expected H or H1,H2,..., got '%s'", s);
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) t->model.hidden[l] = vals[l < n ? l : n - 1];
+    t->hidden_given = n;
     return TP_OK;
 }
 
@@ -108,7 +109,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
         else if (!strcmp(v, "hlstm")) t->model.cell = MODEL_CELL_HLSTM;
         else return err_set(TP_EINVAL, "--cell: expected lstm or hlstm, got '%s'", v);
     } else if (!strcmp(opt, "--layers")) {
-        if ((s = parse_long(opt, v, 1, MODEL_MAX_LAYERS, &n)) == TP_OK) t->model.n_layers = (int)n;
+        if ((s = parse_long(opt, v, 1, MODEL_MAX_LAYERS, &n)) == TP_OK) t->model.n_layers = (int)n, t->layers_given = 1;
     } else if (!strcmp(opt, "--hidden")) {
         s = parse_hidden(t, v);
     } else if (!strcmp(opt, "--embed")) {
@@ -214,6 +215,12 @@ TpStatus task_resolve(Task *t)
     struct stat st;
     if (stat(t->data, &st) != 0) return err_set(TP_ENOENT, "--data %s: %s", t->data, strerror(errno));
     if (!t->level_set) t->level = S_ISDIR(st.st_mode) ? CORPUS_WORD : CORPUS_CHAR;
+    /* --hidden 650,650,650 alone means three layers; with --layers the counts must agree */
+    if (t->hidden_given > 1) {
+        if (!t->layers_given) t->model.n_layers = t->hidden_given;
+        else if (t->hidden_given != t->model.n_layers)
+            return err_set(TP_EINVAL, "--hidden lists %d sizes but --layers is %d", t->hidden_given, t->model.n_layers);
+    }
     t->train.seed = t->seed;
     return TP_OK;
 }
