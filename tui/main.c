@@ -376,7 +376,7 @@ static int cmd_run(int argc, char **argv)
         if (!strcmp(argv[i], "--session") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--keep-going")) keep_going = 1;
         else if (is_task_option(argv[i]) && i + 1 < argc) i++;
-        else if (argv[i][0] != '-' && !script) script = argv[i];
+        else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !script) script = argv[i];
         else return usage_error("run: unknown option '%s'", argv[i]);
     }
     if (!script || !dir) return usage_error("run: usage: topiary run SCRIPT --session DIR [task options] [--keep-going]%s", "");
