@@ -390,12 +390,10 @@ typedef struct {
 static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
                           const SessionMetrics *row)
 {
-    (void)ev;
-    (void)row;
     TrainCtx *tc = ctx;
     if (!progress_fn) return 0;
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
-    return progress_fn(progress_ctx, "train", f, s);
+    return progress_fn(progress_ctx, ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row);
 }
 
 static TpStatus v_train(Session *s, const Command *c, CommandResult *r)

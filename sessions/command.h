@@ -35,9 +35,11 @@ typedef struct {
     int changed;               /* the session state changed               */
 } CommandResult;
 
-/* Progress/cancel hook for long verbs (train, eval): called between minibatches; return nonzero
- * to stop.  May be NULL. */
-typedef int (*CommandProgressFn)(void *ctx, const char *what, double fraction, const Session *s);
+/* Progress/cancel hook for long verbs (train, eval): called between minibatches (row == NULL) and
+ * after each metrics row train logs (row != NULL); return nonzero to stop after this minibatch.
+ * May be NULL. */
+typedef int (*CommandProgressFn)(void *ctx, const char *what, double fraction, const Session *s,
+                                 const SessionMetrics *row);
 
 /* Parse one line.  Errors: TP_EINVAL with "column N: ..." in err_msg(). */
 TpStatus command_parse(const char *line, Command *cmd);
