@@ -63,42 +63,21 @@ TpStatus mask_stats(const Model *m, MaskStats *st)
     }
     uint8_t *alive = malloc((size_t)hmax);
     if (!alive) return err_set(TP_ENOMEM, "mask stats: out of memory");
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        if (mask_layer_alive(m, alive, &st->width[l], l) != TP_OK) st->width[l] = -1;
+    TpStatus s = TP_OK;
+    for (int l = 0; l < m->cfg.n_layers && s == TP_OK; l++) s = mask_layer_alive(m, alive, &st->width[l], l);
     free(alive);
-    return TP_OK;
+    return s;
 }
 
-static const ModelParam *layer_param(const Model *m, int layer, const char *what)
+/* map[i] = the unit of `layer` that entry i of axis a indexes, or -1; returns 1 if any does */
+static int axis_map(int *map, const ModelAxis *a, const ModelConfig *cfg, int n, int layer)
 {
-    char name[32];
-    snprintf(name, sizeof name, "l%d.%s", layer, what);
-    return model_param(m, name);
-}
-
-/* units j of a [G, H] matrix (gate-major rows) with a live entry in rows j + k*H */
-static void mark_rows(const Model *m, const ModelParam *p, uint8_t *alive, int H)
-{
-    const uint8_t *mk = m->mask + p->off;
-    for (int r = 0; r < p->rows; r++) {
-        if (alive[r % H]) continue;
-        const uint8_t *row = mk + (size_t)r * p->cols;
-        for (int c = 0; c < p->cols; c++)
-            if (row[c]) {
-                alive[r % H] = 1;
-                break;
-            }
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        map[i] = model_axis_unit(a, cfg, i, layer);
+        any |= map[i] >= 0;
     }
-}
-
-/* units j with a live entry in column j of a [rows, H] matrix that reads layer l's output */
-static void mark_cols(const Model *m, const ModelParam *p, uint8_t *alive)
-{
-    const uint8_t *mk = m->mask + p->off;
-    for (int r = 0; r < p->rows; r++) {
-        const uint8_t *row = mk + (size_t)r * p->cols;
-        for (int c = 0; c < p->cols; c++) alive[c] |= row[c] != 0;
-    }
+    return any;
 }
 
 TpStatus mask_layer_alive(const Model *m, uint8_t *alive, int *width, int layer)
@@ -106,17 +85,38 @@ TpStatus mask_layer_alive(const Model *m, uint8_t *alive, int *width, int layer)
     if (layer < 0 || layer >= m->cfg.n_layers)
         return err_set(TP_ERANGE, "layer %d: expected 0..%d", layer, m->cfg.n_layers - 1);
     const int H = m->cfg.hidden[layer];
-    const ModelParam *ih = layer_param(m, layer, "w_ih"), *hh = layer_param(m, layer, "w_hh");
-    const ModelParam *next = layer + 1 < m->cfg.n_layers ? layer_param(m, layer + 1, "w_ih")
-                                                         : model_param(m, "decoder.weight");
-    if (!ih || !hh || !next || ih->rows != 4 * H || hh->rows != 4 * H || hh->cols != H || next->cols != H)
-        return err_set(TP_ENOTAVAIL, "effective width of layer %d: not an LSTM layer (no l%d.w_ih/w_hh)", layer,
-                       layer);
+    int dim = 1;
+    for (int t = 0; t < m->n_tensors; t++) {
+        if (m->p[t].rows > dim) dim = m->p[t].rows;
+        if (m->p[t].cols > dim) dim = m->p[t].cols;
+    }
+    int *map = malloc((size_t)dim * sizeof(int));
+    if (!map) return err_set(TP_ENOMEM, "effective width: out of memory");
     memset(alive, 0, (size_t)H);
-    mark_rows(m, ih, alive, H);
-    mark_rows(m, hh, alive, H);
-    mark_cols(m, hh, alive);
-    mark_cols(m, next, alive);
+    for (int t = 0; t < m->n_tensors; t++) {
+        const ModelParam *p = &m->p[t];
+        if (p->kind != PARAM_WEIGHT) continue;
+        const uint8_t *mk = m->mask + p->off;
+        /* incoming: a row of the unit with any live entry */
+        if (axis_map(map, &p->axis[0], &m->cfg, p->rows, layer))
+            for (int r = 0; r < p->rows; r++) {
+                if (map[r] < 0 || alive[map[r]]) continue;
+                const uint8_t *row = mk + (size_t)r * p->cols;
+                for (int c = 0; c < p->cols; c++)
+                    if (row[c]) {
+                        alive[map[r]] = 1;
+                        break;
+                    }
+            }
+        /* outgoing: a live entry anywhere in a column that reads the unit */
+        if (axis_map(map, &p->axis[1], &m->cfg, p->cols, layer))
+            for (int r = 0; r < p->rows; r++) {
+                const uint8_t *row = mk + (size_t)r * p->cols;
+                for (int c = 0; c < p->cols; c++)
+                    if (map[c] >= 0) alive[map[c]] |= row[c] != 0;
+            }
+    }
+    free(map);
     int w = 0;
     for (int j = 0; j < H; j++) w += alive[j];
     *width = w;

@@ -13,11 +13,15 @@
  *                trained); those are still counted in nnz and, separately, in n_zero_live;
  *   - density    nnz / n; sparsity = 1 - density.
  *
- * Effective width of layer l (H = hidden[l], gate rows in PyTorch order i,f,g,o): hidden unit j is
- * ALIVE if any live entry exists among its connections:
- *   incoming  rows j, H+j, 2H+j, 3H+j of l{l}.w_ih or of l{l}.w_hh (the four gates of unit j);
- *   outgoing  column j of l{l}.w_hh (its own recurrent input to every gate), and column j of
- *             l{l+1}.w_ih, or of decoder.weight when l is the last layer.
+ * Effective width of layer l: hidden unit j of layer l is ALIVE if any live entry of a weight matrix
+ * (PARAM_WEIGHT) lies in a row or a column that indexes unit j according to the registry's axes
+ * (ModelParam.axis, model_axis_unit), i.e. if the unit has any live connection in or out:
+ *   LSTM    in:  rows j, H+j, 2H+j, 3H+j (its four gates, order i,f,g,o) of l{l}.w_ih and l{l}.w_hh;
+ *           out: column j of l{l}.w_hh (its own recurrent input to every gate), and column j of
+ *                l{l+1}.w_ih, or of decoder.weight when l is the last layer;
+ *   H-LSTM  in:  rows j, H+j, 2H+j, 3H+j of l{l}.fc2.weight;
+ *           out: column I+j of l{l}.fc1.weight (h part of [x; h]), and column j of l{l+1}.fc1.weight
+ *                or of decoder.weight.
  * Biases are not connections and do not keep a unit alive.  The effective width is the number of
  * alive units; a unit with no live entry in any of those rows or columns can be removed without
  * changing the network (up to its bias-only constant output, which nothing reads).
@@ -55,8 +59,7 @@ typedef struct {
     double cell_sparsity;                   /* over the recurrent layers' matrices   */
     int n_layers;
     int hidden[MODEL_MAX_LAYERS];           /* nominal H of each layer               */
-    int width[MODEL_MAX_LAYERS];            /* effective width; -1 if the layer's tensors are not
-                                               the l{k}.w_ih / l{k}.w_hh of an LSTM  */
+    int width[MODEL_MAX_LAYERS];            /* effective width (definition above)    */
 } MaskStats;
 
 /* Statistics of tensor `tensor` (index into m->p). */
@@ -64,7 +67,7 @@ void mask_tensor_stats(const Model *m, MaskTensorStats *st, int tensor);
 /* Statistics of the whole model (TP_ENOMEM only). */
 TpStatus mask_stats(const Model *m, MaskStats *st);
 /* alive[j] = 1 if unit j of layer `layer` is alive (definition above), for j < hidden[layer];
- * *width = the count.  TP_ENOTAVAIL if the layer has no l{k}.w_ih / l{k}.w_hh tensors. */
+ * *width = the count.  TP_ERANGE for a bad layer, TP_ENOMEM. */
 TpStatus mask_layer_alive(const Model *m, uint8_t *alive, int *width, int layer);
 
 /* fnmatch-like match of a whole name: '*' any run of characters (also empty, also '.'), '?' one

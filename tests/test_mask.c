@@ -1,7 +1,7 @@
 /* tests/test_mask: glob matching and the protection rule of params=GLOB; per-tensor and per-model
  * statistics (nnz, row balance, zero-valued live entries, dense vs non-zero counts); effective width
  * on a hand-pruned model (units whose rows and columns are all pruned are not counted, a single
- * live connection keeps a unit); the k-th-smallest selection against qsort. */
+ * live connection keeps a unit), for the LSTM and the H-LSTM; the k-th-smallest selection against qsort. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -204,6 +204,34 @@ static void test_effective_width(void **state)
     model_free(&m);
 }
 
+static void test_effective_width_hlstm(void **state)
+{
+    (void)state;
+    /* one H-LSTM layer, H = 3, M = 2, I = E = 3: fc1 [8, 6] over [x; h], fc2 [12, 2] */
+    ModelConfig cfg = {.n_vocab = V, .n_embed = E, .n_layers = 1, .hidden = {3}, .cell = MODEL_CELL_HLSTM,
+                       .gate_hidden = 2, .init_scale = 0.5f};
+    Model m;
+    Rng r;
+    rng_seed(&r, 2);
+    assert_int_equal(model_init(&m, &cfg, &r), TP_OK);
+    MaskStats s;
+    assert_int_equal(mask_stats(&m, &s), TP_OK);
+    assert_int_equal(s.width[0], 3);
+    /* unit 1: its four fc2 rows and its h column of fc1 (column E + 1): only the decoder reads it */
+    for (int g = 0; g < 4; g++) kill_row(&m, "l0.fc2.weight", g * 3 + 1);
+    kill_col(&m, "l0.fc1.weight", E + 1);
+    assert_int_equal(mask_stats(&m, &s), TP_OK);
+    assert_int_equal(s.width[0], 3);
+    kill_col(&m, "decoder.weight", 1);
+    assert_int_equal(mask_stats(&m, &s), TP_OK);
+    assert_int_equal(s.width[0], 2);
+    /* the x columns of fc1 are the embedding's, not a unit's: killing column 1 changes nothing */
+    kill_col(&m, "l0.fc1.weight", 1);
+    assert_int_equal(mask_stats(&m, &s), TP_OK);
+    assert_int_equal(s.width[0], 2);
+    model_free(&m);
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -250,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_tensor_stats_row_balance),
         cmocka_unit_test(test_model_stats_counts),
         cmocka_unit_test(test_effective_width),
+        cmocka_unit_test(test_effective_width_hlstm),
         cmocka_unit_test(test_select_kth_matches_sort),
         cmocka_unit_test(test_count_ceil_forgives_rounding),
     };

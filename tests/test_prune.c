@@ -491,6 +491,7 @@ static void train_pruned(OptimKind kind)
         if (kind == OPTIM_ADAM) assert_true(t.opt.m[k] == 0.0f && t.opt.v[k] == 0.0f);
     }
     assert_true(zeros >= r.removed);
+    free(mk);
     train_free(&t);
     model_free(&m);
 }
