@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "engine/mask.h"
+#include "sessions/export.h"
 #include "sessions/journal.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
@@ -49,9 +51,13 @@ static TpStatus v_snapshots(Session *, const Command *, CommandResult *);
 static TpStatus v_undo(Session *, const Command *, CommandResult *);
 static TpStatus v_restore(Session *, const Command *, CommandResult *);
 static TpStatus v_save(Session *, const Command *, CommandResult *);
+static TpStatus v_export(Session *, const Command *, CommandResult *);
 static TpStatus v_quit(Session *, const Command *, CommandResult *);
 static TpStatus v_help(Session *, const Command *, CommandResult *);
 static TpStatus v_status(Session *, const Command *, CommandResult *);
+static TpStatus v_grow(Session *, const Command *, CommandResult *);
+static TpStatus v_prune(Session *, const Command *, CommandResult *);
+static TpStatus v_schedule(Session *, const Command *, CommandResult *);
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
@@ -60,24 +66,26 @@ static const VerbSpec VERBS[] = {
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"}, END}},
     {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, v_eval,
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
-    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global]",
-     "activate the dormant connections with the largest accumulated |gradient|", NULL, 1, 1,
-     "the grow-and-prune engine (issue: grow-and-prune)", NULL,
+    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [dry=1]",
+     "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, 1, 1, NULL, v_grow,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
-      {"params", K_STR, 0, 0, NULL, "parameter-name glob"},
+      {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
       {"init", K_ENUM, 0, 0, "zero|grad", "new weights: 0 (RigL) or -lr*G (NeST)"},
-      {"batches", K_INT, 1, 1e6, NULL, "minibatches of gradient to accumulate"},
-      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"}, END}},
-    {"prune", "prune ratio=R | threshold=T [params=GLOB] [pattern=unstructured|row] [ih=R hh=R] [scope=matrix|global]",
-     "remove the live connections of smallest magnitude", NULL, 1, 1,
-     "the grow-and-prune engine (issue: grow-and-prune)", NULL,
+      {"batches", K_INT, 1, 1e6, NULL, "minibatches of gradient to score with (default 20)"},
+      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
+      {"recoverable", K_INT, 0, 1, NULL, "0: entries pruned before never regrow"},
+      {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
+    {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row] [ih=R hh=R] [scope=matrix|global] [dry=1]",
+     "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS)", NULL, 1, 1, NULL, v_prune,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of live entries to remove"},
       {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
-      {"params", K_STR, 0, 0, NULL, "parameter-name glob"},
+      {"sparsity", K_NUM, 0, 1, NULL, "prune until this sparsity"},
+      {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
       {"pattern", K_ENUM, 0, 0, "unstructured|row", "row = equal count per row"},
-      {"ih", K_NUM, 0, 1, NULL, "ratio for *.w_ih (dual-ratio)"},
-      {"hh", K_NUM, 0, 1, NULL, "ratio for *.w_hh (dual-ratio)"},
-      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"}, END}},
+      {"ih", K_NUM, 0, 1, NULL, "amount for *.w_ih (dual-ratio)"},
+      {"hh", K_NUM, 0, 1, NULL, "amount for *.w_hh (dual-ratio)"},
+      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
+      {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
     {"resize", "resize layer=L hidden=H", "change a layer's hidden size (least important units go)", NULL, 1, 1,
      "structural resize (issue: grow-and-prune)", NULL,
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"}, END}},
@@ -87,14 +95,16 @@ static const VerbSpec VERBS[] = {
       {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
       {"log_every", K_INT, 1, 1e8, NULL, "metrics row every N steps"},
       {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"}, END}},
-    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL",
-     "automatic pruning schedule driven by training", "none|agp|gp", 0, 1, "the schedules (issue: grow-and-prune)",
-     NULL,
-     {{"from", K_NUM, 0, 1, NULL, "initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "final sparsity"},
-      {"start", K_INT, 0, 1e12, NULL, "first step"}, {"end", K_INT, 0, 1e12, NULL, "last step"},
-      {"every", K_INT, 1, 1e9, NULL, "steps between pruning events"}, {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"},
-      {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio"}, {"tolerance", K_NUM, 0, 1e6, NULL, "GP validation ppl tolerance"},
-      END}},
+    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C]",
+     "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
+     v_schedule,
+     {{"from", K_NUM, 0, 1, NULL, "AGP initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "AGP final sparsity"},
+      {"start", K_INT, 0, 1e12, NULL, "AGP first step (absolute)"}, {"end", K_INT, 0, 1e12, NULL, "AGP last step (absolute)"},
+      {"every", K_INT, 1, 1e9, NULL, "AGP: steps between prunings; GP: retraining steps"},
+      {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"}, {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio per step"},
+      {"tolerance", K_NUM, 0, 1e6, NULL, "GP: allowed validation-ppl rise over the best"},
+      {"batches", K_INT, 1, 1e6, NULL, "GP: minibatches of gradient per growth"},
+      {"cycles", K_INT, 1, 1e6, NULL, "GP: growth+pruning cycles"}, END}},
     {"profile", "profile [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T]",
      "measure layer latency against hidden size", NULL, 0, 1, "the latency profiler (issue: hardware guidance)", NULL,
      {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
@@ -113,7 +123,7 @@ static const VerbSpec VERBS[] = {
     {"restore", "restore name=NAME", "back to a named snapshot", NULL, 0, 1, NULL, v_restore,
      {{"name", K_STR, 0, 0, NULL, "snapshot name"}, END}},
     {"export", "export out=DIR", "write the model for PyTorch and topiary eval --model", NULL, 0, 0,
-     "export (issue: sessions, export part)", NULL, {{"out", K_STR, 0, 0, NULL, "export directory"}, END}},
+     NULL, v_export, {{"out", K_STR, 0, 0, NULL, "export directory"}, END}},
     {"save", "save", "save the session now (atomic)", NULL, 0, 0, NULL, v_save, {END}},
     {"status", "status", "step, epoch, learning rate, sizes, sparsity, last validation ppl", NULL, 0, 0, NULL, v_status,
      {END}},
@@ -248,8 +258,10 @@ TpStatus command_parse(const char *line, Command *cmd)
         if (best) return err_set(TP_EINVAL, "column %d: unknown verb '%s' (did you mean '%s'?)", vcol, cmd->verb, best);
         return err_set(TP_EINVAL, "column %d: unknown verb '%s' (try 'help')", vcol, cmd->verb);
     }
+    int wcol = 0; /* where a positional word is expected: the first token after the verb */
     for (;;) {
         while (*p == ' ' || *p == '\t') ADV();
+        if (!wcol) wcol = col;
         if (!*p || *p == '#' || *p == '\n' || *p == '\r') break;
         int kcol = col;
         char key[64];
@@ -295,14 +307,21 @@ TpStatus command_parse(const char *line, Command *cmd)
             int qcol = col;
             ADV();
             while (*p && *p != '"') {
-                if (n + 1 < sizeof a->value) a->value[n++] = *p;
+                if (n + 1 >= sizeof a->value) break;
+                a->value[n++] = *p;
                 ADV();
             }
+            if (*p && *p != '"') /* never cut a value (a path) silently */
+                return err_set(TP_EINVAL, "column %d: %s %s=: value longer than %zu characters", kcol, v->verb, key,
+                               sizeof a->value - 1);
             if (*p != '"') return err_set(TP_EINVAL, "column %d: unterminated quote", qcol);
             ADV();
         } else {
             while (*p && !isspace((unsigned char)*p) && *p != '#') {
-                if (n + 1 < sizeof a->value) a->value[n++] = *p;
+                if (n + 1 >= sizeof a->value)
+                    return err_set(TP_EINVAL, "column %d: %s %s=: value longer than %zu characters", kcol, v->verb,
+                                   key, sizeof a->value - 1);
+                a->value[n++] = *p;
                 ADV();
             }
         }
@@ -312,7 +331,7 @@ TpStatus command_parse(const char *line, Command *cmd)
         cmd->n_args++;
     }
     if (v->words && !cmd->word[0])
-        return err_set(TP_EINVAL, "column %d: %s: expected one of %s first", col, v->verb, v->words);
+        return err_set(TP_EINVAL, "column %d: %s: expected one of %s first", wcol, v->verb, v->words);
 #undef ADV
     return TP_OK;
 }
@@ -356,7 +375,10 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     if (st != TP_OK || c.empty) return st;
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
-    if (v->destructive && (st = snapshot_take_undo(s, line)) != TP_OK) return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    const char *dry = arg(&c, "dry");
+    int is_dry = dry && !strcmp(dry, "1");
+    if (v->destructive && !is_dry && (st = snapshot_take_undo(s, line)) != TP_OK)
+        return err_wrap(st, "%s: undo snapshot: ", v->verb);
     long step_before = s->trainer.step;
     st = v->run(s, &c, res);
     if (!res->summary[0]) {
@@ -365,7 +387,7 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         char *nl = strchr(res->summary, '\n');
         if (nl) *nl = '\0';
     }
-    if (st == TP_OK && v->journaled && journal_on) {
+    if (st == TP_OK && v->journaled && journal_on && !is_dry) {
         /* train records the steps it really ran, so that replay repeats exactly this */
         char rec[600];
         if (!strcmp(v->verb, "train"))
@@ -400,8 +422,9 @@ static TpStatus v_train(Session *s, const Command *c, CommandResult *r)
 {
     const char *steps = arg(c, "steps"), *epochs = arg(c, "epochs");
     if (!!steps == !!epochs) return err_set(TP_EINVAL, "train: give exactly one of steps=N or epochs=N");
-    long n_steps = steps ? atol(steps) : 0;
-    int n_epochs = epochs ? atoi(epochs) : 0;
+    /* the parser accepted any whole number strtod reads ("1e3", "0x10"): convert it the same way */
+    long n_steps = steps ? (long)strtod(steps, NULL) : 0;
+    int n_epochs = epochs ? (int)strtod(epochs, NULL) : 0;
     /* an explicit request may go past the session's --epochs: extend it */
     Trainer *t = &s->trainer;
     if (n_epochs && t->epoch + n_epochs - 1 > t->cfg.epochs) t->cfg.epochs = s->task.train.epochs = t->epoch + n_epochs - 1;
@@ -515,11 +538,133 @@ static TpStatus v_save(Session *s, const Command *c, CommandResult *r)
     return TP_OK;
 }
 
+static TpStatus v_export(Session *s, const Command *c, CommandResult *r)
+{
+    const char *out = arg(c, "out");
+    if (!out) return err_set(TP_EINVAL, "export: out=DIR is required");
+    TpStatus st = export_write(s, out);
+    if (st != TP_OK) return st;
+    say(r, "exported step %ld to %s (model.safetensors, config.json, vocab.json)", s->trainer.step, out);
+    return TP_OK;
+}
+
 static TpStatus v_quit(Session *s, const Command *c, CommandResult *r)
 {
     TpStatus st = v_save(s, c, r);
     if (st != TP_OK) return st;
     r->quit = 1;
+    return TP_OK;
+}
+
+
+static double num(const Command *c, const char *key, double dflt)
+{
+    const char *v = arg(c, key);
+    return v ? strtod(v, NULL) : dflt;
+}
+
+static void say_tensor_table(CommandResult *r, const Session *s, const size_t *before, const size_t *after,
+                             const int *selected)
+{
+    say(r, "\n  %-16s %10s %10s %9s\n", "tensor", "live", "of", "density");
+    for (int i = 0; i < s->model.n_tensors; i++) {
+        if (!selected[i]) continue;
+        const ModelParam *p = &s->model.p[i];
+        say(r, "  %-16s %10zu %10zu %8.1f%%%s\n", p->name, after[i], p->n, 100.0 * after[i] / (double)p->n,
+            before[i] != after[i] ? "" : " (unchanged)");
+    }
+}
+
+static TpStatus v_prune(Session *s, const Command *c, CommandResult *r)
+{
+    PruneConfig p = prune_config_default();
+    int modes = !!arg(c, "ratio") + !!arg(c, "threshold") + !!arg(c, "sparsity");
+    if (modes > 1) return err_set(TP_EINVAL, "prune: give one of ratio=, threshold= or sparsity=");
+    if (!modes && !arg(c, "ih") && !arg(c, "hh"))
+        return err_set(TP_EINVAL, "prune: give ratio=R, threshold=T, sparsity=S or ih=R/hh=R");
+    p.mode = arg(c, "threshold") ? PRUNE_THRESHOLD : arg(c, "sparsity") ? PRUNE_SPARSITY : PRUNE_RATIO;
+    p.amount = num(c, p.mode == PRUNE_THRESHOLD ? "threshold" : p.mode == PRUNE_SPARSITY ? "sparsity" : "ratio", 0.0);
+    p.amount_ih = num(c, "ih", -1.0);
+    p.amount_hh = num(c, "hh", -1.0);
+    if (arg(c, "pattern") && !strcmp(arg(c, "pattern"), "row")) p.pattern = PRUNE_ROW;
+    if (arg(c, "scope") && !strcmp(arg(c, "scope"), "global")) p.scope = MASK_SCOPE_GLOBAL;
+    p.params = arg(c, "params");
+    int dry = num(c, "dry", 0) == 1;
+    PruneResult res;
+    TpStatus st = compress_prune(s, &p, dry, &res);
+    if (st != TP_OK) return st;
+    r->changed = !dry && res.removed > 0;
+    say(r, "%s %zu of %zu live connections: sparsity of the selected matrices %.2f%% -> %.2f%%",
+        dry ? "would prune" : "pruned", res.removed, res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
+    snprintf(r->summary, sizeof r->summary, "%s %zu: sparsity %.2f%% -> %.2f%%", dry ? "would prune" : "pruned", res.removed,
+             100 * res.sparsity_before, 100 * res.sparsity_after);
+    size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
+    int sel[MODEL_MAX_TENSORS];
+    for (int i = 0; i < res.n_tensors; i++) {
+        sel[i] = res.t[i].selected;
+        before[i] = res.t[i].live_before;
+        after[i] = res.t[i].live_before - res.t[i].removed;
+    }
+    say_tensor_table(r, s, before, after, sel);
+    return TP_OK;
+}
+
+static TpStatus v_grow(Session *s, const Command *c, CommandResult *r)
+{
+    if (!arg(c, "ratio")) return err_set(TP_EINVAL, "grow: ratio=R is required");
+    GrowConfig g = grow_config_default();
+    g.ratio = num(c, "ratio", 0);
+    if (arg(c, "init") && !strcmp(arg(c, "init"), "grad")) g.init = GROW_INIT_GRAD;
+    if (arg(c, "scope") && !strcmp(arg(c, "scope"), "global")) g.scope = MASK_SCOPE_GLOBAL;
+    g.recoverable = (int)num(c, "recoverable", 1);
+    g.params = arg(c, "params");
+    int dry = num(c, "dry", 0) == 1;
+    GrowResult res;
+    TpStatus st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
+    if (st != TP_OK) return st;
+    r->changed = !dry && res.grown > 0;
+    say(r, "%s %zu of %zu dormant connections (scored over %d minibatch%s)", dry ? "would grow" : "grew", res.grown,
+        res.eligible, res.n_batches, res.n_batches == 1 ? "" : "es");
+    snprintf(r->summary, sizeof r->summary, "%s %zu of %zu", dry ? "would grow" : "grew", res.grown, res.eligible);
+    size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
+    int sel[MODEL_MAX_TENSORS];
+    for (int i = 0; i < res.n_tensors; i++) {
+        MaskTensorStats ts;
+        mask_tensor_stats(&s->model, &ts, i);
+        sel[i] = res.t[i].selected;
+        after[i] = ts.nnz + (dry ? res.t[i].grown : 0);
+        before[i] = after[i] - res.t[i].grown;
+    }
+    say_tensor_table(r, s, before, after, sel);
+    return TP_OK;
+}
+
+static TpStatus v_schedule(Session *s, const Command *c, CommandResult *r)
+{
+    ScheduleKind k = !strcmp(c->word, "agp") ? SCHEDULE_AGP : !strcmp(c->word, "gp") ? SCHEDULE_GP : SCHEDULE_OFF;
+    ScheduleConfig sc = schedule_config_default(k);
+    if (k == SCHEDULE_AGP) {
+        sc.from = num(c, "from", sc.from);
+        sc.to = num(c, "to", sc.to);
+        /* steps are absolute; without start= the schedule starts now */
+        sc.start = (long)num(c, "start", (double)s->trainer.step);
+        sc.end = (long)num(c, "end", (double)(sc.start + (sc.end - 0)));
+        sc.every = (long)num(c, "every", (double)sc.every);
+    } else if (k == SCHEDULE_GP) {
+        sc.grow_ratio = num(c, "grow", sc.grow_ratio);
+        sc.prune_ratio = num(c, "prune", sc.prune_ratio);
+        sc.every = (long)num(c, "every", (double)sc.every);
+        sc.tolerance = num(c, "tolerance", sc.tolerance);
+        sc.grow_batches = (int)num(c, "batches", sc.grow_batches);
+        sc.cycles = (int)num(c, "cycles", sc.cycles);
+    } else if (c->n_args) {
+        return err_set(TP_EINVAL, "schedule none takes no keys");
+    }
+    TpStatus st = compress_schedule_set(s, &sc);
+    if (st != TP_OK) return st;
+    char d[256];
+    say(r, "schedule %s", compress_schedule_describe(s, d, sizeof d));
+    r->changed = 1;
     return TP_OK;
 }
 
@@ -534,6 +679,9 @@ static TpStatus v_status(Session *s, const Command *c, CommandResult *r)
     for (int l = 0; l < s->model.cfg.n_layers; l++) say(r, " %d", s->model.cfg.hidden[l]);
     say(r, ", %zu non-zeros of %zu (sparsity %.1f%%)", m.nnz, m.params, 100.0 * m.sparsity);
     if (isfinite(s->valid_ppl)) say(r, ", valid ppl %.2f", s->valid_ppl);
+    char d[256];
+    say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
+    if (s->gp.last_event[0]) say(r, "; last: %s", s->gp.last_event);
     return TP_OK;
 }
 

@@ -1,10 +1,13 @@
 /* sessions/journal: see journal.h. */
 #include "journal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sessions/fsutil.h"
 
@@ -14,6 +17,39 @@ static void clean(char *dst, size_t n, const char *src)
     size_t i = 0;
     for (; src && src[i] && i + 1 < n; i++) dst[i] = (src[i] == '\t' || src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
     dst[i] = '\0';
+}
+
+/* A crash in the middle of an append leaves a last line without its newline.  Readers skip it, but
+ * the next append would be glued onto it and make one wrong record ("3<TAB>...<TAB>train ste7<TAB>...")
+ * in the middle of the journal: cut the fragment off first. */
+static TpStatus drop_torn_tail(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "%s: open: %s", path, strerror(errno));
+    TpStatus st = TP_OK;
+    char buf[4096];
+    off_t end = lseek(fd, 0, SEEK_END), keep = 0;
+    if (end < 0 || (end > 0 && pread(fd, buf, 1, end - 1) != 1)) {
+        st = err_set(TP_EIO, "%s: read: %s", path, strerror(errno));
+    } else if (end > 0 && buf[0] != '\n') {
+        for (off_t pos = end; pos > 0 && !keep;) {
+            size_t k = pos >= (off_t)sizeof buf ? sizeof buf : (size_t)pos;
+            pos -= (off_t)k;
+            if (pread(fd, buf, k, pos) != (ssize_t)k) {
+                st = err_set(TP_EIO, "%s: read: %s", path, strerror(errno));
+                break;
+            }
+            for (size_t i = k; i-- > 0;)
+                if (buf[i] == '\n') {
+                    keep = pos + (off_t)i + 1;
+                    break;
+                }
+        }
+        if (st == TP_OK && (ftruncate(fd, keep) != 0 || fsync(fd) != 0))
+            st = err_set(TP_EIO, "%s: dropping the torn last line: %s", path, strerror(errno));
+    }
+    close(fd);
+    return st;
 }
 
 TpStatus journal_append(const char *dir, long step, const char *command, const char *result)
@@ -27,6 +63,8 @@ TpStatus journal_append(const char *dir, long step, const char *command, const c
     clean(cmd, sizeof cmd, command);
     clean(res, sizeof res, result);
     snprintf(line, sizeof line, "%ld\t%s\t%s\t%s", step, when, cmd, res);
+    TpStatus st = drop_torn_tail(path);
+    if (st != TP_OK) return st;
     return fsutil_append_line(path, line);
 }
 
@@ -64,6 +102,7 @@ TpStatus journal_read(const char *dir, JournalEntry **out, int *n, int *torn)
             if (!ne) {
                 free(e);
                 free(buf);
+                *n = 0;
                 return err_set(TP_ENOMEM, "%s: out of memory", path);
             }
             e = ne;
@@ -77,9 +116,10 @@ TpStatus journal_read(const char *dir, JournalEntry **out, int *n, int *torn)
         }
         char *end;
         j->step = strtol(f[0], &end, 10);
-        if (*end || !f[1] || !f[2]) {
+        if (end == f[0] || *end || !f[1] || !f[2]) {
             free(e);
             free(buf);
+            *n = 0; /* no partial result escapes a failed call */
             return err_set(TP_EFORMAT, "%s:%d: expected step<TAB>time<TAB>command<TAB>result", path, lineno);
         }
         snprintf(j->time, sizeof j->time, "%s", f[1]);

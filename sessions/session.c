@@ -43,6 +43,7 @@ static TpStatus build(Session *s)
     TrainConfig tc = t->train;
     tc.max_steps = 0;
     st = train_init(&s->trainer, &s->model, s->corpus.ids[CORPUS_TRAIN], s->corpus.n_ids[CORPUS_TRAIN], &tc);
+    if (st == TP_OK) st = compress_init(s);
     return st;
 }
 
@@ -97,6 +98,11 @@ static TpStatus write_model(const Session *s, const char *path)
         if (st == TP_OK && tr->opt.m) st = add_tensor(w, "optim.m.", p, tr->opt.m + p->off, SAFETENSORS_F32);
         if (st == TP_OK && tr->opt.v) st = add_tensor(w, "optim.v.", p, tr->opt.v + p->off, SAFETENSORS_F32);
     }
+    /* the pruning history matters only for non-recoverable growth: written when not empty */
+    int any_pruned = 0;
+    for (size_t i = 0; s->gp.ever_pruned && i < m->n_params && !any_pruned; i++) any_pruned = s->gp.ever_pruned[i];
+    for (int i = 0; i < m->n_tensors && st == TP_OK && any_pruned; i++)
+        st = add_tensor(w, "ever_pruned.", &m->p[i], s->gp.ever_pruned + m->p[i].off, SAFETENSORS_U8);
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
         char name[32];
         int64_t shape[2] = {tr->state.B, m->cfg.hidden[l]};
@@ -166,12 +172,40 @@ static TpStatus add_file_entry(cJSON *files, const char *dir, const char *name)
  * (the commit point) names that file; only then is it renamed to model.safetensors and the
  * manifest rewritten.  A crash at any point leaves a manifest whose files exist and match (open
  * accepts "X.new" already renamed to "X" when the CRC matches). */
+static TpStatus check_file(const cJSON *files, const char *dir, const char *name, char *actual, size_t n_actual);
+
+/* A save interrupted after its commit leaves a manifest naming model.safetensors.new, and that file
+ * holds the committed state.  This save is about to overwrite that name: give the committed file its
+ * final name first (check_file still finds it there), or a second interruption would lose it. */
+static TpStatus finish_interrupted_save(const char *dir)
+{
+    char p[4200], pn[4200], actual[4200];
+    path_join(pn, sizeof pn, dir, "model.safetensors.new");
+    path_join(p, sizeof p, dir, "manifest.json");
+    void *buf = NULL;
+    size_t len;
+    if (!fsutil_exists(pn) || fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len) != TP_OK) return TP_OK;
+    cJSON *man = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
+    TpStatus st = TP_OK;
+    if (cJSON_GetObjectItemCaseSensitive(files, "model.safetensors.new") &&
+        check_file(files, dir, "model.safetensors", actual, sizeof actual) == TP_OK && !strcmp(actual, pn)) {
+        path_join(p, sizeof p, dir, "model.safetensors");
+        if (rename(pn, p) != 0) st = err_set(TP_EIO, "rename model.safetensors.new: %s", strerror(errno));
+        else st = fsutil_fsync_dir(dir);
+    }
+    cJSON_Delete(man);
+    return st;
+}
+
 TpStatus session_write_state(const Session *s, const char *dir, const char *reason)
 {
     char p[4200], pn[4200];
     TpStatus st;
     path_join(pn, sizeof pn, dir, "model.safetensors.new");
     path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = finish_interrupted_save(dir)) != TP_OK) return err_wrap(st, "save %s: ", dir);
     if ((st = write_model(s, pn)) != TP_OK) return err_wrap(st, "save %s: ", dir);
     const Trainer *tr = &s->trainer;
     cJSON *man = cJSON_CreateObject();
@@ -198,6 +232,22 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
         char hex[20];
         snprintf(hex, sizeof hex, "%016" PRIx64, tr->rng.s[i]);
         cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
+    }
+    const ScheduleConfig *sc = &s->gp.sched.cfg;
+    if (sc->kind != SCHEDULE_OFF) {
+        cJSON *j = cJSON_AddObjectToObject(man, "schedule");
+        cJSON_AddStringToObject(j, "kind", sc->kind == SCHEDULE_AGP ? "agp" : "gp");
+        add_exact_number(j, "from", sc->from);
+        add_exact_number(j, "to", sc->to);
+        cJSON_AddNumberToObject(j, "start", (double)sc->start);
+        cJSON_AddNumberToObject(j, "end", (double)sc->end);
+        cJSON_AddNumberToObject(j, "every", (double)sc->every);
+        add_exact_number(j, "grow", sc->grow_ratio);
+        add_exact_number(j, "prune", sc->prune_ratio);
+        add_exact_number(j, "tolerance", sc->tolerance);
+        cJSON_AddNumberToObject(j, "batches", sc->grow_batches);
+        cJSON_AddNumberToObject(j, "cycles", sc->cycles);
+        cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
     }
     cJSON *files = cJSON_AddObjectToObject(man, "files");
     char vp[4200];
@@ -245,6 +295,22 @@ TpStatus session_save(Session *s)
 /* Check the file `name` listed in the manifest's files (size and CRC32).  A "X.new" entry whose
  * file was already renamed to "X" (a crash between the two steps of session_write_state) is
  * accepted when X matches; `actual` gets the name found. */
+static TpStatus match_file(const char *p, double bytes_want, const char *crc_want)
+{
+    uint32_t crc;
+    uint64_t bytes;
+    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
+    if (st != TP_OK) return st;
+    if ((double)bytes != bytes_want)
+        return err_set(TP_EFORMAT, "%s: size %" PRIu64 " bytes, manifest says %.0f (truncated or replaced)", p, bytes,
+                       bytes_want);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
+    if (strcmp(hex, crc_want) != 0)
+        return err_set(TP_EFORMAT, "%s: CRC32 %s, manifest says %s (corrupted)", p, hex, crc_want);
+    return TP_OK;
+}
+
 static TpStatus check_file(const cJSON *files, const char *dir, const char *name, char *actual, size_t n_actual)
 {
     char listed[128];
@@ -258,22 +324,25 @@ static TpStatus check_file(const cJSON *files, const char *dir, const char *name
     const cJSON *c = e ? cJSON_GetObjectItemCaseSensitive(e, "crc32") : NULL;
     if (!cJSON_IsNumber(b) || !cJSON_IsString(c))
         return err_set(TP_EFORMAT, "%s/manifest.json: files.%s: expected {bytes, crc32}", dir, name);
-    char p[4200];
-    uint32_t crc;
-    uint64_t bytes;
-    path_join(p, sizeof p, dir, listed);
-    if (!fsutil_exists(p)) path_join(p, sizeof p, dir, name);
-    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
-    if (st != TP_OK) return st;
-    if ((double)bytes != b->valuedouble)
-        return err_set(TP_EFORMAT, "%s: size %" PRIu64 " bytes, manifest says %.0f (truncated or replaced)", p, bytes,
-                       b->valuedouble);
-    char hex[16];
-    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
-    if (strcmp(hex, c->valuestring) != 0)
-        return err_set(TP_EFORMAT, "%s: CRC32 %s, manifest says %s (corrupted)", p, hex, c->valuestring);
-    if (actual) snprintf(actual, n_actual, "%s", p);
-    return TP_OK;
+    /* For "X.new", X is a candidate too: the file may have been renamed already, or "X.new" may have
+     * been rewritten since by a save that was interrupted before its commit. */
+    int tries = strcmp(listed, name) ? 2 : 1;
+    char p[4200], first_err[512] = "";
+    TpStatus st = TP_OK, first_st = TP_OK;
+    for (int i = 0; i < tries; i++) {
+        path_join(p, sizeof p, dir, i == 0 ? listed : name);
+        if (i == 0 && tries == 2 && !fsutil_exists(p)) continue;
+        st = match_file(p, b->valuedouble, c->valuestring);
+        if (st == TP_OK) {
+            if (actual) snprintf(actual, n_actual, "%s", p);
+            return TP_OK;
+        }
+        if (!first_err[0]) {
+            first_st = st;
+            snprintf(first_err, sizeof first_err, "%s", err_msg());
+        }
+    }
+    return err_set(first_st, "%s", first_err);
 }
 
 static TpStatus load_vocab(const char *dir, char ***vocab, int *n)
@@ -353,6 +422,14 @@ static TpStatus load_model(Session *s, const char *path)
         st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
         snprintf(name, sizeof name, "state.c.l%d", l);
         if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
+    }
+    for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
+        const ModelParam *p = &m->p[i];
+        snprintf(name, sizeof name, "ever_pruned.%s", p->name);
+        if (safetensors_find(&f, name))
+            st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, s->gp.ever_pruned + p->off);
+        else
+            memset(s->gp.ever_pruned + p->off, 0, p->n);
     }
     for (size_t i = 0; i < m->n_params && st == TP_OK; i++)
         if (m->mask[i] > 1) st = err_set(TP_EFORMAT, "%s: mask value %u is not 0 or 1", path, m->mask[i]);
@@ -454,6 +531,28 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
             if (cJSON_IsString(e)) tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
         }
     }
+    /* a schedule in progress restarts its phase (a GP cycle re-measures its baseline): the good
+     * copy and the accumulated gradients are not persisted */
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(man, "schedule");
+    ScheduleConfig sc = schedule_config_default(SCHEDULE_OFF);
+    if (cJSON_IsObject(sj)) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(sj, "kind");
+        if (!cJSON_IsString(k) || (strcmp(k->valuestring, "agp") && strcmp(k->valuestring, "gp")))
+            return err_set(TP_EFORMAT, "%s/manifest.json: schedule.kind: expected \"agp\" or \"gp\"", dir);
+        sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
+        sc.from = num_or(sj, "from", sc.from);
+        sc.to = num_or(sj, "to", sc.to);
+        sc.start = (long)num_or(sj, "start", (double)sc.start);
+        sc.end = (long)num_or(sj, "end", (double)sc.end);
+        sc.every = (long)num_or(sj, "every", (double)sc.every);
+        sc.grow_ratio = num_or(sj, "grow", sc.grow_ratio);
+        sc.prune_ratio = num_or(sj, "prune", sc.prune_ratio);
+        sc.tolerance = num_or(sj, "tolerance", sc.tolerance);
+        sc.grow_batches = (int)num_or(sj, "batches", sc.grow_batches);
+        sc.cycles = (int)num_or(sj, "cycles", sc.cycles);
+        sc.max_prunes = (int)num_or(sj, "max_prunes", sc.max_prunes);
+    }
+    if ((st = compress_schedule_set(s, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     /* the session-level settings a snapshot records (epochs, clip, ...) come back with it */
     s->task.train.epochs = tr->cfg.epochs = t.train.epochs;
     s->task.train.clip = tr->cfg.clip = t.train.clip;
@@ -550,6 +649,7 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
 
 void session_free(Session *s)
 {
+    compress_free(s);
     train_free(&s->trainer);
     model_free(&s->model);
     corpus_free(&s->corpus);

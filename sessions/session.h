@@ -13,6 +13,7 @@
 #include "engine/corpus.h"
 #include "engine/model.h"
 #include "engine/train.h"
+#include "sessions/compress.h"
 #include "sessions/task.h"
 
 #define SESSION_FORMAT "topiary-session"
@@ -28,7 +29,7 @@ typedef struct {
     double tokens_per_s, seconds;
 } SessionMetrics;
 
-typedef struct {
+typedef struct Session {
     char dir[4096];
     Task task;
     Corpus corpus;
@@ -37,6 +38,7 @@ typedef struct {
     Rng init_rng;
     double valid_ppl;       /* last validation perplexity (NaN before the first) */
     double wall_seconds;    /* training time accumulated over all runs           */
+    Compress gp;            /* grow-and-prune state: history, accumulator, schedule */
 } Session;
 
 /* New session in dir (created if needed; refused if it already holds a manifest.json). */

@@ -14,6 +14,8 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
     TpStatus st = TP_OK;
     while (!train_finished(t) && !(max_steps > 0 && run->steps_done >= max_steps) &&
            !(max_epochs > 0 && run->epochs_done >= max_epochs)) {
+        int changed = 0;
+        if ((st = compress_schedule_tick(s, &changed)) != TP_OK) return st;
         TrainStepInfo info;
         float lr_used = t->opt.lr; /* an epoch end moves opt.lr to the next epoch's rate */
         st = train_step(t, &info);
@@ -23,6 +25,7 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
                                     "learning rate or the clip and continue", t->step + 1, err_msg());
         }
         if (st != TP_OK) return st;
+        if ((st = compress_after_step(s, &info)) != TP_OK) return st;
         run->steps_done++;
         run->tokens += info.tokens;
         run->nll += info.loss * info.tokens;

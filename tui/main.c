@@ -12,6 +12,7 @@
 #include "engine/backend.h"
 #include "engine/cuda/backend_cuda.h"
 #include "sessions/command.h"
+#include "sessions/export.h"
 #include "sessions/fsutil.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
@@ -64,10 +65,10 @@ static const char SUBCOMMANDS[] =
     "\n"
     "  tui      [--session DIR] [task options]   interactive workbench (not available yet)\n"
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
-    "  eval     --session DIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
+    "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
     "  profile  [--sizes A:B:STEP] ...            latency profile (not available yet)\n"
-    "  export   --session DIR --out DIR           export the model (not available yet)\n"
+    "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
     "  plot     --session DIR --chart NAME --out FILE  (not available yet)\n"
     "  info                                       build and hardware summary\n"
@@ -81,13 +82,13 @@ static void print_help(const char *cmd)
     }
     if (cmd && (!strcmp(cmd, "train") || !strcmp(cmd, "eval"))) {
         if (!strcmp(cmd, "train"))
-            printf("usage: topiary train --session DIR [task options] [--json]\n\n"
+            printf("usage: topiary train --session DIR [task options] [--schedule 'agp|gp KEY=VALUE ...'] [--json]\n\n"
                    "Creates the session if DIR is new, otherwise resumes it (then only --epochs, --max-steps,\n"
                    "--threads, --data and --log-every may be given).  Saves atomically at every epoch end and on\n"
                    "SIGINT/SIGTERM/SIGHUP.  --max-steps counts minibatches of this run.\n\ntask options:\n%s",
                    task_options_help());
         else
-            printf("usage: topiary eval --session DIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"
+            printf("usage: topiary eval --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"
                    "Perplexity of a split by the DESIGN 2.5 protocol: the split as one stream, batch 1, state\n"
                    "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n");
         return;
@@ -176,7 +177,7 @@ static int train_cli_cb(void *ctx, TrainloopEvent ev, const Session *s, const Tr
 
 static int cmd_train(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *schedule = NULL;
     int json = 0;
     const char *fixed_opt = NULL; /* first option that cannot change when resuming */
     Task task, cli;
@@ -185,6 +186,7 @@ static int cmd_train(int argc, char **argv)
     for (int i = 2; i < argc;) {
         if (!strcmp(argv[i], "--session") && i + 1 < argc) { dir = argv[i + 1]; i += 2; continue; }
         if (!strcmp(argv[i], "--json")) { json = 1; i++; continue; }
+        if (!strcmp(argv[i], "--schedule") && i + 1 < argc) { schedule = argv[i + 1]; i += 2; continue; }
         int matched, at = i;
         TpStatus st = task_parse_arg(&cli, argc, argv, &i, &matched);
         if (st != TP_OK) return fail(st);
@@ -215,6 +217,19 @@ static int cmd_train(int argc, char **argv)
         if (st != TP_OK) return fail(st);
     }
     long max_steps = cli.train.max_steps;
+    if (schedule) {
+        /* the schedule is a command of the language, so it is journaled and replayable */
+        char line[1024];
+        CommandResult cr;
+        snprintf(line, sizeof line, "schedule %s", schedule);
+        st = command_execute(&s, line, &cr);
+        if (st != TP_OK) {
+            fprintf(stderr, "topiary: --schedule: %s\n", err_msg());
+            session_free(&s);
+            return exit_code(st);
+        }
+        if (!json) fprintf(stderr, "topiary: %s\n", cr.text);
+    }
     install_signals();
     int tty = isatty(STDERR_FILENO) && !json;
     char desc[512];
@@ -283,6 +298,35 @@ static int cmd_train(int argc, char **argv)
 
 /* ---- eval ---------------------------------------------------------------------------------- */
 
+static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json)
+{
+    if (json)
+        printf("{\"split\":\"%s\",\"tokens\":%ld,\"loss\":%.6f,\"ppl\":%.4f,\"accuracy\":%.6f,\"eval_batch\":%d,"
+               "\"seconds\":%.2f}\n", split_s, r->tokens, r->loss, r->ppl, r->accuracy, eval_batch, r->seconds);
+    else
+        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n", split_s, r->ppl, r->loss,
+               r->tokens, 100.0 * r->accuracy, eval_batch > 1 ? ", NOTE: --eval-batch > 1, not the batch-1 protocol" : "",
+               r->seconds);
+}
+
+/* eval --model EXPORTDIR: the exported model on config.json's data (or --data), exported vocabulary. */
+static int eval_export(const char *dir, const char *data, int split, const char *split_s, int eval_batch, int json)
+{
+    ExportModel e;
+    TpStatus st = export_open(&e, dir, data);
+    if (st != TP_OK) return fail(st);
+    if (eval_batch) e.info.task.eval_batch = eval_batch;
+    EvalResult r;
+    st = train_evaluate(&e.model, e.corpus.ids[split], e.corpus.n_ids[split], e.info.task.eval_batch, 64, &r);
+    if (st != TP_OK) {
+        export_close(&e);
+        return fail(st);
+    }
+    print_eval(split_s, &r, e.info.task.eval_batch, json);
+    export_close(&e);
+    return 0;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "test";
@@ -303,10 +347,8 @@ static int cmd_eval(int argc, char **argv)
     int split = !strcmp(split_s, "valid") ? CORPUS_VALID : !strcmp(split_s, "test") ? CORPUS_TEST
               : !strcmp(split_s, "train") ? CORPUS_TRAIN : -1;
     if (split < 0) return usage_error("--split: expected valid, test or train, got '%s'", split_s);
-    if (model) {
-        err_set(TP_ENOTAVAIL, "eval --model: not available yet: needs export (sessions issue)");
-        return fail(TP_ENOTAVAIL);
-    }
+    if (model && dir) return usage_error("eval: give --session DIR or --model EXPORTDIR, not both%s", "");
+    if (model) return eval_export(model, data, split, split_s, eval_batch, json);
     if (!dir) return usage_error("eval: --session DIR (or --model EXPORTDIR) is required%s", "");
     Session s;
     TpStatus st = session_open(&s, dir, data);
@@ -318,13 +360,35 @@ static int cmd_eval(int argc, char **argv)
         session_free(&s);
         return fail(st);
     }
-    if (json)
-        printf("{\"split\":\"%s\",\"tokens\":%ld,\"loss\":%.6f,\"ppl\":%.4f,\"accuracy\":%.6f,\"eval_batch\":%d,"
-               "\"seconds\":%.2f}\n", split_s, r.tokens, r.loss, r.ppl, r.accuracy, s.task.eval_batch, r.seconds);
-    else
-        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n", split_s, r.ppl, r.loss, r.tokens,
-               100.0 * r.accuracy, s.task.eval_batch > 1 ? ", NOTE: --eval-batch > 1, not the batch-1 protocol" : "",
-               r.seconds);
+    print_eval(split_s, &r, s.task.eval_batch, json);
+    session_free(&s);
+    return 0;
+}
+
+/* ---- export -------------------------------------------------------------------------------- */
+
+static int cmd_export(int argc, char **argv)
+{
+    const char *dir = NULL, *out = NULL, *data = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--session") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else return usage_error("export: unknown option '%s'", argv[i]);
+    }
+    if (!dir || !out) return usage_error("export: usage: topiary export --session DIR --out EXPORTDIR [--data PATH]%s", "");
+    Session s;
+    TpStatus st = session_open(&s, dir, data);
+    if (st != TP_OK) return fail(st);
+    st = export_write(&s, out);
+    if (st != TP_OK) {
+        session_free(&s);
+        return fail(st);
+    }
+    SessionMetrics m;
+    session_metrics_now(&s, &m);
+    fprintf(stderr, "topiary: exported %s at step %ld (%zu of %zu parameters non-zero) to %s\n", dir, m.step, m.nnz,
+            m.params, out);
     session_free(&s);
     return 0;
 }
@@ -567,6 +631,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
     if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
+    if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         print_help(argc > 2 ? argv[2] : NULL);
         return 0;
@@ -578,7 +643,6 @@ int main(int argc, char **argv)
     }
     static const char *const later[][2] = {
         {"profile", "the latency profiler (latency issue)"},
-        {"export", "export (sessions issue)"}, 
         {"plot", "plots (TUI issue)"},
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)

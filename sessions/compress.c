@@ -1,0 +1,202 @@
+/* sessions/compress: see compress.h. */
+#include "compress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend.h"
+#include "engine/corpus.h"
+#include "engine/optim.h"
+#include "sessions/session.h"
+
+TpStatus compress_init(Session *s)
+{
+    Compress *c = &s->gp;
+    free(c->ever_pruned);
+    c->ever_pruned = backend_alloc(s->model.n_params, 1);
+    if (!c->ever_pruned) return err_set(TP_ENOMEM, "out of memory for the pruning history");
+    grow_accum_free(&c->acc);
+    return grow_accum_init(&c->acc, &s->model);
+}
+
+void compress_free(Session *s)
+{
+    Compress *c = &s->gp;
+    free(c->ever_pruned);
+    c->ever_pruned = NULL;
+    grow_accum_free(&c->acc);
+    schedule_free(&c->sched);
+    memset(c, 0, sizeof *c);
+}
+
+TpStatus compress_relayout(Session *s)
+{
+    Compress *c = &s->gp;
+    ScheduleConfig cfg = c->sched.cfg;
+    TpStatus st = compress_init(s);
+    if (st != TP_OK) return st;
+    if (cfg.kind != SCHEDULE_OFF) {
+        schedule_free(&c->sched);
+        st = schedule_init(&c->sched, &cfg);
+    }
+    return st;
+}
+
+TpStatus compress_prune(Session *s, const PruneConfig *cfg, int dry, PruneResult *r)
+{
+    if (dry) return prune_preview(&s->model, r, cfg);
+    TpStatus st = prune_apply(&s->model, s->gp.ever_pruned, r, cfg);
+    if (st == TP_OK) optim_sync_mask(&s->trainer.opt, s->model.mask);
+    return st;
+}
+
+/* Gradients of the next K training windows, without changing the weights or the trainer. */
+static TpStatus peek_gradients(Session *s, int K)
+{
+    Trainer *t = &s->trainer;
+    Model *m = &s->model;
+    const int B = t->cfg.batch;
+    ModelState st;
+    TpStatus rc = model_state_init(&st, m, B);
+    if (rc != TP_OK) return rc;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        memcpy(st.h[l], t->state.h[l], (size_t)B * m->cfg.hidden[l] * sizeof(float));
+        memcpy(st.c[l], t->state.c[l], (size_t)B * m->cfg.hidden[l] * sizeof(float));
+    }
+    Rng rng = t->rng;
+    size_t w = t->window;
+    for (int k = 0; k < K && rc == TP_OK; k++, w++) {
+        if (w >= t->n_windows) {
+            w = 0;
+            model_state_zero(&st, m);
+        }
+        int Tw;
+        double nll;
+        corpus_window(t->x, t->y, &Tw, t->data, B, t->L, t->cfg.bptt, w);
+        model_zero_grad(m);
+        rc = model_forward(m, &st, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &rng, &nll, NULL);
+        if (rc != TP_OK) break;
+        model_backward(m, Tw, B);
+        rc = grow_accum_add(&s->gp.acc, m);
+    }
+    model_state_free(&st);
+    return rc;
+}
+
+TpStatus compress_grow(Session *s, const GrowConfig *cfg, int batches, int dry, GrowResult *r)
+{
+    Compress *c = &s->gp;
+    if (batches < 1) batches = 1;
+    TpStatus st = TP_OK;
+    if (c->acc.n_batches < batches) st = peek_gradients(s, batches - c->acc.n_batches);
+    if (st != TP_OK) return st;
+    GrowConfig g = *cfg;
+    if (g.lr <= 0.0f) g.lr = s->trainer.opt.lr;
+    if (dry) return grow_preview(&s->model, r, &c->acc, c->ever_pruned, &g);
+    st = grow_apply(&s->model, r, &c->acc, c->ever_pruned, &g);
+    if (st == TP_OK) grow_accum_reset(&c->acc);
+    return st;
+}
+
+TpStatus compress_schedule_set(Session *s, const ScheduleConfig *cfg)
+{
+    Compress *c = &s->gp;
+    schedule_free(&c->sched);
+    memset(&c->sched, 0, sizeof c->sched);
+    c->last_event[0] = '\0';
+    if (cfg->kind == SCHEDULE_OFF) return TP_OK;
+    TpStatus st = schedule_config_check(cfg);
+    if (st != TP_OK) return st;
+    grow_accum_reset(&c->acc);
+    return schedule_init(&c->sched, cfg);
+}
+
+TpStatus compress_schedule_tick(Session *s, int *changed)
+{
+    Compress *c = &s->gp;
+    *changed = 0;
+    if (c->sched.cfg.kind == SCHEDULE_OFF) return TP_OK;
+    long step = s->trainer.step;
+    for (int guard = 0; guard < 16; guard++) {
+        ScheduleAction a = schedule_step(&c->sched, step);
+        TpStatus st = TP_OK;
+        switch (a.kind) {
+        case SCHEDULE_NONE:
+            return TP_OK;
+        case SCHEDULE_DONE:
+            snprintf(c->last_event, sizeof c->last_event, "step %ld: schedule done", step);
+            return TP_OK;
+        case SCHEDULE_PRUNE: {
+            PruneConfig p = prune_config_default();
+            p.mode = a.prune_mode;
+            p.amount = a.value;
+            PruneResult r;
+            st = compress_prune(s, &p, 0, &r);
+            if (st == TP_OK)
+                snprintf(c->last_event, sizeof c->last_event, "step %ld: pruned %zu (sparsity %.1f%% -> %.1f%%)", step,
+                         r.removed, 100 * r.sparsity_before, 100 * r.sparsity_after);
+            *changed = 1;
+            break;
+        }
+        case SCHEDULE_GROW: {
+            GrowConfig g = grow_config_default();
+            g.ratio = a.value;
+            g.lr = s->trainer.opt.lr;
+            GrowResult r;
+            st = grow_apply(&s->model, &r, &c->acc, c->ever_pruned, &g);
+            grow_accum_reset(&c->acc);
+            if (st == TP_OK)
+                snprintf(c->last_event, sizeof c->last_event, "step %ld: grew %zu connections", step, r.grown);
+            *changed = 1;
+            break;
+        }
+        case SCHEDULE_EVAL_NEEDED: {
+            EvalResult e;
+            st = train_evaluate(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                s->task.eval_batch, 64, &e);
+            if (st == TP_OK) st = schedule_report_ppl(&c->sched, &s->model, e.ppl);
+            if (st == TP_OK) {
+                s->valid_ppl = e.ppl;
+                snprintf(c->last_event, sizeof c->last_event, "step %ld: valid ppl %.2f (best %.2f)", step, e.ppl,
+                         c->sched.best_ppl);
+            }
+            break;
+        }
+        case SCHEDULE_RESTORE_LAST_GOOD:
+            st = schedule_restore(&c->sched, &s->model);
+            if (st == TP_OK) {
+                optim_sync_mask(&s->trainer.opt, s->model.mask);
+                snprintf(c->last_event, sizeof c->last_event, "step %ld: ppl above tolerance, restored the last good masks",
+                         step);
+            }
+            *changed = 1;
+            break;
+        }
+        if (st != TP_OK) return err_wrap(st, "schedule at step %ld: ", step);
+        c->sched_events++;
+    }
+    return TP_OK;
+}
+
+TpStatus compress_after_step(Session *s, const TrainStepInfo *info)
+{
+    Compress *c = &s->gp;
+    if (c->sched.cfg.kind == SCHEDULE_OFF || !schedule_wants_grad(&c->sched)) return TP_OK;
+    return grow_accum_add_clipped(&c->acc, &s->model, info->grad_norm, s->trainer.cfg.clip);
+}
+
+const char *compress_schedule_describe(const Session *s, char *buf, size_t n)
+{
+    const Schedule *sc = &s->gp.sched;
+    const ScheduleConfig *c = &sc->cfg;
+    if (c->kind == SCHEDULE_OFF) snprintf(buf, n, "none");
+    else if (c->kind == SCHEDULE_AGP)
+        snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld (%s)", c->from, c->to, c->start, c->end,
+                 c->every, schedule_phase_name(sc));
+    else
+        snprintf(buf, n, "gp grow=%g prune=%g every=%ld tolerance=%g (%s, cycle %d)", c->grow_ratio, c->prune_ratio,
+                 c->every, c->tolerance, schedule_phase_name(sc), sc->cycle);
+    return buf;
+}

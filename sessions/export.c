@@ -1,0 +1,517 @@
+/* sessions/export: see export.h. */
+#include "export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "engine/backend.h"
+#include "engine/safetensors.h"
+#include "sessions/fsutil.h"
+
+#define CONFIG_MAX_BYTES (16u << 20)
+#define VOCAB_MAX_BYTES (1u << 30)
+#define EXPORT_MAX_TENSORS (3 + 16 * MODEL_MAX_LAYERS)
+
+/* One exported tensor: rows [row0, row0 + rows) of registry tensor `param`. */
+typedef struct {
+    char name[64];   /* PyTorch name */
+    int param;       /* index into Model.p */
+    int row0, rows, cols;
+    int ndim;        /* 1 for biases, else 2 */
+} ExportTensor;
+
+static void path_join(char *buf, size_t n, const char *dir, const char *name)
+{
+    snprintf(buf, n, "%s/%s", dir, name);
+}
+
+/* The PyTorch names of every registry tensor of m (DESIGN 2.4), in registry order. */
+static TpStatus export_names(const Model *m, ExportTensor *t, int *n_out)
+{
+    static const char GATES[4] = {'i', 'f', 'g', 'o'};
+    int n = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        int k, used = 0;
+        char rest[32] = "";
+        int ndim = p->kind == PARAM_BIAS ? 1 : 2;
+        if (!strcmp(p->name, "embed.weight") || !strcmp(p->name, "decoder.weight") || !strcmp(p->name, "decoder.bias")) {
+            t[n] = (ExportTensor){"", i, 0, p->rows, p->cols, ndim};
+            snprintf(t[n++].name, sizeof t->name, "%s", p->name);
+            continue;
+        }
+        if (sscanf(p->name, "l%d.%31s%n", &k, rest, &used) != 2 || p->name[used] != '\0')
+            return err_set(TP_ENOTAVAIL, "export: tensor %s has no PyTorch name", p->name);
+        if (m->cfg.cell == MODEL_CELL_LSTM) {
+            static const char *const from[4] = {"w_ih", "w_hh", "b_ih", "b_hh"};
+            static const char *const to[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+            int j = 0;
+            while (j < 4 && strcmp(rest, from[j])) j++;
+            if (j == 4) return err_set(TP_ENOTAVAIL, "export: tensor %s has no PyTorch name", p->name);
+            t[n] = (ExportTensor){"", i, 0, p->rows, p->cols, ndim};
+            snprintf(t[n++].name, sizeof t->name, "lstm.%s_l%d", to[j], k);
+        } else if (m->cfg.cell == MODEL_CELL_HLSTM) {
+            if ((strcmp(rest, "fc1.weight") && strcmp(rest, "fc1.bias") && strcmp(rest, "fc2.weight") &&
+                 strcmp(rest, "fc2.bias")) || p->rows % 4)
+                return err_set(TP_ENOTAVAIL, "export: tensor %s has no PyTorch name", p->name);
+            int r = p->rows / 4; /* the four gates' DNNs are stacked in gate order i, f, g, o */
+            for (int q = 0; q < 4; q++) {
+                t[n] = (ExportTensor){"", i, q * r, r, p->cols, ndim};
+                snprintf(t[n++].name, sizeof t->name, "hlstm.l%d.%c.%s", k, GATES[q], rest);
+            }
+        } else {
+            return err_set(TP_ENOTAVAIL, "export: cell %d has no export format", (int)m->cfg.cell);
+        }
+    }
+    *n_out = n;
+    return TP_OK;
+}
+
+/* ==== write ===================================================================================== */
+
+static cJSON *config_json(const Session *s)
+{
+    const Model *m = &s->model;
+    const ModelConfig *c = &m->cfg;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "format", EXPORT_FORMAT);
+    cJSON_AddNumberToObject(j, "version", EXPORT_VERSION_MAJOR);
+    cJSON_AddNumberToObject(j, "vocab", c->n_vocab);
+    cJSON_AddNumberToObject(j, "embed", c->n_embed);
+    cJSON_AddNumberToObject(j, "layers", c->n_layers);
+    cJSON *h = cJSON_AddArrayToObject(j, "hidden");
+    for (int l = 0; l < c->n_layers; l++) cJSON_AddItemToArray(h, cJSON_CreateNumber(c->hidden[l]));
+    cJSON_AddStringToObject(j, "cell", c->cell == MODEL_CELL_HLSTM ? "hlstm" : "lstm");
+    cJSON_AddNumberToObject(j, "gate_hidden", c->cell == MODEL_CELL_HLSTM ? c->gate_hidden : 0);
+    cJSON_AddStringToObject(j, "gate_order", "ifgo");
+    /* the task as it is now: its model part is the live architecture (resizes included), and the
+     * data path absolute so that `eval --model` works from any directory */
+    Task t = s->task;
+    t.model = *c;
+    char abs[PATH_MAX];
+    if (t.data[0] && realpath(t.data, abs) && strlen(abs) < sizeof t.data) snprintf(t.data, sizeof t.data, "%s", abs);
+    cJSON_AddItemToObject(j, "task", task_to_json(&t));
+    SessionMetrics sm;
+    session_metrics_now(s, &sm);
+    cJSON *mt = cJSON_AddObjectToObject(j, "metrics");
+    cJSON_AddNumberToObject(mt, "step", (double)sm.step);
+    cJSON_AddNumberToObject(mt, "epoch", sm.epoch);
+    if (isfinite(s->valid_ppl)) cJSON_AddNumberToObject(mt, "valid_ppl", s->valid_ppl);
+    else cJSON_AddNullToObject(mt, "valid_ppl");
+    cJSON_AddNumberToObject(mt, "nnz", (double)sm.nnz);
+    cJSON_AddNumberToObject(mt, "params", (double)sm.params);
+    cJSON_AddNumberToObject(mt, "sparsity", sm.sparsity);
+    return j;
+}
+
+static TpStatus write_model(const Model *m, const ExportTensor *t, int n, const char *meta, const char *path)
+{
+    SafetensorsWriter *w = safetensors_writer_new();
+    if (!w) return err_set(TP_ENOMEM, "export: out of memory");
+    TpStatus st = TP_OK;
+    for (int pass = 0; pass < 2 && st == TP_OK; pass++) /* weights, then masks */
+        for (int i = 0; i < n && st == TP_OK; i++) {
+            const ModelParam *p = &m->p[t[i].param];
+            size_t at = p->off + (size_t)t[i].row0 * (size_t)t[i].cols;
+            int64_t shape[2] = {t[i].rows, t[i].cols};
+            char name[80];
+            snprintf(name, sizeof name, "%s%.63s", pass ? "mask." : "", t[i].name);
+            st = pass ? safetensors_writer_add(w, name, SAFETENSORS_U8, t[i].ndim, shape, m->mask + at)
+                      : safetensors_writer_add(w, name, SAFETENSORS_F32, t[i].ndim, shape, m->w + at);
+        }
+    if (st == TP_OK) st = safetensors_writer_meta(w, "topiary", meta);
+    if (st == TP_OK) st = safetensors_writer_save(w, path);
+    safetensors_writer_delete(w);
+    return st;
+}
+
+static const char *const EXPORT_FILES[] = {"config.json", "model.safetensors", "vocab.json", "model.compact.safetensors"};
+#define N_EXPORT_FILES (sizeof EXPORT_FILES / sizeof EXPORT_FILES[0])
+
+/* A file an export writes, or the temp file of one (fsutil: "<name>.tmp.XXXXXX"). */
+static int is_export_file(const char *name)
+{
+    for (size_t i = 0; i < N_EXPORT_FILES; i++) {
+        size_t len = strlen(EXPORT_FILES[i]);
+        if (!strncmp(name, EXPORT_FILES[i], len) && (name[len] == '\0' || !strncmp(name + len, ".tmp.", 5))) return 1;
+    }
+    return 0;
+}
+
+int export_exists(const char *dir)
+{
+    char p[4200];
+    void *buf = NULL;
+    size_t len;
+    path_join(p, sizeof p, dir, "config.json");
+    if (fsutil_read_file(p, CONFIG_MAX_BYTES, &buf, &len) != TP_OK) {
+        err_clear();
+        return 0;
+    }
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
+    int ok = cJSON_IsString(f) && !strcmp(f->valuestring, EXPORT_FORMAT);
+    cJSON_Delete(j);
+    return ok;
+}
+
+/* The target must be new, empty, a previous export, or hold only export files (an interrupted one). */
+static TpStatus check_outdir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (errno == ENOENT) return TP_OK;
+        return err_set(TP_EIO, "export: %s: %s", dir, strerror(errno));
+    }
+    if (!S_ISDIR(sb.st_mode)) return err_set(TP_EINVAL, "export: %s exists and is not a directory", dir);
+    if (session_exists(dir))
+        return err_set(TP_EINVAL, "export: %s holds a topiary session (manifest.json); export into another directory",
+                       dir);
+    if (export_exists(dir)) return TP_OK;
+    char p[4200];
+    path_join(p, sizeof p, dir, "config.json");
+    if (fsutil_exists(p))
+        return err_set(TP_EINVAL, "export: %s holds a config.json that is not a topiary export's; choose a new or "
+                                  "empty directory", dir);
+    DIR *d = opendir(dir);
+    if (!d) return err_set(TP_EIO, "export: %s: %s", dir, strerror(errno));
+    TpStatus st = TP_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_export_file(e->d_name)) continue;
+        st = err_set(TP_EINVAL, "export: %s is not empty and not a topiary export (it holds %s); choose a new or "
+                                "empty directory", dir, e->d_name);
+        break;
+    }
+    closedir(d);
+    return st;
+}
+
+static TpStatus remove_file(const char *dir, const char *name)
+{
+    char p[4200];
+    path_join(p, sizeof p, dir, name);
+    if (unlink(p) != 0 && errno != ENOENT) return err_set(TP_EIO, "export: remove %s: %s", p, strerror(errno));
+    return TP_OK;
+}
+
+static TpStatus write_vocab(const Corpus *c, const char *path)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < c->n_vocab; i++) cJSON_AddItemToArray(a, cJSON_CreateString(c->vocab[i]));
+    char *txt = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!txt) return err_set(TP_ENOMEM, "export: vocab.json: out of memory");
+    TpStatus st = fsutil_write_atomic(path, txt, strlen(txt));
+    free(txt);
+    return st;
+}
+
+TpStatus export_write(const Session *s, const char *outdir)
+{
+    if (!outdir || !*outdir) return err_set(TP_EINVAL, "export: an output directory is required");
+    if (strlen(outdir) > 4000) return err_set(TP_EINVAL, "export: path too long");
+    if (s->corpus.n_vocab != s->model.cfg.n_vocab)
+        return err_set(TP_EINVAL, "export: vocabulary of %d tokens but the model has %d", s->corpus.n_vocab,
+                       s->model.cfg.n_vocab);
+    ExportTensor t[EXPORT_MAX_TENSORS];
+    int n = 0;
+    char *pretty = NULL, *compact = NULL;
+    char p[4200];
+    TpStatus st = export_names(&s->model, t, &n);
+    if (st != TP_OK) return st;
+    if ((st = check_outdir(outdir)) != TP_OK) return st;
+    if ((st = fsutil_mkdir_p(outdir)) != TP_OK) return err_wrap(st, "export %s: ", outdir);
+    cJSON *cfg = config_json(s);
+    pretty = cfg ? cJSON_Print(cfg) : NULL;
+    compact = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
+    cJSON_Delete(cfg);
+    if (!pretty || !compact) {
+        st = err_set(TP_ENOMEM, "export: out of memory");
+        goto fail;
+    }
+    /* config.json marks a complete export: drop the old one first, write the new one last */
+    if ((st = remove_file(outdir, "config.json")) != TP_OK) goto fail;
+    if ((st = remove_file(outdir, "model.compact.safetensors")) != TP_OK) goto fail; /* would be stale */
+    if ((st = fsutil_fsync_dir(outdir)) != TP_OK) goto fail;
+    path_join(p, sizeof p, outdir, "vocab.json");
+    if ((st = write_vocab(&s->corpus, p)) != TP_OK) goto fail;
+    path_join(p, sizeof p, outdir, "model.safetensors");
+    if ((st = write_model(&s->model, t, n, compact, p)) != TP_OK) goto fail;
+    path_join(p, sizeof p, outdir, "config.json");
+    st = fsutil_write_atomic(p, pretty, strlen(pretty));
+fail:
+    free(pretty);
+    free(compact);
+    return st == TP_OK ? TP_OK : err_wrap(st, "export %s: ", outdir);
+}
+
+/* ==== read ====================================================================================== */
+
+static TpStatus read_json(const char *path, size_t max, cJSON **out)
+{
+    void *buf = NULL;
+    size_t len;
+    *out = NULL;
+    TpStatus st = fsutil_read_file(path, max, &buf, &len);
+    if (st != TP_OK) return st;
+    *out = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!*out) return err_set(TP_EFORMAT, "%s: not valid JSON", path);
+    return TP_OK;
+}
+
+/* Integer field k of o in lo..hi; absent: *v = dflt, or an error when dflt < lo (required). */
+static TpStatus get_int(const cJSON *o, const char *k, int lo, int hi, int dflt, int *v, const char *path)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!e && dflt >= lo) {
+        *v = dflt;
+        return TP_OK;
+    }
+    if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < lo || e->valuedouble > hi)
+        return err_set(TP_EFORMAT, "%s: \"%s\": expected a whole number in %d..%d", path, k, lo, hi);
+    *v = (int)e->valuedouble;
+    return TP_OK;
+}
+
+static TpStatus parse_architecture(const cJSON *j, ModelConfig *c, const char *path)
+{
+    TpStatus st;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+    if (!cJSON_IsString(f) || strcmp(f->valuestring, EXPORT_FORMAT) || !cJSON_IsNumber(v))
+        return err_set(TP_EFORMAT, "%s: not a topiary export (\"format\": \"%s\" and \"version\" expected)", path,
+                       EXPORT_FORMAT);
+    if (v->valueint > EXPORT_VERSION_MAJOR)
+        return err_set(TP_EFORMAT, "%s: export format version %d is newer than this topiary (%d); upgrade topiary",
+                       path, v->valueint, EXPORT_VERSION_MAJOR);
+    if ((st = get_int(j, "vocab", 2, 100000000, -1, &c->n_vocab, path)) != TP_OK ||
+        (st = get_int(j, "embed", 1, 65536, -1, &c->n_embed, path)) != TP_OK ||
+        (st = get_int(j, "layers", 1, MODEL_MAX_LAYERS, -1, &c->n_layers, path)) != TP_OK)
+        return st;
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "hidden");
+    if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != c->n_layers)
+        return err_set(TP_EFORMAT, "%s: \"hidden\": expected an array of %d sizes (one per layer)", path, c->n_layers);
+    for (int l = 0; l < c->n_layers; l++) {
+        const cJSON *e = cJSON_GetArrayItem(h, l);
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 1 || e->valuedouble > 65536)
+            return err_set(TP_EFORMAT, "%s: \"hidden\"[%d]: expected a whole number in 1..65536", path, l);
+        c->hidden[l] = (int)e->valuedouble;
+    }
+    const cJSON *cell = cJSON_GetObjectItemCaseSensitive(j, "cell");
+    if (!cJSON_IsString(cell) || (strcmp(cell->valuestring, "lstm") && strcmp(cell->valuestring, "hlstm")))
+        return err_set(TP_EFORMAT, "%s: \"cell\": expected \"lstm\" or \"hlstm\"", path);
+    c->cell = strcmp(cell->valuestring, "lstm") ? MODEL_CELL_HLSTM : MODEL_CELL_LSTM;
+    if (c->cell == MODEL_CELL_HLSTM) return get_int(j, "gate_hidden", 1, 65536, -1, &c->gate_hidden, path);
+    return get_int(j, "gate_hidden", 0, 65536, 0, &c->gate_hidden, path);
+}
+
+static TpStatus parse_vocab(ExportInfo *info, const char *path, int expect)
+{
+    cJSON *a = NULL;
+    TpStatus st = read_json(path, VOCAB_MAX_BYTES, &a);
+    if (st != TP_OK) return st;
+    if (!cJSON_IsArray(a)) {
+        cJSON_Delete(a);
+        return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", path);
+    }
+    int k = cJSON_GetArraySize(a);
+    if (k != expect) {
+        cJSON_Delete(a);
+        return err_set(TP_EFORMAT, "%s: %d tokens, config.json says vocab %d", path, k, expect);
+    }
+    info->vocab = calloc((size_t)k + 1, sizeof *info->vocab);
+    if (!info->vocab) {
+        cJSON_Delete(a);
+        return err_set(TP_ENOMEM, "%s: out of memory", path);
+    }
+    int i = 0;
+    for (const cJSON *e = a->child; e && st == TP_OK; e = e->next, i++) {
+        if (!cJSON_IsString(e)) st = err_set(TP_EFORMAT, "%s: entry %d is not a string", path, i);
+        else if (!(info->vocab[i] = strdup(e->valuestring))) st = err_set(TP_ENOMEM, "%s: out of memory", path);
+        else info->n_vocab = i + 1;
+    }
+    cJSON_Delete(a);
+    return st;
+}
+
+static void parse_metrics(ExportInfo *info, const cJSON *mt)
+{
+    const cJSON *e;
+    info->step = -1;
+    info->epoch = -1;
+    info->valid_ppl = info->sparsity = NAN;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "step")) && cJSON_IsNumber(e)) info->step = (long)e->valuedouble;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "epoch")) && cJSON_IsNumber(e)) info->epoch = e->valueint;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "valid_ppl")) && cJSON_IsNumber(e)) info->valid_ppl = e->valuedouble;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "sparsity")) && cJSON_IsNumber(e)) info->sparsity = e->valuedouble;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "nnz")) && cJSON_IsNumber(e) && e->valuedouble >= 0)
+        info->nnz = (size_t)e->valuedouble;
+    if ((e = cJSON_GetObjectItemCaseSensitive(mt, "params")) && cJSON_IsNumber(e) && e->valuedouble >= 0)
+        info->params = (size_t)e->valuedouble;
+}
+
+/* Copy tensor `name` (dtype dt, the shape of t) into dst; refuse it missing or shaped otherwise. */
+static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const char *name, const ExportTensor *t,
+                            SafetensorsDtype dt, void *dst)
+{
+    const SafetensorsTensor *x = safetensors_find(f, name);
+    if (!x) return err_set(TP_EFORMAT, "%s: tensor %s missing", path, name);
+    int ok = x->dtype == dt && x->ndim == t->ndim && x->shape[0] == t->rows && (t->ndim == 1 || x->shape[1] == t->cols);
+    if (!ok) {
+        char got[128] = "";
+        size_t used = 0;
+        for (int d = 0; d < x->ndim && used < sizeof got - 24; d++)
+            used += (size_t)snprintf(got + used, sizeof got - used, "%s%lld", d ? "," : "", (long long)x->shape[d]);
+        if (t->ndim == 1)
+            return err_set(TP_EFORMAT, "%s: tensor %s is %s [%s], config.json implies %s [%d]", path, name,
+                           safetensors_dtype_name(x->dtype), got, safetensors_dtype_name(dt), t->rows);
+        return err_set(TP_EFORMAT, "%s: tensor %s is %s [%s], config.json implies %s [%d,%d]", path, name,
+                       safetensors_dtype_name(x->dtype), got, safetensors_dtype_name(dt), t->rows, t->cols);
+    }
+    memcpy(dst, x->data, x->nbytes);
+    return TP_OK;
+}
+
+static TpStatus load_weights(Model *m, const char *path)
+{
+    ExportTensor t[EXPORT_MAX_TENSORS];
+    int n = 0;
+    TpStatus st = export_names(m, t, &n);
+    if (st != TP_OK) return st;
+    SafetensorsFile f = {0};
+    if ((st = safetensors_read(&f, path, NULL)) != TP_OK) return st;
+    char name[80];
+    for (int i = 0; i < n && st == TP_OK; i++) {
+        const ModelParam *p = &m->p[t[i].param];
+        size_t at = p->off + (size_t)t[i].row0 * (size_t)t[i].cols, cnt = (size_t)t[i].rows * (size_t)t[i].cols;
+        st = load_tensor(&f, path, t[i].name, &t[i], SAFETENSORS_F32, m->w + at);
+        snprintf(name, sizeof name, "mask.%.63s", t[i].name);
+        if (st == TP_OK) st = load_tensor(&f, path, name, &t[i], SAFETENSORS_U8, m->mask + at);
+        for (size_t k = 0; k < cnt && st == TP_OK; k++) {
+            if (m->mask[at + k] > 1)
+                st = err_set(TP_EFORMAT, "%s: tensor %s: mask value %u at entry %zu is not 0 or 1", path, name,
+                             m->mask[at + k], k);
+            else if (!m->mask[at + k] && m->w[at + k] != 0.0f)
+                st = err_set(TP_EFORMAT, "%s: tensor %s: entry %zu is pruned (mask 0) but holds %g; pruned entries "
+                                         "must be exact zeros", path, t[i].name, k, (double)m->w[at + k]);
+        }
+    }
+    /* every tensor of the file must be one of these: a longer file describes another model */
+    for (int i = 0; i < f.n && st == TP_OK; i++) {
+        const char *x = f.t[i].name;
+        if (!strncmp(x, "mask.", 5)) x += 5;
+        int known = 0;
+        for (int k = 0; k < n && !known; k++) known = !strcmp(x, t[k].name);
+        if (!known)
+            st = err_set(TP_EFORMAT, "%s: unexpected tensor %s (not part of the architecture in config.json)", path,
+                         f.t[i].name);
+    }
+    safetensors_free(&f);
+    return st;
+}
+
+void export_info_free(ExportInfo *info)
+{
+    if (info->vocab)
+        for (int i = 0; i < info->n_vocab; i++) free(info->vocab[i]);
+    free(info->vocab);
+    memset(info, 0, sizeof *info);
+}
+
+TpStatus export_load(Model *m, ExportInfo *info, const char *dir)
+{
+    memset(m, 0, sizeof *m);
+    memset(info, 0, sizeof *info);
+    char p[4200];
+    cJSON *j = NULL;
+    ModelConfig arch = {0};
+    if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--model: path too long");
+    path_join(p, sizeof p, dir, "config.json");
+    TpStatus st = read_json(p, CONFIG_MAX_BYTES, &j);
+    if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary export (no config.json)", dir);
+    if (st != TP_OK) goto fail;
+    if (!cJSON_IsObject(j)) {
+        st = err_set(TP_EFORMAT, "%s: expected a JSON object", p);
+        goto fail;
+    }
+    if ((st = parse_architecture(j, &arch, p)) != TP_OK) goto fail;
+    task_defaults(&info->task);
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(j, "task");
+    if (task && (st = task_from_json(&info->task, task)) != TP_OK) {
+        err_wrap(st, "%s: ", p);
+        goto fail;
+    }
+    ModelConfig *c = &info->task.model;
+    c->n_vocab = arch.n_vocab;
+    c->n_embed = arch.n_embed;
+    c->n_layers = arch.n_layers;
+    memcpy(c->hidden, arch.hidden, sizeof c->hidden);
+    c->cell = arch.cell;
+    c->gate_hidden = arch.gate_hidden;
+    if ((st = model_config_check(c)) != TP_OK) {
+        err_wrap(st, "%s: ", p);
+        goto fail;
+    }
+    parse_metrics(info, cJSON_GetObjectItemCaseSensitive(j, "metrics"));
+    path_join(p, sizeof p, dir, "vocab.json");
+    if ((st = parse_vocab(info, p, arch.n_vocab)) != TP_OK) goto fail;
+    Rng rng;
+    rng_seed(&rng, info->task.seed);
+    if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
+    path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = load_weights(m, p)) != TP_OK) goto fail;
+    cJSON_Delete(j);
+    return TP_OK;
+fail:
+    cJSON_Delete(j);
+    model_free(m);
+    export_info_free(info);
+    return st;
+}
+
+TpStatus export_open(ExportModel *e, const char *dir, const char *data_override)
+{
+    memset(e, 0, sizeof *e);
+    TpStatus st = export_load(&e->model, &e->info, dir);
+    if (st != TP_OK) return st;
+    Task *t = &e->info.task;
+    int from_config = !(data_override && *data_override);
+    if (!from_config) {
+        if (strlen(data_override) >= sizeof t->data) {
+            st = err_set(TP_EINVAL, "--data: path too long");
+            goto fail;
+        }
+        snprintf(t->data, sizeof t->data, "%s", data_override);
+    }
+    st = task_resolve(t);
+    if (st == TP_OK) st = corpus_load_with_vocab(&e->corpus, t->data, t->level, e->info.vocab, e->info.n_vocab);
+    if (st != TP_OK) {
+        if (from_config) err_wrap(st, "%s/config.json names the data (pass --data PATH for another copy): ", dir);
+        goto fail;
+    }
+    if ((st = backend_set_threads(t->threads)) != TP_OK) goto fail;
+    return TP_OK;
+fail:
+    export_close(e);
+    return st;
+}
+
+void export_close(ExportModel *e)
+{
+    corpus_free(&e->corpus);
+    model_free(&e->model);
+    export_info_free(&e->info);
+    memset(e, 0, sizeof *e);
+}

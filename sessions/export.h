@@ -1,0 +1,79 @@
+/* sessions/export: the export directory of DESIGN 2.4 (what users take away), written from a session
+ * and read back for `topiary eval --model` and the tests.
+ *
+ *   EXPORTDIR/model.safetensors  dense F32 tensors with PyTorch names (pruned entries are exact zeros):
+ *       embed.weight [V,E]; decoder.weight [V,H_last]; decoder.bias [V];
+ *       LSTM layer k:   lstm.weight_ih_l{k} [4H,I], lstm.weight_hh_l{k} [4H,H], lstm.bias_ih_l{k} [4H],
+ *                       lstm.bias_hh_l{k} [4H]   (gate order i,f,g,o as torch.nn.LSTM);
+ *       H-LSTM layer k, gate q in i,f,g,o: hlstm.l{k}.{q}.fc1.weight [M,I+H], .fc1.bias [M],
+ *                       .fc2.weight [H,M], .fc2.bias [H]   (row blocks of the registry's stacked
+ *                       l{k}.fc1.* / l{k}.fc2.*, engine/hlstm.h);
+ *       masks "mask.<name>" U8 of the same shape (1 live, 0 pruned);
+ *       __metadata__ {"topiary": <the text of config.json>}.
+ *   EXPORTDIR/config.json  {"format":"topiary-export", "version":1, "vocab":V, "embed":E, "layers":L,
+ *       "hidden":[H0,...], "cell":"lstm"|"hlstm", "gate_hidden":M, "gate_order":"ifgo",
+ *       "task":{task_to_json, its model fields = the architecture above, data an absolute path},
+ *       "metrics":{"step","epoch","valid_ppl" (null if never measured),"nnz","params","sparsity"}}
+ *   EXPORTDIR/vocab.json   JSON array of the token strings, id = index.
+ * (model.compact.safetensors belongs to the sparse-inference issue; a stale one is removed.)
+ *
+ * In PyTorch, with equal hidden sizes: attributes embed = nn.Embedding(V,E), lstm = nn.LSTM(E,H,L),
+ * decoder = nn.Linear(H,V) take the non-mask tensors with load_state_dict(strict=True).
+ *
+ * Every file is written atomically (fsutil).  config.json is written last and a previous export's
+ * config.json is removed first, so an interrupted export is never mistaken for a complete one.
+ * The target directory must be new, empty, a previous export, or hold only export files; a session
+ * directory (manifest.json) or anything else is refused.  Reading is strict: the architecture of
+ * config.json against every tensor's name, dtype and shape, no tensor missing or unknown, masks 0/1,
+ * pruned entries exactly 0, NaN/Inf refused (safetensors reader), vocab.json's size against config.
+ */
+#ifndef TP_EXPORT_H
+#define TP_EXPORT_H
+
+#include <stddef.h>
+
+#include "engine/corpus.h"
+#include "engine/model.h"
+#include "sessions/session.h"
+#include "sessions/task.h"
+
+#define EXPORT_FORMAT "topiary-export"
+#define EXPORT_VERSION_MAJOR 1
+
+/* What config.json and vocab.json say besides the weights. */
+typedef struct {
+    Task task;          /* the task (defaults where config.json has none); task.model = the architecture */
+    char **vocab;       /* [n_vocab] token strings (owned), id = index */
+    int n_vocab;
+    long step;          /* metrics at export time (-1 / NaN when absent) */
+    int epoch;
+    double valid_ppl;
+    double sparsity;
+    size_t nnz, params;
+} ExportInfo;
+
+/* An export loaded for evaluation: model, its info, and the corpus tokenised with its vocabulary. */
+typedef struct {
+    ExportInfo info;
+    Model model;
+    Corpus corpus;
+} ExportModel;
+
+/* Write the session's current model into outdir (created if needed). */
+TpStatus export_write(const Session *s, const char *outdir);
+
+/* Read the export in dir into m (model_init'ed here; model_free it) and *info (export_info_free).
+ * On failure both are left empty and err_msg() names the file and the problem (TP_EFORMAT,
+ * TP_ENOENT for a missing file). */
+TpStatus export_load(Model *m, ExportInfo *info, const char *dir);
+void export_info_free(ExportInfo *info);
+
+/* export_load, then the corpus of config.json's task.data (or data_override, may be NULL) loaded
+ * with the exported vocabulary; BLAS threads as the task says (the session's evaluation). */
+TpStatus export_open(ExportModel *e, const char *dir, const char *data_override);
+void export_close(ExportModel *e);
+
+/* 1 if dir holds a config.json of format topiary-export. */
+int export_exists(const char *dir);
+
+#endif
