@@ -66,6 +66,7 @@ TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HOBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 # Linker seams for injected failures (cmocka --wrap): only tests that ask for them get them.
 TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
+TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: all deps run test unit e2e asan bench bench-train clean info
 .DEFAULT_GOAL := all

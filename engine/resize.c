@@ -112,36 +112,43 @@ done:
 
 typedef struct {
     int n, m;     /* bridge row (target), column (input) */
-    float b;      /* B[n, m] */
+    long pos;     /* n * n_in + m                        */
+    float b;      /* B[n, m]                             */
 } Pick;
 
 /* is x a stronger candidate than y (|B| larger, ties: lower position)? */
-static int stronger(const Pick *x, const Pick *y, int n_in)
+static int stronger(const Pick *x, const Pick *y)
 {
     float ax = fabsf(x->b), ay = fabsf(y->b);
     if (ax != ay) return ax > ay;
-    return (long)x->n * n_in + x->m < (long)y->n * n_in + y->m;
+    return x->pos < y->pos;
 }
 
-/* the k strongest entries of the bridge, strongest first (a min-heap of size k, then sorted) */
+static int by_strength(const void *a, const void *b)
+{
+    return stronger(a, b) ? -1 : stronger(b, a) ? 1 : 0;
+}
+
+/* the k strongest entries of the bridge (k <= its size), strongest first: one pass with a min-heap
+ * of size k, then a sort of the k */
 static void top_pairs(Pick *top, int k, const ResizeBridge *br)
 {
     int n_in = br->n_in, filled = 0;
     long total = (long)(br->n_rec + br->n_next) * n_in;
     for (long e = 0; e < total; e++) {
-        Pick c = {(int)(e / n_in), (int)(e % n_in), br->g[e]};
-        if (filled == k && !stronger(&c, &top[0], n_in)) continue;
+        Pick c = {(int)(e / n_in), (int)(e % n_in), e, br->g[e]};
+        if (filled == k && !stronger(&c, &top[0])) continue;
         int i;
         if (filled < k) {
             i = filled++; /* sift up */
-            while (i > 0 && stronger(&top[(i - 1) / 2], &c, n_in)) top[i] = top[(i - 1) / 2], i = (i - 1) / 2;
+            while (i > 0 && stronger(&top[(i - 1) / 2], &c)) top[i] = top[(i - 1) / 2], i = (i - 1) / 2;
         } else {
             i = 0; /* replace the weakest, sift down */
             for (;;) {
                 int l = 2 * i + 1, r = l + 1, w = i;
                 const Pick *wp = &c;
-                if (l < k && stronger(wp, &top[l], n_in)) w = l, wp = &top[l];
-                if (r < k && stronger(wp, &top[r], n_in)) w = r;
+                if (l < k && stronger(wp, &top[l])) w = l, wp = &top[l];
+                if (r < k && stronger(wp, &top[r])) w = r;
                 if (w == i) break;
                 top[i] = top[w];
                 i = w;
@@ -149,12 +156,7 @@ static void top_pairs(Pick *top, int k, const ResizeBridge *br)
         }
         top[i] = c;
     }
-    for (int i = 1; i < filled; i++) /* insertion sort, strongest first: k is small */
-        for (int j = i; j > 0 && stronger(&top[j], &top[j - 1], n_in); j--) {
-            Pick t = top[j];
-            top[j] = top[j - 1];
-            top[j - 1] = t;
-        }
+    qsort(top, (size_t)filled, sizeof *top, by_strength);
 }
 
 /* mean |w| over the live entries of the weight matrices whose rows (side 0) or columns (side 1)
@@ -209,13 +211,16 @@ static void place(Model *m, int layer, int H_old, int k, const Pick *pk, float p
     }
 }
 
-static TpStatus check_bridge(const Model *m, int layer, const ResizeBridge *b)
+static TpStatus check_bridge(const Model *m, int layer, int k_new, const ResizeBridge *b)
 {
     if (!b || !b->g) return err_set(TP_EINVAL, "resize init=grad: no bridging gradient collected");
     if (b->layer != layer || b->H != m->cfg.hidden[layer])
         return err_set(TP_EINVAL, "resize init=grad: the bridging gradient was collected for layer %d at %d units, "
                                   "not layer %d at %d", b->layer, b->H, layer, m->cfg.hidden[layer]);
     if (b->n_batches < 1) return err_set(TP_EINVAL, "resize init=grad: no minibatch accumulated into the bridge");
+    if ((long)k_new > (long)(b->n_rec + b->n_next) * b->n_in)
+        return err_set(TP_ERANGE, "resize init=grad: %d new units but only %ld candidate connections", k_new,
+                       (long)(b->n_rec + b->n_next) * b->n_in);
     return TP_OK;
 }
 
@@ -252,7 +257,7 @@ TpStatus resize_layer(Model *m, Optim *o, ModelState *s, int layer, int new_hidd
     if (Hn == Ho) return TP_OK;
     const int grow = Hn > Ho, k_new = grow ? Hn - Ho : 0;
     if (grow && init.kind == RESIZE_INIT_FANIN && !init.rng) return err_set(TP_EINVAL, "resize init=fanin: no rng");
-    if (grow && init.kind == RESIZE_INIT_GRAD && (st = check_bridge(m, layer, init.bridge)) != TP_OK) return st;
+    if (grow && init.kind == RESIZE_INIT_GRAD && (st = check_bridge(m, layer, k_new, init.bridge)) != TP_OK) return st;
     if (grow && (init.kind < RESIZE_INIT_ZERO || init.kind > RESIZE_INIT_GRAD))
         return err_set(TP_EINVAL, "resize: unknown init %d", (int)init.kind);
 
