@@ -58,6 +58,7 @@ static TpStatus v_status(Session *, const Command *, CommandResult *);
 static TpStatus v_grow(Session *, const Command *, CommandResult *);
 static TpStatus v_prune(Session *, const Command *, CommandResult *);
 static TpStatus v_schedule(Session *, const Command *, CommandResult *);
+static TpStatus v_resize(Session *, const Command *, CommandResult *);
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
@@ -86,9 +87,12 @@ static const VerbSpec VERBS[] = {
       {"hh", K_NUM, 0, 1, NULL, "amount for *.w_hh (dual-ratio)"},
       {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
       {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
-    {"resize", "resize layer=L hidden=H", "change a layer's hidden size (least important units go)", NULL, 1, 1,
-     "structural resize (issue: grow-and-prune)", NULL,
-     {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"}, END}},
+    {"resize", "resize layer=L hidden=H [init=fanin|grad|zero] [batches=K]",
+     "change a layer's hidden size: the least important units go; new units grow (NeST with init=grad)", NULL, 1, 1,
+     NULL, v_resize,
+     {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
+      {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
+      {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
     {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch", NULL, 0, 1, NULL,
      v_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
@@ -636,6 +640,23 @@ static TpStatus v_grow(Session *s, const Command *c, CommandResult *r)
         before[i] = after[i] - res.t[i].grown;
     }
     say_tensor_table(r, s, before, after, sel);
+    return TP_OK;
+}
+
+static TpStatus v_resize(Session *s, const Command *c, CommandResult *r)
+{
+    if (!arg(c, "layer") || !arg(c, "hidden")) return err_set(TP_EINVAL, "resize: layer=L and hidden=H are required");
+    const char *in = arg(c, "init");
+    ResizeInitKind k = !in || !strcmp(in, "fanin") ? RESIZE_INIT_FANIN : !strcmp(in, "grad") ? RESIZE_INIT_GRAD
+                                                                                                : RESIZE_INIT_ZERO;
+    char what[200];
+    TpStatus st = compress_resize(s, (int)num(c, "layer", 0), (int)num(c, "hidden", 1), k, (int)num(c, "batches", 10),
+                                  what, sizeof what);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    SessionMetrics m;
+    session_metrics_now(s, &m);
+    say(r, "resized %s; %zu non-zeros of %zu parameters", what, m.nnz, m.params);
     return TP_OK;
 }
 

@@ -52,8 +52,18 @@ TpStatus compress_prune(Session *s, const PruneConfig *cfg, int dry, PruneResult
     return st;
 }
 
-/* Gradients of the next K training windows, without changing the weights or the trainer. */
-static TpStatus peek_gradients(Session *s, int K)
+typedef TpStatus (*PeekFn)(void *ctx, Model *m, int Tw, int B);
+
+static TpStatus add_to_accum(void *ctx, Model *m, int Tw, int B)
+{
+    (void)Tw;
+    (void)B;
+    return grow_accum_add(ctx, m);
+}
+
+/* Gradients of the next K training windows, without changing the weights or the trainer; fn sees
+ * each minibatch after its backward. */
+static TpStatus peek_gradients(Session *s, int K, PeekFn fn, void *ctx)
 {
     Trainer *t = &s->trainer;
     Model *m = &s->model;
@@ -79,7 +89,7 @@ static TpStatus peek_gradients(Session *s, int K)
         rc = model_forward(m, &st, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &rng, &nll, NULL);
         if (rc != TP_OK) break;
         model_backward(m, Tw, B);
-        rc = grow_accum_add(&s->gp.acc, m);
+        rc = fn(ctx, m, Tw, B);
     }
     model_state_free(&st);
     return rc;
@@ -90,7 +100,7 @@ TpStatus compress_grow(Session *s, const GrowConfig *cfg, int batches, int dry, 
     Compress *c = &s->gp;
     if (batches < 1) batches = 1;
     TpStatus st = TP_OK;
-    if (c->acc.n_batches < batches) st = peek_gradients(s, batches - c->acc.n_batches);
+    if (c->acc.n_batches < batches) st = peek_gradients(s, batches - c->acc.n_batches, add_to_accum, &c->acc);
     if (st != TP_OK) return st;
     GrowConfig g = *cfg;
     if (g.lr <= 0.0f) g.lr = s->trainer.opt.lr;
@@ -199,4 +209,38 @@ const char *compress_schedule_describe(const Session *s, char *buf, size_t n)
         snprintf(buf, n, "gp grow=%g prune=%g every=%ld tolerance=%g (%s, cycle %d)", c->grow_ratio, c->prune_ratio,
                  c->every, c->tolerance, schedule_phase_name(sc), sc->cycle);
     return buf;
+}
+
+static TpStatus add_to_bridge(void *ctx, Model *m, int Tw, int B) { return resize_bridge_add(ctx, m, Tw, B); }
+
+TpStatus compress_resize(Session *s, int layer, int hidden, ResizeInitKind kind, int batches, char *what, size_t n)
+{
+    Model *m = &s->model;
+    if (layer < 0 || layer >= m->cfg.n_layers)
+        return err_set(TP_ERANGE, "resize: layer=%d: the model has layers 0..%d", layer, m->cfg.n_layers - 1);
+    int old = m->cfg.hidden[layer];
+    if (hidden == old) {
+        snprintf(what, n, "layer %d already has %d units", layer, old);
+        return TP_OK;
+    }
+    ResizeBridge bridge;
+    memset(&bridge, 0, sizeof bridge);
+    Rng rng = s->trainer.rng; /* a copy: the dropout stream of training stays as it was */
+    ResizeInit init = {.kind = kind, .scale = 0.0f, .rng = &rng, .bridge = NULL};
+    TpStatus st = TP_OK;
+    if (hidden > old && kind == RESIZE_INIT_GRAD) {
+        st = resize_bridge_init(&bridge, m, layer, s->trainer.cfg.bptt, s->trainer.cfg.batch);
+        if (st == TP_OK) st = peek_gradients(s, batches < 1 ? 1 : batches, add_to_bridge, &bridge);
+        init.bridge = &bridge;
+    }
+    if (st == TP_OK) st = resize_layer(m, &s->trainer.opt, &s->trainer.state, layer, hidden, init, NULL);
+    resize_bridge_free(&bridge);
+    if (st != TP_OK) return st;
+    s->task.model.hidden[layer] = hidden;
+    if ((st = compress_relayout(s)) != TP_OK) return st;
+    snprintf(what, n, "layer %d: %d -> %d units (%s)", layer, old, hidden,
+             hidden < old ? "least important removed" : kind == RESIZE_INIT_GRAD ? "NeST growth from gradients"
+                                                      : kind == RESIZE_INIT_FANIN ? "new units: random fan-in, zero fan-out"
+                                                                                  : "new units: zero");
+    return TP_OK;
 }

@@ -11,6 +11,7 @@
 
 #include "engine/grow.h"
 #include "engine/prune.h"
+#include "engine/resize.h"
 #include "engine/schedule.h"
 #include "engine/train.h"
 
@@ -37,6 +38,11 @@ TpStatus compress_prune(struct Session *s, const PruneConfig *cfg, int dry, Prun
  * copy of the recurrent state and of the dropout stream), then the top `ratio` dormant entries are
  * activated and the accumulator reset (dry: preview only, nothing reset). */
 TpStatus compress_grow(struct Session *s, const GrowConfig *cfg, int batches, int dry, GrowResult *r);
+
+/* Resize a layer (engine/resize): shrink by importance, grow with kind (GRAD: NeST bridging
+ * gradients from `batches` peeked minibatches).  History and accumulator are reset. */
+TpStatus compress_resize(struct Session *s, int layer, int hidden, ResizeInitKind kind, int batches, char *what,
+                         size_t n);
 
 TpStatus compress_schedule_set(struct Session *s, const ScheduleConfig *cfg);  /* kind OFF = none */
 /* Before a minibatch: carry out every schedule action due at this step (prune, grow, evaluate,
