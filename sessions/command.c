@@ -151,6 +151,17 @@ const char *const *command_verbs(void)
     return names;
 }
 
+const char *const *command_keys(const char *verb)
+{
+    static const char *names[16];
+    const VerbSpec *v = find_verb(verb);
+    if (!v) return NULL;
+    int k = 0;
+    for (; v->keys[k].key && k < 15; k++) names[k] = v->keys[k].key;
+    names[k] = NULL;
+    return names;
+}
+
 /* ==== parser ==================================================================================== */
 
 static int edit_distance(const char *a, const char *b)

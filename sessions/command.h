@@ -55,5 +55,7 @@ void command_set_journal(int on);          /* default on; replay turns it off */
 const char *command_help(const char *verb);
 /* Verb names in table order (NULL-terminated), for completion. */
 const char *const *command_verbs(void);
+/* Key names of a verb (NULL-terminated; NULL if the verb is unknown), for completion. */
+const char *const *command_keys(const char *verb);
 
 #endif

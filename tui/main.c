@@ -18,6 +18,9 @@
 #include "sessions/session.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
+#include "tui/ui.h"
+#include "plots/gnuplot.h"
+#include "tui/session_charts.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -63,14 +66,16 @@ static int usage_error(const char *fmt, const char *arg)
 static const char SUBCOMMANDS[] =
     "usage: topiary <command> [options]\n"
     "\n"
-    "  tui      [--session DIR] [task options]   interactive workbench (not available yet)\n"
+    "  tui      [--session DIR] [task options] [--ascii] [--no-color]   the interactive workbench (default)\n"
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
     "  profile  [--sizes A:B:STEP] ...            latency profile (not available yet)\n"
     "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
-    "  plot     --session DIR --chart NAME --out FILE  (not available yet)\n"
+    "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
+    "           charts of metrics.tsv/latency.tsv (" SESSION_CHART_NAMES "):\n"
+    "           through gnuplot with --out, else as text on stdout\n"
     "  info                                       build and hardware summary\n"
     "  help     [COMMAND]                         this text, or one command's options\n";
 
@@ -610,6 +615,49 @@ static int cmd_replay(int argc, char **argv)
     return rc;
 }
 
+/* ---- plot --------------------------------------------------------------------------------- */
+
+static int cmd_plot(int argc, char **argv)
+{
+    const char *dir = NULL, *name = NULL, *out = NULL;
+    int ascii = 0, w = 80, h = 24;
+    for (int i = 2; i < argc; i++) {
+        char junk;
+        if (!strcmp(argv[i], "--session") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--chart") && i + 1 < argc) name = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--ascii")) ascii = 1;
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%dx%d%c", &w, &h, &junk) != 2 || w < 10 || h < 3 || w > 1000 || h > 500)
+                return usage_error("--size: expected WxH (10x3 .. 1000x500), got '%s'", argv[i]);
+        } else return usage_error("plot: unknown option '%s'", argv[i]);
+    }
+    if (!dir || !name)
+        return usage_error("plot: usage: topiary plot --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] "
+                           "[--size WxH]%s", "");
+    SessionChart sc;
+    TpStatus st = session_charts_load(&sc, dir, name);
+    if (st != TP_OK) return fail(st);
+    if (sc.torn) fprintf(stderr, "topiary: plot: warning: the last line of %s was torn (a crash while appending); ignored\n", sc.source);
+    int rc = 0;
+    if (out) {
+        GnuplotFiles gf;
+        st = gnuplot_plot(&gf, out, &sc.spec, sc.series, sc.n_series);
+        if (st == TP_OK) printf("wrote %s (gnuplot script %s, data %s)\n", gf.out, gf.script, gf.data);
+        else rc = fail(st);
+    } else {
+        CanvasText t;
+        sc.spec.mode = ascii ? CANVAS_ASCII : CANVAS_BRAILLE;
+        st = chart_render(&t, &sc.spec, sc.series, sc.n_series, w, h);
+        if (st == TP_OK)
+            for (int r = 0; r < t.h; r++) puts(t.lines[r]);
+        else rc = fail(st);
+        canvas_text_free(&t);
+    }
+    session_charts_free(&sc);
+    return rc;
+}
+
 static int cmd_info(void)
 {
     char desc[512];
@@ -622,6 +670,62 @@ static int cmd_info(void)
     return 0;
 }
 
+/* ---- tui ---------------------------------------------------------------------------------- */
+
+/* Default session: $XDG_DATA_HOME/topiary/default (or ~/.local/share/topiary/default). */
+static void default_session_dir(char *buf, size_t n)
+{
+    const char *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (x && *x) snprintf(buf, n, "%s/topiary/default", x);
+    else snprintf(buf, n, "%s/.local/share/topiary/default", home && *home ? home : ".");
+}
+
+static int cmd_tui(int argc, char **argv, int first)
+{
+    const char *dir = NULL;
+    char dflt[4096];
+    UiOptions o = {0, 0};
+    int log_every_given = 0;
+    for (int i = first; i < argc; i++) {
+        if (!strcmp(argv[i], "--session") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--ascii")) o.ascii = 1;
+        else if (!strcmp(argv[i], "--no-color")) o.no_color = 1;
+        else if (is_task_option(argv[i]) && i + 1 < argc) log_every_given |= !strcmp(argv[i], "--log-every"), i++;
+        else return usage_error("tui: unknown option '%s'", argv[i]);
+    }
+    if (!dir) {
+        default_session_dir(dflt, sizeof dflt);
+        dir = dflt;
+    }
+    Session s;
+    int rc;
+    if (!session_exists(dir)) {
+        /* live curves: a metrics row every 20 steps unless asked otherwise */
+        int n = argc + 2;
+        char **av = calloc((size_t)n + 1, sizeof *av);
+        if (!av) return EXIT_RUNTIME;
+        for (int i = 0; i < argc; i++) av[i] = argv[i];
+        if (!log_every_given) {
+            av[argc] = (char *)"--log-every";
+            av[argc + 1] = (char *)"20";
+        } else {
+            n = argc;
+        }
+        if (fsutil_mkdir_p(dir) != TP_OK) {
+            free(av);
+            return fail(TP_EIO);
+        }
+        rc = open_or_create(&s, dir, n, av, first, "tui");
+        free(av);
+    } else {
+        rc = open_or_create(&s, dir, argc, argv, first, "tui");
+    }
+    if (rc) return rc;
+    rc = ui_run(&s, &o);
+    session_free(&s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "tui";
@@ -631,19 +735,15 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
     if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
+    if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
     if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         print_help(argc > 2 ? argv[2] : NULL);
         return 0;
     }
-    if (!strcmp(cmd, "tui")) {
-        fprintf(stderr, "topiary: the interactive workbench (TUI) is not built yet; use the headless commands:\n\n");
-        fputs(SUBCOMMANDS, stderr);
-        return EXIT_USAGE;
-    }
+    if (!strcmp(cmd, "tui")) return cmd_tui(argc, argv, argc > 1 && !strcmp(argv[1], "tui") ? 2 : 1);
     static const char *const later[][2] = {
         {"profile", "the latency profiler (latency issue)"},
-        {"plot", "plots (TUI issue)"},
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (!strcmp(cmd, later[i][0])) {
