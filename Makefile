@@ -148,6 +148,32 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	   SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
 
+# libFuzzer targets tests/fuzz/fuzz_NAME.c (clang, ASan+UBSan, library built into build-fuzz/), each
+# run for FUZZ_SECONDS on its corpus build-fuzz/corpus/NAME (seeded by the target itself); crashes
+# are saved as build-fuzz/crash-NAME-*.  Not part of `make test`.
+FUZZ_SECONDS ?= 20
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 WERROR=0 NO_CUDA=1 EXTRA_CFLAGS=-Wno-pass-failed \
+	   SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/libtopiary.a
+	$(Q)for f in $(FUZZ_NAMES); do \
+	  echo "  FUZZ-LD $(FUZZ_BUILD)/fuzz_$$f"; \
+	  clang -O1 -g -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer \
+	    $(FUZZ_SAN) -o $(FUZZ_BUILD)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtopiary.a \
+	    $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS_BASE) || exit 1; \
+	done
+	@fail=""; for f in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f; echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  ./$(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$f- $(FUZZ_BUILD)/corpus/$$f 2>$(FUZZ_BUILD)/fuzz_$$f.log \
+	    || { fail="$$fail $$f"; tail -n 40 $(FUZZ_BUILD)/fuzz_$$f.log; }; \
+	  grep -E "^(stat::number_of_executed_units|Done)" $(FUZZ_BUILD)/fuzz_$$f.log || true; \
+	done; [ -z "$$fail" ] || { echo "fuzz: crashes in:$$fail (inputs in $(FUZZ_BUILD)/crash-*)"; exit 1; }; \
+	echo "fuzz: no crash in $(FUZZ_NAMES)"
+
 bench: bench-train
 
 bench-train: deps $(BIN)

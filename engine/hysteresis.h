@@ -120,7 +120,8 @@ TpStatus hysteresis_recommend_budget(HystPick *p, const HystSeries *s, const Hys
 /* Recommendation for a size the user typed (or a layer's current size): the target's latency is that
  * of the smallest measured size >= target (TP_ERANGE outside the measured range).  nearest: the
  * nearest larger size whose median is <= the target's (at least as fast), −1 if none (the target
- * is already optimal: every larger size is slower); nearest_beyond_noise: it is faster beyond noise.
+ * is already optimal: every larger size is slower); nearest_beyond_noise: it is strictly faster beyond
+ * noise (hi(nearest) < lo(target); an equal latency is no gain).
  * furthest: the largest size reachable at no latency cost within noise (reach), i.e. the answer to
  * "no slower than now"; equal to the target's index when none is. */
 typedef struct {

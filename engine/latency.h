@@ -30,7 +30,7 @@
  * Every layer shares one set of buffers sized for the largest (64-byte aligned), so memory stays
  * that of one layer; the content is random U(-0.1, 0.1) and irrelevant to dense timing.
  *
- * Files: TSV with the DESIGN 2.3 columns
+ * Files (latency_io.c): TSV with the DESIGN 2.3 columns
  *   backend threads batch seq hidden sparsity pattern median_us p10_us p90_us
  * then input mean_us n_samples n_inner protocol run fingerprint (times in microseconds per call,
  * i.e. for the whole window of seq steps).  One row per size; a file may hold several curves (a

@@ -40,18 +40,13 @@ void screen_train(App *a, int top, int h)
     session_metrics_now(s, &m);
     char sched[200];
     compress_schedule_describe(s, sched, sizeof sched);
-    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g  clip %g  nnz %zu/%zu (%.1f%% sparse)  layers", m.lr,
-              (double)s->trainer.cfg.clip, m.nnz, m.params, 100 * m.sparsity);
-    int x = 60;
-    for (int l = 0; l < s->model.cfg.n_layers && x < COLS - 6; l++) x += 0;
     char sizes[64] = "";
     for (int l = 0; l < s->model.cfg.n_layers; l++) {
         size_t k = strlen(sizes);
-        snprintf(sizes + k, sizeof sizes - k, "%s%d", l ? "," : " ", s->model.cfg.hidden[l]);
+        snprintf(sizes + k, sizeof sizes - k, "%s%d", l ? "," : "", s->model.cfg.hidden[l]);
     }
-    int used = 60;
-    (void)used;
-    draw_text(top + ch, COLS - 40, 40, (int)A_BOLD, "%-12s sched %.20s", sizes, sched);
+    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu (%.1f%% sparse) | layers %s | schedule %s",
+              m.lr, (double)s->trainer.cfg.clip, m.nnz, m.params, 100 * m.sparsity, sizes, sched);
     /* the log of recent commands and events */
     int ly = top + ch + 1;
     draw_box_title(ly, 0, log_h, COLS, "log");
