@@ -68,7 +68,7 @@ TEST_HOBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
-.PHONY: all deps run test unit e2e asan bench bench-train clean info
+.PHONY: all deps run demo test unit e2e asan bench bench-train clean info
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -91,11 +91,15 @@ deps:
 	    || { echo "topiary: apt-get install failed for:$$missing" >&2; exit 1; }; \
 	else echo "topiary: all Debian packages present"; fi
 
-# Until the TUI lands: a short headless training run on the bundled corpus (about a minute),
-# then the test perplexity.  The demo session lives in build/ and is replaced on every run.
-DEMO := $(BUILD)/demo-session
+# The workbench on the bundled task, in the default session ($$XDG_DATA_HOME/topiary/default).
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
+	./$(BIN)
+
+# Headless: a short training run on the bundled corpus (about a minute), then the test perplexity.
+# The demo session lives in build/ and is replaced on every run.
+DEMO := $(BUILD)/demo-session
+demo: all
 	rm -rf $(DEMO)
 	./$(BIN) train --session $(DEMO) --epochs 2
 	./$(BIN) eval --session $(DEMO) --split test
