@@ -14,6 +14,7 @@
 #include "engine/mask.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"
+#include "sessions/profile.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
 
@@ -55,6 +56,8 @@ static TpStatus v_export(Session *, const Command *, CommandResult *);
 static TpStatus v_quit(Session *, const Command *, CommandResult *);
 static TpStatus v_help(Session *, const Command *, CommandResult *);
 static TpStatus v_status(Session *, const Command *, CommandResult *);
+static TpStatus v_profile(Session *, const Command *, CommandResult *);
+static TpStatus v_recommend(Session *, const Command *, CommandResult *);
 static TpStatus v_grow(Session *, const Command *, CommandResult *);
 static TpStatus v_prune(Session *, const Command *, CommandResult *);
 static TpStatus v_schedule(Session *, const Command *, CommandResult *);
@@ -93,12 +96,14 @@ static const VerbSpec VERBS[] = {
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
       {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
-    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch", NULL, 0, 1, NULL,
+    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start", NULL, 0, 1, NULL,
      v_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
       {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
       {"log_every", K_INT, 1, 1e8, NULL, "metrics row every N steps"},
-      {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"}, END}},
+      {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"},
+      {"lr_decay", K_NUM, 1e-6, 1, NULL, "per-epoch factor after decay_start"},
+      {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
      v_schedule,
@@ -108,14 +113,19 @@ static const VerbSpec VERBS[] = {
       {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"}, {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio per step"},
       {"tolerance", K_NUM, 0, 1e6, NULL, "GP: allowed validation-ppl rise over the best"},
       {"batches", K_INT, 1, 1e6, NULL, "GP: minibatches of gradient per growth"},
-      {"cycles", K_INT, 1, 1e6, NULL, "GP: growth+pruning cycles"}, END}},
-    {"profile", "profile [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T]",
-     "measure layer latency against hidden size", NULL, 0, 1, "the latency profiler (issue: hardware guidance)", NULL,
+      {"cycles", K_INT, 1, 1e6, NULL, "GP: growth+pruning cycles"},
+      {"params", K_STR, 0, 0, NULL, "tensors to prune/grow (globs; default: weight matrices)"}, END}},
+    {"profile", "profile [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] ...",
+     "measure layer latency against hidden size (appends to latency.tsv)", NULL, 0, 1, NULL, v_profile,
      {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
       {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
-      {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, END}},
-    {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer", NULL, 0, 0,
-     "the latency profiler (issue: hardware guidance)", NULL,
+      {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, {"input", K_INT, 0, 65536, NULL, "input size (0 = hidden)"},
+      {"sparsity", K_NUM, 0, 0.999, NULL, "fraction of zero weights"},
+      {"pattern", K_ENUM, 0, 0, "dense|csr|row", "sparsity pattern"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (0 = auto)"},
+      {"budget_s", K_NUM, 1, 86400, NULL, "time for the sweep (default 60)"},
+      {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"}, END}},
+    {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer (newest profile)", NULL, 0, 0,
+     NULL, v_recommend,
      {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"}, END}},
     {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4)", NULL, 0, 1,
      "hidden-state thresholding (issue: sparse inference)", NULL, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
@@ -484,6 +494,8 @@ static TpStatus v_set(Session *s, const Command *c, CommandResult *r)
             s->task.threads = (int)v;
         } else if (!strcmp(k, "log_every")) s->task.log_every = (int)v;
         else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
+        else if (!strcmp(k, "lr_decay")) s->trainer.cfg.lr_decay = s->task.train.lr_decay = (float)v;
+        else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
         say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
     }
     r->changed = 1;
@@ -671,6 +683,8 @@ static TpStatus v_resize(Session *s, const Command *c, CommandResult *r)
     return TP_OK;
 }
 
+static TpStatus st_check_params(const Session *s, const char *glob) { return mask_params_check(&s->model, glob); }
+
 static TpStatus v_schedule(Session *s, const Command *c, CommandResult *r)
 {
     ScheduleKind k = !strcmp(c->word, "agp") ? SCHEDULE_AGP : !strcmp(c->word, "gp") ? SCHEDULE_GP : SCHEDULE_OFF;
@@ -692,8 +706,11 @@ static TpStatus v_schedule(Session *s, const Command *c, CommandResult *r)
     } else if (c->n_args) {
         return err_set(TP_EINVAL, "schedule none takes no keys");
     }
+    const char *pg = arg(c, "params");
+    if (pg && (st_check_params(s, pg)) != TP_OK) return err_wrap(TP_EINVAL, "schedule: ");
     TpStatus st = compress_schedule_set(s, &sc);
     if (st != TP_OK) return st;
+    snprintf(s->gp.params, sizeof s->gp.params, "%s", pg ? pg : "");
     char d[256];
     say(r, "schedule %s", compress_schedule_describe(s, d, sizeof d));
     r->changed = 1;
@@ -715,6 +732,24 @@ static TpStatus v_status(Session *s, const Command *c, CommandResult *r)
     say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
     if (s->gp.last_event[0]) say(r, "; last: %s", s->gp.last_event);
     return TP_OK;
+}
+
+static int profile_cancel(void *ctx, double fraction)
+{
+    return progress_fn ? progress_fn(progress_ctx, "profile", fraction, ctx, NULL) : 0;
+}
+
+static TpStatus v_profile(Session *s, const Command *c, CommandResult *r)
+{
+    const char *k[COMMAND_MAX_ARGS], *v[COMMAND_MAX_ARGS];
+    for (int i = 0; i < c->n_args; i++) k[i] = c->args[i].key, v[i] = c->args[i].value;
+    return profile_verb(s, c->n_args, k, v, profile_cancel, s, r->text, sizeof r->text, r->summary, sizeof r->summary);
+}
+
+static TpStatus v_recommend(Session *s, const Command *c, CommandResult *r)
+{
+    const char *l = arg(c, "layer"), *b = arg(c, "budget_us");
+    return profile_verb_recommend(s, l ? atoi(l) : 0, b ? atof(b) : 0.0, r->text, sizeof r->text);
 }
 
 const char *command_help(const char *verb)

@@ -116,6 +116,7 @@ TpStatus compress_schedule_set(Session *s, const ScheduleConfig *cfg)
     schedule_free(&c->sched);
     memset(&c->sched, 0, sizeof c->sched);
     c->last_event[0] = '\0';
+    c->params[0] = '\0';
     if (cfg->kind == SCHEDULE_OFF) return TP_OK;
     TpStatus st = schedule_config_check(cfg);
     if (st != TP_OK) return st;
@@ -140,6 +141,7 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             return TP_OK;
         case SCHEDULE_PRUNE: {
             PruneConfig p = prune_config_default();
+            p.params = c->params[0] ? c->params : NULL;
             p.mode = a.prune_mode;
             p.amount = a.value;
             PruneResult r;
@@ -152,6 +154,7 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
         }
         case SCHEDULE_GROW: {
             GrowConfig g = grow_config_default();
+            g.params = c->params[0] ? c->params : NULL;
             g.ratio = a.value;
             g.lr = s->trainer.opt.lr;
             GrowResult r;
@@ -202,6 +205,9 @@ const char *compress_schedule_describe(const Session *s, char *buf, size_t n)
     const Schedule *sc = &s->gp.sched;
     const ScheduleConfig *c = &sc->cfg;
     if (c->kind == SCHEDULE_OFF) snprintf(buf, n, "none");
+    else if (s->gp.params[0] && c->kind == SCHEDULE_AGP)
+        snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld params=%s (%s)", c->from, c->to, c->start, c->end,
+                 c->every, s->gp.params, schedule_phase_name(sc));
     else if (c->kind == SCHEDULE_AGP)
         snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld (%s)", c->from, c->to, c->start, c->end,
                  c->every, schedule_phase_name(sc));

@@ -23,6 +23,7 @@ typedef struct {
     Schedule sched;         /* sched.cfg.kind == SCHEDULE_OFF: no schedule        */
     long sched_events;      /* actions carried out, for the log                   */
     char last_event[200];   /* what the schedule did last (shown by status / TUI) */
+    char params[128];       /* tensors the schedule prunes/grows ("" = weight matrices) */
 } Compress;
 
 TpStatus compress_init(struct Session *s);      /* after the model is built (zeroed history) */

@@ -248,6 +248,7 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
         cJSON_AddNumberToObject(j, "batches", sc->grow_batches);
         cJSON_AddNumberToObject(j, "cycles", sc->cycles);
         cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
+        if (s->gp.params[0]) cJSON_AddStringToObject(j, "params", s->gp.params);
     }
     cJSON *files = cJSON_AddObjectToObject(man, "files");
     char vp[4200];
@@ -553,6 +554,8 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
         sc.max_prunes = (int)num_or(sj, "max_prunes", sc.max_prunes);
     }
     if ((st = compress_schedule_set(s, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");
+    if (cJSON_IsString(sp)) snprintf(s->gp.params, sizeof s->gp.params, "%s", sp->valuestring);
     /* the session-level settings a snapshot records (epochs, clip, ...) come back with it */
     s->task.train.epochs = tr->cfg.epochs = t.train.epochs;
     s->task.train.clip = tr->cfg.clip = t.train.clip;
