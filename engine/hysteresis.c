@@ -123,17 +123,22 @@ TpStatus hysteresis_analyze(HystAnalysis *a, const HystSeries *s, const HystOpti
             }
     }
 
-    /* hysteresis points: (a) Pareto, (b) a plateau behind, (c) a step beyond noise to the next Pareto size */
+    /* hysteresis points: (a) Pareto, (b) a plateau behind, (c) a step beyond noise to the next Pareto size.
+     * The plateau is contiguous: walking down from k over the sizes that are not spikes (strictly
+     * faster sizes above them, hi(j) < lo(i)), med(k) stays inside their bands; one noisy size far
+     * below cannot make a plateau of a steep stretch. */
     for (int q = 0; q + 1 < a->n_pareto; q++) {
         int k = a->pareto[q], p = a->pareto[q + 1];
         if (!(a->lo[p] > a->hi[k])) continue;
-        int from = -1;
-        for (int i = 0; i < k; i++)
-            if (med[k] <= a->hi[i] && med[k] >= a->lo[i]) {
-                from = i;
-                break;
-            }
-        if (from < 0) continue;
+        int from = k;
+        for (int i = k - 1; i >= 0; i--) {
+            int spike = 0;
+            for (int j = i + 1; j < n && !spike; j++) spike = a->hi[j] < a->lo[i];
+            if (spike) continue;
+            if (med[k] > a->hi[i] || med[k] < a->lo[i]) break;
+            from = i;
+        }
+        if (from == k) continue;
         a->points[a->n_points++] = (HystPoint){k, from, p, med[p] / med[k] - 1.0};
     }
 

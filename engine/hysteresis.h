@@ -21,8 +21,10 @@
  *   hysteresis    k is a hysteresis point (the right edge of a plateau: the largest size reachable
  *   point         at no latency cost) when all of
  *                   (a) k is Pareto;
- *                   (b) the plateau: some smaller i has med(k) inside band(i) (growing from i to k
- *                       is free; a spike i, far above k, does not count: that is non-monotonicity);
+ *                   (b) the plateau: the size below k (skipping spikes: sizes with a strictly
+ *                       faster larger size beyond noise) has med(k) inside its band, so growing to
+ *                       k is free; the plateau extends down as long as that holds (contiguous: a
+ *                       single noisy size far below k cannot make a plateau of a steep stretch);
  *                   (c) the step: the next Pareto size p > k is slower beyond noise, lo(p) > hi(k).
  *                 Consequences the tests pin down: a strictly increasing curve has none (no plateau);
  *                 a smooth, slowly rising noisy curve has none (no step beyond noise); a spike does
@@ -54,7 +56,7 @@ void hysteresis_options_defaults(HystOptions *o);
 
 typedef struct {
     int index;          /* k                                                                   */
-    int plateau_from;   /* smallest i satisfying (b): the plateau's left end                   */
+    int plateau_from;   /* the plateau's left end (b)                                         */
     int next;           /* p: the next Pareto size after the step                              */
     double step;        /* med(p)/med(k) − 1                                                   */
 } HystPoint;

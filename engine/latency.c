@@ -155,8 +155,9 @@ TpStatus latency_parse_sizes(const char *spec, int **sizes, int *n)
                                LATENCY_MAX_HIDDEN);
             }
             if (k && d <= v[k - 1]) {
+                int prev = v[k - 1];
                 free(v);
-                return err_set(TP_EINVAL, "sizes '%s': %ld after %d: list the sizes in increasing order", spec, d, v[k - 1]);
+                return err_set(TP_EINVAL, "sizes '%s': %ld after %d: list the sizes in increasing order", spec, d, prev);
             }
             if (k == LATENCY_MAX_SIZES) {
                 free(v);
@@ -383,7 +384,9 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     int auto_rounds = o->rounds == 0;
     rounds = o->rounds;
     if (auto_rounds) {
-        double r = floor((o->budget_s - (t_rounds - t_start)) / fmax(round_cost, 1e-9));
+        /* room for 3x the estimate: calibration runs colder than the rounds, so the estimate is
+         * pessimistic; the loop below stops when the budget is spent */
+        double r = 3.0 * floor((o->budget_s - (t_rounds - t_start)) / fmax(round_cost, 1e-9));
         rounds = r < 5 ? 5 : r > 1000 ? 1000 : (int)r;
     }
     samples = malloc(sizeof(double) * (size_t)n * (size_t)rounds);
@@ -444,7 +447,8 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         gmtime_r(&now, &tm);
         char ts[24];
         strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(out->run, sizeof out->run, "%s-s%llu", ts, (unsigned long long)(o->seed % 100000));
+        snprintf(out->run, sizeof out->run, "%.16s-p%d-s%llu", ts, (int)(getpid() % 100000),
+                 (unsigned long long)(o->seed % 1000));
     }
     out->seconds = now_s() - t_start;
     st = TP_OK;

@@ -24,9 +24,9 @@
  *      higher (../shared/bench/README.md: H = 512, 123 us hot vs 360-430 us cold), so mixing the
  *      two would make a curve of cache accidents;
  *   4. per size: median of the round samples, p10 and p90 (linear interpolation, as numpy), mean.
- * Rounds: `rounds` if given, else as many as fit `budget_s` (default 60 s for the whole sweep, about
- * a minute for ~200 sizes) estimated from the calibration, at least 5, at most 1000; the sweep also
- * stops early when the machine turns out slower than calibrated and the next round would overrun.
+ * Rounds: `rounds` if given, else as many as fit `budget_s` (default 60 s for the whole sweep,
+ * calibration included: about a minute for ~200 sizes), at least 5, at most 1000: rounds go on while
+ * the next one (at the mean round time so far) still fits the budget.
  * Every layer shares one set of buffers sized for the largest (64-byte aligned), so memory stays
  * that of one layer; the content is random U(-0.1, 0.1) and irrelevant to dense timing.
  *
@@ -58,7 +58,7 @@ typedef struct {
     double sparsity;       /* fraction of zero weights (0 = dense)                             */
     char pattern[8];       /* dense | csr | row                                                */
     char protocol[16];     /* steady (measured, see above) | model (engine/accel)              */
-    char run[32];          /* sweep id (UTC start time + seed), unique per sweep               */
+    char run[32];          /* sweep id: UTC start time, pid, seed; model-lstm / model-hlstm-M<M> */
     char fingerprint[512]; /* hardware: "cpu=...; cpus=N; blas=...; os=..." or the accel model */
     int rounds;            /* samples per size (TSV: n_samples)                                */
     double seconds;        /* wall time of the sweep (JSON only; 0 = unknown)                  */

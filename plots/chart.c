@@ -392,13 +392,14 @@ static void draw_vlines(Canvas *c, const Frame *f, const ChartSpec *sp)
     int right = f->col0 + f->pw - 1, col;
     for (int k = 0; k < sp->n_markers; k++)
         if (sp->markers[k].kind == CHART_MARK_VLINE && marker_col(f, &sp->markers[k], &col))
-            for (int r = f->row0; r < f->row0 + f->ph; r++) canvas_put(c, col, r, f->ascii ? ':' : 0x250A, CHART_TAG_MARKER);
+            for (int r = f->row0; r < f->row0 + f->ph; r++)
+                canvas_put(c, col, r, f->ascii ? ':' : 0x250A, CHART_TAG_MARKER);
     for (int k = 0; k < sp->n_markers; k++) {
         const ChartMarker *m = &sp->markers[k];
         if (m->kind != CHART_MARK_VLINE || !has_name(m->label) || !marker_col(f, m, &col)) continue;
-        int len = utf8_width(m->label);
-        if (blank_run(c, col + 1, f->row0, len, f->col0, right)) canvas_puts(c, col + 1, f->row0, m->label, CHART_TAG_MARKER);
-        else if (blank_run(c, col - len, f->row0, len, f->col0, right)) canvas_puts(c, col - len, f->row0, m->label, CHART_TAG_MARKER);
+        int len = utf8_width(m->label), at = col + 1;
+        if (!blank_run(c, at, f->row0, len, f->col0, right)) at = col - len;
+        if (blank_run(c, at, f->row0, len, f->col0, right)) canvas_puts(c, at, f->row0, m->label, CHART_TAG_MARKER);
     }
 }
 
@@ -465,7 +466,8 @@ TpStatus chart_render(CanvasText *out, const ChartSpec *sp, const ChartSeries *s
 
     int legend = has_name(sp->x_label);
     for (int i = 0; i < ns; i++) legend |= has_name(s[i].name);
-    for (int k = 0; k < sp->n_markers; k++) legend |= sp->markers[k].kind == CHART_MARK_POINT && has_name(sp->markers[k].label);
+    for (int k = 0; k < sp->n_markers; k++)
+        legend |= sp->markers[k].kind == CHART_MARK_POINT && has_name(sp->markers[k].label);
     int title = (has_name(sp->title) || has_name(sp->y_label)) && h >= 5;
     legend = legend && h >= 7;
     int xaxis = h >= 3, xlabels = h >= 4;
@@ -477,8 +479,12 @@ TpStatus chart_render(CanvasText *out, const ChartSpec *sp, const ChartSeries *s
     Ticks yt = {0}, xt = {0};
     if (have) y_ticks(&yt, &f);
     /* y labels only when they leave at least 4 plot columns; the axis alone from w >= 3 */
-    if (have && yt.n && yt.width + 1 + 4 <= w) f.axis_col = yt.width;
-    else f.axis_col = w >= 3 ? 0 : -1, yt.n = 0;
+    if (have && yt.n && yt.width + 1 + 4 <= w) {
+        f.axis_col = yt.width;
+    } else {
+        f.axis_col = w >= 3 ? 0 : -1;
+        yt.n = 0;
+    }
     f.col0 = f.axis_col + 1;
     f.pw = w - f.col0;
     if (have && xlabels) x_ticks(&xt, &f, w);
@@ -496,7 +502,8 @@ TpStatus chart_render(CanvasText *out, const ChartSpec *sp, const ChartSeries *s
     draw_axes(&c, &f, &yt, &xt);
     if (have) {
         draw_vlines(&c, &f, sp);
-        for (int i = 0; i < ns; i++) draw_series(&c, &f, &s[i], (uint8_t)(CHART_TAG_SERIES + i), ns > 1 ? ASCII_INK[i % 10] : '*');
+        for (int i = 0; i < ns; i++)
+            draw_series(&c, &f, &s[i], (uint8_t)(CHART_TAG_SERIES + i), ns > 1 ? ASCII_INK[i % 10] : '*');
         draw_points(&c, &f, sp);
     } else {
         static const char msg[] = "no data";

@@ -51,6 +51,13 @@ static void put_str(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Text for a comment line: control characters as spaces. */
+static void put_plain(FILE *fp, const char *s, const char *fallback)
+{
+    if (!s || !*s) s = fallback;
+    for (; *s; s++) fputc((unsigned char)*s < 0x20 || *s == 0x7F ? ' ' : *s, fp);
+}
+
 static void put_set(FILE *fp, const char *what, const char *s)
 {
     if (!s || !*s) return;
@@ -69,7 +76,10 @@ static void put_title(FILE *fp, const char *s)
     put_str(fp, s);
 }
 
-static int drawable(const ChartSpec *sp, double x, double y) { return isfinite(x) && isfinite(y) && (!sp->log_y || y > 0); }
+static int drawable(const ChartSpec *sp, double x, double y)
+{
+    return isfinite(x) && isfinite(y) && (!sp->log_y || y > 0);
+}
 
 static int series_points(const ChartSpec *sp, const ChartSeries *s)
 {
@@ -102,7 +112,9 @@ static TpStatus write_data(const GnuplotFiles *f, const ChartSpec *sp, const Cha
     fprintf(fp, "# topiary chart data for %s: one block per series (gnuplot `index`), x<TAB>y\n", base_name(f->script));
     for (int i = 0; i < ns; i++) {
         if (!series_points(sp, &s[i])) continue;
-        fprintf(fp, "# %s\n", s[i].name && *s[i].name ? s[i].name : "(unnamed)");
+        fputs("# ", fp);
+        put_plain(fp, s[i].name, "(unnamed)");
+        fputc('\n', fp);
         int pending_break = 0, started = 0;
         for (size_t j = 0; j < s[i].n; j++) {
             if (!drawable(sp, s[i].x[j], s[i].y[j])) {
@@ -119,7 +131,9 @@ static TpStatus write_data(const GnuplotFiles *f, const ChartSpec *sp, const Cha
     for (int k = 0; k < sp->n_markers; k++) {
         const ChartMarker *m = &sp->markers[k];
         if (m->kind != CHART_MARK_POINT || !drawable(sp, m->x, m->y)) continue;
-        fprintf(fp, "# marker %s\n%.12g\t%.12g\n\n\n", m->label && *m->label ? m->label : "(unnamed)", m->x, m->y);
+        fputs("# marker ", fp);
+        put_plain(fp, m->label, "(unnamed)");
+        fprintf(fp, "\n%.12g\t%.12g\n\n\n", m->x, m->y);
     }
     return close_checked(fp, f->data);
 }
@@ -152,7 +166,7 @@ static TpStatus write_script(const GnuplotFiles *f, const ChartSpec *sp, const C
     }
     fputs("set output ", fp);
     put_str(fp, base_name(f->out));
-    fputs("\nset datafile separator \"\\t\"\nset grid\nset key outside top center horizontal\n", fp);
+    fputs("\nset datafile separator \"\\t\"\nset grid\nset key below\n", fp);
     put_set(fp, "title", sp->title);
     put_set(fp, "xlabel", sp->x_label);
     put_set(fp, "ylabel", sp->y_label);
@@ -170,14 +184,15 @@ static TpStatus write_script(const GnuplotFiles *f, const ChartSpec *sp, const C
             fprintf(fp, " at %.12g, graph 0.97 offset character 0.5, 0 textcolor rgb \"gray30\"\n", m->x);
         }
     }
-    int idx = 0, any = 0;
-    for (int i = 0; i < ns; i++) {
+    for (int i = 0; i < ns; i++)
         if (!series_points(sp, &s[i])) {
             fprintf(fp, "# series %d (", i);
-            fputs(s[i].name && *s[i].name ? s[i].name : "unnamed", fp);
+            put_plain(fp, s[i].name, "unnamed");
             fputs(") has no data\n", fp);
-            continue;
         }
+    int idx = 0, any = 0;
+    for (int i = 0; i < ns; i++) {
+        if (!series_points(sp, &s[i])) continue;
         fputs(any ? ", \\\n     " : "plot ", fp);
         if (!any) put_str(fp, base_name(f->data));
         else fputs("''", fp);
@@ -287,7 +302,8 @@ TpStatus gnuplot_run(const GnuplotFiles *f)
     if (WEXITSTATUS(status) == 127 && !why[0])
         return err_set(TP_ENOTAVAIL, "gnuplot could not be run; install it with: %s", GNUPLOT_INSTALL_HINT);
     if (WEXITSTATUS(status) != 0)
-        return err_set(TP_EIO, "gnuplot %s failed (exit %d): %s", f->script, WEXITSTATUS(status), why[0] ? why : "no message");
+        return err_set(TP_EIO, "gnuplot %s failed (exit %d): %s", f->script, WEXITSTATUS(status),
+                       why[0] ? why : "no message");
     struct stat sb;
     if (stat(f->out, &sb) != 0 || sb.st_size == 0)
         return err_set(TP_EIO, "gnuplot %s: no image written to %s%s%s", f->script, f->out, why[0] ? ": " : "", why);

@@ -5,8 +5,9 @@
  * have exactly as many fields; fields are parsed with strtod ("NaN", "inf" accepted; an empty field
  * is NaN).  The caller names the columns that must hold numbers (numeric, or NULL: all of them); the
  * other columns may hold any text: their fields are also kept as strings, and their doubles are the
- * parsed number or NaN.  (A reader of a format that grows columns names only the ones it needs.)  A last line without its '\n' is a torn append (a
- * crash while writing): it is ignored and `torn` is set.  Empty lines are skipped; "\r\n" is accepted.
+ * parsed number or NaN (a reader of a format that grows columns names only the ones it needs).
+ * A last line without its '\n' is a torn append (a crash while writing): it is ignored and `torn` is
+ * set.  Empty lines are skipped; "\r\n" is accepted.
  * Anything else -- a wrong field count, a non-number in a numeric column -- refuses the file with
  * TP_EFORMAT and a message naming the file, the line number and the column.
  */

@@ -12,6 +12,9 @@
 
 #include "engine/backend.h"
 #include "engine/mask.h"
+#include "plots/gnuplot.h"
+#include "sessions/fsutil.h"
+#include "sessions/session_charts.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"
 #include "sessions/profile.h"
@@ -52,6 +55,7 @@ static TpStatus v_snapshots(Session *, const Command *, CommandResult *);
 static TpStatus v_undo(Session *, const Command *, CommandResult *);
 static TpStatus v_restore(Session *, const Command *, CommandResult *);
 static TpStatus v_save(Session *, const Command *, CommandResult *);
+static TpStatus v_plot(Session *, const Command *, CommandResult *);
 static TpStatus v_export(Session *, const Command *, CommandResult *);
 static TpStatus v_quit(Session *, const Command *, CommandResult *);
 static TpStatus v_help(Session *, const Command *, CommandResult *);
@@ -121,7 +125,7 @@ static const VerbSpec VERBS[] = {
       {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
       {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, {"input", K_INT, 0, 65536, NULL, "input size (0 = hidden)"},
       {"sparsity", K_NUM, 0, 0.999, NULL, "fraction of zero weights"},
-      {"pattern", K_ENUM, 0, 0, "dense|csr|row", "sparsity pattern"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (0 = auto)"},
+      {"pattern", K_ENUM, 0, 0, "dense|csr|row", "sparsity pattern"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (default: fill budget_s)"},
       {"budget_s", K_NUM, 1, 86400, NULL, "time for the sweep (default 60)"},
       {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"}, END}},
     {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer (newest profile)", NULL, 0, 0,
@@ -138,6 +142,11 @@ static const VerbSpec VERBS[] = {
      {{"name", K_STR, 0, 0, NULL, "snapshot name"}, END}},
     {"export", "export out=DIR", "write the model for PyTorch and topiary eval --model", NULL, 0, 0,
      NULL, v_export, {{"out", K_STR, 0, 0, NULL, "export directory"}, END}},
+    {"plot", "plot chart=ppl|loss|sparsity|nnz|lr|tokens|latency [out=FILE.png|.svg]",
+     "a publication plot through gnuplot (default SESSION/plots/CHART.png; the .gp script is kept)", NULL, 0, 0, NULL,
+     v_plot,
+     {{"chart", K_ENUM, 0, 0, "ppl|loss|sparsity|nnz|lr|tokens|latency", "which chart"},
+      {"out", K_STR, 0, 0, NULL, "output file (.png or .svg)"}, END}},
     {"save", "save", "save the session now (atomic)", NULL, 0, 0, NULL, v_save, {END}},
     {"status", "status", "step, epoch, learning rate, sizes, sparsity, last validation ppl", NULL, 0, 0, NULL, v_status,
      {END}},
@@ -553,6 +562,29 @@ static TpStatus v_restore(Session *s, const Command *c, CommandResult *r)
     if (st != TP_OK) return st;
     r->changed = 1;
     say(r, "restored %s: step %ld", n, s->trainer.step);
+    return TP_OK;
+}
+
+static TpStatus v_plot(Session *s, const Command *c, CommandResult *r)
+{
+    const char *chart = arg(c, "chart") ? arg(c, "chart") : "ppl";
+    char out[4400];
+    if (arg(c, "out")) {
+        snprintf(out, sizeof out, "%s", arg(c, "out"));
+    } else {
+        snprintf(out, sizeof out, "%s/plots", s->dir);
+        TpStatus mk = fsutil_mkdir_p(out);
+        if (mk != TP_OK) return mk;
+        snprintf(out, sizeof out, "%s/plots/%s.png", s->dir, chart);
+    }
+    SessionChart sc;
+    TpStatus st = session_charts_load(&sc, s->dir, chart);
+    if (st != TP_OK) return st;
+    GnuplotFiles gf;
+    st = gnuplot_plot(&gf, out, &sc.spec, sc.series, sc.n_series);
+    session_charts_free(&sc);
+    if (st != TP_OK) return st;
+    say(r, "wrote %s (script %s)", out, gf.script);
     return TP_OK;
 }
 

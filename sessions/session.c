@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/backend.h"
 #include "engine/safetensors.h"
@@ -493,6 +494,28 @@ static int same_architecture(const ModelConfig *a, const ModelConfig *b)
     return 1;
 }
 
+/* The manifest has no checksum of its own: before allocating the model its task describes, check
+ * that model.safetensors (size and CRC just verified) is big enough to hold that model's weights, so
+ * that a damaged size ("hidden": [65536]) is refused naming the file instead of exhausting memory.
+ * The count mirrors engine/model's registry (embedding, per layer LSTM w_ih w_hh b_ih b_hh or H-LSTM
+ * fc1/fc2 with biases, decoder); the 4 bytes per weight alone leave room for small differences. */
+static TpStatus check_model_fits(const ModelConfig *c, const char *dir, const char *model_path)
+{
+    double n = (double)c->n_vocab * c->n_embed, in = c->n_embed;
+    for (int l = 0; l < c->n_layers; l++) {
+        double H = c->hidden[l], M = c->gate_hidden;
+        n += c->cell == MODEL_CELL_HLSTM ? 4 * M * (in + H) + 4 * M + 4 * H * M + 4 * H : 4 * H * (in + H) + 8 * H;
+        in = H;
+    }
+    n += (double)c->n_vocab * (in + 1);
+    struct stat sb;
+    if (stat(model_path, &sb) != 0) return err_set(TP_EIO, "%s: %s", model_path, strerror(errno));
+    if (4.0 * n > (double)sb.st_size)
+        return err_set(TP_EFORMAT, "%s/manifest.json: the task describes a model of %.0f parameters, but %s holds only "
+                       "%lld bytes", dir, n, model_path, (long long)sb.st_size);
+    return TP_OK;
+}
+
 /* Load weights, masks, optimizer, carried state and trainer position from a manifest whose files
  * were checked.  The architecture may differ from the session's (a snapshot taken before a resize):
  * the model and trainer are then rebuilt to the recorded one first. */
@@ -505,6 +528,7 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     t.model.n_vocab = s->corpus.n_vocab;
     if (!same_architecture(&t.model, &s->model.cfg) || t.train.batch != s->trainer.cfg.batch ||
         t.train.bptt != s->trainer.cfg.bptt || t.train.optim != s->trainer.cfg.optim) {
+        if ((st = check_model_fits(&t.model, dir, model_path)) != TP_OK) return st;
         train_free(&s->trainer);
         model_free(&s->model);
         s->task = t;
@@ -599,6 +623,8 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     }
     if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
     if ((st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab)) != TP_OK) goto fail;
+    s->task.model.n_vocab = s->corpus.n_vocab;
+    if ((st = check_model_fits(&s->task.model, dir, mp)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
     if ((st = load_state(s, man, dir, mp)) != TP_OK) goto fail;
     free_vocab(vocab, n_vocab);

@@ -147,10 +147,11 @@ static void status_bar(App *a)
     const char *slash = strrchr(s->dir, '/');
     char left[512], speed[32] = "-";
     if (isfinite(tok)) snprintf(speed, sizeof speed, "%.0f", tok);
-    snprintf(left, sizeof left, " topiary | %.40s | %s %s | step %ld ep %d/%d | valid %s | %s tok/s | %s | %s",
+    /* most important first: what a narrow terminal clips is the least needed */
+    snprintf(left, sizeof left, " %s | step %ld ep %d/%d | valid %s | %s tok/s | %.24s | %s %s %s | topiary",
+             a->running ? "RUNNING" : "paused", t->step, t->epoch, t->cfg.epochs, ppl, speed,
              slash && slash[1] ? slash + 1 : s->dir, s->task.level == CORPUS_WORD ? "word" : "char",
-             s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM", t->step, t->epoch, t->cfg.epochs, ppl, speed,
-             a->running ? "RUNNING" : "paused", backend_name(backend_current()));
+             s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM", backend_name(backend_current()));
     put_clipped(0, 0, COLS, left);
     attroff(term_attr(TERM_C_BAR));
     /* screen tabs on the right when they fit */

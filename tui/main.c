@@ -20,7 +20,8 @@
 #include "sessions/trainloop.h"
 #include "tui/ui.h"
 #include "plots/gnuplot.h"
-#include "tui/session_charts.h"
+#include "sessions/session_charts.h"
+#include "tui/profile_cli.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -70,7 +71,8 @@ static const char SUBCOMMANDS[] =
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
-    "  profile  [--sizes A:B:STEP] ...            latency profile (not available yet)\n"
+    "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
+    "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
     "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
     "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
@@ -81,6 +83,9 @@ static const char SUBCOMMANDS[] =
 
 static void print_help(const char *cmd)
 {
+    if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
+        printf("%s\nin a session (command language):\n", profile_cli_usage());
+    }
     if (cmd && command_help(cmd)) { /* a verb of the command language */
         fputs(command_help(cmd), stdout);
         return;
@@ -682,6 +687,12 @@ static void default_session_dir(char *buf, size_t n)
 
 static int cmd_tui(int argc, char **argv, int first)
 {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        /* before anything is created: a pipe or a cron job gets the headless commands instead */
+        fprintf(stderr, "topiary: the interactive workbench needs a terminal; the headless commands are:\n\n");
+        fputs(SUBCOMMANDS, stderr);
+        return EXIT_USAGE;
+    }
     const char *dir = NULL;
     char dflt[4096];
     UiOptions o = {0, 0};
@@ -737,18 +748,11 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "replay")) return cmd_replay(argc, argv);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc, argv);
     if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
+    if (!strcmp(cmd, "profile")) return profile_cli(argc, argv);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         print_help(argc > 2 ? argv[2] : NULL);
         return 0;
     }
     if (!strcmp(cmd, "tui")) return cmd_tui(argc, argv, argc > 1 && !strcmp(argv[1], "tui") ? 2 : 1);
-    static const char *const later[][2] = {
-        {"profile", "the latency profiler (latency issue)"},
-    };
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (!strcmp(cmd, later[i][0])) {
-            fprintf(stderr, "topiary: %s: not available yet: needs %s\n", cmd, later[i][1]);
-            return EXIT_USAGE;
-        }
     return usage_error("unknown command '%s'", cmd);
 }

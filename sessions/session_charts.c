@@ -1,4 +1,4 @@
-/* tui/session_charts: see session_charts.h. */
+/* sessions/session_charts: see session_charts.h. */
 #include "session_charts.h"
 
 #include <math.h>
@@ -167,11 +167,14 @@ static TpStatus load_latency(SessionChart *c)
         st = add_series(c, "median", hid, med, g[0].rows, (size_t)g[0].n, 0);
         if (st == TP_OK) st = add_series(c, "p10", hid, p10, g[0].rows, (size_t)g[0].n, 0);
         if (st == TP_OK) st = add_series(c, "p90", hid, p90, g[0].rows, (size_t)g[0].n, 0);
-        snprintf(c->title, sizeof c->title, "latency per call: %s, %s, sparsity %.0f%%, %g thread(s), batch %g, seq %g",
-                 backend[g[0].rows[0]], pattern[g[0].rows[0]], 100.0 * sp[g[0].rows[0]], thr[g[0].rows[0]],
-                 bat[g[0].rows[0]], seq[g[0].rows[0]]);
+        int r = g[0].rows[0];
+        char sparse[32] = "";
+        if (sp[r] > 0) snprintf(sparse, sizeof sparse, " %.0f%% sparse", 100.0 * sp[r]);
+        snprintf(c->title, sizeof c->title, "latency (%s %s%s, %g threads, batch %g, seq %g)", backend[r], pattern[r],
+                 sparse, thr[r], bat[r], seq[r]);
     } else {
-        for (int i = 0; i < ng && st == TP_OK; i++) st = add_series(c, g[i].label, hid, med, g[i].rows, (size_t)g[i].n, 0);
+        for (int i = 0; i < ng && st == TP_OK; i++)
+            st = add_series(c, g[i].label, hid, med, g[i].rows, (size_t)g[i].n, 0);
         snprintf(c->title, sizeof c->title, "latency per call (median)%s", dropped ? " (first 16 curves)" : "");
     }
     free(rows);

@@ -1,4 +1,4 @@
-/* tui/session_charts: the named charts of a session directory -- which columns of metrics.tsv and
+/* sessions/session_charts: the named charts of a session directory -- which columns of metrics.tsv and
  * latency.tsv (DESIGN 2.3) make which chart.  Used by `topiary plot` (DESIGN 2.1) and meant for the
  * TUI's chart views; it reads the files with plots/tsv and fills a ChartSpec plus series that
  * plots/chart (text) and plots/gnuplot (PNG/SVG) both take.  No curses here.

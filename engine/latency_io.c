@@ -1,0 +1,406 @@
+/* engine/latency (files): the TSV and JSON forms of latency curves (latency.h describes both).  Kept
+ * apart from the profiler in latency.c so each file stays readable. */
+#include "latency.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+/* ==== TSV ======================================================================================= */
+
+static const char *const TSV_COLS[] = {"backend", "threads", "batch", "seq", "hidden", "sparsity", "pattern",
+                                       "median_us", "p10_us", "p90_us", "input", "mean_us", "n_samples",
+                                       "n_inner", "protocol", "run", "fingerprint"};
+#define TSV_REQUIRED 10
+#define TSV_ALL ((int)(sizeof TSV_COLS / sizeof TSV_COLS[0]))
+
+const char *latency_tsv_header(void)
+{
+    static char h[256];
+    if (!h[0]) {
+        size_t u = 0;
+        for (int i = 0; i < TSV_ALL; i++) u += (size_t)snprintf(h + u, sizeof h - u, "%s%s", i ? "\t" : "", TSV_COLS[i]);
+        snprintf(h + u, sizeof h - u, "\n");
+    }
+    return h;
+}
+
+TpStatus latency_tsv_format(const LatencyCurve *c, int with_header, char **buf, size_t *len)
+{
+    size_t need = (with_header ? 256 : 0) + (size_t)c->n * (200 + strlen(c->fingerprint) + strlen(c->run)) + 1;
+    char *b = realloc(*buf, *len + need);
+    if (!b) return err_set(TP_ENOMEM, "latency TSV: out of memory");
+    *buf = b;
+    size_t u = *len;
+    if (with_header) u += (size_t)snprintf(b + u, need, "%s", latency_tsv_header());
+    for (int i = 0; i < c->n; i++)
+        u += (size_t)snprintf(b + u, *len + need - u,
+                              "%s\t%d\t%d\t%d\t%d\t%.6g\t%s\t%.3f\t%.3f\t%.3f\t%d\t%.3f\t%d\t%d\t%s\t%s\t%s\n",
+                              c->backend, c->threads, c->batch, c->seq, c->hidden[i], c->sparsity, c->pattern,
+                              c->median_us[i], c->p10_us[i], c->p90_us[i], c->input, c->mean_us[i], c->n_samples[i],
+                              c->n_inner[i], c->protocol, c->run[0] ? c->run : "-",
+                              c->fingerprint[0] ? c->fingerprint : "-");
+    *len = u;
+    return TP_OK;
+}
+
+static int word_ok(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.') return 0;
+    return 1;
+}
+
+static int num_field(const char *s, double *v)
+{
+    char *e;
+    errno = 0;
+    *v = strtod(s, &e);
+    return *s && !*e && !errno && isfinite(*v);
+}
+
+static int int_field(const char *s, long lo, long hi, int *v)
+{
+    double d;
+    if (!num_field(s, &d) || d != floor(d) || d < lo || d > hi) return 0;
+    *v = (int)d;
+    return 1;
+}
+
+/* Parse one data row into a one-point curve `row`; the reason goes to err_msg(). */
+static TpStatus parse_row(char **f, const int *col, LatencyCurve *row, int *hidden, double v[4], int ni[2])
+{
+    latency_curve_init(row);
+#define FIELD(k) f[col[k]]
+    if (!word_ok(FIELD(0))) return err_set(TP_EFORMAT, "backend '%s': expected a name", FIELD(0));
+    snprintf(row->backend, sizeof row->backend, "%s", FIELD(0));
+    if (!int_field(FIELD(1), 1, 256, &row->threads)) return err_set(TP_EFORMAT, "threads '%s': expected 1..256", FIELD(1));
+    if (!int_field(FIELD(2), 1, 100000, &row->batch)) return err_set(TP_EFORMAT, "batch '%s': expected 1..100000", FIELD(2));
+    if (!int_field(FIELD(3), 1, 100000, &row->seq)) return err_set(TP_EFORMAT, "seq '%s': expected 1..100000", FIELD(3));
+    if (!int_field(FIELD(4), 1, LATENCY_MAX_HIDDEN, hidden))
+        return err_set(TP_EFORMAT, "hidden '%s': expected 1..%d", FIELD(4), LATENCY_MAX_HIDDEN);
+    if (!num_field(FIELD(5), &row->sparsity) || row->sparsity < 0 || row->sparsity >= 1)
+        return err_set(TP_EFORMAT, "sparsity '%s': expected 0 <= s < 1", FIELD(5));
+    if (strcmp(FIELD(6), "dense") && strcmp(FIELD(6), "csr") && strcmp(FIELD(6), "row"))
+        return err_set(TP_EFORMAT, "pattern '%s': expected dense, csr or row", FIELD(6));
+    snprintf(row->pattern, sizeof row->pattern, "%s", FIELD(6));
+    static const char *const tn[3] = {"median_us", "p10_us", "p90_us"};
+    for (int k = 0; k < 3; k++)
+        if (!num_field(FIELD(7 + k), &v[k]) || v[k] <= 0)
+            return err_set(TP_EFORMAT, "%s '%s': expected a positive number", tn[k], FIELD(7 + k));
+    if (v[1] > v[0] || v[0] > v[2])
+        return err_set(TP_EFORMAT, "expected p10_us <= median_us <= p90_us, got %s, %s, %s", FIELD(8), FIELD(7), FIELD(9));
+    v[3] = v[0];
+    ni[0] = ni[1] = 1;
+    if (col[10] >= 0 && !int_field(FIELD(10), 0, LATENCY_MAX_HIDDEN, &row->input))
+        return err_set(TP_EFORMAT, "input '%s': expected 0..%d", FIELD(10), LATENCY_MAX_HIDDEN);
+    if (col[11] >= 0 && (!num_field(FIELD(11), &v[3]) || v[3] <= 0))
+        return err_set(TP_EFORMAT, "mean_us '%s': expected a positive number", FIELD(11));
+    if (col[12] >= 0 && !int_field(FIELD(12), 0, 100000000, &ni[0]))
+        return err_set(TP_EFORMAT, "n_samples '%s': expected a count", FIELD(12));
+    if (col[13] >= 0 && !int_field(FIELD(13), 0, 100000000, &ni[1]))
+        return err_set(TP_EFORMAT, "n_inner '%s': expected a count", FIELD(13));
+    if (col[14] >= 0) {
+        if (!word_ok(FIELD(14))) return err_set(TP_EFORMAT, "protocol '%s': expected a name", FIELD(14));
+        snprintf(row->protocol, sizeof row->protocol, "%s", FIELD(14));
+    }
+    if (col[15] >= 0) snprintf(row->run, sizeof row->run, "%s", FIELD(15));
+    if (col[16] >= 0) snprintf(row->fingerprint, sizeof row->fingerprint, "%s", FIELD(16));
+#undef FIELD
+    return TP_OK;
+}
+
+static int split_tabs(char *line, char **f, int max)
+{
+    int k = 0;
+    for (char *p = line;;) {
+        if (k == max) return max + 1;
+        f[k++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = '\0';
+        p = t + 1;
+    }
+    return k;
+}
+
+TpStatus latency_tsv_parse(LatencySet *out, const char *text, int *torn)
+{
+    memset(out, 0, sizeof *out);
+    if (torn) *torn = 0;
+    size_t len = strlen(text);
+    char *copy = malloc(len + 1);
+    if (!copy) return err_set(TP_ENOMEM, "latency TSV: out of memory");
+    memcpy(copy, text, len + 1);
+    TpStatus st = TP_OK;
+    enum { MAXF = 64 };
+    char *f[MAXF];
+    int col[TSV_ALL], n_cols = 0, lineno = 0;
+    LatencyCurve row;
+    latency_curve_init(&row);
+    char *p = copy;
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        int last_unterminated = !nl;
+        if (nl) *nl = '\0';
+        char *line = p;
+        p = nl ? nl + 1 : p + strlen(p);
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r') line[--ll] = '\0';
+        if (lineno == 1) {
+            n_cols = split_tabs(line, f, MAXF);
+            if (n_cols > MAXF) {
+                st = err_set(TP_EFORMAT, "line 1: more than %d columns", MAXF);
+                goto fail;
+            }
+            for (int k = 0; k < TSV_ALL; k++) col[k] = -1;
+            for (int i = 0; i < n_cols; i++)
+                for (int k = 0; k < TSV_ALL; k++)
+                    if (!strcmp(f[i], TSV_COLS[k])) {
+                        if (col[k] >= 0) {
+                            st = err_set(TP_EFORMAT, "line 1: column '%s' appears twice", TSV_COLS[k]);
+                            goto fail;
+                        }
+                        col[k] = i;
+                    }
+            for (int k = 0; k < TSV_REQUIRED; k++)
+                if (col[k] != k) {
+                    st = err_set(TP_EFORMAT, "line 1: expected the header 'backend threads batch seq hidden sparsity "
+                                             "pattern median_us p10_us p90_us ...' (tab-separated); column %d is not '%s'",
+                                 k + 1, TSV_COLS[k]);
+                    goto fail;
+                }
+            continue;
+        }
+        int k = split_tabs(line, f, MAXF);
+        int hidden = 0, ni[2] = {1, 1};
+        double v[4] = {0, 0, 0, 0};
+        TpStatus rs = k != n_cols ? err_set(TP_EFORMAT, "%d field(s), the header has %d", k > MAXF ? MAXF : k, n_cols)
+                                  : parse_row(f, col, &row, &hidden, v, ni);
+        if (rs != TP_OK) {
+            if (last_unterminated) { /* a torn append: skip it, say so */
+                if (torn) *torn = 1;
+                break;
+            }
+            st = err_wrap(TP_EFORMAT, "line %d: ", lineno);
+            goto fail;
+        }
+        LatencyCurve *cur = out->n ? &out->c[out->n - 1] : NULL;
+        int same = cur && latency_curve_same_key(cur, &row) && !strcmp(cur->run, row.run) &&
+                   !strcmp(cur->protocol, row.protocol);
+        /* a size that does not ascend starts the next sweep (a session appends sweeps; a model curve
+         * computed twice carries the same run id) */
+        if (same && hidden <= cur->hidden[cur->n - 1]) same = 0;
+        if (!same) {
+            LatencyCurve *nc = realloc(out->c, sizeof *nc * (size_t)(out->n + 1));
+            if (!nc) {
+                st = err_set(TP_ENOMEM, "latency TSV: out of memory");
+                goto fail;
+            }
+            out->c = nc;
+            cur = &out->c[out->n++];
+            *cur = row; /* conditions; no points yet */
+        }
+        if ((st = latency_curve_push(cur, hidden, v[0], v[1], v[2], v[3], ni[0], ni[1])) != TP_OK) {
+            err_wrap(st, "line %d: ", lineno);
+            goto fail;
+        }
+        if (ni[0] > cur->rounds) cur->rounds = ni[0];
+    }
+    if (lineno == 0) {
+        st = err_set(TP_EFORMAT, "line 1: empty file (expected the header line)");
+        goto fail;
+    }
+    free(copy);
+    return TP_OK;
+fail:
+    free(copy);
+    latency_set_free(out);
+    return st;
+}
+
+TpStatus latency_tsv_load(LatencySet *out, const char *path, int *torn)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    TpStatus st = TP_OK;
+    for (;;) {
+        if (cap - n < 65536) {
+            if (cap > (64u << 20)) {
+                st = err_set(TP_ERANGE, "%s: larger than 64 MiB", path);
+                break;
+            }
+            char *nb = realloc(buf, cap = cap * 2 + 65536 + 1);
+            if (!nb) {
+                st = err_set(TP_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) st = err_set(TP_EIO, "%s: read: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (st == TP_OK) {
+        buf[n] = '\0';
+        if (memchr(buf, '\0', n)) st = err_set(TP_EFORMAT, "%s: binary data (a NUL byte) in a text file", path);
+        else if ((st = latency_tsv_parse(out, buf, torn)) != TP_OK) err_wrap(st, "%s: ", path);
+    }
+    free(buf);
+    return st;
+}
+
+/* ==== JSON ====================================================================================== */
+
+TpStatus latency_json_format(const LatencyCurve *c, const char *analysis_json, char **buf)
+{
+    *buf = NULL;
+    cJSON *o = cJSON_CreateObject(), *pts = NULL;
+    if (!o) goto oom;
+    cJSON_AddStringToObject(o, "format", "topiary-latency");
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddStringToObject(o, "backend", c->backend);
+    cJSON_AddNumberToObject(o, "threads", c->threads);
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "seq", c->seq);
+    cJSON_AddNumberToObject(o, "input", c->input);
+    cJSON_AddNumberToObject(o, "sparsity", c->sparsity);
+    cJSON_AddStringToObject(o, "pattern", c->pattern);
+    cJSON_AddStringToObject(o, "protocol", c->protocol);
+    cJSON_AddStringToObject(o, "run", c->run);
+    cJSON_AddStringToObject(o, "fingerprint", c->fingerprint);
+    cJSON_AddNumberToObject(o, "rounds", c->rounds);
+    cJSON_AddNumberToObject(o, "seconds", c->seconds);
+    if (!(pts = cJSON_AddArrayToObject(o, "points"))) goto oom;
+    for (int i = 0; i < c->n; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (!p || !cJSON_AddItemToArray(pts, p)) goto oom;
+        cJSON_AddNumberToObject(p, "hidden", c->hidden[i]);
+        cJSON_AddNumberToObject(p, "median_us", c->median_us[i]);
+        cJSON_AddNumberToObject(p, "p10_us", c->p10_us[i]);
+        cJSON_AddNumberToObject(p, "p90_us", c->p90_us[i]);
+        cJSON_AddNumberToObject(p, "mean_us", c->mean_us[i]);
+        cJSON_AddNumberToObject(p, "n_samples", c->n_samples[i]);
+        cJSON_AddNumberToObject(p, "n_inner", c->n_inner[i]);
+    }
+    if (analysis_json) {
+        cJSON *a = cJSON_Parse(analysis_json);
+        if (!a) {
+            cJSON_Delete(o);
+            return err_set(TP_EINVAL, "latency JSON: the analysis is not valid JSON");
+        }
+        cJSON_AddItemToObject(o, "analysis", a);
+    }
+    *buf = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!*buf) return err_set(TP_ENOMEM, "latency JSON: out of memory");
+    return TP_OK;
+oom:
+    cJSON_Delete(o);
+    return err_set(TP_ENOMEM, "latency JSON: out of memory");
+}
+
+static const char *jstr(const cJSON *o, const char *k, char *dst, size_t n, int required)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v) return required ? k : NULL;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= n) return k;
+    snprintf(dst, n, "%s", v->valuestring);
+    return NULL;
+}
+
+static const char *jnum(const cJSON *o, const char *k, double *dst, int required)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v) return required ? k : NULL;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return k;
+    *dst = v->valuedouble;
+    return NULL;
+}
+
+TpStatus latency_json_parse(LatencyCurve *out, const char *text)
+{
+    latency_curve_init(out);
+    cJSON *o = cJSON_Parse(text);
+    if (!o) return err_set(TP_EFORMAT, "latency JSON: not valid JSON");
+    TpStatus st = TP_OK;
+    char fmt[32] = "";
+    double ver = 0, thr = 1, bat = 1, seq = 1, inp = 0, rounds = 0;
+    const char *bad = jstr(o, "format", fmt, sizeof fmt, 1);
+    if (!bad && strcmp(fmt, "topiary-latency")) bad = "format";
+    if (!bad) bad = jnum(o, "version", &ver, 1);
+    if (!bad && (ver < 1 || ver >= 2)) {
+        st = err_set(TP_EFORMAT, "latency JSON: version %g: this reader knows version 1", ver);
+        goto done;
+    }
+    if (!bad) bad = jstr(o, "backend", out->backend, sizeof out->backend, 1);
+    if (!bad) bad = jnum(o, "threads", &thr, 1);
+    if (!bad) bad = jnum(o, "batch", &bat, 1);
+    if (!bad) bad = jnum(o, "seq", &seq, 1);
+    if (!bad) bad = jnum(o, "input", &inp, 0);
+    if (!bad) bad = jnum(o, "sparsity", &out->sparsity, 0);
+    if (!bad) bad = jstr(o, "pattern", out->pattern, sizeof out->pattern, 0);
+    if (!bad) bad = jstr(o, "protocol", out->protocol, sizeof out->protocol, 0);
+    if (!bad) bad = jstr(o, "run", out->run, sizeof out->run, 0);
+    if (!bad) bad = jstr(o, "fingerprint", out->fingerprint, sizeof out->fingerprint, 0);
+    if (!bad) bad = jnum(o, "rounds", &rounds, 0);
+    if (!bad) bad = jnum(o, "seconds", &out->seconds, 0);
+    if (!bad && (thr < 1 || bat < 1 || seq < 1 || inp < 0 || out->sparsity < 0 || out->sparsity >= 1)) bad = "conditions";
+    if (bad) {
+        st = err_set(TP_EFORMAT, "latency JSON: \"%s\" missing or invalid", bad);
+        goto done;
+    }
+    out->threads = (int)thr;
+    out->batch = (int)bat;
+    out->seq = (int)seq;
+    out->input = (int)inp;
+    out->rounds = (int)rounds;
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(o, "points"), *p;
+    if (!cJSON_IsArray(pts)) {
+        st = err_set(TP_EFORMAT, "latency JSON: \"points\" missing or not an array");
+        goto done;
+    }
+    int i = 0;
+    cJSON_ArrayForEach(p, pts)
+    {
+        double h = 0, v[4] = {0, 0, 0, 0}, ns = 0, ni = 0;
+        const char *pb = jnum(p, "hidden", &h, 1);
+        if (!pb) pb = jnum(p, "median_us", &v[0], 1);
+        v[1] = v[2] = v[3] = v[0];
+        if (!pb) pb = jnum(p, "p10_us", &v[1], 0);
+        if (!pb) pb = jnum(p, "p90_us", &v[2], 0);
+        if (!pb) pb = jnum(p, "mean_us", &v[3], 0);
+        if (!pb) pb = jnum(p, "n_samples", &ns, 0);
+        if (!pb) pb = jnum(p, "n_inner", &ni, 0);
+        if (!pb && (h < 1 || h > LATENCY_MAX_HIDDEN || h != floor(h))) pb = "hidden";
+        if (!pb && (v[0] <= 0 || v[1] > v[0] || v[0] > v[2])) pb = "p10_us <= median_us <= p90_us";
+        if (pb) {
+            st = err_set(TP_EFORMAT, "latency JSON: point %d: \"%s\" missing or invalid", i, pb);
+            goto done;
+        }
+        if ((st = latency_curve_push(out, (int)h, v[0], v[1], v[2], v[3], (int)ns, (int)ni)) != TP_OK) {
+            err_wrap(TP_EFORMAT, "latency JSON: point %d: ", i);
+            st = TP_EFORMAT;
+            goto done;
+        }
+        i++;
+    }
+done:
+    cJSON_Delete(o);
+    if (st != TP_OK) latency_curve_free(out);
+    return st;
+}

@@ -1,0 +1,76 @@
+/* sessions/profile: what `topiary profile` and the `profile` / `recommend` verbs share — one request
+ * type set from either `--key value` or `key=value`, the dispatch to the measured profiler
+ * (engine/latency) or the accelerator model (engine/accel), the text report of a curve and its
+ * analysis (engine/hysteresis), the session's latency.tsv (DESIGN 2.3: appended whole, header
+ * once), and the recommendation text.  Nothing here prints: reports are written into buffers.
+ */
+#ifndef TP_SESSIONS_PROFILE_H
+#define TP_SESSIONS_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/accel.h"
+#include "engine/hysteresis.h"
+#include "engine/latency.h"
+#include "sessions/session.h"
+
+typedef struct {
+    char backend[16];       /* cpu | cuda | accel                                       */
+    char sizes[256];        /* A:B:STEP or a,b,c (default 16:1536:8)                    */
+    int threads;            /* 0 = the BLAS default                                     */
+    int batch, seq, input;  /* 1, 1, 0 (= hidden)                                       */
+    double sparsity;
+    char pattern[8];        /* dense | csr | row                                        */
+    int reps;               /* rounds; 0 = automatic from budget_s                      */
+    double budget_s;        /* 60                                                       */
+    double margin;          /* noise-band floor of the analysis (0.02; 0 for the model) */
+    char accel[1024];       /* accelerator parameter file ("" = the default)            */
+    char cell[8];           /* lstm | hlstm (accel only)                                */
+    int gate_hidden;        /* H-LSTM M (accel only; 0 = M equals the hidden size)      */
+    uint64_t seed;
+} ProfileRequest;
+
+void profile_request_defaults(ProfileRequest *r);
+/* Set one option by name (keys as in `profile key=value`; "budget-s" and "budget_s" both work).
+ * TP_EINVAL/TP_ERANGE with a message naming the option; *known = 0 for an unknown key. */
+TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *value, int *known);
+
+/* Measure (cpu, cuda) or model (accel) the curve.  `accel` receives the parameters used (may be
+ * NULL).  Progress as in engine/latency. */
+TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *r, LatencyProgressFn fn, void *ctx);
+
+/* The analysis with the margin a curve deserves: 0 for model curves (exact), else `margin`. */
+TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin);
+HystSeries profile_series(const LatencyCurve *c);
+
+/* Human report of a curve and its analysis.  With accel parameters (model curves) every hysteresis
+ * point says which tile boundary makes its step.  table = 1 adds one line per size. */
+void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalysis *a, const AccelParams *accel,
+                    int table);
+/* Repeatability of two sweeps of the same conditions, one paragraph. */
+TpStatus profile_report_overlap(char *buf, size_t n, const LatencyCurve *ca, const HystAnalysis *a,
+                                const LatencyCurve *cb, const HystAnalysis *b);
+/* gnuplot-friendly marks: "hidden median_us kind by" rows for hysteresis points and dominated sizes. */
+TpStatus profile_marks_tsv(const LatencyCurve *c, const HystAnalysis *a, char **buf);
+
+/* SESSION/latency.tsv: append a curve (header first when the file is new); load the last curve. */
+TpStatus profile_session_append(const char *dir, const LatencyCurve *c);
+TpStatus profile_session_latest(const char *dir, LatencyCurve *c);
+
+/* `recommend`: for a layer of size `current` (0 = none), with budget_us > 0 (else "no slower than
+ * now"), the recommendation as text. */
+TpStatus profile_recommend(char *buf, size_t n, const LatencyCurve *c, const HystAnalysis *a, int layer, int current,
+                           double budget_us);
+
+/* The verbs behind command_execute (sessions/command keeps parsing and journaling):
+ *   profile key=value ...   (keys of profile_request_set; threads default to the session's) runs the
+ *                           profile, appends it to SESSION/latency.tsv and reports it;
+ *   recommend [layer=L] [budget_us=X]  on the newest curve of SESSION/latency.tsv.
+ * cancel (may be NULL) is polled between rounds: nonzero stops the sweep (TP_ECANCEL). */
+typedef int (*ProfileCancelFn)(void *ctx, double fraction);
+TpStatus profile_verb(Session *s, int n, const char *const *keys, const char *const *values, ProfileCancelFn cancel,
+                      void *ctx, char *text, size_t tn, char *summary, size_t sn);
+TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, char *text, size_t tn);
+
+#endif

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tests/e2e/tui_tmux: the real workbench in a tmux terminal of 80x24, driven by keys and read back
+# with capture-pane: run a few steps, pause, open every screen, edit a form value, prune, undo,
+# a command at the `:` prompt (with Tab completion), resize to 60x20 and back, quit; then reopen
+# the session headless and check its state and journal.  A key pressed under training must change
+# the screen within one minibatch (we allow a generous wall-clock bound: the machine is shared).
+#
+# $TOPIARY is the binary (the Makefile's e2e target sets it); default ./build/topiary.
+set -euo pipefail
+
+TOPIARY=${TOPIARY:-./build/topiary}
+case $TOPIARY in /*) ;; *) TOPIARY=$PWD/$TOPIARY ;; esac
+[ -x "$TOPIARY" ] || { echo "FAIL: $TOPIARY is not an executable" >&2; exit 1; }
+command -v tmux >/dev/null || { echo "FAIL: tmux is needed (make deps installs it)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/topiary-tui-XXXXXX")
+sock="$tmp/tmux.sock"
+T() { tmux -S "$sock" "$@"; }
+cleanup() {
+    T kill-server 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    echo "--- screen ---" >&2
+    T capture-pane -p -t tui >&2 2>/dev/null || true; cat "$tmp/stderr" >&2 2>/dev/null || true
+    exit 1
+}
+ok() { echo "ok: $*"; }
+screen() { T capture-pane -p -t tui; }
+# wait_for TEXT [SECONDS]: poll the screen until it shows TEXT
+wait_for() {
+    local text=$1 limit=${2:-10} i
+    for ((i = 0; i < limit * 10; i++)); do
+        if screen | grep -qF -- "$text"; then return 0; fi
+        sleep 0.1
+    done
+    fail "the screen never showed '$text' within ${limit}s"
+}
+keys() { T send-keys -t tui "$@"; }
+
+S="$tmp/session"
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color
+T new-session -d -s tui -x 80 -y 24 "$TOPIARY tui --session $S --hidden 32 --embed 16 --log-every 10 2>$tmp/stderr; echo \$? > $tmp/exit; sleep 30"
+wait_for "Space Run" 10
+wait_for "paused" 5
+ok "opens at 80x24 with the key bar and the status bar"
+
+# run a few steps, then pause
+keys Space
+wait_for "RUNNING" 5
+sleep 2
+keys Space
+wait_for "paused" 5
+step=$(screen | sed -n 's/.*| step \([0-9]*\) ep.*/\1/p' | head -1)
+[ -n "$step" ] && [ "$step" -gt 0 ] || fail "no steps were trained (step '$step')"
+ok "Space runs and pauses training ($step steps)"
+
+# a key under training acts within one minibatch: switch screens while running
+keys Space
+wait_for "RUNNING" 5
+t0=$(date +%s%N)
+keys 4
+wait_for "snapshots (Enter restores" 5
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+keys Space
+wait_for "paused" 5
+[ "$ms" -lt 3000 ] || fail "switching screens under training took ${ms} ms"
+ok "a key under training changed the screen in ${ms} ms (includes tmux polling)"
+
+# every screen opens
+keys 1; wait_for "perplexity vs step" 5
+keys 2; wait_for "settings (Enter edits)" 5
+keys 3; wait_for "layers (Up/Down select" 5
+keys 4; wait_for "snapshots (Enter restores" 5
+keys 5; wait_for "commands (type : then a command)" 5
+keys Tab; wait_for "perplexity vs step" 5
+ok "all five screens open (number keys and Tab)"
+
+# edit a threshold on the Grow & prune screen: prune ratio 0.2 -> 0.5, the preview follows
+keys 2
+wait_for "settings (Enter edits)" 5
+keys Down Down Down            # grow ratio -> grow init -> grow batches -> prune ratio
+keys Enter BSpace BSpace BSpace 0.5 Enter
+wait_for "prune ratio         0.5" 5
+wait_for "would prune" 10
+ok "the form edits a value and the preview shows the next prune"
+
+# an invalid value is refused in words
+keys Enter BSpace BSpace BSpace 7 Enter
+wait_for "is not valid" 5
+keys Escape
+ok "an out-of-range value is refused with a message"
+
+# prune, then undo
+keys p
+wait_for "pruned" 10
+keys 1
+wait_for "prune ratio=0.5" 5
+keys u
+wait_for "undo -> undone: prune" 10
+ok "p prunes and u undoes it"
+
+# a command at the prompt, with Tab completion of the verb
+keys :
+keys sna Tab                   # snapshot|snapshots: completes the common prefix and lists both
+wait_for "[snapshot snapshots]" 5
+keys ' name=e2e' Enter
+wait_for "snapshot e2e at step" 10
+ok "the : prompt completes verbs and runs commands"
+
+# a bad command is reported, nothing crashes
+keys : 'prnue ratio=2' Enter
+wait_for "did you mean 'prune'" 5
+ok "a mistyped command gets a clear error"
+
+# resize below the minimum and back
+T resize-window -t tui -x 60 -y 20
+wait_for "terminal too small: need 80x24 (now 60x20)" 5
+T resize-window -t tui -x 80 -y 24
+wait_for "Space Run" 5
+ok "below 80x24 it says so; back at 80x24 it redraws"
+
+# quit (saves first)
+keys q
+for _ in $(seq 50); do [ -f "$tmp/exit" ] && break; sleep 0.1; done
+[ -f "$tmp/exit" ] || fail "q did not quit"
+[ "$(cat "$tmp/exit")" = 0 ] || fail "exit status $(cat "$tmp/exit"); stderr: $(cat "$tmp/stderr")"
+ok "q saves and quits with status 0"
+
+# reopen headless: the state and the journal are there
+out=$("$TOPIARY" run - --session "$S" <<<"status")
+echo "$out" | grep -q "step $step\|step [0-9]" || fail "status after reopening: $out"
+grep -q $'\tprune ratio=0.5' "$S/journal.txt" || fail "the journal has no prune: $(cat "$S/journal.txt")"
+grep -q $'\tundo\t' "$S/journal.txt" || fail "the journal has no undo"
+grep -q $'\tsnapshot name=e2e\t' "$S/journal.txt" || fail "the journal has no snapshot"
+[ -d "$S/snapshots/e2e" ] || fail "snapshot e2e missing"
+"$TOPIARY" replay --session "$S" --verify | grep -q "verify: ok" || fail "replay of the TUI session does not verify"
+ok "reopened: state, journal and snapshot are there, and the replay verifies bit for bit"
+echo "tui_tmux: all checks passed"

@@ -1,0 +1,963 @@
+/* tests/test_command: the command language (DESIGN 2.2) and its execution against a session.
+ *
+ * Parser: every verb of the table parses its valid forms (quoted values, comments, blank lines,
+ * positional words), and every key the help text lists accepts the ends of its range and refuses a
+ * value outside it; every error path gives TP_EINVAL/TP_ERANGE with the right column and text.
+ * Help is generated from the same table: help(NULL) lists every verb, help(verb) every key.
+ *
+ * Execution on a tiny word-level session (a generated corpus, one LSTM layer of 16, Adam, dropout):
+ * train advances the step and journals what it ran; eval does not journal; set changes the rate;
+ * verbs not built yet answer TP_ENOTAVAIL; undo restores weights, masks, optimizer state, carried
+ * state and trainer position bit for bit, one level per undo, with a bounded ring; snapshots and
+ * restore; bad names refused; quit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "sessions/command.h"
+#include "sessions/fsutil.h"
+#include "sessions/journal.h"
+#include "sessions/session.h"
+#include "sessions/snapshot.h"
+#include "sessions/task.h"
+
+/* ==== Parser: valid forms ==== */
+
+/* At least one valid line per verb of the table; a verb added to the table without a line here
+ * fails test_every_verb_has_a_valid_form. */
+static const struct {
+    const char *line;
+    const char *verb, *word;
+    int n_args;
+    const char *key0, *value0; /* first argument, if any */
+} VALID[] = {
+    {"train steps=10", "train", "", 1, "steps", "10"},
+    {"train epochs=2", "train", "", 1, "epochs", "2"},
+    {"  train\tsteps=3   # a comment", "train", "", 1, "steps", "3"},
+    {"train steps=3# comment right after", "train", "", 1, "steps", "3"},
+    {"train steps=1e3", "train", "", 1, "steps", "1e3"},
+    {"train steps=5\r", "train", "", 1, "steps", "5"},
+    {"eval", "eval", "", 0, NULL, NULL},
+    {"eval split=test", "eval", "", 1, "split", "test"},
+    {"eval split=\"valid\"", "eval", "", 1, "split", "valid"},
+    {"grow ratio=0.1 params=l*.w_hh init=grad batches=4 scope=global", "grow", "", 5, "ratio", "0.1"},
+    {"prune ratio=0.5", "prune", "", 1, "ratio", "0.5"},
+    {"prune threshold=0.01 params=\"l0.*\" pattern=row", "prune", "", 3, "threshold", "0.01"},
+    {"prune ih=0.3 hh=0.6 scope=matrix", "prune", "", 3, "ih", "0.3"},
+    {"resize layer=0 hidden=64", "resize", "", 2, "layer", "0"},
+    {"set lr=0.5 clip=0.25", "set", "", 2, "lr", "0.5"},
+    {"set epochs=3 threads=1 log_every=10 eval_batch=4", "set", "", 4, "epochs", "3"},
+    {"schedule none", "schedule", "none", 0, NULL, NULL},
+    {"schedule agp from=0 to=0.9 start=100 end=2000 every=50", "schedule", "agp", 5, "from", "0"},
+    {"schedule gp grow=0.1 prune=0.2 every=100 tolerance=0.5", "schedule", "gp", 4, "grow", "0.1"},
+    {"profile", "profile", "", 0, NULL, NULL},
+    {"profile backend=cpu sizes=64:512:64 threads=2 batch=20 seq=35", "profile", "", 5, "backend", "cpu"},
+    {"recommend layer=1 budget_us=250.5", "recommend", "", 2, "layer", "1"},
+    {"recommend", "recommend", "", 0, NULL, NULL},
+    {"state tau=0.05", "state", "", 1, "tau", "0.05"},
+    {"snapshot", "snapshot", "", 0, NULL, NULL},
+    {"snapshot name=best-1_a", "snapshot", "", 1, "name", "best-1_a"},
+    {"snapshot name=\"a b # not a comment\"", "snapshot", "", 1, "name", "a b # not a comment"},
+    {"snapshots", "snapshots", "", 0, NULL, NULL},
+    {"undo", "undo", "", 0, NULL, NULL},
+    {"restore name=best", "restore", "", 1, "name", "best"},
+    {"export out=/tmp/x", "export", "", 1, "out", "/tmp/x"},
+    {"export out=\"/tmp/dir with spaces\"", "export", "", 1, "out", "/tmp/dir with spaces"},
+    {"plot chart=latency out=\"a b.png\"", "plot", "", 2, "chart", "latency"},
+    {"save", "save", "", 0, NULL, NULL},
+    {"plot chart=ppl", "plot", "", 1, "chart", "ppl"},
+    {"plot chart=sparsity out=\"/tmp/a b.svg\"", "plot", "", 2, "chart", "sparsity"},
+    {"status", "status", "", 0, NULL, NULL},
+    {"help", "help", "", 0, NULL, NULL},
+    {"help prune", "help", "prune", 0, NULL, NULL},
+    {"quit", "quit", "", 0, NULL, NULL},
+    {"quit # bye", "quit", "", 0, NULL, NULL},
+};
+enum { N_VALID = sizeof VALID / sizeof VALID[0] };
+
+static void test_valid_forms(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_VALID; i++) {
+        Command c;
+        TpStatus st = command_parse(VALID[i].line, &c);
+        if (st != TP_OK) fail_msg("'%s': %d %s", VALID[i].line, st, err_msg());
+        assert_false(c.empty);
+        assert_string_equal(c.verb, VALID[i].verb);
+        assert_string_equal(c.word, VALID[i].word);
+        assert_int_equal(c.n_args, VALID[i].n_args);
+        if (VALID[i].key0) {
+            assert_string_equal(c.args[0].key, VALID[i].key0);
+            assert_string_equal(c.args[0].value, VALID[i].value0);
+        }
+    }
+}
+
+static void test_every_verb_has_a_valid_form(void **state)
+{
+    (void)state;
+    const char *const *verbs = command_verbs();
+    int n = 0;
+    for (; verbs[n]; n++) {
+        int found = 0;
+        for (int i = 0; i < N_VALID && !found; i++) found = !strcmp(VALID[i].verb, verbs[n]);
+        if (!found) fail_msg("verb '%s' has no valid form in this test", verbs[n]);
+    }
+    assert_true(n >= 19);
+}
+
+static void test_blank_and_comment_lines(void **state)
+{
+    (void)state;
+    const char *lines[] = {"", "   ", "\t", "# only a comment", "   # indented comment", "\n", "\r\n", "#train steps=1"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        Command c;
+        assert_int_equal(command_parse(lines[i], &c), TP_OK);
+        assert_true(c.empty);
+    }
+}
+
+static void test_argument_columns(void **state)
+{
+    (void)state;
+    Command c;
+    assert_int_equal(command_parse("  set lr=1   clip=\"2\"", &c), TP_OK);
+    assert_int_equal(c.n_args, 2);
+    assert_int_equal(c.args[0].column, 7);
+    assert_int_equal(c.args[1].column, 14);
+    assert_string_equal(c.args[1].value, "2");
+}
+
+/* One key's line from help: "  key  range  help". */
+typedef struct {
+    char key[32];
+    char range[96];
+} HelpKey;
+
+static int help_keys(const char *verb, HelpKey *out, int max)
+{
+    const char *h = command_help(verb);
+    assert_non_null(h);
+    int n = 0;
+    const char *p = strchr(h, '\n'); /* skip the synopsis line */
+    assert_non_null(p);
+    p = strchr(p + 1, '\n');         /* and the summary line */
+    while (p && p[1] && n < max) {
+        p++;
+        if (sscanf(p, " %31s %95s", out[n].key, out[n].range) == 2) n++;
+        p = strchr(p, '\n');
+    }
+    return n;
+}
+
+static void line_for(char *buf, size_t n, const char *verb, const char *key, const char *value)
+{
+    /* a verb with positional words needs one before its keys */
+    const char *word = !strcmp(verb, "schedule") ? (!strcmp(key, "grow") || !strcmp(key, "prune") ||
+                                                   !strcmp(key, "tolerance") ? " gp" : " agp")
+                                                 : "";
+    snprintf(buf, n, "%s%s %s=%s", verb, word, key, value);
+}
+
+/* Every key that help lists parses at both ends of its range (or every choice), and refuses values
+ * just outside with TP_ERANGE naming the range, and a word with "expected a ...". */
+static void test_every_key_of_the_table(void **state)
+{
+    (void)state;
+    int total = 0;
+    for (const char *const *v = command_verbs(); *v; v++) {
+        HelpKey keys[16];
+        int nk = help_keys(*v, keys, 16);
+        for (int k = 0; k < nk; k++, total++) {
+            char line[512], val[128];
+            Command c;
+            const char *r = keys[k].range;
+            const char *dots = strstr(r, "..");
+            if (!strcmp(r, "text")) {
+                line_for(line, sizeof line, *v, keys[k].key, "x");
+                if (command_parse(line, &c) != TP_OK) fail_msg("'%s': %s", line, err_msg());
+                line_for(line, sizeof line, *v, keys[k].key, "\"\"");
+                assert_int_equal(command_parse(line, &c), TP_EINVAL);
+                assert_non_null(strstr(err_msg(), "empty value"));
+            } else if (dots) {
+                double lo = strtod(r, NULL), hi = strtod(dots + 2, NULL);
+                for (int end = 0; end < 2; end++) {
+                    snprintf(val, sizeof val, "%.*s", end ? (int)strlen(dots + 2) : (int)(dots - r),
+                             end ? dots + 2 : r);
+                    line_for(line, sizeof line, *v, keys[k].key, val);
+                    if (command_parse(line, &c) != TP_OK) fail_msg("'%s': %s", line, err_msg());
+                }
+                double below = lo >= 1 ? lo - 1 : lo > 0 ? lo / 2 : -1;
+                double above = hi >= 1 ? hi * 2 + 1 : hi + 1;
+                double outside[2] = {below, above};
+                for (int j = 0; j < 2; j++) {
+                    snprintf(val, sizeof val, "%.17g", outside[j]);
+                    line_for(line, sizeof line, *v, keys[k].key, val);
+                    TpStatus st = command_parse(line, &c);
+                    if (st != TP_ERANGE) fail_msg("'%s': %d, expected TP_ERANGE (%s)", line, st, err_msg());
+                    char want[128];
+                    snprintf(want, sizeof want, "out of range (allowed %s)", r);
+                    if (!strstr(err_msg(), want)) fail_msg("'%s': '%s' lacks '%s'", line, err_msg(), want);
+                    if (strncmp(err_msg(), "column ", 7)) fail_msg("'%s': '%s' has no column", line, err_msg());
+                }
+                line_for(line, sizeof line, *v, keys[k].key, "abc");
+                assert_int_equal(command_parse(line, &c), TP_EINVAL);
+                assert_non_null(strstr(err_msg(), "expected a "));
+            } else {
+                /* choices a|b|c: each is accepted, anything else refused listing them */
+                char choices[96];
+                snprintf(choices, sizeof choices, "%s", r);
+                for (char *save = NULL, *tok = strtok_r(choices, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+                    line_for(line, sizeof line, *v, keys[k].key, tok);
+                    if (command_parse(line, &c) != TP_OK) fail_msg("'%s': %s", line, err_msg());
+                }
+                line_for(line, sizeof line, *v, keys[k].key, "bogus");
+                assert_int_equal(command_parse(line, &c), TP_EINVAL);
+                char want[128];
+                snprintf(want, sizeof want, "expected one of %s", r);
+                if (!strstr(err_msg(), want)) fail_msg("'%s': '%s' lacks '%s'", line, err_msg(), want);
+            }
+        }
+    }
+    assert_true(total >= 40);
+}
+
+/* ==== Parser: errors ==== */
+
+static const struct {
+    const char *line;
+    TpStatus st;
+    const char *text[3];   /* substrings the message must contain; text[0] starts it */
+} ERRORS[] = {
+    /* unknown verbs, with and without a suggestion */
+    {"trian steps=1", TP_EINVAL, {"column 1: unknown verb 'trian'", "did you mean 'train'?"}},
+    {"   snapshto", TP_EINVAL, {"column 4: unknown verb 'snapshto'", "did you mean 'snapshot'?"}},
+    {"frobnicate", TP_EINVAL, {"column 1: unknown verb 'frobnicate'", "try 'help'"}},
+    {"averyveryveryverylongverbnameindeed x=1", TP_EINVAL, {"column 1: verb too long"}},
+    /* unknown key, listing the expected ones */
+    {"train foo=1", TP_EINVAL, {"column 7: train: unknown key 'foo'", "expected: steps, epochs"}},
+    {"eval  splt=test", TP_EINVAL, {"column 7: eval: unknown key 'splt'", "expected: split"}},
+    {"save now=1", TP_EINVAL, {"column 6: save: unknown key 'now'", "expected: none"}},
+    /* out of range, naming the range */
+    {"train steps=0", TP_ERANGE, {"column 7: train steps=0: out of range", "allowed 1..1e+12"}},
+    {"set lr=1 clip=-1", TP_ERANGE, {"column 10: set clip=-1: out of range", "allowed 0..1e+09"}},
+    {"prune ratio=1.5", TP_ERANGE, {"column 7: prune ratio=1.5: out of range", "allowed 0..1"}},
+    {"resize layer=8 hidden=10", TP_ERANGE, {"column 8: resize layer=8: out of range", "allowed 0..7"}},
+    /* wrong type */
+    {"train steps=ten", TP_EINVAL, {"column 7: train steps=ten: expected a whole number"}},
+    {"train steps=2.5", TP_EINVAL, {"column 7: train steps=2.5: expected a whole number"}},
+    {"train steps=5x", TP_EINVAL, {"column 7: train steps=5x: expected a whole number"}},
+    {"set lr=fast", TP_EINVAL, {"column 5: set lr=fast: expected a number"}},
+    {"set lr=nan", TP_EINVAL, {"column 5: set lr=nan: expected a number"}},
+    {"set lr=inf", TP_EINVAL, {"column 5: set lr=inf: expected a number"}},
+    {"set lr=", TP_EINVAL, {"column 5: set lr=: expected a number"}},
+    {"eval split=dev", TP_EINVAL, {"column 6: eval split=dev: expected one of valid|test|train"}},
+    {"prune ratio=0.1 pattern=diagonal", TP_EINVAL, {"column 17: prune pattern=diagonal: expected one of", "unstructured|row"}},
+    {"snapshot name=", TP_EINVAL, {"column 10: snapshot name=: empty value"}},
+    /* duplicate key */
+    {"train steps=1 steps=2", TP_EINVAL, {"column 15: train: key 'steps' given twice"}},
+    {"set lr=1 clip=1 lr=2", TP_EINVAL, {"column 17: set: key 'lr' given twice"}},
+    /* missing '=' */
+    {"train steps", TP_EINVAL, {"column 7: train: expected key=value, got 'steps'", "keys: steps, epochs"}},
+    {"train steps=1 5", TP_EINVAL, {"column 15: train: expected key=value, got '5'"}},
+    {"undo now", TP_EINVAL, {"column 6: undo: expected key=value, got 'now'", "keys: none"}},
+    /* unterminated quote: the column of the quote */
+    {"snapshot name=\"abc", TP_EINVAL, {"column 15: unterminated quote"}},
+    {"export out=\"/tmp/x y", TP_EINVAL, {"column 12: unterminated quote"}},
+    /* positional words */
+    {"schedule", TP_EINVAL, {"column 9: schedule: expected one of none|agp|gp first"}},
+    {"schedule from=0.1 to=0.5", TP_EINVAL, {"column 10: schedule: expected one of none|agp|gp first"}},
+    {"schedule linear from=0.1", TP_EINVAL, {"column 10: schedule linear: expected one of none|agp|gp"}},
+    {"schedule agp from=0.1 gp", TP_EINVAL, {"column 23: schedule: expected key=value, got 'gp'"}},
+    {"help trian", TP_EINVAL, {"column 6: help: unknown verb 'trian'"}},
+    {"help train prune", TP_EINVAL, {"column 12: help: expected key=value, got 'prune'"}},
+};
+enum { N_ERRORS = sizeof ERRORS / sizeof ERRORS[0] };
+
+static void test_error_paths(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_ERRORS; i++) {
+        Command c;
+        err_clear();
+        TpStatus st = command_parse(ERRORS[i].line, &c);
+        if (st != ERRORS[i].st) fail_msg("'%s': status %d, expected %d (%s)", ERRORS[i].line, st, ERRORS[i].st, err_msg());
+        const char *m = err_msg();
+        if (strncmp(m, ERRORS[i].text[0], strlen(ERRORS[i].text[0])))
+            fail_msg("'%s': message '%s' does not start with '%s'", ERRORS[i].line, m, ERRORS[i].text[0]);
+        for (int k = 1; k < 3 && ERRORS[i].text[k]; k++)
+            if (!strstr(m, ERRORS[i].text[k]))
+                fail_msg("'%s': message '%s' lacks '%s'", ERRORS[i].line, m, ERRORS[i].text[k]);
+    }
+}
+
+static void test_long_values_are_refused(void **state)
+{
+    (void)state;
+    /* a value longer than the buffer is refused (a cut path would name another directory), the
+     * longest that fits is kept whole, quoted or not; a key longer than any is unknown */
+    size_t max = sizeof(((CommandArg *)0)->value) - 1;
+    char *line = malloc(max + 64);
+    assert_non_null(line);
+    Command c;
+    for (int quoted = 0; quoted < 2; quoted++) {
+        for (size_t len = max; len <= max + 1; len++) {
+            int k = snprintf(line, 64, "export out=%s", quoted ? "\"" : "");
+            memset(line + k, 'a', len);
+            strcpy(line + k + len, quoted ? "\"" : "");
+            TpStatus st = command_parse(line, &c);
+            if (len == max) {
+                assert_int_equal(st, TP_OK);
+                assert_int_equal(strlen(c.args[0].value), max);
+            } else {
+                assert_int_equal(st, TP_EINVAL);
+                assert_non_null(strstr(err_msg(), "column 8: export out=: value longer than"));
+            }
+        }
+    }
+    strcpy(line, "train ");
+    memset(line + 6, 'k', 200);
+    strcpy(line + 206, "=1");
+    assert_int_equal(command_parse(line, &c), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "column 7: train: unknown key"));
+    free(line);
+}
+
+/* ==== Help ==== */
+
+static void test_help_lists_every_verb_and_key(void **state)
+{
+    (void)state;
+    const char *all = command_help(NULL);
+    assert_non_null(all);
+    char *copy = strdup(all); /* command_help reuses one buffer */
+    assert_non_null(copy);
+    for (const char *const *v = command_verbs(); *v; v++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n  %s ", *v);
+        if (!strstr(copy, want)) fail_msg("help(NULL) does not list '%s'", *v);
+        const char *one = command_help(*v);
+        assert_non_null(one);
+        assert_int_equal(strncmp(one, *v, strlen(*v)), 0); /* starts with the synopsis */
+    }
+    free(copy);
+    /* each key of a verb's synopsis appears in its help as a "  key  range  help" line */
+    const char *prune = command_help("prune");
+    const char *keys[] = {"ratio", "threshold", "params", "pattern", "ih", "hh", "scope"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n  %-10s ", keys[i]);
+        if (!strstr(prune, want)) fail_msg("help(prune) lacks key '%s':\n%s", keys[i], prune);
+    }
+    HelpKey hk[16];
+    assert_int_equal(help_keys("train", hk, 16), 2);
+    assert_string_equal(hk[0].key, "steps");
+    assert_string_equal(hk[0].range, "1..1e+12");
+    assert_int_equal(help_keys("eval", hk, 16), 1);
+    assert_string_equal(hk[0].range, "valid|test|train");
+    assert_int_equal(help_keys("undo", hk, 16), 0);
+    assert_null(command_help("nosuchverb"));
+    assert_non_null(strstr(command_help(""), "commands")); /* "" = the list */
+}
+
+/* Every key listed by help is accepted by the parser under that verb (same table), and a verb's
+ * keys all appear in the "unknown key" message. */
+static void test_help_and_parser_agree(void **state)
+{
+    (void)state;
+    for (const char *const *v = command_verbs(); *v; v++) {
+        HelpKey keys[16];
+        int nk = help_keys(*v, keys, 16);
+        char line[256];
+        line_for(line, sizeof line, *v, "zzz", "1");
+        Command c;
+        assert_int_equal(command_parse(line, &c), TP_EINVAL);
+        const char *m = err_msg();
+        assert_non_null(strstr(m, "unknown key 'zzz'"));
+        for (int k = 0; k < nk; k++)
+            if (!strstr(m, keys[k].key)) fail_msg("%s: '%s' does not list key %s", *v, m, keys[k].key);
+    }
+}
+
+/* ==== Execution on a tiny session ==== */
+
+static char *g_root;
+static char g_data[1024];
+static int g_seq;
+
+static const char *const WORDS[] = {"the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "house",
+                                    "big", "small", "red", "tree", "under", "over", "bird", "sang"};
+enum { N_WORDS = sizeof WORDS / sizeof WORDS[0] };
+
+static void write_split(const char *name, int n_lines, uint32_t seed)
+{
+    size_t cap = (size_t)n_lines * 80 + 1, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    uint32_t x = seed;
+    for (int i = 0; i < n_lines; i++) {
+        x = x * 1664525u + 1013904223u;
+        int n = 3 + (int)((x >> 16) % 6);
+        for (int k = 0; k < n; k++) {
+            x = x * 1664525u + 1013904223u;
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? " " : "", WORDS[(x >> 16) % N_WORDS]);
+        }
+        buf[len++] = '\n';
+    }
+    char p[2048];
+    snprintf(p, sizeof p, "%s/%s", g_data, name);
+    assert_int_equal(th_write_file(p, buf, len), 0);
+    free(buf);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_root = th_tempdir("command");
+    if (!g_root) return -1;
+    snprintf(g_data, sizeof g_data, "%s/data", g_root);
+    if (fsutil_mkdir_p(g_data) != TP_OK) return -1;
+    write_split("ptb.train.txt", 120, 1);
+    write_split("ptb.valid.txt", 20, 2);
+    write_split("ptb.test.txt", 20, 3);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    th_rmtree(g_root);
+    free(g_root);
+    return 0;
+}
+
+/* A new session in its own directory: word level, 1 x LSTM(16), Adam, dropout (so the trainer's
+ * random stream matters), bptt 5, batch 4. */
+static void new_session(Session *s)
+{
+    Task t;
+    task_defaults(&t);
+    snprintf(t.data, sizeof t.data, "%s", g_data);
+    t.level = CORPUS_WORD;
+    t.level_set = 1;
+    t.model.n_layers = 1;
+    t.model.hidden[0] = 16;
+    t.model.n_embed = 8;
+    t.model.dropout = 0.2f;
+    t.train.bptt = 5;
+    t.train.batch = 4;
+    t.train.epochs = 50;
+    t.train.optim = OPTIM_ADAM;
+    t.train.lr = 0.01f;
+    t.threads = 1;
+    t.seed = 11;
+    t.log_every = 1000;
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/s%d", g_root, g_seq++);
+    TpStatus st = session_create(s, dir, &t);
+    if (st != TP_OK) fail_msg("session_create: %s", err_msg());
+}
+
+static TpStatus run(Session *s, const char *line, CommandResult *r)
+{
+    static CommandResult scratch;
+    return command_execute(s, line, r ? r : &scratch);
+}
+
+static void run_ok(Session *s, const char *line)
+{
+    CommandResult r;
+    TpStatus st = command_execute(s, line, &r);
+    if (st != TP_OK) fail_msg("'%s': %d %s", line, st, err_msg());
+}
+
+/* Everything that undo/restore must bring back, copied out of a session. */
+typedef struct {
+    size_t n;
+    float *w, *m, *v, *h, *c;
+    uint8_t *mask;
+    size_t n_state;
+    long step, opt_t, ep_tokens;
+    int epoch;
+    size_t window;
+    double ep_nll;
+    float lr;
+    Rng rng;
+} Saved;
+
+static void save_state(const Session *s, Saved *o)
+{
+    const Model *m = &s->model;
+    const Trainer *t = &s->trainer;
+    o->n = m->n_params;
+    o->w = malloc(o->n * sizeof(float));
+    o->m = malloc(o->n * sizeof(float));
+    o->v = malloc(o->n * sizeof(float));
+    o->mask = malloc(o->n);
+    o->n_state = (size_t)t->state.B * m->cfg.hidden[0];
+    o->h = malloc(o->n_state * sizeof(float));
+    o->c = malloc(o->n_state * sizeof(float));
+    assert_true(o->w && o->m && o->v && o->mask && o->h && o->c);
+    assert_non_null(t->opt.m);
+    memcpy(o->w, m->w, o->n * sizeof(float));
+    memcpy(o->m, t->opt.m, o->n * sizeof(float));
+    memcpy(o->v, t->opt.v, o->n * sizeof(float));
+    memcpy(o->mask, m->mask, o->n);
+    memcpy(o->h, t->state.h[0], o->n_state * sizeof(float));
+    memcpy(o->c, t->state.c[0], o->n_state * sizeof(float));
+    o->step = t->step;
+    o->opt_t = t->opt.t;
+    o->ep_tokens = t->ep_tokens;
+    o->epoch = t->epoch;
+    o->window = t->window;
+    o->ep_nll = t->ep_nll;
+    o->lr = t->opt.lr;
+    o->rng = t->rng;
+}
+
+static int same_state(const Session *s, const Saved *o)
+{
+    const Model *m = &s->model;
+    const Trainer *t = &s->trainer;
+    return m->n_params == o->n && !memcmp(m->w, o->w, o->n * sizeof(float)) &&
+           !memcmp(t->opt.m, o->m, o->n * sizeof(float)) && !memcmp(t->opt.v, o->v, o->n * sizeof(float)) &&
+           !memcmp(m->mask, o->mask, o->n) && !memcmp(t->state.h[0], o->h, o->n_state * sizeof(float)) &&
+           !memcmp(t->state.c[0], o->c, o->n_state * sizeof(float)) && t->step == o->step && t->opt.t == o->opt_t &&
+           t->ep_tokens == o->ep_tokens && t->epoch == o->epoch && t->window == o->window &&
+           !memcmp(&t->ep_nll, &o->ep_nll, sizeof o->ep_nll) && !memcmp(&t->opt.lr, &o->lr, sizeof o->lr) &&
+           !memcmp(&t->rng, &o->rng, sizeof o->rng);
+}
+
+static void assert_same_state(const Session *s, const Saved *o)
+{
+    const Model *m = &s->model;
+    const Trainer *t = &s->trainer;
+    assert_int_equal(m->n_params, o->n);
+    assert_memory_equal(m->w, o->w, o->n * sizeof(float));
+    assert_memory_equal(m->mask, o->mask, o->n);
+    assert_memory_equal(t->opt.m, o->m, o->n * sizeof(float));
+    assert_memory_equal(t->opt.v, o->v, o->n * sizeof(float));
+    assert_memory_equal(t->state.h[0], o->h, o->n_state * sizeof(float));
+    assert_memory_equal(t->state.c[0], o->c, o->n_state * sizeof(float));
+    assert_int_equal(t->step, o->step);
+    assert_int_equal(t->opt.t, o->opt_t);
+    assert_int_equal(t->ep_tokens, o->ep_tokens);
+    assert_int_equal(t->epoch, o->epoch);
+    assert_int_equal(t->window, o->window);
+    assert_memory_equal(&t->ep_nll, &o->ep_nll, sizeof o->ep_nll);
+    assert_memory_equal(&t->opt.lr, &o->lr, sizeof o->lr);
+    assert_memory_equal(&t->rng, &o->rng, sizeof o->rng);
+    assert_true(same_state(s, o));
+}
+
+static void free_state(Saved *o)
+{
+    free(o->w);
+    free(o->m);
+    free(o->v);
+    free(o->mask);
+    free(o->h);
+    free(o->c);
+}
+
+static JournalEntry *journal(const Session *s, int *n)
+{
+    JournalEntry *e = NULL;
+    int torn = 0;
+    assert_int_equal(journal_read(s->dir, &e, n, &torn), TP_OK);
+    assert_int_equal(torn, 0);
+    return e;
+}
+
+static int count_undo(const Session *s)
+{
+    SnapshotInfo list[64];
+    int n = 0, k = 0;
+    assert_int_equal(snapshot_list(s->dir, list, 64, &n), TP_OK);
+    for (int i = 0; i < n; i++) k += !strncmp(list[i].name, "undo-", 5);
+    return k;
+}
+
+static void test_train_advances_and_journals(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    CommandResult r;
+    assert_int_equal(run(&s, "train steps=3 # warm-up", &r), TP_OK);
+    assert_int_equal(s.trainer.step, 3);
+    assert_true(r.changed);
+    assert_non_null(strstr(r.text, "trained 3 step(s) to step 3"));
+    /* a whole number in any notation the parser accepts means that number */
+    assert_int_equal(run(&s, "train steps=1e1", &r), TP_OK);
+    assert_int_equal(s.trainer.step, 13);
+    assert_int_equal(run(&s, "train steps=0x2", &r), TP_OK);
+    assert_int_equal(s.trainer.step, 15);
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(e[0].command, "train steps=3");
+    assert_int_equal(e[0].step, 0);
+    assert_non_null(strstr(e[0].result, "trained 3 step(s)"));
+    assert_string_equal(e[1].command, "train steps=10");
+    assert_int_equal(e[1].step, 3);
+    assert_string_equal(e[2].command, "train steps=2");
+    free(e);
+    /* train takes exactly one of steps= and epochs= */
+    assert_int_equal(run(&s, "train", NULL), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "exactly one of"));
+    assert_int_equal(run(&s, "train steps=1 epochs=1", NULL), TP_EINVAL);
+    assert_int_equal(s.trainer.step, 15);
+    e = journal(&s, &n);
+    assert_int_equal(n, 3); /* refused commands are not journaled */
+    free(e);
+    session_free(&s);
+}
+
+/* train epochs=1 runs to the end of the epoch, validates, and journals the steps it really ran. */
+static void test_train_epochs_journals_steps(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    run_ok(&s, "train steps=2");
+    CommandResult r;
+    assert_int_equal(run(&s, "train epochs=1", &r), TP_OK);
+    assert_int_equal(s.trainer.epoch, 2);
+    assert_int_equal(s.trainer.window, 0);
+    long per_epoch = (long)s.trainer.n_windows;
+    assert_int_equal(s.trainer.step, per_epoch);
+    assert_true(isfinite(s.valid_ppl));
+    assert_non_null(strstr(r.text, "valid ppl"));
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 2);
+    char want[64];
+    snprintf(want, sizeof want, "train steps=%ld", per_epoch - 2);
+    assert_string_equal(e[1].command, want);
+    free(e);
+    session_free(&s);
+}
+
+static void test_read_only_verbs_do_not_journal(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    CommandResult r;
+    assert_int_equal(run(&s, "eval", &r), TP_OK);
+    assert_non_null(strstr(r.text, "valid ppl"));
+    assert_true(isfinite(s.valid_ppl));
+    assert_int_equal(run(&s, "eval split=test", &r), TP_OK);
+    assert_non_null(strstr(r.text, "test ppl"));
+    assert_int_equal(run(&s, "status", &r), TP_OK);
+    assert_non_null(strstr(r.text, "step 0"));
+    assert_int_equal(run(&s, "help", &r), TP_OK);
+    assert_non_null(strstr(r.text, "snapshot"));
+    assert_int_equal(run(&s, "help set", &r), TP_OK);
+    assert_non_null(strstr(r.text, "log_every"));
+    assert_int_equal(run(&s, "snapshots", &r), TP_OK);
+    assert_non_null(strstr(r.text, "initial"));
+    assert_int_equal(run(&s, "save", &r), TP_OK);
+    assert_non_null(strstr(r.text, "saved"));
+    assert_int_equal(run(&s, "   # nothing", &r), TP_OK);
+    assert_int_equal(run(&s, "", &r), TP_OK);
+    assert_false(r.changed);
+    assert_int_equal(s.trainer.step, 0);
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 0);
+    free(e);
+    session_free(&s);
+}
+
+static void test_set_changes_the_rate(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    CommandResult r;
+    assert_int_equal(run(&s, "set lr=0.003 clip=0.5 # slower", &r), TP_OK);
+    assert_true(r.changed);
+    assert_true(s.trainer.opt.lr == 0.003f);
+    assert_true(s.trainer.cfg.lr == 0.003f);
+    assert_true(s.task.train.lr == 0.003f);
+    assert_true(s.trainer.cfg.clip == 0.5f);
+    assert_int_equal(run(&s, "set log_every=7 eval_batch=2 epochs=9", &r), TP_OK);
+    assert_int_equal(s.task.log_every, 7);
+    assert_int_equal(s.task.eval_batch, 2);
+    assert_int_equal(s.trainer.cfg.epochs, 9);
+    assert_int_equal(run(&s, "set", &r), TP_EINVAL);
+    assert_int_equal(run(&s, "set lr=0", &r), TP_ERANGE);
+    assert_true(s.trainer.opt.lr == 0.003f);
+    /* the rate is used by the next step and survives save/open */
+    run_ok(&s, "train steps=1");
+    assert_true(s.trainer.opt.lr == 0.003f);
+    run_ok(&s, "save");
+    Session b;
+    assert_int_equal(session_open(&b, s.dir, NULL), TP_OK);
+    assert_true(b.trainer.opt.lr == 0.003f);
+    assert_true(b.trainer.cfg.clip == 0.5f);
+    session_free(&b);
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 3);
+    /* the comment is not part of the journaled command */
+    assert_int_equal(strncmp(e[0].command, "set lr=0.003 clip=0.5", 21), 0);
+    assert_null(strchr(e[0].command, '#'));
+    assert_string_equal(e[1].command, "set log_every=7 eval_batch=2 epochs=9");
+    free(e);
+    session_free(&s);
+}
+
+/* Verbs whose engine part is not built yet say so (help marks them "(not available yet)"). */
+static void test_not_available_verbs(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    int checked = 0;
+    for (const char *const *v = command_verbs(); *v; v++) {
+        const char *h = command_help(*v);
+        if (!strstr(h, "(not available yet)")) continue;
+        const char *line = NULL;
+        for (int i = 0; i < N_VALID && !line; i++)
+            if (!strcmp(VALID[i].verb, *v)) line = VALID[i].line;
+        assert_non_null(line);
+        CommandResult r;
+        TpStatus st = run(&s, line, &r);
+        if (st != TP_ENOTAVAIL) fail_msg("'%s': %d (%s), expected TP_ENOTAVAIL", line, st, err_msg());
+        assert_non_null(strstr(err_msg(), "not available yet: needs "));
+        checked++;
+    }
+    print_message("checked %d verb(s) that are not available yet\n", checked);
+    /* nothing was journaled, no undo point taken, no state changed */
+    assert_int_equal(s.trainer.step, 0);
+    assert_int_equal(count_undo(&s), 0);
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 0);
+    free(e);
+    session_free(&s);
+}
+
+/* Zero a few entries of the first weight matrix (as a prune would). */
+static void knock_out(Session *s, int every)
+{
+    Model *m = &s->model;
+    const ModelParam *p = &m->p[1];
+    for (size_t i = 0; i < p->n; i += (size_t)every) {
+        m->mask[p->off + i] = 0;
+        m->w[p->off + i] = 0.0f;
+    }
+}
+
+static void test_undo_restores_exactly(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    knock_out(&s, 7);
+    run_ok(&s, "train steps=2");
+    Saved a, b0, b;
+    save_state(&s, &a);          /* A: after 2 steps, with mask pattern 1 */
+    run_ok(&s, "train steps=3");
+    save_state(&s, &b0);         /* after 5 steps */
+    knock_out(&s, 3);            /* a different mask, as if pruned since */
+    save_state(&s, &b);          /* B: after 5 steps and the knock-out */
+    run_ok(&s, "train steps=4");
+    assert_int_equal(s.trainer.step, 9);
+    assert_false(same_state(&s, &b));
+
+    CommandResult r;
+    assert_int_equal(run(&s, "undo", &r), TP_OK);
+    assert_true(r.changed);
+    assert_non_null(strstr(r.text, "undone: train steps=4"));
+    assert_same_state(&s, &b);   /* exact weights, masks, optimizer state, trainer position */
+    assert_int_equal(run(&s, "undo", &r), TP_OK);
+    assert_non_null(strstr(r.text, "train steps=3"));
+    assert_same_state(&s, &a);   /* a second undo goes one step further back */
+
+    /* the state after undo trains on exactly as it did the first time */
+    run_ok(&s, "train steps=3");
+    assert_same_state(&s, &b0);
+
+    int n;
+    JournalEntry *e = journal(&s, &n);
+    assert_int_equal(n, 6);
+    assert_string_equal(e[3].command, "undo");
+    assert_string_equal(e[4].command, "undo");
+    free(e);
+    free_state(&a);
+    free_state(&b0);
+    free_state(&b);
+    session_free(&s);
+}
+
+static void test_undo_ring_is_bounded(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    CommandResult r;
+    assert_int_equal(run(&s, "undo", &r), TP_ENOENT); /* nothing yet */
+    assert_non_null(strstr(err_msg(), "nothing to undo"));
+    int total = SNAPSHOT_UNDO_DEPTH + 3;
+    for (int i = 0; i < total; i++) {
+        run_ok(&s, "train steps=1");
+        assert_true(count_undo(&s) <= SNAPSHOT_UNDO_DEPTH);
+    }
+    assert_int_equal(count_undo(&s), SNAPSHOT_UNDO_DEPTH);
+    for (int i = 0; i < SNAPSHOT_UNDO_DEPTH; i++) {
+        assert_int_equal(run(&s, "undo", &r), TP_OK);
+        assert_int_equal(s.trainer.step, total - 1 - i);
+    }
+    assert_int_equal(count_undo(&s), 0);
+    assert_int_equal(run(&s, "undo", &r), TP_ENOENT);
+    assert_int_equal(s.trainer.step, total - SNAPSHOT_UNDO_DEPTH);
+    session_free(&s);
+}
+
+static void test_snapshot_and_restore(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    run_ok(&s, "train steps=2");
+    Saved a;
+    save_state(&s, &a);
+    CommandResult r;
+    assert_int_equal(run(&s, "snapshot name=best", &r), TP_OK);
+    assert_non_null(strstr(r.text, "snapshot best at step 2"));
+    assert_int_equal(run(&s, "snapshot", &r), TP_OK); /* default name: step-<step> */
+    assert_non_null(strstr(r.text, "step-2"));
+    knock_out(&s, 5);
+    run_ok(&s, "train steps=3");
+    run_ok(&s, "set lr=0.5");
+    assert_int_equal(run(&s, "snapshots", &r), TP_OK);
+    assert_non_null(strstr(r.text, "best"));
+    assert_non_null(strstr(r.text, "step-2"));
+    assert_non_null(strstr(r.text, "initial"));
+    assert_non_null(strstr(r.summary, "snapshot(s)"));
+
+    assert_int_equal(run(&s, "restore name=best", &r), TP_OK);
+    assert_non_null(strstr(r.text, "restored best: step 2"));
+    assert_same_state(&s, &a);
+    /* the snapshot survives a restore and can be restored again */
+    run_ok(&s, "train steps=1");
+    run_ok(&s, "restore name=best");
+    assert_same_state(&s, &a);
+    /* overwriting a name replaces it */
+    run_ok(&s, "train steps=1");
+    run_ok(&s, "snapshot name=best");
+    run_ok(&s, "restore name=initial");
+    assert_int_equal(s.trainer.step, 0);
+    run_ok(&s, "restore name=best");
+    assert_int_equal(s.trainer.step, 3);
+
+    assert_int_equal(run(&s, "restore name=nosuch", &r), TP_ENOENT);
+    assert_non_null(strstr(err_msg(), "no snapshot named 'nosuch'"));
+    assert_int_equal(s.trainer.step, 3);
+    free_state(&a);
+    session_free(&s);
+}
+
+static void test_snapshot_names_refused(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    const char *bad[] = {"snapshot name=\"a b\"", "snapshot name=../escape", "snapshot name=a/b", "snapshot name=-x",
+                         "snapshot name=.hidden", "snapshot name=undo-3", "snapshot name=caf\xc3\xa9",
+                         "snapshot name=0123456789012345678901234567890123456789012345678",
+                         "restore name=../../etc", "restore name=\"\"", "restore name=a.b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CommandResult r;
+        TpStatus st = run(&s, bad[i], &r);
+        if (st != TP_EINVAL) fail_msg("'%s': %d (%s), expected TP_EINVAL", bad[i], st, err_msg());
+    }
+    /* 48 characters is the longest name */
+    run_ok(&s, "snapshot name=012345678901234567890123456789012345678901234567");
+    SnapshotInfo list[16];
+    int n = 0;
+    assert_int_equal(snapshot_list(s.dir, list, 16, &n), TP_OK);
+    assert_int_equal(n, 2); /* initial and the 48-character one; nothing escaped */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/escape", g_root);
+    assert_false(fsutil_exists(p));
+    session_free(&s);
+}
+
+static void test_quit_sets_quit(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    run_ok(&s, "train steps=1");
+    CommandResult r;
+    assert_int_equal(run(&s, "quit", &r), TP_OK);
+    assert_true(r.quit);
+    /* quit saved: the session opens at step 1 */
+    Session b;
+    assert_int_equal(session_open(&b, s.dir, NULL), TP_OK);
+    assert_int_equal(b.trainer.step, 1);
+    session_free(&b);
+    assert_int_equal(run(&s, "status", &r), TP_OK);
+    assert_false(r.quit);
+    session_free(&s);
+}
+
+static void test_parse_errors_through_execute(void **state)
+{
+    (void)state;
+    Session s;
+    new_session(&s);
+    CommandResult r;
+    assert_int_equal(run(&s, "trian steps=1", &r), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "did you mean 'train'?"));
+    assert_int_equal(run(&s, "train steps=0", &r), TP_ERANGE);
+    assert_int_equal(s.trainer.step, 0);
+    assert_int_equal(count_undo(&s), 0);
+    session_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest parser[] = {
+        cmocka_unit_test(test_valid_forms),
+        cmocka_unit_test(test_every_verb_has_a_valid_form),
+        cmocka_unit_test(test_blank_and_comment_lines),
+        cmocka_unit_test(test_argument_columns),
+        cmocka_unit_test(test_every_key_of_the_table),
+        cmocka_unit_test(test_error_paths),
+        cmocka_unit_test(test_long_values_are_refused),
+        cmocka_unit_test(test_help_lists_every_verb_and_key),
+        cmocka_unit_test(test_help_and_parser_agree),
+    };
+    const struct CMUnitTest exec[] = {
+        cmocka_unit_test(test_train_advances_and_journals),
+        cmocka_unit_test(test_train_epochs_journals_steps),
+        cmocka_unit_test(test_read_only_verbs_do_not_journal),
+        cmocka_unit_test(test_set_changes_the_rate),
+        cmocka_unit_test(test_not_available_verbs),
+        cmocka_unit_test(test_undo_restores_exactly),
+        cmocka_unit_test(test_undo_ring_is_bounded),
+        cmocka_unit_test(test_snapshot_and_restore),
+        cmocka_unit_test(test_snapshot_names_refused),
+        cmocka_unit_test(test_quit_sets_quit),
+        cmocka_unit_test(test_parse_errors_through_execute),
+    };
+    int fails = cmocka_run_group_tests_name("command parser", parser, NULL, NULL);
+    fails += cmocka_run_group_tests_name("command execution", exec, group_setup, group_teardown);
+    return fails;
+}

@@ -1,0 +1,237 @@
+/* tui/profile_cli: see profile_cli.h. */
+#include "profile_cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/backend.h"
+#include "sessions/fsutil.h"
+#include "sessions/profile.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define MAX_FILES 16
+#define REPORT_BYTES (1 << 20)
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { stop = sig; }
+
+static int code(TpStatus s)
+{
+    switch (s) {
+    case TP_EINVAL: case TP_ERANGE: case TP_EFORMAT: case TP_ENOENT: case TP_ENOTAVAIL: return EXIT_USAGE;
+    default: return EXIT_RUNTIME;
+    }
+}
+
+static int fail(TpStatus s)
+{
+    fprintf(stderr, "topiary: profile: %s\n", err_msg()[0] ? err_msg() : tp_strerror(s));
+    return code(s);
+}
+
+const char *profile_cli_usage(void)
+{
+    return "usage: topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
+           "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|row] [--reps N]\n"
+           "                       [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]\n"
+           "                       [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]\n"
+           "       topiary profile --analyze FILE.tsv [--analyze FILE.tsv ...] [--margin M] [--json] [--table]\n"
+           "\n"
+           "Latency of one LSTM layer step against its hidden size (default 16:1536:8, batch 1, seq 1, the BLAS\n"
+           "thread default), measured in the steady state (the same layer back to back after a warm-up), sizes\n"
+           "shuffled every round, median and p10/p90 over the rounds; rounds fill --budget-s (default 60 s)\n"
+           "unless --reps is given.  --backend accel predicts the curve with the analytical accelerator model\n"
+           "(parameters: --accel FILE, default data/accel-default.json) and says which tile boundary makes\n"
+           "each step.  Sparse patterns are modelled by accel (row) only: measuring them needs the sparse\n"
+           "kernels.  --margin is the relative floor of the noise band (default 0.02).  --analyze reads curves\n"
+           "(TSV) and compares sweeps of the same conditions (overlap of hysteresis points).\n";
+}
+
+static int progress(void *ctx, double f, int round, int rounds, double el)
+{
+    int *tty = ctx;
+    if (*tty) {
+        char bar[31];
+        int fill = (int)(f * 30.0 + 0.5);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        double eta = f > 0.06 ? el / f - el : NAN;
+        if (round) fprintf(stderr, "\r[%s] %3.0f%% round %d/%d, %.0f s, ETA %.0f s   ", bar, 100 * f, round, rounds, el, eta);
+        else fprintf(stderr, "\r[%s] %3.0f%% calibrating, %.0f s   ", bar, 100 * f, el);
+        fflush(stderr);
+    }
+    return stop != 0;
+}
+
+static TpStatus write_text(const char *path, const char *text)
+{
+    TpStatus st = fsutil_write_atomic(path, text, strlen(text));
+    return st == TP_OK ? st : err_wrap(st, "%s: ", path);
+}
+
+/* Print one curve's analysis (JSON line or report). */
+static TpStatus show(const LatencyCurve *c, const HystAnalysis *a, const AccelParams *accel, int json, int table,
+                     char *report)
+{
+    if (json) {
+        HystSeries s = profile_series(c);
+        char *aj = NULL, *j = NULL;
+        TpStatus st = hysteresis_json(&s, a, &aj);
+        if (st == TP_OK) st = latency_json_format(c, aj, &j);
+        if (st == TP_OK) printf("%s\n", j);
+        free(aj);
+        free(j);
+        return st;
+    }
+    profile_report(report, REPORT_BYTES, c, a, accel, table);
+    fputs(report, stdout);
+    return TP_OK;
+}
+
+static int analyze_files(const char **files, int n_files, ProfileRequest *q, int json, int table, const char *marks)
+{
+    LatencyCurve *cs = NULL;
+    int n = 0, rc = 0;
+    for (int f = 0; f < n_files && !rc; f++) {
+        LatencySet set;
+        int torn = 0;
+        TpStatus st = latency_tsv_load(&set, files[f], &torn);
+        if (st != TP_OK) return fail(st);
+        if (torn) fprintf(stderr, "topiary: profile: warning: %s: the last line was torn (an interrupted append); ignored\n", files[f]);
+        LatencyCurve *nc = realloc(cs, sizeof *cs * (size_t)(n + set.n));
+        if (!nc) {
+            latency_set_free(&set);
+            rc = fail(err_set(TP_ENOMEM, "out of memory"));
+            break;
+        }
+        cs = nc;
+        for (int i = 0; i < set.n; i++) cs[n++] = set.c[i];
+        free(set.c);
+    }
+    AccelParams ap, *accel = NULL;
+    if (!rc && q->accel[0]) {
+        TpStatus st = accel_params_load(&ap, q->accel);
+        if (st != TP_OK) rc = fail(st);
+        accel = &ap;
+    } else if (!rc) {
+        accel_defaults(&ap);
+    }
+    HystAnalysis *as = calloc((size_t)n + 1, sizeof *as);
+    char *report = malloc(REPORT_BYTES);
+    if (!rc && (!as || !report)) rc = fail(err_set(TP_ENOMEM, "out of memory"));
+    for (int i = 0; i < n && !rc; i++) {
+        TpStatus st = profile_analyze(&as[i], &cs[i], q->margin);
+        if (st == TP_OK) st = show(&cs[i], &as[i], !strcmp(cs[i].protocol, "model") ? (accel ? accel : &ap) : NULL, json,
+                                   table, report);
+        if (st != TP_OK) rc = fail(st);
+        else if (!json && i + 1 < n) printf("\n");
+    }
+    /* repeatability: every later curve of the same conditions against the first */
+    for (int i = 0; i < n && !rc && !json; i++)
+        for (int j = i + 1; j < n && !rc; j++) {
+            int first = 1;
+            for (int k = 0; k < i; k++) first &= !latency_curve_same_key(&cs[k], &cs[i]);
+            if (!first || !latency_curve_same_key(&cs[i], &cs[j]) || strcmp(cs[i].protocol, cs[j].protocol)) continue;
+            TpStatus st = profile_report_overlap(report, REPORT_BYTES, &cs[i], &as[i], &cs[j], &as[j]);
+            if (st != TP_OK) rc = fail(st);
+            else printf("\n%s", report);
+        }
+    if (!rc && marks && n) {
+        char *m = NULL;
+        TpStatus st = profile_marks_tsv(&cs[0], &as[0], &m);
+        if (st == TP_OK) st = write_text(marks, m);
+        free(m);
+        if (st != TP_OK) rc = fail(st);
+    }
+    for (int i = 0; i < n; i++) {
+        if (as) hysteresis_free(&as[i]);
+        latency_curve_free(&cs[i]);
+    }
+    free(as);
+    free(cs);
+    free(report);
+    return rc;
+}
+
+int profile_cli(int argc, char **argv)
+{
+    ProfileRequest q;
+    profile_request_defaults(&q);
+    const char *out = NULL, *marks = NULL, *files[MAX_FILES];
+    int json = 0, table = 0, n_files = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--table")) table = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(profile_cli_usage(), stdout);
+            return 0;
+        } else if (!strncmp(a, "--", 2) && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "--out")) out = v;
+            else if (!strcmp(a, "--marks")) marks = v;
+            else if (!strcmp(a, "--analyze")) {
+                if (n_files == MAX_FILES) return fail(err_set(TP_EINVAL, "--analyze: at most %d files", MAX_FILES));
+                files[n_files++] = v;
+            } else {
+                int known;
+                TpStatus st = profile_request_set(&q, a + 2, v, &known);
+                if (st != TP_OK) return fail(err_wrap(st, "%s: ", a));
+                if (!known) return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", a));
+            }
+        } else {
+            return fail(err_set(TP_EINVAL, "unknown option or missing value: '%s' (see 'topiary profile --help')", a));
+        }
+    }
+    if (n_files) {
+        if (out) return fail(err_set(TP_EINVAL, "--out with --analyze: the curves are already files"));
+        return analyze_files(files, n_files, &q, json, table, marks);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    int tty = isatty(STDERR_FILENO);
+    LatencyCurve c;
+    AccelParams ap;
+    TpStatus st = profile_run(&c, &ap, &q, progress, &tty);
+    if (tty) fprintf(stderr, "\r\033[K");
+    if (st == TP_ECANCEL) {
+        fprintf(stderr, "topiary: profile: interrupted by signal %d; nothing written\n", (int)stop);
+        return EXIT_RUNTIME;
+    }
+    if (st != TP_OK) return fail(st);
+    int rc = 0;
+    char *buf = NULL, *report = malloc(REPORT_BYTES);
+    size_t len = 0;
+    HystAnalysis a;
+    memset(&a, 0, sizeof a);
+    if (!report) st = err_set(TP_ENOMEM, "out of memory");
+    if (st == TP_OK && out) {
+        st = latency_tsv_format(&c, 1, &buf, &len);
+        if (st == TP_OK) st = write_text(out, buf);
+    }
+    if (st == TP_OK) st = profile_analyze(&a, &c, q.margin);
+    if (st == TP_OK) st = show(&c, &a, strcmp(c.protocol, "model") ? NULL : &ap, json, table || !out, report);
+    if (st == TP_OK && marks) {
+        char *m = NULL;
+        st = profile_marks_tsv(&c, &a, &m);
+        if (st == TP_OK) st = write_text(marks, m);
+        free(m);
+    }
+    if (st == TP_OK && out && !json) fprintf(stderr, "topiary: profile: %d sizes written to %s\n", c.n, out);
+    if (st != TP_OK) rc = fail(st);
+    hysteresis_free(&a);
+    latency_curve_free(&c);
+    free(buf);
+    free(report);
+    return rc;
+}
