@@ -44,7 +44,7 @@ typedef struct {
     int journaled;           /* journal after success                      */
     const char *needs;       /* not built yet: "not available yet: needs ..." */
     VerbFn run;
-    KeySpec keys[12];
+    KeySpec keys[16];
 } VerbSpec;
 
 static TpStatus v_train(Session *, const Command *, CommandResult *);
@@ -112,7 +112,9 @@ static const VerbSpec VERBS[] = {
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
      v_schedule,
      {{"from", K_NUM, 0, 1, NULL, "AGP initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "AGP final sparsity"},
-      {"start", K_INT, 0, 1e12, NULL, "AGP first step (absolute)"}, {"end", K_INT, 0, 1e12, NULL, "AGP last step (absolute)"},
+      {"start", K_INT, 0, 1e12, NULL, "AGP first step (absolute; default: now)"},
+      {"end", K_INT, 0, 1e12, NULL, "AGP last step (absolute)"},
+      {"span", K_INT, 1, 1e12, NULL, "AGP: end = start + span (instead of end=)"},
       {"every", K_INT, 1, 1e9, NULL, "AGP: steps between prunings; GP: retraining steps"},
       {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"}, {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio per step"},
       {"tolerance", K_NUM, 0, 1e6, NULL, "GP: allowed validation-ppl rise over the best"},
@@ -726,7 +728,8 @@ static TpStatus v_schedule(Session *s, const Command *c, CommandResult *r)
         sc.to = num(c, "to", sc.to);
         /* steps are absolute; without start= the schedule starts now */
         sc.start = (long)num(c, "start", (double)s->trainer.step);
-        sc.end = (long)num(c, "end", (double)(sc.start + (sc.end - 0)));
+        if (arg(c, "end") && arg(c, "span")) return err_set(TP_EINVAL, "schedule agp: give end= or span=, not both");
+        sc.end = arg(c, "end") ? (long)num(c, "end", 0) : sc.start + (long)num(c, "span", (double)sc.end);
         sc.every = (long)num(c, "every", (double)sc.every);
     } else if (k == SCHEDULE_GP) {
         sc.grow_ratio = num(c, "grow", sc.grow_ratio);
