@@ -13,6 +13,7 @@ void hysteresis_options_defaults(HystOptions *o)
 {
     o->margin = 0.02;
     o->max_jumps = 5;
+    o->margin_only = 0;
 }
 
 void hysteresis_free(HystAnalysis *a)
@@ -81,6 +82,7 @@ TpStatus hysteresis_analyze(HystAnalysis *a, const HystSeries *s, const HystOpti
     const double *med = s->median;
     a->n = n;
     a->margin = opt->margin;
+    a->margin_only = opt->margin_only;
     a->lo = malloc(sizeof(double) * (size_t)n);
     a->hi = malloc(sizeof(double) * (size_t)n);
     a->runmin = malloc(sizeof(double) * (size_t)n);
@@ -96,10 +98,11 @@ TpStatus hysteresis_analyze(HystAnalysis *a, const HystSeries *s, const HystOpti
         goto fail;
     }
     for (int i = 0; i < n; i++) {
-        double p10 = s->p10 ? s->p10[i] : med[i], p90 = s->p90 ? s->p90[i] : med[i];
+        double p10 = s->p10 && !opt->margin_only ? s->p10[i] : med[i];
+        double p90 = s->p90 && !opt->margin_only ? s->p90[i] : med[i];
         a->lo[i] = fmin(p10, med[i] * (1.0 - opt->margin));
         a->hi[i] = fmax(p90, med[i] * (1.0 + opt->margin));
-        tmp[i] = (p90 - p10) / (2.0 * med[i]);
+        tmp[i] = s->p10 && s->p90 ? (s->p90[i] - s->p10[i]) / (2.0 * med[i]) : 0.0;
     }
     a->noise_rel = median_of(tmp, n);
     a->runmin[n - 1] = med[n - 1];
@@ -343,8 +346,8 @@ TpStatus hysteresis_json(const HystSeries *s, const HystAnalysis *a, char **out)
     Buf b = {malloc(256), 0, 256, 0};
     if (!b.b) return err_set(TP_ENOMEM, "latency analysis JSON: out of memory");
     b.b[0] = '\0';
-    put(&b, "{\"margin\":%.4g,\"noise_rel\":%.4g,\"n_pareto\":%d,\"n_dominated\":%d,\"max_jump_beyond\":%.4g,",
-        a->margin, a->noise_rel, a->n_pareto, a->n_dominated, a->max_jump_beyond);
+    put(&b, "{\"margin\":%.4g,\"margin_only\":%s,\"noise_rel\":%.4g,\"n_pareto\":%d,\"n_dominated\":%d,\"max_jump_beyond\":%.4g,",
+        a->margin, a->margin_only ? "true" : "false", a->noise_rel, a->n_pareto, a->n_dominated, a->max_jump_beyond);
     put(&b, "\"hysteresis\":[");
     for (int i = 0; i < a->n_points; i++) {
         const HystPoint *p = &a->points[i];

@@ -50,6 +50,9 @@ typedef struct {
 typedef struct {
     double margin;   /* relative floor of the noise band (default 0.02; 0 for exact models) */
     int max_jumps;   /* how many of the largest jumps to keep (default 5)                      */
+    int margin_only; /* 1: band = med·(1 ± margin), ignoring p10/p90 (DESIGN 3.3 "or a relative
+                      * margin"): for a busy machine, where preemption widens p90 far beyond the
+                      * uncertainty of a median over many rounds                                */
 } HystOptions;
 
 void hysteresis_options_defaults(HystOptions *o);
@@ -70,6 +73,7 @@ typedef struct {
 typedef struct {
     int n;
     double margin;
+    int margin_only;
     double noise_rel;        /* median over sizes of (p90 − p10) / (2 med): the typical band    */
     double *lo, *hi;         /* [n] the bands                                                  */
     double *runmin;          /* [n]                                                            */

@@ -2,6 +2,7 @@
  * fused elementwise loops vectorise. */
 #include "lstm.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,14 +99,30 @@ void lstm_colsum_add(float *db, const float *D, size_t N, int n, int ld)
     }
 }
 
+long lstm_state_threshold(float *h, size_t n, float tau)
+{
+    long zeros = 0;
+#pragma omp simd reduction(+ : zeros)
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(h[i]) > tau ? h[i] : 0.0f;
+        h[i] = v;
+        zeros += v == 0.0f;
+    }
+    return zeros;
+}
+
 void lstm_window_forward(LstmCache *c, LstmPreFn pre, void *ctx, int Tw, int B)
 {
     const int H = c->H;
     const size_t BH = (size_t)B * H, BG = 4 * BH;
+    c->n_zero = 0;
     for (int t = 0; t < Tw; t++) {
         float *a = c->gates + t * BG;
         pre(ctx, a, c->h + t * BH, t, B);
         lstm_cell_forward(a, c->c + (t + 1) * BH, c->h + (t + 1) * BH, c->tc + t * BH, c->c + t * BH, B, H);
+        /* h~ replaces h in place: the backward needs only gates, tc and c, so it is unchanged, which
+         * is the straight-through estimator (lstm.h) */
+        if (c->tau > 0.0f) c->n_zero += lstm_state_threshold(c->h + (t + 1) * BH, BH, c->tau);
     }
 }
 

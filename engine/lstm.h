@@ -11,6 +11,17 @@
  * exported below so engine/hlstm reuses them).  Gradients accumulate (+=) into the
  * gradient struct; activation gradients are written (=).  The gradient w.r.t. the initial state is not
  * propagated (truncated BPTT: the state carried across windows is detached).
+ *
+ * Hidden-state thresholding [Ardakani, Ji, Gross, "Learning to skip ineffectual recurrent
+ * computations in LSTMs", DATE 2019; DESIGN 3.4]: with cache->tau > 0 every h_t is replaced, right
+ * after the cell computes it, by h~_t = h_t 1(|h_t| > tau), in place in cache->h; so h~ is what the
+ * recurrence (W_hh h~_{t-1}), the next layer and the carried state see, and what the weight
+ * gradients multiply.  The backward is straight-through: it passes dLoss/dh~_t unchanged as
+ * dLoss/dh_t (the threshold counts as the identity).  Precisely, the gradient it returns is the
+ * exact gradient, at the current weights, of the network in which each h_t is followed by the
+ * addition of a constant offset d_t, frozen at d_t = h~_t - h_t of this forward (tests/test_infer.c
+ * checks that statement by finite differences).  Which entries were zeroed is counted (n_zero) for
+ * the state sparsity of the metrics.
  */
 #ifndef TP_LSTM_H
 #define TP_LSTM_H
@@ -38,6 +49,8 @@ typedef struct {
     float *dgates;   /* [T*B, G]     backward scratch                            */
     float *dc_next;  /* [B, H]       backward scratch                            */
     float *bias;     /* [G]          b_ih + b_hh (forward), bias gradient (backward) */
+    float tau;       /* hidden-state threshold (above); 0 = off                   */
+    long n_zero;     /* entries of h~ that are 0 in the last forward (tau > 0)    */
 } LstmCache;
 
 TpStatus lstm_cache_init(LstmCache *c, int I, int H, int T, int B);
@@ -76,6 +89,8 @@ void lstm_cell_forward(float *a, float *c_out, float *h_out, float *tc_out, cons
  * (dLoss/da_t); dc_next becomes dLoss/dc_{t-1}. */
 void lstm_cell_backward(float *dA, float *dc_next, const float *dh, const float *gates, const float *tc,
                         const float *c_prev, int B, int H);
+/* h~ = h 1(|h| > tau) in place over n values; returns how many of them are 0 afterwards. */
+long lstm_state_threshold(float *h, size_t n, float tau);
 /* db[k] += sum over N rows of D[r, k] (bias gradients); D is [N, ld], k < n. */
 void lstm_colsum_add(float *db, const float *D, size_t N, int n, int ld);
 

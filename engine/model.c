@@ -31,6 +31,8 @@ TpStatus model_config_check(const ModelConfig *c)
         return err_set(TP_ERANGE, "--dropout: expected 0 <= p < 1, got %g", (double)c->dropout);
     if (!(c->init_scale > 0.0f && c->init_scale < 10.0f))
         return err_set(TP_ERANGE, "init scale: expected 0 < s < 10, got %g", (double)c->init_scale);
+    if (!(c->state_tau >= 0.0f && c->state_tau <= 1000.0f))
+        return err_set(TP_ERANGE, "state tau: expected 0 <= tau <= 1000, got %g", (double)c->state_tau);
     return TP_OK;
 }
 
@@ -315,6 +317,7 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
             in = m->xin[l];
         }
         LstmCache *c = model_cell_cache(m, l);
+        c->tau = m->cfg.state_tau;
         memcpy(c->h, s->h[l], (size_t)B * H * sizeof(float));
         memcpy(c->c, s->c[l], (size_t)B * H * sizeof(float));
         if (m->cfg.cell == MODEL_CELL_HLSTM)
@@ -323,6 +326,10 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
             lstm_forward(c, &m->lw[l], in, Tw, B);
         memcpy(s->h[l], c->h + N * H, (size_t)B * H * sizeof(float));
         memcpy(s->c[l], c->c + N * H, (size_t)B * H * sizeof(float));
+        if (train && c->tau > 0.0f) {
+            m->state_zero += (double)c->n_zero;
+            m->state_n += (double)N * H;
+        }
         in = lstm_cache_out(c, B);
     }
     int Hl = m->cfg.hidden[L - 1];
@@ -392,6 +399,13 @@ size_t model_nnz(const Model *m)
         for (size_t i = 0; i < p->n; i++) n += m->mask[p->off + i] != 0;
     }
     return n;
+}
+
+double model_state_sparsity(Model *m, int reset)
+{
+    double v = m->state_n > 0 ? m->state_zero / m->state_n : NAN;
+    if (reset) m->state_zero = m->state_n = 0.0;
+    return v;
 }
 
 /* For each index along axis a with sizes nc: the index with sizes oc it continues, or -1 (new unit). */

@@ -39,6 +39,8 @@ typedef struct {
     int gate_hidden;                  /* M, H-LSTM only                       */
     float dropout;                    /* probability of dropping, 0 = off    */
     float init_scale;                 /* U(-s, s) initialisation              */
+    float state_tau;                  /* hidden-state threshold, 0 = off (DESIGN 3.4, engine/lstm.h):
+                                         every layer's h~ = h 1(|h| > tau), training and evaluation */
 } ModelConfig;
 
 typedef enum { PARAM_EMBED = 0, PARAM_WEIGHT = 1, PARAM_BIAS = 2 } ParamKind;
@@ -93,6 +95,7 @@ typedef struct {
     float *dtop;      /* [N, max width] gradient scratch                */
     float *dx;        /* [N, max width] gradient scratch                */
     const int32_t *last_x; /* tokens of the last training forward     */
+    double state_zero, state_n; /* zero entries of h~ / entries, over training forwards with tau > 0 */
 } Model;
 
 /* Check a configuration (sizes > 0, layers 1..MODEL_MAX_LAYERS, 0 <= dropout < 1, ...). */
@@ -140,5 +143,8 @@ void model_zero_grad(Model *m);
 /* w ⊙= mask (after every optimizer step or mask change). */
 void model_apply_mask(Model *m);
 size_t model_nnz(const Model *m);
+/* State sparsity (fraction of zero h~ entries, all layers) over the training forwards since the
+ * last reset; NaN when none ran with cfg.state_tau > 0.  reset != 0 starts a new count. */
+double model_state_sparsity(Model *m, int reset);
 
 #endif

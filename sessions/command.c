@@ -66,6 +66,7 @@ static TpStatus v_grow(Session *, const Command *, CommandResult *);
 static TpStatus v_prune(Session *, const Command *, CommandResult *);
 static TpStatus v_schedule(Session *, const Command *, CommandResult *);
 static TpStatus v_resize(Session *, const Command *, CommandResult *);
+static TpStatus v_state(Session *, const Command *, CommandResult *);
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
@@ -100,14 +101,15 @@ static const VerbSpec VERBS[] = {
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
       {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
-    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start", NULL, 0, 1, NULL,
+    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau", NULL, 0, 1, NULL,
      v_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
       {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
       {"log_every", K_INT, 1, 1e8, NULL, "metrics row every N steps"},
       {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"},
       {"lr_decay", K_NUM, 1e-6, 1, NULL, "per-epoch factor after decay_start"},
-      {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"}, END}},
+      {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"},
+      {"state.tau", K_NUM, 0, 1e3, NULL, "hidden-state threshold (as state tau=T)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
      v_schedule,
@@ -133,8 +135,8 @@ static const VerbSpec VERBS[] = {
     {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer (newest profile)", NULL, 0, 0,
      NULL, v_recommend,
      {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"}, END}},
-    {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4)", NULL, 0, 1,
-     "hidden-state thresholding (issue: sparse inference)", NULL, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
+    {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4): h = 0 where |h| <= T (0 = off)", NULL, 0, 1,
+     NULL, v_state, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
     {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, 0, 1, NULL, v_snapshot,
      {{"name", K_STR, 0, 0, NULL, "letters, digits, - and _"}, END}},
     {"snapshots", "snapshots", "list snapshots with step, validation ppl and size", NULL, 0, 0, NULL, v_snapshots,
@@ -507,8 +509,27 @@ static TpStatus v_set(Session *s, const Command *c, CommandResult *r)
         else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
         else if (!strcmp(k, "lr_decay")) s->trainer.cfg.lr_decay = s->task.train.lr_decay = (float)v;
         else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
+        else if (!strcmp(k, "state.tau")) s->model.cfg.state_tau = s->task.model.state_tau = (float)v;
         say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
     }
+    r->changed = 1;
+    return TP_OK;
+}
+
+/* Hidden-state thresholding [Ardakani et al.; DESIGN 3.4]: from now on every forward (training,
+ * evaluation, export) uses h~ = h 1(|h| > tau); the backward is straight-through (engine/lstm.h). */
+static TpStatus v_state(Session *s, const Command *c, CommandResult *r)
+{
+    const char *t = arg(c, "tau");
+    if (!t) return err_set(TP_EINVAL, "state: expected tau=T (T > 0 zeroes |h| <= T; 0 turns it off)");
+    float tau = (float)strtod(t, NULL);
+    s->model.cfg.state_tau = s->task.model.state_tau = tau;
+    model_state_sparsity(&s->model, 1);
+    if (tau > 0.0f)
+        say(r, "state tau=%g: h = 0 where |h| <= %g, in training and evaluation (straight-through backward); "
+               "state sparsity goes to metrics.tsv", (double)tau, (double)tau);
+    else
+        say(r, "state tau=0: hidden-state thresholding off");
     r->changed = 1;
     return TP_OK;
 }
@@ -784,7 +805,8 @@ static TpStatus v_profile(Session *s, const Command *c, CommandResult *r)
 static TpStatus v_recommend(Session *s, const Command *c, CommandResult *r)
 {
     const char *l = arg(c, "layer"), *b = arg(c, "budget_us");
-    return profile_verb_recommend(s, l ? atoi(l) : 0, b ? atof(b) : 0.0, r->text, sizeof r->text);
+    /* strtod, as the parser read it: "layer=1e0" is layer 1 */
+    return profile_verb_recommend(s, l ? (int)strtod(l, NULL) : 0, b ? strtod(b, NULL) : 0.0, r->text, sizeof r->text);
 }
 
 const char *command_help(const char *verb)

@@ -83,6 +83,9 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
         if ((st = num("budget-s", v, 1, 86400, 0, &d)) == TP_OK) r->budget_s = d;
     } else if (is(k, "margin")) {
         if ((st = num("margin", v, 0, 0.5, 0, &d)) == TP_OK) r->margin = d;
+    } else if (is(k, "noise")) {
+        if (strcmp(v, "band") && strcmp(v, "margin")) return err_set(TP_EINVAL, "noise '%s': expected band or margin", v);
+        r->margin_only = !strcmp(v, "margin");
     } else if (is(k, "gate_hidden")) {
         if ((st = num("gate-hidden", v, 0, LATENCY_MAX_HIDDEN, 1, &d)) == TP_OK) r->gate_hidden = (int)d;
     } else if (is(k, "seed")) {
@@ -140,11 +143,12 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
 
 HystSeries profile_series(const LatencyCurve *c) { return (HystSeries){c->n, c->hidden, c->median_us, c->p10_us, c->p90_us}; }
 
-TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin)
+TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin, int margin_only)
 {
     HystOptions o;
     hysteresis_options_defaults(&o);
     o.margin = !strcmp(c->protocol, "model") ? 0.0 : margin;
+    o.margin_only = margin_only;
     o.max_jumps = 8;
     HystSeries s = profile_series(c);
     return hysteresis_analyze(a, &s, &o);
@@ -202,8 +206,9 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
         }
     }
     if (strcmp(c->protocol, "model"))
-        say(&o, "noise: typical p10..p90 half-width %.1f%% of the median; comparisons use max(band, %.0f%%)\n",
-            100.0 * a->noise_rel, 100.0 * a->margin);
+        say(&o, "noise: typical p10..p90 half-width %.1f%% of the median; comparisons use %s%.0f%%%s\n",
+            100.0 * a->noise_rel, a->margin_only ? "medians +-" : "max(band, ", 100.0 * a->margin,
+            a->margin_only ? " (--noise margin)" : ")");
     say(&o, "Pareto set: %d of %d sizes; dominated (a larger size is at least as fast%s): %d\n", a->n_pareto, c->n,
         a->margin > 0 || a->noise_rel > 0 ? " beyond noise" : "", a->n_dominated);
     if (a->n_dominated && strcmp(c->protocol, "model")) {
@@ -234,6 +239,8 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
         }
         say(&o, "\n");
     }
+    int shown = accel ? 2 * LIST_MAX : LIST_MAX;
+    if (a->n_points > shown) say(&o, "  ... and %d more (--json lists all)\n", a->n_points - shown);
     if (a->n_jumps) {
         say(&o, "largest non-monotonic jumps (a larger size is faster):\n");
         for (int k = 0; k < a->n_jumps; k++) {
@@ -392,7 +399,7 @@ TpStatus profile_verb(Session *s, int n, const char *const *keys, const char *co
     Cancel cc = {cancel, ctx};
     TpStatus st = profile_run(&c, &ap, &q, verb_progress, &cc);
     if (st != TP_OK) return st;
-    if ((st = profile_analyze(&a, &c, q.margin)) == TP_OK) {
+    if ((st = profile_analyze(&a, &c, q.margin, q.margin_only)) == TP_OK) {
         if ((st = profile_session_append(s->dir, &c)) == TP_OK) {
             profile_report(text, tn, &c, &a, strcmp(c.protocol, "model") ? NULL : &ap, 0);
             snprintf(summary, sn, "%s: %d sizes %d..%d, %d hysteresis point(s), %d dominated; run %s", c.backend, c.n,
@@ -412,7 +419,7 @@ TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, c
     HystAnalysis a;
     TpStatus st = profile_session_latest(s->dir, &c);
     if (st != TP_OK) return st;
-    if ((st = profile_analyze(&a, &c, 0.02)) == TP_OK) {
+    if ((st = profile_analyze(&a, &c, 0.02, 0)) == TP_OK) {
         st = profile_recommend(text, tn, &c, &a, layer, s->model.cfg.hidden[layer], budget_us);
         hysteresis_free(&a);
     }

@@ -25,6 +25,7 @@ typedef struct {
     int reps;               /* rounds; 0 = automatic from budget_s                      */
     double budget_s;        /* 60                                                       */
     double margin;          /* noise-band floor of the analysis (0.02; 0 for the model) */
+    int margin_only;        /* noise=margin: band = median ± margin, ignoring p10/p90   */
     char accel[1024];       /* accelerator parameter file ("" = the default)            */
     char cell[8];           /* lstm | hlstm (accel only)                                */
     int gate_hidden;        /* H-LSTM M (accel only; 0 = M equals the hidden size)      */
@@ -40,8 +41,9 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *val
  * NULL).  Progress as in engine/latency. */
 TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *r, LatencyProgressFn fn, void *ctx);
 
-/* The analysis with the margin a curve deserves: 0 for model curves (exact), else `margin`. */
-TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin);
+/* The analysis with the margin a curve deserves: 0 for model curves (exact), else `margin`;
+ * margin_only: compare medians with the margin alone (HystOptions). */
+TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin, int margin_only);
 HystSeries profile_series(const LatencyCurve *c);
 
 /* Human report of a curve and its analysis.  With accel parameters (model curves) every hysteresis

@@ -534,6 +534,8 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
         s->task = t;
         if ((st = build(s)) != TP_OK) return st;
     }
+    /* the threshold is a setting of the state, not of the architecture: it follows undo/restore */
+    s->task.model.state_tau = s->model.cfg.state_tau = t.model.state_tau;
     if ((st = load_model(s, model_path)) != TP_OK) return st;
     Trainer *tr = &s->trainer;
     tr->step = (long)num_or(state, "step", 0);

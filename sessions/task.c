@@ -86,7 +86,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
                                         "--gate-hidden", "--bptt", "--batch", "--epochs", "--lr", "--lr-decay",
                                         "--decay-start", "--clip", "--dropout", "--optimizer", "--seed",
                                         "--threads", "--max-steps", "--eval-batch", "--max-vocab", "--init",
-                                        "--log-every", NULL};
+                                        "--log-every", "--state-tau", NULL};
     int k = 0;
     while (names[k] && strcmp(names[k], opt) != 0) k++;
     if (!names[k]) return TP_OK;
@@ -136,6 +136,8 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
         s = parse_float(opt, v, 0.0, 0.99, &t->model.dropout);
     } else if (!strcmp(opt, "--init")) {
         s = parse_float(opt, v, 1e-6, 9.0, &t->model.init_scale);
+    } else if (!strcmp(opt, "--state-tau")) {
+        s = parse_float(opt, v, 0.0, 1000.0, &t->model.state_tau);
     } else if (!strcmp(opt, "--optimizer")) {
         if (!strcmp(v, "sgd")) t->train.optim = OPTIM_SGD;
         else if (!strcmp(v, "adam")) t->train.optim = OPTIM_ADAM;
@@ -174,6 +176,7 @@ const char *task_options_help(void)
            "  --clip X             global gradient-norm clip (default 5, 0 = off)\n"
            "  --dropout P          Zaremba dropout on non-recurrent connections (default 0)\n"
            "  --init S             initialise weights U(-S, S) (default 0.1)\n"
+           "  --state-tau T        hidden-state threshold: h = 0 where |h| <= T (default 0 = off)\n"
            "  --optimizer sgd|adam (default sgd)\n"
            "  --seed S             random seed (default 1)\n"
            "  --threads N          BLAS threads (default 2)\n"
@@ -241,6 +244,7 @@ cJSON *task_to_json(const Task *t)
     cJSON_AddNumberToObject(j, "gate_hidden", t->model.gate_hidden);
     cJSON_AddNumberToObject(j, "dropout", t->model.dropout);
     cJSON_AddNumberToObject(j, "init", t->model.init_scale);
+    cJSON_AddNumberToObject(j, "state_tau", t->model.state_tau);
     cJSON_AddNumberToObject(j, "bptt", t->train.bptt);
     cJSON_AddNumberToObject(j, "batch", t->train.batch);
     cJSON_AddNumberToObject(j, "epochs", t->train.epochs);
@@ -296,6 +300,7 @@ TpStatus task_from_json(Task *t, const cJSON *j)
         {"layers", 1, MODEL_MAX_LAYERS, 0, &t->model.n_layers}, {"embed", 1, 65536, 0, &t->model.n_embed},
         {"vocab", 0, 1e8, 0, &t->model.n_vocab}, {"gate_hidden", 0, 65536, 0, &t->model.gate_hidden},
         {"dropout", 0, 0.99, 1, &t->model.dropout}, {"init", 1e-6, 9, 1, &t->model.init_scale},
+        {"state_tau", 0, 1000, 1, &t->model.state_tau},
         {"bptt", 1, 100000, 0, &t->train.bptt}, {"batch", 1, 100000, 0, &t->train.batch},
         {"epochs", 1, 100000, 0, &t->train.epochs}, {"max_steps", 0, 9e15, 2, &t->train.max_steps},
         {"lr", 1e-9, 1e6, 1, &t->train.lr}, {"lr_decay", 1e-6, 1, 1, &t->train.lr_decay},

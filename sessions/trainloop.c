@@ -45,6 +45,7 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
             m.train_ppl = exp(m.train_loss);
             m.tokens_per_s = run->tokens_per_s;
             m.seconds = s->wall_seconds;
+            m.state_sparsity = model_state_sparsity(&s->model, 1); /* NaN unless state tau > 0 */
             if (info.epoch_done) {
                 EvalResult ev;
                 m.epoch = t->epoch - 1;

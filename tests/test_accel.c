@@ -58,7 +58,7 @@ static void test_steps_at_tile_boundaries(void **state)
     assert_string_equal(c.protocol, "model");
     assert_string_equal(c.backend, "accel");
     HystSeries s = {c.n, c.hidden, c.median_us, c.p10_us, c.p90_us};
-    HystOptions o = {0.0, 5};
+    HystOptions o = {0.0, 5, 0};
     HystAnalysis a;
     assert_int_equal(hysteresis_analyze(&a, &s, &o), TP_OK);
     assert_int_equal(a.n_points, 15); /* 16, 32, ..., 240; 256 ends the range */
@@ -162,7 +162,7 @@ static void test_hlstm_steps(void **state)
     assert_int_equal(accel_curve(&c, &p, &proto, sizes, n), TP_OK);
     assert_string_equal(c.run, "model-hlstm-M64");
     HystSeries s = {c.n, c.hidden, c.median_us, c.p10_us, c.p90_us};
-    HystOptions o = {0.0, 5};
+    HystOptions o = {0.0, 5, 0};
     HystAnalysis a;
     assert_int_equal(hysteresis_analyze(&a, &s, &o), TP_OK);
     assert_int_equal(a.n_points, 7);

@@ -804,6 +804,39 @@ static void test_undo_restores_exactly(void **state)
     session_free(&s);
 }
 
+/* Each structural verb (as far as built) is undone exactly: weights, masks, optimizer state,
+ * carried state, trainer position, and for resize the architecture. */
+static void test_undo_after_structural_verbs(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {"prune ratio=0.5", "grow ratio=0.5 batches=2", "prune ratio=0.3 pattern=row",
+                                        "resize layer=0 hidden=12"};
+    Session s;
+    new_session(&s);
+    run_ok(&s, "train steps=2");
+    int checked = 0;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char verb[16];
+        sscanf(lines[i], "%15s", verb);
+        if (strstr(command_help(verb), "(not available yet)")) continue;
+        Saved a;
+        save_state(&s, &a);
+        CommandResult r;
+        TpStatus st = run(&s, lines[i], &r);
+        if (st != TP_OK) fail_msg("'%s': %s", lines[i], err_msg());
+        if (same_state(&s, &a)) fail_msg("'%s' changed nothing", lines[i]);
+        assert_int_equal(run(&s, "undo", &r), TP_OK);
+        assert_same_state(&s, &a);
+        assert_int_equal(s.model.cfg.hidden[0], 16);
+        free_state(&a);
+        if (strncmp(lines[i], "resize", 6)) run_ok(&s, lines[i]); /* go on from the changed state */
+        run_ok(&s, "train steps=1");
+        checked++;
+    }
+    print_message("undid %d structural command(s)\n", checked);
+    session_free(&s);
+}
+
 static void test_undo_ring_is_bounded(void **state)
 {
     (void)state;
@@ -951,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_set_changes_the_rate),
         cmocka_unit_test(test_not_available_verbs),
         cmocka_unit_test(test_undo_restores_exactly),
+        cmocka_unit_test(test_undo_after_structural_verbs),
         cmocka_unit_test(test_undo_ring_is_bounded),
         cmocka_unit_test(test_snapshot_and_restore),
         cmocka_unit_test(test_snapshot_names_refused),

@@ -72,7 +72,7 @@ static void test_exact_plateaus(void **state)
     Curve c;
     plateaus(&c, 8, 128, 32, 10.0); /* 10 10 10 10 | 20 ... | 30 ... | 40 40 40 40 */
     HystSeries s = series(&c);
-    HystOptions o = {0.0, 5};
+    HystOptions o = {0.0, 5, 0};
     HystAnalysis a;
     assert_int_equal(hysteresis_analyze(&a, &s, &o), TP_OK);
     const int want[] = {32, 64, 96}; /* 128 ends the measured range: not a hysteresis point */
@@ -121,6 +121,23 @@ static void test_noisy_plateaus_and_spike(void **state)
     assert_true(a.jumps[0].magnitude > 0.2 && a.jumps[0].magnitude < 0.26);
     assert_true(fabs(a.max_jump_beyond - a.jumps[0].magnitude) < 1e-12);
 
+    /* a busy machine: preemption stretches every p90 to twice the median, so nothing is beyond
+     * the p10..p90 band; comparing medians with a relative margin still sees the steps */
+    double p90_saved[N_MAX];
+    memcpy(p90_saved, c.p90, sizeof p90_saved);
+    for (int i = 0; i < c.n; i++) c.p90[i] = 2.0 * c.med[i];
+    HystAnalysis wide;
+    assert_int_equal(hysteresis_analyze(&wide, &s, NULL), TP_OK);
+    assert_int_equal(wide.n_points, 0);
+    assert_int_equal(wide.n_dominated, 0);
+    hysteresis_free(&wide);
+    HystOptions mo = {0.03, 5, 1};
+    assert_int_equal(hysteresis_analyze(&wide, &s, &mo), TP_OK);
+    expect_points(&c, &wide, want, 3);
+    assert_int_equal(wide.n_dominated, 1);
+    hysteresis_free(&wide);
+    memcpy(c.p90, p90_saved, sizeof p90_saved);
+
     /* the target already on a spike: the nearest larger size is faster beyond noise */
     HystTargetPick t;
     assert_int_equal(hysteresis_recommend_target(&t, &s, &a, 48), TP_OK);
@@ -139,7 +156,7 @@ static void test_monotone_curves_yield_nothing(void **state)
         c.med[c.n] = c.p10[c.n] = c.p90[c.n] = 50.0 + 2.0 * d;
     }
     HystSeries s = series(&c);
-    HystOptions exact = {0.0, 5};
+    HystOptions exact = {0.0, 5, 0};
     HystAnalysis a;
     assert_int_equal(hysteresis_analyze(&a, &s, &exact), TP_OK);
     assert_int_equal(a.n_points, 0);
@@ -188,7 +205,7 @@ static void test_recommend_edges(void **state)
     Curve c;
     plateaus(&c, 8, 128, 32, 10.0);
     HystSeries s = series(&c);
-    HystOptions o = {0.0, 5};
+    HystOptions o = {0.0, 5, 0};
     HystAnalysis a;
     assert_int_equal(hysteresis_analyze(&a, &s, &o), TP_OK);
     HystPick p;

@@ -581,14 +581,16 @@ static int cmd_replay(int argc, char **argv)
     if (st != TP_OK) {
         free(je);
         session_free(&cur);
-        return fail(err_wrap(st, "replay: "));
+        rc = fail(err_wrap(st, "replay: "));
+        goto cleanup;
     }
     if (torn) fprintf(stderr, "topiary: replay: warning: the journal's last line was torn (a crash while appending); ignored\n");
     st = session_open(&rep, target, cur.task.data);
     if (st != TP_OK) {
         free(je);
         session_free(&cur);
-        return fail(st);
+        rc = fail(st);
+        goto cleanup;
     }
     snapshot_take_initial(&rep);
     printf("replaying %d command(s) from the initial state of %s\n", n, dir);
@@ -612,6 +614,7 @@ static int cmd_replay(int argc, char **argv)
     if (out && !rc) printf("replayed session written to %s\n", out);
     session_free(&rep);
     session_free(&cur);
+cleanup:
     if (tmp[0]) {
         char cmd[4400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

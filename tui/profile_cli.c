@@ -38,17 +38,22 @@ const char *profile_cli_usage(void)
 {
     return "usage: topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
            "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|row] [--reps N]\n"
-           "                       [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]\n"
+           "                       [--budget-s S] [--margin M] [--noise band|margin] [--seed N] [--accel FILE]\n"
+           "                       [--cell lstm|hlstm]\n"
            "                       [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]\n"
-           "       topiary profile --analyze FILE.tsv [--analyze FILE.tsv ...] [--margin M] [--json] [--table]\n"
+           "       topiary profile --analyze FILE.tsv [--analyze FILE.tsv ...] [--margin M] [--noise band|margin]\n"
+           "                       [--json] [--table] [--marks FILE.tsv]\n"
            "\n"
            "Latency of one LSTM layer step against its hidden size (default 16:1536:8, batch 1, seq 1, the BLAS\n"
            "thread default), measured in the steady state (the same layer back to back after a warm-up), sizes\n"
            "shuffled every round, median and p10/p90 over the rounds; rounds fill --budget-s (default 60 s)\n"
            "unless --reps is given.  --backend accel predicts the curve with the analytical accelerator model\n"
-           "(parameters: --accel FILE, default data/accel-default.json) and says which tile boundary makes\n"
-           "each step.  Sparse patterns are modelled by accel (row) only: measuring them needs the sparse\n"
-           "kernels.  --margin is the relative floor of the noise band (default 0.02).  --analyze reads curves\n"
+           "(parameters: --accel FILE; the default is data/accel-default.json, also compiled in) and says\n"
+           "which tile boundary makes each step.  Times are per call: the whole window of --seq steps.\n"
+           "Sparse patterns are modelled by accel (row) only: measuring them needs the sparse\n"
+           "kernels.  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
+           "medians with the margin alone (a busy machine stretches p90 far beyond the median's uncertainty).\n"
+           "--analyze reads curves\n"
            "(TSV) and compares sweeps of the same conditions (overlap of hysteresis points).\n";
 }
 
@@ -125,7 +130,7 @@ static int analyze_files(const char **files, int n_files, ProfileRequest *q, int
     char *report = malloc(REPORT_BYTES);
     if (!rc && (!as || !report)) rc = fail(err_set(TP_ENOMEM, "out of memory"));
     for (int i = 0; i < n && !rc; i++) {
-        TpStatus st = profile_analyze(&as[i], &cs[i], q->margin);
+        TpStatus st = profile_analyze(&as[i], &cs[i], q->margin, q->margin_only);
         if (st == TP_OK) st = show(&cs[i], &as[i], !strcmp(cs[i].protocol, "model") ? (accel ? accel : &ap) : NULL, json,
                                    table, report);
         if (st != TP_OK) rc = fail(st);
@@ -219,7 +224,7 @@ int profile_cli(int argc, char **argv)
         st = latency_tsv_format(&c, 1, &buf, &len);
         if (st == TP_OK) st = write_text(out, buf);
     }
-    if (st == TP_OK) st = profile_analyze(&a, &c, q.margin);
+    if (st == TP_OK) st = profile_analyze(&a, &c, q.margin, q.margin_only);
     if (st == TP_OK) st = show(&c, &a, strcmp(c.protocol, "model") ? NULL : &ap, json, table || !out, report);
     if (st == TP_OK && marks) {
         char *m = NULL;

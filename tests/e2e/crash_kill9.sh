@@ -5,7 +5,8 @@
 #   while its script alternates `train steps=5` (each takes an undo snapshot and journals) and `save`:
 #   after every kill `topiary eval` opens the session (a complete state), the saved step never goes
 #   back, and every journal line is whole; then a run to completion still works.
-#   Replay: a short script (train, snapshot, train, undo, set lr, train, restore, train) run to the end,
+#   Replay: a short script (train, snapshot, train, undo, set lr, train, prune, train, grow, undo,
+#   restore, train) run to the end,
 #   then `topiary replay --verify` prints "verify: ok"; with the journal's last line removed it reports
 #   a mismatch.
 #
@@ -26,6 +27,12 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp"
+# A private copy of the binary (a rebuild during the test must not swap it underneath the kills),
+# with the bundled corpus where it looks for it: next to the binary, in ../data.
+mkdir -p "$tmp/bin"
+cp "$TOPIARY" "$tmp/bin/topiary"
+ln -s "$(cd "$(dirname "$TOPIARY")/.." && pwd)/data" "$tmp/data"
+TOPIARY=$tmp/bin/topiary
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -101,6 +108,10 @@ train steps=10
 undo
 set lr=0.5
 train steps=10
+prune ratio=0.3
+train steps=5
+grow ratio=0.5 batches=2
+undo
 restore name=a
 train steps=5
 eval
@@ -111,7 +122,7 @@ EOF
 "$TOPIARY" replay --session "$R" --verify >"$tmp/v.out" 2>"$tmp/v.err" \
     || fail "replay --verify: exit status $? ($(cat "$tmp/v.out" "$tmp/v.err"))"
 grep -q "^verify: ok" "$tmp/v.out" || fail "replay --verify did not print 'verify: ok': $(cat "$tmp/v.out")"
-ok "replay --verify of train/snapshot/train/undo/set lr/train/restore/train: verify: ok"
+ok "replay --verify of train/snapshot/train/undo/set lr/train/prune/train/grow/undo/restore/train: verify: ok"
 
 cp -r "$R" "$tmp/r2"
 sed -i '$d' "$tmp/r2/journal.txt"   # forget the last train

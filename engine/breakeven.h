@@ -1,0 +1,72 @@
+/* engine/breakeven: when is a sparse kernel faster than dense sgemv on this machine?  A measured cost
+ * model of every engine/sparse layout, cached per hardware fingerprint, from which the inference
+ * runtime (engine/infer) picks a kernel per matrix (DESIGN 3.3: "sparse kernels turn sparsity into
+ * time only past a break-even density: profile it and let the runtime choose from the measurement").
+ *
+ * Model: for a matrix of D dense bytes (4 R C), the time of layout k relative to dense sgemv of the
+ * same matrix is  t_k / t_dense = a_k + b_k * density,  where density is what the kernel's work is
+ * proportional to:
+ *   csr        non-zeros / (R C)                   row  k / C (entries per row, padding included)
+ *   state      non-zero x / C (the state density)  state-csc  (non-zeros / (R C)) * (non-zero x / C)
+ * The break-even density is (1 - a_k) / b_k: below it the layout is faster than dense.  a and b are
+ * least-squares fits to the measured ratio at three densities, on matrices [4H, H] for a few H; a
+ * matrix of another size uses the fit of the nearest measured sizes, interpolated in log D (the
+ * cache level that holds the matrix is what moves the ratios).
+ *
+ * Measurement (breakeven_measure): per H, the same steady-state protocol as the latency profiler
+ * (engine/latency.h): warm up, then samples of back-to-back calls lasting >= 100 us each, median of 9;
+ * random U(-0.1, 0.1) values at random positions.  About a second in all, with the BLAS thread count
+ * in force (dense sgemv may be threaded; the sparse kernels are not).  The cache file is a small TSV
+ * in $XDG_CACHE_HOME/topiary/ (else ~/.cache/topiary/) named by a hash of the fingerprint (CPU, BLAS
+ * and its threads, sparse ISA), so another machine or thread count measures again; delete it to
+ * measure again here.
+ */
+#ifndef TP_BREAKEVEN_H
+#define TP_BREAKEVEN_H
+
+#include <stddef.h>
+
+#include "sparse.h"
+#include "status.h"
+
+#define BREAKEVEN_MAX_POINTS 8
+
+typedef struct {
+    int n;                                     /* measured sizes                          */
+    int hidden[BREAKEVEN_MAX_POINTS];          /* H of the [4H, H] matrix                 */
+    double bytes[BREAKEVEN_MAX_POINTS];        /* its dense bytes D                       */
+    double dense_us[BREAKEVEN_MAX_POINTS];     /* dense sgemv time (informative)          */
+    double a[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS], b[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS];
+    char fingerprint[640];                     /* latency_fingerprint + sparse ISA        */
+    int measured;                              /* 0: the built-in model (breakeven_default) */
+} Breakeven;
+
+/* A fixed, conservative model (csr/row break-even near 30%, state near 60%) for when nothing is
+ * measured: tests, and runs that must not spend time measuring.  Marked measured = 0. */
+void breakeven_default(Breakeven *be);
+
+/* Measure at the sizes hidden[0..n) (ascending, n <= BREAKEVEN_MAX_POINTS; NULL: 128, 384, 1024). */
+TpStatus breakeven_measure(Breakeven *be, const int *hidden, int n);
+
+/* The current machine's fingerprint (what a cache file must match). */
+void breakeven_fingerprint(char *buf, size_t n);
+
+/* The cache file of this fingerprint: dir (NULL: $XDG_CACHE_HOME/topiary or ~/.cache/topiary)
+ * + "/sparse-breakeven-<hash>.tsv". */
+TpStatus breakeven_cache_path(char *buf, size_t n, const char *dir);
+
+TpStatus breakeven_save(const Breakeven *be, const char *path);
+/* TP_ENOENT if absent, TP_EFORMAT if malformed (message names the line). */
+TpStatus breakeven_load(Breakeven *be, const char *path);
+
+/* The model for this machine: the cache file if its fingerprint matches, else measure and save it
+ * (a failure to save is ignored: it is a cache).  *from_cache (may be NULL) tells which. */
+TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache);
+
+/* Predicted time of layout k relative to dense sgemv, for a matrix of dense_bytes at `density`
+ * (as defined above; 1 for SPARSE_DENSE). */
+double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, double density);
+/* The density below which layout k is predicted faster than dense (0..1). */
+double breakeven_density(const Breakeven *be, SparseKind k, double dense_bytes);
+
+#endif

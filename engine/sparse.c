@@ -1,0 +1,351 @@
+/* engine/sparse: see sparse.h.  This file holds the layouts (conversion, bytes, dispatch); the vector
+ * kernels are in sparse_simd.c. */
+#include "sparse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+#define BLK 16 /* rows per SELL block of the ROW layout: one AVX-512 vector */
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static int detect_isa(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        return SPARSE_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SPARSE_ISA_AVX2;
+#endif
+    return SPARSE_ISA_SCALAR;
+}
+
+static int g_best = -1;   /* what the CPU has          */
+static int g_forced = -1; /* sparse_isa_set, -1 = none */
+
+int sparse_isa_available(SparseIsa isa)
+{
+    if (g_best < 0) g_best = detect_isa();
+    return (int)isa >= SPARSE_ISA_SCALAR && (int)isa <= g_best;
+}
+
+SparseIsa sparse_isa(void)
+{
+    if (g_best < 0) g_best = detect_isa();
+    return (SparseIsa)(g_forced >= 0 ? g_forced : g_best);
+}
+
+TpStatus sparse_isa_set(SparseIsa isa)
+{
+    if (!sparse_isa_available(isa))
+        return err_set(TP_ENOTAVAIL, "sparse: this CPU has no %s path (best: %s)", sparse_isa_name(isa),
+                       sparse_isa_name(sparse_isa()));
+    g_forced = (int)isa;
+    return TP_OK;
+}
+
+const char *sparse_isa_name(SparseIsa isa)
+{
+    switch (isa) {
+    case SPARSE_ISA_AVX512: return "avx512";
+    case SPARSE_ISA_AVX2: return "avx2";
+    case SPARSE_ISA_SCALAR: return "scalar";
+    }
+    return "?";
+}
+
+static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr", "row", "state", "state-csc"};
+
+const char *sparse_kind_name(SparseKind k) { return (unsigned)k < SPARSE_N_KINDS ? KIND_NAMES[k] : "?"; }
+
+TpStatus sparse_kind_parse(const char *s, SparseKind *k)
+{
+    for (int i = 0; i < SPARSE_N_KINDS; i++)
+        if (!strcmp(s, KIND_NAMES[i])) {
+            *k = (SparseKind)i;
+            return TP_OK;
+        }
+    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state or state-csc", s);
+}
+
+void sparse_free(SparseMatrix *m)
+{
+    free(m->val);
+    free(m->idx);
+    free(m->ptr);
+    free(m->scratch);
+    memset(m, 0, sizeof *m);
+}
+
+int sparse_count_nonzero(const float *x, int n)
+{
+    int c = 0;
+#pragma omp simd reduction(+ : c)
+    for (int i = 0; i < n; i++) c += x[i] != 0.0f;
+    return c;
+}
+
+double sparse_density(const float *w, int rows, int cols, int ld)
+{
+    if (rows <= 0 || cols <= 0) return 0.0;
+    size_t nz = 0;
+    for (int r = 0; r < rows; r++) nz += (size_t)sparse_count_nonzero(w + (size_t)r * ld, cols);
+    return (double)nz / ((double)rows * cols);
+}
+
+static void set_idx(void *idx, int idx16, size_t p, int v)
+{
+    if (idx16) ((uint16_t *)idx)[p] = (uint16_t)v;
+    else ((int32_t *)idx)[p] = v;
+}
+
+static int get_idx(const void *idx, int idx16, size_t p)
+{
+    return idx16 ? (int)((const uint16_t *)idx)[p] : ((const int32_t *)idx)[p];
+}
+
+static TpStatus check_sizes(int rows, int cols, int ld)
+{
+    if (rows < 1 || cols < 1 || ld < cols || rows > (1 << 30) / 4 || cols > (1 << 30) / 4)
+        return err_set(TP_EINVAL, "sparse: bad matrix shape [%d, %d] (leading dimension %d)", rows, cols, ld);
+    if ((double)rows * cols > 2147483647.0)
+        return err_set(TP_ERANGE, "sparse: matrix [%d, %d] has more than 2^31 entries", rows, cols);
+    return TP_OK;
+}
+
+/* ROW storage for `rows` rows of k entries in SELL-16 order; padding rows stay value 0, index 0. */
+static TpStatus row_alloc(SparseMatrix *m, int rows, int cols, int k)
+{
+    size_t n = round16((size_t)rows) * (size_t)k;
+    m->kind = SPARSE_ROW;
+    m->rows = rows;
+    m->cols = cols;
+    m->k = k;
+    m->nnz = (size_t)rows * k;
+    m->idx16 = cols <= 65536;
+    m->val = backend_alloc(n ? n : 1, sizeof(float));
+    m->idx = backend_alloc(n ? n : 1, m->idx16 ? 2 : 4);
+    if (!m->val || !m->idx) {
+        sparse_free(m);
+        return err_set(TP_ENOMEM, "sparse: out of memory for a row-balanced [%d, %d] k=%d", rows, cols, k);
+    }
+    return TP_OK;
+}
+
+static size_t row_pos(int r, int j, int k) { return ((size_t)(r / BLK) * k + j) * BLK + r % BLK; }
+
+TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int rows, int cols, int ld)
+{
+    memset(m, 0, sizeof *m);
+    TpStatus st = check_sizes(rows, cols, ld);
+    if (st != TP_OK) return st;
+    m->kind = kind;
+    m->rows = rows;
+    m->cols = cols;
+    switch (kind) {
+    case SPARSE_DENSE:
+        m->nnz = (size_t)rows * cols;
+        if (!(m->val = backend_alloc(m->nnz, sizeof(float)))) goto oom;
+        for (int r = 0; r < rows; r++) memcpy(m->val + (size_t)r * cols, w + (size_t)r * ld, (size_t)cols * sizeof(float));
+        return TP_OK;
+    case SPARSE_STATE:
+        m->nnz = (size_t)rows * cols;
+        m->ld = (int)round16((size_t)rows);
+        m->val = backend_alloc((size_t)cols * m->ld, sizeof(float));
+        m->scratch = backend_alloc((size_t)cols, sizeof(int32_t));
+        if (!m->val || !m->scratch) goto oom;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) m->val[(size_t)c * m->ld + r] = w[(size_t)r * ld + c];
+        return TP_OK;
+    case SPARSE_CSR:
+    case SPARSE_STATE_CSC: {
+        int csc = kind == SPARSE_STATE_CSC, outer = csc ? cols : rows, inner = csc ? rows : cols;
+        size_t nz = 0;
+        for (int r = 0; r < rows; r++) nz += (size_t)sparse_count_nonzero(w + (size_t)r * ld, cols);
+        m->nnz = nz;
+        m->idx16 = inner <= 65536;
+        m->val = backend_alloc(nz, sizeof(float));
+        m->idx = backend_alloc(nz, m->idx16 ? 2 : 4);
+        m->ptr = backend_alloc((size_t)outer + 1, sizeof(int32_t));
+        if (csc) m->scratch = backend_alloc((size_t)cols, sizeof(int32_t));
+        if (!m->val || !m->idx || !m->ptr || (csc && !m->scratch)) goto oom;
+        size_t p = 0;
+        for (int o = 0; o < outer; o++) {
+            m->ptr[o] = (int32_t)p;
+            for (int i = 0; i < inner; i++) {
+                float v = csc ? w[(size_t)i * ld + o] : w[(size_t)o * ld + i];
+                if (v == 0.0f) continue;
+                m->val[p] = v;
+                set_idx(m->idx, m->idx16, p++, i);
+            }
+        }
+        m->ptr[outer] = (int32_t)p;
+        return TP_OK;
+    }
+    case SPARSE_ROW: {
+        int k = 0;
+        for (int r = 0; r < rows; r++) {
+            int c = sparse_count_nonzero(w + (size_t)r * ld, cols);
+            k = c > k ? c : k;
+        }
+        if ((st = row_alloc(m, rows, cols, k)) != TP_OK) return st;
+        for (int r = 0; r < rows; r++) {
+            int j = 0;
+            for (int c = 0; c < cols; c++) {
+                float v = w[(size_t)r * ld + c];
+                if (v == 0.0f) continue;
+                m->val[row_pos(r, j, k)] = v;
+                set_idx(m->idx, m->idx16, row_pos(r, j++, k), c);
+            }
+            /* padding of a short row: value 0 at its last column (or column 0), so indices stay valid */
+            int last = j ? get_idx(m->idx, m->idx16, row_pos(r, j - 1, k)) : 0;
+            for (; j < k; j++) set_idx(m->idx, m->idx16, row_pos(r, j, k), last);
+        }
+        return TP_OK;
+    }
+    default:
+        break;
+    }
+    return err_set(TP_EINVAL, "sparse: unknown layout %d", (int)kind);
+oom:
+    sparse_free(m);
+    return err_set(TP_ENOMEM, "sparse: out of memory for a %s [%d, %d]", sparse_kind_name(kind), rows, cols);
+}
+
+typedef struct {
+    float a;
+    int c;
+} Ranked;
+
+/* larger |w| first; ties: lower column first */
+static int by_magnitude(const void *pa, const void *pb)
+{
+    const Ranked *a = pa, *b = pb;
+    if (a->a != b->a) return a->a > b->a ? -1 : 1;
+    return (a->c > b->c) - (a->c < b->c);
+}
+
+static int by_column(const void *pa, const void *pb)
+{
+    const Ranked *a = pa, *b = pb;
+    return (a->c > b->c) - (a->c < b->c);
+}
+
+TpStatus sparse_row_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld, int k)
+{
+    memset(m, 0, sizeof *m);
+    TpStatus st = check_sizes(rows, cols, ld);
+    if (st != TP_OK) return st;
+    if (k < 1 || k > cols) return err_set(TP_EINVAL, "sparse: row-balanced k=%d, expected 1..%d", k, cols);
+    Ranked *rk = malloc((size_t)cols * sizeof *rk);
+    if (!rk) return err_set(TP_ENOMEM, "sparse: out of memory");
+    if ((st = row_alloc(m, rows, cols, k)) != TP_OK) {
+        free(rk);
+        return st;
+    }
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++) rk[c] = (Ranked){fabsf(w[(size_t)r * ld + c]), c};
+        qsort(rk, (size_t)cols, sizeof *rk, by_magnitude);
+        qsort(rk, (size_t)k, sizeof *rk, by_column); /* the kept k in column order: x is read forwards */
+        for (int j = 0; j < k; j++) {
+            m->val[row_pos(r, j, k)] = w[(size_t)r * ld + rk[j].c];
+            set_idx(m->idx, m->idx16, row_pos(r, j, k), rk[j].c);
+        }
+    }
+    free(rk);
+    return TP_OK;
+}
+
+void sparse_to_dense(const SparseMatrix *m, float *w)
+{
+    const int R = m->rows, C = m->cols;
+    memset(w, 0, (size_t)R * C * sizeof(float));
+    switch (m->kind) {
+    case SPARSE_DENSE:
+        memcpy(w, m->val, (size_t)R * C * sizeof(float));
+        break;
+    case SPARSE_STATE:
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) w[(size_t)r * C + c] = m->val[(size_t)c * m->ld + r];
+        break;
+    case SPARSE_CSR:
+        for (int r = 0; r < R; r++)
+            for (int32_t p = m->ptr[r]; p < m->ptr[r + 1]; p++) w[(size_t)r * C + get_idx(m->idx, m->idx16, p)] = m->val[p];
+        break;
+    case SPARSE_STATE_CSC:
+        for (int c = 0; c < C; c++)
+            for (int32_t p = m->ptr[c]; p < m->ptr[c + 1]; p++) w[(size_t)get_idx(m->idx, m->idx16, p) * C + c] = m->val[p];
+        break;
+    case SPARSE_ROW:
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < m->k; j++) /* += : a padding zero may share its row's last column */
+                w[(size_t)r * C + get_idx(m->idx, m->idx16, row_pos(r, j, m->k))] += m->val[row_pos(r, j, m->k)];
+        break;
+    default:
+        break;
+    }
+}
+
+void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc)
+{
+    SparseIsa isa = sparse_isa();
+    switch (m->kind) {
+    case SPARSE_DENSE:
+        backend_sgemv(0, m->rows, m->cols, 1.0f, m->val, m->cols, x, acc ? 1.0f : 0.0f, y);
+        break;
+    case SPARSE_CSR:
+        sparse_csr_kernel(isa, m, y, x, acc);
+        break;
+    case SPARSE_ROW:
+        sparse_row_kernel(isa, m, y, x, acc);
+        break;
+    case SPARSE_STATE:
+        sparse_state_kernel(isa, m, y, x, acc);
+        break;
+    case SPARSE_STATE_CSC:
+        sparse_csc_kernel(isa, m, y, x, acc);
+        break;
+    default:
+        break;
+    }
+}
+
+void sparse_gemm(const SparseMatrix *m, float *Y, const float *X, int B, int acc)
+{
+    if (m->kind == SPARSE_DENSE && B > 1) {
+        backend_sgemm(0, 1, B, m->rows, m->cols, 1.0f, X, m->cols, m->val, m->cols, acc ? 1.0f : 0.0f, Y, m->rows);
+        return;
+    }
+    /* sparse layouts: one product per row of the batch; each reads the matrix again, but at the
+     * small batches of inference the matrix stays in cache after the first */
+    for (int b = 0; b < B; b++) sparse_gemv(m, Y + (size_t)b * m->rows, X + (size_t)b * m->cols, acc);
+}
+
+/* Matrix entries a product touches: all, or for the STATE kinds those of the columns of x's non-zeros. */
+static double touched(const SparseMatrix *m, const float *x)
+{
+    if (m->kind == SPARSE_ROW) return (double)round16((size_t)m->rows) * m->k;
+    if (m->kind != SPARSE_STATE && m->kind != SPARSE_STATE_CSC) return (double)m->nnz;
+    double n = 0.0;
+    for (int c = 0; c < m->cols; c++)
+        if (!x || x[c] != 0.0f) n += m->kind == SPARSE_STATE ? (double)m->rows : (double)(m->ptr[c + 1] - m->ptr[c]);
+    return n;
+}
+
+double sparse_bytes(const SparseMatrix *m, const float *x)
+{
+    double ib = m->idx16 ? 2.0 : 4.0, xb = 4.0 * m->cols, n = touched(m, x);
+    switch (m->kind) {
+    case SPARSE_DENSE:
+    case SPARSE_STATE: return 4.0 * n + xb;
+    case SPARSE_CSR: return (4.0 + ib) * n + 4.0 * (m->rows + 1) + xb;
+    case SPARSE_ROW: return (4.0 + ib) * n + xb;
+    case SPARSE_STATE_CSC: return (4.0 + ib) * n + 4.0 * (m->cols + 1) + xb;
+    default: return 0.0;
+    }
+}
+
+double sparse_macs(const SparseMatrix *m, const float *x) { return touched(m, x); }

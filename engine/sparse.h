@@ -1,0 +1,116 @@
+/* engine/sparse: matrix-vector kernels of batch-1 (and small-batch) inference, y = W x (+ y), with W
+ * held in one of five layouts, so that a pruned LSTM is faster as well as smaller.
+ *
+ * Why several: a sparse kernel beats dense sgemv only below a break-even density, which depends on
+ * the layout, the matrix size (which cache level holds it) and the CPU, so the runtime (engine/infer)
+ * picks per matrix from measurements (engine/breakeven), never from a guess.
+ *
+ *   SPARSE_DENSE      row-major [rows, cols]; OpenBLAS sgemv (sgemm for a batch).
+ *   SPARSE_CSR        compressed sparse rows: values and column indices of the non-zeros row after row,
+ *                     row_ptr [rows+1].  Column indices are 16-bit when cols <= 65536 (6 bytes per
+ *                     non-zero instead of 8: the kernel is bound by the bytes it reads), else 32-bit.
+ *   SPARSE_ROW        row-balanced [BRDS: Ghasemzadeh et al., "BRDS: an FPGA-based LSTM accelerator
+ *                     with row-balanced dual-ratio sparsification"]: every row holds exactly k entries
+ *                     (values [rows, k], column indices [rows, k]).  In memory the rows are interleaved
+ *                     in blocks of 16 (SELL-16: entry j of rows 16b..16b+15 are contiguous), so one
+ *                     vector gathers x for 16 rows at once and no horizontal sum is needed; equal work
+ *                     per row is what makes that layout free of padding.
+ *   SPARSE_STATE      the sparse-state kernel on a dense W [Ardakani, Ji, Gross, "Learning to skip
+ *                     ineffectual recurrent computations in LSTMs", DATE 2019]: W is stored column-major
+ *                     and y += x_j W[:, j] runs only for the columns whose x_j != 0, so a thresholded
+ *                     hidden state h~ (DESIGN 3.4) skips whole columns of W_hh.
+ *   SPARSE_STATE_CSC  the same over compressed sparse columns (CSC): skips zero x_j and pruned weights.
+ *
+ * Every kernel computes the same sum as the dense product (in another order): |y - W x| is within a
+ * few float ulps of sum_j |W_ij x_j| (tests/test_sparse.c checks 1e-5 of that).  Vector paths:
+ * AVX-512 (F+BW+VL), AVX2+FMA and portable C, chosen at run time from the CPU (sparse_isa_set forces
+ * one, for tests and benchmarks); gathers of x by column index are the inner loop of CSR and ROW.
+ * Kernels are single-threaded (the workbench is; BLAS alone has threads) and a SparseMatrix's scratch
+ * makes one matrix usable by one thread at a time.
+ *
+ * Letters: R rows, C cols, B batch, k entries per row (ROW).
+ */
+#ifndef TP_SPARSE_H
+#define TP_SPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef enum {
+    SPARSE_DENSE = 0,
+    SPARSE_CSR = 1,
+    SPARSE_ROW = 2,
+    SPARSE_STATE = 3,
+    SPARSE_STATE_CSC = 4,
+    SPARSE_N_KINDS = 5
+} SparseKind;
+
+typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2 } SparseIsa;
+
+typedef struct {
+    SparseKind kind;
+    int rows, cols;
+    size_t nnz;      /* stored entries: rows*cols (DENSE, STATE); non-zeros (CSR, CSC); rows*k (ROW) */
+    int idx16;       /* indices are uint16_t (else int32_t)                                          */
+    int k;           /* ROW: entries per row                                                         */
+    int ld;          /* STATE: stride of a column (rows rounded up to 16, so columns stay aligned)   */
+    float *val;      /* DENSE [R*C] row-major; STATE [C*ld] column-major; CSR/CSC [nnz];
+                        ROW [ceil(R/16)][k][16]                                                       */
+    void *idx;       /* CSR: column of each value; CSC: row of each value; ROW: like val           */
+    int32_t *ptr;    /* CSR [R+1] row starts; CSC [C+1] column starts                                */
+    int32_t *scratch;/* STATE, STATE_CSC: [C] list of the non-zero x_j of the current product         */
+} SparseMatrix;
+
+/* Build m in layout `kind` from the dense row-major W [rows, cols] with leading dimension ld >= cols.
+ * Sparse layouts store exactly the entries != 0 (a pruned entry is an exact zero); ROW stores
+ * k = the largest row count, padding shorter rows with explicit zeros (exact, but k per row).
+ * TP_EINVAL for bad sizes, TP_ENOMEM.  On failure m is empty. */
+TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int rows, int cols, int ld);
+
+/* Row-balanced conversion with a given k (BRDS): every row keeps exactly its k largest |w| entries
+ * (ties: the lower column), zeros included when a row has fewer non-zeros; 1 <= k <= cols.
+ * sparse_to_dense of the result is W with everything else pruned. */
+TpStatus sparse_row_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld, int k);
+
+void sparse_free(SparseMatrix *m);
+
+/* y[rows] = W x[cols] (acc = 0) or y += W x (acc = 1).  x and y must not overlap. */
+void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc);
+/* Small batch: Y [B, rows] (=|+=) X [B, cols] W^T, row b of X and Y one input/output. */
+void sparse_gemm(const SparseMatrix *m, float *Y, const float *X, int B, int acc);
+
+/* The matrix back as dense row-major w [rows*cols] (tests, round trips). */
+void sparse_to_dense(const SparseMatrix *m, float *w);
+
+/* Bytes one product y = W x reads: the matrix data it touches (values, indices, pointers) plus x
+ * (the write of y is not counted).  Only the STATE kinds depend on x (they touch the columns of its
+ * non-zeros); x = NULL means a dense x.  The bandwidth bound of a kernel is this over the machine's
+ * streaming bandwidth (bench/bench_sparse.c). */
+double sparse_bytes(const SparseMatrix *m, const float *x);
+/* Multiply-adds one product does (padding of ROW included), for the same x. */
+double sparse_macs(const SparseMatrix *m, const float *x);
+
+/* Non-zero entries of x[0..n). */
+int sparse_count_nonzero(const float *x, int n);
+/* Density of a dense row-major matrix: entries != 0 over rows*cols. */
+double sparse_density(const float *w, int rows, int cols, int ld);
+
+const char *sparse_kind_name(SparseKind k);         /* "dense", "csr", "row", "state", "state-csc" */
+TpStatus sparse_kind_parse(const char *s, SparseKind *k);
+
+/* The vector path in use: the best this CPU has, unless forced.  TP_ENOTAVAIL if the CPU (or the
+ * build) lacks `isa`. */
+SparseIsa sparse_isa(void);
+TpStatus sparse_isa_set(SparseIsa isa);
+int sparse_isa_available(SparseIsa isa);
+const char *sparse_isa_name(SparseIsa isa);
+
+/* ---- internal: the per-ISA kernels (sparse_simd.c), called by sparse_gemv ---- */
+void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+void sparse_csc_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+
+#endif
