@@ -68,7 +68,7 @@ TEST_HOBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
-.PHONY: all deps run demo test unit e2e asan bench bench-train bench-sparse clean info
+.PHONY: all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -193,6 +193,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 bench-sparse: deps $(BUILD)/bench/bench_sparse
 	./$(BUILD)/bench/bench_sparse $(BENCH_SPARSE_ARGS)
+
+# Per-token batch-1 latency of an export through the runtime vs dense: make bench-infer MODEL=EXPORTDIR
+bench-infer: $(BUILD)/bench/bench_infer
+	@[ -n "$(MODEL)" ] || { echo "usage: make bench-infer MODEL=EXPORTDIR [BENCH_INFER_ARGS=...]"; exit 2; }
+	./$(BUILD)/bench/bench_infer $(MODEL) $(BENCH_INFER_ARGS)
 
 clean:
 	rm -rf build build-asan

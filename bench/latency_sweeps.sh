@@ -10,6 +10,7 @@
 #
 #   bash bench/latency_sweeps.sh                  # everything (about 15 minutes)
 #   CONFIGS="1:20" SWEEPS=2 TORCH=0 bash bench/latency_sweeps.sh
+#   REPLOT=1 bash bench/latency_sweeps.sh        # analyses and plots again, no measuring
 #   SIZES=16:256:16 BUDGET=3 TORCH_ROUNDS=3 OUT=/tmp/lat IMG=/tmp/lat bash bench/latency_sweeps.sh   # smoke test
 #
 # Outputs: bench/out/latency/ (TSVs, analyses *.txt, marks, summary.txt) and docs/img/latency-*.png
@@ -36,7 +37,8 @@ mkdir -p "$OUT" "$IMG"
 SUM=$OUT/summary.txt
 {
   echo "latency sweeps $(date -u +%FT%TZ) sizes $SIZES, configs $CONFIGS, $SWEEPS sweep(s) each"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ "${REPLOT:-0}" = 1 ]; then echo "REPLOT: analyses and plots of sweeps measured earlier (load then: unknown here)"
+  else echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; fi
 } > "$SUM"
 
 # d, median, p10, p90, running minimum (min over d' >= d), median / running minimum
@@ -64,18 +66,23 @@ plot_curves() {
 set terminal pngcairo size 1000,720 font "sans,9"
 set output '$IMG/$name.png'
 set datafile separator "\t"
-set multiplot layout 2,1 title "$title"
+set multiplot layout $([ -n "${SINGLE:-}" ] && echo 1 || echo 2),1 title "$title"
 set key top left font ",8"
 set grid
 set logscale y
-set ylabel "median us per step (log)"
+set ylabel "median us per call (log)"
 set xrange [0:*]
+$([ -n "${SINGLE:-}" ] && echo 'set xlabel "hidden size d"')
 plot ${top%, }
+EOF
+  [ -n "${SINGLE:-}" ] || cat >> "$gp" <<EOF
 unset logscale y
 set xlabel "hidden size d"
 set ylabel "median / min over larger sizes"
 set yrange [0.95:*]
 plot ${bottom%, }
+EOF
+  cat >> "$gp" <<EOF
 unset multiplot
 EOF
   gnuplot "$gp"
@@ -84,9 +91,10 @@ EOF
 # ---- the accelerator model (instant) ----
 $BIN profile --backend accel --sizes "$SIZES" --out "$OUT/accel.tsv" --marks "$OUT/accel.marks" > "$OUT/accel.txt"
 envelope "$OUT/accel.tsv" > "$OUT/accel.env"
-plot_curves latency-accel "accelerator model (data/accel-default.json): LSTM step, batch 1" "model:$OUT/accel"
+SINGLE=1 plot_curves latency-accel "accelerator model (data/accel-default.json): LSTM step, batch 1" "model:$OUT/accel"
 
-# ---- measured sweeps ----
+# ---- measured sweeps (REPLOT=1: keep the last ones, redo the analyses and plots) ----
+if [ "${REPLOT:-0}" != 1 ]; then
 echo -e "threads\tbatch\tsweep\tseconds" > "$OUT/times.tsv"
 for s in $(seq 1 "$SWEEPS"); do
   for cfg in $CONFIGS; do
@@ -115,6 +123,7 @@ if [ "$TORCH" = 1 ] && [ -f "$SHARED/bench/torch_hyst.py" ] && $PY -c "import to
     done
   done
 fi
+fi
 
 # ---- analyses and plots ----
 for cfg in $CONFIGS; do
@@ -124,6 +133,8 @@ for cfg in $CONFIGS; do
     specs+=("sweep $s:$OUT/cpu-t$t-b$b-s$s")
   done
   $BIN profile "${args[@]}" > "$OUT/cpu-t$t-b$b.txt"
+  # the same sweeps compared on medians with a 5% margin (a busy machine stretches p90): what recurs?
+  $BIN profile "${args[@]}" --noise margin --margin 0.05 > "$OUT/cpu-t$t-b$b-margin5.txt"
   if [ "$b" = 1 ] && [ -f "$OUT/torch-t$t-s1.tsv" ]; then
     targs=()
     for s in $(seq 1 "$SWEEPS"); do targs+=(--analyze "$OUT/torch-t$t-s$s.tsv"); done
@@ -133,18 +144,20 @@ for cfg in $CONFIGS; do
     $BIN profile "${targs[@]}" > "$OUT/torch-t$t.txt"
     specs+=("torch sweep 1:$OUT/torch-t$t-s1")
   fi
-  plot_curves "latency-cpu-t$t-b$b" "OpenBLAS LSTM step, $t thread(s), batch $b, steady state ($(date -u +%F))" "${specs[@]}"
+  plot_curves "latency-cpu-t$t-b$b" "OpenBLAS LSTM step, $t thread$([ "$t" = 1 ] || echo s), batch $b, steady state ($(date -u +%F))" "${specs[@]}"
 done
 
 {
-  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  [ "${REPLOT:-0}" = 1 ] || echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo; echo "sweep times (s):"; column -t "$OUT/times.tsv"
   for f in "$OUT"/cpu-t*-b*.txt "$OUT"/torch-t?.txt; do
-    case "$f" in *-s[0-9].txt) continue ;; esac
+    case "$f" in *-s[0-9].txt|*-margin5.txt) continue ;; esac
     [ -f "$f" ] || continue
     echo; echo "== $f"
     grep -E "^latency profile|^noise|^Pareto|^hysteresis points|^  [0-9]+: |^non-monotonic effect|^repeatability|faster \(beyond" "$f" || true
   done
+  echo; echo "== medians compared with a 5% margin alone (--noise margin --margin 0.05): repeatability"
+  grep -h "^repeatability" "$OUT"/cpu-t*-b*-margin5.txt || true
 } >> "$SUM"
 ls -l "$IMG"/latency-*.png >> "$SUM"
 cat "$SUM"

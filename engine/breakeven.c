@@ -291,7 +291,7 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
             continue;
         }
         if (!strncmp(line, "fingerprint\t", 12)) {
-            snprintf(be->fingerprint, sizeof be->fingerprint, "%s", line + 12);
+            snprintf(be->fingerprint, sizeof be->fingerprint, "%.639s", line + 12);
             continue;
         }
         if (!strncmp(line, "hidden\t", 7)) continue;

@@ -626,7 +626,7 @@ static TpStatus v_export(Session *s, const Command *c, CommandResult *r)
     if (!out) return err_set(TP_EINVAL, "export: out=DIR is required");
     TpStatus st = export_write(s, out);
     if (st != TP_OK) return st;
-    say(r, "exported step %ld to %s (model.safetensors, config.json, vocab.json)", s->trainer.step, out);
+    say(r, "exported step %ld to %s (model.safetensors, model.compact.safetensors, config.json, vocab.json)", s->trainer.step, out);
     return TP_OK;
 }
 

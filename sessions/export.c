@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "engine/backend.h"
+#include "engine/compact.h"
 #include "engine/safetensors.h"
 #include "sessions/fsutil.h"
 
@@ -21,13 +22,9 @@
 #define VOCAB_MAX_BYTES (1u << 30)
 #define EXPORT_MAX_TENSORS (3 + 16 * MODEL_MAX_LAYERS)
 
-/* One exported tensor: rows [row0, row0 + rows) of registry tensor `param`. */
-typedef struct {
-    char name[64];   /* PyTorch name */
-    int param;       /* index into Model.p */
-    int row0, rows, cols;
-    int ndim;        /* 1 for biases, else 2 */
-} ExportTensor;
+/* One exported tensor: rows [row0, row0 + rows) of registry tensor `param` (PyTorch name, ndim 1 for
+ * biases).  The compact file (engine/compact) names its tensors with the same function. */
+typedef CompactTensor ExportTensor;
 
 static void path_join(char *buf, size_t n, const char *dir, const char *name)
 {
@@ -248,6 +245,8 @@ TpStatus export_write(const Session *s, const char *outdir)
     if ((st = write_vocab(&s->corpus, p)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "model.safetensors");
     if ((st = write_model(&s->model, t, n, compact, p)) != TP_OK) goto fail;
+    path_join(p, sizeof p, outdir, "model.compact.safetensors"); /* trimmed, sparse layouts (engine/compact) */
+    if ((st = compact_write(&s->model, export_names, compact, p, NULL)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "config.json");
     st = fsutil_write_atomic(p, pretty, strlen(pretty));
 fail:
@@ -430,7 +429,20 @@ void export_info_free(ExportInfo *info)
     memset(info, 0, sizeof *info);
 }
 
-TpStatus export_load(Model *m, ExportInfo *info, const char *dir)
+static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_compact);
+
+TpStatus export_load(Model *m, ExportInfo *info, const char *dir) { return load_impl(m, info, dir, 0); }
+
+int export_has_compact(const char *dir)
+{
+    char p[4200];
+    if (strlen(dir) > 4000) return 0;
+    path_join(p, sizeof p, dir, "model.compact.safetensors");
+    return fsutil_exists(p);
+}
+
+/* config.json and vocab.json, then the weights from model.safetensors or model.compact.safetensors */
+static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_compact)
 {
     memset(m, 0, sizeof *m);
     memset(info, 0, sizeof *info);
@@ -467,6 +479,12 @@ TpStatus export_load(Model *m, ExportInfo *info, const char *dir)
     parse_metrics(info, cJSON_GetObjectItemCaseSensitive(j, "metrics"));
     path_join(p, sizeof p, dir, "vocab.json");
     if ((st = parse_vocab(info, p, arch.n_vocab)) != TP_OK) goto fail;
+    if (from_compact) {
+        path_join(p, sizeof p, dir, "model.compact.safetensors");
+        if ((st = compact_read(m, c, export_names, p, NULL)) != TP_OK) goto fail;
+        cJSON_Delete(j);
+        return TP_OK;
+    }
     Rng rng;
     rng_seed(&rng, info->task.seed);
     if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
@@ -481,10 +499,22 @@ fail:
     return st;
 }
 
+static TpStatus open_impl(ExportModel *e, const char *dir, const char *data_override, int from_compact);
+
 TpStatus export_open(ExportModel *e, const char *dir, const char *data_override)
 {
+    return open_impl(e, dir, data_override, 0);
+}
+
+TpStatus export_open_compact(ExportModel *e, const char *dir, const char *data_override)
+{
+    return open_impl(e, dir, data_override, 1);
+}
+
+static TpStatus open_impl(ExportModel *e, const char *dir, const char *data_override, int from_compact)
+{
     memset(e, 0, sizeof *e);
-    TpStatus st = export_load(&e->model, &e->info, dir);
+    TpStatus st = load_impl(&e->model, &e->info, dir, from_compact);
     if (st != TP_OK) return st;
     Task *t = &e->info.task;
     int from_config = !(data_override && *data_override);

@@ -15,7 +15,9 @@
  *       "task":{task_to_json, its model fields = the architecture above, data an absolute path},
  *       "metrics":{"step","epoch","valid_ppl" (null if never measured),"nnz","params","sparsity"}}
  *   EXPORTDIR/vocab.json   JSON array of the token strings, id = index.
- * (model.compact.safetensors belongs to the sparse-inference issue; a stale one is removed.)
+ *   EXPORTDIR/model.compact.safetensors  the same model for inference (engine/compact.h): hidden sizes
+ *       trimmed to the units whose output is read, each weight matrix dense, CSR or row-balanced,
+ *       whichever is smallest; it shrinks with sparsity and gives the same outputs.
  *
  * In PyTorch, with equal hidden sizes: attributes embed = nn.Embedding(V,E), lstm = nn.LSTM(E,H,L),
  * decoder = nn.Linear(H,V) take the non-mask tensors with load_state_dict(strict=True).
@@ -71,6 +73,10 @@ void export_info_free(ExportInfo *info);
 /* export_load, then the corpus of config.json's task.data (or data_override, may be NULL) loaded
  * with the exported vocabulary; BLAS threads as the task says (the session's evaluation). */
 TpStatus export_open(ExportModel *e, const char *dir, const char *data_override);
+/* The same from model.compact.safetensors (TP_ENOENT when the export has none): e->model has the
+ * trimmed hidden sizes; e->info.task.model keeps the nominal ones of config.json. */
+TpStatus export_open_compact(ExportModel *e, const char *dir, const char *data_override);
+int export_has_compact(const char *dir);
 void export_close(ExportModel *e);
 
 /* 1 if dir holds a config.json of format topiary-export. */

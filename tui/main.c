@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
+#include "engine/breakeven.h"
 #include "engine/cuda/backend_cuda.h"
+#include "engine/infer.h"
 #include "sessions/command.h"
 #include "sessions/export.h"
 #include "sessions/fsutil.h"
@@ -308,31 +310,73 @@ static int cmd_train(int argc, char **argv)
 
 /* ---- eval ---------------------------------------------------------------------------------- */
 
-static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json)
+/* extra_json (may be NULL): more "key":value fields for the JSON object; extra_text: a line after. */
+static void print_eval_ex(const char *split_s, const EvalResult *r, int eval_batch, int json, const char *extra_json,
+                          const char *extra_text)
 {
     if (json)
         printf("{\"split\":\"%s\",\"tokens\":%ld,\"loss\":%.6f,\"ppl\":%.4f,\"accuracy\":%.6f,\"eval_batch\":%d,"
-               "\"seconds\":%.2f}\n", split_s, r->tokens, r->loss, r->ppl, r->accuracy, eval_batch, r->seconds);
+               "\"seconds\":%.2f%s%s}\n", split_s, r->tokens, r->loss, r->ppl, r->accuracy, eval_batch, r->seconds,
+               extra_json ? "," : "", extra_json ? extra_json : "");
     else
-        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n", split_s, r->ppl, r->loss,
+        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n%s", split_s, r->ppl, r->loss,
                r->tokens, 100.0 * r->accuracy, eval_batch > 1 ? ", NOTE: --eval-batch > 1, not the batch-1 protocol" : "",
-               r->seconds);
+               r->seconds, extra_text ? extra_text : "");
 }
 
-/* eval --model EXPORTDIR: the exported model on config.json's data (or --data), exported vocabulary. */
+static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json)
+{
+    print_eval_ex(split_s, r, eval_batch, json, NULL, NULL);
+}
+
+/* eval --model EXPORTDIR: the exported model on config.json's data (or --data), exported vocabulary,
+ * through the step-by-step inference runtime (engine/infer): from model.compact.safetensors when the
+ * export has one, else model.safetensors (trimmed in memory); kernels per matrix from the break-even
+ * measured on this machine (engine/breakeven, cached).  The output says which file and kernels. */
 static int eval_export(const char *dir, const char *data, int split, const char *split_s, int eval_batch, int json)
 {
     ExportModel e;
-    TpStatus st = export_open(&e, dir, data);
+    int compact = export_has_compact(dir);
+    TpStatus st = compact ? export_open_compact(&e, dir, data) : export_open(&e, dir, data);
     if (st != TP_OK) return fail(st);
     if (eval_batch) e.info.task.eval_batch = eval_batch;
+    Breakeven be;
+    int cached = 0;
+    double t0 = train_now();
+    if (breakeven_get(&be, NULL, &cached) != TP_OK) {
+        fprintf(stderr, "topiary: sparse break-even not measured (%s); using the built-in model\n", err_msg());
+        breakeven_default(&be);
+    } else if (!cached) {
+        char path[4200] = "";
+        if (breakeven_cache_path(path, sizeof path, NULL) != TP_OK) err_clear();
+        fprintf(stderr, "topiary: measured the sparse-kernel break-even on this machine in %.1f s (cached in %s)\n",
+                train_now() - t0, path);
+    }
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    InferModel im;
     EvalResult r;
-    st = train_evaluate(&e.model, e.corpus.ids[split], e.corpus.n_ids[split], e.info.task.eval_batch, 64, &r);
-    if (st != TP_OK) {
+    if ((st = infer_init(&im, &e.model, &o)) != TP_OK) {
         export_close(&e);
         return fail(st);
     }
-    print_eval(split_s, &r, e.info.task.eval_batch, json);
+    st = infer_evaluate(&im, e.corpus.ids[split], e.corpus.n_ids[split], e.info.task.eval_batch, &r);
+    if (st != TP_OK) {
+        infer_free(&im);
+        export_close(&e);
+        return fail(st);
+    }
+    const char *file = compact ? "model.compact.safetensors" : "model.safetensors";
+    char sum[256], xj[512], xt[600], ss[48] = "";
+    infer_summary(&im, sum, sizeof sum);
+    double sp = infer_state_sparsity(&im);
+    if (isfinite(sp)) snprintf(ss, sizeof ss, ", state sparsity %.1f%%", 100.0 * sp);
+    snprintf(xj, sizeof xj, "\"runtime\":\"%s\",\"kernels\":\"%s\"", file, sum);
+    if (isfinite(sp)) snprintf(xj + strlen(xj), sizeof xj - strlen(xj), ",\"state_sparsity\":%.4f", sp);
+    snprintf(xt, sizeof xt, "runtime: %s, batch-1 steps; kernels: %s%s\n", file, sum, ss);
+    print_eval_ex(split_s, &r, e.info.task.eval_batch, json, xj, xt);
+    infer_free(&im);
     export_close(&e);
     return 0;
 }

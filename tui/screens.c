@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/hysteresis.h"
 #include "engine/latency.h"
+#include "plots/chart.h"
+#include "sessions/profile.h"
 #include "engine/mask.h"
 #include "plots/heatmap.h"
 #include "sessions/command.h"
@@ -190,10 +193,11 @@ void form_command(App *a, int action, char *buf, size_t n)
         break;
     }
     case ACT_PROFILE:
-        snprintf(buf, n, "profile");
+        /* a shorter budget than the CLI's minute: the screen shows progress and Esc cancels */
+        snprintf(buf, n, "profile budget_s=30");
         break;
     case ACT_APPLY_REC:
-        snprintf(buf, n, "recommend layer=%d", a->lat_layer);
+        screen_latency_key(a, 'a');
         break;
     default:
         break;
@@ -349,6 +353,22 @@ void screen_prune(App *a, int top, int h)
 
 /* ==== Latency ================================================================================== */
 
+/* The newest curve of SESSION/latency.tsv and its analysis; 0 if there is none. */
+static int latest_curve(const App *a, LatencyCurve *c, HystAnalysis *h)
+{
+    latency_curve_init(c);
+    memset(h, 0, sizeof *h);
+    if (profile_session_latest(a->s->dir, c) != TP_OK || c->n < 1) {
+        latency_curve_free(c);
+        return 0;
+    }
+    if (profile_analyze(h, c, 0.02, 0) != TP_OK) {
+        latency_curve_free(c);
+        return 0;
+    }
+    return 1;
+}
+
 int screen_latency_key(App *a, int ch)
 {
     int L = a->s->model.cfg.n_layers;
@@ -360,49 +380,83 @@ int screen_latency_key(App *a, int ch)
         a->lat_layer = (a->lat_layer + 1) % L;
         return 1;
     }
+    if (ch == 'a') {
+        /* apply "no slower than now": the largest size reachable at no latency cost */
+        LatencyCurve c;
+        HystAnalysis h;
+        if (!latest_curve(a, &c, &h)) {
+            ui_message(a, 1, "no latency profile yet: press l first");
+            return 1;
+        }
+        HystSeries ser = profile_series(&c);
+        HystTargetPick pick;
+        int cur = a->s->model.cfg.hidden[a->lat_layer];
+        if (hysteresis_recommend_target(&pick, &ser, &h, cur) != TP_OK) {
+            ui_message(a, 1, "layer %d: %s", a->lat_layer, err_msg());
+        } else if (c.hidden[pick.furthest] == cur || pick.furthest == pick.target_index) {
+            ui_message(a, 0, "layer %d: %d is already the largest size at its latency", a->lat_layer, cur);
+        } else {
+            char line[96];
+            snprintf(line, sizeof line, "resize layer=%d hidden=%d", a->lat_layer, c.hidden[pick.furthest]);
+            ui_command(a, line);
+        }
+        hysteresis_free(&h);
+        latency_curve_free(&c);
+        return 1;
+    }
     return 0;
 }
 
 void screen_latency(App *a, int top, int h)
 {
     const Session *s = a->s;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/latency.tsv", s->dir);
-    LatencySet set = {0};
-    int torn = 0;
-    int have = latency_tsv_load(&set, path, &torn) == TP_OK && set.n > 0;
-    int ch = h - 6;
+    LatencyCurve c;
+    HystAnalysis an;
+    int have = latest_curve(a, &c, &an);
+    int info_h = 7, ch = h - info_h;
     if (!have) {
         draw_box_title(top, 0, ch, COLS, "latency vs hidden size");
         draw_text(top + ch / 2, 4, COLS - 8, (int)A_BOLD, "no latency profile yet: press l to measure this machine");
     } else {
-        /* the newest curve */
-        const LatencyCurve *c = &set.c[set.n - 1];
-        double *x = malloc(sizeof(double) * (size_t)c->n);
-        for (int i = 0; x && i < c->n; i++) x[i] = c->hidden[i];
-        const double *ys[3] = {c->median_us, c->p10_us, c->p90_us};
+        double *x = malloc(sizeof(double) * (size_t)c.n);
+        for (int i = 0; x && i < c.n; i++) x[i] = c.hidden[i];
+        const double *ys[3] = {c.median_us, c.p10_us, c.p90_us};
         const char *names[3] = {"median us", "p10", "p90"};
-        double mx[MODEL_MAX_LAYERS + 1];
-        const char *ml[MODEL_MAX_LAYERS + 1];
+        double mx[CHART_MAX_MARKERS];
+        const char *ml[CHART_MAX_MARKERS];
         static char labels[MODEL_MAX_LAYERS][16];
         int nm = 0;
-        for (int l = 0; l < s->model.cfg.n_layers; l++) {
+        for (int l = 0; l < s->model.cfg.n_layers && nm < CHART_MAX_MARKERS; l++) {
             snprintf(labels[l], sizeof labels[l], "l%d", l);
             mx[nm] = s->model.cfg.hidden[l];
             ml[nm++] = labels[l];
         }
-        char title[160];
-        snprintf(title, sizeof title, "latency of one layer step vs hidden size (%s, %d thr, batch %d)", c->backend,
-                 c->threads, c->batch);
-        if (x) draw_chart(a, top, 0, ch, COLS, title, names, x, ys, 3, c->n, 0, mx, ml, nm);
+        for (int i = 0; i < an.n_points && nm < CHART_MAX_MARKERS; i++) {
+            mx[nm] = c.hidden[an.points[i].index];
+            ml[nm++] = "h";
+        }
+        char title[200];
+        snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s (h), %d dominated sizes",
+                 c.backend, c.threads, c.batch, an.n_points, an.n_points == 1 ? "" : "s", an.n_dominated);
+        if (x) draw_chart(a, top, 0, ch, COLS, title, names, x, ys, 3, c.n, 0, mx, ml, nm);
         free(x);
     }
     int iy = top + ch;
-    draw_box_title(iy, 0, 6, COLS, "layers (Up/Down select, l profiles, a applies the recommendation)");
-    for (int l = 0; l < s->model.cfg.n_layers && l < 4; l++)
-        draw_text(iy + 1 + l, 2, COLS - 4, l == a->lat_layer ? term_attr(TERM_C_SEL) : (int)A_NORMAL,
-                  "layer %d: hidden %d%s", l, s->model.cfg.hidden[l], l == a->lat_layer ? "  <" : "");
-    latency_set_free(&set);
+    draw_box_title(iy, 0, info_h, COLS, "layers (Up/Down select, l profiles, a applies the recommendation)");
+    for (int l = 0; l < s->model.cfg.n_layers && l < info_h - 2; l++) {
+        char rec[512] = "";
+        if (have) {
+            profile_recommend(rec, sizeof rec, &c, &an, l, s->model.cfg.hidden[l], 0.0);
+            char *nl = strchr(rec, '\n');
+            if (nl) *nl = '\0';
+        }
+        draw_text(iy + 1 + l, 2, COLS - 4, l == a->lat_layer ? term_attr(TERM_C_SEL) : (int)A_NORMAL, "layer %d (%d): %s",
+                  l, s->model.cfg.hidden[l], have ? rec : "-");
+    }
+    if (have) {
+        hysteresis_free(&an);
+        latency_curve_free(&c);
+    }
 }
 
 /* ==== Sessions ================================================================================= */

@@ -291,6 +291,15 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
     (void)fraction;
     (void)s;
     App *a = ctx;
+    if (strcmp(what, "train") && strcmp(what, "epoch")) {
+        /* a long operation (profile): a progress bar, Esc cancels, other keys wait */
+        ui_message(a, 0, "%s: %3.0f%%  (Esc cancels)", what, 100.0 * fraction);
+        int ch, esc = 0;
+        while ((ch = term_key(0)) != ERR)
+            if (ch == 27) esc = 1;
+        if (now_s() - a->last_draw > 0.1) redraw(a);
+        return esc || ui_signal;
+    }
     if (row) series_push(&a->m, row);
     int stop = 0;
     int ch;

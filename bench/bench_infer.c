@@ -1,0 +1,185 @@
+/* bench/bench_infer: per-token batch-1 latency of an exported model through the inference runtime
+ * (engine/infer), against the same model run dense, measured in the same run.
+ *
+ *   dense     model.safetensors, every matrix dense sgemv, no trimming: what a dense runtime does
+ *   runtime   model.compact.safetensors (else model.safetensors), kernels chosen by the measured
+ *             break-even (engine/breakeven, cached), trimmed sizes
+ * Both step through the first --tokens tokens of the test split (after 100 tokens of warm-up); the
+ * configurations alternate in blocks of 50 tokens (so drift on a shared machine hits both alike),
+ * and a sample is the mean time per token of one block; median, p10, p90 are reported, with the
+ * speed-up of the medians.  The perplexity over those tokens is printed for both (equal to 4 digits).
+ * With hidden-state thresholding (the export's state tau, or --state-tau T to set one), the
+ * recurrent products are also timed alone on h~ vectors recorded during the run: the chosen kernel,
+ * the sparse-state kernel, and dense sgemv.
+ *
+ *   usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend.h"
+#include "engine/breakeven.h"
+#include "engine/infer.h"
+#include "engine/train.h"
+#include "engine/vmath.h"
+#include "sessions/export.h"
+
+enum { BLOCK = 50, WARM = 100, N_REC = 200 };
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void stats(double *s, int n, double *med, double *p10, double *p90)
+{
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    *med = s[n / 2];
+    *p10 = s[n / 10];
+    *p90 = s[n - 1 - n / 10];
+}
+
+/* Steps over tokens [from, to) of ids; returns seconds; adds the NLL of the predictions. */
+static double run_block(InferModel *im, const int32_t *ids, size_t from, size_t to, double *nll)
+{
+    double t0 = train_now();
+    for (size_t t = from; t < to; t++) {
+        float *lg = (float *)infer_step(im, ids[t]);
+        if (nll) *nll += vmath_softmax_xent(lg, ids + t + 1, 1, im->cfg.n_vocab, 0.0f, NULL);
+    }
+    return train_now() - t0;
+}
+
+static double time_products(const SparseMatrix *m, float *y, float *const *h, int n)
+{
+    double best = 1e30;
+    for (int rep = 0; rep < 7; rep++) {
+        double t0 = train_now();
+        for (int i = 0; i < n; i++) sparse_gemv(m, y, h[i], 0);
+        double t = (train_now() - t0) / n * 1e6;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL, *data = NULL;
+    int tokens = 3000, threads = 0;
+    double tau = -1.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--state-tau") && i + 1 < argc) tau = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (argv[i][0] != '-' && !dir) dir = argv[i];
+        else {
+            fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]\n");
+            return 2;
+        }
+    }
+    if (!dir || tokens < WARM + 2 * BLOCK) {
+        fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N >= %d] [--threads N] [--state-tau T]\n", WARM + 2 * BLOCK);
+        return 2;
+    }
+    ExportModel ed, ec;
+    int has_compact = export_has_compact(dir);
+    if (export_open(&ed, dir, data) != TP_OK ||
+        (has_compact ? export_open_compact(&ec, dir, data) : export_open(&ec, dir, data)) != TP_OK) {
+        fprintf(stderr, "bench_infer: %s\n", err_msg());
+        return 1;
+    }
+    if (threads > 0) backend_set_threads(threads);
+    if (tau >= 0.0) ed.model.cfg.state_tau = ec.model.cfg.state_tau = (float)tau;
+    Breakeven be;
+    int cached = 0;
+    if (breakeven_get(&be, NULL, &cached) != TP_OK) {
+        fprintf(stderr, "bench_infer: %s\n", err_msg());
+        return 1;
+    }
+    InferOptions od, oc;
+    infer_options_defaults(&od);
+    od.force = SPARSE_DENSE;
+    od.trim = 0;
+    infer_options_defaults(&oc);
+    oc.cost = &be;
+    InferModel rd, rc;
+    if (infer_init(&rd, &ed.model, &od) != TP_OK || infer_init(&rc, &ec.model, &oc) != TP_OK) {
+        fprintf(stderr, "bench_infer: %s\n", err_msg());
+        return 1;
+    }
+    const int32_t *ids = ed.corpus.ids[CORPUS_TEST];
+    size_t n = ed.corpus.n_ids[CORPUS_TEST];
+    if ((size_t)tokens + 1 > n) tokens = (int)n - 1;
+    int nb = (tokens - WARM) / BLOCK;
+    char desc[8192], blas[256];
+    infer_describe(&rc, desc, sizeof desc);
+    backend_describe(blas, sizeof blas);
+    printf("bench-infer: %s (%s), %d tokens of the test split, batch 1\nBLAS: %s; sparse: %s; break-even %s\n", dir,
+           has_compact ? "model.compact.safetensors" : "model.safetensors", tokens, blas, sparse_isa_name(sparse_isa()),
+           cached ? "from the cache" : "measured now");
+    printf("runtime kernels:\n%s", desc);
+
+    double *sd = malloc(sizeof(double) * (size_t)nb), *sc = malloc(sizeof(double) * (size_t)nb);
+    double nll_d = 0.0, nll_c = 0.0;
+    infer_reset(&rd);
+    infer_reset(&rc);
+    run_block(&rd, ids, 0, WARM, &nll_d);
+    run_block(&rc, ids, 0, WARM, &nll_c);
+    infer_stats_reset(&rc);
+    /* record h~ of the last layer's recurrent input for the product timings */
+    int L = rc.cfg.n_layers, H = rc.layer[L - 1].H;
+    float **hrec = calloc(N_REC, sizeof *hrec);
+    int n_rec = 0;
+    for (int b = 0; b < nb; b++) {
+        size_t from = WARM + (size_t)b * BLOCK, to = from + BLOCK;
+        int first = b % 2; /* alternate which runs first */
+        if (first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
+        sc[b] = run_block(&rc, ids, from, to, &nll_c) / BLOCK * 1e6;
+        if (!first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
+        if (n_rec < N_REC) {
+            hrec[n_rec] = backend_alloc((size_t)H, sizeof(float));
+            memcpy(hrec[n_rec++], rc.layer[L - 1].h, (size_t)H * sizeof(float));
+        }
+    }
+    double md, d10, d90, mc, c10, c90;
+    double ss = infer_state_sparsity(&rc), share = infer_state_kernel_share(&rc);
+    stats(sd, nb, &md, &d10, &d90);
+    stats(sc, nb, &mc, &c10, &c90);
+    long np = (long)nb * BLOCK + WARM;
+    printf("\n%-8s %10s %10s %10s %10s\n", "", "median_us", "p10_us", "p90_us", "ppl");
+    printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "dense", md, d10, d90, exp(nll_d / np));
+    printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "runtime", mc, c10, c90, exp(nll_c / np));
+    printf("per-token speed-up: %.2fx (median over %d blocks of %d tokens)\n", md / mc, nb, BLOCK);
+    if (isfinite(ss))
+        printf("state tau %g: state sparsity %.1f%%, sparse-state kernel used for %.0f%% of the recurrent products\n",
+               (double)rc.cfg.state_tau, 100.0 * ss, 100.0 * share);
+
+    /* the recurrent product of the last layer alone, on the recorded h~ */
+    const InferMatrix *wh = rc.layer[L - 1].w_h;
+    float *y = backend_alloc((size_t)wh->w.rows, sizeof(float));
+    SparseMatrix dm;
+    float *dense = backend_alloc((size_t)wh->w.rows * wh->w.cols, sizeof(float));
+    sparse_to_dense(&wh->w, dense);
+    if (sparse_from_dense(&dm, SPARSE_DENSE, dense, wh->w.rows, wh->w.cols, wh->w.cols) == TP_OK && n_rec > 0) {
+        double nzs = 0;
+        for (int i = 0; i < n_rec; i++) nzs += sparse_count_nonzero(hrec[i], H);
+        double t_dense = time_products(&dm, y, hrec, n_rec), t_w = time_products(&wh->w, y, hrec, n_rec);
+        printf("\nrecurrent product %s [%d, %d] (density %.1f%%) on %d recorded h~ (%.1f%% zero):\n", wh->name, wh->w.rows,
+               wh->w.cols, 100.0 * wh->density, n_rec, 100.0 - 100.0 * nzs / ((double)n_rec * H));
+        printf("  dense sgemv          %8.2f us\n", t_dense);
+        printf("  %-20s %8.2f us  %.2fx\n", sparse_kind_name(wh->w.kind), t_w, t_dense / t_w);
+        SparseMatrix st;
+        SparseKind sk = wh->w.kind == SPARSE_DENSE || wh->w.kind == SPARSE_STATE ? SPARSE_STATE : SPARSE_STATE_CSC;
+        if (sparse_from_dense(&st, sk, dense, wh->w.rows, wh->w.cols, wh->w.cols) == TP_OK) {
+            double t_s = time_products(&st, y, hrec, n_rec);
+            printf("  %-20s %8.2f us  %.2fx (skips the zero columns of h~)\n", sparse_kind_name(sk), t_s, t_dense / t_s);
+            sparse_free(&st);
+        }
+        sparse_free(&dm);
+    }
+    return 0;
+}

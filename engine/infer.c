@@ -1,0 +1,411 @@
+/* engine/infer: see infer.h.  Compiled with -O3 (the step's elementwise loops). */
+#include "infer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "corpus.h"
+#include "lstm.h"
+#include "vmath.h"
+
+void infer_options_defaults(InferOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->trim = 1;
+    o->force = -1;
+    o->state_kernel = 1;
+}
+
+/* ==== trimming ================================================================================== */
+
+/* For each index of axis a (n entries): the layer and unit it indexes, or layer -1 (a fixed entry). */
+static void axis_units(int *layer, int *unit, const ModelAxis *a, const ModelConfig *cfg, int n)
+{
+    for (int i = 0; i < n; i++) {
+        layer[i] = unit[i] = -1;
+        for (int l = 0; l < cfg->n_layers && layer[i] < 0; l++) {
+            int u = model_axis_unit(a, cfg, i, l);
+            if (u >= 0) layer[i] = l, unit[i] = u;
+        }
+    }
+}
+
+/* An independent copy of m's parameters and masks (gradients zero, no activation buffers). */
+static TpStatus model_copy(Model *out, const Model *m)
+{
+    Rng rng;
+    rng_seed(&rng, 1);
+    TpStatus st = model_init(out, &m->cfg, &rng);
+    if (st != TP_OK) return st;
+    memcpy(out->w, m->w, m->n_params * sizeof(float));
+    memcpy(out->mask, m->mask, m->n_params);
+    return TP_OK;
+}
+
+TpStatus infer_trim(Model *out, const Model *m, int *kept[MODEL_MAX_LAYERS])
+{
+    const ModelConfig *cfg = &m->cfg;
+    const int L = cfg->n_layers;
+    uint8_t *need[MODEL_MAX_LAYERS] = {0};
+    int *map[MODEL_MAX_LAYERS] = {0};
+    int max_dim = 1;
+    for (int t = 0; t < m->n_tensors; t++) {
+        max_dim = m->p[t].rows > max_dim ? m->p[t].rows : max_dim;
+        max_dim = m->p[t].cols > max_dim ? m->p[t].cols : max_dim;
+    }
+    int *rl = malloc((size_t)max_dim * sizeof(int)), *ru = malloc((size_t)max_dim * sizeof(int));
+    int *cl = malloc((size_t)max_dim * sizeof(int)), *cu = malloc((size_t)max_dim * sizeof(int));
+    TpStatus st = TP_OK;
+    memset(out, 0, sizeof *out);
+    int ok = rl && ru && cl && cu;
+    for (int l = 0; l < L && ok; l++) ok = (need[l] = calloc((size_t)cfg->hidden[l], 1)) != NULL;
+    if (!ok) {
+        st = err_set(TP_ENOMEM, "trim: out of memory");
+        goto done;
+    }
+    /* reachability from the decoder: a kept row (fixed, or of a kept unit) makes every unit it reads
+     * through a non-zero weight kept; repeat until nothing changes */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int t = 0; t < m->n_tensors; t++) {
+            const ModelParam *p = &m->p[t];
+            if (p->kind != PARAM_WEIGHT) continue;
+            axis_units(rl, ru, &p->axis[0], cfg, p->rows);
+            axis_units(cl, cu, &p->axis[1], cfg, p->cols);
+            for (int r = 0; r < p->rows; r++) {
+                if (rl[r] >= 0 && !need[rl[r]][ru[r]]) continue;
+                const float *w = m->w + p->off + (size_t)r * p->cols;
+                for (int c = 0; c < p->cols; c++)
+                    if (cl[c] >= 0 && !need[cl[c]][cu[c]] && w[c] != 0.0f) need[cl[c]][cu[c]] = changed = 1;
+            }
+        }
+    }
+    ModelConfig nc = *cfg;
+    for (int l = 0; l < L; l++) {
+        int n = 0;
+        if (!(map[l] = malloc((size_t)cfg->hidden[l] * sizeof(int)))) {
+            st = err_set(TP_ENOMEM, "trim: out of memory");
+            goto done;
+        }
+        for (int j = 0; j < cfg->hidden[l]; j++)
+            if (need[l][j]) map[l][n++] = j;
+        if (n == 0) map[l][n++] = 0; /* a layer keeps one unit (nothing reads it) */
+        nc.hidden[l] = n;
+    }
+    if ((st = model_copy(out, m)) != TP_OK) goto done;
+    if ((st = model_relayout(out, &nc, (const int *const *)map, NULL, 0)) != TP_OK) {
+        model_free(out);
+        goto done;
+    }
+    if (kept)
+        for (int l = 0; l < L; l++) kept[l] = map[l], map[l] = NULL;
+done:
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        free(need[l]);
+        free(map[l]);
+    }
+    free(rl);
+    free(ru);
+    free(cl);
+    free(cu);
+    return st;
+}
+
+/* ==== building ================================================================================== */
+
+static int max_row_nnz(const float *w, int R, int C, int ld)
+{
+    int k = 0;
+    for (int r = 0; r < R; r++) {
+        int c = sparse_count_nonzero(w + (size_t)r * ld, C);
+        k = c > k ? c : k;
+    }
+    return k;
+}
+
+/* The fastest layout of W [R, C] (leading dimension ld) by the cost model, or the forced one; a
+ * recurrent matrix of a thresholded model also gets its sparse-state copy. */
+static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, const float *w, int R, int C, int ld,
+                           const InferOptions *o, int recurrent)
+{
+    InferMatrix *x = &im->mat[im->n_mat++];
+    *out = x;
+    snprintf(x->name, sizeof x->name, "%s", name);
+    x->density = sparse_density(w, R, C, ld);
+    x->dense_bytes = 4.0 * R * C;
+    SparseKind kind = SPARSE_DENSE;
+    x->cost = 1.0;
+    if (o->force >= 0) {
+        kind = (SparseKind)o->force;
+        x->cost = breakeven_cost(&im->cost, kind, x->dense_bytes, x->density);
+    } else {
+        double c_csr = breakeven_cost(&im->cost, SPARSE_CSR, x->dense_bytes, x->density);
+        double c_row = breakeven_cost(&im->cost, SPARSE_ROW, x->dense_bytes, (double)max_row_nnz(w, R, C, ld) / C);
+        /* the column-major kernel on a dense x (state density 1): measured, it can beat sgemv outright */
+        double c_col = breakeven_cost(&im->cost, SPARSE_STATE, x->dense_bytes, 1.0);
+        if (c_csr < x->cost) kind = SPARSE_CSR, x->cost = c_csr;
+        if (c_row < x->cost) kind = SPARSE_ROW, x->cost = c_row;
+        if (c_col < x->cost) kind = SPARSE_STATE, x->cost = c_col;
+    }
+    TpStatus st = sparse_from_dense(&x->w, kind, w, R, C, ld);
+    int skips = kind == SPARSE_STATE || kind == SPARSE_STATE_CSC; /* already skips zero inputs */
+    if (st == TP_OK && recurrent && im->cfg.state_tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
+        st = sparse_from_dense(&x->st, kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
+    if (st != TP_OK) return err_wrap(st, "runtime: %s: ", name);
+    return TP_OK;
+}
+
+static float *dup_floats(const float *src, size_t n)
+{
+    float *p = backend_alloc(n, sizeof(float));
+    if (p && src) memcpy(p, src, n * sizeof(float));
+    return p;
+}
+
+TpStatus infer_init(InferModel *im, const Model *m0, const InferOptions *o)
+{
+    memset(im, 0, sizeof *im);
+    InferOptions def;
+    if (!o) {
+        infer_options_defaults(&def);
+        o = &def;
+    }
+    if (o->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", o->force);
+    if (o->cost) im->cost = *o->cost;
+    else breakeven_default(&im->cost);
+    im->state_kernel = o->state_kernel;
+    Model trimmed = {0};
+    const Model *m = m0;
+    TpStatus st = TP_OK;
+    if (o->trim) {
+        if ((st = infer_trim(&trimmed, m0, NULL)) != TP_OK) return st;
+        m = &trimmed;
+    }
+    const ModelConfig *c = &m->cfg;
+    im->cfg = *c;
+    for (int l = 0; l < c->n_layers; l++) im->nominal[l] = m0->cfg.hidden[l];
+    const int V = c->n_vocab, E = c->n_embed;
+    char name[40];
+    if (!(im->embed = dup_floats(m->embed, (size_t)V * E))) goto oom;
+    for (int l = 0; l < c->n_layers && st == TP_OK; l++) {
+        InferLayer *ly = &im->layer[l];
+        const int I = model_layer_input(m, l), H = c->hidden[l], G = 4 * H;
+        ly->I = I;
+        ly->H = H;
+        if (c->cell == MODEL_CELL_HLSTM) {
+            const HlstmWeights *w = &m->hw[l];
+            const int M = c->gate_hidden, Q = 4 * M, Z = I + H;
+            ly->M = M;
+            snprintf(name, sizeof name, "l%d.fc1.weight[:, x]", l);
+            st = add_matrix(im, &ly->w_x, name, w->w1, Q, I, Z, o, 0);
+            snprintf(name, sizeof name, "l%d.fc1.weight[:, h]", l);
+            if (st == TP_OK) st = add_matrix(im, &ly->w_h, name, w->w1 + I, Q, H, Z, o, 1);
+            for (int q = 0; q < 4 && st == TP_OK; q++) {
+                snprintf(name, sizeof name, "l%d.fc2.weight[%c]", l, "ifgo"[q]);
+                st = add_matrix(im, &ly->w2[q], name, w->w2 + (size_t)q * H * M, H, M, M, o, 0);
+            }
+            ly->b1 = dup_floats(w->b1, (size_t)Q);
+            ly->bias = dup_floats(w->b2, (size_t)G);
+            ly->u = backend_alloc((size_t)Q, sizeof(float));
+            if (!ly->b1 || !ly->u) goto oom;
+        } else {
+            const LstmWeights *w = &m->lw[l];
+            snprintf(name, sizeof name, "l%d.w_ih", l);
+            st = add_matrix(im, &ly->w_x, name, w->w_ih, G, I, I, o, 0);
+            snprintf(name, sizeof name, "l%d.w_hh", l);
+            if (st == TP_OK) st = add_matrix(im, &ly->w_h, name, w->w_hh, G, H, H, o, 1);
+            if (!(ly->bias = backend_alloc((size_t)G, sizeof(float)))) goto oom;
+            for (int k = 0; k < G; k++) ly->bias[k] = w->b_ih[k] + w->b_hh[k]; /* as lstm_forward sums them */
+        }
+        ly->h = backend_alloc((size_t)H, sizeof(float));
+        ly->c = backend_alloc((size_t)H, sizeof(float));
+        ly->tc = backend_alloc((size_t)H, sizeof(float));
+        ly->a = backend_alloc((size_t)G, sizeof(float));
+        if (!ly->bias || !ly->h || !ly->c || !ly->tc || !ly->a) goto oom;
+    }
+    if (st == TP_OK) st = add_matrix(im, &im->dec, "decoder.weight", m->dec_w, V, c->hidden[c->n_layers - 1],
+                                     c->hidden[c->n_layers - 1], o, 0);
+    if (st != TP_OK) goto fail;
+    im->dec_b = dup_floats(m->dec_b, (size_t)V);
+    im->logits = backend_alloc((size_t)V, sizeof(float));
+    if (!im->dec_b || !im->logits) goto oom;
+    model_free(&trimmed);
+    return TP_OK;
+oom:
+    st = err_set(TP_ENOMEM, "runtime: out of memory");
+fail:
+    model_free(&trimmed);
+    infer_free(im);
+    return st;
+}
+
+void infer_free(InferModel *im)
+{
+    for (int i = 0; i < im->n_mat; i++) {
+        sparse_free(&im->mat[i].w);
+        sparse_free(&im->mat[i].st);
+    }
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        InferLayer *ly = &im->layer[l];
+        free(ly->bias);
+        free(ly->b1);
+        free(ly->h);
+        free(ly->c);
+        free(ly->tc);
+        free(ly->a);
+        free(ly->u);
+    }
+    free(im->embed);
+    free(im->dec_b);
+    free(im->logits);
+    memset(im, 0, sizeof *im);
+}
+
+void infer_reset(InferModel *im)
+{
+    for (int l = 0; l < im->cfg.n_layers; l++) {
+        memset(im->layer[l].h, 0, (size_t)im->layer[l].H * sizeof(float));
+        memset(im->layer[l].c, 0, (size_t)im->layer[l].H * sizeof(float));
+    }
+}
+
+void infer_stats_reset(InferModel *im) { im->steps = im->state_zero = im->state_n = im->state_uses = im->rec_products = 0; }
+
+/* y += W h~ for the recurrent matrix: the sparse-state copy when this h~'s density predicts it faster */
+static void recurrent_product(InferModel *im, InferMatrix *x, float *y, const float *h, int H)
+{
+    im->rec_products++;
+    if (x->w.kind == SPARSE_STATE || x->w.kind == SPARSE_STATE_CSC) im->state_uses++;
+    if (x->st.val && im->state_kernel) {
+        double s = (double)sparse_count_nonzero(h, H) / H;
+        double d = x->st.kind == SPARSE_STATE ? s : x->density * s;
+        if (breakeven_cost(&im->cost, x->st.kind, x->dense_bytes, d) < x->cost) {
+            sparse_gemv(&x->st, y, h, 1);
+            im->state_uses++;
+            return;
+        }
+    }
+    sparse_gemv(&x->w, y, h, 1);
+}
+
+const float *infer_step(InferModel *im, int32_t tok)
+{
+    const ModelConfig *c = &im->cfg;
+    const float *x = im->embed + (size_t)tok * c->n_embed;
+    for (int l = 0; l < c->n_layers; l++) {
+        InferLayer *ly = &im->layer[l];
+        const int H = ly->H, G = 4 * H;
+        if (c->cell == MODEL_CELL_HLSTM) {
+            const int M = ly->M, Q = 4 * M;
+            memcpy(ly->u, ly->b1, (size_t)Q * sizeof(float));
+            sparse_gemv(&ly->w_x->w, ly->u, x, 1);
+            recurrent_product(im, ly->w_h, ly->u, ly->h, H);
+#pragma omp simd
+            for (int k = 0; k < Q; k++) ly->u[k] = ly->u[k] > 0.0f ? ly->u[k] : 0.0f;
+            memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
+            for (int q = 0; q < 4; q++) sparse_gemv(&ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
+        } else {
+            memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
+            sparse_gemv(&ly->w_x->w, ly->a, x, 1);
+            recurrent_product(im, ly->w_h, ly->a, ly->h, H);
+        }
+        /* engine/lstm's cell (c is updated in place: each entry reads only its own old value) */
+        lstm_cell_forward(ly->a, ly->c, ly->h, ly->tc, ly->c, 1, H);
+        if (c->state_tau > 0.0f) {
+            im->state_zero += (double)lstm_state_threshold(ly->h, (size_t)H, c->state_tau);
+            im->state_n += H;
+        }
+        x = ly->h;
+    }
+    memcpy(im->logits, im->dec_b, (size_t)c->n_vocab * sizeof(float));
+    sparse_gemv(&im->dec->w, im->logits, x, 1);
+    im->steps++;
+    return im->logits;
+}
+
+TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int streams, EvalResult *r)
+{
+    memset(r, 0, sizeof *r);
+    if (streams < 1) return err_set(TP_ERANGE, "--eval-batch: expected >= 1, got %d", streams);
+    double t0 = train_now();
+    int32_t *data = NULL;
+    size_t L = 0;
+    TpStatus st = corpus_batchify(&data, &L, ids, n, streams);
+    if (st != TP_OK) return st;
+    if (L < 2) {
+        free(data);
+        return err_set(TP_EINVAL, "evaluation split too short: %zu tokens for %d stream(s)", n, streams);
+    }
+    const int V = im->cfg.n_vocab;
+    double nll = 0.0;
+    long correct = 0;
+    for (int b = 0; b < streams && st == TP_OK; b++) {
+        const int32_t *s = data + (size_t)b * L;
+        infer_reset(im);
+        for (size_t t = 0; t + 1 < L; t++) {
+            if (s[t] < 0 || s[t] >= V || s[t + 1] < 0 || s[t + 1] >= V) {
+                st = err_set(TP_EINVAL, "runtime: token id out of range 0..%d", V - 1);
+                break;
+            }
+            float *lg = (float *)infer_step(im, s[t]);
+            nll += vmath_softmax_xent(lg, s + t + 1, 1, V, 0.0f, &correct);
+        }
+    }
+    free(data);
+    if (st != TP_OK) return st;
+    if (!isfinite(nll)) return err_set(TP_ENAN, "runtime: the loss is not finite (%g)", nll);
+    r->tokens = (long)((L - 1) * (size_t)streams);
+    r->loss = nll / (double)r->tokens;
+    r->ppl = exp(r->loss);
+    r->accuracy = (double)correct / (double)r->tokens;
+    r->seconds = train_now() - t0;
+    return TP_OK;
+}
+
+/* ==== reporting ================================================================================= */
+
+double infer_state_sparsity(const InferModel *im) { return im->state_n > 0 ? im->state_zero / im->state_n : NAN; }
+
+double infer_state_kernel_share(const InferModel *im)
+{
+    return im->rec_products > 0 ? im->state_uses / im->rec_products : 0.0;
+}
+
+void infer_describe(const InferModel *im, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+#define ADD(...) (used += used < n ? (size_t)snprintf(buf + used, n - used, __VA_ARGS__) : 0)
+    ADD("hidden");
+    for (int l = 0; l < im->cfg.n_layers; l++) ADD(" %d/%d", im->cfg.hidden[l], im->nominal[l]);
+    ADD(" (kept/nominal units); cost model: %s\n", im->cost.measured ? "measured" : "built-in default");
+    for (int i = 0; i < im->n_mat; i++) {
+        const InferMatrix *x = &im->mat[i];
+        ADD("  %-22s [%d, %d] density %5.1f%%  %-9s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
+            100.0 * x->density, sparse_kind_name(x->w.kind), x->cost, x->st.val ? ", sparse-state: " : "",
+            x->st.val ? sparse_kind_name(x->st.kind) : "");
+    }
+#undef ADD
+}
+
+void infer_summary(const InferModel *im, char *buf, size_t n)
+{
+    int cnt[SPARSE_N_KINDS] = {0}, st = 0;
+    for (int i = 0; i < im->n_mat; i++) {
+        cnt[im->mat[i].w.kind]++;
+        st += im->mat[i].st.val != NULL;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < SPARSE_N_KINDS && used < n; k++)
+        if (cnt[k])
+            used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", sparse_kind_name((SparseKind)k), cnt[k]);
+    if (st && used < n) used += (size_t)snprintf(buf + used, n - used, ", sparse-state on %d", st);
+    if (used < n) used += (size_t)snprintf(buf + used, n - used, "; hidden");
+    for (int l = 0; l < im->cfg.n_layers && used < n; l++)
+        used += (size_t)snprintf(buf + used, n - used, " %d/%d", im->cfg.hidden[l], im->nominal[l]);
+    if (used < n) snprintf(buf + used, n - used, " (kept/nominal)");
+}

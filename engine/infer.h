@@ -1,0 +1,108 @@
+/* engine/infer: the step-by-step batch-1 inference runtime of a trained, exported or compact model:
+ * embedding lookup → per layer the cell with a kernel chosen per matrix → decoder → logits.
+ *
+ * Why its own runtime: training runs windows through sgemm; inference of a language model (or any
+ * streaming use) runs one token at a time, where a step is a handful of matrix-vector products and
+ * a pruned matrix only pays off through a sparse kernel (engine/sparse) past its measured break-even
+ * (engine/breakeven).  So, per weight matrix, infer_init predicts the time of every layout from the
+ * cost model and keeps the fastest (dense sgemv, CSR, row-balanced, or the column-major kernel, which
+ * on small matrices can beat a threaded sgemv even on a dense x); with hidden-state thresholding
+ * (cfg.state_tau > 0, DESIGN 3.4) the recurrent matrix also gets a sparse-state copy (column-major,
+ * or CSC when it is sparse) and each step uses it when the current h~'s density predicts it faster
+ * [Ardakani, Ji, Gross, DATE 2019].
+ *
+ * Trimming: before the kernels are built the model is cut to the units whose output is read.  Unit j
+ * of layer l is kept if a non-zero weight in a kept row reads it (a column of w_hh/w_ih of a kept
+ * unit, of the decoder, or of an H-LSTM fc1), starting from the decoder's rows and iterating to the
+ * fixpoint; every other unit influences no logit and goes (hidden sizes shrink to at most the
+ * effective width of engine/mask, which counts a unit with any live connection).  A layer keeps at
+ * least one unit.  The cut reuses model_relayout, so it follows the registry's axes for both cells.
+ *
+ * The cell maths is engine/lstm's own (lstm_cell_forward, lstm_state_threshold), so the runtime and
+ * training compute the same function; only summation orders differ (tests/test_infer.c: the runtime's
+ * perplexity equals train_evaluate's within 1e-5 relative).  Letters: V vocab, E embed, I input,
+ * H hidden, M gate hidden (H-LSTM), Q = 4M, G = 4H.
+ */
+#ifndef TP_INFER_H
+#define TP_INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "breakeven.h"
+#include "model.h"
+#include "sparse.h"
+#include "status.h"
+#include "train.h"
+
+typedef struct {
+    int trim;                /* cut units nothing reads (default 1)                              */
+    int force;               /* -1: choose by the cost model; else a SparseKind for every matrix  */
+    int state_kernel;        /* tau > 0: allow the sparse-state kernel on recurrent matrices (1)   */
+    const Breakeven *cost;   /* the cost model; NULL: breakeven_default (nothing measured)        */
+} InferOptions;
+
+typedef struct {
+    char name[40];           /* registry name, with a part suffix for H-LSTM blocks               */
+    SparseMatrix w;          /* the chosen layout                                                */
+    SparseMatrix st;         /* sparse-state copy (recurrent matrix, tau > 0), or empty          */
+    double density;          /* non-zeros / (rows cols)                                          */
+    double cost;             /* predicted time of w relative to dense sgemv                      */
+    double dense_bytes;      /* 4 rows cols                                                      */
+} InferMatrix;
+
+typedef struct {
+    int I, H, M;
+    InferMatrix *w_x;        /* LSTM: W_ih [G, I];     H-LSTM: fc1 x-part [Q, I]                 */
+    InferMatrix *w_h;        /* LSTM: W_hh [G, H];     H-LSTM: fc1 h-part [Q, H]  (recurrent)    */
+    InferMatrix *w2[4];      /* H-LSTM: fc2 of gate q [H, M]                                     */
+    float *bias;             /* LSTM: b_ih + b_hh [G]; H-LSTM: fc2 biases [G]                   */
+    float *b1;               /* H-LSTM: fc1 biases [Q]                                           */
+    float *h, *c, *tc, *a, *u; /* state h~ and c [H]; scratch tanh(c) [H], gates [G], fc1 [Q]     */
+} InferLayer;
+
+typedef struct {
+    ModelConfig cfg;         /* as run: trimmed hidden sizes                                     */
+    int nominal[MODEL_MAX_LAYERS]; /* hidden sizes before trimming                               */
+    int n_mat;
+    InferMatrix mat[3 + 6 * MODEL_MAX_LAYERS];
+    float *embed;            /* [V, E] */
+    InferLayer layer[MODEL_MAX_LAYERS];
+    InferMatrix *dec;        /* [V, H_last] */
+    float *dec_b, *logits;   /* [V] */
+    Breakeven cost;          /* the cost model the kernels were chosen with (per-step state choice) */
+    int state_kernel;        /* InferOptions.state_kernel                                       */
+    /* counters since infer_init / infer_stats_reset */
+    double steps, state_zero, state_n, state_uses, rec_products;
+} InferModel;
+
+void infer_options_defaults(InferOptions *o);
+
+/* Build the runtime of model m (which it does not keep).  TP_ENOMEM, TP_EINVAL. */
+TpStatus infer_init(InferModel *im, const Model *m, const InferOptions *o);
+void infer_free(InferModel *im);
+/* Zero the recurrent state (start of a stream). */
+void infer_reset(InferModel *im);
+/* One step: feed token x (0 <= x < V); returns the logits [V] (valid until the next step). */
+const float *infer_step(InferModel *im, int32_t x);
+
+/* The evaluation protocol of DESIGN 2.5 through the runtime (as train_evaluate: `streams` contiguous
+ * streams, each from a zero state, predictions of tokens 1..L-1). */
+TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int streams, EvalResult *r);
+
+/* One line per matrix: name, shape, density, layout, predicted relative time; then the trimmed sizes. */
+void infer_describe(const InferModel *im, char *buf, size_t n);
+/* Short form for one output line: "csr 4, dense 1, sparse-state on 2; hidden 30/32 32/32". */
+void infer_summary(const InferModel *im, char *buf, size_t n);
+/* State sparsity over the steps so far (NaN without thresholding), fraction of recurrent products
+ * that used the sparse-state kernel. */
+double infer_state_sparsity(const InferModel *im);
+double infer_state_kernel_share(const InferModel *im);
+void infer_stats_reset(InferModel *im);
+
+/* A copy of m cut to the units whose output is read (above): out is model_init'ed here (model_free
+ * it); kept[l] (if kept != NULL) receives a malloc'd list of the kept units' old indices, ascending,
+ * out->cfg.hidden[l] of them. */
+TpStatus infer_trim(Model *out, const Model *m, int *kept[MODEL_MAX_LAYERS]);
+
+#endif

@@ -1,0 +1,517 @@
+/* tests/test_infer: the inference runtime (engine/infer), the compact file (engine/compact) and
+ * hidden-state thresholding (engine/lstm, DESIGN 3.4).
+ *
+ *   - trimming removes exactly the units nothing reads (a unit with no reader, a pair that only read
+ *     each other), keeps the outputs, and a layer never drops below one unit;
+ *   - the compact file round trip: trimmed sizes, the trimmed weights bit for bit, kept-unit lists,
+ *     the same evaluation as the dense model within 1e-5; it shrinks with sparsity; damaged files
+ *     are refused naming the tensor;
+ *   - eval through the runtime equals train_evaluate (the session's evaluation) within 1e-5 relative,
+ *     for LSTM and H-LSTM, every forced kernel and the cost-model choice, 1 and 3 streams, with and
+ *     without thresholding (then also through the per-step sparse-state kernel);
+ *   - the thresholded forward equals a hand computation of the equations;
+ *   - the straight-through gradient: what the backward returns with tau > 0 is the exact gradient of
+ *     the network h~_t = h_t + d_t with the offsets d_t = h~_t - h_t frozen at this forward (checked by
+ *     central differences of a double-precision reference of that network).  It is not the gradient
+ *     of the thresholded network (which is 0 through every zeroed unit): that is the estimator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/compact.h"
+#include "engine/gradcheck.h"
+#include "engine/infer.h"
+#include "engine/lstm.h"
+#include "engine/model.h"
+#include "engine/safetensors.h"
+#include "engine/train.h"
+#include "tests/helpers.h"
+
+/* registry names as tensor names (sessions/export gives PyTorch ones; the format does not care) */
+static TpStatus reg_names(const Model *m, CompactTensor *t, int *n)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        t[i] = (CompactTensor){"", i, 0, p->rows, p->cols, p->kind == PARAM_BIAS ? 1 : 2};
+        snprintf(t[i].name, sizeof t[i].name, "%s", p->name);
+    }
+    *n = m->n_tensors;
+    return TP_OK;
+}
+
+static void set_w(Model *m, const char *name, int r, int c, float v)
+{
+    const ModelParam *p = model_param(m, name);
+    assert_non_null(p);
+    m->w[p->off + (size_t)r * p->cols + c] = v;
+    m->mask[p->off + (size_t)r * p->cols + c] = v != 0.0f;
+}
+
+/* Prune a fraction of every weight matrix at random (mask and weight 0). */
+static void prune_random(Model *m, double frac, Rng *rng)
+{
+    for (int t = 0; t < m->n_tensors; t++) {
+        const ModelParam *p = &m->p[t];
+        if (p->kind != PARAM_WEIGHT) continue;
+        for (size_t i = 0; i < p->n; i++)
+            if (rng_uniform(rng) < frac) m->w[p->off + i] = 0.0f, m->mask[p->off + i] = 0;
+    }
+}
+
+static void make_model(Model *m, ModelCell cell, float tau, double prune, uint64_t seed)
+{
+    ModelConfig c = {.n_vocab = 23, .n_embed = 7, .n_layers = 2, .hidden = {13, 11}, .cell = cell,
+                     .gate_hidden = cell == MODEL_CELL_HLSTM ? 5 : 0, .dropout = 0.0f, .init_scale = 0.5f,
+                     .state_tau = tau};
+    Rng rng;
+    rng_seed(&rng, seed);
+    assert_int_equal(model_init(m, &c, &rng), TP_OK);
+    if (prune > 0) prune_random(m, prune, &rng);
+}
+
+static int32_t *random_ids(size_t n, int V, uint64_t seed)
+{
+    int32_t *ids = malloc(n * sizeof *ids);
+    assert_non_null(ids);
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)(rng_uniform(&rng) * V) % V;
+    return ids;
+}
+
+static double eval_dense(Model *m, const int32_t *ids, size_t n, int streams)
+{
+    EvalResult r;
+    assert_int_equal(train_evaluate(m, ids, n, streams, 64, &r), TP_OK);
+    return r.loss;
+}
+
+static double eval_runtime(const Model *m, const int32_t *ids, size_t n, int streams, const InferOptions *o, InferModel *keep)
+{
+    InferModel im;
+    EvalResult r;
+    assert_int_equal(infer_init(&im, m, o), TP_OK);
+    assert_int_equal(infer_evaluate(&im, ids, n, streams, &r), TP_OK);
+    if (keep) *keep = im;
+    else infer_free(&im);
+    return r.loss;
+}
+
+static void assert_rel(double a, double b, double tol, const char *what)
+{
+    if (!(fabs(a - b) <= tol * fabs(b))) {
+        print_error("%s: %.9g vs %.9g (relative %.3g)\n", what, a, b, fabs(a - b) / fabs(b));
+        fail();
+    }
+}
+
+/* ---- trimming ---------------------------------------------------------------------------------- */
+
+static void test_trim_removes_unread_units(void **state)
+{
+    (void)state;
+    Model m, t;
+    make_model(&m, MODEL_CELL_LSTM, 0.0f, 0.3, 5);
+    /* layer 0 unit 3: nobody reads it (its column in l0.w_hh and l1.w_ih) */
+    for (int r = 0; r < 4 * 13; r++) set_w(&m, "l0.w_hh", r, 3, 0.0f);
+    for (int r = 0; r < 4 * 11; r++) set_w(&m, "l1.w_ih", r, 3, 0.0f);
+    /* layer 1 units 2 and 5 read only each other: no path to the decoder */
+    for (int v = 0; v < 23; v++) set_w(&m, "decoder.weight", v, 2, 0.0f), set_w(&m, "decoder.weight", v, 5, 0.0f);
+    for (int r = 0; r < 4 * 11; r++) {
+        int unit = r % 11;
+        if (unit != 5) set_w(&m, "l1.w_hh", r, 2, 0.0f);
+        if (unit != 2) set_w(&m, "l1.w_hh", r, 5, 0.0f);
+    }
+    set_w(&m, "l1.w_hh", 5, 2, 0.3f); /* row of unit 5 (gate i) reads unit 2 */
+    set_w(&m, "l1.w_hh", 2, 5, -0.4f);
+    int *kept[MODEL_MAX_LAYERS] = {0};
+    assert_int_equal(infer_trim(&t, &m, kept), TP_OK);
+    assert_int_equal(t.cfg.hidden[0], 12);
+    assert_int_equal(t.cfg.hidden[1], 9);
+    for (int j = 0, k = 0; j < 13; j++)
+        if (j != 3) assert_int_equal(kept[0][k++], j);
+    for (int j = 0; j < 9; j++) assert_true(kept[1][j] != 2 && kept[1][j] != 5);
+    /* the same outputs */
+    int32_t *ids = random_ids(400, 23, 9);
+    assert_rel(eval_dense(&t, ids, 400, 1), eval_dense(&m, ids, 400, 1), 1e-5, "trimmed vs full");
+    /* idempotent */
+    Model t2;
+    assert_int_equal(infer_trim(&t2, &t, NULL), TP_OK);
+    assert_int_equal(t2.cfg.hidden[0], 12);
+    assert_int_equal(t2.cfg.hidden[1], 9);
+    model_free(&t2);
+    /* a layer nobody reads keeps one unit */
+    const ModelParam *dec = model_param(&m, "decoder.weight");
+    memset(m.w + dec->off, 0, dec->n * sizeof(float));
+    assert_int_equal(infer_trim(&t2, &m, NULL), TP_OK);
+    assert_int_equal(t2.cfg.hidden[1], 1);
+    assert_int_equal(t2.cfg.hidden[0], 1);
+    model_free(&t2);
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(kept[l]);
+    free(ids);
+    model_free(&t);
+    model_free(&m);
+}
+
+/* ---- compact file -------------------------------------------------------------------------------- */
+
+/* Bytes of tensor data in a safetensors file (the size minus the 8-byte length and the JSON header). */
+static long data_size(const char *p)
+{
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    unsigned char b[8];
+    assert_int_equal(fread(b, 1, 8, f), 8);
+    fclose(f);
+    long h = 0;
+    for (int i = 7; i >= 0; i--) h = h * 256 + b[i];
+    return (long)sb.st_size - 8 - h;
+}
+
+static void test_compact_round_trip(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("compact");
+    char p[4096];
+    snprintf(p, sizeof p, "%s/model.compact.safetensors", dir);
+    int32_t *ids = random_ids(500, 23, 3);
+    for (int cell = 0; cell < 2; cell++) {
+        Model m, t, back;
+        make_model(&m, (ModelCell)cell, 0.0f, 0.0, 17);
+        for (int r = 0; r < 4 * 11; r++) set_w(&m, "decoder.weight", r % 23, 4, 0.0f); /* layer 1 unit 4 unread */
+        if (cell == MODEL_CELL_HLSTM)
+            for (int r = 0; r < 20; r++) set_w(&m, "l1.fc1.weight", r, 13 + 4, 0.0f);
+        else
+            for (int r = 0; r < 44; r++) set_w(&m, "l1.w_hh", r, 4, 0.0f);
+        long prev = 0, size0 = 0;
+        static const double SP[] = {0.0, 0.5, 0.9};
+        Rng rng;
+        rng_seed(&rng, 77);
+        for (int s = 0; s < 3; s++) {
+            if (SP[s] > 0) prune_random(&m, SP[s] == 0.5 ? 0.5 : 0.8, &rng); /* cumulative: 0, 50, 90% */
+            CompactInfo ci, ri;
+            assert_int_equal(compact_write(&m, reg_names, "{\"test\":1}", p, &ci), TP_OK);
+            assert_int_equal(compact_read(&back, &m.cfg, reg_names, p, &ri), TP_OK);
+            assert_int_equal(infer_trim(&t, &m, NULL), TP_OK);
+            for (int l = 0; l < 2; l++) {
+                assert_int_equal(back.cfg.hidden[l], t.cfg.hidden[l]);
+                assert_int_equal(ri.hidden[l], ci.hidden[l]);
+            }
+            if (s == 0) assert_int_equal(back.cfg.hidden[1], 10);
+            assert_int_equal(ri.stored, ci.stored);
+            assert_int_equal(back.n_params, t.n_params);
+            assert_memory_equal(back.w, t.w, t.n_params * sizeof(float)); /* bit for bit */
+            assert_rel(eval_dense(&back, ids, 500, 1), eval_dense(&m, ids, 500, 1), 1e-5, "compact vs dense");
+            long sz = data_size(p);
+            if (s == 0) size0 = sz;
+            if (s > 0) assert_true(sz < prev); /* shrinks with sparsity */
+            if (s == 2) assert_true(ci.n_csr + ci.n_row > 0);
+            prev = sz;
+            model_free(&t);
+            model_free(&back);
+        }
+        /* at 90% sparsity of the weight matrices the data is under 40% of the unpruned model's: the
+         * embedding and biases stay dense, and with under one non-zero per row in matrices this
+         * small, row_ptr is a third of it (the measured 5x of a real model is in the report) */
+        assert_true((double)prev < 0.4 * (double)size0);
+        model_free(&m);
+    }
+    free(ids);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* A compact file with one thing wrong, rewritten from a good one. */
+static TpStatus read_damaged(const Model *m, const char *p, const char *victim, int what)
+{
+    SafetensorsFile f = {0};
+    assert_int_equal(safetensors_read(&f, p, NULL), TP_OK);
+    SafetensorsWriter *w = safetensors_writer_new();
+    for (int i = 0; i < f.n; i++) {
+        const SafetensorsTensor *x = &f.t[i];
+        if (what == 0 && !strcmp(x->name, victim)) continue; /* missing */
+        void *data = malloc(x->nbytes ? x->nbytes : 1);
+        memcpy(data, x->data, x->nbytes);
+        if (what == 1 && !strcmp(x->name, victim)) ((int16_t *)data)[0] = 9999;             /* index out of range */
+        if (what == 2 && !strcmp(x->name, victim)) ((int32_t *)data)[1] = -1;               /* row_ptr decreasing */
+        assert_int_equal(safetensors_writer_add(w, x->name, x->dtype, x->ndim, x->shape, data), TP_OK);
+        free(data);
+    }
+    if (what == 3) assert_int_equal(safetensors_writer_add(w, "extra", SAFETENSORS_F32, 1, (int64_t[]){1}, (float[]){1}), TP_OK);
+    for (int k = 0; k < f.n_meta; k++) safetensors_writer_meta(w, f.meta_keys[k], f.meta_vals[k]);
+    char q[4200];
+    snprintf(q, sizeof q, "%s.bad", p);
+    assert_int_equal(safetensors_writer_save(w, q), TP_OK);
+    safetensors_writer_delete(w);
+    safetensors_free(&f);
+    Model back;
+    TpStatus st = compact_read(&back, &m->cfg, reg_names, q, NULL);
+    if (st == TP_OK) model_free(&back);
+    return st;
+}
+
+static void test_compact_refuses_damage(void **state)
+{
+    (void)state;
+    char *dir = th_tempdir("compact-bad");
+    char p[4096];
+    snprintf(p, sizeof p, "%s/model.compact.safetensors", dir);
+    Model m;
+    make_model(&m, MODEL_CELL_LSTM, 0.0f, 0.9, 4);
+    CompactInfo ci;
+    assert_int_equal(compact_write(&m, reg_names, NULL, p, &ci), TP_OK);
+    assert_true(ci.n_csr > 0);
+    /* find a CSR matrix */
+    SafetensorsFile f = {0};
+    assert_int_equal(safetensors_read(&f, p, NULL), TP_OK);
+    char base[64] = "";
+    for (int i = 0; i < f.n && !base[0]; i++) {
+        const char *d = strstr(f.t[i].name, ".row_ptr");
+        if (d) snprintf(base, sizeof base, "%.*s", (int)(d - f.t[i].name), f.t[i].name);
+    }
+    safetensors_free(&f);
+    assert_true(base[0] != '\0');
+    char v[96];
+    snprintf(v, sizeof v, "%s.values", base);
+    assert_int_equal(read_damaged(&m, p, v, 0), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), v));
+    snprintf(v, sizeof v, "%s.col_idx", base);
+    assert_int_equal(read_damaged(&m, p, v, 1), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "column index"));
+    snprintf(v, sizeof v, "%s.row_ptr", base);
+    assert_int_equal(read_damaged(&m, p, v, 2), TP_EFORMAT);
+    assert_int_equal(read_damaged(&m, p, "", 3), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "extra"));
+    Model back;
+    snprintf(v, sizeof v, "%s/none.safetensors", dir);
+    assert_int_equal(compact_read(&back, &m.cfg, reg_names, v, NULL), TP_ENOENT);
+    model_free(&m);
+    th_rmtree(dir);
+    free(dir);
+}
+
+/* ---- runtime equals the session's evaluation ------------------------------------------------------ */
+
+static void test_runtime_equals_train_evaluate(void **state)
+{
+    (void)state;
+    int32_t *ids = random_ids(700, 23, 21);
+    for (int cell = 0; cell < 2; cell++)
+        for (int tau_on = 0; tau_on < 2; tau_on++) {
+            Model m;
+            make_model(&m, (ModelCell)cell, tau_on ? 0.08f : 0.0f, 0.6, 31 + cell);
+            for (int streams = 1; streams <= 3; streams += 2) {
+                double ref = eval_dense(&m, ids, 700, streams);
+                char what[96];
+                for (int k = -1; k < SPARSE_N_KINDS; k++) {
+                    InferOptions o;
+                    infer_options_defaults(&o);
+                    o.force = k;
+                    snprintf(what, sizeof what, "cell %d tau %d streams %d kernel %s", cell, tau_on, streams,
+                             k < 0 ? "auto" : sparse_kind_name((SparseKind)k));
+                    assert_rel(eval_runtime(&m, ids, 700, streams, &o, NULL), ref, 1e-5, what);
+                    o.trim = 0;
+                    assert_rel(eval_runtime(&m, ids, 700, streams, &o, NULL), ref, 1e-5, what);
+                }
+                if (tau_on) {
+                    /* a cost model under which the sparse-state copy always wins: every recurrent
+                     * product goes through it, and the state sparsity equals the session's */
+                    Breakeven be;
+                    breakeven_default(&be);
+                    be.a[0][SPARSE_STATE] = be.a[0][SPARSE_STATE_CSC] = 0.0;
+                    be.b[0][SPARSE_STATE] = be.b[0][SPARSE_STATE_CSC] = 1e-4;
+                    be.a[0][SPARSE_CSR] = be.b[0][SPARSE_CSR] = 0.5; /* so W_hh is csr, state copy csc */
+                    InferOptions o;
+                    infer_options_defaults(&o);
+                    o.cost = &be;
+                    InferModel im;
+                    assert_rel(eval_runtime(&m, ids, 700, streams, &o, &im), ref, 1e-5, "per-step state kernel");
+                    assert_true(infer_state_kernel_share(&im) == 1.0);
+                    double sp = infer_state_sparsity(&im);
+                    assert_true(sp > 0.05 && sp < 0.95);
+                    infer_free(&im);
+                }
+            }
+            model_free(&m);
+        }
+    free(ids);
+}
+
+/* ---- thresholding --------------------------------------------------------------------------------- */
+
+static double sg(double a) { return 1.0 / (1.0 + exp(-a)); }
+
+static void test_threshold_forward_by_hand(void **state)
+{
+    (void)state;
+    enum { I = 1, H = 2, G = 8 };
+    /* rows: i0 i1 f0 f1 g0 g1 o0 o1; unit 1's output gate is nearly shut, so |h_1| < tau */
+    float w_ih[G] = {0.5f, -0.3f, 0.2f, 0.1f, 0.9f, 0.7f, 0.4f, 0.2f};
+    float w_hh[G * H] = {0.1f, 0.8f, -0.2f, 0.6f, 0.3f, 0.5f, 0.1f, -0.4f,
+                         0.7f, 0.9f, -0.5f, 0.3f, 0.2f, -0.6f, 0.4f, 0.2f};
+    float b_ih[G] = {0, 0, 1, 1, 0, 0, 0, -6.0f}, b_hh[G] = {0};
+    float x[2] = {1.0f, -0.5f};
+    const double tau = 0.05;
+    LstmWeights w = {I, H, w_ih, w_hh, b_ih, b_hh};
+    LstmCache c;
+    assert_int_equal(lstm_cache_init(&c, I, H, 2, 1), TP_OK);
+    c.tau = (float)tau;
+    lstm_forward(&c, &w, x, 2, 1);
+    /* by hand: step 1 from h = c = 0 */
+    double h[H] = {0, 0}, cs[H] = {0, 0}, ht[2][H];
+    for (int t = 0; t < 2; t++) {
+        double a[G];
+        for (int r = 0; r < G; r++) a[r] = w_ih[r] * x[t] + b_ih[r] + b_hh[r] + w_hh[2 * r] * h[0] + w_hh[2 * r + 1] * h[1];
+        for (int j = 0; j < H; j++) {
+            cs[j] = sg(a[2 + j]) * cs[j] + sg(a[j]) * tanh(a[4 + j]);
+            double hv = sg(a[6 + j]) * tanh(cs[j]);
+            ht[t][j] = fabs(hv) > tau ? hv : 0.0; /* h~ = h 1(|h| > tau) */
+        }
+        h[0] = ht[t][0], h[1] = ht[t][1];
+    }
+    assert_true(ht[0][1] == 0.0 && fabs(ht[0][0]) > tau); /* the case this test is about */
+    const float *out = lstm_cache_out(&c, 1);
+    for (int t = 0; t < 2; t++)
+        for (int j = 0; j < H; j++) assert_true(fabs(out[t * H + j] - ht[t][j]) < 1e-6);
+    assert_int_equal(c.n_zero, 1 + (ht[1][0] == 0.0) + (ht[1][1] == 0.0));
+    /* and it mattered: without the threshold step 2 differs */
+    c.tau = 0.0f;
+    lstm_forward(&c, &w, x, 2, 1);
+    assert_true(fabs(lstm_cache_out(&c, 1)[H] - ht[1][0]) > 1e-6);
+    lstm_cache_free(&c);
+}
+
+/* The straight-through gradient (see the file comment). */
+enum { SI = 3, SH = 4, SG = 16, ST = 5, SB = 2, SN = ST * SB * SH };
+
+typedef struct {
+    float w_ih[SG * SI], w_hh[SG * SH], b_ih[SG], b_hh[SG];
+    float x[ST * SB * SI], r[SN];
+    double d[SN];    /* frozen offsets h~ - h */
+    double hraw[SN]; /* h before the threshold (record mode) */
+    double tau;
+    int record;      /* 1: threshold, record d and h; 0: add the frozen d instead */
+} StFix;
+
+/* loss = sum r . h~ of a double-precision reference of one LSTM layer, h0 = c0 = 0 */
+static double st_loss(void *ctx)
+{
+    StFix *f = ctx;
+    double h[SB * SH] = {0}, c[SB * SH] = {0}, loss = 0.0;
+    for (int t = 0; t < ST; t++) {
+        double hn[SB * SH];
+        for (int b = 0; b < SB; b++) {
+            double a[SG];
+            for (int r = 0; r < SG; r++) {
+                a[r] = (double)f->b_ih[r] + f->b_hh[r];
+                for (int i = 0; i < SI; i++) a[r] += (double)f->w_ih[r * SI + i] * f->x[(t * SB + b) * SI + i];
+                for (int j = 0; j < SH; j++) a[r] += (double)f->w_hh[r * SH + j] * h[b * SH + j];
+            }
+            for (int j = 0; j < SH; j++) {
+                int k = b * SH + j, q = (t * SB + b) * SH + j;
+                c[k] = sg(a[SH + j]) * c[k] + sg(a[j]) * tanh(a[2 * SH + j]);
+                double hv = sg(a[3 * SH + j]) * tanh(c[k]);
+                if (f->record) {
+                    f->hraw[q] = hv;
+                    f->d[q] = (fabs(hv) > f->tau ? hv : 0.0) - hv;
+                }
+                hn[k] = hv + f->d[q];
+                loss += f->r[q] * hn[k];
+            }
+        }
+        memcpy(h, hn, sizeof h);
+    }
+    return loss;
+}
+
+static void test_straight_through_gradient(void **state)
+{
+    (void)state;
+    StFix f;
+    memset(&f, 0, sizeof f);
+    Rng rng;
+    rng_seed(&rng, 99);
+    th_fill_uniform(f.w_ih, SG * SI, -0.8f, 0.8f, &rng);
+    th_fill_uniform(f.w_hh, SG * SH, -0.8f, 0.8f, &rng);
+    th_fill_uniform(f.b_ih, SG, -0.3f, 0.3f, &rng);
+    th_fill_uniform(f.x, ST * SB * SI, -1.0f, 1.0f, &rng);
+    th_fill_uniform(f.r, SN, -1.0f, 1.0f, &rng);
+    /* tau: the candidate whose nearest |h| is farthest from it (float and double then agree on every
+     * decision), among those zeroing between 6 and SN - 6 entries */
+    double best_gap = 0.0, best_tau = 0.0;
+    f.record = 1;
+    for (int trial = 1; trial <= 60; trial++) {
+        f.tau = 0.005 * trial;
+        st_loss(&f);
+        double gap = 1.0;
+        int zeros = 0;
+        for (int q = 0; q < SN; q++) {
+            gap = fmin(gap, fabs(fabs(f.hraw[q]) - f.tau));
+            zeros += fabs(f.hraw[q]) <= f.tau;
+        }
+        if (zeros >= 6 && zeros <= SN - 6 && gap > best_gap) best_gap = gap, best_tau = f.tau;
+    }
+    assert_true(best_gap > 1e-4);
+    f.tau = best_tau;
+    st_loss(&f); /* the offsets d of this forward, frozen from here on */
+    f.record = 0;
+    /* engine: forward with tau (the same entries zeroed), backward of loss = sum r h~ */
+    LstmWeights w = {SI, SH, f.w_ih, f.w_hh, f.b_ih, f.b_hh};
+    LstmCache c;
+    assert_int_equal(lstm_cache_init(&c, SI, SH, ST, SB), TP_OK);
+    c.tau = (float)f.tau;
+    lstm_forward(&c, &w, f.x, ST, SB);
+    int zeros = 0;
+    for (int q = 0; q < SN; q++) {
+        double hd = lstm_cache_out(&c, SB)[q];
+        assert_true((hd == 0.0) == (fabs(f.hraw[q]) <= f.tau));
+        assert_true(fabs(hd - (f.hraw[q] + f.d[q])) < 1e-5);
+        zeros += hd == 0.0;
+    }
+    assert_int_equal(c.n_zero, zeros);
+    float dh[SN], gw_ih[SG * SI] = {0}, gw_hh[SG * SH] = {0}, gb_ih[SG] = {0}, gb_hh[SG] = {0};
+    memcpy(dh, f.r, sizeof dh);
+    LstmWeights dw = {SI, SH, gw_ih, gw_hh, gb_ih, gb_hh};
+    lstm_backward(&c, &dw, NULL, &w, f.x, dh, ST, SB);
+    /* central differences of the offset network, d frozen */
+    GradcheckResult gr;
+    TpStatus st = gradcheck_run(f.w_hh, gw_hh, SG * SH, 1, 1e-3f, 1e-5, 2e-3, st_loss, &f, &gr);
+    if (st != TP_OK) fail_msg("w_hh: %s", err_msg());
+    st = gradcheck_run(f.w_ih, gw_ih, SG * SI, 1, 1e-3f, 1e-5, 2e-3, st_loss, &f, &gr);
+    if (st != TP_OK) fail_msg("w_ih: %s", err_msg());
+    st = gradcheck_run(f.b_ih, gb_ih, SG, 1, 1e-3f, 1e-5, 2e-3, st_loss, &f, &gr);
+    if (st != TP_OK) fail_msg("b_ih: %s", err_msg());
+    /* and it is not the gradient of the thresholded network itself: re-thresholding while perturbing
+     * makes some w_hh entries' numeric gradient differ (the zeroed units pass nothing back) */
+    f.record = 1;
+    GradcheckResult gt;
+    st = gradcheck_run(f.w_hh, gw_hh, SG * SH, 1, 1e-4f, 1e-5, 2e-3, st_loss, &f, &gt);
+    assert_int_equal(st, TP_ERANGE);
+    err_clear();
+    lstm_cache_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trim_removes_unread_units),
+        cmocka_unit_test(test_compact_round_trip),
+        cmocka_unit_test(test_compact_refuses_damage),
+        cmocka_unit_test(test_runtime_equals_train_evaluate),
+        cmocka_unit_test(test_threshold_forward_by_hand),
+        cmocka_unit_test(test_straight_through_gradient),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
