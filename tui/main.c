@@ -14,6 +14,7 @@
 #include "engine/cuda/backend_cuda.h"
 #include "engine/infer.h"
 #include "sessions/command.h"
+#include "tui/cli.h"
 #include "sessions/export.h"
 #include "sessions/fsutil.h"
 #include "sessions/journal.h"
@@ -43,20 +44,8 @@ static void install_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* Bad input (user's fault) vs runtime failure. */
-static int exit_code(TpStatus s)
-{
-    switch (s) {
-    case TP_EINVAL: case TP_ERANGE: case TP_EFORMAT: case TP_ENOENT: case TP_ENOTAVAIL: return EXIT_USAGE;
-    default: return EXIT_RUNTIME;
-    }
-}
-
-static int fail(TpStatus s)
-{
-    fprintf(stderr, "topiary: %s\n", err_msg()[0] ? err_msg() : tp_strerror(s));
-    return exit_code(s);
-}
+static int exit_code(TpStatus s) { return cli_exit_code(s); }
+static int fail(TpStatus s) { return cli_fail(NULL, s); }
 
 static int usage_error(const char *fmt, const char *arg)
 {

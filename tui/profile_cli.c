@@ -11,6 +11,7 @@
 #include "engine/backend.h"
 #include "sessions/fsutil.h"
 #include "sessions/profile.h"
+#include "tui/cli.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -20,19 +21,8 @@
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { stop = sig; }
 
-static int code(TpStatus s)
-{
-    switch (s) {
-    case TP_EINVAL: case TP_ERANGE: case TP_EFORMAT: case TP_ENOENT: case TP_ENOTAVAIL: return EXIT_USAGE;
-    default: return EXIT_RUNTIME;
-    }
-}
-
-static int fail(TpStatus s)
-{
-    fprintf(stderr, "topiary: profile: %s\n", err_msg()[0] ? err_msg() : tp_strerror(s));
-    return code(s);
-}
+static int code(TpStatus s) { return cli_exit_code(s); }
+static int fail(TpStatus s) { return cli_fail("profile", s); }
 
 const char *profile_cli_usage(void)
 {
