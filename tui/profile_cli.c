@@ -21,7 +21,6 @@
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { stop = sig; }
 
-static int code(TpStatus s) { return cli_exit_code(s); }
 static int fail(TpStatus s) { return cli_fail("profile", s); }
 
 const char *profile_cli_usage(void)
