@@ -45,3 +45,29 @@ int th_write_file(const char *path, const char *text, size_t n)
     size_t w = fwrite(text, 1, n, f);
     return (fclose(f) == 0 && w == n) ? 0 : -1;
 }
+
+int th_write_words(const char *dir, const char *name, int n_lines, uint32_t seed, int n_words, int span)
+{
+    static const char *const WORDS[] = {"the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "house",
+                                        "big", "small", "red", "tree", "under", "over", "bird", "sang", "and",
+                                        "then", "slept", "in", "sun", "rain"};
+    if (n_words < 1 || n_words > 24 || span < 1) return -1;
+    size_t cap = (size_t)n_lines * 80 + 1, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return -1;
+    uint32_t x = seed;
+    for (int i = 0; i < n_lines; i++) {
+        x = x * 1664525u + 1013904223u;
+        int n = 3 + (int)((x >> 16) % (uint32_t)span);
+        for (int k = 0; k < n; k++) {
+            x = x * 1664525u + 1013904223u;
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? " " : "", WORDS[(x >> 16) % (uint32_t)n_words]);
+        }
+        buf[len++] = '\n';
+    }
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int rc = th_write_file(p, buf, len);
+    free(buf);
+    return rc;
+}

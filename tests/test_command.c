@@ -395,29 +395,9 @@ static char *g_root;
 static char g_data[1024];
 static int g_seq;
 
-static const char *const WORDS[] = {"the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "house",
-                                    "big", "small", "red", "tree", "under", "over", "bird", "sang"};
-enum { N_WORDS = sizeof WORDS / sizeof WORDS[0] };
-
 static void write_split(const char *name, int n_lines, uint32_t seed)
 {
-    size_t cap = (size_t)n_lines * 80 + 1, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    uint32_t x = seed;
-    for (int i = 0; i < n_lines; i++) {
-        x = x * 1664525u + 1013904223u;
-        int n = 3 + (int)((x >> 16) % 6);
-        for (int k = 0; k < n; k++) {
-            x = x * 1664525u + 1013904223u;
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? " " : "", WORDS[(x >> 16) % N_WORDS]);
-        }
-        buf[len++] = '\n';
-    }
-    char p[2048];
-    snprintf(p, sizeof p, "%s/%s", g_data, name);
-    assert_int_equal(th_write_file(p, buf, len), 0);
-    free(buf);
+    assert_int_equal(th_write_words(g_data, name, n_lines, seed, 18, 6), 0);
 }
 
 static int group_setup(void **state)

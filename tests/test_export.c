@@ -36,30 +36,9 @@ static char g_data[1024];     /* the corpus directory                         */
 static char g_sess[1024];     /* the trained, pruned LSTM session             */
 static char g_export[1024];   /* its export, copied by the refusal tests      */
 
-static const char *const WORDS[] = {"the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "house",
-                                    "big", "small", "red", "tree", "under", "over", "bird", "sang", "and",
-                                    "then", "slept", "in", "sun", "rain"};
-enum { N_WORDS = sizeof WORDS / sizeof WORDS[0] };
-
 static void write_split(const char *dir, const char *name, int n_lines, uint32_t seed)
 {
-    size_t cap = (size_t)n_lines * 80 + 1, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    uint32_t x = seed;
-    for (int i = 0; i < n_lines; i++) {
-        x = x * 1664525u + 1013904223u;
-        int n = 3 + (int)((x >> 16) % 8);
-        for (int k = 0; k < n; k++) {
-            x = x * 1664525u + 1013904223u;
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? " " : "", WORDS[(x >> 16) % N_WORDS]);
-        }
-        buf[len++] = '\n';
-    }
-    char p[4096];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    assert_int_equal(th_write_file(p, buf, len), 0);
-    free(buf);
+    assert_int_equal(th_write_words(dir, name, n_lines, seed, 24, 8), 0);
 }
 
 static void tiny_task(Task *t, ModelCell cell)
