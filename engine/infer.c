@@ -291,7 +291,8 @@ static void recurrent_product(InferModel *im, InferMatrix *x, float *y, const fl
     sparse_gemv(&x->w, y, h, 1);
 }
 
-const float *infer_step(InferModel *im, int32_t tok)
+/* The recurrent part of a step: returns the top layer's h~ [H_last]. */
+static const float *step_hidden(InferModel *im, int32_t tok)
 {
     const ModelConfig *c = &im->cfg;
     const float *x = im->embed + (size_t)tok * c->n_embed;
@@ -320,9 +321,15 @@ const float *infer_step(InferModel *im, int32_t tok)
         }
         x = ly->h;
     }
-    memcpy(im->logits, im->dec_b, (size_t)c->n_vocab * sizeof(float));
-    sparse_gemv(&im->dec->w, im->logits, x, 1);
     im->steps++;
+    return x;
+}
+
+const float *infer_step(InferModel *im, int32_t tok)
+{
+    const float *x = step_hidden(im, tok);
+    memcpy(im->logits, im->dec_b, (size_t)im->cfg.n_vocab * sizeof(float));
+    sparse_gemv(&im->dec->w, im->logits, x, 1);
     return im->logits;
 }
 
@@ -339,21 +346,30 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
         free(data);
         return err_set(TP_EINVAL, "evaluation split too short: %zu tokens for %d stream(s)", n, streams);
     }
-    const int V = im->cfg.n_vocab;
+    const int V = im->cfg.n_vocab, H = im->cfg.hidden[im->cfg.n_layers - 1], W = 64;
+    for (size_t i = 0; i < (size_t)streams * L; i++)
+        if (data[i] < 0 || data[i] >= V) {
+            free(data);
+            return err_set(TP_EINVAL, "runtime: token id out of range 0..%d", V - 1);
+        }
+    /* the recurrence step by step; the decoder (whose logits feed nothing back) over W steps at once */
+    float *top = backend_alloc((size_t)W * H, sizeof(float)), *lg = backend_alloc((size_t)W * V, sizeof(float));
+    if (!top || !lg) st = err_set(TP_ENOMEM, "runtime: out of memory");
     double nll = 0.0;
     long correct = 0;
     for (int b = 0; b < streams && st == TP_OK; b++) {
         const int32_t *s = data + (size_t)b * L;
         infer_reset(im);
-        for (size_t t = 0; t + 1 < L; t++) {
-            if (s[t] < 0 || s[t] >= V || s[t + 1] < 0 || s[t + 1] >= V) {
-                st = err_set(TP_EINVAL, "runtime: token id out of range 0..%d", V - 1);
-                break;
-            }
-            float *lg = (float *)infer_step(im, s[t]);
-            nll += vmath_softmax_xent(lg, s + t + 1, 1, V, 0.0f, &correct);
+        for (size_t p = 0; p + 1 < L; p += W) {
+            int w = L - 1 - p < (size_t)W ? (int)(L - 1 - p) : W;
+            for (int i = 0; i < w; i++) memcpy(top + (size_t)i * H, step_hidden(im, s[p + i]), (size_t)H * sizeof(float));
+            for (int i = 0; i < w; i++) memcpy(lg + (size_t)i * V, im->dec_b, (size_t)V * sizeof(float));
+            sparse_gemm(&im->dec->w, lg, top, w, 1);
+            nll += vmath_softmax_xent(lg, s + p + 1, w, V, 0.0f, &correct);
         }
     }
+    free(top);
+    free(lg);
     free(data);
     if (st != TP_OK) return st;
     if (!isfinite(nll)) return err_set(TP_ENAN, "runtime: the loss is not finite (%g)", nll);

@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "lstm.h"
 #include "rng.h"
+#include "sparse.h"
 
 /* ==== curves ==================================================================================== */
 
@@ -228,12 +229,39 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* One layer of every size, on shared buffers sized for the largest. */
+/* A sparse pattern's weights of one size, in the layout the inference runtime runs (engine/sparse). */
+typedef struct {
+    SparseMatrix ih, hh;
+} SparseLayer;
+
+/* One layer of every size, on shared buffers sized for the largest; a sparse pattern keeps each
+ * size's W_ih, W_hh in its layout (sp[H], the sizes only). */
 typedef struct {
     float *w_ih, *w_hh, *b_ih, *b_hh, *x;
     LstmCache cache;
     int batch, seq, input;
+    SparseLayer **sp; /* [hmax + 1], NULL for dense */
+    int cache_hmax;
 } Bench;
+
+static void sparse_pre(void *ctx, float *a, const float *h_prev, int t, int B)
+{
+    const SparseLayer *l = ctx;
+    (void)t;
+    sparse_gemm(&l->hh, a, h_prev, B, 1);
+}
+
+/* lstm_forward with the products through the sparse kernels: gates = b_ih + b_hh + W_ih x for the
+ * window, then W_hh h per step inside the shared window code. */
+static void sparse_forward(LstmCache *c, const SparseLayer *l, const float *b_ih, const float *b_hh, const float *x,
+                           int Tw, int B)
+{
+    const int G = 4 * c->H;
+    for (int k = 0; k < G; k++) c->bias[k] = b_ih[k] + b_hh[k];
+    for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->gates + r * G, c->bias, (size_t)G * sizeof(float));
+    sparse_gemm(&l->ih, c->gates, x, Tw * B, 1);
+    lstm_window_forward(c, sparse_pre, (void *)l, Tw, B);
+}
 
 static void bench_call(Bench *b, int H)
 {
@@ -241,7 +269,8 @@ static void bench_call(Bench *b, int H)
     LstmCache view = b->cache; /* strides follow view.H; the buffers hold the largest size */
     view.I = w.I;
     view.H = H;
-    lstm_forward(&view, &w, b->x, b->seq, b->batch);
+    if (b->sp) sparse_forward(&view, b->sp[H], b->b_ih, b->b_hh, b->x, b->seq, b->batch);
+    else lstm_forward(&view, &w, b->x, b->seq, b->batch);
 }
 
 static void bench_free(Bench *b)
@@ -252,6 +281,43 @@ static void bench_free(Bench *b)
     free(b->b_hh);
     free(b->x);
     lstm_cache_free(&b->cache);
+    if (b->sp)
+        for (int H = 0; H <= b->cache_hmax; H++)
+            if (b->sp[H]) {
+                sparse_free(&b->sp[H]->ih);
+                sparse_free(&b->sp[H]->hh);
+                free(b->sp[H]);
+            }
+    free(b->sp);
+    b->sp = NULL;
+}
+
+/* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr), or
+ * k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes); values irrelevant to the timing. */
+static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
+{
+    SparseKind kind = !strcmp(o->pattern, "row") ? SPARSE_ROW : SPARSE_CSR;
+    double d = 1.0 - o->sparsity, bytes = 0.0;
+    for (int i = 0; i < o->n_sizes; i++) {
+        double H = o->sizes[i], I = o->input ? o->input : H;
+        bytes += 4.0 * H * (I + H) * d * 6.0 + 8.0 * (4.0 * H + 1.0);
+    }
+    if (bytes > 4.0 * 1073741824.0)
+        return err_set(TP_ERANGE, "profile: the %s matrices of these %d sizes need %.1f GiB (at most 4): fewer or smaller "
+                       "sizes, or a higher sparsity", o->pattern, o->n_sizes, bytes / 1073741824.0);
+    b->cache_hmax = o->sizes[o->n_sizes - 1];
+    if (!(b->sp = calloc((size_t)b->cache_hmax + 1, sizeof *b->sp))) return err_set(TP_ENOMEM, "profile: out of memory");
+    Rng r;
+    rng_seed(&r, 54321);
+    for (int i = 0; i < o->n_sizes; i++) {
+        int H = o->sizes[i], I = o->input ? o->input : H;
+        TpStatus st = TP_OK;
+        if (!(b->sp[H] = calloc(1, sizeof(SparseLayer)))) return err_set(TP_ENOMEM, "profile: out of memory");
+        if ((st = sparse_random(&b->sp[H]->ih, kind, 4 * H, I, d, &r)) != TP_OK ||
+            (st = sparse_random(&b->sp[H]->hh, kind, 4 * H, H, d, &r)) != TP_OK)
+            return err_wrap(st, "profile: hidden %d: ", H);
+    }
+    return TP_OK;
 }
 
 static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input)
@@ -310,10 +376,14 @@ static TpStatus check_options(const LatencyOptions *o, BackendKind *kind)
     else if (!strcmp(be, "accel"))
         return err_set(TP_EINVAL, "profile: the accel backend is a model: use accel_curve() (engine/accel)");
     else return err_set(TP_EINVAL, "profile: backend '%s': expected cpu, cuda or accel", be);
-    if (o->sparsity != 0.0 || (o->pattern && strcmp(o->pattern, "dense")))
-        return err_set(TP_ENOTAVAIL, "profile: sparsity %g, pattern %s: not available yet: needs the sparse kernels "
-                       "(the accel model does row-balanced sparsity: --backend accel --pattern row)",
-                       o->sparsity, o->pattern ? o->pattern : "dense");
+    const char *pat = o->pattern ? o->pattern : "dense";
+    if (strcmp(pat, "dense") && strcmp(pat, "csr") && strcmp(pat, "row"))
+        return err_set(TP_EINVAL, "profile: pattern '%s': expected dense, csr or row", pat);
+    if (!(o->sparsity >= 0.0 && o->sparsity < 1.0) || (o->sparsity > 0.0) != (strcmp(pat, "dense") != 0))
+        return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: csr and row need 0 < sparsity < 1, dense needs 0",
+                       o->sparsity, pat);
+    if (strcmp(pat, "dense") && *kind == BACKEND_CUDA)
+        return err_set(TP_ENOTAVAIL, "profile: sparse patterns are CPU kernels (engine/sparse); use --backend cpu");
     if (o->batch < 1 || o->seq < 1 || o->input < 0)
         return err_set(TP_EINVAL, "profile: batch %d, seq %d, input %d: expected batch, seq >= 1, input >= 0", o->batch, o->seq,
                        o->input);
@@ -349,6 +419,7 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     }
     if ((st = bench_init(&b, o->sizes[n - 1], o->batch, o->seq, o->input)) != TP_OK) goto fail;
     bench_ok = 1;
+    if (o->sparsity > 0.0 && (st = bench_sparse_init(&b, o)) != TP_OK) goto fail;
     t_call = malloc(sizeof(double) * (size_t)n);
     n_inner = malloc(sizeof(int) * (size_t)n);
     order = malloc(sizeof(int) * (size_t)n);
@@ -439,6 +510,8 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     out->batch = o->batch;
     out->seq = o->seq;
     out->input = o->input;
+    out->sparsity = o->sparsity;
+    snprintf(out->pattern, sizeof out->pattern, "%s", o->pattern ? o->pattern : "dense");
     out->rounds = done;
     latency_fingerprint(out->fingerprint, sizeof out->fingerprint);
     {

@@ -99,8 +99,8 @@ typedef struct {
     const char *backend;      /* "cpu" (default) or "cuda"; accel curves come from engine/accel  */
     int threads;              /* 0 = leave the BLAS thread count as it is                       */
     int batch, seq, input;    /* defaults 1, 1, 0 (= hidden)                                    */
-    double sparsity;          /* only 0 today: the sparse kernels are a later issue              */
-    const char *pattern;      /* NULL or "dense" today                                           */
+    double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
+    const char *pattern;      /* NULL/"dense", "csr" or "row" (sparse kernels, see below)          */
     const int *sizes;
     int n_sizes;
     int rounds;               /* 0 = automatic from budget_s                                     */
@@ -114,8 +114,12 @@ typedef struct {
 void latency_options_defaults(LatencyOptions *o);
 
 /* Measure a curve by the steady protocol above.  The BLAS thread count and backend are restored
- * afterwards.  TP_ENOTAVAIL for sparse patterns (needs the sparse kernels), TP_ENODEV for cuda
- * without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE for sizes too big. */
+ * afterwards.  Pattern csr or row: the same layer step with W_ih and W_hh in that engine/sparse
+ * layout (csr: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per
+ * row), products through sparse_gemm inside the shared window code (what engine/infer runs), every
+ * size's matrices built once up front (at most 4 GiB).  TP_ENOTAVAIL for sparse patterns on cuda,
+ * TP_ENODEV for cuda without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE
+ * for sizes too big. */
 TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o);
 
 /* TSV: the header line (with '\n'), and one curve's rows appended to a growing malloc'd buffer. */

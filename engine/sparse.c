@@ -215,6 +215,75 @@ oom:
     return err_set(TP_ENOMEM, "sparse: out of memory for a %s [%d, %d]", sparse_kind_name(kind), rows, cols);
 }
 
+static float rand_value(Rng *rng)
+{
+    float v = rng_range(rng, -0.1f, 0.1f);
+    return v == 0.0f ? 0.05f : v;
+}
+
+/* Next kept position after p (geometric gap for keep probability d; d >= 1: p + 1). */
+static long next_pos(long p, double d, Rng *rng)
+{
+    if (d >= 1.0) return p + 1;
+    double u = rng_uniform(rng);
+    return p + 1 + (long)floor(log(1.0 - u) / log(1.0 - d));
+}
+
+TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, double density, Rng *rng)
+{
+    memset(m, 0, sizeof *m);
+    TpStatus st = check_sizes(rows, cols, cols);
+    if (st != TP_OK) return st;
+    if (!(density > 0.0 && density <= 1.0)) return err_set(TP_EINVAL, "sparse: random density %g, expected 0 < d <= 1", density);
+    if (kind == SPARSE_ROW) {
+        int k = (int)ceil(density * cols - 1e-9);
+        k = k < 1 ? 1 : k > cols ? cols : k;
+        if ((st = row_alloc(m, rows, cols, k)) != TP_OK) return st;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < k; j++) { /* one column in each of k equal ranges: distinct, ascending */
+                long lo = (long)j * cols / k, hi = (long)(j + 1) * cols / k;
+                int c = (int)(lo + (long)(rng_uniform(rng) * (double)(hi - lo)));
+                m->val[row_pos(r, j, k)] = rand_value(rng);
+                set_idx(m->idx, m->idx16, row_pos(r, j, k), c < hi ? c : (int)hi - 1);
+            }
+        return TP_OK;
+    }
+    if (kind == SPARSE_CSR || kind == SPARSE_STATE_CSC) {
+        int csc = kind == SPARSE_STATE_CSC, outer = csc ? cols : rows, inner = csc ? rows : cols;
+        size_t cap = (size_t)((double)rows * cols * density * 1.1) + 64 + (size_t)outer;
+        if (cap > (size_t)rows * cols) cap = (size_t)rows * cols;
+        m->kind = kind;
+        m->rows = rows;
+        m->cols = cols;
+        m->idx16 = inner <= 65536;
+        m->val = backend_alloc(cap, sizeof(float));
+        m->idx = backend_alloc(cap, m->idx16 ? 2 : 4);
+        m->ptr = backend_alloc((size_t)outer + 1, sizeof(int32_t));
+        if (csc) m->scratch = backend_alloc((size_t)cols, sizeof(int32_t));
+        if (!m->val || !m->idx || !m->ptr || (csc && !m->scratch)) goto oom;
+        size_t p = 0;
+        for (int o = 0; o < outer; o++) {
+            m->ptr[o] = (int32_t)p;
+            for (long i = next_pos(-1, density, rng); i < inner && p < cap; i = next_pos(i, density, rng)) {
+                m->val[p] = rand_value(rng);
+                set_idx(m->idx, m->idx16, p++, (int)i);
+            }
+        }
+        m->ptr[outer] = (int32_t)p;
+        m->nnz = p;
+        return TP_OK;
+    }
+    float *w = backend_alloc((size_t)rows * cols, sizeof(float));
+    if (!w) return err_set(TP_ENOMEM, "sparse: out of memory for a [%d, %d] matrix", rows, cols);
+    for (size_t i = 0; i < (size_t)rows * cols; i++) w[i] = rand_value(rng);
+    st = sparse_from_dense(m, kind, w, rows, cols, cols);
+    free(w);
+    return st;
+oom:
+    sparse_free(m);
+    return err_set(TP_ENOMEM, "sparse: out of memory for a %s [%d, %d]", sparse_kind_name(kind), rows, cols);
+}
+
 typedef struct {
     float a;
     int c;

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
 #include "status.h"
 
 typedef enum {
@@ -73,6 +74,13 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
  * (ties: the lower column), zeros included when a row has fewer non-zeros; 1 <= k <= cols.
  * sparse_to_dense of the result is W with everything else pruned. */
 TpStatus sparse_row_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld, int k);
+
+/* A random matrix in layout `kind`, values U(-0.1, 0.1) (never 0): CSR and CSC hold each entry with
+ * probability `density`, independently (positions drawn by geometric gaps, so the cost is that of the
+ * stored entries); ROW holds exactly k = max(1, ceil(density cols)) per row, one in each of k equal
+ * column ranges at a random place (row-balanced, as BRDS prunes); DENSE and STATE are full.  For
+ * benchmarks and the latency profiler, where only the layout and the count matter. */
+TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, double density, Rng *rng);
 
 void sparse_free(SparseMatrix *m);
 

@@ -509,6 +509,7 @@ static TpStatus v_set(Session *s, const Command *c, CommandResult *r)
         else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
         else if (!strcmp(k, "lr_decay")) s->trainer.cfg.lr_decay = s->task.train.lr_decay = (float)v;
         else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
+        else if (!strcmp(k, "dropout")) s->model.cfg.dropout = s->task.model.dropout = (float)v;
         else if (!strcmp(k, "state.tau")) s->model.cfg.state_tau = s->task.model.state_tau = (float)v;
         say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
     }

@@ -4,7 +4,8 @@
  * on random matrices of odd sizes at densities 0, tiny (one entry), 10%, 50% and 100%, with both
  * index widths; y (+)= works; layouts convert back to the same dense matrix; the row-balanced
  * conversion keeps exactly k entries per row, the k largest |w|; the sparse-state kernels skip any
- * pattern of zeros in x and still give the product.  No timing here (bench/bench_sparse.c). */
+ * pattern of zeros in x and still give the product; random layouts have the promised density.  No
+ * timing here (bench/bench_sparse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,6 +282,44 @@ static void test_batch_and_bytes(void **state)
     free(w);
 }
 
+/* sparse_random (benchmarks, the latency profiler): the density it promises and a correct layout. */
+static void test_random_layouts(void **state)
+{
+    (void)state;
+    Rng rng;
+    rng_seed(&rng, 29);
+    const int R = 300, C = 129;
+    float *w = malloc((size_t)R * C * sizeof(float)), *x = malloc((size_t)C * sizeof(float));
+    float *y = malloc((size_t)R * sizeof(float));
+    assert_true(w && x && y);
+    th_fill_uniform(x, (size_t)C, -1.0f, 1.0f, &rng);
+    for (int k = 0; k < SPARSE_N_KINDS; k++) {
+        SparseMatrix m;
+        assert_int_equal(sparse_random(&m, (SparseKind)k, R, C, 0.1, &rng), TP_OK);
+        sparse_to_dense(&m, w);
+        size_t nz = 0;
+        for (int r = 0; r < R; r++) {
+            int c = sparse_count_nonzero(w + (size_t)r * C, C);
+            if (k == SPARSE_ROW) assert_int_equal(c, 13); /* ceil(0.1 * 129), distinct columns */
+            nz += (size_t)c;
+        }
+        double d = (double)nz / ((double)R * C);
+        if (k == SPARSE_CSR || k == SPARSE_STATE_CSC) assert_true(d > 0.09 && d < 0.11);
+        if (k == SPARSE_DENSE || k == SPARSE_STATE) assert_true(d == 1.0);
+        sparse_gemv(&m, y, x, 0);
+        check_product(w, R, C, C, x, NULL, y, sparse_kind_name((SparseKind)k));
+        sparse_free(&m);
+    }
+    SparseMatrix m;
+    assert_int_equal(sparse_random(&m, SPARSE_CSR, R, C, 0.0, &rng), TP_EINVAL);
+    assert_int_equal(sparse_random(&m, SPARSE_CSR, R, C, 1.0, &rng), TP_OK);
+    assert_int_equal((int)m.nnz, R * C);
+    sparse_free(&m);
+    free(w);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_row_balanced_keeps_exactly_k),
         cmocka_unit_test(test_state_kernels_skip_zero_inputs),
         cmocka_unit_test(test_batch_and_bytes),
+        cmocka_unit_test(test_random_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,8 +39,8 @@ const char *profile_cli_usage(void)
            "unless --reps is given.  --backend accel predicts the curve with the analytical accelerator model\n"
            "(parameters: --accel FILE; the default is data/accel-default.json, also compiled in) and says\n"
            "which tile boundary makes each step.  Times are per call: the whole window of --seq steps.\n"
-           "Sparse patterns are modelled by accel (row) only: measuring them needs the sparse\n"
-           "kernels.  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
+           "--sparsity S --pattern csr|row measures the step with W_ih, W_hh in that sparse layout (engine/sparse;\n"
+           "the accel model has row only).  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
            "medians with the margin alone (a busy machine stretches p90 far beyond the median's uncertainty).\n"
            "--analyze reads curves\n"
            "(TSV) and compares sweeps of the same conditions (overlap of hysteresis points).\n";
