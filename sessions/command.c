@@ -780,11 +780,15 @@ static TpStatus v_status(Session *s, const Command *c, CommandResult *r)
     (void)c;
     SessionMetrics m;
     session_metrics_now(s, &m);
-    say(r, "session %s: step %ld, epoch %d/%d, lr %.4g, clip %g; ", s->dir, m.step, m.epoch, s->trainer.cfg.epochs,
-        m.lr, (double)s->trainer.cfg.clip);
+    int done = train_finished(&s->trainer);
+    say(r, "session %s: step %ld, epoch %d/%d%s, lr %.4g, clip %g; ", s->dir, m.step, done ? s->trainer.cfg.epochs : m.epoch,
+        s->trainer.cfg.epochs, done ? " (done)" : "", m.lr, (double)s->trainer.cfg.clip);
     say(r, "layers");
     for (int l = 0; l < s->model.cfg.n_layers; l++) say(r, " %d", s->model.cfg.hidden[l]);
-    say(r, ", %zu non-zeros of %zu (sparsity %.1f%%)", m.nnz, m.params, 100.0 * m.sparsity);
+    say(r, ", %zu non-zeros of %zu (sparsity %.1f%%", m.nnz, m.params, 100.0 * m.sparsity);
+    MaskStats ms;
+    if (mask_stats(&s->model, &ms) == TP_OK) say(r, "; recurrent matrices %.1f%%", 100.0 * ms.cell_sparsity);
+    say(r, ")");
     if (isfinite(s->valid_ppl)) say(r, ", valid ppl %.2f", s->valid_ppl);
     char d[256];
     say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));

@@ -91,7 +91,10 @@ static void print_help(const char *cmd)
         else
             printf("usage: topiary eval --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"
                    "Perplexity of a split by the DESIGN 2.5 protocol: the split as one stream, batch 1, state\n"
-                   "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n");
+                   "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n"
+                   "--model runs the batch-1 inference runtime (engine/infer) on model.compact.safetensors when the\n"
+                   "export has one, else on model.safetensors, with a kernel per matrix chosen from the sparse\n"
+                   "break-even measured once per machine (cached in $XDG_CACHE_HOME/topiary); it prints which.\n");
         return;
     }
     fputs(SUBCOMMANDS, stdout);
