@@ -51,7 +51,8 @@ for r in $(seq 1 "$ROUNDS"); do
   a=$(echo "$line" | $PY -c 'import json,sys; print("%.1f" % json.loads(sys.stdin.read())["tokens_per_s"])')
   out=$(OMP_WAIT_POLICY=PASSIVE $PY "$REF" --config small --mode train --threads "$THREADS" --blas-threads "$THREADS" \
         --seconds "$TORCH_SECONDS" 2>&1)
-  b=$(echo "$out" | grep -oE '[0-9]+(\.[0-9]+)? tokens/s' | head -1 | awk '{print $1}')
+  # the reference prints "RESULT ... tokens/s=5682 ..." (overall rate of the run)
+  b=$(echo "$out" | sed -n 's/^RESULT.* tokens\/s=\([0-9.]*\).*/\1/p' | head -1 || true)
   [ -n "$b" ] || { echo "bench: could not read the reference's tokens/s:"; echo "$out"; exit 1; }
   echo "round $r: topiary $a tokens/s   pytorch $b tokens/s"
   ours+=("$a"); theirs+=("$b")
