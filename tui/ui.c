@@ -291,6 +291,11 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
     (void)fraction;
     (void)s;
     App *a = ctx;
+    if (!strcmp(what, "train") && !row) {
+        double t = now_s();
+        if (a->last_step_end > 0 && t - a->last_step_end < 10) a->step_sum += t - a->last_step_end, a->n_steps++;
+        a->last_step_end = t;
+    }
     if (strcmp(what, "train") && strcmp(what, "epoch")) {
         /* a long operation (profile): a progress bar, Esc cancels, other keys wait */
         ui_message(a, 0, "%s: %3.0f%%  (Esc cancels)", what, 100.0 * fraction);
@@ -308,6 +313,8 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         if (handle_key(a, ch)) stop = 1;
         redraw(a);
         a->key_latency_ms = 1e3 * (now_s() - t0);
+        /* a key waits at most one minibatch to be read; this is the handling and redraw after it */
+        if (a->key_latency_ms > a->key_train_max_ms) a->key_train_max_ms = a->key_latency_ms;
     }
     if (now_s() - a->last_draw > 0.05) redraw(a);
     return stop || a->stop_request || ui_signal || !a->running;
@@ -340,6 +347,9 @@ int ui_run(Session *s, const UiOptions *o)
     if (!first_w) first_w = model_param(&s->model, "l0.fc1.weight");
     a->heat_tensor = first_w ? (int)(first_w - s->model.p) : 0;
     command_set_progress(on_progress, a);
+    double t_start = now_s();
+    long step_start = s->trainer.step;
+    double key_max_ms = 0.0;
     ui_log(a, 0, "opened %s at step %ld", s->dir, s->trainer.step);
     ui_message(a, 0, "Space runs training, ? shows every key, : takes a command");
     int rc = 0;
@@ -388,10 +398,20 @@ int ui_run(Session *s, const UiOptions *o)
             redraw(a);
             a->key_latency_ms = 1e3 * (now_s() - t0);
         }
+        if (a->key_latency_ms > key_max_ms) key_max_ms = a->key_latency_ms;
     }
     command_set_progress(NULL, NULL);
     term_done();
     if (ui_signal) fprintf(stderr, "topiary: signal %d: session saved\n", (int)ui_signal);
+    if (getenv("TOPIARY_UI_STATS")) {
+        /* responsiveness, measured: how much of the time went to drawing, and key-to-screen */
+        double total = now_s() - t_start;
+        fprintf(stderr, "topiary: ui: %ld redraws in %.1f s (%.1f ms each, %.2f%% of the time), %ld steps trained, "
+                        "key to screen: at most %.1f ms paused; under training at most one minibatch (%.1f ms mean) + %.1f ms\n", a->redraws,
+                total, a->redraws ? 1e3 * a->draw_seconds / (double)a->redraws : 0.0, 100.0 * a->draw_seconds / total,
+                s->trainer.step - step_start, key_max_ms, a->n_steps ? 1e3 * a->step_sum / (double)a->n_steps : 0.0,
+                a->key_train_max_ms);
+    }
     series_free(&a->m);
     free(a);
     return rc;

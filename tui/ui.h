@@ -71,6 +71,9 @@ typedef struct {
     int chart_sel;             /* which chart P exports on the Train screen */
     double last_draw, step_t;  /* redraw throttle; last minibatch time      */
     double key_latency_ms;     /* measured: key read to screen drawn        */
+    double key_train_max_ms;   /* measured under training: key to screen    */
+    double last_step_end, step_sum; /* minibatch timing under the UI          */
+    long n_steps;
     long redraws;
     double draw_seconds;
 } App;
