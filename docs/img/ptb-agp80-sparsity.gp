@@ -1,0 +1,15 @@
+# topiary chart, written by topiary (plots/gnuplot).  Restyle freely, then re-run in this
+# directory:   gnuplot ptb-agp80-sparsity.gp
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+    set terminal pngcairo size 960,540 noenhanced
+} else {
+    set terminal png size 960,540 noenhanced
+}
+set output "ptb-agp80-sparsity.png"
+set datafile separator "\t"
+set grid
+set key below
+set title "sparsity"
+set xlabel "step"
+set ylabel "fraction zero"
+plot "ptb-agp80-sparsity.data.tsv" index 0 using 1:2 with lines linewidth 2 title "sparsity"
