@@ -533,21 +533,50 @@ void screen_sessions(App *a, int top, int h)
 
 /* ==== Help ===================================================================================== */
 
-void screen_help(App *a, int top, int h)
+/* The help text: the key table, then the command table; full width, scrolled with Up/Down/PgUp/PgDn. */
+static int help_lines(char lines[][256], int cap)
 {
-    (void)a;
-    int n;
-    const KeyBinding *k = keys_table(&n);
-    int half = COLS / 2;
-    draw_box_title(top, 0, h, half, "keys");
-    for (int i = 0; i < n && i < h - 2; i++)
-        draw_text(top + 1 + i, 2, half - 4, (int)A_NORMAL, "%-6s %s", k[i].name, k[i].help);
-    draw_box_title(top, half, h, COLS - half, "commands (type : then a command)");
+    int n = 0, nk;
+    const KeyBinding *k = keys_table(&nk);
+    snprintf(lines[n++], 256, "KEYS");
+    for (int i = 0; i < nk && n < cap; i++) snprintf(lines[n++], 256, "  %-6s %s", k[i].name, k[i].help);
+    if (n < cap) lines[n++][0] = '\0';
     const char *p = command_help(NULL);
-    for (int r = 0; r < h - 2 && p && *p; r++) {
+    while (p && *p && n < cap) {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
-        draw_text(top + 1 + r, half + 2, COLS - half - 4, (int)A_NORMAL, "%.*s", len, p);
+        snprintf(lines[n++], 256, "%.*s", len, p);
         p = nl ? nl + 1 : p + len;
+    }
+    if (n < cap) lines[n++][0] = '\0';
+    if (n < cap) snprintf(lines[n++], 256, "`topiary help VERB` or `:help VERB` shows a verb's keys and their ranges.");
+    return n;
+}
+
+int screen_help_key(App *a, int ch)
+{
+    switch (ch) {
+    case KEY_UP: a->help_scroll--; break;
+    case KEY_DOWN: a->help_scroll++; break;
+    case KEY_PPAGE: a->help_scroll -= 10; break;
+    case KEY_NPAGE: a->help_scroll += 10; break;
+    case KEY_HOME: a->help_scroll = 0; break;
+    default: return 0;
+    }
+    if (a->help_scroll < 0) a->help_scroll = 0;
+    return 1;
+}
+
+void screen_help(App *a, int top, int h)
+{
+    static char lines[96][256];
+    int n = help_lines(lines, 96);
+    int rows = h - 2;
+    if (a->help_scroll > n - rows) a->help_scroll = n - rows > 0 ? n - rows : 0;
+    draw_box_title(top, 0, h, COLS, n > rows ? "help (Up/Down/PgUp/PgDn scroll)" : "help");
+    for (int r = 0; r < rows && a->help_scroll + r < n; r++) {
+        const char *l = lines[a->help_scroll + r];
+        int bold = !strcmp(l, "KEYS") || !strncmp(l, "commands", 8);
+        draw_text(top + 1 + r, 2, COLS - 4, bold ? (int)A_BOLD : (int)A_NORMAL, "%s", l);
     }
 }

@@ -213,6 +213,7 @@ static int handle_key(App *a, int ch)
     if (a->screen == SCR_PRUNE && screen_prune_key(a, ch)) return a->stop_request;
     if (a->screen == SCR_LATENCY && screen_latency_key(a, ch)) return a->stop_request;
     if (a->screen == SCR_SESSIONS && screen_sessions_key(a, ch)) return a->stop_request;
+    if (a->screen == SCR_HELP && screen_help_key(a, ch)) return a->stop_request;
     char cmd[PROMPT_MAX];
     switch (keys_action(ch)) {
     case ACT_RUN:

@@ -66,6 +66,7 @@ typedef struct {
     int lat_layer;             /* selected layer                            */
     /* Sessions screen */
     int snap_sel, snap_mark;   /* selection and the one marked for compare  */
+    int help_scroll;           /* first line shown on the Help screen       */
     /* charts */
     UiSeries m;
     int chart_sel;             /* which chart P exports on the Train screen */
@@ -106,6 +107,7 @@ void screen_help(App *a, int top, int h);
 int screen_prune_key(App *a, int ch);     /* 1 if the key was used by the form */
 int screen_latency_key(App *a, int ch);
 int screen_sessions_key(App *a, int ch);
+int screen_help_key(App *a, int ch);
 void form_init(App *a);
 /* Build the command line of an action from the form ("" if the form is invalid). */
 void form_command(App *a, int action, char *buf, size_t n);

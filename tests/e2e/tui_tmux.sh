@@ -75,7 +75,7 @@ keys 1; wait_for "perplexity vs step" 5
 keys 2; wait_for "settings (Enter edits)" 5
 keys 3; wait_for "layers (Up/Down select" 5
 keys 4; wait_for "snapshots (Enter restores" 5
-keys 5; wait_for "commands (type : then a command)" 5
+keys 5; wait_for "KEYS" 5
 keys Tab; wait_for "perplexity vs step" 5
 ok "all five screens open (number keys and Tab)"
 
