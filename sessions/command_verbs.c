@@ -1,0 +1,403 @@
+/* sessions/command_verbs: the implementations of the verbs of the command language (the table that
+ * names them, the parser and command_execute are in command.c). */
+#include "command_impl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend.h"
+#include "engine/mask.h"
+#include "plots/gnuplot.h"
+#include "sessions/fsutil.h"
+#include "sessions/session_charts.h"
+#include "sessions/export.h"
+#include "sessions/journal.h"
+#include "sessions/profile.h"
+#include "sessions/snapshot.h"
+#include "sessions/trainloop.h"
+
+/* ---- verbs ---- */
+
+typedef struct {
+    Session *s;
+    long total;
+} TrainCtx;
+
+static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
+                          const SessionMetrics *row)
+{
+    TrainCtx *tc = ctx;
+    double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
+    return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row);
+}
+
+TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
+{
+    const char *steps = command_arg(c, "steps"), *epochs = command_arg(c, "epochs");
+    if (!!steps == !!epochs) return err_set(TP_EINVAL, "train: give exactly one of steps=N or epochs=N");
+    /* the parser accepted any whole number strtod reads ("1e3", "0x10"): convert it the same way */
+    long n_steps = steps ? (long)strtod(steps, NULL) : 0;
+    int n_epochs = epochs ? (int)strtod(epochs, NULL) : 0;
+    /* an explicit request may go past the session's --epochs: extend it */
+    Trainer *t = &s->trainer;
+    if (n_epochs && t->epoch + n_epochs - 1 > t->cfg.epochs) t->cfg.epochs = s->task.train.epochs = t->epoch + n_epochs - 1;
+    if (n_steps && train_finished(t)) t->cfg.epochs = s->task.train.epochs = t->epoch;
+    TrainCtx tc = {s, n_steps};
+    TrainRun run;
+    TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
+    r->changed = run.steps_done > 0;
+    if (st != TP_OK) return st;
+    command_say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done, t->step,
+        t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
+    if (isfinite(run.last_valid_ppl)) command_say(r, ", valid ppl %.2f", run.last_valid_ppl);
+    if (run.stopped) command_say(r, " (stopped)");
+    return TP_OK;
+}
+
+TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
+{
+    const char *sp = command_arg(c, "split");
+    int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
+    EvalResult e;
+    TpStatus st = train_evaluate(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch, 64, &e);
+    if (st != TP_OK) return st;
+    if (split == CORPUS_VALID) s->valid_ppl = e.ppl;
+    command_say(r, "%s ppl %.2f (loss %.4f, %ld tokens, accuracy %.2f%%%s)", corpus_split_name(split), e.ppl, e.loss, e.tokens,
+        100.0 * e.accuracy, s->task.eval_batch > 1 ? ", eval_batch > 1: not the batch-1 protocol" : "");
+    return TP_OK;
+}
+
+TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
+{
+    if (c->n_args == 0) return err_set(TP_EINVAL, "set: expected KEY=VALUE (keys: lr, clip, epochs, threads, log_every, eval_batch)");
+    for (int i = 0; i < c->n_args; i++) {
+        const char *k = c->args[i].key;
+        double v = strtod(c->args[i].value, NULL);
+        if (!strcmp(k, "lr")) s->trainer.opt.lr = s->trainer.cfg.lr = s->task.train.lr = (float)v;
+        else if (!strcmp(k, "clip")) s->trainer.cfg.clip = s->task.train.clip = (float)v;
+        else if (!strcmp(k, "epochs")) s->trainer.cfg.epochs = s->task.train.epochs = (int)v;
+        else if (!strcmp(k, "threads")) {
+            TpStatus st = backend_set_threads((int)v);
+            if (st != TP_OK) return st;
+            s->task.threads = (int)v;
+        } else if (!strcmp(k, "log_every")) s->task.log_every = (int)v;
+        else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
+        else if (!strcmp(k, "lr_decay")) s->trainer.cfg.lr_decay = s->task.train.lr_decay = (float)v;
+        else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
+        else if (!strcmp(k, "dropout")) s->model.cfg.dropout = s->task.model.dropout = (float)v;
+        else if (!strcmp(k, "state.tau")) s->model.cfg.state_tau = s->task.model.state_tau = (float)v;
+        command_say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
+    }
+    r->changed = 1;
+    return TP_OK;
+}
+
+/* Hidden-state thresholding [Ardakani et al.; DESIGN 3.4]: from now on every forward (training,
+ * evaluation, export) uses h~ = h 1(|h| > tau); the backward is straight-through (engine/lstm.h). */
+TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r)
+{
+    const char *t = command_arg(c, "tau");
+    if (!t) return err_set(TP_EINVAL, "state: expected tau=T (T > 0 zeroes |h| <= T; 0 turns it off)");
+    float tau = (float)strtod(t, NULL);
+    s->model.cfg.state_tau = s->task.model.state_tau = tau;
+    model_state_sparsity(&s->model, 1);
+    if (tau > 0.0f)
+        command_say(r, "state tau=%g: h = 0 where |h| <= %g, in training and evaluation (straight-through backward); "
+               "state sparsity goes to metrics.tsv", (double)tau, (double)tau);
+    else
+        command_say(r, "state tau=0: hidden-state thresholding off");
+    r->changed = 1;
+    return TP_OK;
+}
+
+TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r)
+{
+    char name[64];
+    const char *n = command_arg(c, "name");
+    if (n) snprintf(name, sizeof name, "%s", n);
+    else snprintf(name, sizeof name, "step-%ld", s->trainer.step);
+    TpStatus st = snapshot_take(s, name);
+    if (st != TP_OK) return st;
+    command_say(r, "snapshot %s at step %ld", name, s->trainer.step);
+    return TP_OK;
+}
+
+TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    SnapshotInfo list[64];
+    int n = 0;
+    TpStatus st = snapshot_list(s->dir, list, 64, &n);
+    if (st != TP_OK) return st;
+    command_say(r, "%-24s %10s %12s %10s  %s\n", "name", "step", "valid ppl", "size", "taken before");
+    for (int i = 0; i < n; i++) {
+        char ppl[32];
+        if (isfinite(list[i].valid_ppl)) snprintf(ppl, sizeof ppl, "%.2f", list[i].valid_ppl);
+        else snprintf(ppl, sizeof ppl, "-");
+        command_say(r, "%-24s %10ld %12s %9.1fM  %s\n", list[i].name, list[i].step, ppl, list[i].bytes / 1048576.0,
+            list[i].reason);
+    }
+    if (!n) command_say(r, "(no snapshots)\n");
+    snprintf(r->summary, sizeof r->summary, "%d snapshot(s)", n);
+    return TP_OK;
+}
+
+TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    char what[256];
+    TpStatus st = snapshot_undo(s, what, sizeof what);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    command_say(r, "undone: %s; back at step %ld", what, s->trainer.step);
+    return TP_OK;
+}
+
+TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r)
+{
+    const char *n = command_arg(c, "name");
+    if (!n) return err_set(TP_EINVAL, "restore: name=NAME is required (see 'snapshots')");
+    TpStatus st = snapshot_restore(s, n);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    command_say(r, "restored %s: step %ld", n, s->trainer.step);
+    return TP_OK;
+}
+
+TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r)
+{
+    const char *chart = command_arg(c, "chart") ? command_arg(c, "chart") : "ppl";
+    char out[4400];
+    if (command_arg(c, "out")) {
+        snprintf(out, sizeof out, "%s", command_arg(c, "out"));
+    } else {
+        snprintf(out, sizeof out, "%s/plots", s->dir);
+        TpStatus mk = fsutil_mkdir_p(out);
+        if (mk != TP_OK) return mk;
+        snprintf(out, sizeof out, "%s/plots/%s.png", s->dir, chart);
+    }
+    SessionChart sc;
+    TpStatus st = session_charts_load(&sc, s->dir, chart);
+    if (st != TP_OK) return st;
+    GnuplotFiles gf;
+    st = gnuplot_plot(&gf, out, &sc.spec, sc.series, sc.n_series);
+    session_charts_free(&sc);
+    if (st != TP_OK) return st;
+    command_say(r, "wrote %s (script %s)", out, gf.script);
+    return TP_OK;
+}
+
+TpStatus command_verb_save(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    TpStatus st = session_save(s);
+    if (st != TP_OK) return st;
+    command_say(r, "saved %s at step %ld", s->dir, s->trainer.step);
+    return TP_OK;
+}
+
+TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r)
+{
+    const char *out = command_arg(c, "out");
+    if (!out) return err_set(TP_EINVAL, "export: out=DIR is required");
+    TpStatus st = export_write(s, out);
+    if (st != TP_OK) return st;
+    command_say(r, "exported step %ld to %s (model.safetensors, model.compact.safetensors, config.json, vocab.json)", s->trainer.step, out);
+    return TP_OK;
+}
+
+TpStatus command_verb_quit(Session *s, const Command *c, CommandResult *r)
+{
+    TpStatus st = command_verb_save(s, c, r);
+    if (st != TP_OK) return st;
+    r->quit = 1;
+    return TP_OK;
+}
+
+
+static double num(const Command *c, const char *key, double dflt)
+{
+    const char *v = command_arg(c, key);
+    return v ? strtod(v, NULL) : dflt;
+}
+
+static void say_tensor_table(CommandResult *r, const Session *s, const size_t *before, const size_t *after,
+                             const int *selected)
+{
+    command_say(r, "\n  %-16s %10s %10s %9s\n", "tensor", "live", "of", "density");
+    for (int i = 0; i < s->model.n_tensors; i++) {
+        if (!selected[i]) continue;
+        const ModelParam *p = &s->model.p[i];
+        command_say(r, "  %-16s %10zu %10zu %8.1f%%%s\n", p->name, after[i], p->n, 100.0 * after[i] / (double)p->n,
+            before[i] != after[i] ? "" : " (unchanged)");
+    }
+}
+
+TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
+{
+    PruneConfig p = prune_config_default();
+    int modes = !!command_arg(c, "ratio") + !!command_arg(c, "threshold") + !!command_arg(c, "sparsity");
+    if (modes > 1) return err_set(TP_EINVAL, "prune: give one of ratio=, threshold= or sparsity=");
+    if (!modes && !command_arg(c, "ih") && !command_arg(c, "hh"))
+        return err_set(TP_EINVAL, "prune: give ratio=R, threshold=T, sparsity=S or ih=R/hh=R");
+    p.mode = command_arg(c, "threshold") ? PRUNE_THRESHOLD : command_arg(c, "sparsity") ? PRUNE_SPARSITY : PRUNE_RATIO;
+    p.amount = num(c, p.mode == PRUNE_THRESHOLD ? "threshold" : p.mode == PRUNE_SPARSITY ? "sparsity" : "ratio", 0.0);
+    p.amount_ih = num(c, "ih", -1.0);
+    p.amount_hh = num(c, "hh", -1.0);
+    if (command_arg(c, "pattern") && !strcmp(command_arg(c, "pattern"), "row")) p.pattern = PRUNE_ROW;
+    if (command_arg(c, "scope") && !strcmp(command_arg(c, "scope"), "global")) p.scope = MASK_SCOPE_GLOBAL;
+    p.params = command_arg(c, "params");
+    int dry = num(c, "dry", 0) == 1;
+    PruneResult res;
+    TpStatus st = compress_prune(s, &p, dry, &res);
+    if (st != TP_OK) return st;
+    r->changed = !dry && res.removed > 0;
+    command_say(r, "%s %zu of %zu live connections: sparsity of the selected matrices %.2f%% -> %.2f%%",
+        dry ? "would prune" : "pruned", res.removed, res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
+    snprintf(r->summary, sizeof r->summary, "%s %zu: sparsity %.2f%% -> %.2f%%", dry ? "would prune" : "pruned", res.removed,
+             100 * res.sparsity_before, 100 * res.sparsity_after);
+    size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
+    int sel[MODEL_MAX_TENSORS];
+    for (int i = 0; i < res.n_tensors; i++) {
+        sel[i] = res.t[i].selected;
+        before[i] = res.t[i].live_before;
+        after[i] = res.t[i].live_before - res.t[i].removed;
+    }
+    say_tensor_table(r, s, before, after, sel);
+    return TP_OK;
+}
+
+TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
+{
+    if (!command_arg(c, "ratio")) return err_set(TP_EINVAL, "grow: ratio=R is required");
+    GrowConfig g = grow_config_default();
+    g.ratio = num(c, "ratio", 0);
+    if (command_arg(c, "init") && !strcmp(command_arg(c, "init"), "grad")) g.init = GROW_INIT_GRAD;
+    if (command_arg(c, "scope") && !strcmp(command_arg(c, "scope"), "global")) g.scope = MASK_SCOPE_GLOBAL;
+    g.recoverable = (int)num(c, "recoverable", 1);
+    g.params = command_arg(c, "params");
+    int dry = num(c, "dry", 0) == 1;
+    GrowResult res;
+    TpStatus st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
+    if (st != TP_OK) return st;
+    r->changed = !dry && res.grown > 0;
+    command_say(r, "%s %zu of %zu dormant connections (scored over %d minibatch%s)", dry ? "would grow" : "grew", res.grown,
+        res.eligible, res.n_batches, res.n_batches == 1 ? "" : "es");
+    snprintf(r->summary, sizeof r->summary, "%s %zu of %zu", dry ? "would grow" : "grew", res.grown, res.eligible);
+    size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
+    int sel[MODEL_MAX_TENSORS];
+    for (int i = 0; i < res.n_tensors; i++) {
+        MaskTensorStats ts;
+        mask_tensor_stats(&s->model, &ts, i);
+        sel[i] = res.t[i].selected;
+        after[i] = ts.nnz + (dry ? res.t[i].grown : 0);
+        before[i] = after[i] - res.t[i].grown;
+    }
+    say_tensor_table(r, s, before, after, sel);
+    return TP_OK;
+}
+
+TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r)
+{
+    if (!command_arg(c, "layer") || !command_arg(c, "hidden")) return err_set(TP_EINVAL, "resize: layer=L and hidden=H are required");
+    const char *in = command_arg(c, "init");
+    ResizeInitKind k = !in || !strcmp(in, "fanin") ? RESIZE_INIT_FANIN : !strcmp(in, "grad") ? RESIZE_INIT_GRAD
+                                                                                                : RESIZE_INIT_ZERO;
+    char what[200];
+    TpStatus st = compress_resize(s, (int)num(c, "layer", 0), (int)num(c, "hidden", 1), k, (int)num(c, "batches", 10),
+                                  what, sizeof what);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    SessionMetrics m;
+    session_metrics_now(s, &m);
+    command_say(r, "resized %s; %zu non-zeros of %zu parameters", what, m.nnz, m.params);
+    return TP_OK;
+}
+
+static TpStatus st_check_params(const Session *s, const char *glob) { return mask_params_check(&s->model, glob); }
+
+TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
+{
+    ScheduleKind k = !strcmp(c->word, "agp") ? SCHEDULE_AGP : !strcmp(c->word, "gp") ? SCHEDULE_GP : SCHEDULE_OFF;
+    ScheduleConfig sc = schedule_config_default(k);
+    if (k == SCHEDULE_AGP) {
+        sc.from = num(c, "from", sc.from);
+        sc.to = num(c, "to", sc.to);
+        /* steps are absolute; without start= the schedule starts now */
+        sc.start = (long)num(c, "start", (double)s->trainer.step);
+        if (command_arg(c, "end") && command_arg(c, "span")) return err_set(TP_EINVAL, "schedule agp: give end= or span=, not both");
+        sc.end = command_arg(c, "end") ? (long)num(c, "end", 0) : sc.start + (long)num(c, "span", (double)sc.end);
+        sc.every = (long)num(c, "every", (double)sc.every);
+    } else if (k == SCHEDULE_GP) {
+        sc.grow_ratio = num(c, "grow", sc.grow_ratio);
+        sc.prune_ratio = num(c, "prune", sc.prune_ratio);
+        sc.every = (long)num(c, "every", (double)sc.every);
+        sc.tolerance = num(c, "tolerance", sc.tolerance);
+        sc.grow_batches = (int)num(c, "batches", sc.grow_batches);
+        sc.cycles = (int)num(c, "cycles", sc.cycles);
+    } else if (c->n_args) {
+        return err_set(TP_EINVAL, "schedule none takes no keys");
+    }
+    const char *pg = command_arg(c, "params");
+    if (pg && (st_check_params(s, pg)) != TP_OK) return err_wrap(TP_EINVAL, "schedule: ");
+    TpStatus st = compress_schedule_set(s, &sc);
+    if (st != TP_OK) return st;
+    snprintf(s->gp.params, sizeof s->gp.params, "%s", pg ? pg : "");
+    char d[256];
+    command_say(r, "schedule %s", compress_schedule_describe(s, d, sizeof d));
+    r->changed = 1;
+    return TP_OK;
+}
+
+TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
+{
+    (void)c;
+    SessionMetrics m;
+    session_metrics_now(s, &m);
+    int done = train_finished(&s->trainer);
+    command_say(r, "session %s: step %ld, epoch %d/%d%s, lr %.4g, clip %g; ", s->dir, m.step, done ? s->trainer.cfg.epochs : m.epoch,
+        s->trainer.cfg.epochs, done ? " (done)" : "", m.lr, (double)s->trainer.cfg.clip);
+    command_say(r, "layers");
+    for (int l = 0; l < s->model.cfg.n_layers; l++) command_say(r, " %d", s->model.cfg.hidden[l]);
+    command_say(r, ", %zu non-zeros of %zu (sparsity %.1f%%", m.nnz, m.params, 100.0 * m.sparsity);
+    MaskStats ms;
+    if (mask_stats(&s->model, &ms) == TP_OK) command_say(r, "; recurrent matrices %.1f%%", 100.0 * ms.cell_sparsity);
+    command_say(r, ")");
+    if (isfinite(s->valid_ppl)) command_say(r, ", valid ppl %.2f", s->valid_ppl);
+    char d[256];
+    command_say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
+    if (s->gp.last_event[0]) command_say(r, "; last: %s", s->gp.last_event);
+    return TP_OK;
+}
+
+static int profile_cancel(void *ctx, double fraction)
+{
+    return command_progress("profile", fraction, ctx, NULL);
+}
+
+TpStatus command_verb_profile(Session *s, const Command *c, CommandResult *r)
+{
+    const char *k[COMMAND_MAX_ARGS], *v[COMMAND_MAX_ARGS];
+    for (int i = 0; i < c->n_args; i++) k[i] = c->args[i].key, v[i] = c->args[i].value;
+    return profile_verb(s, c->n_args, k, v, profile_cancel, s, r->text, sizeof r->text, r->summary, sizeof r->summary);
+}
+
+TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r)
+{
+    const char *l = command_arg(c, "layer"), *b = command_arg(c, "budget_us");
+    /* strtod, as the parser read it: "layer=1e0" is layer 1 */
+    return profile_verb_recommend(s, l ? (int)strtod(l, NULL) : 0, b ? strtod(b, NULL) : 0.0, r->text, sizeof r->text);
+}
+
+TpStatus command_verb_help(Session *s, const Command *c, CommandResult *r)
+{
+    (void)s;
+    command_say(r, "%s", command_help(c->word[0] ? c->word : NULL));
+    snprintf(r->summary, sizeof r->summary, "help");
+    return TP_OK;
+}
