@@ -124,6 +124,12 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
 
 TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r)
 {
+    return train_evaluate_progress(m, ids, n, eval_batch, window, r, NULL, NULL);
+}
+
+TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
+                                 TrainEvalProgress fn, void *ctx)
+{
     memset(r, 0, sizeof *r);
     if (eval_batch < 1) return err_set(TP_ERANGE, "--eval-batch: expected >= 1, got %d", eval_batch);
     if (window < 1) window = 64;
@@ -156,6 +162,10 @@ TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, 
         if (s != TP_OK) goto done;
         nll += part;
         tokens += (long)Tw * eval_batch;
+        if (fn && fn(ctx, (double)(w + 1) / (double)nw)) {
+            s = err_set(TP_ECANCEL, "evaluation cancelled");
+            goto done;
+        }
     }
     r->tokens = tokens;
     r->loss = nll / (double)tokens;

@@ -79,6 +79,11 @@ double train_epoch_progress(const Trainer *t); /* 0..1 within the current epoch 
  * different number; callers must say so).  Uses windows of `window` steps (any value gives the same
  * result up to float rounding). */
 TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r);
+/* The same with a progress hook, called after every window with the fraction done; nonzero stops the
+ * evaluation with TP_ECANCEL. */
+typedef int (*TrainEvalProgress)(void *ctx, double fraction);
+TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
+                                 TrainEvalProgress fn, void *ctx);
 
 double train_now(void); /* CLOCK_MONOTONIC seconds */
 

@@ -32,6 +32,7 @@ static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const 
                           const SessionMetrics *row)
 {
     TrainCtx *tc = ctx;
+    if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL);
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
     return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row);
 }
@@ -59,12 +60,15 @@ TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
     return TP_OK;
 }
 
+static int eval_progress(void *ctx, double fraction) { return command_progress("eval", fraction, ctx, NULL); }
+
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 {
     const char *sp = command_arg(c, "split");
     int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
     EvalResult e;
-    TpStatus st = train_evaluate(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch, 64, &e);
+    TpStatus st = train_evaluate_progress(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch,
+                                          64, &e, eval_progress, s);
     if (st != TP_OK) return st;
     if (split == CORPUS_VALID) s->valid_ppl = e.ppl;
     command_say(r, "%s ppl %.2f (loss %.4f, %ld tokens, accuracy %.2f%%%s)", corpus_split_name(split), e.ppl, e.loss, e.tokens,

@@ -4,6 +4,20 @@
 #include <math.h>
 #include <string.h>
 
+typedef struct {
+    TrainloopFn fn;
+    void *ctx;
+    Session *s;
+    TrainRun *run;
+} EvalHook;
+
+static int eval_hook(void *p, double fraction)
+{
+    EvalHook *h = p;
+    h->run->eval_fraction = fraction;
+    return h->fn ? h->fn(h->ctx, TRAINLOOP_EVAL, h->s, h->run, NULL) : 0;
+}
+
 TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run)
 {
     memset(run, 0, sizeof *run);
@@ -51,8 +65,9 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
                 m.epoch = t->epoch - 1;
                 m.train_loss = t->last_epoch_loss;
                 m.train_ppl = exp(t->last_epoch_loss);
-                st = train_evaluate(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
-                                    s->task.eval_batch, 64, &ev);
+                EvalHook hook = {fn, ctx, s, run};
+                st = train_evaluate_progress(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                             s->task.eval_batch, 64, &ev, eval_hook, &hook);
                 if (st != TP_OK) return st;
                 s->valid_ppl = m.valid_ppl = run->last_valid_ppl = ev.ppl;
                 run->epochs_done++;

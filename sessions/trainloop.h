@@ -19,12 +19,14 @@ typedef struct {
     double tokens_per_s;    /* since the last metrics row                */
     int stopped;            /* the callback asked to stop                */
     int diverged;           /* non-finite loss/gradient: update not applied */
+    double eval_fraction;   /* TRAINLOOP_EVAL: share of the epoch-end validation done */
 } TrainRun;
 
-typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2 } TrainloopEvent;
+typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2, TRAINLOOP_EVAL = 3 } TrainloopEvent;
 
-/* Called after every step (event STEP), after a metrics row (LOG) and after an epoch's validation
- * (EPOCH, with the row that was logged).  Return nonzero to stop after this step. */
+/* Called after every step (event STEP), after a metrics row (LOG), during the epoch-end validation
+ * (EVAL, with run->eval_fraction; nonzero cancels it: TP_ECANCEL) and after it (EPOCH, with the row
+ * that was logged).  Return nonzero to stop after this step. */
 typedef int (*TrainloopFn)(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
                            const SessionMetrics *row);
 

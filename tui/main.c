@@ -149,6 +149,7 @@ static int train_cli_cb(void *ctx, TrainloopEvent ev, const Session *s, const Tr
 {
     TrainCli *cl = ctx;
     const Trainer *t = &s->trainer;
+    if (ev == TRAINLOOP_EVAL) return 0; /* a signal waits for the validation: the epoch's row needs it */
     if (ev == TRAINLOOP_STEP) {
         double loss = run->window_loss; /* running mean since the last row: good enough for the bar */
         cl->ema_loss = isfinite(cl->ema_loss) ? 0.95 * cl->ema_loss + 0.05 * loss : loss;
