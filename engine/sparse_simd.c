@@ -250,52 +250,35 @@ T512 static void state_512(const SparseMatrix *m, float *y, const float *x, int 
 
 /* ==== dispatch ================================================================================= */
 
+typedef void (*KernelFn)(const SparseMatrix *m, float *y, const float *x, int acc);
+
+/* [isa][0 = 16-bit indices, 1 = 32-bit]: the variants built for this target; an ISA whose variants
+ * are not compiled in falls back to the scalar ones. */
+#ifdef SPARSE_X86
+static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_avx2, csr32_avx2}, {csr16_512, csr32_512}};
+static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_avx2, row32_avx2}, {row16_512, row32_512}};
+static const KernelFn STATE[3] = {state_scalar, state_avx2, state_512};
+#else
+static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}};
+static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}};
+static const KernelFn STATE[3] = {state_scalar, state_scalar, state_scalar};
+#endif
+
+static int isa_index(SparseIsa isa) { return isa == SPARSE_ISA_AVX512 ? 2 : isa == SPARSE_ISA_AVX2 ? 1 : 0; }
+
 void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
 {
-#ifdef SPARSE_X86
-    if (isa == SPARSE_ISA_AVX512) {
-        (m->idx16 ? csr16_512 : csr32_512)(m, y, x, acc);
-        return;
-    }
-    if (isa == SPARSE_ISA_AVX2) {
-        (m->idx16 ? csr16_avx2 : csr32_avx2)(m, y, x, acc);
-        return;
-    }
-#endif
-    (void)isa;
-    (m->idx16 ? csr16_scalar : csr32_scalar)(m, y, x, acc);
+    CSR[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc);
 }
 
 void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
 {
-#ifdef SPARSE_X86
-    if (isa == SPARSE_ISA_AVX512) {
-        (m->idx16 ? row16_512 : row32_512)(m, y, x, acc);
-        return;
-    }
-    if (isa == SPARSE_ISA_AVX2) {
-        (m->idx16 ? row16_avx2 : row32_avx2)(m, y, x, acc);
-        return;
-    }
-#endif
-    (void)isa;
-    (m->idx16 ? row16_scalar : row32_scalar)(m, y, x, acc);
+    ROW[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc);
 }
 
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
 {
-#ifdef SPARSE_X86
-    if (isa == SPARSE_ISA_AVX512) {
-        state_512(m, y, x, acc);
-        return;
-    }
-    if (isa == SPARSE_ISA_AVX2) {
-        state_avx2(m, y, x, acc);
-        return;
-    }
-#endif
-    (void)isa;
-    state_scalar(m, y, x, acc);
+    STATE[isa_index(isa)](m, y, x, acc);
 }
 
 void sparse_csc_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
