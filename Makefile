@@ -34,17 +34,24 @@ LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SAN    :=
 CFLAGS  = $(OPT) $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
 
-# ---- CUDA: compiled and linked when nvcc exists; at run time no device => CPU with a message ----
+# ---- CUDA: compiled and linked when nvcc exists and its runtime links; at run time no device => CPU ----
+# engine/cuda/probe.sh finds where this install keeps libcudart/libcublas with a real test link.
+# When nvcc exists but nothing links, the .cu file is still compiled (a check of the CUDA code)
+# and the binary is CPU-only, with the reason in `make info` and `topiary info`.
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
-ifneq ($(NVCC),)
-CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_LIBS := $(if $(NVCC),$(shell sh engine/cuda/probe.sh '$(CC)' '$(NVCC)'))
+ifneq ($(CUDA_LIBS),)
 CUDA_OBJ   := $(BUILD)/engine/cuda/backend_cuda.o
-CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
-CUDA_STATE := ✓ CUDA: $(NVCC)
+CUDA_CHECK :=
+CUDA_STATE := ✓ CUDA: $(NVCC), linked with $(CUDA_LIBS)
+else ifneq ($(NVCC),)
+CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
+CUDA_CHECK := $(BUILD)/engine/cuda/backend_cuda.o
+CUDA_STATE := ✗ CUDA: $(NVCC) compiles the backend, but libcudart/libcublas do not link (CPU only)
 else
 CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
-CUDA_LIBS  :=
-CUDA_STATE := ✗ CUDA: nvcc not found (CPU only)
+CUDA_CHECK :=
+CUDA_STATE := ✗ CUDA: $(if $(NO_CUDA),disabled by NO_CUDA=1,nvcc not found) (CPU only)
 endif
 LDLIBS = -Wl,--as-needed $(LDLIBS_BASE) $(CUDA_LIBS) $(SAN)
 
@@ -71,7 +78,7 @@ TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 .PHONY: all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info
 .DEFAULT_GOAL := all
 
-all: $(BIN)
+all: $(BIN) $(CUDA_CHECK)
 
 info:
 	@echo "I CC:     $(shell $(CC) --version | head -1)"
