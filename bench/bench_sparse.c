@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     printf("STREAM-like copy, 2 x 256 MiB: %.1f GB/s (the DRAM bound)\n\n", dram * 1e-9);
 
     static const double DENS[] = {1.0, 0.5, 0.2, 0.1, 0.05};
-    static const SparseKind KINDS[] = {SPARSE_DENSE, SPARSE_CSR, SPARSE_ROW, SPARSE_STATE_CSC};
+    static const SparseKind KINDS[] = {SPARSE_DENSE, SPARSE_CSR, SPARSE_SELL, SPARSE_ROW, SPARSE_STATE_CSC};
     Rng rng;
     rng_seed(&rng, 42);
     printf("%5s %7s %-9s %9s %9s %9s %9s %8s %7s %6s %6s\n", "H", "density", "kernel", "KB read", "median_us",

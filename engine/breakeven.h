@@ -6,7 +6,7 @@
  * Model: for a matrix of D dense bytes (4 R C), the time of layout k relative to dense sgemv of the
  * same matrix is  t_k / t_dense = a_k + b_k * density,  where density is what the kernel's work is
  * proportional to:
- *   csr        non-zeros / (R C)                   row  k / C (entries per row, padding included)
+ *   csr, sell  non-zeros / (R C)                   row  k / C (entries per row, padding included)
  *   state      non-zero x / C (the state density)  state-csc  (non-zeros / (R C)) * (non-zero x / C)
  * The break-even density is (1 - a_k) / b_k: below it the layout is faster than dense.  a and b are
  * least-squares fits to the measured ratio at three densities, on matrices [4H, H] for a few H; a

@@ -143,10 +143,12 @@ static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, 
         x->cost = breakeven_cost(&im->cost, kind, x->dense_bytes, x->density);
     } else {
         double c_csr = breakeven_cost(&im->cost, SPARSE_CSR, x->dense_bytes, x->density);
+        double c_sell = breakeven_cost(&im->cost, SPARSE_SELL, x->dense_bytes, x->density);
         double c_row = breakeven_cost(&im->cost, SPARSE_ROW, x->dense_bytes, (double)max_row_nnz(w, R, C, ld) / C);
         /* the column-major kernel on a dense x (state density 1): measured, it can beat sgemv outright */
         double c_col = breakeven_cost(&im->cost, SPARSE_STATE, x->dense_bytes, 1.0);
         if (c_csr < x->cost) kind = SPARSE_CSR, x->cost = c_csr;
+        if (c_sell < x->cost) kind = SPARSE_SELL, x->cost = c_sell;
         if (c_row < x->cost) kind = SPARSE_ROW, x->cost = c_row;
         if (c_col < x->cost) kind = SPARSE_STATE, x->cost = c_col;
     }

@@ -292,11 +292,12 @@ static void bench_free(Bench *b)
     b->sp = NULL;
 }
 
-/* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr), or
+/* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr, and
+ * sell: the same pattern in the SELL-16-sigma layout the runtime usually runs), or
  * k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes); values irrelevant to the timing. */
 static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
 {
-    SparseKind kind = !strcmp(o->pattern, "row") ? SPARSE_ROW : SPARSE_CSR;
+    SparseKind kind = !strcmp(o->pattern, "row") ? SPARSE_ROW : !strcmp(o->pattern, "sell") ? SPARSE_SELL : SPARSE_CSR;
     double d = 1.0 - o->sparsity, bytes = 0.0;
     for (int i = 0; i < o->n_sizes; i++) {
         double H = o->sizes[i], I = o->input ? o->input : H;
@@ -377,10 +378,10 @@ static TpStatus check_options(const LatencyOptions *o, BackendKind *kind)
         return err_set(TP_EINVAL, "profile: the accel backend is a model: use accel_curve() (engine/accel)");
     else return err_set(TP_EINVAL, "profile: backend '%s': expected cpu, cuda or accel", be);
     const char *pat = o->pattern ? o->pattern : "dense";
-    if (strcmp(pat, "dense") && strcmp(pat, "csr") && strcmp(pat, "row"))
-        return err_set(TP_EINVAL, "profile: pattern '%s': expected dense, csr or row", pat);
+    if (strcmp(pat, "dense") && strcmp(pat, "csr") && strcmp(pat, "sell") && strcmp(pat, "row"))
+        return err_set(TP_EINVAL, "profile: pattern '%s': expected dense, csr, sell or row", pat);
     if (!(o->sparsity >= 0.0 && o->sparsity < 1.0) || (o->sparsity > 0.0) != (strcmp(pat, "dense") != 0))
-        return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: csr and row need 0 < sparsity < 1, dense needs 0",
+        return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: csr, sell and row need 0 < sparsity < 1, dense needs 0",
                        o->sparsity, pat);
     if (strcmp(pat, "dense") && *kind == BACKEND_CUDA)
         return err_set(TP_ENOTAVAIL, "profile: sparse patterns are CPU kernels (engine/sparse); use --backend cpu");

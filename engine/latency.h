@@ -56,7 +56,7 @@ typedef struct {
     int threads, batch, seq;
     int input;             /* input size I; 0 = I equals the hidden size                      */
     double sparsity;       /* fraction of zero weights (0 = dense)                             */
-    char pattern[8];       /* dense | csr | row                                                */
+    char pattern[8];       /* dense | csr | sell | row                                         */
     char protocol[16];     /* steady (measured, see above) | model (engine/accel)              */
     char run[32];          /* sweep id: UTC start time, pid, seed; model-lstm / model-hlstm-M<M> */
     char fingerprint[512]; /* hardware: "cpu=...; cpus=N; blas=...; os=..." or the accel model */
@@ -100,7 +100,7 @@ typedef struct {
     int threads;              /* 0 = leave the BLAS thread count as it is                       */
     int batch, seq, input;    /* defaults 1, 1, 0 (= hidden)                                    */
     double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
-    const char *pattern;      /* NULL/"dense", "csr" or "row" (sparse kernels, see below)          */
+    const char *pattern;      /* NULL/"dense", "csr", "sell" or "row" (sparse kernels, see below)  */
     const int *sizes;
     int n_sizes;
     int rounds;               /* 0 = automatic from budget_s                                     */
@@ -114,8 +114,8 @@ typedef struct {
 void latency_options_defaults(LatencyOptions *o);
 
 /* Measure a curve by the steady protocol above.  The BLAS thread count and backend are restored
- * afterwards.  Pattern csr or row: the same layer step with W_ih and W_hh in that engine/sparse
- * layout (csr: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per
+ * afterwards.  Pattern csr, sell or row: the same layer step with W_ih and W_hh in that engine/sparse
+ * layout (csr, sell: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per
  * row), products through sparse_gemm inside the shared window code (what engine/infer runs), every
  * size's matrices built once up front (at most 4 GiB).  TP_ENOTAVAIL for sparse patterns on cuda,
  * TP_ENODEV for cuda without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE

@@ -8,7 +8,7 @@
 
 #include "backend.h"
 
-#define BLK 16 /* rows per SELL block of the ROW layout: one AVX-512 vector */
+#define BLK 16 /* rows per block of the ROW and SELL layouts: one AVX-512 vector */
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -57,7 +57,7 @@ const char *sparse_isa_name(SparseIsa isa)
     return "?";
 }
 
-static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr", "row", "state", "state-csc"};
+static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr", "row", "state", "state-csc", "sell"};
 
 const char *sparse_kind_name(SparseKind k) { return (unsigned)k < SPARSE_N_KINDS ? KIND_NAMES[k] : "?"; }
 
@@ -68,7 +68,7 @@ TpStatus sparse_kind_parse(const char *s, SparseKind *k)
             *k = (SparseKind)i;
             return TP_OK;
         }
-    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state or state-csc", s);
+    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state, state-csc or sell", s);
 }
 
 void sparse_free(SparseMatrix *m)
@@ -77,6 +77,7 @@ void sparse_free(SparseMatrix *m)
     free(m->idx);
     free(m->ptr);
     free(m->scratch);
+    free(m->perm);
     memset(m, 0, sizeof *m);
 }
 
@@ -136,6 +137,74 @@ static TpStatus row_alloc(SparseMatrix *m, int rows, int cols, int k)
 }
 
 static size_t row_pos(int r, int j, int k) { return ((size_t)(r / BLK) * k + j) * BLK + r % BLK; }
+
+typedef struct {
+    int n, r;
+} RowCount;
+
+/* more non-zeros first; ties: the lower row (a stable order, so the layout is deterministic) */
+static int by_count(const void *pa, const void *pb)
+{
+    const RowCount *a = pa, *b = pb;
+    if (a->n != b->n) return a->n > b->n ? -1 : 1;
+    return (a->r > b->r) - (a->r < b->r);
+}
+
+/* SELL-16-sigma (sparse.h): sort the rows by count, then fill blocks of 16 like ROW. */
+static TpStatus sell_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld)
+{
+    const int nb = (rows + BLK - 1) / BLK;
+    RowCount *rc = malloc((size_t)rows * sizeof *rc);
+    m->idx16 = cols <= 65536;
+    m->ptr = backend_alloc((size_t)nb + 1, sizeof(int32_t));
+    m->perm = backend_alloc((size_t)nb * BLK, sizeof(int32_t));
+    if (!rc || !m->ptr || !m->perm) goto oom;
+    for (int r = 0; r < rows; r++) rc[r] = (RowCount){sparse_count_nonzero(w + (size_t)r * ld, cols), r};
+    qsort(rc, (size_t)rows, sizeof *rc, by_count);
+    size_t slots = 0;
+    for (int b = 0; b < nb; b++) {
+        m->ptr[b] = (int32_t)slots;
+        slots += (size_t)rc[b * BLK].n; /* the block's longest row: rows are sorted */
+        if (slots > (size_t)INT32_MAX / BLK) {
+            free(rc);
+            sparse_free(m);
+            return err_set(TP_ERANGE, "sparse: SELL [%d, %d] has too many entries", rows, cols);
+        }
+    }
+    m->ptr[nb] = (int32_t)slots;
+    m->val = backend_alloc(slots * BLK + 1, sizeof(float));
+    m->idx = backend_alloc(slots * BLK + 1, m->idx16 ? 2 : 4);
+    if (!m->val || !m->idx) goto oom;
+    memset(m->val, 0, (slots * BLK + 1) * sizeof(float));
+    memset(m->idx, 0, (slots * BLK + 1) * (m->idx16 ? 2 : 4));
+    for (int i = 0; i < nb * BLK; i++) {
+        const int b = i / BLK, l = i % BLK, len = m->ptr[b + 1] - m->ptr[b];
+        if (i >= rows) { /* a padding lane: repeat a real row; the kernel never writes it */
+            m->perm[i] = rc[rows - 1].r;
+            continue;
+        }
+        const int r = rc[i].r;
+        m->perm[i] = r;
+        int j = 0, last = 0;
+        for (int c = 0; c < cols; c++) {
+            float v = w[(size_t)r * ld + c];
+            if (v == 0.0f) continue;
+            size_t q = ((size_t)m->ptr[b] + j++) * BLK + l;
+            m->val[q] = v;
+            set_idx(m->idx, m->idx16, q, c);
+            last = c;
+        }
+        m->nnz += (size_t)j;
+        /* padding of a short row: value 0 at its last column, so indices stay valid (as ROW) */
+        for (; j < len; j++) set_idx(m->idx, m->idx16, ((size_t)m->ptr[b] + j) * BLK + l, last);
+    }
+    free(rc);
+    return TP_OK;
+oom:
+    free(rc);
+    sparse_free(m);
+    return err_set(TP_ENOMEM, "sparse: out of memory for a sell [%d, %d]", rows, cols);
+}
 
 TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int rows, int cols, int ld)
 {
@@ -206,6 +275,8 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
         }
         return TP_OK;
     }
+    case SPARSE_SELL:
+        return sell_from_dense(m, w, rows, cols, ld);
     default:
         break;
     }
@@ -247,6 +318,20 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
                 set_idx(m->idx, m->idx16, row_pos(r, j, k), c < hi ? c : (int)hi - 1);
             }
         return TP_OK;
+    }
+    if (kind == SPARSE_SELL) { /* a random CSR matrix, converted */
+        SparseMatrix csr;
+        if ((st = sparse_random(&csr, SPARSE_CSR, rows, cols, density, rng)) != TP_OK) return st;
+        float *w = backend_alloc((size_t)rows * cols, sizeof(float));
+        if (!w) {
+            sparse_free(&csr);
+            return err_set(TP_ENOMEM, "sparse: out of memory for a [%d, %d] matrix", rows, cols);
+        }
+        sparse_to_dense(&csr, w);
+        sparse_free(&csr);
+        st = sparse_from_dense(m, SPARSE_SELL, w, rows, cols, cols);
+        free(w);
+        return st;
     }
     if (kind == SPARSE_CSR || kind == SPARSE_STATE_CSC) {
         int csc = kind == SPARSE_STATE_CSC, outer = csc ? cols : rows, inner = csc ? rows : cols;
@@ -353,6 +438,13 @@ void sparse_to_dense(const SparseMatrix *m, float *w)
             for (int j = 0; j < m->k; j++) /* += : a padding zero may share its row's last column */
                 w[(size_t)r * C + get_idx(m->idx, m->idx16, row_pos(r, j, m->k))] += m->val[row_pos(r, j, m->k)];
         break;
+    case SPARSE_SELL:
+        for (int i = 0; i < R; i++) {
+            const int b = i / BLK, l = i % BLK, r = m->perm[i];
+            for (int32_t j = m->ptr[b]; j < m->ptr[b + 1]; j++) /* += : padding zeros share a column */
+                w[(size_t)r * C + get_idx(m->idx, m->idx16, (size_t)j * BLK + l)] += m->val[(size_t)j * BLK + l];
+        }
+        break;
     default:
         break;
     }
@@ -377,6 +469,9 @@ void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc)
     case SPARSE_STATE_CSC:
         sparse_csc_kernel(isa, m, y, x, acc);
         break;
+    case SPARSE_SELL:
+        sparse_sell_kernel(isa, m, y, x, acc);
+        break;
     default:
         break;
     }
@@ -397,6 +492,7 @@ void sparse_gemm(const SparseMatrix *m, float *Y, const float *X, int B, int acc
 static double touched(const SparseMatrix *m, const float *x)
 {
     if (m->kind == SPARSE_ROW) return (double)round16((size_t)m->rows) * m->k;
+    if (m->kind == SPARSE_SELL) return (double)m->ptr[(m->rows + BLK - 1) / BLK] * BLK; /* padding included */
     if (m->kind != SPARSE_STATE && m->kind != SPARSE_STATE_CSC) return (double)m->nnz;
     double n = 0.0;
     for (int c = 0; c < m->cols; c++)
@@ -412,6 +508,7 @@ double sparse_bytes(const SparseMatrix *m, const float *x)
     case SPARSE_STATE: return 4.0 * n + xb;
     case SPARSE_CSR: return (4.0 + ib) * n + 4.0 * (m->rows + 1) + xb;
     case SPARSE_ROW: return (4.0 + ib) * n + xb;
+    case SPARSE_SELL: return (4.0 + ib) * n + 4.0 * ((m->rows + BLK - 1) / BLK + 1) + 4.0 * round16((size_t)m->rows) + xb;
     case SPARSE_STATE_CSC: return (4.0 + ib) * n + 4.0 * (m->cols + 1) + xb;
     default: return 0.0;
     }

@@ -20,6 +20,14 @@
  *                     and y += x_j W[:, j] runs only for the columns whose x_j != 0, so a thresholded
  *                     hidden state h~ (DESIGN 3.4) skips whole columns of W_hh.
  *   SPARSE_STATE_CSC  the same over compressed sparse columns (CSC): skips zero x_j and pruned weights.
+ *   SPARSE_SELL       SELL-16-sigma [Kreutzer, Hager, Wellein, Fehske, Bishop, "A unified sparse matrix
+ *                     data format for efficient general sparse matrix-vector multiplication on modern
+ *                     processors with wide SIMD units", SIAM J. Sci. Comput. 2014] for an unbalanced
+ *                     pruned matrix: the rows sorted by non-zero count (sigma = all rows), cut into
+ *                     blocks of 16, each block padded to its longest row and stored like ROW (entry j of
+ *                     the 16 rows contiguous).  Sorting makes the padding tiny (0.1 % on a pruned
+ *                     10000 x 200 decoder), and the kernel has no per-row loop, branch or horizontal sum:
+ *                     CSR's costs at short rows.  perm [16 * blocks] maps a sorted row to its row of W.
  *
  * Every kernel computes the same sum as the dense product (in another order): |y - W x| is within a
  * few float ulps of sum_j |W_ij x_j| (tests/test_sparse.c checks 1e-5 of that).  Vector paths:
@@ -45,7 +53,8 @@ typedef enum {
     SPARSE_ROW = 2,
     SPARSE_STATE = 3,
     SPARSE_STATE_CSC = 4,
-    SPARSE_N_KINDS = 5
+    SPARSE_SELL = 5,
+    SPARSE_N_KINDS = 6
 } SparseKind;
 
 typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2 } SparseIsa;
@@ -53,14 +62,16 @@ typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2
 typedef struct {
     SparseKind kind;
     int rows, cols;
-    size_t nnz;      /* stored entries: rows*cols (DENSE, STATE); non-zeros (CSR, CSC); rows*k (ROW) */
+    size_t nnz;      /* stored entries: rows*cols (DENSE, STATE); non-zeros (CSR, CSC, SELL); rows*k (ROW) */
     int idx16;       /* indices are uint16_t (else int32_t)                                          */
     int k;           /* ROW: entries per row                                                         */
     int ld;          /* STATE: stride of a column (rows rounded up to 16, so columns stay aligned)   */
     float *val;      /* DENSE [R*C] row-major; STATE [C*ld] column-major; CSR/CSC [nnz];
-                        ROW [ceil(R/16)][k][16]                                                       */
-    void *idx;       /* CSR: column of each value; CSC: row of each value; ROW: like val           */
-    int32_t *ptr;    /* CSR [R+1] row starts; CSC [C+1] column starts                                */
+                        ROW [ceil(R/16)][k][16]; SELL [ptr[blocks]][16]                               */
+    void *idx;       /* CSR: column of each value; CSC: row of each value; ROW, SELL: like val     */
+    int32_t *ptr;    /* CSR [R+1] row starts; CSC [C+1] column starts; SELL [blocks+1] block starts
+                        in steps of 16 entries (block b's length is ptr[b+1] - ptr[b])              */
+    int32_t *perm;   /* SELL [16 * blocks]: the row of W of each sorted row (padding: a real row)     */
     int32_t *scratch;/* STATE, STATE_CSC: [C] list of the non-zero x_j of the current product         */
 } SparseMatrix;
 
@@ -77,8 +88,8 @@ TpStatus sparse_row_from_dense(SparseMatrix *m, const float *w, int rows, int co
 
 /* A random matrix in layout `kind`, values U(-0.1, 0.1) (never 0): CSR and CSC hold each entry with
  * probability `density`, independently (positions drawn by geometric gaps, so the cost is that of the
- * stored entries); ROW holds exactly k = max(1, ceil(density cols)) per row, one in each of k equal
- * column ranges at a random place (row-balanced, as BRDS prunes); DENSE and STATE are full.  For
+ * stored entries), SELL is such a CSR matrix converted; ROW holds exactly k = max(1, ceil(density
+ * cols)) per row, one in each of k equal column ranges at a random place (row-balanced, as BRDS prunes); DENSE and STATE are full.  For
  * benchmarks and the latency profiler, where only the layout and the count matter. */
 TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, double density, Rng *rng);
 
@@ -105,7 +116,7 @@ int sparse_count_nonzero(const float *x, int n);
 /* Density of a dense row-major matrix: entries != 0 over rows*cols. */
 double sparse_density(const float *w, int rows, int cols, int ld);
 
-const char *sparse_kind_name(SparseKind k);         /* "dense", "csr", "row", "state", "state-csc" */
+const char *sparse_kind_name(SparseKind k); /* "dense", "csr", "row", "state", "state-csc", "sell" */
 TpStatus sparse_kind_parse(const char *s, SparseKind *k);
 
 /* The vector path in use: the best this CPU has, unless forced.  TP_ENOTAVAIL if the CPU (or the
@@ -120,5 +131,6 @@ void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const flo
 void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_csc_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 
 #endif

@@ -58,8 +58,8 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
         if (strlen(v) >= sizeof r->sizes) return err_set(TP_ERANGE, "sizes: longer than %zu characters", sizeof r->sizes - 1);
         snprintf(r->sizes, sizeof r->sizes, "%s", v);
     } else if (is(k, "pattern")) {
-        if (strcmp(v, "dense") && strcmp(v, "csr") && strcmp(v, "row"))
-            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr or row", v);
+        if (strcmp(v, "dense") && strcmp(v, "csr") && strcmp(v, "sell") && strcmp(v, "row"))
+            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr, sell or row", v);
         snprintf(r->pattern, sizeof r->pattern, "%s", v);
     } else if (is(k, "cell")) {
         if (strcmp(v, "lstm") && strcmp(v, "hlstm")) return err_set(TP_EINVAL, "cell '%s': expected lstm or hlstm", v);
@@ -109,8 +109,9 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
     else if (!strcmp(r->backend, "accel")) {
         AccelParams p;
         st = r->accel[0] ? accel_params_load(&p, r->accel) : (accel_defaults(&p), TP_OK);
-        if (st == TP_OK && !strcmp(r->pattern, "csr"))
-            st = err_set(TP_ENOTAVAIL, "profile: the accel model has no CSR dataflow: use --pattern row (row-balanced)");
+        if (st == TP_OK && (!strcmp(r->pattern, "csr") || !strcmp(r->pattern, "sell")))
+            st = err_set(TP_ENOTAVAIL, "the accel model has no %s dataflow: use --pattern row (row-balanced)",
+                         r->pattern);
         AccelLayer proto = {!strcmp(r->cell, "hlstm") ? ACCEL_HLSTM : ACCEL_LSTM, r->input, 0, r->gate_hidden,
                             r->batch, r->seq, r->sparsity, !strcmp(r->pattern, "row")};
         if (st == TP_OK) st = accel_curve(c, &p, &proto, sizes, n);

@@ -282,6 +282,56 @@ static void test_batch_and_bytes(void **state)
     free(w);
 }
 
+/* SELL: rows sorted by count into blocks padded to their longest row; perm is a permutation of the
+ * rows; the kernels write exactly the R rows (nothing past them), on every ISA, plain and accumulating. */
+static void test_sell_sorts_rows_and_writes_only_its_rows(void **state)
+{
+    (void)state;
+    Rng rng;
+    rng_seed(&rng, 31);
+    const int R = 45, C = 70;
+    float *w = calloc((size_t)R * C, sizeof(float));
+    assert_non_null(w);
+    for (int r = 0; r < R; r++) /* row r holds (7 r) mod 71 entries: 0 to 70, shuffled over the rows */
+        for (int j = 0, n = (7 * r) % 71; j < n; j++) w[(size_t)r * C + (j * 13 + r) % C] = rng_range(&rng, 0.1f, 1.0f);
+    SparseMatrix m;
+    assert_int_equal(sparse_from_dense(&m, SPARSE_SELL, w, R, C, C), TP_OK);
+    size_t nz = 0;
+    for (int r = 0; r < R; r++) nz += (size_t)sparse_count_nonzero(w + (size_t)r * C, C);
+    assert_int_equal(m.nnz, nz);
+    int seen[45] = {0};
+    for (int i = 0; i < R; i++) {
+        assert_true(m.perm[i] >= 0 && m.perm[i] < R);
+        seen[m.perm[i]]++;
+        if (i) /* sorted: more non-zeros first */
+            assert_true(sparse_count_nonzero(w + (size_t)m.perm[i] * C, C) <=
+                        sparse_count_nonzero(w + (size_t)m.perm[i - 1] * C, C));
+    }
+    for (int r = 0; r < R; r++) assert_int_equal(seen[r], 1);
+    for (int b = 0; b < 3; b++) /* each block as long as its first (longest) row */
+        assert_int_equal(m.ptr[b + 1] - m.ptr[b], sparse_count_nonzero(w + (size_t)m.perm[16 * b] * C, C));
+    assert_true(sparse_macs(&m, NULL) == 16.0 * m.ptr[3]);
+    float x[70], y[45 + 16], y0[45 + 16];
+    th_fill_uniform(x, 70, -1.0f, 1.0f, &rng);
+    for (int isa = SPARSE_ISA_SCALAR; isa <= SPARSE_ISA_AVX512; isa++) {
+        if (!sparse_isa_available((SparseIsa)isa)) continue;
+        assert_int_equal(sparse_isa_set((SparseIsa)isa), TP_OK);
+        for (int acc = 0; acc <= 1; acc++) {
+            th_fill_uniform(y0, 45 + 16, -2.0f, 2.0f, &rng);
+            memcpy(y, y0, sizeof y);
+            sparse_gemv(&m, y, x, acc);
+            check_product(w, R, C, C, x, acc ? y0 : NULL, y, "sell");
+            for (int i = R; i < R + 16; i++) assert_true(y[i] == y0[i]); /* past the rows: untouched */
+        }
+    }
+    assert_int_equal(sparse_isa_set(SPARSE_ISA_SCALAR), TP_OK);
+    SparseKind kk;
+    assert_int_equal(sparse_kind_parse("sell", &kk), TP_OK);
+    assert_int_equal(kk, SPARSE_SELL);
+    sparse_free(&m);
+    free(w);
+}
+
 /* sparse_random (benchmarks, the latency profiler): the density it promises and a correct layout. */
 static void test_random_layouts(void **state)
 {
@@ -304,7 +354,7 @@ static void test_random_layouts(void **state)
             nz += (size_t)c;
         }
         double d = (double)nz / ((double)R * C);
-        if (k == SPARSE_CSR || k == SPARSE_STATE_CSC) assert_true(d > 0.09 && d < 0.11);
+        if (k == SPARSE_CSR || k == SPARSE_STATE_CSC || k == SPARSE_SELL) assert_true(d > 0.09 && d < 0.11);
         if (k == SPARSE_DENSE || k == SPARSE_STATE) assert_true(d == 1.0);
         sparse_gemv(&m, y, x, 0);
         check_product(w, R, C, C, x, NULL, y, sparse_kind_name((SparseKind)k));
@@ -328,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_row_balanced_keeps_exactly_k),
         cmocka_unit_test(test_state_kernels_skip_zero_inputs),
         cmocka_unit_test(test_batch_and_bytes),
+        cmocka_unit_test(test_sell_sorts_rows_and_writes_only_its_rows),
         cmocka_unit_test(test_random_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

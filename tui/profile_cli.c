@@ -26,7 +26,7 @@ static int fail(TpStatus s) { return cli_fail("profile", s); }
 const char *profile_cli_usage(void)
 {
     return "usage: topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
-           "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|row] [--reps N]\n"
+           "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row] [--reps N]\n"
            "                       [--budget-s S] [--margin M] [--noise band|margin] [--seed N] [--accel FILE]\n"
            "                       [--cell lstm|hlstm]\n"
            "                       [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]\n"
@@ -39,7 +39,7 @@ const char *profile_cli_usage(void)
            "unless --reps is given.  --backend accel predicts the curve with the analytical accelerator model\n"
            "(parameters: --accel FILE; the default is data/accel-default.json, also compiled in) and says\n"
            "which tile boundary makes each step.  Times are per call: the whole window of --seq steps.\n"
-           "--sparsity S --pattern csr|row measures the step with W_ih, W_hh in that sparse layout (engine/sparse;\n"
+           "--sparsity S --pattern csr|sell|row measures the step with W_ih, W_hh in that sparse layout (engine/sparse;\n"
            "the accel model has row only).  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
            "medians with the margin alone (a busy machine stretches p90 far beyond the median's uncertainty).\n"
            "--analyze reads curves\n"

@@ -1,7 +1,7 @@
 /* tui/profile_cli: the `topiary profile` subcommand (DESIGN 2.1), kept out of tui/main.c for size.
  *
  *   topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]
- *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|row] [--reps N]
+ *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row] [--reps N]
  *                   [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]
  *                   [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]
  *   topiary profile --analyze FILE.tsv [--analyze FILE2.tsv ...] [--margin M] [--json] [--table]
