@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "vmath.h"
@@ -196,14 +197,34 @@ static void release_buffers(Model *m)
     m->T = m->B = 0;
 }
 
+/* A lower bound of the activation bytes of a window of N = T B tokens (the buffers below and the
+ * layer caches), to refuse a window this machine cannot hold with a clear message instead of
+ * letting an overcommitted allocation be killed later when it is touched. */
+static double activation_bytes(const Model *m, size_t N)
+{
+    double per = m->cfg.n_embed + m->cfg.n_vocab + 2.0 * max_width(m);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        double H = m->cfg.hidden[l];
+        per += 2.0 * model_layer_input(m, l) + 6.0 * H; /* dropout in/mask; gates, c, h, tanh c */
+        if (m->cfg.cell == MODEL_CELL_HLSTM) per += 8.0 * m->cfg.gate_hidden;
+    }
+    return 4.0 * per * (double)N;
+}
+
 TpStatus model_reserve(Model *m, int T, int B)
 {
     if (T <= 0 || B <= 0) return err_set(TP_EINVAL, "model: bad window T=%d B=%d", T, B);
     if (T <= m->T && B <= m->B) return TP_OK;
     if (T < m->T) T = m->T;
     if (B < m->B) B = m->B;
-    release_buffers(m);
     size_t N = (size_t)T * B;
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    double need = activation_bytes(m, N), have = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0.0;
+    if (have > 0.0 && need > have)
+        return err_set(TP_ENOMEM, "model: a window of %d steps x %d streams needs at least %.1f GiB of activations; "
+                       "this machine has %.1f GiB of memory (lower --bptt, --batch or --eval-batch)",
+                       T, B, need / 1073741824.0, have / 1073741824.0);
+    release_buffers(m);
     int L = m->cfg.n_layers, W = max_width(m);
     int ok = 1;
     for (int l = 0; l < L && ok; l++)

@@ -196,6 +196,22 @@ static void test_out_of_range_token_refused(void **state)
     ctx_free(&c);
 }
 
+/* A window larger than the machine's memory is refused with the sizes named, and the model keeps
+ * its buffers (the next forward still works). */
+static void test_window_larger_than_memory_refused(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init(&c, 0.0f, 15);
+    assert_int_equal(model_reserve(&c.m, 100000, 100000), TP_ENOMEM);
+    assert_non_null(strstr(err_msg(), "100000 steps x 100000 streams"));
+    assert_non_null(strstr(err_msg(), "GiB of memory"));
+    double nll;
+    assert_int_equal(model_forward(&c.m, &c.st, c.x, c.y, T, B, 0, 0.0f, NULL, &nll, NULL), TP_OK);
+    assert_true(isfinite(nll));
+    ctx_free(&c);
+}
+
 /* ---- H-LSTM ---- */
 
 enum { GM = 2 }; /* gate hidden width */
@@ -313,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_softmax_xent_matches_double_reference),
         cmocka_unit_test(test_bad_config_refused),
         cmocka_unit_test(test_out_of_range_token_refused),
+        cmocka_unit_test(test_window_larger_than_memory_refused),
         cmocka_unit_test(test_hlstm_gradients_without_dropout),
         cmocka_unit_test(test_hlstm_gradients_with_dropout),
         cmocka_unit_test(test_hlstm_registry_names_and_shapes),
