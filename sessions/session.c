@@ -104,6 +104,17 @@ static TpStatus write_model(const Session *s, const char *path)
     for (size_t i = 0; s->gp.ever_pruned && i < m->n_params && !any_pruned; i++) any_pruned = s->gp.ever_pruned[i];
     for (int i = 0; i < m->n_tensors && st == TP_OK && any_pruned; i++)
         st = add_tensor(w, "ever_pruned.", &m->p[i], s->gp.ever_pruned + m->p[i].off, SAFETENSORS_U8);
+    /* a GP schedule in progress: its last good copy and the gradients accumulated for growth, so a
+     * reopened session goes on exactly where it stopped (the manifest's schedule.progress says which) */
+    const Schedule *sc = &s->gp.sched;
+    int has_good = sc->cfg.kind != SCHEDULE_OFF && sc->n_good == m->n_params && sc->good_w && sc->good_mask;
+    for (int i = 0; i < m->n_tensors && st == TP_OK && has_good; i++) {
+        st = add_tensor(w, "schedule.good.", &m->p[i], sc->good_w + m->p[i].off, SAFETENSORS_F32);
+        if (st == TP_OK) st = add_tensor(w, "schedule.good_mask.", &m->p[i], sc->good_mask + m->p[i].off, SAFETENSORS_U8);
+    }
+    int has_acc = s->gp.acc.n_batches > 0 && s->gp.acc.n == m->n_params && s->gp.acc.sum;
+    for (int i = 0; i < m->n_tensors && st == TP_OK && has_acc; i++)
+        st = add_tensor(w, "grow.accum.", &m->p[i], s->gp.acc.sum + m->p[i].off, SAFETENSORS_F32);
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
         char name[32];
         int64_t shape[2] = {tr->state.B, m->cfg.hidden[l]};
@@ -250,6 +261,26 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
         cJSON_AddNumberToObject(j, "cycles", sc->cycles);
         cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
         if (s->gp.params[0]) cJSON_AddStringToObject(j, "params", s->gp.params);
+        const Schedule *sd = &s->gp.sched;
+        cJSON *pr = cJSON_AddObjectToObject(j, "progress");
+        cJSON_AddNumberToObject(pr, "phase", (double)sd->phase);
+        cJSON_AddNumberToObject(pr, "mark", (double)sd->mark);
+        cJSON_AddNumberToObject(pr, "next_due", (double)sd->next_due);
+        cJSON_AddNumberToObject(pr, "cycle", sd->cycle);
+        cJSON_AddNumberToObject(pr, "phase_prunes", sd->phase_prunes);
+        cJSON_AddNumberToObject(pr, "n_prunes", (double)sd->n_prunes);
+        cJSON_AddNumberToObject(pr, "n_grows", (double)sd->n_grows);
+        cJSON_AddNumberToObject(pr, "n_evals", (double)sd->n_evals);
+        cJSON_AddNumberToObject(pr, "n_restores", (double)sd->n_restores);
+        cJSON_AddNumberToObject(pr, "flags", (sd->awaiting_eval ? 1 : 0) | (sd->restore_pending ? 2 : 0) |
+                                                  (sd->done_pending ? 4 : 0) | (sd->finished ? 8 : 0));
+        if (isfinite(sd->best_ppl)) add_exact_number(pr, "best_ppl", sd->best_ppl);
+        if (isfinite(sd->last_ppl)) add_exact_number(pr, "last_ppl", sd->last_ppl);
+        if (isfinite(sd->good_ppl)) add_exact_number(pr, "good_ppl", sd->good_ppl);
+        cJSON_AddBoolToObject(pr, "good_copy", sd->n_good == s->model.n_params && sd->good_w != NULL);
+        cJSON_AddNumberToObject(pr, "accum_batches", s->gp.acc.n_batches);
+        cJSON_AddNumberToObject(pr, "events", (double)s->gp.sched_events);
+        cJSON_AddStringToObject(pr, "last_event", s->gp.last_event);
     }
     cJSON *files = cJSON_AddObjectToObject(man, "files");
     char vp[4200];
@@ -519,6 +550,91 @@ static TpStatus check_model_fits(const ModelConfig *c, const char *dir, const ch
 /* Load weights, masks, optimizer, carried state and trainer position from a manifest whose files
  * were checked.  The architecture may differ from the session's (a snapshot taken before a resize):
  * the model and trainer are then rebuilt to the recorded one first. */
+/* An integer field of `o` within lo..hi (absent: dflt). */
+static TpStatus int_in(const cJSON *o, const char *k, double lo, double hi, double dflt, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!v) {
+        *out = dflt;
+        return TP_OK;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
+        return err_set(TP_EFORMAT, "%s: expected an integer in %.0f..%.0f", k, lo, hi);
+    *out = v->valuedouble;
+    return TP_OK;
+}
+
+/* The schedule's progress (after compress_schedule_set made it fresh): counters and phase from the
+ * manifest, the last good copy and the growth accumulator from the model file. */
+static TpStatus load_schedule_progress(Session *s, const cJSON *pr, const char *model_path)
+{
+    Schedule *sd = &s->gp.sched;
+    const Model *m = &s->model;
+    double v[12];
+    static const char *const K[12] = {"phase", "mark", "next_due", "cycle", "phase_prunes", "n_prunes",
+                                      "n_grows", "n_evals", "n_restores", "flags", "accum_batches", "events"};
+    const double hi[12] = {GP_RETRAIN_PRUNE, 9e15, 9e15, 1e9, 1e9, 9e15, 9e15, 9e15, 9e15, 15, 1e9, 9e15};
+    const double lo[12] = {0, -1, -9e15, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const double def[12] = {GP_START, -1, (double)sd->cfg.start, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 12; i++) {
+        TpStatus st = int_in(pr, K[i], lo[i], hi[i], def[i], &v[i]);
+        if (st != TP_OK) return st;
+    }
+    sd->phase = (GpPhase)v[0];
+    sd->mark = (long)v[1];
+    sd->next_due = (long)v[2];
+    sd->cycle = (int)v[3];
+    sd->phase_prunes = (int)v[4];
+    sd->n_prunes = (long)v[5];
+    sd->n_grows = (long)v[6];
+    sd->n_evals = (long)v[7];
+    sd->n_restores = (long)v[8];
+    int flags = (int)v[9];
+    sd->awaiting_eval = flags & 1;
+    sd->restore_pending = (flags >> 1) & 1;
+    sd->done_pending = (flags >> 2) & 1;
+    sd->finished = (flags >> 3) & 1;
+    s->gp.sched_events = (long)v[11];
+    sd->best_ppl = num_or(pr, "best_ppl", NAN);
+    sd->last_ppl = num_or(pr, "last_ppl", NAN);
+    sd->good_ppl = num_or(pr, "good_ppl", NAN);
+    const cJSON *le = cJSON_GetObjectItemCaseSensitive(pr, "last_event");
+    if (cJSON_IsString(le)) snprintf(s->gp.last_event, sizeof s->gp.last_event, "%s", le->valuestring);
+    int good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pr, "good_copy"));
+    int acc = (int)v[10];
+    if (!good && !acc) return TP_OK;
+    if (acc && s->gp.acc.n != m->n_params) return err_set(TP_EFORMAT, "accum_batches: no accumulator of this model");
+    SafetensorsFile f = {0};
+    TpStatus st = safetensors_read(&f, model_path, NULL);
+    if (st != TP_OK) return st;
+    if (good) {
+        sd->good_w = calloc(m->n_params, sizeof(float)); /* zero: the gaps between tensors are never read */
+        sd->good_mask = calloc(m->n_params, 1);
+        if (!sd->good_w || !sd->good_mask) st = err_set(TP_ENOMEM, "out of memory for the last good copy");
+        else sd->n_good = m->n_params;
+    }
+    char name[96];
+    for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
+        const ModelParam *p = &m->p[i];
+        if (good) {
+            snprintf(name, sizeof name, "schedule.good.%s", p->name);
+            st = load_tensor(&f, model_path, name, SAFETENSORS_F32, p->rows, p->cols, sd->good_w + p->off);
+            snprintf(name, sizeof name, "schedule.good_mask.%s", p->name);
+            if (st == TP_OK) st = load_tensor(&f, model_path, name, SAFETENSORS_U8, p->rows, p->cols, sd->good_mask + p->off);
+        }
+        if (acc && st == TP_OK) {
+            snprintf(name, sizeof name, "grow.accum.%s", p->name);
+            st = load_tensor(&f, model_path, name, SAFETENSORS_F32, p->rows, p->cols, s->gp.acc.sum + p->off);
+        }
+    }
+    for (size_t i = 0; good && st == TP_OK && i < m->n_params; i++)
+        if (sd->good_mask[i] > 1) st = err_set(TP_EFORMAT, "%s: last good mask value %u is not 0 or 1", model_path, sd->good_mask[i]);
+    safetensors_free(&f);
+    if (st == TP_OK && acc) s->gp.acc.n_batches = acc;
+    if (st != TP_OK) schedule_free(sd);
+    return st;
+}
+
 static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const char *model_path)
 {
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
@@ -558,8 +674,8 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
             if (cJSON_IsString(e)) tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
         }
     }
-    /* a schedule in progress restarts its phase (a GP cycle re-measures its baseline): the good
-     * copy and the accumulated gradients are not persisted */
+    /* a schedule in progress goes on where it stopped: its progress from the manifest, its good copy
+     * and the growth accumulator from the model file (load_schedule_progress) */
     const cJSON *sj = cJSON_GetObjectItemCaseSensitive(man, "schedule");
     ScheduleConfig sc = schedule_config_default(SCHEDULE_OFF);
     if (cJSON_IsObject(sj)) {
@@ -582,6 +698,9 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     if ((st = compress_schedule_set(s, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");
     if (cJSON_IsString(sp)) snprintf(s->gp.params, sizeof s->gp.params, "%s", sp->valuestring);
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(sj, "progress");
+    if (sc.kind != SCHEDULE_OFF && cJSON_IsObject(pr) && (st = load_schedule_progress(s, pr, model_path)) != TP_OK)
+        return err_wrap(st, "%s/manifest.json: schedule.progress: ", dir);
     /* the session-level settings a snapshot records (epochs, clip, ...) come back with it */
     s->task.train.epochs = tr->cfg.epochs = t.train.epochs;
     s->task.train.clip = tr->cfg.clip = t.train.clip;

@@ -885,6 +885,66 @@ static void test_snapshot_and_restore(void **state)
     session_free(&s);
 }
 
+/* The schedule's progress of b equals a's (phase, counters, ppls, good copy, growth accumulator). */
+static void assert_same_schedule(const Session *a, const Session *b)
+{
+    const Schedule *x = &a->gp.sched, *y = &b->gp.sched;
+    assert_int_equal(x->phase, y->phase);
+    assert_int_equal(x->mark, y->mark);
+    assert_int_equal(x->cycle, y->cycle);
+    assert_int_equal(x->phase_prunes, y->phase_prunes);
+    assert_int_equal(x->n_prunes, y->n_prunes);
+    assert_int_equal(x->n_grows, y->n_grows);
+    assert_int_equal(x->n_evals, y->n_evals);
+    assert_int_equal(x->awaiting_eval, y->awaiting_eval);
+    assert_int_equal(x->restore_pending, y->restore_pending);
+    assert_int_equal(x->done_pending, y->done_pending);
+    assert_int_equal(x->finished, y->finished);
+    assert_memory_equal(&x->best_ppl, &y->best_ppl, sizeof x->best_ppl);
+    assert_memory_equal(&x->good_ppl, &y->good_ppl, sizeof x->good_ppl);
+    assert_int_equal(x->n_good, y->n_good);
+    if (x->n_good) {
+        assert_memory_equal(x->good_w, y->good_w, x->n_good * sizeof(float));
+        assert_memory_equal(x->good_mask, y->good_mask, x->n_good);
+    }
+    assert_int_equal(a->gp.acc.n_batches, b->gp.acc.n_batches);
+    if (a->gp.acc.n_batches) assert_memory_equal(a->gp.acc.sum, b->gp.acc.sum, a->gp.acc.n * sizeof(float));
+}
+
+/* A GP schedule in progress survives save and reopen: stopped in the middle of its growth phase (a
+ * partial gradient accumulator) and again in its pruning phase (a last good copy), the reopened
+ * session goes on bit for bit like the uninterrupted one. */
+static void test_gp_schedule_resumes_exactly(void **state)
+{
+    (void)state;
+    Session a, b;
+    new_session(&a);
+    run_ok(&a, "schedule gp grow=0.2 prune=0.2 every=5 tolerance=1000 batches=4 cycles=3");
+    run_ok(&a, "train steps=3"); /* baseline eval at step 0, then growth: 3 of 4 batches accumulated */
+    assert_int_equal(a.gp.sched.phase, GP_ACCUM);
+    assert_true(a.gp.acc.n_batches > 0);
+    long stops[2] = {0, 0};
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(session_save(&a), TP_OK);
+        TpStatus st = session_open(&b, a.dir, NULL);
+        if (st != TP_OK) fail_msg("session_open: %s", err_msg());
+        assert_same_schedule(&a, &b);
+        stops[round] = a.gp.sched.phase;
+        run_ok(&a, "train steps=17");
+        run_ok(&b, "train steps=17");
+        Saved sa;
+        save_state(&a, &sa);
+        assert_same_state(&b, &sa);
+        assert_same_schedule(&a, &b);
+        free_state(&sa);
+        session_free(&b);
+    }
+    assert_int_equal(stops[0], GP_ACCUM);
+    assert_true(stops[1] == GP_PRUNE || stops[1] == GP_RETRAIN_PRUNE); /* pruning, with a good copy */
+    assert_true(a.gp.sched.n_good > 0 && a.gp.sched.n_prunes > 0 && a.gp.sched.n_grows > 0);
+    session_free(&a);
+}
+
 static void test_snapshot_names_refused(void **state)
 {
     (void)state;
@@ -968,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_undo_ring_is_bounded),
         cmocka_unit_test(test_snapshot_and_restore),
         cmocka_unit_test(test_snapshot_names_refused),
+        cmocka_unit_test(test_gp_schedule_resumes_exactly),
         cmocka_unit_test(test_quit_sets_quit),
         cmocka_unit_test(test_parse_errors_through_execute),
     };
