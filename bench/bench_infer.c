@@ -12,7 +12,8 @@
  * recurrent products are also timed alone on h~ vectors recorded during the run: the chosen kernel,
  * the sparse-state kernel, and dense sgemv.
  *
- *   usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]
+ *   usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH] [--kernel K]
+ *   (--kernel: force one layout for every matrix instead of the runtime's choice, to compare)
  */
 #include <math.h>
 #include <stdio.h>
@@ -68,16 +69,25 @@ static double time_products(const SparseMatrix *m, float *y, float *const *h, in
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *data = NULL;
-    int tokens = 3000, threads = 0;
+    int tokens = 3000, threads = 0, force = -1;
     double tau = -1.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--state-tau") && i + 1 < argc) tau = atof(argv[++i]);
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
+            SparseKind k;
+            if (strcmp(argv[++i], "auto") && sparse_kind_parse(argv[i], &k) != TP_OK) {
+                fprintf(stderr, "bench_infer: %s\n", err_msg());
+                return 2;
+            }
+            force = strcmp(argv[i], "auto") ? (int)k : -1;
+        }
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
         else {
-            fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]\n");
+            fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]\n"
+                            "                   [--kernel auto|dense|csr|sell|row|state|state-csc]\n");
             return 2;
         }
     }
@@ -106,6 +116,7 @@ int main(int argc, char **argv)
     od.trim = 0;
     infer_options_defaults(&oc);
     oc.cost = &be;
+    oc.force = force; /* -1: the runtime's choice from the measured break-even */
     InferModel rd, rc;
     if (infer_init(&rd, &ed.model, &od) != TP_OK || infer_init(&rc, &ec.model, &oc) != TP_OK) {
         fprintf(stderr, "bench_infer: %s\n", err_msg());
