@@ -117,6 +117,19 @@ static TpStatus check_sizes(int rows, int cols, int ld)
     return TP_OK;
 }
 
+/* CSR / CSC storage of m (kind, rows, cols set) for n entries: values, indices (16-bit when the inner
+ * dimension allows), pointers, and CSC's scratch list.  TP_ENOMEM (m partly filled: sparse_free it). */
+static TpStatus compressed_alloc(SparseMatrix *m, size_t n)
+{
+    const int csc = m->kind == SPARSE_STATE_CSC, outer = csc ? m->cols : m->rows;
+    m->idx16 = (csc ? m->rows : m->cols) <= 65536;
+    m->val = backend_alloc(n ? n : 1, sizeof(float));
+    m->idx = backend_alloc(n ? n : 1, m->idx16 ? 2 : 4);
+    m->ptr = backend_alloc((size_t)outer + 1, sizeof(int32_t));
+    if (csc) m->scratch = backend_alloc((size_t)m->cols, sizeof(int32_t));
+    return m->val && m->idx && m->ptr && (!csc || m->scratch) ? TP_OK : TP_ENOMEM;
+}
+
 /* ROW storage for `rows` rows of k entries in SELL-16 order; padding rows stay value 0, index 0. */
 static TpStatus row_alloc(SparseMatrix *m, int rows, int cols, int k)
 {
@@ -235,12 +248,7 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
         size_t nz = 0;
         for (int r = 0; r < rows; r++) nz += (size_t)sparse_count_nonzero(w + (size_t)r * ld, cols);
         m->nnz = nz;
-        m->idx16 = inner <= 65536;
-        m->val = backend_alloc(nz, sizeof(float));
-        m->idx = backend_alloc(nz, m->idx16 ? 2 : 4);
-        m->ptr = backend_alloc((size_t)outer + 1, sizeof(int32_t));
-        if (csc) m->scratch = backend_alloc((size_t)cols, sizeof(int32_t));
-        if (!m->val || !m->idx || !m->ptr || (csc && !m->scratch)) goto oom;
+        if (compressed_alloc(m, nz) != TP_OK) goto oom;
         size_t p = 0;
         for (int o = 0; o < outer; o++) {
             m->ptr[o] = (int32_t)p;
@@ -340,12 +348,7 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
         m->kind = kind;
         m->rows = rows;
         m->cols = cols;
-        m->idx16 = inner <= 65536;
-        m->val = backend_alloc(cap, sizeof(float));
-        m->idx = backend_alloc(cap, m->idx16 ? 2 : 4);
-        m->ptr = backend_alloc((size_t)outer + 1, sizeof(int32_t));
-        if (csc) m->scratch = backend_alloc((size_t)cols, sizeof(int32_t));
-        if (!m->val || !m->idx || !m->ptr || (csc && !m->scratch)) goto oom;
+        if (compressed_alloc(m, cap) != TP_OK) goto oom;
         size_t p = 0;
         for (int o = 0; o < outer; o++) {
             m->ptr[o] = (int32_t)p;

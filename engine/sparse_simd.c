@@ -165,8 +165,10 @@ T256 static inline float hsum256(__m256 v)
 T256 static inline __m256i idx8_u16(const uint16_t *p) { return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)); }
 T256 static inline __m256i idx8_i32(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-#define CSR_AVX2(NAME, IT, LOADIDX)                                                                 \
-    T256 static void NAME(const SparseMatrix *m, float *y, const float *x, int acc)                 \
+/* CSR with 8-wide gathers, two accumulator chains; TAIL (a statement) may finish the last < 8 entries
+ * in vector form (AVX-512VL masks), whatever it leaves runs scalar after the horizontal sum. */
+#define CSR_GATHER8(NAME, IT, LOADIDX, ATTR, TAIL)                                                  \
+    ATTR static void NAME(const SparseMatrix *m, float *y, const float *x, int acc)                 \
     {                                                                                               \
         const float *val = m->val;                                                                  \
         const IT *idx = m->idx;                                                                     \
@@ -181,13 +183,14 @@ T256 static inline __m256i idx8_i32(const int32_t *p) { return _mm256_loadu_si25
                 s0 = _mm256_fmadd_ps(_mm256_loadu_ps(val + p), _mm256_i32gather_ps(x, LOADIDX(idx + p), 4), s0); \
                 p += 8;                                                                             \
             }                                                                                       \
+            TAIL                                                                                    \
             float v = hsum256(_mm256_add_ps(s0, s1));                                               \
             for (; p < e; p++) v += val[p] * x[idx[p]];                                             \
             y[r] = acc ? y[r] + v : v;                                                              \
         }                                                                                           \
     }
-CSR_AVX2(csr16_avx2, uint16_t, idx8_u16)
-CSR_AVX2(csr32_avx2, int32_t, idx8_i32)
+CSR_GATHER8(csr16_avx2, uint16_t, idx8_u16, T256, )
+CSR_GATHER8(csr32_avx2, int32_t, idx8_i32, T256, )
 
 #define BLOCK_AVX2(NAME, IT, LOADIDX)                                                               \
     T256 static inline void NAME(float s[16], const float *v, const IT *ix, int k, const float *x)  \
@@ -218,33 +221,15 @@ T512 static inline __m512i idx16_i32(const int32_t *p) { return _mm512_loadu_si5
 T512 static inline __m256i idx8_u16_mask(const uint16_t *p, __mmask8 k) { return _mm256_cvtepu16_epi32(_mm_maskz_loadu_epi16(k, p)); }
 T512 static inline __m256i idx8_i32_mask(const int32_t *p, __mmask8 k) { return _mm256_maskz_loadu_epi32(k, p); }
 
-#define CSR_512(NAME, IT, LOADIDX, LOADIDXM)                                                        \
-    T512 static void NAME(const SparseMatrix *m, float *y, const float *x, int acc)                 \
-    {                                                                                               \
-        const float *val = m->val;                                                                  \
-        const IT *idx = m->idx;                                                                     \
-        for (int r = 0; r < m->rows; r++) {                                                         \
-            int32_t p = m->ptr[r], e = m->ptr[r + 1];                                               \
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                              \
-            for (; p + 16 <= e; p += 16) {                                                          \
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(val + p), _mm256_i32gather_ps(x, LOADIDX(idx + p), 4), s0); \
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(val + p + 8), _mm256_i32gather_ps(x, LOADIDX(idx + p + 8), 4), s1); \
-            }                                                                                       \
-            if (p + 8 <= e) {                                                                       \
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(val + p), _mm256_i32gather_ps(x, LOADIDX(idx + p), 4), s0); \
-                p += 8;                                                                             \
-            }                                                                                       \
-            if (p < e) {                                                                            \
-                __mmask8 k = (__mmask8)((1u << (e - p)) - 1u);                                      \
-                __m256 g = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), k, LOADIDXM(idx + p, k), x, 4); \
-                s1 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(k, val + p), g, s1);                     \
-            }                                                                                       \
-            float v = hsum256(_mm256_add_ps(s0, s1));                                               \
-            y[r] = acc ? y[r] + v : v;                                                              \
-        }                                                                                           \
+#define CSR_MASKED_TAIL(LOADIDXM)                                                                   \
+    if (p < e) {                                                                                    \
+        __mmask8 k = (__mmask8)((1u << (e - p)) - 1u);                                              \
+        __m256 g = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), k, LOADIDXM(idx + p, k), x, 4);   \
+        s1 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(k, val + p), g, s1);                             \
+        p = e;                                                                                      \
     }
-CSR_512(csr16_512, uint16_t, idx8_u16, idx8_u16_mask)
-CSR_512(csr32_512, int32_t, idx8_i32, idx8_i32_mask)
+CSR_GATHER8(csr16_512, uint16_t, idx8_u16, T512, CSR_MASKED_TAIL(idx8_u16_mask))
+CSR_GATHER8(csr32_512, int32_t, idx8_i32, T512, CSR_MASKED_TAIL(idx8_i32_mask))
 
 /* ROW and SELL on AVX-512: one block's 16 sums stay in a register; ROW stores them to 16 consecutive
  * rows, SELL scatters them through perm (a gather of y first when accumulating). */

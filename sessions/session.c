@@ -432,7 +432,9 @@ static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const ch
     return TP_OK;
 }
 
-static TpStatus load_model(Session *s, const char *path)
+/* The model file into s; with a schedule in progress (load_schedule_progress ran first) also its
+ * last good copy (when room was made for it) and acc_batches minibatches of growth accumulator. */
+static TpStatus load_model(Session *s, const char *path, int acc_batches)
 {
     SafetensorsFile f = {0};
     TpStatus st = safetensors_read(&f, path, NULL);
@@ -464,8 +466,25 @@ static TpStatus load_model(Session *s, const char *path)
         else
             memset(s->gp.ever_pruned + p->off, 0, p->n);
     }
+    Schedule *sd = &s->gp.sched;
+    for (int i = 0; i < m->n_tensors && st == TP_OK && (sd->good_w || acc_batches); i++) {
+        const ModelParam *p = &m->p[i];
+        if (sd->good_w) {
+            snprintf(name, sizeof name, "schedule.good.%s", p->name);
+            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, sd->good_w + p->off);
+            snprintf(name, sizeof name, "schedule.good_mask.%s", p->name);
+            if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, sd->good_mask + p->off);
+        }
+        if (acc_batches && st == TP_OK) {
+            snprintf(name, sizeof name, "grow.accum.%s", p->name);
+            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, s->gp.acc.sum + p->off);
+        }
+    }
+    if (st == TP_OK) s->gp.acc.n_batches = acc_batches;
     for (size_t i = 0; i < m->n_params && st == TP_OK; i++)
-        if (m->mask[i] > 1) st = err_set(TP_EFORMAT, "%s: mask value %u is not 0 or 1", path, m->mask[i]);
+        if (m->mask[i] > 1 || (sd->good_mask && sd->good_mask[i] > 1))
+            st = err_set(TP_EFORMAT, "%s: mask value %u is not 0 or 1", path, m->mask[i] > 1 ? m->mask[i] : sd->good_mask[i]);
+    if (st != TP_OK) schedule_free(sd);
     safetensors_free(&f);
     return st;
 }
@@ -564,9 +583,10 @@ static TpStatus int_in(const cJSON *o, const char *k, double lo, double hi, doub
     return TP_OK;
 }
 
-/* The schedule's progress (after compress_schedule_set made it fresh): counters and phase from the
- * manifest, the last good copy and the growth accumulator from the model file. */
-static TpStatus load_schedule_progress(Session *s, const cJSON *pr, const char *model_path)
+/* The schedule's progress from the manifest (after compress_schedule_set made it fresh): phase and
+ * counters; room for the last good copy if there is one, and *acc_batches, the minibatches in the
+ * growth accumulator.  load_model then reads both from the model file. */
+static TpStatus load_schedule_progress(Session *s, const cJSON *pr, int *acc_batches)
 {
     Schedule *sd = &s->gp.sched;
     const Model *m = &s->model;
@@ -601,38 +621,18 @@ static TpStatus load_schedule_progress(Session *s, const cJSON *pr, const char *
     const cJSON *le = cJSON_GetObjectItemCaseSensitive(pr, "last_event");
     if (cJSON_IsString(le)) snprintf(s->gp.last_event, sizeof s->gp.last_event, "%s", le->valuestring);
     int good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pr, "good_copy"));
-    int acc = (int)v[10];
-    if (!good && !acc) return TP_OK;
-    if (acc && s->gp.acc.n != m->n_params) return err_set(TP_EFORMAT, "accum_batches: no accumulator of this model");
-    SafetensorsFile f = {0};
-    TpStatus st = safetensors_read(&f, model_path, NULL);
-    if (st != TP_OK) return st;
-    if (good) {
-        sd->good_w = calloc(m->n_params, sizeof(float)); /* zero: the gaps between tensors are never read */
+    *acc_batches = (int)v[10];
+    if (*acc_batches && s->gp.acc.n != m->n_params) return err_set(TP_EFORMAT, "accum_batches: no accumulator of this model");
+    if (good) { /* filled by load_model; zero: the gaps between tensors are never read */
+        sd->good_w = calloc(m->n_params, sizeof(float));
         sd->good_mask = calloc(m->n_params, 1);
-        if (!sd->good_w || !sd->good_mask) st = err_set(TP_ENOMEM, "out of memory for the last good copy");
-        else sd->n_good = m->n_params;
-    }
-    char name[96];
-    for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
-        const ModelParam *p = &m->p[i];
-        if (good) {
-            snprintf(name, sizeof name, "schedule.good.%s", p->name);
-            st = load_tensor(&f, model_path, name, SAFETENSORS_F32, p->rows, p->cols, sd->good_w + p->off);
-            snprintf(name, sizeof name, "schedule.good_mask.%s", p->name);
-            if (st == TP_OK) st = load_tensor(&f, model_path, name, SAFETENSORS_U8, p->rows, p->cols, sd->good_mask + p->off);
+        if (!sd->good_w || !sd->good_mask) {
+            schedule_free(sd);
+            return err_set(TP_ENOMEM, "out of memory for the last good copy");
         }
-        if (acc && st == TP_OK) {
-            snprintf(name, sizeof name, "grow.accum.%s", p->name);
-            st = load_tensor(&f, model_path, name, SAFETENSORS_F32, p->rows, p->cols, s->gp.acc.sum + p->off);
-        }
+        sd->n_good = m->n_params;
     }
-    for (size_t i = 0; good && st == TP_OK && i < m->n_params; i++)
-        if (sd->good_mask[i] > 1) st = err_set(TP_EFORMAT, "%s: last good mask value %u is not 0 or 1", model_path, sd->good_mask[i]);
-    safetensors_free(&f);
-    if (st == TP_OK && acc) s->gp.acc.n_batches = acc;
-    if (st != TP_OK) schedule_free(sd);
-    return st;
+    return TP_OK;
 }
 
 static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const char *model_path)
@@ -652,30 +652,8 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     }
     /* the threshold is a setting of the state, not of the architecture: it follows undo/restore */
     s->task.model.state_tau = s->model.cfg.state_tau = t.model.state_tau;
-    if ((st = load_model(s, model_path)) != TP_OK) return st;
-    Trainer *tr = &s->trainer;
-    tr->step = (long)num_or(state, "step", 0);
-    tr->epoch = (int)num_or(state, "epoch", 1);
-    tr->window = (size_t)num_or(state, "window", 0);
-    tr->ep_nll = num_or(state, "epoch_nll", 0);
-    tr->ep_tokens = (long)num_or(state, "epoch_tokens", 0);
-    tr->opt.lr = (float)num_or(state, "lr", tr->opt.lr);
-    tr->opt.t = (long)num_or(state, "adam_t", 0);
-    s->valid_ppl = num_or(state, "valid_ppl", -1);
-    if (s->valid_ppl < 0) s->valid_ppl = NAN;
-    s->wall_seconds = num_or(state, "wall_seconds", 0);
-    if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows)
-        return err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
-                       tr->step, tr->epoch, tr->window);
-    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(state, "rng");
-    if (cJSON_GetArraySize(rng) == 4) {
-        for (int i = 0; i < 4; i++) {
-            const cJSON *e = cJSON_GetArrayItem(rng, i);
-            if (cJSON_IsString(e)) tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
-        }
-    }
     /* a schedule in progress goes on where it stopped: its progress from the manifest, its good copy
-     * and the growth accumulator from the model file (load_schedule_progress) */
+     * and the growth accumulator from the model file (load_schedule_progress, then load_model) */
     const cJSON *sj = cJSON_GetObjectItemCaseSensitive(man, "schedule");
     ScheduleConfig sc = schedule_config_default(SCHEDULE_OFF);
     if (cJSON_IsObject(sj)) {
@@ -699,8 +677,31 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");
     if (cJSON_IsString(sp)) snprintf(s->gp.params, sizeof s->gp.params, "%s", sp->valuestring);
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(sj, "progress");
-    if (sc.kind != SCHEDULE_OFF && cJSON_IsObject(pr) && (st = load_schedule_progress(s, pr, model_path)) != TP_OK)
+    int acc_batches = 0;
+    if (sc.kind != SCHEDULE_OFF && cJSON_IsObject(pr) && (st = load_schedule_progress(s, pr, &acc_batches)) != TP_OK)
         return err_wrap(st, "%s/manifest.json: schedule.progress: ", dir);
+    if ((st = load_model(s, model_path, acc_batches)) != TP_OK) return st;
+    Trainer *tr = &s->trainer;
+    tr->step = (long)num_or(state, "step", 0);
+    tr->epoch = (int)num_or(state, "epoch", 1);
+    tr->window = (size_t)num_or(state, "window", 0);
+    tr->ep_nll = num_or(state, "epoch_nll", 0);
+    tr->ep_tokens = (long)num_or(state, "epoch_tokens", 0);
+    tr->opt.lr = (float)num_or(state, "lr", tr->opt.lr);
+    tr->opt.t = (long)num_or(state, "adam_t", 0);
+    s->valid_ppl = num_or(state, "valid_ppl", -1);
+    if (s->valid_ppl < 0) s->valid_ppl = NAN;
+    s->wall_seconds = num_or(state, "wall_seconds", 0);
+    if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows)
+        return err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
+                       tr->step, tr->epoch, tr->window);
+    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(state, "rng");
+    if (cJSON_GetArraySize(rng) == 4) {
+        for (int i = 0; i < 4; i++) {
+            const cJSON *e = cJSON_GetArrayItem(rng, i);
+            if (cJSON_IsString(e)) tr->rng.s[i] = strtoull(e->valuestring, NULL, 16);
+        }
+    }
     /* the session-level settings a snapshot records (epochs, clip, ...) come back with it */
     s->task.train.epochs = tr->cfg.epochs = t.train.epochs;
     s->task.train.clip = tr->cfg.clip = t.train.clip;
