@@ -59,7 +59,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-LIB_SRC := $(wildcard engine/*.c sessions/*.c plots/*.c)
+LIB_SRC := $(wildcard base/*.c engine/*.c sessions/*.c plots/*.c)
 TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c tui/views/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 LIB     := $(BUILD)/libtopiary.a
@@ -75,7 +75,7 @@ TEST_HOBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
-.PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info
+.PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -114,12 +114,16 @@ demo: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory info all unit e2e
 
+# The layer rules of DESIGN 1 (who may include whom; no include cycle between modules).
+check-layers:
+	@bash tools/check-layers.sh
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/backend_cuda.h engine/status.h
+$(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/backend_cuda.h base/status.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC $<")
 	$(Q)$(NVCC) -O2 -I. -Xcompiler -fPIC -c $< -o $@

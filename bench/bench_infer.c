@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "base/clock.h"
 #include "engine/breakeven.h"
 #include "engine/infer.h"
 #include "engine/train.h"
@@ -46,21 +47,21 @@ static void stats(double *s, int n, double *med, double *p10, double *p90)
 /* Steps over tokens [from, to) of ids; returns seconds; adds the NLL of the predictions. */
 static double run_block(InferModel *im, const int32_t *ids, size_t from, size_t to, double *nll)
 {
-    double t0 = train_now();
+    double t0 = clock_now();
     for (size_t t = from; t < to; t++) {
         float *lg = (float *)infer_step(im, ids[t]);
         if (nll) *nll += vmath_softmax_xent(lg, ids + t + 1, 1, im->cfg.n_vocab, 0.0f, NULL);
     }
-    return train_now() - t0;
+    return clock_now() - t0;
 }
 
 static double time_products(const SparseMatrix *m, float *y, float *const *h, int n)
 {
     double best = 1e30;
     for (int rep = 0; rep < 7; rep++) {
-        double t0 = train_now();
+        double t0 = clock_now();
         for (int i = 0; i < n; i++) sparse_gemv(m, y, h[i], 0);
-        double t = (train_now() - t0) / n * 1e6;
+        double t = (clock_now() - t0) / n * 1e6;
         best = t < best ? t : best;
     }
     return best;

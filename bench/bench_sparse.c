@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "base/clock.h"
 #include "engine/latency.h"
 #include "engine/rng.h"
 #include "engine/sparse.h"
@@ -47,18 +48,18 @@ static Timing time_fn(Fn f, void *ctx)
 {
     int n_inner = 1;
     for (;;) {
-        double t0 = train_now();
+        double t0 = clock_now();
         for (int i = 0; i < n_inner; i++) f(ctx);
-        double dt = train_now() - t0;
+        double dt = clock_now() - t0;
         if (dt >= 200e-6 || n_inner >= (1 << 24)) break;
         n_inner *= 2;
     }
     for (int i = 0; i < 2 * n_inner; i++) f(ctx);
     double *s = malloc((size_t)g_samples * sizeof(double));
     for (int k = 0; k < g_samples; k++) {
-        double t0 = train_now();
+        double t0 = clock_now();
         for (int i = 0; i < n_inner; i++) f(ctx);
-        s[k] = (train_now() - t0) / n_inner * 1e6;
+        s[k] = (clock_now() - t0) / n_inner * 1e6;
     }
     qsort(s, (size_t)g_samples, sizeof *s, cmp_double);
     Timing t = {s[g_samples / 2], s[g_samples / 10], s[g_samples - 1 - g_samples / 10]};

@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "latency.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef struct {
     char name[96];

@@ -1,5 +1,6 @@
 /* engine/breakeven: see breakeven.h. */
 #include "breakeven.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -64,17 +65,17 @@ static double time_gemv(const SparseMatrix *m, float *y, const float *x)
 {
     int n_inner = 1;
     for (;;) {
-        double t0 = train_now();
+        double t0 = clock_now();
         for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
-        if (train_now() - t0 >= 100e-6 || n_inner >= (1 << 20)) break;
+        if (clock_now() - t0 >= 100e-6 || n_inner >= (1 << 20)) break;
         n_inner *= 2;
     }
     for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
     double s[9];
     for (int k = 0; k < 9; k++) {
-        double t0 = train_now();
+        double t0 = clock_now();
         for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
-        s[k] = (train_now() - t0) / n_inner * 1e6;
+        s[k] = (clock_now() - t0) / n_inner * 1e6;
     }
     qsort(s, 9, sizeof s[0], cmp_double);
     return s[4];

@@ -27,7 +27,7 @@
 #include <stddef.h>
 
 #include "sparse.h"
-#include "status.h"
+#include "base/status.h"
 
 #define BREAKEVEN_MAX_POINTS 8
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 
 #include "model.h"
-#include "status.h"
+#include "base/status.h"
 
 #define COMPACT_FORMAT "topiary-compact"
 #define COMPACT_VERSION 1

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
+#include "base/status.h"
 
 typedef enum { CORPUS_WORD = 0, CORPUS_CHAR = 1 } CorpusLevel;
 enum { CORPUS_TRAIN = 0, CORPUS_VALID = 1, CORPUS_TEST = 2 };

@@ -35,7 +35,7 @@
 
 #include "mask.h"
 #include "model.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef struct {
     size_t n;          /* = Model.n_params when it was made                */

@@ -35,7 +35,7 @@
 
 #include "lstm.h"
 #include "rng.h"
-#include "status.h"
+#include "base/status.h"
 
 /* Pointers into the model's flat parameter (or gradient) array. */
 typedef struct {

@@ -38,7 +38,7 @@
 
 #include <stddef.h>
 
-#include "status.h"
+#include "base/status.h"
 
 /* A curve as plain arrays (sizes ascending strictly; p10/p90 may be NULL = no band). */
 typedef struct {

@@ -1,5 +1,6 @@
 /* engine/infer: see infer.h.  Compiled with -O3 (the step's elementwise loops). */
 #include "infer.h"
+#include "base/clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -339,7 +340,7 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
 {
     memset(r, 0, sizeof *r);
     if (streams < 1) return err_set(TP_ERANGE, "--eval-batch: expected >= 1, got %d", streams);
-    double t0 = train_now();
+    double t0 = clock_now();
     int32_t *data = NULL;
     size_t L = 0;
     TpStatus st = corpus_batchify(&data, &L, ids, n, streams);
@@ -379,7 +380,7 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
     r->loss = nll / (double)r->tokens;
     r->ppl = exp(r->loss);
     r->accuracy = (double)correct / (double)r->tokens;
-    r->seconds = train_now() - t0;
+    r->seconds = clock_now() - t0;
     return TP_OK;
 }
 

@@ -32,7 +32,7 @@
 #include "breakeven.h"
 #include "model.h"
 #include "sparse.h"
-#include "status.h"
+#include "base/status.h"
 #include "train.h"
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* engine/latency: curves, sizes, fingerprint and the profiler (see latency.h for the protocol); the
  * TSV and JSON forms are in latency_io.c. */
 #include "latency.h"
+#include "base/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -222,12 +223,6 @@ void latency_options_defaults(LatencyOptions *o)
     o->seed = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* A sparse pattern's weights of one size, in the layout the inference runtime runs (engine/sparse). */
 typedef struct {
@@ -406,7 +401,7 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     TpStatus st = check_options(o, &kind);
     if (st != TP_OK) return st;
     const int n = o->n_sizes;
-    const double t_start = now_s();
+    const double t_start = clock_now();
     int saved_threads = backend_threads();
     BackendKind saved_kind = backend_current();
     Bench b;
@@ -436,23 +431,23 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         bench_call(&b, H);
         bench_call(&b, H);
         int k = 0;
-        double t0 = now_s(), el;
+        double t0 = clock_now(), el;
         do {
             bench_call(&b, H);
             k++;
-            el = now_s() - t0;
+            el = clock_now() - t0;
         } while (k < 10 && el < 1e-3);
         t_call[i] = el / k;
         double ni = ceil(o->min_sample_us * 1e-6 / fmax(t_call[i], 1e-9));
         n_inner[i] = ni < 1 ? 1 : ni > 1e6 ? 1000000 : (int)ni;
         round_cost += 2.0 * n_inner[i] * t_call[i];
         if (o->progress && (i % 16 == 15 || i == n - 1) &&
-            o->progress(o->ctx, 0.05 * (i + 1) / n, 0, 0, now_s() - t_start)) {
+            o->progress(o->ctx, 0.05 * (i + 1) / n, 0, 0, clock_now() - t_start)) {
             st = err_set(TP_ECANCEL, "profile: cancelled");
             goto fail;
         }
     }
-    const double t_rounds = now_s();
+    const double t_rounds = clock_now();
     int auto_rounds = o->rounds == 0;
     rounds = o->rounds;
     if (auto_rounds) {
@@ -482,18 +477,18 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         for (int v = 0; v < n; v++) {
             int i = order[v], H = o->sizes[i], m = n_inner[i];
             for (int k = 0; k < m; k++) bench_call(&b, H);
-            double t0 = now_s();
+            double t0 = clock_now();
             for (int k = 0; k < m; k++) bench_call(&b, H);
-            samples[(size_t)i * rounds + r] = (now_s() - t0) / m * 1e6;
+            samples[(size_t)i * rounds + r] = (clock_now() - t0) / m * 1e6;
         }
         done = r + 1;
-        double el = now_s() - t_start;
+        double el = clock_now() - t_start;
         if (o->progress && o->progress(o->ctx, 0.05 + 0.95 * done / rounds, done, rounds, el)) {
             st = err_set(TP_ECANCEL, "profile: cancelled after %d round(s)", done);
             goto fail;
         }
         /* the machine may be slower than calibrated (another job started): keep to the budget */
-        double per_round = (now_s() - t_rounds) / done;
+        double per_round = (clock_now() - t_rounds) / done;
         if (auto_rounds && done >= 5 && el + per_round > o->budget_s) break;
     }
 
@@ -524,7 +519,7 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         snprintf(out->run, sizeof out->run, "%.16s-p%d-s%llu", ts, (int)(getpid() % 100000),
                  (unsigned long long)(o->seed % 1000));
     }
-    out->seconds = now_s() - t_start;
+    out->seconds = clock_now() - t_start;
     st = TP_OK;
 fail:
     if (bench_ok) bench_free(&b);

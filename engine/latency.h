@@ -44,7 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
+#include "base/status.h"
 
 #define LATENCY_MAX_SIZES 4096
 #define LATENCY_MAX_HIDDEN 65536

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "status.h"
+#include "base/status.h"
 
 /* Pointers into the model's flat parameter (or gradient) array. */
 typedef struct {

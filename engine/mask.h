@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "model.h"
-#include "status.h"
+#include "base/status.h"
 
 /* Where a ranking happens: each matrix on its own, or all selected matrices against one threshold. */
 typedef enum { MASK_SCOPE_MATRIX = 0, MASK_SCOPE_GLOBAL = 1 } MaskScope; /* persisted: append only */

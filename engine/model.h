@@ -23,7 +23,7 @@
 #include "hlstm.h"
 #include "lstm.h"
 #include "rng.h"
-#include "status.h"
+#include "base/status.h"
 
 #define MODEL_MAX_LAYERS 8
 #define MODEL_MAX_TENSORS (3 + 4 * MODEL_MAX_LAYERS)

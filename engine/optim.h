@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
+#include "base/status.h"
 
 typedef enum { OPTIM_SGD = 0, OPTIM_ADAM = 1 } OptimKind; /* persisted: append only */
 

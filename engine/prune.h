@@ -41,7 +41,7 @@
 
 #include "mask.h"
 #include "model.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef enum { PRUNE_RATIO = 0, PRUNE_THRESHOLD = 1, PRUNE_SPARSITY = 2 } PruneMode;  /* persisted: append only */
 typedef enum { PRUNE_UNSTRUCTURED = 0, PRUNE_ROW = 1 } PrunePattern;                  /* persisted: append only */

@@ -50,7 +50,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef enum { RESIZE_INIT_ZERO = 0, RESIZE_INIT_FANIN = 1, RESIZE_INIT_GRAD = 2 } ResizeInitKind;
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 /* The format is little-endian and we copy tensor bytes as they are in memory. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/status.h"
+#include "base/status.h"
 
 /* In-memory codes (stable numbers); on disk the dtype is the string "F32", "U8", ... */
 typedef enum {

@@ -45,7 +45,7 @@
 
 #include "model.h"
 #include "prune.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef enum { SCHEDULE_OFF = 0, SCHEDULE_AGP = 1, SCHEDULE_GP = 2 } ScheduleKind; /* persisted: append only */
 

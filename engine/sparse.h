@@ -45,7 +45,7 @@
 #include <stdint.h>
 
 #include "rng.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef enum {
     SPARSE_DENSE = 0,

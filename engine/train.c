@@ -1,5 +1,6 @@
 /* engine/train: see train.h. */
 #include "train.h"
+#include "base/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,12 +10,6 @@
 #include "backend.h"
 #include "corpus.h"
 
-double train_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 TpStatus train_config_check(const TrainConfig *c)
 {
@@ -86,7 +81,7 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
 {
     Model *m = t->model;
     const int B = t->cfg.batch;
-    double t0 = train_now();
+    double t0 = clock_now();
     int Tw;
     memset(info, 0, sizeof *info);
     if (t->window == 0) model_state_zero(&t->state, m);
@@ -117,7 +112,7 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
         t->ep_seconds = 0.0;
         t->opt.lr = optim_schedule_lr(t->cfg.lr, t->cfg.lr_decay, t->cfg.decay_start, t->epoch);
     }
-    info->seconds = train_now() - t0;
+    info->seconds = clock_now() - t0;
     t->ep_seconds += info->seconds;
     return TP_OK;
 }
@@ -133,7 +128,7 @@ TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eva
     memset(r, 0, sizeof *r);
     if (eval_batch < 1) return err_set(TP_ERANGE, "--eval-batch: expected >= 1, got %d", eval_batch);
     if (window < 1) window = 64;
-    double t0 = train_now();
+    double t0 = clock_now();
     int32_t *data = NULL, *x = NULL, *y = NULL;
     size_t L = 0;
     ModelState st = {0};
@@ -171,7 +166,7 @@ TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eva
     r->loss = nll / (double)tokens;
     r->ppl = exp(r->loss);
     r->accuracy = (double)correct / (double)tokens;
-    r->seconds = train_now() - t0;
+    r->seconds = clock_now() - t0;
 done:
     model_state_free(&st);
     free(data);

@@ -15,7 +15,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-#include "status.h"
+#include "base/status.h"
 
 typedef struct {
     int bptt;            /* T                                                       */
@@ -85,6 +85,5 @@ typedef int (*TrainEvalProgress)(void *ctx, double fraction);
 TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
                                  TrainEvalProgress fn, void *ctx);
 
-double train_now(void); /* CLOCK_MONOTONIC seconds */
 
 #endif

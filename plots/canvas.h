@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/status.h"
+#include "base/status.h"
 
 #define CANVAS_DOTS_X 2 /* dots per cell, horizontally */
 #define CANVAS_DOTS_Y 4 /* dots per cell, vertically   */

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "engine/status.h"
+#include "base/status.h"
 
 typedef struct {
     int n_cols;

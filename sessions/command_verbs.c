@@ -13,7 +13,7 @@
 #include "engine/backend.h"
 #include "engine/mask.h"
 #include "plots/gnuplot.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/session_charts.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"

@@ -16,7 +16,8 @@
 #include "engine/backend.h"
 #include "engine/compact.h"
 #include "engine/safetensors.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
+#include "base/paths.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 #define VOCAB_MAX_BYTES (1u << 30)
@@ -25,11 +26,6 @@
 /* One exported tensor: rows [row0, row0 + rows) of registry tensor `param` (PyTorch name, ndim 1 for
  * biases).  The compact file (engine/compact) names its tensors with the same function. */
 typedef CompactTensor ExportTensor;
-
-static void path_join(char *buf, size_t n, const char *dir, const char *name)
-{
-    snprintf(buf, n, "%s/%s", dir, name);
-}
 
 /* The PyTorch names of every registry tensor of m (DESIGN 2.4), in registry order. */
 static TpStatus export_names(const Model *m, ExportTensor *t, int *n_out)

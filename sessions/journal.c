@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 static void clean(char *dst, size_t n, const char *src)
 {

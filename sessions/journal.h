@@ -5,7 +5,7 @@
 #ifndef TP_JOURNAL_H
 #define TP_JOURNAL_H
 
-#include "engine/status.h"
+#include "base/status.h"
 
 typedef struct {
     long step;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 void profile_request_defaults(ProfileRequest *r)
 {

@@ -11,15 +11,11 @@
 
 #include "engine/backend.h"
 #include "engine/safetensors.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
+#include "base/paths.h"
 #include "sessions/snapshot.h"
 
 #define MANIFEST_MAX_BYTES (16u << 20)
-
-static void path_join(char *buf, size_t n, const char *dir, const char *name)
-{
-    snprintf(buf, n, "%s/%s", dir, name);
-}
 
 int session_exists(const char *dir)
 {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 TpStatus snapshot_name_check(const char *name)
 {

@@ -25,7 +25,7 @@
 
 #include "helpers.h"
 #include "sessions/command.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
 #include "sessions/snapshot.h"

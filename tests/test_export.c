@@ -27,7 +27,7 @@
 #include "helpers.h"
 #include "sessions/command.h"
 #include "sessions/export.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/session.h"
 #include "sessions/task.h"
 

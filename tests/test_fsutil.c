@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 /* ==== Linker seams ==== */
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/journal.h"
 
 static int setup(void **state)

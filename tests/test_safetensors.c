@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "engine/safetensors.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 /* ==== Fixture and helpers ==== */
 

@@ -29,7 +29,7 @@
 #include <cJSON.h>
 
 #include "helpers.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/session.h"
 #include "sessions/snapshot.h"
 #include "sessions/task.h"

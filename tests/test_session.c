@@ -26,7 +26,7 @@
 
 #include "engine/safetensors.h"
 #include "helpers.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/session.h"
 #include "sessions/task.h"
 

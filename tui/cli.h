@@ -3,7 +3,7 @@
 #ifndef TP_CLI_H
 #define TP_CLI_H
 
-#include "engine/status.h"
+#include "base/status.h"
 
 #define CLI_EXIT_RUNTIME 1
 #define CLI_EXIT_USAGE 2

@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
+#include "base/clock.h"
 #include "engine/breakeven.h"
 #include "engine/cuda/backend_cuda.h"
 #include "engine/infer.h"
 #include "sessions/command.h"
 #include "tui/cli.h"
 #include "sessions/export.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
 #include "sessions/snapshot.h"
@@ -153,7 +154,7 @@ static int train_cli_cb(void *ctx, TrainloopEvent ev, const Session *s, const Tr
     if (ev == TRAINLOOP_STEP) {
         double loss = run->window_loss; /* running mean since the last row: good enough for the bar */
         cl->ema_loss = isfinite(cl->ema_loss) ? 0.95 * cl->ema_loss + 0.05 * loss : loss;
-        double now = train_now();
+        double now = clock_now();
         if (cl->tty && now - cl->last_draw > 0.2) {
             double per_step = run->train_seconds / (double)run->steps_done;
             double left = (double)(t->n_windows - t->window) + (double)(t->cfg.epochs - t->epoch) * t->n_windows;
@@ -249,7 +250,7 @@ static int cmd_train(int argc, char **argv)
     }
     Trainer *t = &s.trainer;
     TrainCli cl = {.json = json, .tty = tty, .max_steps = max_steps, .ema_loss = NAN};
-    double run_t0 = train_now();
+    double run_t0 = clock_now();
     int rc = 0;
     long step0 = t->step;
     TrainRun run;
@@ -284,7 +285,7 @@ static int cmd_train(int argc, char **argv)
         rc = EXIT_RUNTIME;
     }
     if (rc == 0) {
-        double el = train_now() - run_t0;
+        double el = clock_now() - run_t0;
         if (json)
             /* train_ppl: over this run's minibatches (DESIGN 2.1 asks for it on every line) */
             printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
@@ -335,7 +336,7 @@ static int eval_export(const char *dir, const char *data, int split, const char 
     if (eval_batch) e.info.task.eval_batch = eval_batch;
     Breakeven be;
     int cached = 0;
-    double t0 = train_now();
+    double t0 = clock_now();
     if (breakeven_get(&be, NULL, &cached) != TP_OK) {
         fprintf(stderr, "topiary: sparse break-even not measured (%s); using the built-in model\n", err_msg());
         breakeven_default(&be);
@@ -343,7 +344,7 @@ static int eval_export(const char *dir, const char *data, int split, const char 
         char path[4200] = "";
         if (breakeven_cache_path(path, sizeof path, NULL) != TP_OK) err_clear();
         fprintf(stderr, "topiary: measured the sparse-kernel break-even on this machine in %.1f s (cached in %s)\n",
-                train_now() - t0, path);
+                clock_now() - t0, path);
     }
     InferOptions o;
     infer_options_defaults(&o);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/profile.h"
 #include "tui/cli.h"
 

@@ -5,7 +5,7 @@
 #ifndef TP_TERM_H
 #define TP_TERM_H
 
-#include "engine/status.h"
+#include "base/status.h"
 
 #define TERM_MIN_COLS 80
 #define TERM_MIN_ROWS 24

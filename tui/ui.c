@@ -3,6 +3,7 @@
  * keyboard and redraws at most every 50 ms; keys that need a command stop the slice at the next
  * minibatch, the command runs, and training resumes.  A key therefore acts within one minibatch. */
 #include "ui.h"
+#include "base/clock.h"
 
 #include <curses.h>
 #include <math.h>
@@ -22,12 +23,6 @@ static volatile sig_atomic_t ui_signal;
 
 static void on_signal(int sig) { ui_signal = sig; }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- log and status line -------------------------------------------------------------------- */
 
@@ -52,7 +47,7 @@ void ui_message(App *a, int err, const char *fmt, ...)
     vsnprintf(a->msg, sizeof a->msg, fmt, ap);
     va_end(ap);
     a->msg_err = err;
-    a->msg_t = now_s();
+    a->msg_t = clock_now();
 }
 
 /* ---- metric series ------------------------------------------------------------------------- */
@@ -134,7 +129,7 @@ void ui_command(App *a, const char *line)
         return;
     }
     CommandResult r;
-    double t0 = now_s();
+    double t0 = clock_now();
     TpStatus st = command_execute(a->s, line, &r);
     if (st != TP_OK) {
         ui_log(a, 1, "%s: %s", line, err_msg());
@@ -150,7 +145,7 @@ void ui_command(App *a, const char *line)
     snprintf(first, sizeof first, "%.255s", r.text);
     char *nl = strchr(first, '\n');
     if (nl) *nl = '\0';
-    ui_message(a, 0, "%s (%.1f s)", first, now_s() - t0);
+    ui_message(a, 0, "%s (%.1f s)", first, clock_now() - t0);
     if (!strncmp(line, "prune", 5) && strstr(line, "dry=1")) snprintf(a->preview, sizeof a->preview, "%.2047s", r.text);
     else a->preview_dirty = 1;
     if (r.quit) a->quit = 1;
@@ -278,11 +273,11 @@ static int handle_key(App *a, int ch)
 
 static void redraw(App *a)
 {
-    double t0 = now_s();
+    double t0 = clock_now();
     draw_all(a);
-    a->draw_seconds += now_s() - t0;
+    a->draw_seconds += clock_now() - t0;
     a->redraws++;
-    a->last_draw = now_s();
+    a->last_draw = clock_now();
 }
 
 /* Called by the command layer after every minibatch of a `train` command. */
@@ -293,7 +288,7 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
     (void)s;
     App *a = ctx;
     if (!strcmp(what, "train") && !row) {
-        double t = now_s();
+        double t = clock_now();
         if (a->last_step_end > 0 && t - a->last_step_end < 10) a->step_sum += t - a->last_step_end, a->n_steps++;
         a->last_step_end = t;
     }
@@ -303,21 +298,21 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         int ch, esc = 0;
         while ((ch = term_key(0)) != ERR)
             if (ch == 27) esc = 1;
-        if (now_s() - a->last_draw > 0.1) redraw(a);
+        if (clock_now() - a->last_draw > 0.1) redraw(a);
         return esc || ui_signal;
     }
     if (row) series_push(&a->m, row);
     int stop = 0;
     int ch;
     while ((ch = term_key(0)) != ERR) {
-        double t0 = now_s();
+        double t0 = clock_now();
         if (handle_key(a, ch)) stop = 1;
         redraw(a);
-        a->key_latency_ms = 1e3 * (now_s() - t0);
+        a->key_latency_ms = 1e3 * (clock_now() - t0);
         /* a key waits at most one minibatch to be read; this is the handling and redraw after it */
         if (a->key_latency_ms > a->key_train_max_ms) a->key_train_max_ms = a->key_latency_ms;
     }
-    if (now_s() - a->last_draw > 0.05) redraw(a);
+    if (clock_now() - a->last_draw > 0.05) redraw(a);
     return stop || a->stop_request || ui_signal || !a->running;
 }
 
@@ -348,7 +343,7 @@ int ui_run(Session *s, const UiOptions *o)
     if (!first_w) first_w = model_param(&s->model, "l0.fc1.weight");
     a->heat_tensor = first_w ? (int)(first_w - s->model.p) : 0;
     command_set_progress(on_progress, a);
-    double t_start = now_s();
+    double t_start = clock_now();
     long step_start = s->trainer.step;
     double key_max_ms = 0.0;
     ui_log(a, 0, "opened %s at step %ld", s->dir, s->trainer.step);
@@ -367,7 +362,7 @@ int ui_run(Session *s, const UiOptions *o)
         if (a->running && !term_too_small()) {
             a->stop_request = 0;
             CommandResult r;
-            double t0 = now_s();
+            double t0 = clock_now();
             st = command_execute(s, "train epochs=1", &r);
             if (st != TP_OK) {
                 a->running = 0;
@@ -376,7 +371,7 @@ int ui_run(Session *s, const UiOptions *o)
             } else {
                 ui_log(a, 0, "%s", r.summary);
             }
-            a->step_t = now_s() - t0;
+            a->step_t = clock_now() - t0;
             continue;
         }
         if (a->screen == SCR_PRUNE && a->preview_dirty && !a->running) {
@@ -393,11 +388,11 @@ int ui_run(Session *s, const UiOptions *o)
         }
         redraw(a);
         int ch = term_key(100);
-        double t0 = now_s();
+        double t0 = clock_now();
         if (ch != ERR) {
             handle_key(a, ch);
             redraw(a);
-            a->key_latency_ms = 1e3 * (now_s() - t0);
+            a->key_latency_ms = 1e3 * (clock_now() - t0);
         }
         if (a->key_latency_ms > key_max_ms) key_max_ms = a->key_latency_ms;
     }
@@ -406,7 +401,7 @@ int ui_run(Session *s, const UiOptions *o)
     if (ui_signal) fprintf(stderr, "topiary: signal %d: session saved\n", (int)ui_signal);
     if (getenv("TOPIARY_UI_STATS")) {
         /* responsiveness, measured: how much of the time went to drawing, and key-to-screen */
-        double total = now_s() - t_start;
+        double total = clock_now() - t_start;
         fprintf(stderr, "topiary: ui: %ld redraws in %.1f s (%.1f ms each, %.2f%% of the time), %ld steps trained, "
                         "key to screen: at most %.1f ms paused; under training at most one minibatch (%.1f ms mean) + %.1f ms\n", a->redraws,
                 total, a->redraws ? 1e3 * a->draw_seconds / (double)a->redraws : 0.0, 100.0 * a->draw_seconds / total,

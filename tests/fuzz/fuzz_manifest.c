@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz_seed.h"
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 #include "sessions/session.h"
 #include "sessions/task.h"
 

@@ -1,4 +1,4 @@
-/* sessions/fsutil: crash-safe file primitives.
+/* base/fsutil: crash-safe file primitives.
  *
  * Owns every way topiary puts bytes on disk that must survive a crash: atomic replacement of a
  * whole file (temp file + fsync + rename + directory fsync, as redis saves its RDB), whole-line
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/status.h"
+#include "base/status.h"
 
 /* Replace 'path' by 'n' bytes of 'data', atomically: a temp file "<path>.tmp.XXXXXX" in the same
  * directory (mode 0644) is written in full, fsync'ed, closed, renamed over 'path', and the directory

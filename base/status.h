@@ -1,4 +1,4 @@
-/* engine/status: status codes and the last-error text.
+/* base/status: status codes and the last-error text.
  *
  * Every call that can fail returns a TpStatus (0 ok, < 0 error) and records a human-readable
  * detail with err_set(); front ends show err_msg().  The text is per thread.  Nothing here prints.

@@ -1,11 +1,11 @@
-/* sessions/fsutil: crash-safe file primitives; see fsutil.h.
+/* base/fsutil: crash-safe file primitives; see fsutil.h.
  *
  * The atomic write follows redis' rdbSave: write a temp file next to the target, fsync it, rename
  * it over the target, then fsync the directory (redis fsyncFileDir), so that after a crash the path
  * holds either the complete old file or the complete new one, never a mix.  The temp file lives in
  * the same directory because rename(2) is only atomic within one file system.
  */
-#include "sessions/fsutil.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
-/* engine/status: see status.h. */
-#include "status.h"
+/* base/status: see status.h. */
+#include "base/status.h"
 
 #include <errno.h>
 #include <stdarg.h>
