@@ -16,7 +16,7 @@ CC      := cc
 endif
 
 DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev gnuplot-nox tmux pkg-config
-PKGS     := openblas libcjson zlib ncursesw
+PKGS     := openblas libcjson zlib
 
 ARCH_FLAGS := -march=x86-64-v2
 ifeq ($(NATIVE),1)
@@ -29,7 +29,7 @@ WFLAGS += -Werror
 endif
 OPT    ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(ARCH_FLAGS) $(WFLAGS) -fno-math-errno -fno-trapping-math -fopenmp-simd -I. \
-               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+               $(shell pkg-config --cflags $(PKGS) ncursesw 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SAN    :=
 CFLAGS  = $(OPT) $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
@@ -60,9 +60,14 @@ Q := @
 endif
 
 LIB_SRC := $(wildcard base/*.c engine/*.c sessions/*.c plots/*.c)
-TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c tui/views/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 LIB     := $(BUILD)/libtopiary.a
+# The TUI is its own library, entered through tui/tui.h; only the binary and tests/test_tui*.c link it
+# (and ncurses).  The command line (the binary's main and its subcommands) is CLI_SRC.
+TUI_SRC := $(filter-out tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+TUI_LIB := $(BUILD)/libtopiary_tui.a
+CLI_SRC := $(wildcard cli/*.c) $(filter tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
 HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o infer.o)
 $(HOT_OBJ): OPT = -O3
@@ -140,15 +145,26 @@ $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR  $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(BUILD)/tui/main.o $(LIB)
+$(TUI_LIB): $(TUI_SRC:%.c=$(BUILD)/%.o)
+	@$(if $(Q),echo "  AR  $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_SRC:%.c=$(BUILD)/%.o) $(TUI_LIB) $(LIB)
 	@$(if $(Q),echo "  LD  $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(NCURSES_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HOBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $< $(TEST_HOBJ) $(TEST_WRAPS_$*) $(LIB) \
-	    $(shell pkg-config --libs cmocka) $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS)
+	    $(shell pkg-config --libs cmocka) $(LDLIBS)
+
+# The TUI's own tests link the TUI library and ncurses; no other test does.
+$(BUILD)/tests/test_tui%: tests/test_tui%.c $(TEST_HOBJ) $(TUI_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $< $(TEST_HOBJ) $(TEST_WRAPS_$*) $(TUI_LIB) $(LIB) \
+	    $(shell pkg-config --libs cmocka) $(NCURSES_LIBS) $(LDLIBS)
 
 # Run every unit test binary; report a closing "N passed, N failed" line and fail if any failed.
 unit: $(TEST_BIN)
@@ -188,7 +204,7 @@ fuzz:
 	  echo "  FUZZ-LD $(FUZZ_BUILD)/fuzz_$$f"; \
 	  clang -O1 -g -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer \
 	    $(FUZZ_SAN) -o $(FUZZ_BUILD)/fuzz_$$f tests/fuzz/fuzz_$$f.c $(FUZZ_BUILD)/libtopiary.a \
-	    $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS_BASE) || exit 1; \
+	    $(LDLIBS_BASE) || exit 1; \
 	done
 	@fail=""; for f in $(FUZZ_NAMES); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$f; echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
@@ -208,7 +224,7 @@ bench-train: deps $(BIN)
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC  $<")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(shell pkg-config --libs ncursesw 2>/dev/null) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
 bench-sparse: deps $(BUILD)/bench/bench_sparse
 	./$(BUILD)/bench/bench_sparse $(BENCH_SPARSE_ARGS)

@@ -22,7 +22,7 @@
 #include "sessions/session.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
-#include "tui/ui.h"
+#include "tui/tui.h"
 #include "plots/gnuplot.h"
 #include "sessions/session_charts.h"
 #include "tui/profile_cli.h"
@@ -736,7 +736,7 @@ static int cmd_tui(int argc, char **argv, int first)
     }
     const char *dir = NULL;
     char dflt[4096];
-    UiOptions o = {0, 0};
+    TuiOptions o = {0, 0};
     int log_every_given = 0;
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--session") && i + 1 < argc) dir = argv[++i];
@@ -773,7 +773,7 @@ static int cmd_tui(int argc, char **argv, int first)
         rc = open_or_create(&s, dir, argc, argv, first, "tui");
     }
     if (rc) return rc;
-    rc = ui_run(&s, &o);
+    rc = tui_run(&s, &o);
     session_free(&s);
     return rc;
 }

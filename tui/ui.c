@@ -318,7 +318,7 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
 
 /* ---- main loop ----------------------------------------------------------------------------- */
 
-int ui_run(Session *s, const UiOptions *o)
+int tui_run(Session *s, const TuiOptions *o)
 {
     App *a = calloc(1, sizeof *a);
     if (!a) return 1;

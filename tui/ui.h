@@ -11,6 +11,7 @@
 #include "sessions/session.h"
 #include "tui/prompt.h"
 #include "tui/term.h"
+#include "tui/tui.h"
 
 typedef enum { SCR_TRAIN = 0, SCR_PRUNE, SCR_LATENCY, SCR_SESSIONS, SCR_HELP, SCR_COUNT } ScreenId;
 
@@ -79,12 +80,6 @@ typedef struct {
     double draw_seconds;
 } App;
 
-typedef struct {
-    int ascii, no_color;
-} UiOptions;
-
-/* Run the workbench on an open session until quit; returns 0 or an exit code. */
-int ui_run(Session *s, const UiOptions *o);
 
 /* ---- shared by the screens (tui/draw.c, tui/screens.c) ---- */
 void ui_log(App *a, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
