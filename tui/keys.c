@@ -10,6 +10,7 @@ static const KeyBinding KEYS[] = {
     {'g', "g", "Grow", ACT_GROW, NULL, 0, "grow connections with the settings of the Grow & prune screen"},
     {'p', "p", "Prune", ACT_PRUNE, NULL, 0, "prune with the settings of the Grow & prune screen"},
     {'r', "r", "Resize", ACT_RESIZE, NULL, 0, "resize every layer to its target size (Grow & prune screen)"},
+    /* a shorter budget than the CLI's minute: the screen shows progress and Esc cancels */
     {'l', "l", "Latency", ACT_COMMAND, "profile budget_s=30", 0, "profile the latency of the layer sizes (Latency screen)"},
     {'a', "a", NULL, ACT_APPLY_REC, NULL, 0, "apply the recommended size of the selected layer (Latency screen)"},
     {'u', "u", "Undo", ACT_COMMAND, "undo", 0, "undo the last train/grow/prune/resize"},
