@@ -158,6 +158,41 @@ const char *const *command_keys(const char *verb)
     return names;
 }
 
+TpStatus command_key_spec(const char *verb, const char *key, CommandKeySpec *out)
+{
+    const VerbSpec *v = find_verb(verb);
+    if (!v) return err_set(TP_EINVAL, "unknown verb '%s'", verb);
+    for (int k = 0; v->keys[k].key; k++) {
+        const KeySpec *ks = &v->keys[k];
+        if (strcmp(ks->key, key)) continue;
+        static const CommandKeyType types[] = {[K_INT] = COMMAND_KEY_INT, [K_NUM] = COMMAND_KEY_NUM,
+                                               [K_STR] = COMMAND_KEY_STR, [K_ENUM] = COMMAND_KEY_ENUM};
+        *out = (CommandKeySpec){ks->key, types[ks->type], ks->lo, ks->hi, ks->choices, ks->help};
+        return TP_OK;
+    }
+    return err_set(TP_EINVAL, "%s: unknown key '%s'", verb, key);
+}
+
+const char *command_words(const char *verb)
+{
+    const VerbSpec *v = find_verb(verb);
+    return v ? v->words : NULL;
+}
+
+/* What each verb's success changes besides the journal (CommandResult.views). */
+static unsigned views_of(const VerbSpec *v)
+{
+    static const struct { const char *verb; unsigned views; } EXTRA[] = {
+        {"train", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"profile", COMMAND_VIEW_LATENCY},
+        {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL}, {"restore", COMMAND_VIEW_MODEL},
+        {"eval", COMMAND_VIEW_MODEL},
+    };
+    unsigned views = v->destructive || v->journaled ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
+    for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
+        if (!strcmp(EXTRA[i].verb, v->verb)) views |= EXTRA[i].views;
+    return views;
+}
+
 /* ==== parser ==================================================================================== */
 
 static int edit_distance(const char *a, const char *b)
@@ -392,10 +427,16 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     const char *dry = command_arg(&c, "dry");
     int is_dry = dry && !strcmp(dry, "1");
+    snprintf(res->verb, sizeof res->verb, "%s", v->verb);
+    res->dry_run = is_dry;
+    res->destructive = v->destructive && !is_dry;
     if (v->destructive && !is_dry && (st = snapshot_take_undo(s, line)) != TP_OK)
         return err_wrap(st, "%s: undo snapshot: ", v->verb);
     long step_before = s->trainer.step;
     st = v->run(s, &c, res);
+    res->nan = st == TP_ENAN;
+    /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
+    if (!is_dry) res->views = views_of(v);
     if (!res->summary[0]) {
         /* first line of the text as the journal's short result */
         snprintf(res->summary, sizeof res->summary, "%.159s", res->text);

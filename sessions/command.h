@@ -33,7 +33,32 @@ typedef struct {
     char summary[160];         /* one line for the journal                */
     int quit;                  /* `quit` was executed                     */
     int changed;               /* the session state changed               */
+    /* Structured facts for front ends (set by command_execute; never match the text above): */
+    char verb[24];             /* the verb executed ("" for a blank line) */
+    int dry_run;               /* dry=1: a preview, nothing changed       */
+    int destructive;           /* an undo snapshot was taken before it    */
+    int nan;                   /* stopped on a non-finite loss (TP_ENAN)  */
+    unsigned views;            /* COMMAND_VIEW_* whose data it changed    */
 } CommandResult;
+
+/* What a command may have changed, for views cached by front ends (CommandResult.views). */
+enum {
+    COMMAND_VIEW_MODEL = 1u << 0,    /* parameters, masks, sizes, settings            */
+    COMMAND_VIEW_METRICS = 1u << 1,  /* metrics.tsv rows                              */
+    COMMAND_VIEW_LATENCY = 1u << 2,  /* latency.tsv (profile)                         */
+    COMMAND_VIEW_HISTORY = 1u << 3,  /* snapshots/ and journal.txt                    */
+};
+
+/* One key of a verb as the verb table declares it (ranges, choices, help): forms and completion
+ * are generated from it, so there is one source of ranges. */
+typedef enum { COMMAND_KEY_INT, COMMAND_KEY_NUM, COMMAND_KEY_STR, COMMAND_KEY_ENUM } CommandKeyType;
+typedef struct {
+    const char *name;
+    CommandKeyType type;
+    double lo, hi;             /* INT / NUM range                          */
+    const char *choices;       /* ENUM: "a|b|c"                            */
+    const char *help;
+} CommandKeySpec;
 
 /* Progress/cancel hook for long verbs (train, eval): called between minibatches (row == NULL) and
  * after each metrics row train logs (row != NULL); return nonzero to stop after this minibatch.
@@ -57,5 +82,9 @@ const char *command_help(const char *verb);
 const char *const *command_verbs(void);
 /* Key names of a verb (NULL-terminated; NULL if the verb is unknown), for completion. */
 const char *const *command_keys(const char *verb);
+/* The spec of verb's key; TP_EINVAL naming what is unknown. */
+TpStatus command_key_spec(const char *verb, const char *key, CommandKeySpec *out);
+/* A verb's positional words ("none|agp|gp"), or NULL if it takes none or is unknown. */
+const char *command_words(const char *verb);
 
 #endif

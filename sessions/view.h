@@ -1,0 +1,105 @@
+/* sessions/view: read-only views of a session for front ends (the TUI), so that they never reach
+ * into engine/ or a Session's model, trainer or files themselves.
+ *
+ * Two kinds of accessors:
+ *   - from memory (view_status, view_tensor, view_layers): cheap, no file is touched;
+ *   - from the session directory (view_metrics_load, view_latency_load, view_history_load): they read
+ *     metrics.tsv, latency.tsv, snapshots/ and journal.txt.  Front ends call them only when the data
+ *     changed (CommandResult.views says which) and draw the result from memory.
+ * Nothing here changes the session; every change goes through command_execute(). */
+#ifndef TP_VIEW_H
+#define TP_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sessions/journal.h"
+#include "sessions/session.h"
+#include "sessions/snapshot.h"
+
+#define VIEW_MAX_LAYERS MODEL_MAX_LAYERS
+#define VIEW_MAX_SNAPSHOTS 64
+
+/* The status line and the Train screen's numbers. */
+typedef struct {
+    char name[64];             /* the session directory's last component          */
+    long step;
+    int epoch, epochs;
+    double valid_ppl;          /* NaN before the first validation                 */
+    const char *level;         /* "word" | "char"                                 */
+    const char *cell;          /* "LSTM" | "H-LSTM"                               */
+    const char *backend;       /* the compute backend in use                      */
+    double lr, clip;
+    size_t nnz, params;
+    double sparsity;
+    int n_layers;
+    int hidden[VIEW_MAX_LAYERS];
+    char schedule[200];        /* the pruning schedule, described                 */
+} ViewStatus;
+
+void view_status(const Session *s, ViewStatus *v);
+
+/* The session's step (minibatches trained). */
+long view_step(const Session *s);
+/* Number of layers and their hidden sizes (a cheap subset of view_status). */
+int view_layers(const Session *s, int *hidden);
+
+/* One parameter tensor of the model, with its mask statistics. */
+typedef struct {
+    const char *name;
+    int is_bias;
+    int rows, cols;
+    const uint8_t *mask;       /* rows*cols, 1 = live (points into the session: read only) */
+    double density;
+    int row_nnz_min, row_nnz_max;
+} ViewTensor;
+
+int view_n_tensors(const Session *s);
+void view_tensor(const Session *s, int i, ViewTensor *t);
+/* Index of the tensor named `name`, or -1. */
+int view_tensor_find(const Session *s, const char *name);
+
+/* Metric series for charts: metrics.tsv loaded once, then rows pushed live as training logs them. */
+typedef struct {
+    int n, cap;
+    double *step, *train_ppl, *valid_ppl, *sparsity, *nnz, *tok_s;   /* sparsity in percent */
+} ViewSeries;
+
+/* Append SESSION/metrics.tsv's rows (a missing file is an empty one). */
+TpStatus view_metrics_load(ViewSeries *m, const char *dir);
+TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r);
+void view_metrics_free(ViewSeries *m);
+
+/* The newest latency curve of SESSION/latency.tsv, its analysis, and per layer the recommendation. */
+typedef struct {
+    int have;                  /* 0: no profile yet (nothing else is set)                 */
+    int n;
+    double *hidden, *median_us, *p10_us, *p90_us;   /* owned, n each                       */
+    char backend[16];
+    int threads, batch;
+    int n_points, n_dominated;
+    double *point_hidden;      /* hidden size of each hysteresis point (n_points)         */
+    int n_layers;
+    int current[VIEW_MAX_LAYERS];   /* the layer's size when this view was computed       */
+    char rec[VIEW_MAX_LAYERS][512]; /* one line: the `recommend` text                      */
+    /* "no slower than now": the largest size at no latency cost, or 0 when the layer is already
+     * the largest at its latency; rec_err when the analysis has no answer for the layer. */
+    int rec_hidden[VIEW_MAX_LAYERS];
+    char rec_err[VIEW_MAX_LAYERS][160];
+} ViewLatency;
+
+TpStatus view_latency_load(ViewLatency *v, const Session *s);
+void view_latency_free(ViewLatency *v);
+
+/* Snapshots (oldest first) and the journal. */
+typedef struct {
+    SnapshotInfo snaps[VIEW_MAX_SNAPSHOTS];
+    int n_snaps;
+    JournalEntry *journal;     /* owned */
+    int n_journal;
+} ViewHistory;
+
+TpStatus view_history_load(ViewHistory *h, const char *dir);
+void view_history_free(ViewHistory *h);
+
+#endif

@@ -1,0 +1,76 @@
+/* tui/app: see app.h. */
+#include "app.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/clock.h"
+
+void app_log(App *a, int err, const char *fmt, ...)
+{
+    if (a->log_n == APP_LOG_LINES) {
+        memmove(a->log[0], a->log[1], sizeof a->log[0] * (APP_LOG_LINES - 1));
+        a->log_n--;
+    }
+    char *line = a->log[a->log_n++];
+    line[0] = err ? '!' : ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + 1, sizeof a->log[0] - 1, fmt, ap);
+    va_end(ap);
+    a->need_draw = 1;
+}
+
+void app_message(App *a, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    va_end(ap);
+    a->msg_err = err;
+    a->need_draw = 1;
+}
+
+void app_touch(App *a, unsigned views)
+{
+    for (int i = 0; i < APP_VIEW_COUNT; i++)
+        if (views & (1u << i)) a->gen[i]++;
+    a->need_draw = 1;
+}
+
+void app_command(App *a, const char *line)
+{
+    while (*line == ' ') line++;
+    if (!*line) return;
+    if (a->running) {
+        /* training: stop at the next minibatch, run it, then resume */
+        if (a->n_pending < APP_MAX_PENDING)
+            snprintf(a->pending[a->n_pending++], PROMPT_MAX, "%.*s", PROMPT_MAX - 1, line);
+        a->stop_request = 1;
+        /* `quit` ends the run instead of interrupting it */
+        Command c;
+        if (command_parse(line, &c) == TP_OK && !strcmp(c.verb, "quit")) a->running = 0;
+        return;
+    }
+    CommandResult r;
+    double t0 = clock_now();
+    TpStatus st = command_execute(a->s, line, &r);
+    app_touch(a, r.views);
+    a->paused_by_nan = r.nan;
+    if (st != TP_OK) {
+        if (r.nan) a->running = 0;
+        app_log(a, 1, "%s: %s", line, err_msg());
+        if (r.nan) app_message(a, 1, "%s -- training paused; press u to undo", err_msg());
+        else app_message(a, 1, "%s", err_msg());
+    } else {
+        app_log(a, 0, "%s -> %s", line, r.summary);
+        char first[256];
+        snprintf(first, sizeof first, "%.255s", r.text);
+        char *nl = strchr(first, '\n');
+        if (nl) *nl = '\0';
+        app_message(a, 0, "%s (%.1f s)", first, clock_now() - t0);
+        if (r.quit) a->quit = 1;
+    }
+    if (a->on_result) a->on_result(a, &r);
+}

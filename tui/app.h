@@ -1,0 +1,66 @@
+/* tui/app: the workbench's state shared by every screen (the session, the log and status line, the
+ * prompt, training flags, the metric series, the generation of each cached view) and the services a
+ * screen uses: app_command (every change to the session is a line of the command language, so it is
+ * journaled, undoable and replayable), app_log, app_message.  Each screen's own state lives in its
+ * own file (tui/screen_*.c); App holds it as an opaque pointer. */
+#ifndef TP_APP_H
+#define TP_APP_H
+
+#include "sessions/command.h"
+#include "sessions/session.h"
+#include "sessions/view.h"
+#include "tui/prompt.h"
+#include "tui/term.h"
+
+#define APP_LOG_LINES 64
+#define APP_MAX_SCREENS 8
+#define APP_MAX_PENDING 8
+
+/* Views cached by the screens, by the bit of CommandResult.views they follow (COMMAND_VIEW_*). */
+enum { APP_VIEW_MODEL, APP_VIEW_METRICS, APP_VIEW_LATENCY, APP_VIEW_HISTORY, APP_VIEW_COUNT };
+
+typedef struct App App;
+/* Called with every command result (set by the main loop to offer it to the screens). */
+typedef void (*AppResultFn)(App *a, const CommandResult *r);
+
+struct App {
+    Session *s;
+    TermCaps caps;
+    int screen;                /* index into the screen table                 */
+    int running;               /* training requested (Space)                   */
+    int stop_request;          /* stop the current slice run                   */
+    int quit;
+    int paused_by_nan;         /* the last command stopped on a non-finite loss */
+    /* commands typed or keyed while training: run between slices */
+    char pending[APP_MAX_PENDING][PROMPT_MAX];
+    int n_pending;
+    /* log of commands and events, newest last ('!' first marks an error) */
+    char log[APP_LOG_LINES][200];
+    int log_n;
+    char msg[256];             /* status line                                  */
+    int msg_err;
+    int prompt_on;
+    Prompt prompt;
+    ViewSeries m;              /* metric series for the charts                 */
+    /* generation of each view's data: a screen recomputes its cache when the number moved */
+    unsigned gen[APP_VIEW_COUNT];
+    int need_draw;             /* something changed since the last frame       */
+    AppResultFn on_result;
+    void *screen_state[APP_MAX_SCREENS];
+    /* measured responsiveness (TOPIARY_UI_STATS) */
+    double last_draw;
+    double key_latency_ms, key_train_max_ms;
+    double last_step_end, step_sum;
+    long n_steps, redraws;
+    double draw_seconds;
+};
+
+void app_log(App *a, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void app_message(App *a, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Execute (or queue while training) one command line; the result goes to the log and status line,
+ * the views it changed are marked (CommandResult.views), and on_result sees it. */
+void app_command(App *a, const char *line);
+/* Mark views (COMMAND_VIEW_* bits) as changed. */
+void app_touch(App *a, unsigned views);
+
+#endif

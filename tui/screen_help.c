@@ -1,0 +1,76 @@
+/* tui/screen_help: the key table, then the command table; full width, scrolled with
+ * Up/Down/PgUp/PgDn.  The text is built once (both tables are constant). */
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tui/draw.h"
+#include "tui/screens.h"
+
+#define HELP_LINES 96
+
+typedef struct {
+    char lines[HELP_LINES][256];
+    int n;
+    int scroll;                /* first line shown */
+} HelpState;
+
+static void help_init(App *a, void *st)
+{
+    (void)a;
+    HelpState *h = st;
+    int nk;
+    const KeyBinding *k = keys_table(&nk);
+    snprintf(h->lines[h->n++], 256, "KEYS");
+    for (int i = 0; i < nk && h->n < HELP_LINES; i++) snprintf(h->lines[h->n++], 256, "  %-6s %s", k[i].name, k[i].help);
+    if (h->n < HELP_LINES) h->lines[h->n++][0] = '\0';
+    const char *p = command_help(NULL);
+    while (p && *p && h->n < HELP_LINES) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        snprintf(h->lines[h->n++], 256, "%.*s", len, p);
+        p = nl ? nl + 1 : p + len;
+    }
+    if (h->n < HELP_LINES) h->lines[h->n++][0] = '\0';
+    if (h->n < HELP_LINES)
+        snprintf(h->lines[h->n++], 256, "`topiary help VERB` or `:help VERB` shows a verb's keys and their ranges.");
+}
+
+static int help_key(App *a, void *st, int ch)
+{
+    (void)a;
+    HelpState *h = st;
+    switch (ch) {
+    case KEY_UP: h->scroll--; break;
+    case KEY_DOWN: h->scroll++; break;
+    case KEY_PPAGE: h->scroll -= 10; break;
+    case KEY_NPAGE: h->scroll += 10; break;
+    case KEY_HOME: h->scroll = 0; break;
+    default: return 0;
+    }
+    if (h->scroll < 0) h->scroll = 0;
+    return 1;
+}
+
+static void help_draw(App *a, void *st, int top, int h)
+{
+    (void)a;
+    HelpState *hs = st;
+    int rows = h - 2;
+    if (hs->scroll > hs->n - rows) hs->scroll = hs->n - rows > 0 ? hs->n - rows : 0;
+    draw_box_title(top, 0, h, COLS, hs->n > rows ? "help (Up/Down/PgUp/PgDn scroll)" : "help");
+    for (int r = 0; r < rows && hs->scroll + r < hs->n; r++) {
+        const char *l = hs->lines[hs->scroll + r];
+        int bold = !strcmp(l, "KEYS") || !strncmp(l, "commands", 8);
+        draw_text(top + 1 + r, 2, COLS - 4, bold ? (int)A_BOLD : (int)A_NORMAL, "%s", l);
+    }
+}
+
+const Screen SCREEN_HELP = {
+    .name = "Help",
+    .chart = "ppl",
+    .state_size = sizeof(HelpState),
+    .init = help_init,
+    .draw = help_draw,
+    .key = help_key,
+};

@@ -1,0 +1,54 @@
+/* tui/screen_train: the dashboard: perplexity and sparsity charts of the metric series (App.m, from
+ * metrics.tsv at start, then live), one line of numbers, and the log of commands and events. */
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tui/draw.h"
+#include "tui/screens.h"
+
+static void train_draw(App *a, void *st, int top, int h)
+{
+    (void)st;
+    const ViewSeries *m = &a->m;
+    int log_h = h >= 22 ? 7 : 5;
+    int ch = h - log_h - 1;
+    int w1 = COLS * 3 / 5, w2 = COLS - w1;
+    const double *ppl[2] = {m->train_ppl, m->valid_ppl};
+    const char *names[2] = {"train ppl", "valid ppl"};
+    int log_y = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < m->n; i++)
+        if (isfinite(m->train_ppl[i])) lo = fmin(lo, m->train_ppl[i]), hi = fmax(hi, m->train_ppl[i]);
+    if (hi > 8 * lo) log_y = 1;
+    draw_chart(a->caps.ascii, top, 0, ch, w1, "perplexity vs step", names, m->step, ppl, 2, m->n, log_y, NULL, NULL, 0);
+    const double *sp[1] = {m->sparsity};
+    const char *sn[1] = {"sparsity %"};
+    draw_chart(a->caps.ascii, top, w1, ch, w2, "sparsity % vs step", sn, m->step, sp, 1, m->n, 0, NULL, NULL, 0);
+    /* one line of numbers (from memory) */
+    ViewStatus v;
+    view_status(a->s, &v);
+    char sizes[64] = "";
+    for (int l = 0; l < v.n_layers; l++) {
+        size_t k = strlen(sizes);
+        snprintf(sizes + k, sizeof sizes - k, "%s%d", l ? "," : "", v.hidden[l]);
+    }
+    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu (%.1f%% sparse) | layers %s | schedule %s",
+              v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, sizes, v.schedule);
+    /* the log of recent commands and events */
+    int ly = top + ch + 1;
+    draw_box_title(ly, 0, log_h, COLS, "log");
+    int first = a->log_n - (log_h - 2);
+    if (first < 0) first = 0;
+    for (int i = first, r = 0; i < a->log_n; i++, r++) {
+        const char *line = a->log[i];
+        draw_text(ly + 1 + r, 2, COLS - 4, line[0] == '!' ? term_attr(TERM_C_ERR) : (int)A_NORMAL, "%s", line + 1);
+    }
+}
+
+const Screen SCREEN_TRAIN = {
+    .name = "Train",
+    .chart = "ppl",
+    .draw = train_draw,
+};
