@@ -13,9 +13,11 @@
 #include "engine/safetensors.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "sessions/modelio.h"
 #include "sessions/snapshot.h"
 
 #define MANIFEST_MAX_BYTES (16u << 20)
+#define VOCAB_MAX_BYTES (1u << 30)
 
 int session_exists(const char *dir)
 {
@@ -128,18 +130,6 @@ static TpStatus write_model(const Session *s, const char *path)
     }
     if (st == TP_OK) st = safetensors_writer_save(w, path);
     safetensors_writer_delete(w);
-    return st;
-}
-
-static TpStatus write_vocab(const Session *s, const char *path)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < s->corpus.n_vocab; i++) cJSON_AddItemToArray(a, cJSON_CreateString(s->corpus.vocab[i]));
-    char *txt = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    if (!txt) return err_set(TP_ENOMEM, "save vocab.json: out of memory");
-    TpStatus st = fsutil_write_atomic(path, txt, strlen(txt));
-    free(txt);
     return st;
 }
 
@@ -315,7 +305,7 @@ TpStatus session_save(Session *s)
     char p[4200];
     TpStatus st;
     path_join(p, sizeof p, s->dir, "vocab.json");
-    if (!fsutil_exists(p) && (st = write_vocab(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    if (!fsutil_exists(p) && (st = modelio_write_vocab(&s->corpus, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
     return session_write_state(s, s->dir, NULL);
 }
 
@@ -374,58 +364,16 @@ static TpStatus check_file(const cJSON *files, const char *dir, const char *name
     return err_set(first_st, "%s", first_err);
 }
 
-static TpStatus load_vocab(const char *dir, char ***vocab, int *n)
+/* A registry tensor as add_tensor writes it: 1-D when it has one column. */
+static TpStatus load_param(const SafetensorsFile *f, const char *path, const char *name, SafetensorsDtype dt,
+                           const ModelParam *p, void *dst)
 {
-    char p[4200];
-    void *buf = NULL;
-    size_t len;
-    path_join(p, sizeof p, dir, "vocab.json");
-    TpStatus st = fsutil_read_file(p, 1u << 30, &buf, &len);
-    if (st != TP_OK) return st;
-    cJSON *a = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!cJSON_IsArray(a)) {
-        cJSON_Delete(a);
-        return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", p);
-    }
-    int k = cJSON_GetArraySize(a);
-    char **v = calloc((size_t)k + 1, sizeof *v);
-    for (int i = 0; v && i < k; i++) {
-        const cJSON *e = cJSON_GetArrayItem(a, i);
-        if (!cJSON_IsString(e)) {
-            for (int j = 0; j < i; j++) free(v[j]);
-            free(v);
-            cJSON_Delete(a);
-            return err_set(TP_EFORMAT, "%s: entry %d is not a string", p, i);
-        }
-        v[i] = strdup(e->valuestring);
-    }
-    cJSON_Delete(a);
-    if (!v) return err_set(TP_ENOMEM, "%s: out of memory", p);
-    *vocab = v;
-    *n = k;
-    return TP_OK;
+    return modelio_load_tensor(f, path, name, dt, p->cols == 1 ? 1 : 2, p->rows, p->cols, "expected", dst);
 }
 
-static void free_vocab(char **v, int n)
+static TpStatus load_state_tensor(const SafetensorsFile *f, const char *path, const char *name, int B, int H, float *dst)
 {
-    if (!v) return;
-    for (int i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
-static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const char *name, SafetensorsDtype dt,
-                            int64_t rows, int64_t cols, void *dst)
-{
-    const SafetensorsTensor *t = safetensors_find(f, name);
-    if (!t) return err_set(TP_EFORMAT, "%s: tensor %s missing", path, name);
-    int ok = t->dtype == dt && ((cols == 1 && t->ndim == 1 && t->shape[0] == rows) ||
-                                (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols));
-    if (!ok)
-        return err_set(TP_EFORMAT, "%s: tensor %s has the wrong dtype or shape (expected %s [%" PRId64 ", %" PRId64 "])",
-                       path, name, safetensors_dtype_name(dt), rows, cols);
-    memcpy(dst, t->data, t->nbytes);
-    return TP_OK;
+    return modelio_load_tensor(f, path, name, SAFETENSORS_F32, 2, B, H, "expected", dst);
 }
 
 /* The model file into s; with a schedule in progress (load_schedule_progress ran first) also its
@@ -440,25 +388,25 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
     char name[96];
     for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
         const ModelParam *p = &m->p[i];
-        st = load_tensor(&f, path, p->name, SAFETENSORS_F32, p->rows, p->cols, m->w + p->off);
+        st = load_param(&f, path, p->name, SAFETENSORS_F32, p, m->w + p->off);
         snprintf(name, sizeof name, "mask.%s", p->name);
-        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, m->mask + p->off);
+        if (st == TP_OK) st = load_param(&f, path, name, SAFETENSORS_U8, p, m->mask + p->off);
         snprintf(name, sizeof name, "optim.m.%s", p->name);
-        if (st == TP_OK && tr->opt.m) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.m + p->off);
+        if (st == TP_OK && tr->opt.m) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.m + p->off);
         snprintf(name, sizeof name, "optim.v.%s", p->name);
-        if (st == TP_OK && tr->opt.v) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.v + p->off);
+        if (st == TP_OK && tr->opt.v) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.v + p->off);
     }
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
         snprintf(name, sizeof name, "state.h.l%d", l);
-        st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
+        st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
         snprintf(name, sizeof name, "state.c.l%d", l);
-        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
+        if (st == TP_OK) st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
     }
     for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
         const ModelParam *p = &m->p[i];
         snprintf(name, sizeof name, "ever_pruned.%s", p->name);
         if (safetensors_find(&f, name))
-            st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, s->gp.ever_pruned + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_U8, p, s->gp.ever_pruned + p->off);
         else
             memset(s->gp.ever_pruned + p->off, 0, p->n);
     }
@@ -467,13 +415,13 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
         const ModelParam *p = &m->p[i];
         if (sd->good_w) {
             snprintf(name, sizeof name, "schedule.good.%s", p->name);
-            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, sd->good_w + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_F32, p, sd->good_w + p->off);
             snprintf(name, sizeof name, "schedule.good_mask.%s", p->name);
-            if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, sd->good_mask + p->off);
+            if (st == TP_OK) st = load_param(&f, path, name, SAFETENSORS_U8, p, sd->good_mask + p->off);
         }
         if (acc_batches && st == TP_OK) {
             snprintf(name, sizeof name, "grow.accum.%s", p->name);
-            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, s->gp.acc.sum + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_F32, p, s->gp.acc.sum + p->off);
         }
     }
     if (st == TP_OK) s->gp.acc.n_batches = acc_batches;
@@ -721,7 +669,7 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     s->valid_ppl = NAN;
     if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    char **vocab = NULL, mp[4200];
+    char **vocab = NULL, mp[4200], vp[4200];
     int n_vocab = 0;
     cJSON *man = NULL;
     TpStatus st = read_manifest(dir, &man, mp, sizeof mp);
@@ -734,7 +682,8 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
         goto fail;
     }
     if (data_override && *data_override) snprintf(s->task.data, sizeof s->task.data, "%s", data_override);
-    if ((st = load_vocab(dir, &vocab, &n_vocab)) != TP_OK) goto fail;
+    path_join(vp, sizeof vp, dir, "vocab.json");
+    if ((st = modelio_read_vocab(vp, VOCAB_MAX_BYTES, &vocab, &n_vocab)) != TP_OK) goto fail;
     if (n_vocab != s->task.model.n_vocab) {
         st = err_set(TP_EFORMAT, "%s/vocab.json: %d tokens, manifest says %d", dir, n_vocab, s->task.model.n_vocab);
         goto fail;
@@ -745,11 +694,11 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     if ((st = check_model_fits(&s->task.model, dir, mp)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
     if ((st = load_state(s, man, dir, mp)) != TP_OK) goto fail;
-    free_vocab(vocab, n_vocab);
+    modelio_free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     return TP_OK;
 fail:
-    free_vocab(vocab, n_vocab);
+    modelio_free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     session_free(s);
     return st;
