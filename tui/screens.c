@@ -14,6 +14,7 @@
 #include "engine/mask.h"
 #include "plots/heatmap.h"
 #include "sessions/command.h"
+#include "sessions/compress.h"
 #include "sessions/journal.h"
 #include "sessions/snapshot.h"
 #include "tui/keys.h"
