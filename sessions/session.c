@@ -15,7 +15,6 @@
 #include "base/paths.h"
 #include "sessions/manifest.h"
 #include "sessions/modelio.h"
-#include "sessions/snapshot.h"
 
 #define VOCAB_MAX_BYTES (1u << 30)
 
@@ -46,7 +45,7 @@ static TpStatus build(Session *s)
     return st;
 }
 
-TpStatus session_create(Session *s, const char *dir, const Task *task)
+TpStatus session_create_files(Session *s, const char *dir, const Task *task)
 {
     memset(s, 0, sizeof *s);
     s->valid_ppl = NAN;
@@ -64,8 +63,6 @@ TpStatus session_create(Session *s, const char *dir, const Task *task)
     path_join(p, sizeof p, dir, "metrics.tsv");
     if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) goto fail;
     if ((st = session_save(s)) != TP_OK) goto fail;
-    /* the replay starting point */
-    if ((st = snapshot_take_initial(s)) != TP_OK) goto fail;
     return TP_OK;
 fail:
     session_free(s);

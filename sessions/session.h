@@ -42,8 +42,11 @@ typedef struct Session {
     GpState gp;             /* grow-and-prune state: history, accumulator, schedule */
 } Session;
 
-/* New session in dir (created if needed; refused if it already holds a manifest.json). */
-TpStatus session_create(Session *s, const char *dir, const Task *task);
+/* New session in dir (created if needed; refused if it already holds a manifest.json): the task
+ * resolved, corpus and model built, metrics.tsv started and the first save written.  It takes no
+ * snapshot: a new session's callers want session_new (sessions/session_new.h), which also takes
+ * the "initial" snapshot that replay starts from. */
+TpStatus session_create_files(Session *s, const char *dir, const Task *task);
 /* Open an existing session; data_override (may be NULL) replaces the recorded --data path. */
 TpStatus session_open(Session *s, const char *dir, const char *data_override);
 int session_exists(const char *dir);

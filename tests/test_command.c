@@ -28,6 +28,7 @@
 #include "base/fsutil.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/snapshot.h"
 #include "sessions/task.h"
 

@@ -28,6 +28,7 @@
 #include "helpers.h"
 #include "base/fsutil.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/task.h"
 
 /* ==== Fixture: the corpus and one trained, saved session shared by the refusal tests ==== */
@@ -89,8 +90,8 @@ static int group_setup(void **state)
     Task t;
     tiny_task(&t, 2, OPTIM_ADAM, 0.2f);
     Session s;
-    if (session_create(&s, g_golden, &t) != TP_OK) {
-        fprintf(stderr, "session_create: %s\n", err_msg());
+    if (session_new(&s, g_golden, &t) != TP_OK) {
+        fprintf(stderr, "session_new: %s\n", err_msg());
         return -1;
     }
     train_n(&s, 7, NULL);
@@ -168,7 +169,7 @@ static void roundtrip(int n_layers, OptimKind optim, float dropout, int steps_be
     Task t;
     tiny_task(&t, n_layers, optim, dropout);
     Session a, b;
-    assert_int_equal(session_create(&a, dir, &t), TP_OK);
+    assert_int_equal(session_new(&a, dir, &t), TP_OK);
     train_n(&a, steps_before, NULL);
     a.valid_ppl = exp(4.123456789012345); /* doubles that 15 digits do not round-trip */
     a.wall_seconds = 1.0 / 3.0;
@@ -232,7 +233,7 @@ static void test_create_refuses_existing_session(void **state)
     Task t;
     tiny_task(&t, 1, OPTIM_SGD, 0.0f);
     Session s;
-    assert_int_not_equal(session_create(&s, g_golden, &t), TP_OK);
+    assert_int_not_equal(session_new(&s, g_golden, &t), TP_OK);
     assert_non_null(strstr(err_msg(), "already exists"));
     assert_non_null(strstr(err_msg(), g_golden));
     assert_int_equal(fsutil_read_file(p, SIZE_MAX, &after, &na), TP_OK);
@@ -697,7 +698,7 @@ static void test_metrics_rows_match_header(void **state)
     Task t;
     tiny_task(&t, 1, OPTIM_SGD, 0.0f);
     Session s;
-    assert_int_equal(session_create(&s, dir, &t), TP_OK);
+    assert_int_equal(session_new(&s, dir, &t), TP_OK);
     SessionMetrics m;
     session_metrics_now(&s, &m);
     size_t n_true = 0;
