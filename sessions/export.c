@@ -16,6 +16,7 @@
 #include "engine/backend.h"
 #include "engine/compact.h"
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "sessions/modelio.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "engine/backend.h"
-#include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "sessions/manifest.h"

@@ -24,6 +24,7 @@
 #include <cJSON.h>
 
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "helpers.h"
 #include "sessions/command.h"
 #include "sessions/export.h"

@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "helpers.h"
 #include "base/fsutil.h"
 #include "sessions/session.h"
