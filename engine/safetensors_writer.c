@@ -11,13 +11,6 @@
 /* JSON numbers are doubles: integers are exact only up to 2^53 (as the reader checks). */
 #define JSON_INT_MAX 9007199254740992.0
 
-/* Record the error and leave through the function's single cleanup label. */
-#define FAIL(...)                        \
-    do {                                 \
-        rc = err_set(__VA_ARGS__);       \
-        goto fail;                       \
-    } while (0)
-
 typedef struct {
     char *name;
     SafetensorsDtype dtype;
@@ -304,8 +297,10 @@ TpStatus safetensors_writer_serialize(SafetensorsWriter *w, void **buf, size_t *
     if (rc != TP_OK)
         return rc;
     unsigned char *out = malloc(L.total ? L.total : 1);
-    if (!out)
-        FAIL(TP_ENOMEM, "safetensors: out of memory (%zu bytes)", L.total);
+    if (!out) {
+        rc = err_set(TP_ENOMEM, "safetensors: out of memory (%zu bytes)", L.total);
+        goto fail;
+    }
     memcpy(out, L.hdr, L.hlen);
     for (int i = 0; i < w->n; i++) {
         const WTensor *t = &w->t[L.order[i]];
