@@ -54,6 +54,19 @@ TpStatus fsutil_write_all(int fd, const void *data, size_t n)
     return TP_OK;
 }
 
+/* fsync then close *fd (set to -1 either way: never closed twice); errors read
+ * "<verb> <path>: fsync: <strerror>" or "...: close: ...". */
+static TpStatus sync_close(int *fd, const char *verb, const char *path)
+{
+    if (fsync(*fd) != 0)
+        return err_set(TP_EIO, "%s %s: fsync: %s", verb, path, strerror(errno));
+    int cfd = *fd;
+    *fd = -1;
+    if (close(cfd) != 0)
+        return err_set(TP_EIO, "%s %s: close: %s", verb, path, strerror(errno));
+    return TP_OK;
+}
+
 TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
 {
     TpStatus rc;
@@ -89,16 +102,8 @@ TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
         goto fail;
     }
     /* Without this fsync, a crash after the rename could leave a renamed but empty file. */
-    if (fsync(fd) != 0) {
-        rc = err_set(TP_EIO, "save %s: fsync: %s", path, strerror(errno));
+    if ((rc = sync_close(&fd, "save", path)) != TP_OK)
         goto fail;
-    }
-    int cfd = fd;
-    fd = -1; /* closed (or not) either way: never close twice */
-    if (close(cfd) != 0) {
-        rc = err_set(TP_EIO, "save %s: close: %s", path, strerror(errno));
-        goto fail;
-    }
     if (rename(tmp, path) != 0) {
         rc = err_set(TP_EIO, "save %s: rename: %s", path, strerror(errno));
         goto fail;
@@ -315,16 +320,8 @@ TpStatus fsutil_append_line(const char *path, const char *line)
         err_wrap(rc, "append %s: ", path);
         goto fail;
     }
-    if (fsync(fd) != 0) {
-        rc = err_set(TP_EIO, "append %s: fsync: %s", path, strerror(errno));
+    if ((rc = sync_close(&fd, "append", path)) != TP_OK)
         goto fail;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        rc = err_set(TP_EIO, "append %s: close: %s", path, strerror(errno));
-        goto fail;
-    }
     if (created) {
         dir = dir_of(path);
         if (!dir) {

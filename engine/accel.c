@@ -1,5 +1,6 @@
 /* engine/accel: see accel.h for the model. */
 #include "accel.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include <cJSON.h>
+
+enum { ACCEL_FILE_MAX_BYTES = 65535 }; /* an accelerator description is a few hundred bytes */
 
 void accel_defaults(AccelParams *p)
 {
@@ -111,17 +114,14 @@ TpStatus accel_params_parse(AccelParams *p, const char *json)
 TpStatus accel_params_load(AccelParams *p, const char *path)
 {
     accel_defaults(p);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    int too_big = n == sizeof buf - 1 && fgetc(f) != EOF, bad = ferror(f);
-    fclose(f);
-    if (bad) return err_set(TP_EIO, "%s: read error", path);
-    if (too_big) return err_set(TP_ERANGE, "%s: larger than 64 KiB: not an accelerator description", path);
-    buf[n] = '\0';
-    TpStatus st = accel_params_parse(p, buf);
+    void *buf;
+    size_t n;
+    TpStatus st = fsutil_read_file(path, ACCEL_FILE_MAX_BYTES, &buf, &n);
+    if (st == TP_ERANGE) return err_set(TP_ERANGE, "%s: larger than 64 KiB: not an accelerator description", path);
+    if (st != TP_OK) return st;
+    st = accel_params_parse(p, buf);
     if (st != TP_OK) err_wrap(st, "%s: ", path);
+    free(buf);
     return st;
 }
 

@@ -1,6 +1,7 @@
 /* engine/breakeven: see breakeven.h. */
 #include "breakeven.h"
 #include "base/clock.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -232,33 +233,23 @@ TpStatus breakeven_cache_path(char *buf, size_t n, const char *dir)
     return TP_OK;
 }
 
-static TpStatus mkdir_p(const char *path)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) return err_set(TP_EIO, "mkdir %s: %s", p, strerror(errno));
-            *s = '/';
-        }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) return err_set(TP_EIO, "mkdir %s: %s", p, strerror(errno));
-    return TP_OK;
-}
-
+/* Written whole with fsutil_write_atomic (temp + fsync + rename + directory fsync): a crash
+ * leaves the old cache or the new one, never a torn file. */
 TpStatus breakeven_save(const Breakeven *be, const char *path)
 {
-    char dir[4096], tmp[4200];
-    snprintf(dir, sizeof dir, "%s", path);
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
+        return err_set(TP_EINVAL, "break-even: cache path too long: %s", path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        TpStatus st = mkdir_p(dir);
+        TpStatus st = fsutil_mkdir_p(dir);
         if (st != TP_OK) return st;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return err_set(TP_EIO, "%s: %s", tmp, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return err_set(TP_ENOMEM, "save %s: out of memory", path);
     fprintf(f, "%s\nfingerprint\t%s\nhidden\tbytes\tdense_us\tkind\ta\tb\tbreakeven\n", FORMAT_LINE, be->fingerprint);
     for (int i = 0; i < be->n; i++)
         for (int f2 = 0; f2 < N_FIT; f2++) {
@@ -268,14 +259,12 @@ TpStatus breakeven_save(const Breakeven *be, const char *path)
         }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return err_set(TP_EIO, "%s: write failed", tmp);
+        free(text);
+        return err_set(TP_ENOMEM, "save %s: out of memory", path);
     }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return err_set(TP_EIO, "rename %s: %s", path, strerror(errno));
-    }
-    return TP_OK;
+    TpStatus st = fsutil_write_atomic(path, text, len);
+    free(text);
+    return st;
 }
 
 TpStatus breakeven_load(Breakeven *be, const char *path)

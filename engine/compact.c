@@ -10,6 +10,7 @@
 
 #include "infer.h"
 #include "safetensors.h"
+#include "safetensors_writer.h"
 
 typedef enum { FORM_DENSE = 0, FORM_CSR = 1, FORM_ROW = 2 } Form;
 static const char *const FORM_NAMES[] = {"dense", "csr", "row"};

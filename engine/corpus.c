@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "corpus.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -363,38 +364,19 @@ static TpStatus finish(Corpus *c, TpStatus st)
     return st;
 }
 
+/* The whole text file (NUL-terminated); a directory is named as such rather than as a read error. */
 static TpStatus read_all(const char *path, char **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat stt;
-    size_t cap = 1 << 16, n = 0;
-    if (fstat(fileno(f), &stt) == 0) {
-        if (S_ISDIR(stt.st_mode)) {
-            fclose(f);
-            return err_set(TP_EINVAL, "%s: is a directory, expected a text file", path);
-        }
-        if (S_ISREG(stt.st_mode) && stt.st_size > 0) cap = (size_t)stt.st_size + 1;
+    if (stat(path, &stt) == 0 && S_ISDIR(stt.st_mode)) {
+        *out = NULL;
+        *len = 0;
+        return err_set(TP_EINVAL, "%s: is a directory, expected a text file", path);
     }
-    char *buf = malloc(cap);
-    TpStatus st = TP_OK;
-    while (buf) { /* read to EOF rather than trust st_size: pipes and growing files work too */
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap || ferror(f)) break;
-        char *b = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!b) { free(buf); buf = NULL; break; }
-        buf = b;
-        cap *= 2;
-    }
-    if (!buf) st = err_set(TP_ENOMEM, "%s: out of memory reading the file", path);
-    else if (ferror(f)) st = err_set(TP_EIO, "%s: read failed: %s", path, strerror(errno));
-    if (fclose(f) != 0 && st == TP_OK) st = err_set(TP_EIO, "%s: close failed: %s", path, strerror(errno));
-    if (st != TP_OK) { free(buf); return st; }
+    void *buf;
+    TpStatus st = fsutil_read_file(path, SIZE_MAX, &buf, len);
     *out = buf;
-    *len = n;
-    return TP_OK;
+    return st;
 }
 
 static int is_regular(const char *path)

@@ -1,6 +1,7 @@
 /* engine/latency (files): the TSV and JSON forms of latency curves (latency.h describes both).  Kept
  * apart from the profiler in latency.c so each file stays readable. */
 #include "latency.h"
+#include "base/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -229,34 +230,12 @@ fail:
 TpStatus latency_tsv_load(LatencySet *out, const char *path, int *torn)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    TpStatus st = TP_OK;
-    for (;;) {
-        if (cap - n < 65536) {
-            if (cap > (64u << 20)) {
-                st = err_set(TP_ERANGE, "%s: larger than 64 MiB", path);
-                break;
-            }
-            char *nb = realloc(buf, cap = cap * 2 + 65536 + 1);
-            if (!nb) {
-                st = err_set(TP_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) st = err_set(TP_EIO, "%s: read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
+    void *data = NULL;
+    size_t n = 0;
+    TpStatus st = fsutil_read_file(path, (size_t)64 << 20, &data, &n);
+    char *buf = data;
+    if (st == TP_ERANGE) st = err_set(TP_ERANGE, "%s: larger than 64 MiB", path);
     if (st == TP_OK) {
-        buf[n] = '\0';
         if (memchr(buf, '\0', n)) st = err_set(TP_EFORMAT, "%s: binary data (a NUL byte) in a text file", path);
         else if ((st = latency_tsv_parse(out, buf, torn)) != TP_OK) err_wrap(st, "%s: ", path);
     }

@@ -1,5 +1,6 @@
 /* plots/tsv: see tsv.h. */
 #include "tsv.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -204,37 +205,10 @@ fail:
 TpStatus tsv_read(Tsv *t, const char *path, const char *const *numeric)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    TpStatus st = TP_OK;
-    if (!buf) {
-        fclose(f);
-        return err_set(TP_ENOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= TSV_MAX_BYTES) {
-                st = err_set(TP_ERANGE, "%s: larger than %u MB", path, TSV_MAX_BYTES >> 20);
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                st = err_set(TP_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) st = err_set(TP_EIO, "%s: read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
+    void *buf = NULL;
+    size_t n = 0;
+    TpStatus st = fsutil_read_file(path, TSV_MAX_BYTES, &buf, &n);
+    if (st == TP_ERANGE) st = err_set(TP_ERANGE, "%s: larger than %u MB", path, TSV_MAX_BYTES >> 20);
     if (st == TP_OK) st = tsv_parse(t, buf, n, path, numeric);
     free(buf);
     return st;

@@ -15,6 +15,7 @@
 #include "plots/gnuplot.h"
 #include "base/fsutil.h"
 #include "sessions/session_charts.h"
+#include "sessions/compress.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"
 #include "sessions/profile.h"

@@ -11,29 +11,13 @@
 #include "engine/optim.h"
 #include "sessions/session.h"
 
-TpStatus compress_init(Session *s)
-{
-    Compress *c = &s->gp;
-    free(c->ever_pruned);
-    c->ever_pruned = backend_alloc(s->model.n_params, 1);
-    if (!c->ever_pruned) return err_set(TP_ENOMEM, "out of memory for the pruning history");
-    grow_accum_free(&c->acc);
-    return grow_accum_init(&c->acc, &s->model);
-}
+TpStatus compress_init(Session *s) { return gpstate_init(&s->gp, &s->model); }
 
-void compress_free(Session *s)
-{
-    Compress *c = &s->gp;
-    free(c->ever_pruned);
-    c->ever_pruned = NULL;
-    grow_accum_free(&c->acc);
-    schedule_free(&c->sched);
-    memset(c, 0, sizeof *c);
-}
+void compress_free(Session *s) { gpstate_free(&s->gp); }
 
 TpStatus compress_relayout(Session *s)
 {
-    Compress *c = &s->gp;
+    GpState *c = &s->gp;
     ScheduleConfig cfg = c->sched.cfg;
     TpStatus st = compress_init(s);
     if (st != TP_OK) return st;
@@ -97,7 +81,7 @@ static TpStatus peek_gradients(Session *s, int K, PeekFn fn, void *ctx)
 
 TpStatus compress_grow(Session *s, const GrowConfig *cfg, int batches, int dry, GrowResult *r)
 {
-    Compress *c = &s->gp;
+    GpState *c = &s->gp;
     if (batches < 1) batches = 1;
     TpStatus st = TP_OK;
     if (c->acc.n_batches < batches) st = peek_gradients(s, batches - c->acc.n_batches, add_to_accum, &c->acc);
@@ -110,23 +94,11 @@ TpStatus compress_grow(Session *s, const GrowConfig *cfg, int batches, int dry, 
     return st;
 }
 
-TpStatus compress_schedule_set(Session *s, const ScheduleConfig *cfg)
-{
-    Compress *c = &s->gp;
-    schedule_free(&c->sched);
-    memset(&c->sched, 0, sizeof c->sched);
-    c->last_event[0] = '\0';
-    c->params[0] = '\0';
-    if (cfg->kind == SCHEDULE_OFF) return TP_OK;
-    TpStatus st = schedule_config_check(cfg);
-    if (st != TP_OK) return st;
-    grow_accum_reset(&c->acc);
-    return schedule_init(&c->sched, cfg);
-}
+TpStatus compress_schedule_set(Session *s, const ScheduleConfig *cfg) { return gpstate_schedule_set(&s->gp, cfg); }
 
 TpStatus compress_schedule_tick(Session *s, int *changed)
 {
-    Compress *c = &s->gp;
+    GpState *c = &s->gp;
     *changed = 0;
     if (c->sched.cfg.kind == SCHEDULE_OFF) return TP_OK;
     long step = s->trainer.step;
@@ -195,7 +167,7 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
 
 TpStatus compress_after_step(Session *s, const TrainStepInfo *info)
 {
-    Compress *c = &s->gp;
+    GpState *c = &s->gp;
     if (c->sched.cfg.kind == SCHEDULE_OFF || !schedule_wants_grad(&c->sched)) return TP_OK;
     return grow_accum_add_clipped(&c->acc, &s->model, info->grad_norm, s->trainer.cfg.clip);
 }

@@ -14,18 +14,12 @@
 #include "engine/resize.h"
 #include "engine/schedule.h"
 #include "engine/train.h"
+#include "sessions/gpstate.h"
 
 struct Session;
 
-typedef struct {
-    uint8_t *ever_pruned;   /* [n_params] 1 = pruned at least once                 */
-    GrowAccum acc;          /* Σ dense gradients since the last growth            */
-    Schedule sched;         /* sched.cfg.kind == SCHEDULE_OFF: no schedule        */
-    long sched_events;      /* actions carried out, for the log                   */
-    char last_event[200];   /* what the schedule did last (shown by status / TUI) */
-    char params[128];       /* tensors the schedule prunes/grows ("" = weight matrices) */
-} Compress;
 
+/* The session-level forms of gpstate_init / gpstate_free / gpstate_schedule_set. */
 TpStatus compress_init(struct Session *s);      /* after the model is built (zeroed history) */
 void compress_free(struct Session *s);
 /* The model was re-laid out (resize, restore of another architecture): history and accumulator are

@@ -16,11 +16,14 @@
 #include "engine/backend.h"
 #include "engine/compact.h"
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "sessions/modelio.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 #define VOCAB_MAX_BYTES (1u << 30)
+#define IMPLIES "config.json implies"
 #define EXPORT_MAX_TENSORS (3 + 16 * MODEL_MAX_LAYERS)
 
 /* One exported tensor: rows [row0, row0 + rows) of registry tensor `param` (PyTorch name, ndim 1 for
@@ -198,18 +201,6 @@ static TpStatus remove_file(const char *dir, const char *name)
     return TP_OK;
 }
 
-static TpStatus write_vocab(const Corpus *c, const char *path)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < c->n_vocab; i++) cJSON_AddItemToArray(a, cJSON_CreateString(c->vocab[i]));
-    char *txt = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    if (!txt) return err_set(TP_ENOMEM, "export: vocab.json: out of memory");
-    TpStatus st = fsutil_write_atomic(path, txt, strlen(txt));
-    free(txt);
-    return st;
-}
-
 TpStatus export_write(const Session *s, const char *outdir)
 {
     if (!outdir || !*outdir) return err_set(TP_EINVAL, "export: an output directory is required");
@@ -238,7 +229,7 @@ TpStatus export_write(const Session *s, const char *outdir)
     if ((st = remove_file(outdir, "model.compact.safetensors")) != TP_OK) goto fail; /* would be stale */
     if ((st = fsutil_fsync_dir(outdir)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "vocab.json");
-    if ((st = write_vocab(&s->corpus, p)) != TP_OK) goto fail;
+    if ((st = modelio_write_vocab(&s->corpus, p)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "model.safetensors");
     if ((st = write_model(&s->model, t, n, compact, p)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "model.compact.safetensors"); /* trimmed, sparse layouts (engine/compact) */
@@ -314,31 +305,17 @@ static TpStatus parse_architecture(const cJSON *j, ModelConfig *c, const char *p
 
 static TpStatus parse_vocab(ExportInfo *info, const char *path, int expect)
 {
-    cJSON *a = NULL;
-    TpStatus st = read_json(path, VOCAB_MAX_BYTES, &a);
+    char **v = NULL;
+    int k = 0;
+    TpStatus st = modelio_read_vocab(path, VOCAB_MAX_BYTES, &v, &k);
     if (st != TP_OK) return st;
-    if (!cJSON_IsArray(a)) {
-        cJSON_Delete(a);
-        return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", path);
-    }
-    int k = cJSON_GetArraySize(a);
     if (k != expect) {
-        cJSON_Delete(a);
+        modelio_free_vocab(v, k);
         return err_set(TP_EFORMAT, "%s: %d tokens, config.json says vocab %d", path, k, expect);
     }
-    info->vocab = calloc((size_t)k + 1, sizeof *info->vocab);
-    if (!info->vocab) {
-        cJSON_Delete(a);
-        return err_set(TP_ENOMEM, "%s: out of memory", path);
-    }
-    int i = 0;
-    for (const cJSON *e = a->child; e && st == TP_OK; e = e->next, i++) {
-        if (!cJSON_IsString(e)) st = err_set(TP_EFORMAT, "%s: entry %d is not a string", path, i);
-        else if (!(info->vocab[i] = strdup(e->valuestring))) st = err_set(TP_ENOMEM, "%s: out of memory", path);
-        else info->n_vocab = i + 1;
-    }
-    cJSON_Delete(a);
-    return st;
+    info->vocab = v;
+    info->n_vocab = k;
+    return TP_OK;
 }
 
 static void parse_metrics(ExportInfo *info, const cJSON *mt)
@@ -358,27 +335,6 @@ static void parse_metrics(ExportInfo *info, const cJSON *mt)
 }
 
 /* Copy tensor `name` (dtype dt, the shape of t) into dst; refuse it missing or shaped otherwise. */
-static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const char *name, const ExportTensor *t,
-                            SafetensorsDtype dt, void *dst)
-{
-    const SafetensorsTensor *x = safetensors_find(f, name);
-    if (!x) return err_set(TP_EFORMAT, "%s: tensor %s missing", path, name);
-    int ok = x->dtype == dt && x->ndim == t->ndim && x->shape[0] == t->rows && (t->ndim == 1 || x->shape[1] == t->cols);
-    if (!ok) {
-        char got[128] = "";
-        size_t used = 0;
-        for (int d = 0; d < x->ndim && used < sizeof got - 24; d++)
-            used += (size_t)snprintf(got + used, sizeof got - used, "%s%lld", d ? "," : "", (long long)x->shape[d]);
-        if (t->ndim == 1)
-            return err_set(TP_EFORMAT, "%s: tensor %s is %s [%s], config.json implies %s [%d]", path, name,
-                           safetensors_dtype_name(x->dtype), got, safetensors_dtype_name(dt), t->rows);
-        return err_set(TP_EFORMAT, "%s: tensor %s is %s [%s], config.json implies %s [%d,%d]", path, name,
-                       safetensors_dtype_name(x->dtype), got, safetensors_dtype_name(dt), t->rows, t->cols);
-    }
-    memcpy(dst, x->data, x->nbytes);
-    return TP_OK;
-}
-
 static TpStatus load_weights(Model *m, const char *path)
 {
     ExportTensor t[EXPORT_MAX_TENSORS];
@@ -391,9 +347,10 @@ static TpStatus load_weights(Model *m, const char *path)
     for (int i = 0; i < n && st == TP_OK; i++) {
         const ModelParam *p = &m->p[t[i].param];
         size_t at = p->off + (size_t)t[i].row0 * (size_t)t[i].cols, cnt = (size_t)t[i].rows * (size_t)t[i].cols;
-        st = load_tensor(&f, path, t[i].name, &t[i], SAFETENSORS_F32, m->w + at);
+        st = modelio_load_tensor(&f, path, t[i].name, SAFETENSORS_F32, t[i].ndim, t[i].rows, t[i].cols, IMPLIES, m->w + at);
         snprintf(name, sizeof name, "mask.%.63s", t[i].name);
-        if (st == TP_OK) st = load_tensor(&f, path, name, &t[i], SAFETENSORS_U8, m->mask + at);
+        if (st == TP_OK)
+            st = modelio_load_tensor(&f, path, name, SAFETENSORS_U8, t[i].ndim, t[i].rows, t[i].cols, IMPLIES, m->mask + at);
         for (size_t k = 0; k < cnt && st == TP_OK; k++) {
             if (m->mask[at + k] > 1)
                 st = err_set(TP_EFORMAT, "%s: tensor %s: mask value %u at entry %zu is not 0 or 1", path, name,

@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 
 #include "engine/backend.h"
-#include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
-#include "sessions/snapshot.h"
+#include "sessions/manifest.h"
+#include "sessions/modelio.h"
 
-#define MANIFEST_MAX_BYTES (16u << 20)
+#define VOCAB_MAX_BYTES (1u << 30)
 
 int session_exists(const char *dir)
 {
@@ -40,11 +41,11 @@ static TpStatus build(Session *s)
     TrainConfig tc = t->train;
     tc.max_steps = 0;
     st = train_init(&s->trainer, &s->model, s->corpus.ids[CORPUS_TRAIN], s->corpus.n_ids[CORPUS_TRAIN], &tc);
-    if (st == TP_OK) st = compress_init(s);
+    if (st == TP_OK) st = gpstate_init(&s->gp, &s->model);
     return st;
 }
 
-TpStatus session_create(Session *s, const char *dir, const Task *task)
+TpStatus session_create_files(Session *s, const char *dir, const Task *task)
 {
     memset(s, 0, sizeof *s);
     s->valid_ppl = NAN;
@@ -62,8 +63,6 @@ TpStatus session_create(Session *s, const char *dir, const Task *task)
     path_join(p, sizeof p, dir, "metrics.tsv");
     if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) goto fail;
     if ((st = session_save(s)) != TP_OK) goto fail;
-    /* the replay starting point */
-    if ((st = snapshot_take_initial(s)) != TP_OK) goto fail;
     return TP_OK;
 fail:
     session_free(s);
@@ -131,27 +130,6 @@ static TpStatus write_model(const Session *s, const char *path)
     return st;
 }
 
-static TpStatus write_vocab(const Session *s, const char *path)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < s->corpus.n_vocab; i++) cJSON_AddItemToArray(a, cJSON_CreateString(s->corpus.vocab[i]));
-    char *txt = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    if (!txt) return err_set(TP_ENOMEM, "save vocab.json: out of memory");
-    TpStatus st = fsutil_write_atomic(path, txt, strlen(txt));
-    free(txt);
-    return st;
-}
-
-/* cJSON prints a double with 15 digits whenever that reads back within an epsilon, which can lose
- * the last bits; trainer state that must resume bit-exactly is written with 17 significant digits. */
-static void add_exact_number(cJSON *o, const char *k, double v)
-{
-    char b[40];
-    snprintf(b, sizeof b, "%.17g", isfinite(v) ? v : 0.0);
-    cJSON_AddRawToObject(o, k, b);
-}
-
 static size_t true_params(const Model *m)
 {
     size_t n = 0;
@@ -159,68 +137,18 @@ static size_t true_params(const Model *m)
     return n;
 }
 
-static TpStatus add_file_entry(cJSON *files, const char *dir, const char *name)
-{
-    char p[4200];
-    uint32_t crc;
-    uint64_t bytes;
-    path_join(p, sizeof p, dir, name);
-    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
-    if (st != TP_OK) return st;
-    cJSON *e = cJSON_AddObjectToObject(files, name);
-    cJSON_AddNumberToObject(e, "bytes", (double)bytes);
-    char hex[16];
-    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
-    cJSON_AddStringToObject(e, "crc32", hex);
-    return TP_OK;
-}
-
-/* Write model.safetensors and manifest.json of the session's current state into dir.  Crash
- * safety across the two files: the model goes to "model.safetensors.new" first and the manifest
- * (the commit point) names that file; only then is it renamed to model.safetensors and the
- * manifest rewritten.  A crash at any point leaves a manifest whose files exist and match (open
- * accepts "X.new" already renamed to "X" when the CRC matches). */
-static TpStatus check_file(const cJSON *files, const char *dir, const char *name, char *actual, size_t n_actual);
-
-/* A save interrupted after its commit leaves a manifest naming model.safetensors.new, and that file
- * holds the committed state.  This save is about to overwrite that name: give the committed file its
- * final name first (check_file still finds it there), or a second interruption would lose it. */
-static TpStatus finish_interrupted_save(const char *dir)
-{
-    char p[4200], pn[4200], actual[4200];
-    path_join(pn, sizeof pn, dir, "model.safetensors.new");
-    path_join(p, sizeof p, dir, "manifest.json");
-    void *buf = NULL;
-    size_t len;
-    if (!fsutil_exists(pn) || fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len) != TP_OK) return TP_OK;
-    cJSON *man = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
-    TpStatus st = TP_OK;
-    if (cJSON_GetObjectItemCaseSensitive(files, "model.safetensors.new") &&
-        check_file(files, dir, "model.safetensors", actual, sizeof actual) == TP_OK && !strcmp(actual, pn)) {
-        path_join(p, sizeof p, dir, "model.safetensors");
-        if (rename(pn, p) != 0) st = err_set(TP_EIO, "rename model.safetensors.new: %s", strerror(errno));
-        else st = fsutil_fsync_dir(dir);
-    }
-    cJSON_Delete(man);
-    return st;
-}
-
+/* Write model.safetensors and manifest.json of the session's current state into dir; the manifest
+ * is the commit point (sessions/manifest: a crash at any point leaves a manifest whose files match). */
 TpStatus session_write_state(const Session *s, const char *dir, const char *reason)
 {
-    char p[4200], pn[4200];
     TpStatus st;
-    path_join(pn, sizeof pn, dir, "model.safetensors.new");
-    path_join(p, sizeof p, dir, "model.safetensors");
-    if ((st = finish_interrupted_save(dir)) != TP_OK) return err_wrap(st, "save %s: ", dir);
+    char pn[4200];
+    if ((st = path_join(pn, sizeof pn, dir, "model.safetensors.new")) != TP_OK) return err_wrap(st, "save: ");
+    if ((st = manifest_finish_interrupted_save(dir)) != TP_OK) return err_wrap(st, "save %s: ", dir);
     if ((st = write_model(s, pn)) != TP_OK) return err_wrap(st, "save %s: ", dir);
     const Trainer *tr = &s->trainer;
-    cJSON *man = cJSON_CreateObject();
-    cJSON_AddStringToObject(man, "format", SESSION_FORMAT);
-    cJSON_AddNumberToObject(man, "version", SESSION_VERSION_MAJOR);
-    cJSON_AddNumberToObject(man, "minor", SESSION_VERSION_MINOR);
-    if (reason) cJSON_AddStringToObject(man, "reason", reason);
+    cJSON *man = manifest_new(reason);
+    if (!man) return err_set(TP_ENOMEM, "save: out of memory");
     cJSON_AddItemToObject(man, "task", task_to_json(&s->task));
     cJSON *mo = cJSON_AddObjectToObject(man, "model");
     cJSON_AddNumberToObject(mo, "params", (double)true_params(&s->model));
@@ -229,85 +157,20 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
     cJSON_AddNumberToObject(state, "step", (double)tr->step);
     cJSON_AddNumberToObject(state, "epoch", tr->epoch);
     cJSON_AddNumberToObject(state, "window", (double)tr->window);
-    add_exact_number(state, "epoch_nll", tr->ep_nll);
+    manifest_add_exact(state, "epoch_nll", tr->ep_nll);
     cJSON_AddNumberToObject(state, "epoch_tokens", (double)tr->ep_tokens);
-    add_exact_number(state, "lr", tr->opt.lr);
+    manifest_add_exact(state, "lr", tr->opt.lr);
     cJSON_AddNumberToObject(state, "adam_t", (double)tr->opt.t);
-    add_exact_number(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
-    add_exact_number(state, "wall_seconds", s->wall_seconds);
+    manifest_add_exact(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
+    manifest_add_exact(state, "wall_seconds", s->wall_seconds);
     cJSON *rng = cJSON_AddArrayToObject(state, "rng");
     for (int i = 0; i < 4; i++) {
         char hex[20];
         snprintf(hex, sizeof hex, "%016" PRIx64, tr->rng.s[i]);
         cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
     }
-    const ScheduleConfig *sc = &s->gp.sched.cfg;
-    if (sc->kind != SCHEDULE_OFF) {
-        cJSON *j = cJSON_AddObjectToObject(man, "schedule");
-        cJSON_AddStringToObject(j, "kind", sc->kind == SCHEDULE_AGP ? "agp" : "gp");
-        add_exact_number(j, "from", sc->from);
-        add_exact_number(j, "to", sc->to);
-        cJSON_AddNumberToObject(j, "start", (double)sc->start);
-        cJSON_AddNumberToObject(j, "end", (double)sc->end);
-        cJSON_AddNumberToObject(j, "every", (double)sc->every);
-        add_exact_number(j, "grow", sc->grow_ratio);
-        add_exact_number(j, "prune", sc->prune_ratio);
-        add_exact_number(j, "tolerance", sc->tolerance);
-        cJSON_AddNumberToObject(j, "batches", sc->grow_batches);
-        cJSON_AddNumberToObject(j, "cycles", sc->cycles);
-        cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
-        if (s->gp.params[0]) cJSON_AddStringToObject(j, "params", s->gp.params);
-        const Schedule *sd = &s->gp.sched;
-        cJSON *pr = cJSON_AddObjectToObject(j, "progress");
-        cJSON_AddNumberToObject(pr, "phase", (double)sd->phase);
-        cJSON_AddNumberToObject(pr, "mark", (double)sd->mark);
-        cJSON_AddNumberToObject(pr, "next_due", (double)sd->next_due);
-        cJSON_AddNumberToObject(pr, "cycle", sd->cycle);
-        cJSON_AddNumberToObject(pr, "phase_prunes", sd->phase_prunes);
-        cJSON_AddNumberToObject(pr, "n_prunes", (double)sd->n_prunes);
-        cJSON_AddNumberToObject(pr, "n_grows", (double)sd->n_grows);
-        cJSON_AddNumberToObject(pr, "n_evals", (double)sd->n_evals);
-        cJSON_AddNumberToObject(pr, "n_restores", (double)sd->n_restores);
-        cJSON_AddNumberToObject(pr, "flags", (sd->awaiting_eval ? 1 : 0) | (sd->restore_pending ? 2 : 0) |
-                                                  (sd->done_pending ? 4 : 0) | (sd->finished ? 8 : 0));
-        if (isfinite(sd->best_ppl)) add_exact_number(pr, "best_ppl", sd->best_ppl);
-        if (isfinite(sd->last_ppl)) add_exact_number(pr, "last_ppl", sd->last_ppl);
-        if (isfinite(sd->good_ppl)) add_exact_number(pr, "good_ppl", sd->good_ppl);
-        cJSON_AddBoolToObject(pr, "good_copy", sd->n_good == s->model.n_params && sd->good_w != NULL);
-        cJSON_AddNumberToObject(pr, "accum_batches", s->gp.acc.n_batches);
-        cJSON_AddNumberToObject(pr, "events", (double)s->gp.sched_events);
-        cJSON_AddStringToObject(pr, "last_event", s->gp.last_event);
-    }
-    cJSON *files = cJSON_AddObjectToObject(man, "files");
-    char vp[4200];
-    path_join(vp, sizeof vp, dir, "vocab.json");
-    if ((st = add_file_entry(files, dir, "model.safetensors.new")) != TP_OK ||
-        (fsutil_exists(vp) && (st = add_file_entry(files, dir, "vocab.json")) != TP_OK)) {
-        cJSON_Delete(man);
-        return err_wrap(st, "save %s: ", dir);
-    }
-    path_join(vp, sizeof vp, dir, "manifest.json");
-    for (int pass = 0; pass < 2; pass++) {
-        char *txt = cJSON_Print(man);
-        if (!txt) {
-            cJSON_Delete(man);
-            return err_set(TP_ENOMEM, "save: out of memory");
-        }
-        st = fsutil_write_atomic(vp, txt, strlen(txt));
-        free(txt);
-        if (st != TP_OK) break;
-        if (pass == 1) break;
-        /* committed; now give the model its final name and say so */
-        if (rename(pn, p) != 0) {
-            st = err_set(TP_EIO, "save %s: rename model.safetensors.new: %s", dir, strerror(errno));
-            break;
-        }
-        if ((st = fsutil_fsync_dir(dir)) != TP_OK) break;
-        cJSON *e = cJSON_DetachItemFromObjectCaseSensitive(files, "model.safetensors.new");
-        cJSON_AddItemToObject(files, "model.safetensors", e);
-    }
-    cJSON_Delete(man);
-    return st == TP_OK ? TP_OK : err_wrap(st, "save %s: ", dir);
+    gpstate_to_json(&s->gp, s->model.n_params, man);
+    return manifest_commit(man, dir);
 }
 
 TpStatus session_save(Session *s)
@@ -315,120 +178,25 @@ TpStatus session_save(Session *s)
     char p[4200];
     TpStatus st;
     path_join(p, sizeof p, s->dir, "vocab.json");
-    if (!fsutil_exists(p) && (st = write_vocab(s, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    if (!fsutil_exists(p) && (st = modelio_write_vocab(&s->corpus, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
     return session_write_state(s, s->dir, NULL);
 }
 
 /* ---- open --------------------------------------------------------------------------------- */
 
-/* Check the file `name` listed in the manifest's files (size and CRC32).  A "X.new" entry whose
- * file was already renamed to "X" (a crash between the two steps of session_write_state) is
- * accepted when X matches; `actual` gets the name found. */
-static TpStatus match_file(const char *p, double bytes_want, const char *crc_want)
+/* A registry tensor as add_tensor writes it: 1-D when it has one column. */
+static TpStatus load_param(const SafetensorsFile *f, const char *path, const char *name, SafetensorsDtype dt,
+                           const ModelParam *p, void *dst)
 {
-    uint32_t crc;
-    uint64_t bytes;
-    TpStatus st = fsutil_crc32_file(p, &crc, &bytes);
-    if (st != TP_OK) return st;
-    if ((double)bytes != bytes_want)
-        return err_set(TP_EFORMAT, "%s: size %" PRIu64 " bytes, manifest says %.0f (truncated or replaced)", p, bytes,
-                       bytes_want);
-    char hex[16];
-    snprintf(hex, sizeof hex, "%08" PRIx32, crc);
-    if (strcmp(hex, crc_want) != 0)
-        return err_set(TP_EFORMAT, "%s: CRC32 %s, manifest says %s (corrupted)", p, hex, crc_want);
-    return TP_OK;
+    return modelio_load_tensor(f, path, name, dt, p->cols == 1 ? 1 : 2, p->rows, p->cols, "expected", dst);
 }
 
-static TpStatus check_file(const cJSON *files, const char *dir, const char *name, char *actual, size_t n_actual)
+static TpStatus load_state_tensor(const SafetensorsFile *f, const char *path, const char *name, int B, int H, float *dst)
 {
-    char listed[128];
-    snprintf(listed, sizeof listed, "%s", name);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, name);
-    if (!e) {
-        snprintf(listed, sizeof listed, "%s.new", name);
-        e = cJSON_GetObjectItemCaseSensitive(files, listed);
-    }
-    const cJSON *b = e ? cJSON_GetObjectItemCaseSensitive(e, "bytes") : NULL;
-    const cJSON *c = e ? cJSON_GetObjectItemCaseSensitive(e, "crc32") : NULL;
-    if (!cJSON_IsNumber(b) || !cJSON_IsString(c))
-        return err_set(TP_EFORMAT, "%s/manifest.json: files.%s: expected {bytes, crc32}", dir, name);
-    /* For "X.new", X is a candidate too: the file may have been renamed already, or "X.new" may have
-     * been rewritten since by a save that was interrupted before its commit. */
-    int tries = strcmp(listed, name) ? 2 : 1;
-    char p[4200], first_err[512] = "";
-    TpStatus st = TP_OK, first_st = TP_OK;
-    for (int i = 0; i < tries; i++) {
-        path_join(p, sizeof p, dir, i == 0 ? listed : name);
-        if (i == 0 && tries == 2 && !fsutil_exists(p)) continue;
-        st = match_file(p, b->valuedouble, c->valuestring);
-        if (st == TP_OK) {
-            if (actual) snprintf(actual, n_actual, "%s", p);
-            return TP_OK;
-        }
-        if (!first_err[0]) {
-            first_st = st;
-            snprintf(first_err, sizeof first_err, "%s", err_msg());
-        }
-    }
-    return err_set(first_st, "%s", first_err);
+    return modelio_load_tensor(f, path, name, SAFETENSORS_F32, 2, B, H, "expected", dst);
 }
 
-static TpStatus load_vocab(const char *dir, char ***vocab, int *n)
-{
-    char p[4200];
-    void *buf = NULL;
-    size_t len;
-    path_join(p, sizeof p, dir, "vocab.json");
-    TpStatus st = fsutil_read_file(p, 1u << 30, &buf, &len);
-    if (st != TP_OK) return st;
-    cJSON *a = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!cJSON_IsArray(a)) {
-        cJSON_Delete(a);
-        return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", p);
-    }
-    int k = cJSON_GetArraySize(a);
-    char **v = calloc((size_t)k + 1, sizeof *v);
-    for (int i = 0; v && i < k; i++) {
-        const cJSON *e = cJSON_GetArrayItem(a, i);
-        if (!cJSON_IsString(e)) {
-            for (int j = 0; j < i; j++) free(v[j]);
-            free(v);
-            cJSON_Delete(a);
-            return err_set(TP_EFORMAT, "%s: entry %d is not a string", p, i);
-        }
-        v[i] = strdup(e->valuestring);
-    }
-    cJSON_Delete(a);
-    if (!v) return err_set(TP_ENOMEM, "%s: out of memory", p);
-    *vocab = v;
-    *n = k;
-    return TP_OK;
-}
-
-static void free_vocab(char **v, int n)
-{
-    if (!v) return;
-    for (int i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
-static TpStatus load_tensor(const SafetensorsFile *f, const char *path, const char *name, SafetensorsDtype dt,
-                            int64_t rows, int64_t cols, void *dst)
-{
-    const SafetensorsTensor *t = safetensors_find(f, name);
-    if (!t) return err_set(TP_EFORMAT, "%s: tensor %s missing", path, name);
-    int ok = t->dtype == dt && ((cols == 1 && t->ndim == 1 && t->shape[0] == rows) ||
-                                (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols));
-    if (!ok)
-        return err_set(TP_EFORMAT, "%s: tensor %s has the wrong dtype or shape (expected %s [%" PRId64 ", %" PRId64 "])",
-                       path, name, safetensors_dtype_name(dt), rows, cols);
-    memcpy(dst, t->data, t->nbytes);
-    return TP_OK;
-}
-
-/* The model file into s; with a schedule in progress (load_schedule_progress ran first) also its
+/* The model file into s; with a schedule in progress (gpstate_from_json ran first) also its
  * last good copy (when room was made for it) and acc_batches minibatches of growth accumulator. */
 static TpStatus load_model(Session *s, const char *path, int acc_batches)
 {
@@ -440,25 +208,25 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
     char name[96];
     for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
         const ModelParam *p = &m->p[i];
-        st = load_tensor(&f, path, p->name, SAFETENSORS_F32, p->rows, p->cols, m->w + p->off);
+        st = load_param(&f, path, p->name, SAFETENSORS_F32, p, m->w + p->off);
         snprintf(name, sizeof name, "mask.%s", p->name);
-        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, m->mask + p->off);
+        if (st == TP_OK) st = load_param(&f, path, name, SAFETENSORS_U8, p, m->mask + p->off);
         snprintf(name, sizeof name, "optim.m.%s", p->name);
-        if (st == TP_OK && tr->opt.m) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.m + p->off);
+        if (st == TP_OK && tr->opt.m) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.m + p->off);
         snprintf(name, sizeof name, "optim.v.%s", p->name);
-        if (st == TP_OK && tr->opt.v) st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, tr->opt.v + p->off);
+        if (st == TP_OK && tr->opt.v) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.v + p->off);
     }
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
         snprintf(name, sizeof name, "state.h.l%d", l);
-        st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
+        st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
         snprintf(name, sizeof name, "state.c.l%d", l);
-        if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_F32, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
+        if (st == TP_OK) st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.c[l]);
     }
     for (int i = 0; i < m->n_tensors && st == TP_OK; i++) {
         const ModelParam *p = &m->p[i];
         snprintf(name, sizeof name, "ever_pruned.%s", p->name);
         if (safetensors_find(&f, name))
-            st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, s->gp.ever_pruned + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_U8, p, s->gp.ever_pruned + p->off);
         else
             memset(s->gp.ever_pruned + p->off, 0, p->n);
     }
@@ -467,13 +235,13 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
         const ModelParam *p = &m->p[i];
         if (sd->good_w) {
             snprintf(name, sizeof name, "schedule.good.%s", p->name);
-            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, sd->good_w + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_F32, p, sd->good_w + p->off);
             snprintf(name, sizeof name, "schedule.good_mask.%s", p->name);
-            if (st == TP_OK) st = load_tensor(&f, path, name, SAFETENSORS_U8, p->rows, p->cols, sd->good_mask + p->off);
+            if (st == TP_OK) st = load_param(&f, path, name, SAFETENSORS_U8, p, sd->good_mask + p->off);
         }
         if (acc_batches && st == TP_OK) {
             snprintf(name, sizeof name, "grow.accum.%s", p->name);
-            st = load_tensor(&f, path, name, SAFETENSORS_F32, p->rows, p->cols, s->gp.acc.sum + p->off);
+            st = load_param(&f, path, name, SAFETENSORS_F32, p, s->gp.acc.sum + p->off);
         }
     }
     if (st == TP_OK) s->gp.acc.n_batches = acc_batches;
@@ -483,51 +251,6 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
     if (st != TP_OK) schedule_free(sd);
     safetensors_free(&f);
     return st;
-}
-
-static double num_or(const cJSON *o, const char *k, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-/* Read and validate dir/manifest.json: format, version, files (size + CRC).  *man is the parsed
- * manifest; model_path gets the model file to load. */
-static TpStatus read_manifest(const char *dir, cJSON **out, char *model_path, size_t n)
-{
-    char p[4200];
-    void *buf = NULL;
-    size_t len;
-    *out = NULL;
-    path_join(p, sizeof p, dir, "manifest.json");
-    TpStatus st = fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len);
-    if (st == TP_ENOENT) return err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
-    if (st != TP_OK) return st;
-    cJSON *man = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!cJSON_IsObject(man)) {
-        cJSON_Delete(man);
-        return err_set(TP_EFORMAT, "%s: not valid JSON", p);
-    }
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(man, "format");
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(man, "version");
-    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
-    const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
-    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0 || !cJSON_IsNumber(ver))
-        st = err_set(TP_EFORMAT, "%s: not a topiary-session manifest (format/version missing)", p);
-    else if (ver->valueint > SESSION_VERSION_MAJOR)
-        st = err_set(TP_EFORMAT, "%s: format version %d is newer than this topiary (%d); upgrade topiary", p,
-                     ver->valueint, SESSION_VERSION_MAJOR);
-    else if (!cJSON_IsObject(files) || !cJSON_IsObject(state))
-        st = err_set(TP_EFORMAT, "%s: files or state missing", p);
-    else
-        st = check_file(files, dir, "model.safetensors", model_path, n);
-    if (st != TP_OK) {
-        cJSON_Delete(man);
-        return st;
-    }
-    *out = man;
-    return TP_OK;
 }
 
 static int same_architecture(const ModelConfig *a, const ModelConfig *b)
@@ -565,72 +288,6 @@ static TpStatus check_model_fits(const ModelConfig *c, const char *dir, const ch
 /* Load weights, masks, optimizer, carried state and trainer position from a manifest whose files
  * were checked.  The architecture may differ from the session's (a snapshot taken before a resize):
  * the model and trainer are then rebuilt to the recorded one first. */
-/* An integer field of `o` within lo..hi (absent: dflt). */
-static TpStatus int_in(const cJSON *o, const char *k, double lo, double hi, double dflt, double *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!v) {
-        *out = dflt;
-        return TP_OK;
-    }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
-        return err_set(TP_EFORMAT, "%s: expected an integer in %.0f..%.0f", k, lo, hi);
-    *out = v->valuedouble;
-    return TP_OK;
-}
-
-/* The schedule's progress from the manifest (after compress_schedule_set made it fresh): phase and
- * counters; room for the last good copy if there is one, and *acc_batches, the minibatches in the
- * growth accumulator.  load_model then reads both from the model file. */
-static TpStatus load_schedule_progress(Session *s, const cJSON *pr, int *acc_batches)
-{
-    Schedule *sd = &s->gp.sched;
-    const Model *m = &s->model;
-    double v[12];
-    static const char *const K[12] = {"phase", "mark", "next_due", "cycle", "phase_prunes", "n_prunes",
-                                      "n_grows", "n_evals", "n_restores", "flags", "accum_batches", "events"};
-    const double hi[12] = {GP_RETRAIN_PRUNE, 9e15, 9e15, 1e9, 1e9, 9e15, 9e15, 9e15, 9e15, 15, 1e9, 9e15};
-    const double lo[12] = {0, -1, -9e15, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const double def[12] = {GP_START, -1, (double)sd->cfg.start, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 12; i++) {
-        TpStatus st = int_in(pr, K[i], lo[i], hi[i], def[i], &v[i]);
-        if (st != TP_OK) return st;
-    }
-    sd->phase = (GpPhase)v[0];
-    sd->mark = (long)v[1];
-    sd->next_due = (long)v[2];
-    sd->cycle = (int)v[3];
-    sd->phase_prunes = (int)v[4];
-    sd->n_prunes = (long)v[5];
-    sd->n_grows = (long)v[6];
-    sd->n_evals = (long)v[7];
-    sd->n_restores = (long)v[8];
-    int flags = (int)v[9];
-    sd->awaiting_eval = flags & 1;
-    sd->restore_pending = (flags >> 1) & 1;
-    sd->done_pending = (flags >> 2) & 1;
-    sd->finished = (flags >> 3) & 1;
-    s->gp.sched_events = (long)v[11];
-    sd->best_ppl = num_or(pr, "best_ppl", NAN);
-    sd->last_ppl = num_or(pr, "last_ppl", NAN);
-    sd->good_ppl = num_or(pr, "good_ppl", NAN);
-    const cJSON *le = cJSON_GetObjectItemCaseSensitive(pr, "last_event");
-    if (cJSON_IsString(le)) snprintf(s->gp.last_event, sizeof s->gp.last_event, "%s", le->valuestring);
-    int good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pr, "good_copy"));
-    *acc_batches = (int)v[10];
-    if (*acc_batches && s->gp.acc.n != m->n_params) return err_set(TP_EFORMAT, "accum_batches: no accumulator of this model");
-    if (good) { /* filled by load_model; zero: the gaps between tensors are never read */
-        sd->good_w = calloc(m->n_params, sizeof(float));
-        sd->good_mask = calloc(m->n_params, 1);
-        if (!sd->good_w || !sd->good_mask) {
-            schedule_free(sd);
-            return err_set(TP_ENOMEM, "out of memory for the last good copy");
-        }
-        sd->n_good = m->n_params;
-    }
-    return TP_OK;
-}
-
 static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const char *model_path)
 {
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(man, "state");
@@ -650,44 +307,20 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     s->task.model.state_tau = s->model.cfg.state_tau = t.model.state_tau;
     /* a schedule in progress goes on where it stopped: its progress from the manifest, its good copy
      * and the growth accumulator from the model file (load_schedule_progress, then load_model) */
-    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(man, "schedule");
-    ScheduleConfig sc = schedule_config_default(SCHEDULE_OFF);
-    if (cJSON_IsObject(sj)) {
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(sj, "kind");
-        if (!cJSON_IsString(k) || (strcmp(k->valuestring, "agp") && strcmp(k->valuestring, "gp")))
-            return err_set(TP_EFORMAT, "%s/manifest.json: schedule.kind: expected \"agp\" or \"gp\"", dir);
-        sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
-        sc.from = num_or(sj, "from", sc.from);
-        sc.to = num_or(sj, "to", sc.to);
-        sc.start = (long)num_or(sj, "start", (double)sc.start);
-        sc.end = (long)num_or(sj, "end", (double)sc.end);
-        sc.every = (long)num_or(sj, "every", (double)sc.every);
-        sc.grow_ratio = num_or(sj, "grow", sc.grow_ratio);
-        sc.prune_ratio = num_or(sj, "prune", sc.prune_ratio);
-        sc.tolerance = num_or(sj, "tolerance", sc.tolerance);
-        sc.grow_batches = (int)num_or(sj, "batches", sc.grow_batches);
-        sc.cycles = (int)num_or(sj, "cycles", sc.cycles);
-        sc.max_prunes = (int)num_or(sj, "max_prunes", sc.max_prunes);
-    }
-    if ((st = compress_schedule_set(s, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
-    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");
-    if (cJSON_IsString(sp)) snprintf(s->gp.params, sizeof s->gp.params, "%s", sp->valuestring);
-    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(sj, "progress");
     int acc_batches = 0;
-    if (sc.kind != SCHEDULE_OFF && cJSON_IsObject(pr) && (st = load_schedule_progress(s, pr, &acc_batches)) != TP_OK)
-        return err_wrap(st, "%s/manifest.json: schedule.progress: ", dir);
+    if ((st = gpstate_from_json(&s->gp, &s->model, man, dir, &acc_batches)) != TP_OK) return st;
     if ((st = load_model(s, model_path, acc_batches)) != TP_OK) return st;
     Trainer *tr = &s->trainer;
-    tr->step = (long)num_or(state, "step", 0);
-    tr->epoch = (int)num_or(state, "epoch", 1);
-    tr->window = (size_t)num_or(state, "window", 0);
-    tr->ep_nll = num_or(state, "epoch_nll", 0);
-    tr->ep_tokens = (long)num_or(state, "epoch_tokens", 0);
-    tr->opt.lr = (float)num_or(state, "lr", tr->opt.lr);
-    tr->opt.t = (long)num_or(state, "adam_t", 0);
-    s->valid_ppl = num_or(state, "valid_ppl", -1);
+    tr->step = (long)manifest_num(state, "step", 0);
+    tr->epoch = (int)manifest_num(state, "epoch", 1);
+    tr->window = (size_t)manifest_num(state, "window", 0);
+    tr->ep_nll = manifest_num(state, "epoch_nll", 0);
+    tr->ep_tokens = (long)manifest_num(state, "epoch_tokens", 0);
+    tr->opt.lr = (float)manifest_num(state, "lr", tr->opt.lr);
+    tr->opt.t = (long)manifest_num(state, "adam_t", 0);
+    s->valid_ppl = manifest_num(state, "valid_ppl", -1);
     if (s->valid_ppl < 0) s->valid_ppl = NAN;
-    s->wall_seconds = num_or(state, "wall_seconds", 0);
+    s->wall_seconds = manifest_num(state, "wall_seconds", 0);
     if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows)
         return err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
                        tr->step, tr->epoch, tr->window);
@@ -708,7 +341,7 @@ TpStatus session_read_state(Session *s, const char *dir)
 {
     cJSON *man = NULL;
     char mp[4200];
-    TpStatus st = read_manifest(dir, &man, mp, sizeof mp);
+    TpStatus st = manifest_read(dir, &man, mp, sizeof mp);
     if (st != TP_OK) return st;
     st = load_state(s, man, dir, mp);
     cJSON_Delete(man);
@@ -721,12 +354,12 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     s->valid_ppl = NAN;
     if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    char **vocab = NULL, mp[4200];
+    char **vocab = NULL, mp[4200], vp[4200];
     int n_vocab = 0;
     cJSON *man = NULL;
-    TpStatus st = read_manifest(dir, &man, mp, sizeof mp);
+    TpStatus st = manifest_read(dir, &man, mp, sizeof mp);
     if (st != TP_OK) goto fail;
-    if ((st = check_file(cJSON_GetObjectItemCaseSensitive(man, "files"), dir, "vocab.json", NULL, 0)) != TP_OK)
+    if ((st = manifest_check_file(cJSON_GetObjectItemCaseSensitive(man, "files"), dir, "vocab.json", NULL, 0)) != TP_OK)
         goto fail;
     task_defaults(&s->task);
     if ((st = task_from_json(&s->task, cJSON_GetObjectItemCaseSensitive(man, "task"))) != TP_OK) {
@@ -734,7 +367,8 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
         goto fail;
     }
     if (data_override && *data_override) snprintf(s->task.data, sizeof s->task.data, "%s", data_override);
-    if ((st = load_vocab(dir, &vocab, &n_vocab)) != TP_OK) goto fail;
+    path_join(vp, sizeof vp, dir, "vocab.json");
+    if ((st = modelio_read_vocab(vp, VOCAB_MAX_BYTES, &vocab, &n_vocab)) != TP_OK) goto fail;
     if (n_vocab != s->task.model.n_vocab) {
         st = err_set(TP_EFORMAT, "%s/vocab.json: %d tokens, manifest says %d", dir, n_vocab, s->task.model.n_vocab);
         goto fail;
@@ -745,11 +379,11 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     if ((st = check_model_fits(&s->task.model, dir, mp)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
     if ((st = load_state(s, man, dir, mp)) != TP_OK) goto fail;
-    free_vocab(vocab, n_vocab);
+    modelio_free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     return TP_OK;
 fail:
-    free_vocab(vocab, n_vocab);
+    modelio_free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     session_free(s);
     return st;
@@ -796,7 +430,7 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
 
 void session_free(Session *s)
 {
-    compress_free(s);
+    gpstate_free(&s->gp);
     train_free(&s->trainer);
     model_free(&s->model);
     corpus_free(&s->corpus);

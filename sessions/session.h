@@ -13,12 +13,13 @@
 #include "engine/corpus.h"
 #include "engine/model.h"
 #include "engine/train.h"
-#include "sessions/compress.h"
+#include "sessions/gpstate.h"
+#include "sessions/manifest.h"
 #include "sessions/task.h"
 
-#define SESSION_FORMAT "topiary-session"
-#define SESSION_VERSION_MAJOR 1
-#define SESSION_VERSION_MINOR 0
+#define SESSION_FORMAT MANIFEST_FORMAT
+#define SESSION_VERSION_MAJOR MANIFEST_VERSION_MAJOR
+#define SESSION_VERSION_MINOR MANIFEST_VERSION_MINOR
 
 typedef struct {
     long step;
@@ -38,11 +39,14 @@ typedef struct Session {
     Rng init_rng;
     double valid_ppl;       /* last validation perplexity (NaN before the first) */
     double wall_seconds;    /* training time accumulated over all runs           */
-    Compress gp;            /* grow-and-prune state: history, accumulator, schedule */
+    GpState gp;             /* grow-and-prune state: history, accumulator, schedule */
 } Session;
 
-/* New session in dir (created if needed; refused if it already holds a manifest.json). */
-TpStatus session_create(Session *s, const char *dir, const Task *task);
+/* New session in dir (created if needed; refused if it already holds a manifest.json): the task
+ * resolved, corpus and model built, metrics.tsv started and the first save written.  It takes no
+ * snapshot: a new session's callers want session_new (sessions/session_new.h), which also takes
+ * the "initial" snapshot that replay starts from. */
+TpStatus session_create_files(Session *s, const char *dir, const Task *task);
 /* Open an existing session; data_override (may be NULL) replaces the recorded --data path. */
 TpStatus session_open(Session *s, const char *dir, const char *data_override);
 int session_exists(const char *dir);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "sessions/compress.h"
+
 typedef struct {
     TrainloopFn fn;
     void *ctx;

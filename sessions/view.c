@@ -13,6 +13,7 @@
 #include "engine/latency.h"
 #include "engine/mask.h"
 #include "plots/tsv.h"
+#include "sessions/compress.h"
 #include "sessions/profile.h"
 
 /* ---- from memory ---------------------------------------------------------------------------- */

@@ -24,11 +24,13 @@
 #include <cJSON.h>
 
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "helpers.h"
 #include "sessions/command.h"
 #include "sessions/export.h"
 #include "base/fsutil.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/task.h"
 
 static char *g_root;          /* temp dir holding everything below            */
@@ -75,8 +77,8 @@ static void make_session(Session *s, const char *dir, ModelCell cell)
 {
     Task t;
     tiny_task(&t, cell);
-    TpStatus st = session_create(s, dir, &t);
-    if (st != TP_OK) fail_msg("session_create: %s", err_msg());
+    TpStatus st = session_new(s, dir, &t);
+    if (st != TP_OK) fail_msg("session_new: %s", err_msg());
     for (int i = 0; i < 6; i++) {
         TrainStepInfo info;
         assert_int_equal(train_step(&s->trainer, &info), TP_OK);

@@ -34,6 +34,7 @@
 #include "engine/lstm.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "engine/train.h"
 #include "tests/helpers.h"
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 
 /* ==== Fixture and helpers ==== */

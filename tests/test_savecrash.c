@@ -31,6 +31,7 @@
 #include "helpers.h"
 #include "base/fsutil.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/snapshot.h"
 #include "sessions/task.h"
 
@@ -121,7 +122,7 @@ static void new_session(Session *s, char *dir, size_t n)
     t.seed = 3;
     snprintf(dir, n, "%s/s%d", g_root, g_seq++);
     arm(0);
-    if (session_create(s, dir, &t) != TP_OK) fail_msg("session_create: %s", err_msg());
+    if (session_new(s, dir, &t) != TP_OK) fail_msg("session_new: %s", err_msg());
 }
 
 /* A state to recognise after reopening: step, weights and Adam moments. */

@@ -23,6 +23,7 @@
 #include "base/fsutil.h"
 #include "helpers.h"
 #include "sessions/command.h"
+#include "sessions/session_new.h"
 #include "sessions/task.h"
 #include "sessions/view.h"
 

@@ -20,6 +20,7 @@
 #include "base/fsutil.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
 #include "tui/tui.h"

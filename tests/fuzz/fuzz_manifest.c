@@ -13,6 +13,7 @@
 #include "fuzz_seed.h"
 #include "base/fsutil.h"
 #include "sessions/session.h"
+#include "sessions/session_new.h"
 #include "sessions/task.h"
 
 static char g_dir[4096], g_data[4096], g_manifest[4200];
@@ -83,7 +84,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     t.train.optim = OPTIM_ADAM;
     t.threads = 1;
     Session s;
-    if (session_create(&s, g_dir, &t) != TP_OK) {
+    if (session_new(&s, g_dir, &t) != TP_OK) {
         fprintf(stderr, "fuzz_manifest: session_create: %s\n", err_msg());
         abort();
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/safetensors.h"
+#include "engine/safetensors_writer.h"
 #include "fuzz_seed.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
