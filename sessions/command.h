@@ -58,4 +58,40 @@ const char *const *command_verbs(void);
 /* Key names of a verb (NULL-terminated; NULL if the verb is unknown), for completion. */
 const char *const *command_keys(const char *verb);
 
+/* ---- for the verbs' implementations (sessions/command_verbs.c; the verb table in command.c names
+ * them).  Declared here rather than in a header of their own so that command.c and command_verbs.c
+ * include only this header (no module include cycle).  Front ends call command_execute(), which
+ * adds the undo snapshot and the journal entry the table asks for; never a verb directly. ---- */
+
+/* Value of key in a parsed command, or NULL. */
+const char *command_arg(const Command *c, const char *key);
+/* Append printf text to a result. */
+void command_say(CommandResult *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forward to the progress hook set by command_set_progress (0 when none). */
+int command_progress(const char *what, double fraction, const Session *s, const SessionMetrics *row);
+/* For verbs whose journal entry is what they did (VERB_RECORDS in the table): the command line the
+ * journal records for this execution (replay runs it instead of the line typed). */
+void command_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_save(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_quit(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_help(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_profile(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
+
 #endif
