@@ -64,9 +64,9 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 LIB     := $(BUILD)/libtopiary.a
 # The TUI is its own library, entered through tui/tui.h; only the binary and tests/test_tui*.c link it
 # (and ncurses).  The command line (the binary's main and its subcommands) is CLI_SRC.
-TUI_SRC := $(filter-out tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+TUI_SRC := $(wildcard tui/*.c)
 TUI_LIB := $(BUILD)/libtopiary_tui.a
-CLI_SRC := $(wildcard cli/*.c) $(filter tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+CLI_SRC := $(wildcard cli/*.c)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
 HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o infer.o)

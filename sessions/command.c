@@ -378,6 +378,19 @@ int command_progress(const char *what, double fraction, const Session *s, const 
     return progress_fn ? progress_fn(progress_ctx, what, fraction, s, row) : 0;
 }
 static int journal_on = 1;
+static TrainloopFn train_hook;
+static void *train_hook_ctx;
+
+void command_set_train_hook(TrainloopFn fn, void *ctx)
+{
+    train_hook = fn;
+    train_hook_ctx = ctx;
+}
+
+int command_train_event(TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *row)
+{
+    return train_hook ? train_hook(train_hook_ctx, ev, s, run, row) : 0;
+}
 
 void command_set_progress(CommandProgressFn fn, void *ctx)
 {
@@ -439,7 +452,8 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         char *nl = strchr(res->summary, '\n');
         if (nl) *nl = '\0';
     }
-    if (st == TP_OK && v->journaled && journal_on && changes) {
+    /* a verb that trains journals the steps it ran even when it then failed (a NaN), as they stay */
+    if ((st == TP_OK || (v->policy & VERB_TRAINS)) && v->journaled && journal_on && changes) {
         char rec[600];
         if (v->policy & VERB_TRAINS) {
             long ran = s->trainer.step - step_before;
@@ -453,7 +467,7 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         char *nl = strpbrk(rec, "\r\n#");
         if (nl) *nl = '\0';
         TpStatus js = rec[0] ? journal_append(s->dir, step_before, rec, res->summary) : TP_OK;
-        if (js != TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+        if (js != TP_OK && st == TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
     return st;
 }

@@ -11,6 +11,7 @@
 #define TP_COMMAND_H
 
 #include "sessions/session.h"
+#include "sessions/trainloop.h"
 
 #define COMMAND_MAX_ARGS 16
 
@@ -50,6 +51,10 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res);
 
 void command_set_progress(CommandProgressFn fn, void *ctx);
 void command_set_journal(int on);          /* default on; replay turns it off */
+/* The train verb's training events (sessions/trainloop: every step, metrics rows, validation, epoch
+ * ends, with the run's counters) for a front end that draws its own progress (`topiary train`);
+ * called besides the progress hook; nonzero stops after this step.  fn may be NULL. */
+void command_set_train_hook(TrainloopFn fn, void *ctx);
 
 /* Help: all verbs (verb == NULL) or one verb; NULL if the verb is unknown. */
 const char *command_help(const char *verb);
@@ -69,6 +74,8 @@ const char *command_arg(const Command *c, const char *key);
 void command_say(CommandResult *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forward to the progress hook set by command_set_progress (0 when none). */
 int command_progress(const char *what, double fraction, const Session *s, const SessionMetrics *row);
+/* Forward to the hook set by command_set_train_hook (0 when none). */
+int command_train_event(TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *row);
 /* For verbs whose journal entry is what they did (VERB_RECORDS in the table): the command line the
  * journal records for this execution (replay runs it instead of the line typed). */
 void command_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,9 +33,10 @@ static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const 
                           const SessionMetrics *row)
 {
     TrainCtx *tc = ctx;
-    if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL);
+    int stop = command_train_event(ev, s, run, row);
+    if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL) || stop;
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
-    return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row);
+    return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row) || stop;
 }
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
