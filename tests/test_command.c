@@ -43,6 +43,8 @@ static const struct {
 } VALID[] = {
     {"train steps=10", "train", "", 1, "steps", "10"},
     {"train epochs=2", "train", "", 1, "epochs", "2"},
+    {"train", "train", "", 0, NULL, NULL},
+    {"train limit=7", "train", "", 1, "limit", "7"},
     {"  train\tsteps=3   # a comment", "train", "", 1, "steps", "3"},
     {"train steps=3# comment right after", "train", "", 1, "steps", "3"},
     {"train steps=1e3", "train", "", 1, "steps", "1e3"},
@@ -64,6 +66,7 @@ static const struct {
     {"profile backend=cpu sizes=64:512:64 threads=2 batch=20 seq=35", "profile", "", 5, "backend", "cpu"},
     {"recommend layer=1 budget_us=250.5", "recommend", "", 2, "layer", "1"},
     {"recommend", "recommend", "", 0, NULL, NULL},
+    {"recommend layer=0 apply=1", "recommend", "", 2, "layer", "0"},
     {"state tau=0.05", "state", "", 1, "tau", "0.05"},
     {"snapshot", "snapshot", "", 0, NULL, NULL},
     {"snapshot name=best-1_a", "snapshot", "", 1, "name", "best-1_a"},
@@ -360,7 +363,7 @@ static void test_help_lists_every_verb_and_key(void **state)
         if (!strstr(prune, want)) fail_msg("help(prune) lacks key '%s':\n%s", keys[i], prune);
     }
     HelpKey hk[16];
-    assert_int_equal(help_keys("train", hk, 16), 2);
+    assert_int_equal(help_keys("train", hk, 16), 3);
     assert_string_equal(hk[0].key, "steps");
     assert_string_equal(hk[0].range, "1..1e+12");
     assert_int_equal(help_keys("eval", hk, 16), 1);
@@ -593,13 +596,21 @@ static void test_train_advances_and_journals(void **state)
     assert_int_equal(e[1].step, 3);
     assert_string_equal(e[2].command, "train steps=2");
     free(e);
-    /* train takes exactly one of steps= and epochs= */
-    assert_int_equal(run(&s, "train", NULL), TP_EINVAL);
-    assert_non_null(strstr(err_msg(), "exactly one of"));
+    /* train takes at most one of steps= and epochs=; limit= only in the bare form */
     assert_int_equal(run(&s, "train steps=1 epochs=1", NULL), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "one of"));
+    assert_int_equal(run(&s, "train steps=1 limit=1", NULL), TP_EINVAL);
     assert_int_equal(s.trainer.step, 15);
     e = journal(&s, &n);
     assert_int_equal(n, 3); /* refused commands are not journaled */
+    free(e);
+    /* the bare form (topiary train): to the end of the epochs, at most limit= steps; journaled as the
+     * steps it ran */
+    assert_int_equal(run(&s, "train limit=2", NULL), TP_OK);
+    assert_int_equal(s.trainer.step, 17);
+    e = journal(&s, &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(e[3].command, "train steps=2");
     free(e);
     session_free(&s);
 }
