@@ -42,7 +42,9 @@ typedef struct {
 /* The undo/journal policy of a verb (VerbSpec.policy), applied by command_execute:
  *   VERB_UNDO     an undo snapshot before it runs
  *   VERB_DRY      dry=1 previews: no undo snapshot, no journal entry
- *   VERB_APPLY    changes the session only with apply=1: undo and journal only then
+ *   VERB_APPLY    changes the session only with apply=1, and only if there is something to apply:
+ *                 the verb takes the undo snapshot itself (command_undo_point) right before it changes
+ *                 anything, and is journaled only then
  *   VERB_TRAINS   trains: the journal records `train steps=<the steps it really ran>` (so replay
  *                 repeats exactly this, whatever stopped it), nothing when no step ran; a bare
  *                 call on a session whose epochs are complete changes nothing (no undo snapshot)
@@ -409,6 +411,14 @@ void command_say(CommandResult *r, const char *fmt, ...)
     va_end(ap);
 }
 
+static const char *undo_line, *undo_verb;
+
+TpStatus command_undo_point(const Session *s)
+{
+    TpStatus st = snapshot_take_undo(s, undo_line ? undo_line : "");
+    return st == TP_OK ? st : err_wrap(st, "%s: undo snapshot: ", undo_verb ? undo_verb : "command");
+}
+
 static char record_line[600];
 static int record_set;
 
@@ -441,8 +451,10 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     int changes = changes_session(v, s, &c);
-    if ((v->policy & VERB_UNDO) && changes && (st = snapshot_take_undo(s, line)) != TP_OK)
+    if ((v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && (st = snapshot_take_undo(s, line)) != TP_OK)
         return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    undo_line = line;
+    undo_verb = v->verb;
     long step_before = s->trainer.step;
     record_set = 0;
     st = v->run(s, &c, res);

@@ -79,6 +79,9 @@ int command_train_event(TrainloopEvent ev, const Session *s, const TrainRun *run
 /* For verbs whose journal entry is what they did (VERB_RECORDS in the table): the command line the
  * journal records for this execution (replay runs it instead of the line typed). */
 void command_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For verbs that change the session only when there is something to apply (VERB_APPLY): take the
+ * undo snapshot of the command being executed, right before changing anything. */
+TpStatus command_undo_point(const Session *s);
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);

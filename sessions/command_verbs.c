@@ -424,6 +424,7 @@ TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r)
         return TP_OK;
     }
     char what[200];
+    if ((st = command_undo_point(s)) != TP_OK) return st;
     st = compress_resize(s, layer, p.target, RESIZE_INIT_FANIN, 10, what, sizeof what);
     if (st != TP_OK) return err_wrap(st, "recommend apply=1: ");
     r->changed = 1;
