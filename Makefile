@@ -63,10 +63,10 @@ LIB_SRC := $(wildcard base/*.c engine/*.c sessions/*.c plots/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 LIB     := $(BUILD)/libtopiary.a
 # The TUI is its own library, entered through tui/tui.h; only the binary and tests/test_tui*.c link it
-# (and ncurses).  The command line (the binary's main and its subcommands) is CLI_SRC.
-TUI_SRC := $(filter-out tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+# (and ncurses).  The command line (cli/: the binary's main and one file per subcommand) is CLI_SRC.
+TUI_SRC := $(wildcard tui/*.c)
 TUI_LIB := $(BUILD)/libtopiary_tui.a
-CLI_SRC := $(wildcard cli/*.c) $(filter tui/main.c tui/cli.c tui/profile_cli.c,$(wildcard tui/*.c))
+CLI_SRC := $(wildcard cli/*.c)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
 HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o infer.o)
@@ -165,6 +165,13 @@ $(BUILD)/tests/test_tui%: tests/test_tui%.c $(TEST_HOBJ) $(TUI_LIB) $(LIB)
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $< $(TEST_HOBJ) $(TEST_WRAPS_$*) $(TUI_LIB) $(LIB) \
 	    $(shell pkg-config --libs cmocka) $(NCURSES_LIBS) $(LDLIBS)
+
+# The command line's parser is tested on its own object (tests/test_cli.c).
+$(BUILD)/tests/test_cli: tests/test_cli.c $(TEST_HOBJ) $(BUILD)/cli/cli.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP -o $@ $< $(TEST_HOBJ) $(BUILD)/cli/cli.o $(LIB) \
+	    $(shell pkg-config --libs cmocka) $(LDLIBS)
 
 # Run every unit test binary; report a closing "N passed, N failed" line and fail if any failed.
 unit: $(TEST_BIN)

@@ -1,6 +1,6 @@
 /* sessions/command: see command.h.  One table (VERBS) drives parsing, validation, help text and
  * dispatch, so what `help` says is what the parser accepts. */
-#include "command_impl.h"
+#include "sessions/command.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,23 +32,37 @@ typedef struct {
     const char *synopsis;
     const char *summary;
     const char *words;       /* allowed positional words "none|agp|gp", or NULL */
-    int destructive;         /* undo snapshot before, journal after        */
+    unsigned policy;         /* VERB_* below: undo snapshot, when, what the journal records */
     int journaled;           /* journal after success                      */
     const char *needs;       /* not built yet: "not available yet: needs ..." */
     VerbFn run;
     KeySpec keys[16];
 } VerbSpec;
 
+/* The undo/journal policy of a verb (VerbSpec.policy), applied by command_execute:
+ *   VERB_UNDO     an undo snapshot before it runs
+ *   VERB_DRY      dry=1 previews: no undo snapshot, no journal entry
+ *   VERB_APPLY    changes the session only with apply=1, and only if there is something to apply:
+ *                 the verb takes the undo snapshot itself (command_undo_point) right before it changes
+ *                 anything, and is journaled only then
+ *   VERB_TRAINS   trains: the journal records `train steps=<the steps it really ran>` (so replay
+ *                 repeats exactly this, whatever stopped it), nothing when no step ran; a bare
+ *                 call on a session whose epochs are complete changes nothing (no undo snapshot)
+ *   VERB_RECORDS  the journal records what the verb reported through command_record() (the
+ *                 resolved command, e.g. the resize a recommendation made), nothing if it did not */
+enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u };
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
-    {"train", "train steps=N | epochs=N", "train for N minibatches or N epochs (validation at each epoch end)",
-     NULL, 1, 1, NULL, command_verb_train,
-     {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"}, END}},
+    {"train", "train steps=N | epochs=N | train [limit=N]",
+     "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
+     NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
+     {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
+      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"}, END}},
     {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, command_verb_eval,
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
     {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [dry=1]",
-     "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, 1, 1, NULL, command_verb_grow,
+     "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_grow,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
       {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
       {"init", K_ENUM, 0, 0, "zero|grad", "new weights: 0 (RigL) or -lr*G (NeST)"},
@@ -57,7 +71,7 @@ static const VerbSpec VERBS[] = {
       {"recoverable", K_INT, 0, 1, NULL, "0: entries pruned before never regrow"},
       {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
     {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row] [ih=R hh=R] [scope=matrix|global] [dry=1]",
-     "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS)", NULL, 1, 1, NULL, command_verb_prune,
+     "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_prune,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of live entries to remove"},
       {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
       {"sparsity", K_NUM, 0, 1, NULL, "prune until this sparsity"},
@@ -68,7 +82,7 @@ static const VerbSpec VERBS[] = {
       {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
       {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
     {"resize", "resize layer=L hidden=H [init=fanin|grad|zero] [batches=K]",
-     "change a layer's hidden size: the least important units go; new units grow (NeST with init=grad)", NULL, 1, 1,
+     "change a layer's hidden size: the least important units go; new units grow (NeST with init=grad)", NULL, VERB_UNDO, 1,
      NULL, command_verb_resize,
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
@@ -105,9 +119,11 @@ static const VerbSpec VERBS[] = {
       {"pattern", K_ENUM, 0, 0, "dense|csr|sell|row", "sparsity pattern"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (default: fill budget_s)"},
       {"budget_s", K_NUM, 1, 86400, NULL, "time for the sweep (default 60)"},
       {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"}, END}},
-    {"recommend", "recommend [layer=L] [budget_us=X]", "latency-optimal size for a layer (newest profile)", NULL, 0, 0,
-     NULL, command_verb_recommend,
-     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"}, END}},
+    {"recommend", "recommend [layer=L] [budget_us=X] [apply=1]",
+     "latency-optimal size for a layer (newest profile); apply=1 resizes the layer to it (journaled as that resize, undoable)",
+     NULL, VERB_UNDO | VERB_APPLY | VERB_RECORDS, 1, NULL, command_verb_recommend,
+     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"},
+      {"apply", K_INT, 0, 1, NULL, "1: resize the layer to the recommended size"}, END}},
     {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4): h = 0 where |h| <= T (0 = off)", NULL, 0, 1,
      NULL, command_verb_state, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
     {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, 0, 1, NULL, command_verb_snapshot,
@@ -187,7 +203,7 @@ static unsigned views_of(const VerbSpec *v)
         {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL}, {"restore", COMMAND_VIEW_MODEL},
         {"eval", COMMAND_VIEW_MODEL},
     };
-    unsigned views = v->destructive || v->journaled ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
+    unsigned views = (v->policy & VERB_UNDO) || v->journaled ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
     for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
         if (!strcmp(EXTRA[i].verb, v->verb)) views |= EXTRA[i].views;
     return views;
@@ -399,6 +415,19 @@ int command_progress(const char *what, double fraction, const Session *s, const 
     return progress_fn ? progress_fn(progress_ctx, what, fraction, s, row) : 0;
 }
 static int journal_on = 1;
+static TrainloopFn train_hook;
+static void *train_hook_ctx;
+
+void command_set_train_hook(TrainloopFn fn, void *ctx)
+{
+    train_hook = fn;
+    train_hook_ctx = ctx;
+}
+
+int command_train_event(TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *row)
+{
+    return train_hook ? train_hook(train_hook_ctx, ev, s, run, row) : 0;
+}
 
 void command_set_progress(CommandProgressFn fn, void *ctx)
 {
@@ -417,6 +446,37 @@ void command_say(CommandResult *r, const char *fmt, ...)
     va_end(ap);
 }
 
+static const char *undo_line, *undo_verb;
+
+TpStatus command_undo_point(const Session *s)
+{
+    TpStatus st = snapshot_take_undo(s, undo_line ? undo_line : "");
+    return st == TP_OK ? st : err_wrap(st, "%s: undo snapshot: ", undo_verb ? undo_verb : "command");
+}
+
+static char record_line[600];
+static int record_set;
+
+void command_record(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(record_line, sizeof record_line, fmt, ap);
+    va_end(ap);
+    record_set = 1;
+}
+
+/* Whether this call of the verb can change the session: the undo and journal policy apply only then. */
+static int changes_session(const VerbSpec *v, const Session *s, const Command *c)
+{
+    const char *dry = command_arg(c, "dry"), *apply = command_arg(c, "apply");
+    if ((v->policy & VERB_DRY) && dry && !strcmp(dry, "1")) return 0;
+    if ((v->policy & VERB_APPLY) && !(apply && !strcmp(apply, "1"))) return 0;
+    if ((v->policy & VERB_TRAINS) && !command_arg(c, "steps") && !command_arg(c, "epochs") && train_finished(&s->trainer))
+        return 0;
+    return 1;
+}
+
 TpStatus command_execute(Session *s, const char *line, CommandResult *res)
 {
     memset(res, 0, sizeof *res);
@@ -425,14 +485,18 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     if (st != TP_OK || c.empty) return st;
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
+    int changes = changes_session(v, s, &c);
     const char *dry = command_arg(&c, "dry");
-    int is_dry = dry && !strcmp(dry, "1");
+    int is_dry = (v->policy & VERB_DRY) && dry && !strcmp(dry, "1");
     snprintf(res->verb, sizeof res->verb, "%s", v->verb);
     res->dry_run = is_dry;
-    res->destructive = v->destructive && !is_dry;
-    if (v->destructive && !is_dry && (st = snapshot_take_undo(s, line)) != TP_OK)
+    res->destructive = (v->policy & VERB_UNDO) && changes;
+    if ((v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && (st = snapshot_take_undo(s, line)) != TP_OK)
         return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    undo_line = line;
+    undo_verb = v->verb;
     long step_before = s->trainer.step;
+    record_set = 0;
     st = v->run(s, &c, res);
     res->nan = st == TP_ENAN;
     /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
@@ -443,17 +507,22 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         char *nl = strchr(res->summary, '\n');
         if (nl) *nl = '\0';
     }
-    if (st == TP_OK && v->journaled && journal_on && !is_dry) {
-        /* train records the steps it really ran, so that replay repeats exactly this */
+    /* a verb that trains journals the steps it ran even when it then failed (a NaN), as they stay */
+    if ((st == TP_OK || (v->policy & VERB_TRAINS)) && v->journaled && journal_on && changes) {
         char rec[600];
-        if (!strcmp(v->verb, "train"))
-            snprintf(rec, sizeof rec, "train steps=%ld", s->trainer.step - step_before);
-        else
+        if (v->policy & VERB_TRAINS) {
+            long ran = s->trainer.step - step_before;
+            rec[0] = '\0';
+            if (ran > 0) snprintf(rec, sizeof rec, "train steps=%ld", ran);
+        } else if (v->policy & VERB_RECORDS) {
+            snprintf(rec, sizeof rec, "%s", record_set ? record_line : "");
+        } else {
             snprintf(rec, sizeof rec, "%s", line);
+        }
         char *nl = strpbrk(rec, "\r\n#");
         if (nl) *nl = '\0';
-        TpStatus js = journal_append(s->dir, step_before, rec, res->summary);
-        if (js != TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+        TpStatus js = rec[0] ? journal_append(s->dir, step_before, rec, res->summary) : TP_OK;
+        if (js != TP_OK && st == TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
     return st;
 }

@@ -11,6 +11,7 @@
 #define TP_COMMAND_H
 
 #include "sessions/session.h"
+#include "sessions/trainloop.h"
 
 #define COMMAND_MAX_ARGS 16
 
@@ -75,6 +76,10 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res);
 
 void command_set_progress(CommandProgressFn fn, void *ctx);
 void command_set_journal(int on);          /* default on; replay turns it off */
+/* The train verb's training events (sessions/trainloop: every step, metrics rows, validation, epoch
+ * ends, with the run's counters) for a front end that draws its own progress (`topiary train`);
+ * called besides the progress hook; nonzero stops after this step.  fn may be NULL. */
+void command_set_train_hook(TrainloopFn fn, void *ctx);
 
 /* Help: all verbs (verb == NULL) or one verb; NULL if the verb is unknown. */
 const char *command_help(const char *verb);
@@ -86,5 +91,46 @@ const char *const *command_keys(const char *verb);
 TpStatus command_key_spec(const char *verb, const char *key, CommandKeySpec *out);
 /* A verb's positional words ("none|agp|gp"), or NULL if it takes none or is unknown. */
 const char *command_words(const char *verb);
+
+/* ---- for the verbs' implementations (sessions/command_verbs.c; the verb table in command.c names
+ * them).  Declared here rather than in a header of their own so that command.c and command_verbs.c
+ * include only this header (no module include cycle).  Front ends call command_execute(), which
+ * adds the undo snapshot and the journal entry the table asks for; never a verb directly. ---- */
+
+/* Value of key in a parsed command, or NULL. */
+const char *command_arg(const Command *c, const char *key);
+/* Append printf text to a result. */
+void command_say(CommandResult *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forward to the progress hook set by command_set_progress (0 when none). */
+int command_progress(const char *what, double fraction, const Session *s, const SessionMetrics *row);
+/* Forward to the hook set by command_set_train_hook (0 when none). */
+int command_train_event(TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *row);
+/* For verbs whose journal entry is what they did (VERB_RECORDS in the table): the command line the
+ * journal records for this execution (replay runs it instead of the line typed). */
+void command_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For verbs that change the session only when there is something to apply (VERB_APPLY): take the
+ * undo snapshot of the command being executed, right before changing anything. */
+TpStatus command_undo_point(const Session *s);
+
+TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_save(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_quit(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_help(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_profile(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 
 #endif

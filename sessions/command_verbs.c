@@ -1,6 +1,6 @@
 /* sessions/command_verbs: the implementations of the verbs of the command language (the table that
  * names them, the parser and command_execute are in command.c). */
-#include "command_impl.h"
+#include "sessions/command.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "sessions/export.h"
 #include "sessions/journal.h"
 #include "sessions/profile.h"
+#include "sessions/recommend.h"
 #include "sessions/snapshot.h"
 #include "sessions/trainloop.h"
 
@@ -33,23 +34,37 @@ static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const 
                           const SessionMetrics *row)
 {
     TrainCtx *tc = ctx;
-    if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL);
+    int stop = command_train_event(ev, s, run, row);
+    if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL) || stop;
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
-    return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row);
+    return command_progress(ev == TRAINLOOP_EPOCH ? "epoch" : "train", f, s, row) || stop;
 }
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
 {
-    const char *steps = command_arg(c, "steps"), *epochs = command_arg(c, "epochs");
-    if (!!steps == !!epochs) return err_set(TP_EINVAL, "train: give exactly one of steps=N or epochs=N");
+    const char *steps = command_arg(c, "steps"), *epochs = command_arg(c, "epochs"), *limit = command_arg(c, "limit");
+    if (steps && epochs) return err_set(TP_EINVAL, "train: give one of steps=N or epochs=N");
+    if (limit && (steps || epochs)) return err_set(TP_EINVAL, "train: limit=N goes with the bare form (no steps= or epochs=)");
     /* the parser accepted any whole number strtod reads ("1e3", "0x10"): convert it the same way */
-    long n_steps = steps ? (long)strtod(steps, NULL) : 0;
+    long n_steps = steps ? (long)strtod(steps, NULL) : limit ? (long)strtod(limit, NULL) : 0;
     int n_epochs = epochs ? (int)strtod(epochs, NULL) : 0;
-    /* an explicit request may go past the session's --epochs: extend it */
     Trainer *t = &s->trainer;
-    if (n_epochs && t->epoch + n_epochs - 1 > t->cfg.epochs) t->cfg.epochs = s->task.train.epochs = t->epoch + n_epochs - 1;
-    if (n_steps && train_finished(t)) t->cfg.epochs = s->task.train.epochs = t->epoch;
-    TrainCtx tc = {s, n_steps};
+    long total = n_steps; /* the work of this run, for the progress fraction */
+    if (steps || epochs) {
+        /* an explicit request may go past the session's --epochs: extend it */
+        if (n_epochs && t->epoch + n_epochs - 1 > t->cfg.epochs) t->cfg.epochs = s->task.train.epochs = t->epoch + n_epochs - 1;
+        if (n_steps && train_finished(t)) t->cfg.epochs = s->task.train.epochs = t->epoch;
+        if (n_epochs) total = 0;
+    } else {
+        /* bare: to the end of the session's epochs (topiary train), at most `limit` steps */
+        if (train_finished(t)) {
+            command_say(r, "nothing to train: the session's %d epoch(s) are complete (step %ld)", t->cfg.epochs, t->step);
+            return TP_OK;
+        }
+        long left = (long)(t->n_windows - t->window) + (long)(t->cfg.epochs - t->epoch) * (long)t->n_windows;
+        if (!total || left < total) total = left;
+    }
+    TrainCtx tc = {s, total};
     TrainRun run;
     TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
     r->changed = run.steps_done > 0;
@@ -394,9 +409,30 @@ TpStatus command_verb_profile(Session *s, const Command *c, CommandResult *r)
 
 TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r)
 {
-    const char *l = command_arg(c, "layer"), *b = command_arg(c, "budget_us");
+    const char *l = command_arg(c, "layer"), *b = command_arg(c, "budget_us"), *ap = command_arg(c, "apply");
     /* strtod, as the parser read it: "layer=1e0" is layer 1 */
-    return profile_verb_recommend(s, l ? (int)strtod(l, NULL) : 0, b ? strtod(b, NULL) : 0.0, r->text, sizeof r->text);
+    int layer = l ? (int)strtod(l, NULL) : 0;
+    double budget = b ? strtod(b, NULL) : 0.0;
+    TpStatus st = profile_verb_recommend(s, layer, budget, r->text, sizeof r->text);
+    if (st != TP_OK || !ap || strcmp(ap, "1")) return st;
+    /* apply=1: resize to the recommendation, as `resize layer=L hidden=H` with its defaults; the
+     * journal records that resize, so replay does not depend on this machine's latency.tsv */
+    RecommendPick p;
+    if ((st = recommend_pick(s, layer, budget, &p)) != TP_OK) return st;
+    if (p.target == p.current) {
+        command_say(r, "\nnothing to apply: layer %d stays at %d", layer, p.current);
+        snprintf(r->summary, sizeof r->summary, "recommend layer=%d: nothing to apply (hidden %d)", layer, p.current);
+        return TP_OK;
+    }
+    char what[200];
+    if ((st = command_undo_point(s)) != TP_OK) return st;
+    st = compress_resize(s, layer, p.target, RESIZE_INIT_FANIN, 10, what, sizeof what);
+    if (st != TP_OK) return err_wrap(st, "recommend apply=1: ");
+    r->changed = 1;
+    command_record("resize layer=%d hidden=%d", layer, p.target);
+    command_say(r, "\napplied: resized %s (undo goes back)", what);
+    snprintf(r->summary, sizeof r->summary, "applied the recommendation: layer %d %d -> %d", layer, p.current, p.target);
+    return TP_OK;
 }
 
 TpStatus command_verb_help(Session *s, const Command *c, CommandResult *r)

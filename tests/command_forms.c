@@ -9,6 +9,8 @@
 const struct CommandForm VALID[] = {
     {"train steps=10", "train", "", 1, "steps", "10"},
     {"train epochs=2", "train", "", 1, "epochs", "2"},
+    {"train", "train", "", 0, NULL, NULL},
+    {"train limit=7", "train", "", 1, "limit", "7"},
     {"  train\tsteps=3   # a comment", "train", "", 1, "steps", "3"},
     {"train steps=3# comment right after", "train", "", 1, "steps", "3"},
     {"train steps=1e3", "train", "", 1, "steps", "1e3"},
@@ -30,6 +32,7 @@ const struct CommandForm VALID[] = {
     {"profile backend=cpu sizes=64:512:64 threads=2 batch=20 seq=35", "profile", "", 5, "backend", "cpu"},
     {"recommend layer=1 budget_us=250.5", "recommend", "", 2, "layer", "1"},
     {"recommend", "recommend", "", 0, NULL, NULL},
+    {"recommend layer=0 apply=1", "recommend", "", 2, "layer", "0"},
     {"state tau=0.05", "state", "", 1, "tau", "0.05"},
     {"snapshot", "snapshot", "", 0, NULL, NULL},
     {"snapshot name=best-1_a", "snapshot", "", 1, "name", "best-1_a"},

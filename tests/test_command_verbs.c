@@ -232,13 +232,21 @@ static void test_train_advances_and_journals(void **state)
     assert_int_equal(e[1].step, 3);
     assert_string_equal(e[2].command, "train steps=2");
     free(e);
-    /* train takes exactly one of steps= and epochs= */
-    assert_int_equal(run(&s, "train", NULL), TP_EINVAL);
-    assert_non_null(strstr(err_msg(), "exactly one of"));
+    /* train takes at most one of steps= and epochs=; limit= only in the bare form */
     assert_int_equal(run(&s, "train steps=1 epochs=1", NULL), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "one of"));
+    assert_int_equal(run(&s, "train steps=1 limit=1", NULL), TP_EINVAL);
     assert_int_equal(s.trainer.step, 15);
     e = journal(&s, &n);
     assert_int_equal(n, 3); /* refused commands are not journaled */
+    free(e);
+    /* the bare form (topiary train): to the end of the epochs, at most limit= steps; journaled as the
+     * steps it ran */
+    assert_int_equal(run(&s, "train limit=2", NULL), TP_OK);
+    assert_int_equal(s.trainer.step, 17);
+    e = journal(&s, &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(e[3].command, "train steps=2");
     free(e);
     session_free(&s);
 }

@@ -1,29 +1,39 @@
-/* tui/profile_cli: see profile_cli.h. */
-#include "profile_cli.h"
-
+/* cli/cmd_profile: the `topiary profile` subcommand (DESIGN 2.1).
+ *
+ *   topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]
+ *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row] [--reps N]
+ *                   [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]
+ *                   [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]
+ *   topiary profile --analyze FILE.tsv [--analyze FILE2.tsv ...] [--margin M] [--json] [--table]
+ *                   [--marks FILE.tsv] [--accel FILE]
+ *
+ * Measures (or models) a curve, writes it as TSV (--out, atomically) and prints the analysis: a
+ * table of sizes (without --out, or with --table), the Pareto set, dominated sizes, hysteresis
+ * points (for the accel model with the tile boundary behind each step) and the largest
+ * non-monotonic jumps; --json prints one JSON object per curve instead.  --analyze reads existing
+ * curves; curves of the same conditions are compared for repeatability (overlap of their hysteresis
+ * points).  --marks writes the first curve's hysteresis points and dominated sizes for gnuplot.
+ * A progress bar goes to stderr when it is a terminal.  Exit codes as the other subcommands:
+ * 0 ok, 1 runtime failure (or interrupted), 2 bad usage or bad input.
+ */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/backend.h"
 #include "base/fsutil.h"
+#include "base/signals.h"
+#include "cli/cli.h"
+#include "cli/cmd.h"
 #include "sessions/profile.h"
-#include "tui/cli.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
 #define MAX_FILES 16
 #define REPORT_BYTES (1 << 20)
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = sig; }
-
 static int fail(TpStatus s) { return cli_fail("profile", s); }
 
-const char *profile_cli_usage(void)
+const char *cmd_profile_usage(void)
 {
     return "usage: topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
            "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row] [--reps N]\n"
@@ -50,16 +60,14 @@ static int progress(void *ctx, double f, int round, int rounds, double el)
 {
     int *tty = ctx;
     if (*tty) {
-        char bar[31];
-        int fill = (int)(f * 30.0 + 0.5);
-        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
-        bar[30] = '\0';
+        char bar[40];
+        cli_bar(bar, 30, f);
         double eta = f > 0.06 ? el / f - el : NAN;
-        if (round) fprintf(stderr, "\r[%s] %3.0f%% round %d/%d, %.0f s, ETA %.0f s   ", bar, 100 * f, round, rounds, el, eta);
-        else fprintf(stderr, "\r[%s] %3.0f%% calibrating, %.0f s   ", bar, 100 * f, el);
+        if (round) fprintf(stderr, "\r%s %3.0f%% round %d/%d, %.0f s, ETA %.0f s   ", bar, 100 * f, round, rounds, el, eta);
+        else fprintf(stderr, "\r%s %3.0f%% calibrating, %.0f s   ", bar, 100 * f, el);
         fflush(stderr);
     }
-    return stop != 0;
+    return signals_stop_requested() != 0;
 }
 
 static TpStatus write_text(const char *path, const char *text)
@@ -152,55 +160,72 @@ static int analyze_files(const char **files, int n_files, ProfileRequest *q, int
     return rc;
 }
 
-int profile_cli(int argc, char **argv)
+enum { OPT_JSON = 2, OPT_TABLE, OPT_HELP, OPT_OUT, OPT_MARKS, OPT_ANALYZE, OPT_REQUEST };
+
+/* The options of profile_request_set (sessions/profile), as long options; "-" and "_" both work. */
+static const CliOption OPTIONS[] = {
+    {"json", no_argument, OPT_JSON}, {"table", no_argument, OPT_TABLE}, {"help", no_argument, OPT_HELP},
+    {"out", required_argument, OPT_OUT}, {"marks", required_argument, OPT_MARKS},
+    {"analyze", required_argument, OPT_ANALYZE},
+    {"backend", required_argument, OPT_REQUEST}, {"sizes", required_argument, OPT_REQUEST},
+    {"threads", required_argument, OPT_REQUEST}, {"batch", required_argument, OPT_REQUEST},
+    {"seq", required_argument, OPT_REQUEST}, {"input", required_argument, OPT_REQUEST},
+    {"sparsity", required_argument, OPT_REQUEST}, {"pattern", required_argument, OPT_REQUEST},
+    {"reps", required_argument, OPT_REQUEST}, {"budget-s", required_argument, OPT_REQUEST},
+    {"budget_s", required_argument, OPT_REQUEST}, {"margin", required_argument, OPT_REQUEST},
+    {"noise", required_argument, OPT_REQUEST}, {"accel", required_argument, OPT_REQUEST},
+    {"cell", required_argument, OPT_REQUEST}, {"gate-hidden", required_argument, OPT_REQUEST},
+    {"gate_hidden", required_argument, OPT_REQUEST}, {"seed", required_argument, OPT_REQUEST},
+    {NULL, 0, 0}};
+
+int cmd_profile(int argc, char **argv)
 {
     ProfileRequest q;
     profile_request_defaults(&q);
     const char *out = NULL, *marks = NULL, *files[MAX_FILES];
-    int json = 0, table = 0, n_files = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--table")) table = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(profile_cli_usage(), stdout);
+    int json = 0, table = 0, n_files = 0, id;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h")) {
+            fputs(cmd_profile_usage(), stdout);
             return 0;
-        } else if (!strncmp(a, "--", 2) && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (!strcmp(a, "--out")) out = v;
-            else if (!strcmp(a, "--marks")) marks = v;
-            else if (!strcmp(a, "--analyze")) {
-                if (n_files == MAX_FILES) return fail(err_set(TP_EINVAL, "--analyze: at most %d files", MAX_FILES));
-                files[n_files++] = v;
-            } else {
-                int known;
-                TpStatus st = profile_request_set(&q, a + 2, v, &known);
-                if (st != TP_OK) return fail(err_wrap(st, "%s: ", a));
-                if (!known) return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", a));
-            }
+        }
+    CliParser p;
+    cli_parser_init(&p, "profile", argc, argv, OPTIONS, NULL);
+    p.hint = "topiary profile --help";
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_JSON) json = 1;
+        else if (id == OPT_TABLE) table = 1;
+        else if (id == OPT_HELP) {
+            fputs(cmd_profile_usage(), stdout);
+            return 0;
+        } else if (id == OPT_OUT) out = p.value;
+        else if (id == OPT_MARKS) marks = p.value;
+        else if (id == OPT_ANALYZE) {
+            if (n_files == MAX_FILES) return fail(err_set(TP_EINVAL, "--analyze: at most %d files", MAX_FILES));
+            files[n_files++] = p.value;
+        } else if (id == OPT_REQUEST) {
+            int known;
+            TpStatus st = profile_request_set(&q, p.name + 2, p.value, &known);
+            if (st != TP_OK) return fail(err_wrap(st, "%s: ", p.name));
+            if (!known) return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", p.name));
         } else {
-            return fail(err_set(TP_EINVAL, "unknown option or missing value: '%s' (see 'topiary profile --help')", a));
+            return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", p.value));
         }
     }
     if (n_files) {
         if (out) return fail(err_set(TP_EINVAL, "--out with --analyze: the curves are already files"));
         return analyze_files(files, n_files, &q, json, table, marks);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    signals_catch_stop();
     int tty = isatty(STDERR_FILENO);
     LatencyCurve c;
     AccelParams ap;
     TpStatus st = profile_run(&c, &ap, &q, progress, &tty);
     if (tty) fprintf(stderr, "\r\033[K");
     if (st == TP_ECANCEL) {
-        fprintf(stderr, "topiary: profile: interrupted by signal %d; nothing written\n", (int)stop);
-        return EXIT_RUNTIME;
+        fprintf(stderr, "topiary: profile: interrupted by signal %d; nothing written\n", signals_stop_requested());
+        return EXIT_CODE_RUNTIME;
     }
     if (st != TP_OK) return fail(st);
     int rc = 0;

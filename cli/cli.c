@@ -1,0 +1,157 @@
+/* cli/cli: see cli.h. */
+#include "cli/cli.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sessions/session_new.h"
+
+int cli_fail(const char *who, TpStatus s)
+{
+    fprintf(stderr, "topiary: %s%s%s\n", who ? who : "", who ? ": " : "", err_msg()[0] ? err_msg() : tp_strerror(s));
+    return exitcode_from_status(s);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "topiary: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(try 'topiary help')\n");
+    va_end(ap);
+    return EXIT_CODE_USAGE;
+}
+
+/* The task options of sessions/task (task_parse_arg parses their values; tests/test_cli checks that
+ * this list and task_options_help() name the same options). */
+static const char *const TASK_OPTIONS[] = {"data", "level", "cell", "layers", "hidden", "embed", "gate-hidden", "bptt",
+                                           "batch", "epochs", "lr", "lr-decay", "decay-start", "clip", "dropout",
+                                           "optimizer", "seed", "threads", "max-steps", "eval-batch", "max-vocab",
+                                           "init", "log-every", "state-tau", NULL};
+
+const char *const *cli_task_options(void) { return TASK_OPTIONS; }
+
+void cli_parser_init(CliParser *p, const char *cmd, int argc, char **argv, const CliOption *opts, Task *task)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->argc = argc;
+    p->argv = argv;
+    p->opts = opts;
+    p->task = task;
+    int n = 0;
+    for (int i = 0; opts && opts[i].name && n < CLI_MAX_OPTIONS; i++, n++)
+        p->lo[n] = (struct option){opts[i].name, opts[i].has_arg, NULL, opts[i].id};
+    for (int i = 0; task && TASK_OPTIONS[i] && n < CLI_MAX_OPTIONS; i++, n++)
+        p->lo[n] = (struct option){TASK_OPTIONS[i], required_argument, NULL, CLI_TASK + i};
+    p->lo[n] = (struct option){NULL, 0, NULL, 0};
+    optind = 0; /* a full re-initialisation of getopt for every parse (glibc) */
+    opterr = 0;
+}
+
+static int error(CliParser *p, const char *fmt, const char *what)
+{
+    fprintf(stderr, "topiary: %s: ", p->cmd);
+    fprintf(stderr, fmt, what);
+    if (p->hint) fprintf(stderr, " (see '%s')\n", p->hint);
+    else fprintf(stderr, "\n(try 'topiary help')\n");
+    p->rc = EXIT_CODE_USAGE;
+    return CLI_ERROR;
+}
+
+/* The option named by an argument "--name[=value]" (exact or abbreviated, as getopt matched it). */
+static const struct option *named(const CliParser *p, const char *arg)
+{
+    if (strncmp(arg, "--", 2)) return NULL;
+    size_t len = strcspn(arg + 2, "=");
+    const struct option *hit = NULL;
+    for (const struct option *o = p->lo; o->name; o++) {
+        if (strlen(o->name) == len && !strncmp(o->name, arg + 2, len)) return o;
+        if (!strncmp(o->name, arg + 2, len)) hit = hit ? NULL : o;
+    }
+    return hit;
+}
+
+int cli_next(CliParser *p)
+{
+    p->name[0] = '\0';
+    p->value = NULL;
+    if (p->rest) { /* after "--": everything is positional */
+        if (p->rest >= p->argc) return CLI_END;
+        p->value = p->argv[p->rest++];
+        return CLI_ARG;
+    }
+    int idx = -1;
+    int c = getopt_long(p->argc, p->argv, "-:", p->lo, &idx);
+    if (c == -1) {
+        if (optind < p->argc) { /* stopped at "--" */
+            p->rest = optind;
+            return cli_next(p);
+        }
+        return CLI_END;
+    }
+    const char *arg = p->argv[optind - 1];
+    if (c == 1) {
+        p->value = optarg;
+        return CLI_ARG;
+    }
+    if (c == ':') {
+        const struct option *o = named(p, arg);
+        return error(p, "option --%s needs a value", o ? o->name : arg + 2);
+    }
+    if (c == '?') {
+        const struct option *o = named(p, arg);
+        if (o && o->has_arg == no_argument && strchr(arg, '=')) return error(p, "option --%s takes no value", o->name);
+        return error(p, "unknown option '%s'", arg);
+    }
+    snprintf(p->name, sizeof p->name, "--%s", idx >= 0 ? p->lo[idx].name : "?");
+    p->value = optarg;
+    if (c >= CLI_TASK) {
+        char *av[3] = {p->name, optarg, NULL};
+        int i = 0, matched = 0;
+        TpStatus st = task_parse_arg(p->task, 2, av, &i, &matched);
+        if (st != TP_OK) {
+            p->rc = cli_fail(NULL, st);
+            return CLI_ERROR;
+        }
+        return CLI_TASK;
+    }
+    return c;
+}
+
+TpStatus cli_session_new(Session *s, const char *dir, const Task *task) { return session_new(s, dir, task); }
+
+int cli_open_or_create(Session *s, const char *dir, const Task *task, int task_given, const char *verb)
+{
+    TpStatus st;
+    if (session_exists(dir)) {
+        if (task_given && !task->data[0]) {
+            fprintf(stderr, "topiary: %s: session %s exists; task options only create new sessions\n", verb, dir);
+            return EXIT_CODE_USAGE;
+        }
+        st = session_open(s, dir, task->data[0] ? task->data : NULL);
+    } else {
+        st = cli_session_new(s, dir, task);
+    }
+    return st == TP_OK ? 0 : cli_fail(NULL, st);
+}
+
+void cli_bar(char *buf, int width, double frac)
+{
+    int fill = (int)(frac * width + 0.5);
+    buf[0] = '[';
+    for (int i = 0; i < width; i++) buf[1 + i] = i < fill ? '#' : '.';
+    buf[width + 1] = ']';
+    buf[width + 2] = '\0';
+}
+
+void cli_duration(char *b, size_t n, double s)
+{
+    if (!isfinite(s) || s < 0) snprintf(b, n, "--");
+    else if (s < 60) snprintf(b, n, "%.0fs", s);
+    else if (s < 3600) snprintf(b, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(b, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}

@@ -1,0 +1,114 @@
+/* cli/cmd_eval: `topiary eval` (a session, or an export through the inference runtime) and
+ * `topiary export`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "sessions/evaluate.h"
+#include "sessions/export.h"
+
+/* extra_json (may be NULL): more "key":value fields for the JSON object; extra_text: a line after. */
+static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json, const char *extra_json,
+                       const char *extra_text)
+{
+    if (json)
+        printf("{\"split\":\"%s\",\"tokens\":%ld,\"loss\":%.6f,\"ppl\":%.4f,\"accuracy\":%.6f,\"eval_batch\":%d,"
+               "\"seconds\":%.2f%s%s}\n", split_s, r->tokens, r->loss, r->ppl, r->accuracy, eval_batch, r->seconds,
+               extra_json ? "," : "", extra_json ? extra_json : "");
+    else
+        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n%s", split_s, r->ppl, r->loss,
+               r->tokens, 100.0 * r->accuracy, eval_batch > 1 ? ", NOTE: --eval-batch > 1, not the batch-1 protocol" : "",
+               r->seconds, extra_text ? extra_text : "");
+}
+
+/* eval --model EXPORTDIR: sessions/evaluate runs it; the output says which file and kernels. */
+static int eval_export(const char *dir, const char *data, int split, const char *split_s, int eval_batch, int json)
+{
+    ExportEval e;
+    TpStatus st = evaluate_export(dir, data, split, eval_batch, &e);
+    if (e.note[0]) fprintf(stderr, "topiary: %s\n", e.note);
+    if (st != TP_OK) return cli_fail(NULL, st);
+    char xj[512], xt[600], ss[48] = "";
+    double sp = e.state_sparsity;
+    if (isfinite(sp)) snprintf(ss, sizeof ss, ", state sparsity %.1f%%", 100.0 * sp);
+    snprintf(xj, sizeof xj, "\"runtime\":\"%s\",\"kernels\":\"%s\"", e.file, e.kernels);
+    if (isfinite(sp)) snprintf(xj + strlen(xj), sizeof xj - strlen(xj), ",\"state_sparsity\":%.4f", sp);
+    snprintf(xt, sizeof xt, "runtime: %s, batch-1 steps; kernels: %s%s\n", e.file, e.kernels, ss);
+    print_eval(split_s, &e.r, e.eval_batch, json, xj, xt);
+    return EXIT_CODE_OK;
+}
+
+enum { OPT_SESSION = 2, OPT_MODEL, OPT_DATA, OPT_SPLIT, OPT_EVAL_BATCH, OPT_JSON, OPT_OUT };
+
+int cmd_eval(int argc, char **argv)
+{
+    static const CliOption opts[] = {
+        {"session", required_argument, OPT_SESSION}, {"model", required_argument, OPT_MODEL},
+        {"data", required_argument, OPT_DATA},       {"split", required_argument, OPT_SPLIT},
+        {"eval-batch", required_argument, OPT_EVAL_BATCH}, {"json", no_argument, OPT_JSON}, {NULL, 0, 0}};
+    const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "test";
+    int json = 0, eval_batch = 0, id;
+    CliParser p;
+    cli_parser_init(&p, "eval", argc, argv, opts, NULL);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_MODEL) model = p.value;
+        else if (id == OPT_DATA) data = p.value;
+        else if (id == OPT_SPLIT) split_s = p.value;
+        else if (id == OPT_JSON) json = 1;
+        else if (id == OPT_EVAL_BATCH) {
+            char *end;
+            long v = strtol(p.value, &end, 10);
+            if (*end || v < 1 || v > 100000) return cli_usage("--eval-batch: expected 1..100000, got '%s'", p.value);
+            eval_batch = (int)v;
+        } else return cli_usage("eval: unknown option '%s'", p.value);
+    }
+    int split = evaluate_split_index(split_s);
+    if (split < 0) return cli_usage("--split: expected valid, test or train, got '%s'", split_s);
+    if (model && dir) return cli_usage("eval: give --session DIR or --model EXPORTDIR, not both");
+    if (model) return eval_export(model, data, split, split_s, eval_batch, json);
+    if (!dir) return cli_usage("eval: --session DIR (or --model EXPORTDIR) is required");
+    Session s;
+    TpStatus st = session_open(&s, dir, data);
+    if (st != TP_OK) return cli_fail(NULL, st);
+    if (eval_batch) s.task.eval_batch = eval_batch;
+    EvalResult r;
+    st = evaluate_session(&s, split, &r);
+    if (st == TP_OK) print_eval(split_s, &r, s.task.eval_batch, json, NULL, NULL);
+    session_free(&s);
+    return st == TP_OK ? EXIT_CODE_OK : cli_fail(NULL, st);
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION},
+                                     {"out", required_argument, OPT_OUT},
+                                     {"data", required_argument, OPT_DATA}, {NULL, 0, 0}};
+    const char *dir = NULL, *out = NULL, *data = NULL;
+    int id;
+    CliParser p;
+    cli_parser_init(&p, "export", argc, argv, opts, NULL);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_OUT) out = p.value;
+        else if (id == OPT_DATA) data = p.value;
+        else return cli_usage("export: unknown option '%s'", p.value);
+    }
+    if (!dir || !out) return cli_usage("export: usage: topiary export --session DIR --out EXPORTDIR [--data PATH]");
+    Session s;
+    TpStatus st = session_open(&s, dir, data);
+    if (st != TP_OK) return cli_fail(NULL, st);
+    if ((st = export_write(&s, out)) == TP_OK) {
+        SessionMetrics m;
+        session_metrics_now(&s, &m);
+        fprintf(stderr, "topiary: exported %s at step %ld (%zu of %zu parameters non-zero) to %s\n", dir, m.step, m.nnz,
+                m.params, out);
+    }
+    session_free(&s);
+    return st == TP_OK ? EXIT_CODE_OK : cli_fail(NULL, st);
+}

@@ -1,0 +1,55 @@
+/* cli/cmd_replay: `topiary replay --session DIR (--verify | --out NEWDIR)`: sessions/replay re-runs the
+ * journal; this file prints each command and the verdict. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "sessions/replay.h"
+
+static void on_entry(void *ctx, const ReplayResult *res, const JournalEntry *e, TpStatus st, const char *text)
+{
+    (void)st;
+    const char *dir = ctx;
+    if (!e) {
+        if (res->torn)
+            fprintf(stderr, "topiary: replay: warning: the journal's last line was torn (a crash while appending); ignored\n");
+        printf("replaying %d command(s) from the initial state of %s\n", res->n_commands, dir);
+        return;
+    }
+    printf("  %ld> %s: %s\n", e->step, e->command, text);
+}
+
+enum { OPT_SESSION = 2, OPT_OUT, OPT_VERIFY };
+
+int cmd_replay(int argc, char **argv)
+{
+    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION}, {"out", required_argument, OPT_OUT},
+                                     {"verify", no_argument, OPT_VERIFY}, {NULL, 0, 0}};
+    const char *dir = NULL, *out = NULL;
+    int verify = 0, id;
+    CliParser p;
+    cli_parser_init(&p, "replay", argc, argv, opts, NULL);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_OUT) out = p.value;
+        else if (id == OPT_VERIFY) verify = 1;
+        else return cli_usage("replay: unknown option '%s'", p.value);
+    }
+    if (!dir || (!verify && !out)) return cli_usage("replay: usage: topiary replay --session DIR (--verify | --out NEWDIR)");
+    ReplayResult res;
+    TpStatus st = replay_run(dir, out, verify, on_entry, (void *)dir, &res);
+    if (st != TP_OK) /* a failing journal entry was printed with its reason already */
+        return res.command_failed ? exitcode_from_status(st) : cli_fail(NULL, st);
+    int rc = EXIT_CODE_OK;
+    if (verify) {
+        if (res.verified) {
+            printf("verify: ok: the replayed session equals %s bit for bit (step %ld)\n", dir, res.step);
+        } else {
+            printf("verify: MISMATCH: %s\n", res.mismatch);
+            rc = EXIT_CODE_RUNTIME;
+        }
+    }
+    if (out && !rc) printf("replayed session written to %s\n", out);
+    return rc;
+}

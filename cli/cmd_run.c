@@ -1,0 +1,141 @@
+/* cli/cmd_run: `topiary run SCRIPT` (a command script, headless) and `topiary [tui]` (the interactive
+ * workbench through tui/tui.h).  Both open the session, or create it from the task options. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/signals.h"
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "sessions/command.h"
+#include "tui/tui.h"
+
+enum { OPT_SESSION = 2, OPT_KEEP_GOING, OPT_ASCII, OPT_NO_COLOR };
+
+/* Execute the lines of f against s; returns the exit code. */
+static int run_script(Session *s, FILE *f, const char *script, int keep_going)
+{
+    char line[4096];
+    int lineno = 0, errors = 0, quit = 0, rc = 0;
+    while (!quit && !signals_stop_requested() && fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        CommandResult r;
+        Command c;
+        if (command_parse(line, &c) == TP_OK && c.empty) continue;
+        printf("%s:%d> %s\n", script, lineno, line);
+        TpStatus st = command_execute(s, line, &r);
+        if (st != TP_OK) {
+            fprintf(stderr, "%s:%d: %s\n", script, lineno, err_msg());
+            errors++;
+            if (!rc) rc = exitcode_from_status(st);
+            if (!keep_going) break;
+            continue;
+        }
+        if (r.text[0]) printf("%s%s", r.text, r.text[strlen(r.text) - 1] == '\n' ? "" : "\n");
+        fflush(stdout);
+        quit = r.quit;
+    }
+    if (errors && keep_going) fprintf(stderr, "topiary: run: %d command(s) failed\n", errors);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION},
+                                     {"keep-going", no_argument, OPT_KEEP_GOING}, {NULL, 0, 0}};
+    const char *script = NULL, *dir = NULL;
+    int keep_going = 0, task_given = 0, id;
+    Task task;
+    task_defaults(&task);
+    CliParser p;
+    cli_parser_init(&p, "run", argc, argv, opts, &task);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_KEEP_GOING) keep_going = 1;
+        else if (id == CLI_TASK) task_given = 1;
+        else if (id == CLI_ARG && !script) script = p.value;
+        else return cli_usage("run: unknown option '%s'", p.value);
+    }
+    if (!script || !dir) return cli_usage("run: usage: topiary run SCRIPT --session DIR [task options] [--keep-going]");
+    FILE *f = strcmp(script, "-") ? fopen(script, "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "topiary: run: %s: %s\n", script, strerror(errno));
+        return EXIT_CODE_USAGE;
+    }
+    Session s;
+    int rc = cli_open_or_create(&s, dir, &task, task_given, "run");
+    if (rc) {
+        if (f != stdin) fclose(f);
+        return rc;
+    }
+    signals_catch_stop();
+    rc = run_script(&s, f, script, keep_going);
+    if (f != stdin) fclose(f);
+    if (session_save(&s) != TP_OK) {
+        fprintf(stderr, "topiary: could not save: %s\n", err_msg());
+        rc = EXIT_CODE_RUNTIME;
+    }
+    int sig = signals_stop_requested();
+    if (sig) {
+        fprintf(stderr, "topiary: interrupted by signal %d; session saved\n", sig);
+        if (!rc) rc = EXIT_CODE_RUNTIME;
+    }
+    session_free(&s);
+    return rc;
+}
+
+/* Default session: $XDG_DATA_HOME/topiary/default (or ~/.local/share/topiary/default). */
+static void default_session_dir(char *buf, size_t n)
+{
+    const char *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (x && *x) snprintf(buf, n, "%s/topiary/default", x);
+    else snprintf(buf, n, "%s/.local/share/topiary/default", home && *home ? home : ".");
+}
+
+int cmd_tui(int argc, char **argv)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        /* before anything is created: a pipe or a cron job gets the headless commands instead */
+        fprintf(stderr, "topiary: the interactive workbench needs a terminal; the headless commands are:\n\n");
+        fputs(CLI_SUBCOMMANDS, stderr);
+        return EXIT_CODE_USAGE;
+    }
+    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION}, {"ascii", no_argument, OPT_ASCII},
+                                     {"no-color", no_argument, OPT_NO_COLOR}, {NULL, 0, 0}};
+    const char *dir = NULL;
+    char dflt[4096];
+    TuiOptions o = {0, 0};
+    int task_given = 0, log_every_given = 0, id;
+    Task task;
+    task_defaults(&task);
+    CliParser p;
+    cli_parser_init(&p, "tui", argc, argv, opts, &task);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_ASCII) o.ascii = 1;
+        else if (id == OPT_NO_COLOR) o.no_color = 1;
+        else if (id == CLI_TASK) task_given = 1, log_every_given |= !strcmp(p.name, "--log-every");
+        else return cli_usage("tui: unknown option '%s'", p.value);
+    }
+    if (!dir) {
+        default_session_dir(dflt, sizeof dflt);
+        dir = dflt;
+    }
+    if (!session_exists(dir)) {
+        /* live curves: a metrics row every 20 steps unless asked otherwise */
+        if (!log_every_given) task.log_every = 20;
+        if (fsutil_mkdir_p(dir) != TP_OK) return cli_fail(NULL, TP_EIO);
+    }
+    Session s;
+    int rc = cli_open_or_create(&s, dir, &task, task_given, "tui");
+    if (rc) return rc;
+    rc = tui_run(&s, &o);
+    session_free(&s);
+    return rc;
+}

@@ -1,0 +1,200 @@
+/* cli/cmd_train: `topiary train` — create or resume a session and run the `train` verb of the command
+ * language on it (so the undo point and the journal entry are the verb's), with a progress bar on a
+ * TTY, per-epoch lines, --json lines, and a save on SIGINT/SIGTERM/SIGHUP. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/signals.h"
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "sessions/command.h"
+#include "sessions/runtime.h"
+
+enum { OPT_SESSION = 2, OPT_JSON, OPT_SCHEDULE };
+static const CliOption OPTIONS[] = {
+    {"session", required_argument, OPT_SESSION}, {"json", no_argument, OPT_JSON},
+    {"schedule", required_argument, OPT_SCHEDULE}, {NULL, 0, 0}};
+
+static int is_resume_option(const char *o)
+{
+    return !strcmp(o, "--epochs") || !strcmp(o, "--max-steps") || !strcmp(o, "--threads") || !strcmp(o, "--data") ||
+           !strcmp(o, "--log-every");
+}
+
+typedef struct {
+    int json, tty;
+    long max_steps;
+    double ema_loss, last_draw;
+    TrainRun run;              /* the run's counters at the last event */
+} TrainCli;
+
+static void progress_bar(const Session *s, double run_loss, double tok_s, double eta)
+{
+    const Trainer *t = &s->trainer;
+    char bar[40], e[32];
+    double frac = train_epoch_progress(t);
+    cli_bar(bar, 30, frac);
+    cli_duration(e, sizeof e, eta);
+    fprintf(stderr, "\r%s %3.0f%% epoch %d/%d step %ld loss %.3f ppl %.1f %.0f tok/s ETA %s   ", bar, frac * 100.0,
+            t->epoch, t->cfg.epochs, t->step, run_loss, exp(run_loss), tok_s, e);
+    fflush(stderr);
+}
+
+/* Progress bar, per-epoch lines and plain log lines; stops on a signal. */
+static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *m)
+{
+    TrainCli *cl = ctx;
+    const Trainer *t = &s->trainer;
+    cl->run = *run;
+    if (ev == TRAINLOOP_EVAL) return 0; /* a signal waits for the validation: the epoch's row needs it */
+    if (ev == TRAINLOOP_STEP) {
+        double loss = run->window_loss; /* running mean since the last row: good enough for the bar */
+        cl->ema_loss = isfinite(cl->ema_loss) ? 0.95 * cl->ema_loss + 0.05 * loss : loss;
+        double now = clock_now();
+        if (cl->tty && now - cl->last_draw > 0.2) {
+            double per_step = run->train_seconds / (double)run->steps_done;
+            double left = (double)(t->n_windows - t->window) + (double)(t->cfg.epochs - t->epoch) * t->n_windows;
+            if (cl->max_steps > 0 && cl->max_steps - run->steps_done < left) left = (double)(cl->max_steps - run->steps_done);
+            progress_bar(s, cl->ema_loss, run->tokens_per_s, left * per_step);
+            cl->last_draw = now;
+        }
+    } else if (ev == TRAINLOOP_EPOCH) {
+        if (cl->json)
+            printf("{\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
+                   "\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n",
+                   t->step, m->epoch, m->lr, m->train_ppl, m->valid_ppl, m->tokens_per_s, s->wall_seconds);
+        else
+            fprintf(stderr, "%sepoch %d: train ppl %.2f, valid ppl %.2f, lr %.4g, %.0f tok/s, %.1f s\n",
+                    cl->tty ? "\r\033[K" : "", m->epoch, m->train_ppl, m->valid_ppl, m->lr, m->tokens_per_s,
+                    s->wall_seconds);
+        fflush(stdout);
+    } else if (ev == TRAINLOOP_LOG && !cl->tty && !cl->json) {
+        fprintf(stderr, "step %ld epoch %d: loss %.4f ppl %.2f, %.0f tok/s\n", t->step, t->epoch, m->train_loss,
+                m->train_ppl, m->tokens_per_s);
+    }
+    return signals_stop_requested() != 0;
+}
+
+/* Open (resume) or create the session; the resume rules of DESIGN 2.1. */
+static int open_session(Session *s, const char *dir, const Task *given, const char *fixed_opt, int *resumed)
+{
+    *resumed = session_exists(dir);
+    if (!*resumed) {
+        TpStatus st = cli_session_new(s, dir, given);
+        return st == TP_OK ? 0 : cli_fail(NULL, st);
+    }
+    if (fixed_opt) {
+        fprintf(stderr, "topiary: train: session %s exists; %s cannot change when resuming (only --epochs, "
+                        "--max-steps, --threads, --data and --log-every may)\n", dir, fixed_opt);
+        return EXIT_CODE_USAGE;
+    }
+    TpStatus st = session_open(s, dir, given->data[0] ? given->data : NULL);
+    if (st != TP_OK) return cli_fail(NULL, st);
+    Task d; /* resume overrides: compare against defaults to see what was given */
+    task_defaults(&d);
+    st = runtime_resume_overrides(s, given->train.epochs != d.train.epochs ? given->train.epochs : 0,
+                                  given->threads != d.threads ? given->threads : 0,
+                                  given->log_every != d.log_every ? given->log_every : 0);
+    if (st != TP_OK) {
+        session_free(s);
+        return cli_fail(NULL, st);
+    }
+    return 0;
+}
+
+static void print_final(const Session *s, const TrainCli *cl, const char *dir, double el)
+{
+    const Trainer *t = &s->trainer;
+    const TrainRun *run = &cl->run;
+    if (cl->json)
+        /* train_ppl: over this run's minibatches (DESIGN 2.1 asks for it on every line) */
+        printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
+               "\"steps_run\":%ld,\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", t->step,
+               t->epoch > t->cfg.epochs ? t->cfg.epochs : t->epoch, t->opt.lr,
+               run->tokens > 0 ? exp(run->nll / (double)run->tokens) : -1.0,
+               isfinite(s->valid_ppl) ? s->valid_ppl : -1.0, run->steps_done,
+               run->train_seconds > 0 ? run->tokens / run->train_seconds : 0.0, el);
+    else
+        fprintf(stderr, "topiary: %ld step(s) in %.1f s; session %s saved at step %ld%s\n", run->steps_done, el, dir,
+                t->step, train_finished(t) ? " (training complete)" : "");
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *dir = NULL, *schedule = NULL;
+    int json = 0, id;
+    const char *fixed_opt = NULL; /* first option that cannot change when resuming */
+    char fixed[48];
+    Task given;
+    task_defaults(&given);
+    CliParser p;
+    cli_parser_init(&p, "train", argc, argv, OPTIONS, &given);
+    while ((id = cli_next(&p)) != CLI_END) {
+        if (id == CLI_ERROR) return p.rc;
+        if (id == OPT_SESSION) dir = p.value;
+        else if (id == OPT_JSON) json = 1;
+        else if (id == OPT_SCHEDULE) schedule = p.value;
+        else if (id == CLI_TASK && !fixed_opt && !is_resume_option(p.name))
+            fixed_opt = strcpy(fixed, p.name);
+        else if (id == CLI_ARG) return cli_usage("train: unknown option '%s'", p.value);
+    }
+    if (!dir) return cli_usage("train: --session DIR is required");
+    Session s;
+    int resumed, rc = open_session(&s, dir, &given, fixed_opt, &resumed);
+    if (rc) return rc;
+    CommandResult cr;
+    TpStatus st;
+    if (schedule) {
+        /* the schedule is a command of the language, so it is journaled and replayable */
+        char line[1024];
+        snprintf(line, sizeof line, "schedule %s", schedule);
+        if ((st = command_execute(&s, line, &cr)) != TP_OK) {
+            fprintf(stderr, "topiary: --schedule: %s\n", err_msg());
+            session_free(&s);
+            return exitcode_from_status(st);
+        }
+        if (!json) fprintf(stderr, "topiary: %s\n", cr.text);
+    }
+    signals_catch_stop();
+    TrainCli cl = {.json = json, .tty = isatty(STDERR_FILENO) && !json, .max_steps = given.train.max_steps, .ema_loss = NAN};
+    if (!json) {
+        char desc[512];
+        SessionMetrics m0; /* its params excludes the alignment padding that model.n_params counts */
+        session_metrics_now(&s, &m0);
+        runtime_describe(desc, sizeof desc);
+        fprintf(stderr, "topiary: %s session %s: %s, %s level, vocab %d, %d layer(s) of %d, %zu parameters\n",
+                resumed ? "resuming" : "new", dir, s.task.data, s.task.level == CORPUS_WORD ? "word" : "char",
+                s.corpus.n_vocab, s.model.cfg.n_layers, s.model.cfg.hidden[0], m0.params);
+        fprintf(stderr, "topiary: %s\n", desc);
+    }
+    /* the train verb: an undo point before, the steps it really ran in the journal */
+    char line[64] = "train";
+    if (cl.max_steps > 0) snprintf(line, sizeof line, "train limit=%ld", cl.max_steps);
+    double t0 = clock_now();
+    command_set_train_hook(on_train, &cl);
+    st = command_execute(&s, line, &cr);
+    command_set_train_hook(NULL, NULL);
+    if (cl.tty) fprintf(stderr, "\r\033[K");
+    if (st == TP_ENAN) {
+        fprintf(stderr, "topiary: %s\n", err_msg());
+        rc = EXIT_CODE_RUNTIME;
+    } else if (st != TP_OK) {
+        rc = cli_fail(NULL, st);
+    }
+    /* Always save what we have: after a signal, a divergence (weights untouched) or the end. */
+    if (session_save(&s) != TP_OK) {
+        fprintf(stderr, "topiary: could not save: %s\n", err_msg());
+        rc = EXIT_CODE_RUNTIME;
+    }
+    int sig = signals_stop_requested();
+    if (sig && rc == 0) {
+        fprintf(stderr, "topiary: interrupted by signal %d at step %ld; session saved\n", sig, s.trainer.step);
+        rc = EXIT_CODE_RUNTIME;
+    }
+    if (rc == 0) print_final(&s, &cl, dir, clock_now() - t0);
+    session_free(&s);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/* cli/main: the `topiary` command line (DESIGN 2.1): picks the subcommand and hands it its arguments
+ * (cli/cmd_*.c); `help` and `info` are answered here.  Exit codes: 0 ok, 1 runtime failure, 2 bad
+ * usage or bad input (one-line reason on stderr). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "sessions/command.h"
+#include "sessions/runtime.h"
+#include "sessions/session_charts.h"
+
+const char CLI_SUBCOMMANDS[] =
+    "usage: topiary <command> [options]\n"
+    "\n"
+    "  tui      [--session DIR] [task options] [--ascii] [--no-color]   the interactive workbench (default)\n"
+    "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
+    "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
+    "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
+    "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
+    "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
+    "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
+    "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
+    "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
+    "           charts of metrics.tsv/latency.tsv (" SESSION_CHART_NAMES "):\n"
+    "           through gnuplot with --out, else as text on stdout\n"
+    "  info                                       build and hardware summary\n"
+    "  help     [COMMAND]                         this text, or one command's options\n"
+    "\n"
+    "Options take their value as --name VALUE or --name=VALUE.\n";
+
+static void print_help(const char *cmd)
+{
+    if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
+        printf("%s\nin a session (command language):\n", cmd_profile_usage());
+    }
+    if (cmd && command_help(cmd)) { /* a verb of the command language */
+        fputs(command_help(cmd), stdout);
+        return;
+    }
+    if (cmd && (!strcmp(cmd, "train") || !strcmp(cmd, "eval"))) {
+        if (!strcmp(cmd, "train"))
+            printf("usage: topiary train --session DIR [task options] [--schedule 'agp|gp KEY=VALUE ...'] [--json]\n\n"
+                   "Creates the session if DIR is new, otherwise resumes it (then only --epochs, --max-steps,\n"
+                   "--threads, --data and --log-every may be given).  Saves atomically at every epoch end and on\n"
+                   "SIGINT/SIGTERM/SIGHUP.  --max-steps counts minibatches of this run.  Runs the `train` verb\n"
+                   "(journaled as the steps it ran, with an undo point before).\n\ntask options:\n%s",
+                   task_options_help());
+        else
+            printf("usage: topiary eval --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"
+                   "Perplexity of a split by the DESIGN 2.5 protocol: the split as one stream, batch 1, state\n"
+                   "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n"
+                   "--model runs the batch-1 inference runtime (engine/infer) on model.compact.safetensors when the\n"
+                   "export has one, else on model.safetensors, with a kernel per matrix chosen from the sparse\n"
+                   "break-even measured once per machine (cached in $XDG_CACHE_HOME/topiary); it prints which.\n");
+        return;
+    }
+    fputs(CLI_SUBCOMMANDS, stdout);
+    printf("\ntask options (train, tui, run):\n%s\n%s", task_options_help(), command_help(NULL));
+}
+
+static int cmd_info(void)
+{
+    char buf[2048];
+    runtime_info(buf, sizeof buf);
+    fputs(buf, stdout);
+    return EXIT_CODE_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "tui";
+    if (cmd[0] == '-' && strcmp(cmd, "--help") && strcmp(cmd, "-h")) cmd = "tui";
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } SUB[] = {{"train", cmd_train}, {"eval", cmd_eval},       {"run", cmd_run},         {"replay", cmd_replay},
+               {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile}};
+    for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
+        if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        print_help(argc > 2 ? argv[2] : NULL);
+        return EXIT_CODE_OK;
+    }
+    if (!strcmp(cmd, "tui")) return argc > 1 && !strcmp(argv[1], "tui") ? cmd_tui(argc - 1, argv + 1) : cmd_tui(argc, argv);
+    return cli_usage("unknown command '%s'", cmd);
+}

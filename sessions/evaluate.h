@@ -1,0 +1,34 @@
+/* sessions/evaluate: `topiary eval` as one call each for a session and for an export.
+ *
+ * A session is evaluated with the training code's forward (the DESIGN 2.5 protocol: the split as one
+ * stream, batch 1, state carried through; task.eval_batch > 1 cuts it into that many streams).  An
+ * export is evaluated through the batch-1 inference runtime (engine/infer) on config.json's data (or
+ * `data`), from model.compact.safetensors when the export has one, else model.safetensors (trimmed in
+ * memory), with a kernel per matrix chosen from the sparse break-even measured once per machine
+ * (engine/breakeven, cached in $XDG_CACHE_HOME/topiary).  Nothing here prints.
+ */
+#ifndef TP_EVALUATE_H
+#define TP_EVALUATE_H
+
+#include "sessions/session.h"
+
+/* "valid", "test" or "train" -> CORPUS_VALID/TEST/TRAIN; -1 for anything else. */
+int evaluate_split_index(const char *name);
+
+/* Perplexity of a split of the session (s->task.eval_batch streams). */
+TpStatus evaluate_session(Session *s, int split, EvalResult *r);
+
+typedef struct {
+    EvalResult r;
+    int eval_batch;             /* streams used (the export's, or the override)               */
+    const char *file;           /* "model.compact.safetensors" or "model.safetensors"         */
+    char kernels[256];          /* the kernel chosen per matrix (engine/infer's summary)       */
+    double state_sparsity;      /* share of zero hidden-state entries; NaN without thresholding */
+    char note[600];             /* how the break-even was obtained, when worth saying ("" else) */
+} ExportEval;
+
+/* Evaluate the export in dir on a split; data (may be NULL) replaces config.json's data path;
+ * eval_batch 0 keeps the export's. */
+TpStatus evaluate_export(const char *dir, const char *data, int split, int eval_batch, ExportEval *out);
+
+#endif

@@ -1,0 +1,167 @@
+/* sessions/replay: see replay.h. */
+#include "sessions/replay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/paths.h"
+#include "sessions/command.h"
+#include "sessions/snapshot.h"
+
+int replay_same_state(const Session *a, const Session *b, char *why, size_t n)
+{
+    const Model *x = &a->model, *y = &b->model;
+    if (x->n_params != y->n_params || x->n_tensors != y->n_tensors) {
+        snprintf(why, n, "architectures differ");
+        return 0;
+    }
+    for (int i = 0; i < x->n_tensors; i++) {
+        const ModelParam *p = &x->p[i];
+        if (memcmp(x->w + p->off, y->w + p->off, p->n * sizeof(float))) {
+            double md = 0;
+            for (size_t k = 0; k < p->n; k++) md = fmax(md, fabs((double)x->w[p->off + k] - y->w[p->off + k]));
+            snprintf(why, n, "weights of %s differ (max |diff| %.3g)", p->name, md);
+            return 0;
+        }
+        if (memcmp(x->mask + p->off, y->mask + p->off, p->n)) {
+            snprintf(why, n, "mask of %s differs", p->name);
+            return 0;
+        }
+    }
+    const Trainer *s = &a->trainer, *t = &b->trainer;
+    if (s->step != t->step || s->epoch != t->epoch || s->window != t->window || memcmp(&s->rng, &t->rng, sizeof s->rng)) {
+        snprintf(why, n, "trainer position differs (step %ld vs %ld)", s->step, t->step);
+        return 0;
+    }
+    if (!!s->opt.m != !!t->opt.m) {
+        snprintf(why, n, "optimizers differ");
+        return 0;
+    }
+    if (s->opt.m && (memcmp(s->opt.m, t->opt.m, x->n_params * 4) || memcmp(s->opt.v, t->opt.v, x->n_params * 4))) {
+        snprintf(why, n, "Adam moments differ");
+        return 0;
+    }
+    return 1;
+}
+
+/* Remove the entry `name` of the directory open as dfd, recursing into directories; never follows a
+ * symbolic link (O_NOFOLLOW on every open, AT_SYMLINK_NOFOLLOW on every stat). */
+static TpStatus remove_at(int dfd, const char *name, const char *shown)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return TP_OK;
+        return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT) return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
+        return TP_OK;
+    }
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return err_set(TP_EIO, "remove %s: open: %s", shown, strerror(errno));
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
+    }
+    TpStatus rc = TP_OK;
+    struct dirent *e;
+    while (rc == TP_OK && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        rc = remove_at(dirfd(d), e->d_name, shown);
+    }
+    closedir(d);
+    if (rc == TP_OK && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rc = err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
+    return rc;
+}
+
+TpStatus replay_remove_tree(const char *path)
+{
+    return remove_at(AT_FDCWD, path, path);
+}
+
+/* The initial state of dir (and its vocabulary) as a session in target. */
+static TpStatus copy_initial(const char *dir, const char *target)
+{
+    static const char *const names[] = {"snapshots/initial/manifest.json", "snapshots/initial/model.safetensors",
+                                        "vocab.json"};
+    TpStatus st = fsutil_mkdir_p(target);
+    for (int i = 0; i < 3 && st == TP_OK; i++) {
+        char from[4400], to[4400];
+        st = path_join(from, sizeof from, dir, names[i]);
+        if (st == TP_OK) st = path_join(to, sizeof to, target, path_basename(names[i]));
+        if (st == TP_OK) st = fsutil_copy_file(from, to);
+    }
+    return st;
+}
+
+static TpStatus replay_into(const Session *cur, const char *dir, const char *target, int verify, ReplayFn fn, void *ctx,
+                            ReplayResult *res)
+{
+    JournalEntry *je = NULL;
+    TpStatus st = copy_initial(dir, target);
+    if (st == TP_OK) st = journal_read(dir, &je, &res->n_commands, &res->torn);
+    if (st != TP_OK) {
+        free(je);
+        return err_wrap(st, "replay: ");
+    }
+    Session rep;
+    if ((st = session_open(&rep, target, cur->task.data)) != TP_OK) {
+        free(je);
+        return st;
+    }
+    if ((st = snapshot_take_initial(&rep)) != TP_OK) st = err_wrap(st, "replay: initial snapshot: ");
+    if (st == TP_OK && fn) fn(ctx, res, NULL, TP_OK, NULL);
+    for (int i = 0; i < res->n_commands && st == TP_OK; i++) {
+        CommandResult r;
+        st = command_execute(&rep, je[i].command, &r);
+        if (st == TP_OK) res->done++;
+        else res->command_failed = 1;
+        if (fn) fn(ctx, res, &je[i], st, st == TP_OK ? r.summary : err_msg());
+    }
+    free(je);
+    if (st == TP_OK) st = session_save(&rep);
+    res->step = rep.trainer.step;
+    if (st == TP_OK && verify) res->verified = replay_same_state(cur, &rep, res->mismatch, sizeof res->mismatch);
+    session_free(&rep);
+    return st;
+}
+
+TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, void *ctx, ReplayResult *res)
+{
+    memset(res, 0, sizeof *res);
+    if (out && session_exists(out)) return err_set(TP_EINVAL, "replay: --out %s already holds a session", out);
+    Session cur;
+    TpStatus st = session_open(&cur, dir, NULL);
+    if (st != TP_OK) return st;
+    char tmp[4200] = "";
+    const char *target = out;
+    if (!out) {
+        const char *base = getenv("TMPDIR");
+        if (path_join(tmp, sizeof tmp, base && *base ? base : "/tmp", "topiary-replay-XXXXXX") != TP_OK || !mkdtemp(tmp)) {
+            st = err_set(TP_EIO, "replay: mkdtemp %s: %s", tmp, strerror(errno));
+            session_free(&cur);
+            return st;
+        }
+        target = tmp;
+    }
+    st = replay_into(&cur, dir, target, verify, fn, ctx, res);
+    session_free(&cur);
+    if (tmp[0]) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s", err_msg()); /* the replay's error outlives the cleanup */
+        TpStatus rm = replay_remove_tree(tmp);
+        if (st == TP_OK) st = rm;
+        else err_set(st, "%s", keep);
+    }
+    return st;
+}

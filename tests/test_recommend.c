@@ -1,0 +1,146 @@
+/* tests/test_recommend: sessions/recommend and the `recommend ... apply=1` verb.
+ *
+ * On a session with one LSTM layer of 40 and an accelerator-model profile (16:256:8, exact, so the
+ * numbers are the same on every machine): recommend_pick finds the largest size at no latency cost
+ * (64, as tests/e2e/cli_profile.sh says in text) and the budget pick; bad layers and a session
+ * without a profile are refused.  `recommend apply=1` resizes the layer, journals the resolved
+ * `resize layer=0 hidden=64` (so replay needs no latency.tsv), is undone by `undo`, and replays
+ * bit for bit; without apply=1 nothing changes and nothing is journaled.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fsutil.h"
+#include "helpers.h"
+#include "sessions/command.h"
+#include "sessions/journal.h"
+#include "sessions/recommend.h"
+#include "sessions/replay.h"
+#include "sessions/session.h"
+#include "sessions/session_new.h"
+
+static char *g_root;
+static char g_data[1024];
+static int g_seq;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_root = th_tempdir("recommend");
+    if (!g_root) return -1;
+    snprintf(g_data, sizeof g_data, "%s/data", g_root);
+    if (fsutil_mkdir_p(g_data) != TP_OK) return -1;
+    if (th_write_words(g_data, "ptb.train.txt", 120, 1, 18, 6) || th_write_words(g_data, "ptb.valid.txt", 20, 2, 18, 6) ||
+        th_write_words(g_data, "ptb.test.txt", 20, 3, 18, 6))
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    th_rmtree(g_root);
+    free(g_root);
+    return 0;
+}
+
+static void new_session(Session *s, char *dir, size_t n)
+{
+    Task t;
+    task_defaults(&t);
+    snprintf(t.data, sizeof t.data, "%s", g_data);
+    t.level = CORPUS_WORD;
+    t.level_set = 1;
+    t.model.n_layers = 1;
+    t.model.hidden[0] = 40;
+    t.model.n_embed = 8;
+    t.model.dropout = 0.2f;
+    t.train.bptt = 5;
+    t.train.batch = 4;
+    t.train.epochs = 2;
+    t.train.optim = OPTIM_ADAM;
+    t.train.lr = 0.01f;
+    t.threads = 1;
+    t.seed = 11;
+    t.log_every = 1000;
+    snprintf(dir, n, "%s/s%d", g_root, g_seq++);
+    if (session_create(s, dir, &t) != TP_OK) fail_msg("session_create: %s", err_msg());
+}
+
+static void run_ok(Session *s, const char *line)
+{
+    CommandResult r;
+    if (command_execute(s, line, &r) != TP_OK) fail_msg("%s: %s", line, err_msg());
+}
+
+static int journal_count(const char *dir, char *last, size_t n)
+{
+    JournalEntry *e = NULL;
+    int k = 0, torn = 0;
+    assert_int_equal(journal_read(dir, &e, &k, &torn), TP_OK);
+    if (last && k) snprintf(last, n, "%s", e[k - 1].command);
+    free(e);
+    return k;
+}
+
+static void test_pick_and_apply(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    new_session(&s, dir, sizeof dir);
+    RecommendPick p;
+    assert_int_not_equal(recommend_pick(&s, 0, 0.0, &p), TP_OK); /* no profile yet */
+    run_ok(&s, "profile backend=accel sizes=16:256:8");
+    assert_int_equal(recommend_pick(&s, 0, 0.0, &p), TP_OK);
+    assert_int_equal(p.current, 40);
+    assert_int_equal(p.target, 64);
+    assert_true(p.target_us > 0);
+    assert_int_equal(recommend_pick(&s, 0, 3.0, &p), TP_OK);
+    assert_int_equal(p.target, 64);
+    assert_int_equal(recommend_pick(&s, 1, 0.0, &p), TP_ERANGE);
+    int n0 = journal_count(dir, NULL, 0);
+    /* without apply=1: text only */
+    CommandResult r;
+    assert_int_equal(command_execute(&s, "recommend layer=0", &r), TP_OK);
+    assert_non_null(strstr(r.text, "up to 64"));
+    assert_int_equal(s.model.cfg.hidden[0], 40);
+    assert_int_equal(journal_count(dir, NULL, 0), n0);
+    /* apply=1: resized, journaled as the resize it made */
+    assert_int_equal(command_execute(&s, "recommend layer=0 apply=1", &r), TP_OK);
+    assert_int_equal(s.model.cfg.hidden[0], 64);
+    assert_true(r.changed);
+    assert_non_null(strstr(r.text, "applied"));
+    char last[600];
+    assert_int_equal(journal_count(dir, last, sizeof last), n0 + 1);
+    assert_string_equal(last, "resize layer=0 hidden=64");
+    /* again: already there, nothing to apply, nothing journaled */
+    assert_int_equal(command_execute(&s, "recommend apply=1", &r), TP_OK);
+    assert_non_null(strstr(r.text, "nothing to apply"));
+    assert_int_equal(journal_count(dir, NULL, 0), n0 + 1);
+    assert_int_equal(session_save(&s), TP_OK);
+    /* replay repeats the resize without the profile */
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_true(res.verified);
+    /* undo goes back to 40 */
+    assert_int_equal(command_execute(&s, "undo", &r), TP_OK);
+    assert_int_equal(s.model.cfg.hidden[0], 40);
+    session_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pick_and_apply),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
