@@ -117,7 +117,7 @@ demo: all
 	./$(BIN) eval --session $(DEMO) --split test
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory info all unit e2e
+	$(Q)$(MAKE) --no-print-directory info check-layers all unit e2e
 
 # The layer rules of DESIGN 1 (who may include whom; no include cycle between modules).
 check-layers:
