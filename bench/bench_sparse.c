@@ -2,7 +2,9 @@
  * against dense OpenBLAS sgemv and against the machine's memory bandwidth, measured in the same run.
  *
  *   for H in {200, 650, 1500}, weight density in {100, 50, 20, 10, 5}% (random positions; for the
- *   row-balanced kernel a row-balanced matrix of the same density, k = ceil(density H) per row):
+ *   row-balanced kernel a row-balanced matrix of the same density, k = ceil(density H) per row; for
+ *   the BSR kernels 16x1, 8x1, 4x4 a block-pruned one, whole blocks kept at random), every sparse
+ *   kernel on every vector path the CPU has (the `isa` column; dense is OpenBLAS's own):
  *     median time of one product (steady state: the same matrix back to back after a warm-up, as
  *     in sequential inference; DESIGN 3.3), p10/p90 over the samples, speed-up over dense sgemv of
  *     the same H in this run, bytes read (sparse_bytes: matrix data + x), and the achieved
@@ -10,11 +12,15 @@
  *       %copy  copy of a buffer of the kernel's own footprint (so the same cache level feeds both:
  *              the bound the kernel can actually reach), counted as STREAM counts (read + write);
  *       %dram  copy of 2 x 256 MiB (beyond every cache: the DRAM bound of classic STREAM).
+ *   then a threaded table: at densities {20, 10, 5}% the row-split kernels on a sparse_pool of N
+ *   threads (--threaded N, default 2) against dense sgemv on N BLAS threads, and against the same
+ *   kernel on one thread;
  *   then the sparse-state kernels at state density {100, 50, 20, 10}% (h~ thresholded, DESIGN 3.4)
  *   on a dense and on a 10%-dense W_hh, against dense sgemv on the full h.
  *
- * Options: --threads N (BLAS threads of the dense reference, default 1: the sparse kernels are
- * single-threaded), --sizes a,b,c, --samples N (default 31), --isa scalar|avx2|avx512, --quick.
+ * Options: --threads N (BLAS threads of the dense reference of the first table, default 1),
+ * --threaded N, --threaded-only, --sizes a,b,c, --samples N (default 31), --isa scalar|avx2|avx512
+ * (only that path), --quick.
  * The machine's load average is printed before and after: on a shared machine, compare ratios.
  */
 #include <math.h>
