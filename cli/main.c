@@ -61,7 +61,7 @@ static void print_help(const char *cmd)
 
 static int cmd_info(void)
 {
-    char buf[2048];
+    char buf[8192];
     runtime_info(buf, sizeof buf);
     fputs(buf, stdout);
     return EXIT_CODE_OK;

@@ -15,28 +15,47 @@
 #include "backend.h"
 #include "latency.h"
 #include "rng.h"
+#include "sparse_pool.h"
 #include "train.h"
 
-#define FORMAT_LINE "# topiary sparse break-even v2" /* v2: + sell; a v1 file is measured again */
+/* v2: + sell; v3: + bsr, a and b per ISA and thread count.  An older file is measured again. */
+#define FORMAT_LINE "# topiary sparse break-even v3"
 
-static const SparseKind FIT_KINDS[] = {SPARSE_CSR, SPARSE_ROW, SPARSE_STATE, SPARSE_STATE_CSC, SPARSE_SELL};
+static const SparseKind FIT_KINDS[] = {SPARSE_CSR,     SPARSE_ROW,    SPARSE_STATE,  SPARSE_STATE_CSC, SPARSE_SELL,
+                                       SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
 enum { N_FIT = sizeof FIT_KINDS / sizeof FIT_KINDS[0], N_DENS = 3 };
+
+/* the layouts split across threads (the STATE kinds run whole) */
+static int splits(SparseKind k) { return k != SPARSE_STATE && k != SPARSE_STATE_CSC && k != SPARSE_DENSE; }
+
+static void set_all(Breakeven *be, int p, SparseKind k, double a, double b)
+{
+    for (int i = 0; i < SPARSE_N_ISAS; i++) {
+        be->a[p][k][i][0] = a, be->b[p][k][i][0] = b;
+        be->a[p][k][i][1] = NAN, be->b[p][k][i][1] = NAN;
+    }
+}
 
 void breakeven_default(Breakeven *be)
 {
     memset(be, 0, sizeof *be);
     /* one point: ratio = a + b d with csr/row/sell 0.05 + 3 d (break-even ~32%), state 0.02 + 1.6 d
-     * (~61%), state-csc 0.05 + 4 d: rough shapes of what bench-sparse measures, on the safe side (sell
-     * ties with csr, so without a measurement the runtime keeps csr) */
+     * (~61%), state-csc 0.05 + 4 d, bsr 0.05 + 1.2 d of stored entries (~80%): rough shapes of what
+     * bench-sparse measures, on the safe side (sell ties with csr, so without a measurement the
+     * runtime keeps csr; bsr wins only where the blocks are nearly all of the non-zeros) */
     be->n = 1;
+    be->threads = 1;
     be->hidden[0] = 512;
     be->bytes[0] = 4.0 * 4 * 512 * 512;
-    for (int k = 0; k < SPARSE_N_KINDS; k++) be->a[0][k] = 1.0, be->b[0][k] = 0.0;
-    be->a[0][SPARSE_CSR] = 0.05, be->b[0][SPARSE_CSR] = 3.0;
-    be->a[0][SPARSE_ROW] = 0.05, be->b[0][SPARSE_ROW] = 3.0;
-    be->a[0][SPARSE_SELL] = 0.05, be->b[0][SPARSE_SELL] = 3.0;
-    be->a[0][SPARSE_STATE] = 0.02, be->b[0][SPARSE_STATE] = 1.6;
-    be->a[0][SPARSE_STATE_CSC] = 0.05, be->b[0][SPARSE_STATE_CSC] = 4.0;
+    for (int k = 0; k < SPARSE_N_KINDS; k++) set_all(be, 0, (SparseKind)k, 1.0, 0.0);
+    set_all(be, 0, SPARSE_CSR, 0.05, 3.0);
+    set_all(be, 0, SPARSE_ROW, 0.05, 3.0);
+    set_all(be, 0, SPARSE_SELL, 0.05, 3.0);
+    set_all(be, 0, SPARSE_STATE, 0.02, 1.6);
+    set_all(be, 0, SPARSE_STATE_CSC, 0.05, 4.0);
+    set_all(be, 0, SPARSE_BSR16X1, 0.05, 1.2);
+    set_all(be, 0, SPARSE_BSR8X1, 0.05, 1.2);
+    set_all(be, 0, SPARSE_BSR4X4, 0.05, 1.2);
     snprintf(be->fingerprint, sizeof be->fingerprint, "built-in default (not measured)");
 }
 
@@ -49,33 +68,28 @@ void breakeven_fingerprint(char *buf, size_t n)
 
 /* ---- measurement ---- */
 
-typedef struct {
-    const SparseMatrix *m;
-    float *y;
-    const float *x;
-} Call;
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* Median time of one product in microseconds (steady state, see breakeven.h). */
-static double time_gemv(const SparseMatrix *m, float *y, const float *x)
+/* Median time of one product in microseconds (steady state, see breakeven.h), on `pool` (NULL: the
+ * calling thread). */
+static double time_gemv(SparsePool *pool, const SparseMatrix *m, float *y, const float *x)
 {
     int n_inner = 1;
     for (;;) {
         double t0 = clock_now();
-        for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
+        for (int i = 0; i < n_inner; i++) sparse_pool_gemv(pool, m, y, x, 0);
         if (clock_now() - t0 >= 100e-6 || n_inner >= (1 << 20)) break;
         n_inner *= 2;
     }
-    for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
+    for (int i = 0; i < n_inner; i++) sparse_pool_gemv(pool, m, y, x, 0);
     double s[9];
     for (int k = 0; k < 9; k++) {
         double t0 = clock_now();
-        for (int i = 0; i < n_inner; i++) sparse_gemv(m, y, x, 0);
+        for (int i = 0; i < n_inner; i++) sparse_pool_gemv(pool, m, y, x, 0);
         s[k] = (clock_now() - t0) / n_inner * 1e6;
     }
     qsort(s, 9, sizeof s[0], cmp_double);
@@ -105,9 +119,65 @@ static void fit(const double *d, const double *r, double *a, double *b)
     *a = (sr - *b * sd) / N_DENS;
 }
 
-static TpStatus measure_point(Breakeven *be, int p, int H, Rng *rng)
+/* The ratios of layout k at its N_DENS densities for every variant, fitted into be's point p. */
+static TpStatus measure_kind(Breakeven *be, int p, SparseKind k, float *w, float *x, float *xs, float *y, int R, int C,
+                             double t_dense, SparsePool *pool, Rng *rng)
 {
     static const double WD[N_DENS] = {0.05, 0.15, 0.4}, SD[N_DENS] = {0.1, 0.3, 0.6};
+    const size_t n = (size_t)R * C;
+    double dens[N_DENS], ratio[SPARSE_N_ISAS][2][N_DENS];
+    for (int i = 0; i < N_DENS; i++) {
+        SparseMatrix m;
+        const float *xin = x;
+        TpStatus st;
+        if (k == SPARSE_STATE || k == SPARSE_STATE_CSC) {
+            fill(w, n, k == SPARSE_STATE ? 1.0 : 0.2, rng);
+            fill(xs, (size_t)C, SD[i], rng);
+            xs[0] = 0.5f; /* never all zero */
+            xin = xs;
+            double sd = (double)sparse_count_nonzero(xs, C) / C;
+            dens[i] = k == SPARSE_STATE ? sd : sparse_density(w, R, C, C) * sd;
+            st = sparse_from_dense(&m, k, w, R, C, C);
+        } else if (k == SPARSE_ROW) {
+            int kk = (int)ceil(WD[i] * C);
+            fill(w, n, 1.0, rng);
+            dens[i] = (double)kk / C;
+            st = sparse_row_from_dense(&m, w, R, C, C, kk);
+        } else if (sparse_kind_is_bsr(k)) {
+            st = sparse_random(&m, k, R, C, WD[i], rng);
+            dens[i] = st == TP_OK ? (double)m.nnz / (double)n : 0.0;
+        } else {
+            fill(w, n, WD[i], rng);
+            dens[i] = sparse_density(w, R, C, C);
+            st = sparse_from_dense(&m, k, w, R, C, C);
+        }
+        if (st != TP_OK) return st;
+        for (int isa = 0; isa < SPARSE_N_ISAS; isa++) {
+            ratio[isa][0][i] = ratio[isa][1][i] = NAN;
+            if (sparse_use_isa(&m, (SparseIsa)isa) != TP_OK) {
+                err_clear();
+                continue;
+            }
+            sparse_split(&m, 1);
+            ratio[isa][0][i] = time_gemv(NULL, &m, y, xin) / t_dense;
+            if (pool && splits(k) && sparse_split(&m, be->threads) > 1)
+                ratio[isa][1][i] = time_gemv(pool, &m, y, xin) / t_dense;
+        }
+        sparse_free(&m);
+    }
+    for (int isa = 0; isa < SPARSE_N_ISAS; isa++)
+        for (int t = 0; t < 2; t++) {
+            if (isnan(ratio[isa][t][0])) {
+                be->a[p][k][isa][t] = be->b[p][k][isa][t] = NAN;
+                continue;
+            }
+            fit(dens, ratio[isa][t], &be->a[p][k][isa][t], &be->b[p][k][isa][t]);
+        }
+    return TP_OK;
+}
+
+static TpStatus measure_point(Breakeven *be, int p, int H, SparsePool *pool, Rng *rng)
+{
     const int R = 4 * H, C = H;
     size_t n = (size_t)R * C;
     float *w = backend_alloc(n, sizeof(float)), *x = backend_alloc((size_t)C, sizeof(float));
@@ -121,42 +191,13 @@ static TpStatus measure_point(Breakeven *be, int p, int H, Rng *rng)
     for (int c = 0; c < C; c++) x[c] = rng_range(rng, -1.0f, 1.0f);
     fill(w, n, 1.0, rng);
     if ((st = sparse_from_dense(&m, SPARSE_DENSE, w, R, C, C)) != TP_OK) goto done;
-    double t_dense = time_gemv(&m, y, x);
+    double t_dense = time_gemv(NULL, &m, y, x);
     sparse_free(&m);
     be->hidden[p] = H;
     be->bytes[p] = 4.0 * (double)n;
     be->dense_us[p] = t_dense;
-    be->a[p][SPARSE_DENSE] = 1.0;
-    be->b[p][SPARSE_DENSE] = 0.0;
-    for (int f = 0; f < N_FIT; f++) {
-        SparseKind k = FIT_KINDS[f];
-        double dens[N_DENS], ratio[N_DENS];
-        for (int i = 0; i < N_DENS; i++) {
-            const float *xin = x;
-            if (k == SPARSE_STATE || k == SPARSE_STATE_CSC) {
-                fill(w, n, k == SPARSE_STATE ? 1.0 : 0.2, rng);
-                fill(xs, (size_t)C, SD[i], rng);
-                xs[0] = 0.5f; /* never all zero */
-                xin = xs;
-                double sd = (double)sparse_count_nonzero(xs, C) / C;
-                dens[i] = k == SPARSE_STATE ? sd : sparse_density(w, R, C, C) * sd;
-                st = sparse_from_dense(&m, k, w, R, C, C);
-            } else if (k == SPARSE_ROW) {
-                int kk = (int)ceil(WD[i] * C);
-                fill(w, n, 1.0, rng);
-                dens[i] = (double)kk / C;
-                st = sparse_row_from_dense(&m, w, R, C, C, kk);
-            } else {
-                fill(w, n, WD[i], rng);
-                dens[i] = sparse_density(w, R, C, C);
-                st = sparse_from_dense(&m, k, w, R, C, C);
-            }
-            if (st != TP_OK) goto done;
-            ratio[i] = time_gemv(&m, y, xin) / t_dense;
-            sparse_free(&m);
-        }
-        fit(dens, ratio, &be->a[p][k], &be->b[p][k]);
-    }
+    set_all(be, p, SPARSE_DENSE, 1.0, 0.0);
+    for (int f = 0; f < N_FIT && st == TP_OK; f++) st = measure_kind(be, p, FIT_KINDS[f], w, x, xs, y, R, C, t_dense, pool, rng);
 done:
     sparse_free(&m);
     free(w);
@@ -177,10 +218,17 @@ TpStatus breakeven_measure(Breakeven *be, const int *hidden, int n)
     memset(be, 0, sizeof *be);
     Rng rng;
     rng_seed(&rng, 1234);
+    SparsePool *pool = NULL;
+    be->threads = backend_threads() > SPARSE_MAX_PARTS ? SPARSE_MAX_PARTS : backend_threads();
+    if (be->threads > 1 && sparse_pool_create(&pool, be->threads) != TP_OK) return err_wrap(TP_EIO, "break-even: ");
     for (int i = 0; i < n; i++) {
-        TpStatus st = measure_point(be, i, hidden[i], &rng);
-        if (st != TP_OK) return st;
+        TpStatus st = measure_point(be, i, hidden[i], pool, &rng);
+        if (st != TP_OK) {
+            sparse_pool_free(pool);
+            return st;
+        }
     }
+    sparse_pool_free(pool);
     be->n = n;
     be->measured = 1;
     breakeven_fingerprint(be->fingerprint, sizeof be->fingerprint);
@@ -189,28 +237,89 @@ TpStatus breakeven_measure(Breakeven *be, const int *hidden, int n)
 
 /* ---- model ---- */
 
-double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, double density)
+double breakeven_variant_cost(const Breakeven *be, SparseKind k, SparseIsa isa, int threaded, double dense_bytes,
+                              double density)
 {
     if (k == SPARSE_DENSE || be->n < 1 || (unsigned)k >= SPARSE_N_KINDS) return 1.0;
+    if ((unsigned)isa >= SPARSE_N_ISAS || !sparse_isa_available(isa) || (threaded && be->threads < 2)) return INFINITY;
+    const int t = threaded ? 1 : 0;
     int i = 0;
     while (i + 1 < be->n && be->bytes[i + 1] <= dense_bytes) i++;
-    double a = be->a[i][k], b = be->b[i][k];
+    double a = be->a[i][k][isa][t], b = be->b[i][k][isa][t];
     if (i + 1 < be->n && dense_bytes > be->bytes[i]) {
         double f = log(dense_bytes / be->bytes[i]) / log(be->bytes[i + 1] / be->bytes[i]);
-        a += f * (be->a[i + 1][k] - a);
-        b += f * (be->b[i + 1][k] - b);
+        a += f * (be->a[i + 1][k][isa][t] - a);
+        b += f * (be->b[i + 1][k][isa][t] - b);
     }
+    if (!isfinite(a) || !isfinite(b)) return INFINITY;
     double c = a + b * density;
     return c > 1e-3 ? c : 1e-3;
 }
 
-double breakeven_density(const Breakeven *be, SparseKind k, double dense_bytes)
+BreakevenChoice breakeven_best(const Breakeven *be, SparseKind k, double dense_bytes, double density)
 {
-    double a = breakeven_cost(be, k, dense_bytes, 0.0), one = breakeven_cost(be, k, dense_bytes, 1.0);
-    if (k == SPARSE_DENSE) return 1.0;
+    BreakevenChoice best = {k, sparse_isa(), 1, INFINITY};
+    if (k == SPARSE_DENSE) {
+        best.cost = 1.0;
+        return best;
+    }
+    for (int isa = SPARSE_N_ISAS - 1; isa >= 0; isa--)
+        for (int t = 0; t < 2; t++) {
+            double c = breakeven_variant_cost(be, k, (SparseIsa)isa, t, dense_bytes, density);
+            if (c < best.cost) best = (BreakevenChoice){k, (SparseIsa)isa, t ? be->threads : 1, c};
+        }
+    return best;
+}
+
+double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, double density)
+{
+    return breakeven_best(be, k, dense_bytes, density).cost;
+}
+
+void breakeven_choice_name(const BreakevenChoice *c, char *buf, size_t n)
+{
+    if (c->kind == SPARSE_DENSE) snprintf(buf, n, "dense");
+    else if (c->threads > 1) snprintf(buf, n, "%s/%s/%dt", sparse_kind_name(c->kind), sparse_isa_name(c->isa), c->threads);
+    else snprintf(buf, n, "%s/%s", sparse_kind_name(c->kind), sparse_isa_name(c->isa));
+}
+
+/* the density below which one variant is predicted faster than dense (0..1) */
+static double variant_density(const Breakeven *be, SparseKind k, SparseIsa isa, int t, double dense_bytes)
+{
+    double a = breakeven_variant_cost(be, k, isa, t, dense_bytes, 0.0), one = breakeven_variant_cost(be, k, isa, t, dense_bytes, 1.0);
+    if (!isfinite(a) || !isfinite(one)) return 0.0;
     if (one <= a) return a < 1.0 ? 1.0 : 0.0; /* flat or falling fit: all or nothing */
     double d = (1.0 - a) / (one - a);
     return d < 0.0 ? 0.0 : d > 1.0 ? 1.0 : d;
+}
+
+double breakeven_density(const Breakeven *be, SparseKind k, double dense_bytes)
+{
+    if (k == SPARSE_DENSE) return 1.0;
+    double d = 0.0;
+    for (int isa = 0; isa < SPARSE_N_ISAS; isa++)
+        for (int t = 0; t < 2; t++) {
+            double v = variant_density(be, k, (SparseIsa)isa, t, dense_bytes);
+            d = v > d ? v : d;
+        }
+    return d;
+}
+
+void breakeven_describe(const Breakeven *be, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    const double bytes = be->bytes[be->n > 0 ? be->n - 1 : 0];
+    used += (size_t)snprintf(buf, n, "sparse kernels (%s; fastest variant at 10%% density, [%d, %d]):\n",
+                             be->measured ? "measured" : "built-in default", 4 * be->hidden[be->n > 0 ? be->n - 1 : 0],
+                             be->hidden[be->n > 0 ? be->n - 1 : 0]);
+    for (int f = 0; f < N_FIT && used < n; f++) {
+        BreakevenChoice c = breakeven_best(be, FIT_KINDS[f], bytes, 0.1);
+        char name[64];
+        breakeven_choice_name(&c, name, sizeof name);
+        used += (size_t)snprintf(buf + used, n - used, "  %-10s %-24s %.3fx dense time\n", sparse_kind_name(FIT_KINDS[f]),
+                                 name, c.cost);
+    }
 }
 
 /* ---- cache file ---- */
@@ -233,6 +342,23 @@ TpStatus breakeven_cache_path(char *buf, size_t n, const char *dir)
     return TP_OK;
 }
 
+/* the file's text after its format line (breakeven_load reads it back) */
+static void write_table(FILE *f, const Breakeven *be)
+{
+    fprintf(f, "%s\nfingerprint\t%s\nthreads\t%d\nhidden\tbytes\tdense_us\tkind\tisa\tthreads\ta\tb\tbreakeven\n",
+            FORMAT_LINE, be->fingerprint, be->threads);
+    for (int i = 0; i < be->n; i++)
+        for (int f2 = 0; f2 < N_FIT; f2++)
+            for (int isa = 0; isa < SPARSE_N_ISAS; isa++)
+                for (int t = 0; t < 2; t++) {
+                    SparseKind k = FIT_KINDS[f2];
+                    if (isnan(be->a[i][k][isa][t])) continue;
+                    fprintf(f, "%d\t%.0f\t%.3f\t%s\t%s\t%d\t%.6g\t%.6g\t%.4f\n", be->hidden[i], be->bytes[i],
+                            be->dense_us[i], sparse_kind_name(k), sparse_isa_name((SparseIsa)isa), t ? be->threads : 1,
+                            be->a[i][k][isa][t], be->b[i][k][isa][t], variant_density(be, k, (SparseIsa)isa, t, be->bytes[i]));
+                }
+}
+
 /* Written whole with fsutil_write_atomic (temp + fsync + rename + directory fsync): a crash
  * leaves the old cache or the new one, never a torn file. */
 TpStatus breakeven_save(const Breakeven *be, const char *path)
@@ -250,13 +376,7 @@ TpStatus breakeven_save(const Breakeven *be, const char *path)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return err_set(TP_ENOMEM, "save %s: out of memory", path);
-    fprintf(f, "%s\nfingerprint\t%s\nhidden\tbytes\tdense_us\tkind\ta\tb\tbreakeven\n", FORMAT_LINE, be->fingerprint);
-    for (int i = 0; i < be->n; i++)
-        for (int f2 = 0; f2 < N_FIT; f2++) {
-            SparseKind k = FIT_KINDS[f2];
-            fprintf(f, "%d\t%.0f\t%.3f\t%s\t%.6g\t%.6g\t%.4f\n", be->hidden[i], be->bytes[i], be->dense_us[i],
-                    sparse_kind_name(k), be->a[i][k], be->b[i][k], breakeven_density(be, k, be->bytes[i]));
-        }
+    write_table(f, be);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(text);
@@ -270,6 +390,7 @@ TpStatus breakeven_save(const Breakeven *be, const char *path)
 TpStatus breakeven_load(Breakeven *be, const char *path)
 {
     memset(be, 0, sizeof *be);
+    be->threads = 1;
     FILE *f = fopen(path, "r");
     if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
     char line[1024];
@@ -287,13 +408,21 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
             continue;
         }
         if (!strncmp(line, "hidden\t", 7)) continue;
-        int H;
+        if (!strncmp(line, "threads\t", 8)) {
+            be->threads = atoi(line + 8);
+            if (be->threads < 1 || be->threads > SPARSE_MAX_PARTS) st = err_set(TP_EFORMAT, "%s: line %d: bad threads", path, ln);
+            continue;
+        }
+        int H, thr, isa = -1;
         double bytes, dus, a, b, d;
-        char kind[16];
+        char kind[16], isa_s[16];
         SparseKind k;
-        if (sscanf(line, "%d\t%lf\t%lf\t%15s\t%lf\t%lf\t%lf", &H, &bytes, &dus, kind, &a, &b, &d) != 7 ||
-            sparse_kind_parse(kind, &k) != TP_OK || !isfinite(a) || !isfinite(b) || bytes <= 0) {
-            st = err_set(TP_EFORMAT, "%s: line %d: expected hidden bytes dense_us kind a b breakeven", path, ln);
+        if (sscanf(line, "%d\t%lf\t%lf\t%15s\t%15s\t%d\t%lf\t%lf\t%lf", &H, &bytes, &dus, kind, isa_s, &thr, &a, &b, &d) == 9)
+            for (int q = 0; q < SPARSE_N_ISAS; q++)
+                if (!strcmp(isa_s, sparse_isa_name((SparseIsa)q))) isa = q;
+        if (isa < 0 || sparse_kind_parse(kind, &k) != TP_OK || !isfinite(a) || !isfinite(b) || bytes <= 0 ||
+            (thr != 1 && thr != be->threads)) {
+            st = err_set(TP_EFORMAT, "%s: line %d: expected hidden bytes dense_us kind isa threads a b breakeven", path, ln);
             break;
         }
         int i = be->n - 1;
@@ -306,10 +435,10 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
             be->hidden[i] = H;
             be->bytes[i] = bytes;
             be->dense_us[i] = dus;
-            for (int q = 0; q < SPARSE_N_KINDS; q++) be->a[i][q] = 1.0, be->b[i][q] = 0.0;
+            for (int q = 0; q < SPARSE_N_KINDS; q++) set_all(be, i, (SparseKind)q, q == SPARSE_DENSE ? 1.0 : NAN, 0.0);
         }
-        be->a[i][k] = a;
-        be->b[i][k] = b;
+        be->a[i][k][isa][thr > 1] = a;
+        be->b[i][k][isa][thr > 1] = b;
     }
     fclose(f);
     if (st == TP_OK && be->n == 0) st = err_set(TP_EFORMAT, "%s: no measurements", path);

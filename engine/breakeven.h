@@ -13,13 +13,23 @@
  * matrix of another size uses the fit of the nearest measured sizes, interpolated in log D (the
  * cache level that holds the matrix is what moves the ratios).
  *
+ * bsr16x1, bsr8x1, bsr4x4  stored entries / (R C): the blocks holding a non-zero, whole (the density
+ *                          of a block-pruned matrix; far above the density for scattered non-zeros).
+ *
+ * Kernel variants: a and b are measured per layout x vector path (scalar, AVX2, AVX-512: whichever
+ * the CPU has) x threads (1, and T = the BLAS thread count when T > 1: the layouts split by rows,
+ * run on an engine/sparse_pool of T threads), because which is fastest is a property of the machine,
+ * not of CPUID: on AMD Zen 4/5 the AVX-512 gathers of CSR/ROW/SELL lose to scalar loads, on Intel
+ * they win.  breakeven_best takes the fastest variant of a layout; a variant not measured (a NaN a)
+ * or whose ISA this CPU lacks is never taken.
+ *
  * Measurement (breakeven_measure): per H, the same steady-state protocol as the latency profiler
  * (engine/latency.h): warm up, then samples of back-to-back calls lasting >= 100 us each, median of 9;
- * random U(-0.1, 0.1) values at random positions.  About a second in all, with the BLAS thread count
- * in force (dense sgemv may be threaded; the sparse kernels are not).  The cache file is a small TSV
- * in $XDG_CACHE_HOME/topiary/ (else ~/.cache/topiary/) named by a hash of the fingerprint (CPU, BLAS
- * and its threads, sparse ISA), so another machine or thread count measures again; delete it to
- * measure again here.
+ * random U(-0.1, 0.1) values at random positions (whole random blocks for BSR).  A few seconds in
+ * all, against dense sgemv with the BLAS thread count in force.  The cache file is a small TSV in
+ * $XDG_CACHE_HOME/topiary/ (else ~/.cache/topiary/) named by a hash of the fingerprint (CPU, BLAS and
+ * its threads, best sparse ISA), so another machine or thread count measures again; delete it to
+ * measure again here.  Format v3 (variants); a file of an older version is measured again.
  */
 #ifndef TP_BREAKEVEN_H
 #define TP_BREAKEVEN_H
@@ -33,16 +43,28 @@
 
 typedef struct {
     int n;                                     /* measured sizes                          */
+    int threads;                               /* T of the threaded variants (1: none)     */
     int hidden[BREAKEVEN_MAX_POINTS];          /* H of the [4H, H] matrix                 */
     double bytes[BREAKEVEN_MAX_POINTS];        /* its dense bytes D                       */
     double dense_us[BREAKEVEN_MAX_POINTS];     /* dense sgemv time (informative)          */
-    double a[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS], b[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS];
+    /* [point][layout][isa][0: 1 thread, 1: T threads]; a = NaN: not measured               */
+    double a[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS][SPARSE_N_ISAS][2];
+    double b[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS][SPARSE_N_ISAS][2];
     char fingerprint[640];                     /* latency_fingerprint + sparse ISA        */
     int measured;                              /* 0: the built-in model (breakeven_default) */
 } Breakeven;
 
-/* A fixed, conservative model (csr/row break-even near 30%, state near 60%) for when nothing is
- * measured: tests, and runs that must not spend time measuring.  Marked measured = 0. */
+/* A kernel variant and its predicted time relative to dense sgemv. */
+typedef struct {
+    SparseKind kind;
+    SparseIsa isa;
+    int threads;                               /* 1 or Breakeven.threads                  */
+    double cost;
+} BreakevenChoice;
+
+/* A fixed, conservative model (csr/row break-even near 30%, state near 60%, bsr near 80% of stored
+ * entries) for when nothing is measured: tests, and runs that must not spend time measuring; every
+ * ISA alike (ties go to the CPU's best, as CPUID would choose), one thread.  Marked measured = 0. */
 void breakeven_default(Breakeven *be);
 
 /* Measure at the sizes hidden[0..n) (ascending, n <= BREAKEVEN_MAX_POINTS; NULL: 128, 384, 1024). */
@@ -63,9 +85,19 @@ TpStatus breakeven_load(Breakeven *be, const char *path);
  * (a failure to save is ignored: it is a cache).  *from_cache (may be NULL) tells which. */
 TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache);
 
-/* Predicted time of layout k relative to dense sgemv, for a matrix of dense_bytes at `density`
- * (as defined above; 1 for SPARSE_DENSE). */
+/* Predicted time of one variant relative to dense sgemv, for a matrix of dense_bytes at `density`
+ * (as defined above; 1 for SPARSE_DENSE); INFINITY when not measured or the CPU lacks the ISA. */
+double breakeven_variant_cost(const Breakeven *be, SparseKind k, SparseIsa isa, int threaded, double dense_bytes,
+                              double density);
+/* The fastest variant of layout k (ties: the better ISA, then one thread); DENSE: cost 1, BLAS. */
+BreakevenChoice breakeven_best(const Breakeven *be, SparseKind k, double dense_bytes, double density);
+/* breakeven_best(...).cost */
 double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, double density);
+/* "bsr16x1/avx512", "sell/scalar/2t", "dense" (n >= 32). */
+void breakeven_choice_name(const BreakevenChoice *c, char *buf, size_t n);
+/* One line per layout: its fastest variant at 10% density on the largest measured size, with the
+ * predicted time relative to dense (for `topiary info`). */
+void breakeven_describe(const Breakeven *be, char *buf, size_t n);
 /* The density below which layout k is predicted faster than dense (0..1). */
 double breakeven_density(const Breakeven *be, SparseKind k, double dense_bytes);
 

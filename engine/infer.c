@@ -127,8 +127,19 @@ static int max_row_nnz(const float *w, int R, int C, int ld)
     return k;
 }
 
-/* The fastest layout of W [R, C] (leading dimension ld) by the cost model, or the forced one; a
- * recurrent matrix of a thresholded model also gets its sparse-state copy. */
+/* What the time of layout k's kernel is proportional to (breakeven.h): non-zeros; k per row (ROW);
+ * for the column-major kernel a dense x (state density 1: measured, it can beat sgemv outright);
+ * the stored blocks (BSR). */
+static double work_density(int k, const float *w, int R, int C, int ld, double density)
+{
+    if (k == SPARSE_ROW) return (double)max_row_nnz(w, R, C, ld) / C;
+    if (k == SPARSE_STATE) return 1.0;
+    if (sparse_kind_is_bsr((SparseKind)k)) return sparse_bsr_fill(w, R, C, ld, (SparseKind)k);
+    return density;
+}
+
+/* The fastest kernel variant of W [R, C] (leading dimension ld) by the cost model, or the forced
+ * layout's fastest variant; a recurrent matrix of a thresholded model also gets its sparse-state copy. */
 static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, const float *w, int R, int C, int ld,
                            const InferOptions *o, int recurrent)
 {
@@ -137,26 +148,27 @@ static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, 
     snprintf(x->name, sizeof x->name, "%s", name);
     x->density = sparse_density(w, R, C, ld);
     x->dense_bytes = 4.0 * R * C;
-    SparseKind kind = SPARSE_DENSE;
-    x->cost = 1.0;
-    if (o->force >= 0) {
-        kind = (SparseKind)o->force;
-        x->cost = breakeven_cost(&im->cost, kind, x->dense_bytes, x->density);
-    } else {
-        double c_csr = breakeven_cost(&im->cost, SPARSE_CSR, x->dense_bytes, x->density);
-        double c_sell = breakeven_cost(&im->cost, SPARSE_SELL, x->dense_bytes, x->density);
-        double c_row = breakeven_cost(&im->cost, SPARSE_ROW, x->dense_bytes, (double)max_row_nnz(w, R, C, ld) / C);
-        /* the column-major kernel on a dense x (state density 1): measured, it can beat sgemv outright */
-        double c_col = breakeven_cost(&im->cost, SPARSE_STATE, x->dense_bytes, 1.0);
-        if (c_csr < x->cost) kind = SPARSE_CSR, x->cost = c_csr;
-        if (c_sell < x->cost) kind = SPARSE_SELL, x->cost = c_sell;
-        if (c_row < x->cost) kind = SPARSE_ROW, x->cost = c_row;
-        if (c_col < x->cost) kind = SPARSE_STATE, x->cost = c_col;
+    Breakeven be = im->cost;
+    if (o->threads > 0 && o->threads < be.threads) be.threads = 1; /* no threaded variant */
+    BreakevenChoice best = breakeven_best(&be, SPARSE_DENSE, x->dense_bytes, 1.0);
+    static const SparseKind CAND[] = {SPARSE_CSR,     SPARSE_SELL,   SPARSE_ROW,    SPARSE_STATE,
+                                      SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+    if (o->force >= 0) best = breakeven_best(&be, (SparseKind)o->force, x->dense_bytes, work_density(o->force, w, R, C, ld, x->density));
+    for (size_t i = 0; i < sizeof CAND / sizeof CAND[0] && o->force < 0; i++) {
+        BreakevenChoice c = breakeven_best(&be, CAND[i], x->dense_bytes, work_density(CAND[i], w, R, C, ld, x->density));
+        if (c.cost < best.cost) best = c;
     }
-    TpStatus st = sparse_from_dense(&x->w, kind, w, R, C, ld);
-    int skips = kind == SPARSE_STATE || kind == SPARSE_STATE_CSC; /* already skips zero inputs */
+    x->kernel = best;
+    x->cost = best.cost;
+    TpStatus st = sparse_from_dense(&x->w, best.kind, w, R, C, ld);
+    if (st == TP_OK && best.kind != SPARSE_DENSE) st = sparse_use_isa(&x->w, best.isa);
+    if (st == TP_OK && best.threads > 1) {
+        if (!im->pool) st = sparse_pool_create(&im->pool, best.threads);
+        if (st == TP_OK) sparse_split(&x->w, best.threads);
+    }
+    int skips = best.kind == SPARSE_STATE || best.kind == SPARSE_STATE_CSC; /* already skips zero inputs */
     if (st == TP_OK && recurrent && im->cfg.state_tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
-        st = sparse_from_dense(&x->st, kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
+        st = sparse_from_dense(&x->st, best.kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
     if (st != TP_OK) return err_wrap(st, "runtime: %s: ", name);
     return TP_OK;
 }
@@ -264,6 +276,7 @@ void infer_free(InferModel *im)
     free(im->embed);
     free(im->dec_b);
     free(im->logits);
+    sparse_pool_free(im->pool);
     memset(im, 0, sizeof *im);
 }
 
@@ -291,7 +304,7 @@ static void recurrent_product(InferModel *im, InferMatrix *x, float *y, const fl
             return;
         }
     }
-    sparse_gemv(&x->w, y, h, 1);
+    sparse_pool_gemv(im->pool, &x->w, y, h, 1);
 }
 
 /* The recurrent part of a step: returns the top layer's h~ [H_last]. */
@@ -305,15 +318,15 @@ static const float *step_hidden(InferModel *im, int32_t tok)
         if (c->cell == MODEL_CELL_HLSTM) {
             const int M = ly->M, Q = 4 * M;
             memcpy(ly->u, ly->b1, (size_t)Q * sizeof(float));
-            sparse_gemv(&ly->w_x->w, ly->u, x, 1);
+            sparse_pool_gemv(im->pool, &ly->w_x->w, ly->u, x, 1);
             recurrent_product(im, ly->w_h, ly->u, ly->h, H);
 #pragma omp simd
             for (int k = 0; k < Q; k++) ly->u[k] = ly->u[k] > 0.0f ? ly->u[k] : 0.0f;
             memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-            for (int q = 0; q < 4; q++) sparse_gemv(&ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
+            for (int q = 0; q < 4; q++) sparse_pool_gemv(im->pool, &ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
         } else {
             memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-            sparse_gemv(&ly->w_x->w, ly->a, x, 1);
+            sparse_pool_gemv(im->pool, &ly->w_x->w, ly->a, x, 1);
             recurrent_product(im, ly->w_h, ly->a, ly->h, H);
         }
         /* engine/lstm's cell (c is updated in place: each entry reads only its own old value) */
@@ -332,7 +345,7 @@ const float *infer_step(InferModel *im, int32_t tok)
 {
     const float *x = step_hidden(im, tok);
     memcpy(im->logits, im->dec_b, (size_t)im->cfg.n_vocab * sizeof(float));
-    sparse_gemv(&im->dec->w, im->logits, x, 1);
+    sparse_pool_gemv(im->pool, &im->dec->w, im->logits, x, 1);
     return im->logits;
 }
 
@@ -367,7 +380,7 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
             int w = L - 1 - p < (size_t)W ? (int)(L - 1 - p) : W;
             for (int i = 0; i < w; i++) memcpy(top + (size_t)i * H, step_hidden(im, s[p + i]), (size_t)H * sizeof(float));
             for (int i = 0; i < w; i++) memcpy(lg + (size_t)i * V, im->dec_b, (size_t)V * sizeof(float));
-            sparse_gemm(&im->dec->w, lg, top, w, 1);
+            sparse_pool_gemm(im->pool, &im->dec->w, lg, top, w, 1);
             nll += vmath_softmax_xent(lg, s + p + 1, w, V, 0.0f, &correct);
         }
     }
@@ -403,25 +416,33 @@ void infer_describe(const InferModel *im, char *buf, size_t n)
     ADD(" (kept/nominal units); cost model: %s\n", im->cost.measured ? "measured" : "built-in default");
     for (int i = 0; i < im->n_mat; i++) {
         const InferMatrix *x = &im->mat[i];
-        ADD("  %-22s [%d, %d] density %5.1f%%  %-9s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
-            100.0 * x->density, sparse_kind_name(x->w.kind), x->cost, x->st.val ? ", sparse-state: " : "",
-            x->st.val ? sparse_kind_name(x->st.kind) : "");
+        char kn[64];
+        infer_kernel_name(x, kn, sizeof kn);
+        ADD("  %-22s [%d, %d] density %5.1f%%  %-18s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
+            100.0 * x->density, kn, x->cost, x->st.val ? ", sparse-state: " : "", x->st.val ? sparse_kind_name(x->st.kind) : "");
     }
 #undef ADD
 }
 
+void infer_kernel_name(const InferMatrix *x, char *buf, size_t n) { breakeven_choice_name(&x->kernel, buf, n); }
+
 void infer_summary(const InferModel *im, char *buf, size_t n)
 {
-    int cnt[SPARSE_N_KINDS] = {0}, st = 0;
+    char names[3 + 6 * MODEL_MAX_LAYERS][64];
+    int st = 0, done[3 + 6 * MODEL_MAX_LAYERS] = {0};
     for (int i = 0; i < im->n_mat; i++) {
-        cnt[im->mat[i].w.kind]++;
+        infer_kernel_name(&im->mat[i], names[i], sizeof names[i]);
         st += im->mat[i].st.val != NULL;
     }
     size_t used = 0;
     buf[0] = '\0';
-    for (int k = 0; k < SPARSE_N_KINDS && used < n; k++)
-        if (cnt[k])
-            used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", sparse_kind_name((SparseKind)k), cnt[k]);
+    for (int i = 0; i < im->n_mat && used < n; i++) { /* "name count" in order of first use */
+        if (done[i]) continue;
+        int cnt = 0;
+        for (int j = i; j < im->n_mat; j++)
+            if (!strcmp(names[j], names[i])) done[j] = 1, cnt++;
+        used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", names[i], cnt);
+    }
     if (st && used < n) used += (size_t)snprintf(buf + used, n - used, ", sparse-state on %d", st);
     if (used < n) used += (size_t)snprintf(buf + used, n - used, "; hidden");
     for (int l = 0; l < im->cfg.n_layers && used < n; l++)

@@ -4,9 +4,11 @@
  * Why its own runtime: training runs windows through sgemm; inference of a language model (or any
  * streaming use) runs one token at a time, where a step is a handful of matrix-vector products and
  * a pruned matrix only pays off through a sparse kernel (engine/sparse) past its measured break-even
- * (engine/breakeven).  So, per weight matrix, infer_init predicts the time of every layout from the
- * cost model and keeps the fastest (dense sgemv, CSR, row-balanced, or the column-major kernel, which
- * on small matrices can beat a threaded sgemv even on a dense x); with hidden-state thresholding
+ * (engine/breakeven).  So, per weight matrix, infer_init predicts the time of every kernel variant
+ * (layout x vector path x threads) from the measured cost model and keeps the fastest (dense sgemv,
+ * CSR, SELL, row-balanced, BSR blocks, or the column-major kernel, which on small matrices can beat a
+ * threaded sgemv even on a dense x); threaded variants run on a sparse_pool the runtime owns, with as
+ * many threads as BLAS, between BLAS calls (never both at once); with hidden-state thresholding
  * (cfg.state_tau > 0, DESIGN 3.4) the recurrent matrix also gets a sparse-state copy (column-major,
  * or CSC when it is sparse) and each step uses it when the current h~'s density predicts it faster
  * [Ardakani, Ji, Gross, DATE 2019].
@@ -32,6 +34,7 @@
 #include "breakeven.h"
 #include "model.h"
 #include "sparse.h"
+#include "sparse_pool.h"
 #include "base/status.h"
 #include "train.h"
 
@@ -40,6 +43,7 @@ typedef struct {
     int force;               /* -1: choose by the cost model; else a SparseKind for every matrix  */
     int state_kernel;        /* tau > 0: allow the sparse-state kernel on recurrent matrices (1)   */
     const Breakeven *cost;   /* the cost model; NULL: breakeven_default (nothing measured)        */
+    int threads;             /* most threads a sparse product may use (0: the cost model's)       */
 } InferOptions;
 
 typedef struct {
@@ -48,6 +52,7 @@ typedef struct {
     SparseMatrix st;         /* sparse-state copy (recurrent matrix, tau > 0), or empty          */
     double density;          /* non-zeros / (rows cols)                                          */
     double cost;             /* predicted time of w relative to dense sgemv                      */
+    BreakevenChoice kernel;  /* w's variant: layout, vector path, threads (and cost)             */
     double dense_bytes;      /* 4 rows cols                                                      */
 } InferMatrix;
 
@@ -71,6 +76,7 @@ typedef struct {
     InferMatrix *dec;        /* [V, H_last] */
     float *dec_b, *logits;   /* [V] */
     Breakeven cost;          /* the cost model the kernels were chosen with (per-step state choice) */
+    SparsePool *pool;        /* threads of the threaded variants (NULL: none chosen)             */
     int state_kernel;        /* InferOptions.state_kernel                                       */
     /* counters since infer_init / infer_stats_reset */
     double steps, state_zero, state_n, state_uses, rec_products;
@@ -92,9 +98,11 @@ const float *infer_step(InferModel *im, int32_t x);
  * sgemm for a dense decoder instead of 64 sgemv: a 10k-word vocabulary makes it most of the work). */
 TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int streams, EvalResult *r);
 
-/* One line per matrix: name, shape, density, layout, predicted relative time; then the trimmed sizes. */
+/* One line per matrix: name, shape, density, kernel, predicted relative time; then the trimmed sizes. */
 void infer_describe(const InferModel *im, char *buf, size_t n);
-/* Short form for one output line: "csr 4, dense 1, sparse-state on 2; hidden 30/32 32/32". */
+/* The kernel of one matrix: "dense", "csr/scalar", "bsr16x1/avx512/2t" (layout/ISA[/threads]). */
+void infer_kernel_name(const InferMatrix *x, char *buf, size_t n);
+/* Short form for one output line: "sell/scalar 4, dense 1, sparse-state on 2; hidden 30/32 32/32". */
 void infer_summary(const InferModel *im, char *buf, size_t n);
 /* State sparsity over the steps so far (NaN without thresholding), fraction of recurrent products
  * that used the sparse-state kernel. */

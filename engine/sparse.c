@@ -12,52 +12,8 @@
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-static int detect_isa(void)
-{
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-        return SPARSE_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SPARSE_ISA_AVX2;
-#endif
-    return SPARSE_ISA_SCALAR;
-}
-
-static int g_best = -1;   /* what the CPU has          */
-static int g_forced = -1; /* sparse_isa_set, -1 = none */
-
-int sparse_isa_available(SparseIsa isa)
-{
-    if (g_best < 0) g_best = detect_isa();
-    return (int)isa >= SPARSE_ISA_SCALAR && (int)isa <= g_best;
-}
-
-SparseIsa sparse_isa(void)
-{
-    if (g_best < 0) g_best = detect_isa();
-    return (SparseIsa)(g_forced >= 0 ? g_forced : g_best);
-}
-
-TpStatus sparse_isa_set(SparseIsa isa)
-{
-    if (!sparse_isa_available(isa))
-        return err_set(TP_ENOTAVAIL, "sparse: this CPU has no %s path (best: %s)", sparse_isa_name(isa),
-                       sparse_isa_name(sparse_isa()));
-    g_forced = (int)isa;
-    return TP_OK;
-}
-
-const char *sparse_isa_name(SparseIsa isa)
-{
-    switch (isa) {
-    case SPARSE_ISA_AVX512: return "avx512";
-    case SPARSE_ISA_AVX2: return "avx2";
-    case SPARSE_ISA_SCALAR: return "scalar";
-    }
-    return "?";
-}
-
-static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr", "row", "state", "state-csc", "sell"};
+static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr",  "row",    "state", "state-csc",
+                                                        "sell",  "bsr16x1", "bsr8x1", "bsr4x4"};
 
 const char *sparse_kind_name(SparseKind k) { return (unsigned)k < SPARSE_N_KINDS ? KIND_NAMES[k] : "?"; }
 
@@ -68,7 +24,7 @@ TpStatus sparse_kind_parse(const char *s, SparseKind *k)
             *k = (SparseKind)i;
             return TP_OK;
         }
-    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state, state-csc or sell", s);
+    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state, state-csc, sell, bsr16x1, bsr8x1 or bsr4x4", s);
 }
 
 void sparse_free(SparseMatrix *m)
@@ -134,6 +90,7 @@ static TpStatus compressed_alloc(SparseMatrix *m, size_t n)
 static TpStatus row_alloc(SparseMatrix *m, int rows, int cols, int k)
 {
     size_t n = round16((size_t)rows) * (size_t)k;
+    m->isa = sparse_isa();
     m->kind = SPARSE_ROW;
     m->rows = rows;
     m->cols = cols;
@@ -224,6 +181,7 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
     memset(m, 0, sizeof *m);
     TpStatus st = check_sizes(rows, cols, ld);
     if (st != TP_OK) return st;
+    m->isa = sparse_isa();
     m->kind = kind;
     m->rows = rows;
     m->cols = cols;
@@ -285,6 +243,10 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
     }
     case SPARSE_SELL:
         return sell_from_dense(m, w, rows, cols, ld);
+    case SPARSE_BSR16X1:
+    case SPARSE_BSR8X1:
+    case SPARSE_BSR4X4:
+        return sparse_bsr_from_dense(m, w, rows, cols, ld);
     default:
         break;
     }
@@ -327,6 +289,20 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
             }
         return TP_OK;
     }
+    if (sparse_kind_is_bsr(kind)) { /* whole blocks, each kept with probability `density` */
+        int br, bc;
+        sparse_bsr_shape(kind, &br, &bc);
+        float *w = backend_alloc((size_t)rows * cols, sizeof(float));
+        if (!w) return err_set(TP_ENOMEM, "sparse: out of memory for a [%d, %d] matrix", rows, cols);
+        for (int r0 = 0; r0 < rows; r0 += br)
+            for (int c0 = 0; c0 < cols; c0 += bc)
+                if (rng_uniform(rng) < density)
+                    for (int i = r0; i < r0 + br && i < rows; i++)
+                        for (int j = c0; j < c0 + bc && j < cols; j++) w[(size_t)i * cols + j] = rand_value(rng);
+        st = sparse_from_dense(m, kind, w, rows, cols, cols);
+        free(w);
+        return st;
+    }
     if (kind == SPARSE_SELL) { /* a random CSR matrix, converted */
         SparseMatrix csr;
         if ((st = sparse_random(&csr, SPARSE_CSR, rows, cols, density, rng)) != TP_OK) return st;
@@ -348,6 +324,7 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
         m->kind = kind;
         m->rows = rows;
         m->cols = cols;
+        m->isa = sparse_isa();
         if (compressed_alloc(m, cap) != TP_OK) goto oom;
         size_t p = 0;
         for (int o = 0; o < outer; o++) {
@@ -448,23 +425,71 @@ void sparse_to_dense(const SparseMatrix *m, float *w)
                 w[(size_t)r * C + get_idx(m->idx, m->idx16, (size_t)j * BLK + l)] += m->val[(size_t)j * BLK + l];
         }
         break;
+    case SPARSE_BSR16X1:
+    case SPARSE_BSR8X1:
+    case SPARSE_BSR4X4:
+        sparse_bsr_to_dense(m, w);
+        break;
     default:
         break;
     }
 }
 
-void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc)
+int sparse_units(const SparseMatrix *m)
 {
-    SparseIsa isa = sparse_isa();
+    switch (m->kind) {
+    case SPARSE_CSR: return m->rows;
+    case SPARSE_ROW:
+    case SPARSE_SELL: return (m->rows + BLK - 1) / BLK;
+    case SPARSE_BSR16X1:
+    case SPARSE_BSR8X1:
+    case SPARSE_BSR4X4: return (m->rows + m->br - 1) / m->br;
+    default: return 1;
+    }
+}
+
+/* Stored entries before split unit u (its work: padding and block zeros included). */
+static double units_before(const SparseMatrix *m, int u)
+{
+    switch (m->kind) {
+    case SPARSE_CSR: return m->ptr[u];
+    case SPARSE_ROW: return (double)u * m->k;
+    case SPARSE_SELL: return m->ptr[u];
+    default: return sparse_kind_is_bsr(m->kind) ? (double)m->ptr[u] + u : 0.0; /* + u: a block row's cost */
+    }
+}
+
+int sparse_split(SparseMatrix *m, int parts)
+{
+    const int n = sparse_units(m);
+    parts = parts < 1 ? 1 : parts > SPARSE_MAX_PARTS ? SPARSE_MAX_PARTS : parts;
+    if (n < 2 || m->kind == SPARSE_DENSE) parts = 1;
+    parts = parts > n ? n : parts;
+    const double total = units_before(m, n);
+    m->part[0] = 0;
+    int u = 0;
+    for (int p = 1; p < parts; p++) { /* the first unit where the work before reaches p/parts of it */
+        const double goal = total * p / parts;
+        while (u < n && units_before(m, u) < goal) u++;
+        m->part[p] = u;
+    }
+    m->part[parts] = n;
+    m->n_parts = parts;
+    return parts;
+}
+
+void sparse_gemv_range(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
+{
+    const SparseIsa isa = m->isa;
     switch (m->kind) {
     case SPARSE_DENSE:
         backend_sgemv(0, m->rows, m->cols, 1.0f, m->val, m->cols, x, acc ? 1.0f : 0.0f, y);
         break;
     case SPARSE_CSR:
-        sparse_csr_kernel(isa, m, y, x, acc);
+        sparse_csr_kernel(isa, m, y, x, acc, lo, hi);
         break;
     case SPARSE_ROW:
-        sparse_row_kernel(isa, m, y, x, acc);
+        sparse_row_kernel(isa, m, y, x, acc, lo, hi);
         break;
     case SPARSE_STATE:
         sparse_state_kernel(isa, m, y, x, acc);
@@ -473,11 +498,21 @@ void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc)
         sparse_csc_kernel(isa, m, y, x, acc);
         break;
     case SPARSE_SELL:
-        sparse_sell_kernel(isa, m, y, x, acc);
+        sparse_sell_kernel(isa, m, y, x, acc, lo, hi);
+        break;
+    case SPARSE_BSR16X1:
+    case SPARSE_BSR8X1:
+    case SPARSE_BSR4X4:
+        sparse_bsr_kernel(isa, m, y, x, acc, lo, hi);
         break;
     default:
         break;
     }
+}
+
+void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc)
+{
+    sparse_gemv_range(m, y, x, acc, 0, sparse_units(m));
 }
 
 void sparse_gemm(const SparseMatrix *m, float *Y, const float *X, int B, int acc)
@@ -496,6 +531,7 @@ static double touched(const SparseMatrix *m, const float *x)
 {
     if (m->kind == SPARSE_ROW) return (double)round16((size_t)m->rows) * m->k;
     if (m->kind == SPARSE_SELL) return (double)m->ptr[(m->rows + BLK - 1) / BLK] * BLK; /* padding included */
+    if (sparse_kind_is_bsr(m->kind)) return (double)m->nnz; /* block zeros included */
     if (m->kind != SPARSE_STATE && m->kind != SPARSE_STATE_CSC) return (double)m->nnz;
     double n = 0.0;
     for (int c = 0; c < m->cols; c++)
@@ -513,6 +549,9 @@ double sparse_bytes(const SparseMatrix *m, const float *x)
     case SPARSE_ROW: return (4.0 + ib) * n + xb;
     case SPARSE_SELL: return (4.0 + ib) * n + 4.0 * ((m->rows + BLK - 1) / BLK + 1) + 4.0 * round16((size_t)m->rows) + xb;
     case SPARSE_STATE_CSC: return (4.0 + ib) * n + 4.0 * (m->cols + 1) + xb;
+    case SPARSE_BSR16X1:
+    case SPARSE_BSR8X1:
+    case SPARSE_BSR4X4: return 4.0 * n + ib * n / (m->br * m->bc) + 4.0 * (sparse_units(m) + 1) + xb;
     default: return 0.0;
     }
 }

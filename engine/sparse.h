@@ -28,13 +28,29 @@
  *                     the 16 rows contiguous).  Sorting makes the padding tiny (0.1 % on a pruned
  *                     10000 x 200 decoder), and the kernel has no per-row loop, branch or horizontal sum:
  *                     CSR's costs at short rows.  perm [16 * blocks] maps a sorted row to its row of W.
+ *   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4
+ *                     block sparse rows (BSR) with R x C blocks (R consecutive rows, C consecutive
+ *                     columns, on the grid of multiples of R and C) [Narang et al., "Block-sparse
+ *                     recurrent neural networks", 2017; Kalchbrenner et al., WaveRNN, 2018: 16x1]:
+ *                     per block row the column index of each stored block (its first column) and
+ *                     the block's R*C values, column after column (a column of the block = R
+ *                     consecutive rows = one vector).  A block is stored when any of its entries is
+ *                     non-zero, its zeros explicitly, so any W is exact; a matrix pruned in blocks
+ *                     stores no zero.  The kernel loads a block column as one vector and FMAs it with
+ *                     a broadcast of x[c] (the idea of LPCNet's sparse_sgemv_accum16): no gather, one
+ *                     x load per block column, R multiply-adds per FMA lane group.  sparse_bsr.c.
  *
  * Every kernel computes the same sum as the dense product (in another order): |y - W x| is within a
  * few float ulps of sum_j |W_ij x_j| (tests/test_sparse.c checks 1e-5 of that).  Vector paths:
- * AVX-512 (F+BW+VL), AVX2+FMA and portable C, chosen at run time from the CPU (sparse_isa_set forces
- * one, for tests and benchmarks); gathers of x by column index are the inner loop of CSR and ROW.
- * Kernels are single-threaded (the workbench is; BLAS alone has threads) and a SparseMatrix's scratch
- * makes one matrix usable by one thread at a time.
+ * AVX-512 (F+BW+VL), AVX2+FMA and portable C; each matrix runs the path in its `isa` field, set at
+ * construction to sparse_isa() (the CPU's best, or the one sparse_isa_set forces, for tests and
+ * benchmarks) and changed by sparse_use_isa: the runtime takes the path measured fastest on this
+ * machine (engine/breakeven), since a gather (the inner loop of CSR, ROW and SELL) can be slower than
+ * scalar loads (AMD Zen 4/5).  Threads: sparse_split cuts the rows (CSR) or row blocks (ROW, SELL,
+ * BSR) into parts of equal stored entries, and engine/sparse_pool runs one part per thread; each
+ * row is computed by exactly one thread with the single-threaded code, so the result does not
+ * depend on the thread count.  STATE and STATE_CSC run whole; their scratch makes a matrix usable by
+ * one product at a time.
  *
  * Letters: R rows, C cols, B batch, k entries per row (ROW).
  */
@@ -54,8 +70,13 @@ typedef enum {
     SPARSE_STATE = 3,
     SPARSE_STATE_CSC = 4,
     SPARSE_SELL = 5,
-    SPARSE_N_KINDS = 6
+    SPARSE_BSR16X1 = 6,
+    SPARSE_BSR8X1 = 7,
+    SPARSE_BSR4X4 = 8,
+    SPARSE_N_KINDS = 9
 } SparseKind;
+
+enum { SPARSE_N_ISAS = 3, SPARSE_MAX_PARTS = 64 };
 
 typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2 } SparseIsa;
 
@@ -73,6 +94,11 @@ typedef struct {
                         in steps of 16 entries (block b's length is ptr[b+1] - ptr[b])              */
     int32_t *perm;   /* SELL [16 * blocks]: the row of W of each sorted row (padding: a real row)     */
     int32_t *scratch;/* STATE, STATE_CSC: [C] list of the non-zero x_j of the current product         */
+    int br, bc;      /* BSR: block shape (rows x cols); ptr [ceil(R/br)+1] block starts per block row,
+                        idx the first column of each block, val [blocks][bc][br]                      */
+    SparseIsa isa;   /* the vector path of this matrix (sparse_use_isa)                               */
+    int n_parts;     /* sparse_split: parts for threads (0/1: one)                                    */
+    int32_t part[SPARSE_MAX_PARTS + 1]; /* part p = split units [part[p], part[p+1]) (sparse_units) */
 } SparseMatrix;
 
 /* Build m in layout `kind` from the dense row-major W [rows, cols] with leading dimension ld >= cols.
@@ -95,6 +121,26 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
 
 void sparse_free(SparseMatrix *m);
 
+/* Run m on vector path `isa` from now on.  TP_ENOTAVAIL if the CPU lacks it (m unchanged). */
+TpStatus sparse_use_isa(SparseMatrix *m, SparseIsa isa);
+
+/* Split m's work into `parts` (1..SPARSE_MAX_PARTS) ranges of whole split units (sparse_units) with
+ * about equal stored entries each, for sparse_pool_gemv; fewer when there are fewer units.  STATE,
+ * STATE_CSC and DENSE stay whole (DENSE is threaded by BLAS).  Returns the parts made. */
+int sparse_split(SparseMatrix *m, int parts);
+/* Units the rows are split in: rows (CSR), blocks of 16 rows (ROW, SELL), block rows (BSR); 1 for
+ * the layouts that run whole. */
+int sparse_units(const SparseMatrix *m);
+/* The product restricted to split units [lo, hi): y of their rows only (the rest of y untouched). */
+void sparse_gemv_range(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+
+/* BSR: is k a block layout, and its block shape. */
+int sparse_kind_is_bsr(SparseKind k);
+void sparse_bsr_shape(SparseKind k, int *br, int *bc);
+/* Fraction of W's entries a BSR of shape k stores (blocks with any non-zero, times R C / (rows cols)):
+ * the work of its kernel; 1 for a full matrix, the density for a block-pruned one. */
+double sparse_bsr_fill(const float *w, int rows, int cols, int ld, SparseKind k);
+
 /* y[rows] = W x[cols] (acc = 0) or y += W x (acc = 1).  x and y must not overlap. */
 void sparse_gemv(const SparseMatrix *m, float *y, const float *x, int acc);
 /* Small batch: Y [B, rows] (=|+=) X [B, cols] W^T, row b of X and Y one input/output. */
@@ -116,7 +162,8 @@ int sparse_count_nonzero(const float *x, int n);
 /* Density of a dense row-major matrix: entries != 0 over rows*cols. */
 double sparse_density(const float *w, int rows, int cols, int ld);
 
-const char *sparse_kind_name(SparseKind k); /* "dense", "csr", "row", "state", "state-csc", "sell" */
+/* "dense", "csr", "row", "state", "state-csc", "sell", "bsr16x1", "bsr8x1", "bsr4x4" */
+const char *sparse_kind_name(SparseKind k);
 TpStatus sparse_kind_parse(const char *s, SparseKind *k);
 
 /* The vector path in use: the best this CPU has, unless forced.  TP_ENOTAVAIL if the CPU (or the
@@ -126,11 +173,16 @@ TpStatus sparse_isa_set(SparseIsa isa);
 int sparse_isa_available(SparseIsa isa);
 const char *sparse_isa_name(SparseIsa isa);
 
-/* ---- internal: the per-ISA kernels (sparse_simd.c), called by sparse_gemv ---- */
-void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
-void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+/* ---- internal: the per-ISA kernels (sparse_simd.c, sparse_bsr.c), called by sparse_gemv_range over
+ * split units [lo, hi) (STATE, CSC: the whole matrix) ---- */
+void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_csc_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
-void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
+void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+void sparse_bsr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+/* BSR conversion (sparse_bsr.c): m->kind, rows, cols set; sizes checked. */
+TpStatus sparse_bsr_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld);
+void sparse_bsr_to_dense(const SparseMatrix *m, float *w);
 
 #endif

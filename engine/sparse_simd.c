@@ -34,14 +34,69 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* ==== the vector path: the CPU's best, or forced; per matrix in m->isa ========================== */
+
+static int detect_isa(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        return SPARSE_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SPARSE_ISA_AVX2;
+#endif
+    return SPARSE_ISA_SCALAR;
+}
+
+static int g_best = -1;   /* what the CPU has          */
+static int g_forced = -1; /* sparse_isa_set, -1 = none */
+
+int sparse_isa_available(SparseIsa isa)
+{
+    if (g_best < 0) g_best = detect_isa();
+    return (int)isa >= SPARSE_ISA_SCALAR && (int)isa <= g_best;
+}
+
+SparseIsa sparse_isa(void)
+{
+    if (g_best < 0) g_best = detect_isa();
+    return (SparseIsa)(g_forced >= 0 ? g_forced : g_best);
+}
+
+TpStatus sparse_isa_set(SparseIsa isa)
+{
+    if (!sparse_isa_available(isa))
+        return err_set(TP_ENOTAVAIL, "sparse: this CPU has no %s path (best: %s)", sparse_isa_name(isa),
+                       sparse_isa_name(sparse_isa()));
+    g_forced = (int)isa;
+    return TP_OK;
+}
+
+const char *sparse_isa_name(SparseIsa isa)
+{
+    switch (isa) {
+    case SPARSE_ISA_AVX512: return "avx512";
+    case SPARSE_ISA_AVX2: return "avx2";
+    case SPARSE_ISA_SCALAR: return "scalar";
+    }
+    return "?";
+}
+
+TpStatus sparse_use_isa(SparseMatrix *m, SparseIsa isa)
+{
+    if (!sparse_isa_available(isa)) return err_set(TP_ENOTAVAIL, "sparse: this CPU has no %s path", sparse_isa_name(isa));
+    m->isa = isa;
+    return TP_OK;
+}
+
+
 /* ==== scalar (portable) ======================================================================== */
 
 #define CSR_SCALAR(NAME, IT)                                                                        \
-    static void NAME(const SparseMatrix *m, float *y, const float *x, int acc)                      \
+    static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)      \
     {                                                                                               \
         const float *val = m->val;                                                                  \
         const IT *idx = m->idx;                                                                     \
-        for (int r = 0; r < m->rows; r++) {                                                         \
+        for (int r = lo; r < hi; r++) {                                                             \
             int32_t p = m->ptr[r], e = m->ptr[r + 1];                                               \
             float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;                                       \
             for (; p + 4 <= e; p += 4) {                                                            \
@@ -80,20 +135,19 @@ static inline void block_store(float *y, const float s[16], const int32_t *perm,
 }
 
 #define ROW_SELL(ROWNAME, SELLNAME, IT, BLOCK, ATTR)                                                \
-    ATTR static void ROWNAME(const SparseMatrix *m, float *y, const float *x, int acc)              \
+    ATTR static void ROWNAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
-        const int k = m->k, nb = (m->rows + 15) / 16;                                               \
+        const int k = m->k;                                                                         \
         float s[16];                                                                                \
-        for (int b = 0; b < nb; b++) {                                                              \
+        for (int b = lo; b < hi; b++) {                                                             \
             BLOCK(s, m->val + (size_t)b * k * 16, (const IT *)m->idx + (size_t)b * k * 16, k, x);   \
             block_store(y, s, NULL, b, m->rows - b * 16 < 16 ? m->rows - b * 16 : 16, acc);         \
         }                                                                                           \
     }                                                                                               \
-    ATTR static void SELLNAME(const SparseMatrix *m, float *y, const float *x, int acc)             \
+    ATTR static void SELLNAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
-        const int nb = (m->rows + 15) / 16;                                                         \
         float s[16];                                                                                \
-        for (int b = 0; b < nb; b++) {                                                              \
+        for (int b = lo; b < hi; b++) {                                                             \
             const size_t o = (size_t)m->ptr[b] * 16;                                                \
             BLOCK(s, m->val + o, (const IT *)m->idx + o, m->ptr[b + 1] - m->ptr[b], x);             \
             block_store(y, s, m->perm, b, m->rows - b * 16 < 16 ? m->rows - b * 16 : 16, acc);      \
@@ -168,11 +222,11 @@ T256 static inline __m256i idx8_i32(const int32_t *p) { return _mm256_loadu_si25
 /* CSR with 8-wide gathers, two accumulator chains; TAIL (a statement) may finish the last < 8 entries
  * in vector form (AVX-512VL masks), whatever it leaves runs scalar after the horizontal sum. */
 #define CSR_GATHER8(NAME, IT, LOADIDX, ATTR, TAIL)                                                  \
-    ATTR static void NAME(const SparseMatrix *m, float *y, const float *x, int acc)                 \
+    ATTR static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
         const float *val = m->val;                                                                  \
         const IT *idx = m->idx;                                                                     \
-        for (int r = 0; r < m->rows; r++) {                                                         \
+        for (int r = lo; r < hi; r++) {                                                             \
             int32_t p = m->ptr[r], e = m->ptr[r + 1];                                               \
             __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                              \
             for (; p + 16 <= e; p += 16) {                                                          \
@@ -245,10 +299,10 @@ CSR_GATHER8(csr32_512, int32_t, idx8_i32, T512, CSR_MASKED_TAIL(idx8_i32_mask))
         if (j < k) s0 = _mm512_fmadd_ps(_mm512_load_ps(v + j * 16), _mm512_i32gather_ps(LOADIDX(ix + j * 16), x, 4), s0); \
         return _mm512_add_ps(s0, s1);                                                               \
     }                                                                                               \
-    T512 static void NAME##_row(const SparseMatrix *m, float *y, const float *x, int acc)           \
+    T512 static void NAME##_row(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
-        const int k = m->k, nb = (m->rows + 15) / 16;                                               \
-        for (int b = 0; b < nb; b++) {                                                              \
+        const int k = m->k;                                                                         \
+        for (int b = lo; b < hi; b++) {                                                             \
             __m512 s = NAME(m->val + (size_t)b * k * 16, (const IT *)m->idx + (size_t)b * k * 16, k, x); \
             int n = m->rows - b * 16 < 16 ? m->rows - b * 16 : 16;                                  \
             __mmask16 mk = (__mmask16)(n == 16 ? 0xFFFFu : (1u << n) - 1u);                         \
@@ -256,10 +310,9 @@ CSR_GATHER8(csr32_512, int32_t, idx8_i32, T512, CSR_MASKED_TAIL(idx8_i32_mask))
             _mm512_mask_storeu_ps(y + b * 16, mk, s);                                               \
         }                                                                                           \
     }                                                                                               \
-    T512 static void NAME##_sell(const SparseMatrix *m, float *y, const float *x, int acc)          \
+    T512 static void NAME##_sell(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
-        const int nb = (m->rows + 15) / 16;                                                         \
-        for (int b = 0; b < nb; b++) {                                                              \
+        for (int b = lo; b < hi; b++) {                                                             \
             const size_t o = (size_t)m->ptr[b] * 16;                                                \
             __m512 s = NAME(m->val + o, (const IT *)m->idx + o, m->ptr[b + 1] - m->ptr[b], x);      \
             int n = m->rows - b * 16 < 16 ? m->rows - b * 16 : 16;                                  \
@@ -277,7 +330,8 @@ T512 static void state_512(const SparseMatrix *m, float *y, const float *x, int 
 
 /* ==== dispatch ================================================================================= */
 
-typedef void (*KernelFn)(const SparseMatrix *m, float *y, const float *x, int acc);
+typedef void (*KernelFn)(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+typedef void (*WholeFn)(const SparseMatrix *m, float *y, const float *x, int acc);
 
 /* [isa][0 = 16-bit indices, 1 = 32-bit]: the variants built for this target; an ISA whose variants
  * are not compiled in falls back to the scalar ones. */
@@ -285,29 +339,29 @@ typedef void (*KernelFn)(const SparseMatrix *m, float *y, const float *x, int ac
 static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_avx2, csr32_avx2}, {csr16_512, csr32_512}};
 static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_avx2, row32_avx2}, {block16_512_row, block32_512_row}};
 static const KernelFn SELL[3][2] = {{sell16_scalar, sell32_scalar}, {sell16_avx2, sell32_avx2}, {block16_512_sell, block32_512_sell}};
-static const KernelFn STATE[3] = {state_scalar, state_avx2, state_512};
+static const WholeFn STATE[3] = {state_scalar, state_avx2, state_512};
 #else
 static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}};
 static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}};
 static const KernelFn SELL[3][2] = {{sell16_scalar, sell32_scalar}, {sell16_scalar, sell32_scalar}, {sell16_scalar, sell32_scalar}};
-static const KernelFn STATE[3] = {state_scalar, state_scalar, state_scalar};
+static const WholeFn STATE[3] = {state_scalar, state_scalar, state_scalar};
 #endif
 
 static int isa_index(SparseIsa isa) { return isa == SPARSE_ISA_AVX512 ? 2 : isa == SPARSE_ISA_AVX2 ? 1 : 0; }
 
-void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
+void sparse_csr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
 {
-    CSR[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc);
+    CSR[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc, lo, hi);
 }
 
-void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
+void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
 {
-    ROW[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc);
+    ROW[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc, lo, hi);
 }
 
-void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)
+void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
 {
-    SELL[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc);
+    SELL[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc, lo, hi);
 }
 
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)

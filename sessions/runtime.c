@@ -2,8 +2,11 @@
 #include "sessions/runtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/backend.h"
+#include "engine/breakeven.h"
 #include "engine/cuda/backend_cuda.h"
 
 TpStatus runtime_set_threads(Session *s, int n)
@@ -22,8 +25,24 @@ void runtime_info(char *buf, size_t n)
     backend_describe(desc, sizeof desc);
     int compiled = cuda_compiled(), devices = cuda_device_count();
     TpStatus s = backend_select(BACKEND_CUDA);
-    snprintf(buf, n, "topiary: %s\nCUDA compiled in: %s; devices: %d\n%s\n", desc, compiled ? "yes" : "no", devices,
-             s == TP_OK ? "CUDA backend selected" : err_msg());
+    int w = snprintf(buf, n, "topiary: %s\nCUDA compiled in: %s; devices: %d\n%s\n", desc, compiled ? "yes" : "no",
+                     devices, s == TP_OK ? "CUDA backend selected" : err_msg());
+    if (w < 0 || (size_t)w >= n) return;
+    /* the sparse kernels the runtime takes on this machine, from the measured cost model if it is cached
+     * (measuring takes seconds: `eval --model` does it once and caches it) */
+    char path[4096], fp[640];
+    Breakeven *be = malloc(sizeof *be);
+    breakeven_fingerprint(fp, sizeof fp);
+    if (be && breakeven_cache_path(path, sizeof path, NULL) == TP_OK && breakeven_load(be, path) == TP_OK &&
+        !strcmp(be->fingerprint, fp)) {
+        int k = snprintf(buf + w, n - (size_t)w, "sparse kernels measured on this machine (%s):\n", path);
+        if (k > 0 && (size_t)k < n - (size_t)w) breakeven_describe(be, buf + w + k, n - (size_t)w - (size_t)k);
+    } else {
+        err_clear();
+        snprintf(buf + w, n - (size_t)w, "sparse kernels: not measured yet on this machine (the first `topiary eval "
+                                          "--model` measures every layout x ISA x threads and caches it)\n");
+    }
+    free(be);
 }
 
 TpStatus runtime_resume_overrides(Session *s, int epochs, int threads, int log_every)

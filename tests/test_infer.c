@@ -9,6 +9,8 @@
  *   - eval through the runtime equals train_evaluate (the session's evaluation) within 1e-5 relative,
  *     for LSTM and H-LSTM, every forced kernel and the cost-model choice, 1 and 3 streams, with and
  *     without thresholding (then also through the per-step sparse-state kernel);
+ *   - the kernel choice from an injected cost table: a slow vector path is not picked, a faster
+ *     threaded variant is, with the single-threaded result;
  *   - the thresholded forward equals a hand computation of the equations;
  *   - the straight-through gradient: what the backward returns with tau > 0 is the exact gradient of
  *     the network h~_t = h_t + d_t with the offsets d_t = h~_t - h_t frozen at this forward (checked by
@@ -114,6 +116,13 @@ static void assert_rel(double a, double b, double tol, const char *what)
         print_error("%s: %.9g vs %.9g (relative %.3g)\n", what, a, b, fabs(a - b) / fabs(b));
         fail();
     }
+}
+
+/* An injected cost: layout k on `isa` (-1: every ISA), one thread (threaded 0) or be->threads. */
+static void set_cost(Breakeven *be, SparseKind k, int isa, int threaded, double a, double b)
+{
+    for (int i = 0; i < SPARSE_N_ISAS; i++)
+        if (isa < 0 || i == isa) be->a[0][k][i][threaded] = a, be->b[0][k][i][threaded] = b;
 }
 
 /* ---- trimming ---------------------------------------------------------------------------------- */
@@ -331,9 +340,9 @@ static void test_runtime_equals_train_evaluate(void **state)
                      * product goes through it, and the state sparsity equals the session's */
                     Breakeven be;
                     breakeven_default(&be);
-                    be.a[0][SPARSE_STATE] = be.a[0][SPARSE_STATE_CSC] = 0.0;
-                    be.b[0][SPARSE_STATE] = be.b[0][SPARSE_STATE_CSC] = 1e-4;
-                    be.a[0][SPARSE_CSR] = be.b[0][SPARSE_CSR] = 0.5; /* so W_hh is csr, state copy csc */
+                    set_cost(&be, SPARSE_STATE, -1, 0, 0.0, 1e-4);
+                    set_cost(&be, SPARSE_STATE_CSC, -1, 0, 0.0, 1e-4);
+                    set_cost(&be, SPARSE_CSR, -1, 0, 0.5, 0.5); /* so W_hh is csr, state copy csc */
                     InferOptions o;
                     infer_options_defaults(&o);
                     o.cost = &be;
@@ -347,6 +356,62 @@ static void test_runtime_equals_train_evaluate(void **state)
             }
             model_free(&m);
         }
+    free(ids);
+}
+
+/* The kernel choice by measurement, from an injected cost table: a vector path measured slow (the
+ * gathers of AMD Zen 4/5) is not picked, a faster threaded variant is, and runs on the runtime's
+ * pool with the same result as one thread; the kernel names show layout/ISA[/threads]. */
+static void test_kernel_choice_by_measurement(void **state)
+{
+    (void)state;
+    int32_t *ids = random_ids(400, 23, 5);
+    Model m;
+    make_model(&m, MODEL_CELL_LSTM, 0.0f, 0.9, 77);
+    double ref = eval_dense(&m, ids, 400, 1);
+    Breakeven be;
+    breakeven_default(&be);
+    for (int k = 1; k < SPARSE_N_KINDS; k++) set_cost(&be, (SparseKind)k, -1, 0, 2.0, 0.0); /* all slow ... */
+    set_cost(&be, SPARSE_SELL, SPARSE_ISA_SCALAR, 0, 0.01, 0.5);                             /* but scalar sell */
+    set_cost(&be, SPARSE_CSR, SPARSE_ISA_SCALAR, 0, 0.02, 0.5);
+    set_cost(&be, SPARSE_SELL, SPARSE_ISA_AVX512, 0, 0.9, 5.0); /* the gathers: slower than scalar */
+    set_cost(&be, SPARSE_SELL, SPARSE_ISA_AVX2, 0, 0.9, 5.0);
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    InferModel im;
+    double one = eval_runtime(&m, ids, 400, 1, &o, &im);
+    assert_rel(one, ref, 1e-5, "scalar sell");
+    int sparse = 0;
+    for (int i = 0; i < im.n_mat; i++) {
+        const InferMatrix *x = &im.mat[i];
+        if (x->w.kind == SPARSE_DENSE) continue;
+        sparse++;
+        assert_int_equal(x->w.kind, SPARSE_SELL);
+        assert_int_equal(x->w.isa, SPARSE_ISA_SCALAR);
+        assert_int_equal(x->kernel.threads, 1);
+    }
+    assert_true(sparse >= 4);
+    assert_null(im.pool);
+    char sum[256];
+    infer_summary(&im, sum, sizeof sum);
+    assert_non_null(strstr(sum, "sell/scalar "));
+    infer_free(&im);
+    /* a threaded variant measured faster: taken, on the runtime's pool, with the same result */
+    be.threads = 2;
+    set_cost(&be, SPARSE_SELL, SPARSE_ISA_SCALAR, 1, 0.005, 0.2);
+    assert_true(eval_runtime(&m, ids, 400, 1, &o, &im) == one);
+    assert_non_null(im.pool);
+    assert_int_equal(im.mat[1].kernel.threads, 2);
+    assert_int_equal(im.mat[1].w.n_parts, 2);
+    infer_summary(&im, sum, sizeof sum);
+    assert_non_null(strstr(sum, "sell/scalar/2t "));
+    infer_free(&im);
+    o.threads = 1; /* limited to one thread: the threaded variant is not taken */
+    assert_true(eval_runtime(&m, ids, 400, 1, &o, &im) == one);
+    assert_null(im.pool);
+    infer_free(&im);
+    model_free(&m);
     free(ids);
 }
 
@@ -511,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_compact_round_trip),
         cmocka_unit_test(test_compact_refuses_damage),
         cmocka_unit_test(test_runtime_equals_train_evaluate),
+        cmocka_unit_test(test_kernel_choice_by_measurement),
         cmocka_unit_test(test_threshold_forward_by_hand),
         cmocka_unit_test(test_straight_through_gradient),
     };

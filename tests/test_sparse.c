@@ -4,7 +4,8 @@
  * on random matrices of odd sizes at densities 0, tiny (one entry), 10%, 50% and 100%, with both
  * index widths; y (+)= works; layouts convert back to the same dense matrix; the row-balanced
  * conversion keeps exactly k entries per row, the k largest |w|; the sparse-state kernels skip any
- * pattern of zeros in x and still give the product; random layouts have the promised density.  No
+ * pattern of zeros in x and still give the product; random layouts have the promised density; BSR
+ * stores whole blocks (zeros of a partly zero block included) and stays within x and y.  No
  * timing here (bench/bench_sparse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +333,77 @@ static void test_sell_sorts_rows_and_writes_only_its_rows(void **state)
     free(w);
 }
 
+/* BSR: whole blocks of a block-pruned matrix, partly zero blocks stored with their zeros, empty block
+ * rows; the kernels never read x past cols (NaN there) nor write y past rows, on every ISA. */
+static void test_bsr_blocks(void **state)
+{
+    (void)state;
+    Rng rng;
+    rng_seed(&rng, 37);
+    const int R = 45, C = 70; /* neither a multiple of 16, 8 nor 4 */
+    const SparseKind KS[] = {SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+    float *w = malloc((size_t)R * C * sizeof(float)), *back = malloc((size_t)R * C * sizeof(float));
+    float x[70 + 8], y[45 + 16], y0[45 + 16];
+    assert_true(w && back);
+    th_fill_uniform(x, 70, -1.0f, 1.0f, &rng);
+    for (int i = C; i < C + 8; i++) x[i] = NAN; /* never read */
+    for (int s = 0; s < 3; s++) {
+        int br, bc;
+        sparse_bsr_shape(KS[s], &br, &bc);
+        memset(w, 0, (size_t)R * C * sizeof(float));
+        int blocks = 0, partial = 0;
+        for (int r0 = 0; r0 < R; r0 += br) {
+            if (r0 == br) continue; /* block row 1 stays empty */
+            for (int c0 = 0; c0 < C; c0 += bc) {
+                if (rng_uniform(&rng) >= 0.3) continue;
+                blocks++;
+                for (int i = r0; i < r0 + br && i < R; i++)
+                    for (int j = c0; j < c0 + bc && j < C; j++) w[(size_t)i * C + j] = rng_range(&rng, 0.1f, 1.0f);
+                if (blocks % 3 == 0) w[(size_t)r0 * C + c0] = 0.0f, partial++; /* a partly zero block */
+            }
+        }
+        assert_true(blocks > 5 && partial > 0);
+        SparseMatrix m;
+        assert_int_equal(sparse_from_dense(&m, KS[s], w, R, C, C), TP_OK);
+        assert_int_equal(m.br, br);
+        assert_int_equal(m.bc, bc);
+        assert_int_equal((int)m.nnz, blocks * br * bc);
+        assert_int_equal(m.ptr[2], m.ptr[1]); /* the empty block row */
+        assert_true(fabs(sparse_bsr_fill(w, R, C, C, KS[s]) - (double)blocks * br * bc / (R * C)) < 1e-12);
+        for (int b = 0; b < sparse_units(&m); b++)
+            for (int32_t p = m.ptr[b]; p < m.ptr[b + 1]; p++) {
+                int c0 = ((const uint16_t *)m.idx)[p];
+                assert_true(c0 % bc == 0 && c0 < C);
+                if (p > m.ptr[b]) assert_true(c0 > ((const uint16_t *)m.idx)[p - 1]);
+            }
+        sparse_to_dense(&m, back);
+        assert_memory_equal(back, w, (size_t)R * C * sizeof(float));
+        double nb = (double)m.nnz / (br * bc);
+        assert_true(sparse_bytes(&m, NULL) == 4.0 * m.nnz + 2.0 * nb + 4.0 * (sparse_units(&m) + 1) + 4.0 * C);
+        for (int isa = SPARSE_ISA_SCALAR; isa <= SPARSE_ISA_AVX512; isa++) {
+            if (sparse_use_isa(&m, (SparseIsa)isa) != TP_OK) continue;
+            for (int acc = 0; acc <= 1; acc++) {
+                th_fill_uniform(y0, 45 + 16, -2.0f, 2.0f, &rng);
+                memcpy(y, y0, sizeof y);
+                sparse_gemv(&m, y, x, acc);
+                check_product(w, R, C, C, x, acc ? y0 : NULL, y, sparse_kind_name(KS[s]));
+                for (int i = R; i < R + 16; i++) assert_true(y[i] == y0[i]);
+            }
+        }
+        sparse_free(&m);
+        /* random BSR: whole blocks at the density asked */
+        assert_int_equal(sparse_random(&m, KS[s], 400, 256, 0.1, &rng), TP_OK);
+        double f = (double)m.nnz / (400.0 * 256.0);
+        assert_true(f > 0.08 && f < 0.12);
+        sparse_free(&m);
+    }
+    SparseKind kk;
+    assert_int_equal(sparse_kind_parse("bsr4x4", &kk), TP_OK);
+    assert_int_equal(kk, SPARSE_BSR4X4);
+    free(w);
+    free(back);
+}
+
 /* sparse_random (benchmarks, the latency profiler): the density it promises and a correct layout. */
 static void test_random_layouts(void **state)
 {
@@ -380,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_bytes),
         cmocka_unit_test(test_sell_sorts_rows_and_writes_only_its_rows),
         cmocka_unit_test(test_random_layouts),
+        cmocka_unit_test(test_bsr_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
