@@ -67,6 +67,38 @@ static TpStatus sync_close(int *fd, const char *verb, const char *path)
     return TP_OK;
 }
 
+/* The common tail of a save and an append: fill the open file through fn, fsync and close it
+ * (*fd is -1 afterwards unless fn failed); errors read "<verb> <path>: ...". */
+static TpStatus fill_sync_close(int *fd, const char *verb, const char *path, FsutilWriteFn fn,
+                                void *ctx)
+{
+    TpStatus rc = fn(*fd, ctx);
+    if (rc != TP_OK)
+        return err_wrap(rc, "%s %s: ", verb, path);
+    /* Without this fsync, a crash after a rename could leave a renamed but empty file. */
+    return sync_close(fd, verb, path);
+}
+
+/* fsync the directory 'dir' after a file in it appeared; errors read "<verb> <path>: ...". */
+static TpStatus sync_dir(const char *dir, const char *verb, const char *path)
+{
+    if (!dir)
+        return err_set(TP_ENOMEM, "%s %s: out of memory", verb, path);
+    TpStatus rc = fsutil_fsync_dir(dir);
+    return rc == TP_OK ? TP_OK : err_wrap(rc, "%s %s: ", verb, path);
+}
+
+struct buf_ctx {
+    const void *data;
+    size_t n;
+};
+
+static TpStatus write_buf(int fd, void *ctx)
+{
+    const struct buf_ctx *b = ctx;
+    return fsutil_write_all(fd, b->data, b->n);
+}
+
 TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
 {
     TpStatus rc;
@@ -80,7 +112,7 @@ TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
     dir = dir_of(path);
     if (!tmp || !dir) {
         rc = err_set(TP_ENOMEM, "save %s: out of memory", path);
-        goto fail;
+        goto out;
     }
     memcpy(tmp, path, len);
     memcpy(tmp + len, TMP_SUFFIX, sizeof TMP_SUFFIX);
@@ -88,57 +120,33 @@ TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx)
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         rc = err_set(TP_EIO, "save %s: create temp file: %s", path, strerror(errno));
-        goto fail;
+        goto out;
     }
     tmp_exists = 1;
     /* mkstemp creates 0600; session files are ordinary user files that others may read. */
     if (fchmod(fd, 0644) != 0) {
         rc = err_set(TP_EIO, "save %s: chmod: %s", path, strerror(errno));
-        goto fail;
+        goto out;
     }
-    rc = fn(fd, ctx);
-    if (rc != TP_OK) {
-        err_wrap(rc, "save %s: ", path);
-        goto fail;
-    }
-    /* Without this fsync, a crash after the rename could leave a renamed but empty file. */
-    if ((rc = sync_close(&fd, "save", path)) != TP_OK)
-        goto fail;
+    if ((rc = fill_sync_close(&fd, "save", path, fn, ctx)) != TP_OK)
+        goto out;
     if (rename(tmp, path) != 0) {
         rc = err_set(TP_EIO, "save %s: rename: %s", path, strerror(errno));
-        goto fail;
+        goto out;
     }
     tmp_exists = 0;
     /* The new file is in place; this makes the rename survive a power cut.  A failure here is
      * still reported (as redis does), though the old content is already gone. */
-    rc = fsutil_fsync_dir(dir);
-    if (rc != TP_OK) {
-        err_wrap(rc, "save %s: ", path);
-        goto fail;
-    }
-    free(tmp);
-    free(dir);
-    return TP_OK;
+    rc = sync_dir(dir, "save", path);
 
-fail:
+out:
     if (fd >= 0)
-        close(fd); /* already failing: the first error is the one worth reporting */
+        close(fd); /* only when failing: the first error is the one worth reporting */
     if (tmp_exists)
         unlink(tmp);
     free(tmp);
     free(dir);
     return rc;
-}
-
-struct buf_ctx {
-    const void *data;
-    size_t n;
-};
-
-static TpStatus write_buf(int fd, void *ctx)
-{
-    const struct buf_ctx *b = ctx;
-    return fsutil_write_all(fd, b->data, b->n);
 }
 
 TpStatus fsutil_write_atomic(const char *path, const void *data, size_t n)
@@ -300,7 +308,7 @@ TpStatus fsutil_append_line(const char *path, const char *line)
     buf = malloc(body + 1);
     if (!buf) {
         rc = err_set(TP_ENOMEM, "append %s: out of memory", path);
-        goto fail;
+        goto out;
     }
     memcpy(buf, line, body);
     buf[body] = '\n';
@@ -313,32 +321,17 @@ TpStatus fsutil_append_line(const char *path, const char *line)
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         rc = err_set(TP_EIO, "append %s: open: %s", path, strerror(errno));
-        goto fail;
+        goto out;
     }
-    rc = fsutil_write_all(fd, buf, body + 1);
-    if (rc != TP_OK) {
-        err_wrap(rc, "append %s: ", path);
-        goto fail;
-    }
-    if ((rc = sync_close(&fd, "append", path)) != TP_OK)
-        goto fail;
+    struct buf_ctx b = { buf, body + 1 };
+    if ((rc = fill_sync_close(&fd, "append", path, write_buf, &b)) != TP_OK)
+        goto out;
     if (created) {
         dir = dir_of(path);
-        if (!dir) {
-            rc = err_set(TP_ENOMEM, "append %s: out of memory", path);
-            goto fail;
-        }
-        rc = fsutil_fsync_dir(dir);
-        if (rc != TP_OK) {
-            err_wrap(rc, "append %s: ", path);
-            goto fail;
-        }
+        rc = sync_dir(dir, "append", path);
     }
-    free(buf);
-    free(dir);
-    return TP_OK;
 
-fail:
+out:
     if (fd >= 0)
         close(fd);
     free(buf);

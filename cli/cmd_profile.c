@@ -22,14 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/fsutil.h"
 #include "base/signals.h"
 #include "cli/cli.h"
 #include "cli/cmd.h"
 #include "sessions/profile.h"
 
 #define MAX_FILES 16
-#define REPORT_BYTES (1 << 20)
 
 static int fail(TpStatus s) { return cli_fail("profile", s); }
 
@@ -70,94 +68,17 @@ static int progress(void *ctx, double f, int round, int rounds, double el)
     return signals_stop_requested() != 0;
 }
 
-static TpStatus write_text(const char *path, const char *text)
+/* Print what sessions/profile produced (warnings on stderr first); 0 or the failure's exit code. */
+static int print_result(TpStatus st, char *text, char *warn)
 {
-    TpStatus st = fsutil_write_atomic(path, text, strlen(text));
-    return st == TP_OK ? st : err_wrap(st, "%s: ", path);
-}
-
-/* Print one curve's analysis (JSON line or report). */
-static TpStatus show(const LatencyCurve *c, const HystAnalysis *a, const AccelParams *accel, int json, int table,
-                     char *report)
-{
-    if (json) {
-        HystSeries s = profile_series(c);
-        char *aj = NULL, *j = NULL;
-        TpStatus st = hysteresis_json(&s, a, &aj);
-        if (st == TP_OK) st = latency_json_format(c, aj, &j);
-        if (st == TP_OK) printf("%s\n", j);
-        free(aj);
-        free(j);
-        return st;
+    for (char *w = warn, *nl; w && *w; w = nl + 1) { /* one "topiary: profile: warning: ..." per line */
+        if (!(nl = strchr(w, '\n'))) nl = w + strlen(w) - 1;
+        fprintf(stderr, "topiary: profile: %.*s\n", (int)(nl - w + (*nl != '\n')), w);
     }
-    profile_report(report, REPORT_BYTES, c, a, accel, table);
-    fputs(report, stdout);
-    return TP_OK;
-}
-
-static int analyze_files(const char **files, int n_files, ProfileRequest *q, int json, int table, const char *marks)
-{
-    LatencyCurve *cs = NULL;
-    int n = 0, rc = 0;
-    for (int f = 0; f < n_files && !rc; f++) {
-        LatencySet set;
-        int torn = 0;
-        TpStatus st = latency_tsv_load(&set, files[f], &torn);
-        if (st != TP_OK) return fail(st);
-        if (torn) fprintf(stderr, "topiary: profile: warning: %s: the last line was torn (an interrupted append); ignored\n", files[f]);
-        LatencyCurve *nc = realloc(cs, sizeof *cs * (size_t)(n + set.n));
-        if (!nc) {
-            latency_set_free(&set);
-            rc = fail(err_set(TP_ENOMEM, "out of memory"));
-            break;
-        }
-        cs = nc;
-        for (int i = 0; i < set.n; i++) cs[n++] = set.c[i];
-        free(set.c);
-    }
-    AccelParams ap, *accel = NULL;
-    if (!rc && q->accel[0]) {
-        TpStatus st = accel_params_load(&ap, q->accel);
-        if (st != TP_OK) rc = fail(st);
-        accel = &ap;
-    } else if (!rc) {
-        accel_defaults(&ap);
-    }
-    HystAnalysis *as = calloc((size_t)n + 1, sizeof *as);
-    char *report = malloc(REPORT_BYTES);
-    if (!rc && (!as || !report)) rc = fail(err_set(TP_ENOMEM, "out of memory"));
-    for (int i = 0; i < n && !rc; i++) {
-        TpStatus st = profile_analyze(&as[i], &cs[i], q->margin, q->margin_only);
-        if (st == TP_OK) st = show(&cs[i], &as[i], !strcmp(cs[i].protocol, "model") ? (accel ? accel : &ap) : NULL, json,
-                                   table, report);
-        if (st != TP_OK) rc = fail(st);
-        else if (!json && i + 1 < n) printf("\n");
-    }
-    /* repeatability: every later curve of the same conditions against the first */
-    for (int i = 0; i < n && !rc && !json; i++)
-        for (int j = i + 1; j < n && !rc; j++) {
-            int first = 1;
-            for (int k = 0; k < i; k++) first &= !latency_curve_same_key(&cs[k], &cs[i]);
-            if (!first || !latency_curve_same_key(&cs[i], &cs[j]) || strcmp(cs[i].protocol, cs[j].protocol)) continue;
-            TpStatus st = profile_report_overlap(report, REPORT_BYTES, &cs[i], &as[i], &cs[j], &as[j]);
-            if (st != TP_OK) rc = fail(st);
-            else printf("\n%s", report);
-        }
-    if (!rc && marks && n) {
-        char *m = NULL;
-        TpStatus st = profile_marks_tsv(&cs[0], &as[0], &m);
-        if (st == TP_OK) st = write_text(marks, m);
-        free(m);
-        if (st != TP_OK) rc = fail(st);
-    }
-    for (int i = 0; i < n; i++) {
-        if (as) hysteresis_free(&as[i]);
-        latency_curve_free(&cs[i]);
-    }
-    free(as);
-    free(cs);
-    free(report);
-    return rc;
+    if (text) fputs(text, stdout);
+    free(text);
+    free(warn);
+    return st == TP_OK ? 0 : fail(st);
 }
 
 enum { OPT_JSON = 2, OPT_TABLE, OPT_HELP, OPT_OUT, OPT_MARKS, OPT_ANALYZE, OPT_REQUEST };
@@ -213,44 +134,24 @@ int cmd_profile(int argc, char **argv)
             return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", p.value));
         }
     }
+    ProfileOutput po = {json, table, out, marks};
     if (n_files) {
         if (out) return fail(err_set(TP_EINVAL, "--out with --analyze: the curves are already files"));
-        return analyze_files(files, n_files, &q, json, table, marks);
+        char *text = NULL, *warn = NULL;
+        TpStatus st = profile_analyze_files(&q, files, n_files, &po, &text, &warn);
+        return print_result(st, text, warn);
     }
     signals_catch_stop();
-    int tty = isatty(STDERR_FILENO);
-    LatencyCurve c;
-    AccelParams ap;
-    TpStatus st = profile_run(&c, &ap, &q, progress, &tty);
+    int tty = isatty(STDERR_FILENO), n_sizes = 0;
+    char *text = NULL;
+    TpStatus st = profile_measure(&q, &po, progress, &tty, &text, &n_sizes);
     if (tty) fprintf(stderr, "\r\033[K");
     if (st == TP_ECANCEL) {
         fprintf(stderr, "topiary: profile: interrupted by signal %d; nothing written\n", signals_stop_requested());
+        free(text);
         return EXIT_CODE_RUNTIME;
     }
-    if (st != TP_OK) return fail(st);
-    int rc = 0;
-    char *buf = NULL, *report = malloc(REPORT_BYTES);
-    size_t len = 0;
-    HystAnalysis a;
-    memset(&a, 0, sizeof a);
-    if (!report) st = err_set(TP_ENOMEM, "out of memory");
-    if (st == TP_OK && out) {
-        st = latency_tsv_format(&c, 1, &buf, &len);
-        if (st == TP_OK) st = write_text(out, buf);
-    }
-    if (st == TP_OK) st = profile_analyze(&a, &c, q.margin, q.margin_only);
-    if (st == TP_OK) st = show(&c, &a, strcmp(c.protocol, "model") ? NULL : &ap, json, table || !out, report);
-    if (st == TP_OK && marks) {
-        char *m = NULL;
-        st = profile_marks_tsv(&c, &a, &m);
-        if (st == TP_OK) st = write_text(marks, m);
-        free(m);
-    }
-    if (st == TP_OK && out && !json) fprintf(stderr, "topiary: profile: %d sizes written to %s\n", c.n, out);
-    if (st != TP_OK) rc = fail(st);
-    hysteresis_free(&a);
-    latency_curve_free(&c);
-    free(buf);
-    free(report);
+    int rc = print_result(st, text, NULL);
+    if (rc == 0 && out && !json) fprintf(stderr, "topiary: profile: %d sizes written to %s\n", n_sizes, out);
     return rc;
 }

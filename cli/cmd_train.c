@@ -12,6 +12,7 @@
 #include "cli/cmd.h"
 #include "sessions/command.h"
 #include "sessions/runtime.h"
+#include "sessions/view.h"
 
 enum { OPT_SESSION = 2, OPT_JSON, OPT_SCHEDULE };
 static const CliOption OPTIONS[] = {
@@ -31,15 +32,13 @@ typedef struct {
     TrainRun run;              /* the run's counters at the last event */
 } TrainCli;
 
-static void progress_bar(const Session *s, double run_loss, double tok_s, double eta)
+static void progress_bar(const ViewProgress *v, double run_loss, double tok_s, double eta)
 {
-    const Trainer *t = &s->trainer;
     char bar[40], e[32];
-    double frac = train_epoch_progress(t);
-    cli_bar(bar, 30, frac);
+    cli_bar(bar, 30, v->epoch_fraction);
     cli_duration(e, sizeof e, eta);
-    fprintf(stderr, "\r%s %3.0f%% epoch %d/%d step %ld loss %.3f ppl %.1f %.0f tok/s ETA %s   ", bar, frac * 100.0,
-            t->epoch, t->cfg.epochs, t->step, run_loss, exp(run_loss), tok_s, e);
+    fprintf(stderr, "\r%s %3.0f%% epoch %d/%d step %ld loss %.3f ppl %.1f %.0f tok/s ETA %s   ", bar,
+            v->epoch_fraction * 100.0, v->epoch, v->epochs, v->step, run_loss, exp(run_loss), tok_s, e);
     fflush(stderr);
 }
 
@@ -47,7 +46,8 @@ static void progress_bar(const Session *s, double run_loss, double tok_s, double
 static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *m)
 {
     TrainCli *cl = ctx;
-    const Trainer *t = &s->trainer;
+    ViewProgress v;
+    view_progress(s, &v);
     cl->run = *run;
     if (ev == TRAINLOOP_EVAL) return 0; /* a signal waits for the validation: the epoch's row needs it */
     if (ev == TRAINLOOP_STEP) {
@@ -56,23 +56,23 @@ static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainR
         double now = clock_now();
         if (cl->tty && now - cl->last_draw > 0.2) {
             double per_step = run->train_seconds / (double)run->steps_done;
-            double left = (double)(t->n_windows - t->window) + (double)(t->cfg.epochs - t->epoch) * t->n_windows;
+            double left = v.windows_left;
             if (cl->max_steps > 0 && cl->max_steps - run->steps_done < left) left = (double)(cl->max_steps - run->steps_done);
-            progress_bar(s, cl->ema_loss, run->tokens_per_s, left * per_step);
+            progress_bar(&v, cl->ema_loss, run->tokens_per_s, left * per_step);
             cl->last_draw = now;
         }
     } else if (ev == TRAINLOOP_EPOCH) {
         if (cl->json)
             printf("{\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
                    "\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n",
-                   t->step, m->epoch, m->lr, m->train_ppl, m->valid_ppl, m->tokens_per_s, s->wall_seconds);
+                   v.step, m->epoch, m->lr, m->train_ppl, m->valid_ppl, m->tokens_per_s, s->wall_seconds);
         else
             fprintf(stderr, "%sepoch %d: train ppl %.2f, valid ppl %.2f, lr %.4g, %.0f tok/s, %.1f s\n",
                     cl->tty ? "\r\033[K" : "", m->epoch, m->train_ppl, m->valid_ppl, m->lr, m->tokens_per_s,
                     s->wall_seconds);
         fflush(stdout);
     } else if (ev == TRAINLOOP_LOG && !cl->tty && !cl->json) {
-        fprintf(stderr, "step %ld epoch %d: loss %.4f ppl %.2f, %.0f tok/s\n", t->step, t->epoch, m->train_loss,
+        fprintf(stderr, "step %ld epoch %d: loss %.4f ppl %.2f, %.0f tok/s\n", v.step, v.epoch, m->train_loss,
                 m->train_ppl, m->tokens_per_s);
     }
     return signals_stop_requested() != 0;
@@ -107,19 +107,20 @@ static int open_session(Session *s, const char *dir, const Task *given, const ch
 
 static void print_final(const Session *s, const TrainCli *cl, const char *dir, double el)
 {
-    const Trainer *t = &s->trainer;
+    ViewProgress v;
+    view_progress(s, &v);
     const TrainRun *run = &cl->run;
     if (cl->json)
         /* train_ppl: over this run's minibatches (DESIGN 2.1 asks for it on every line) */
         printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
-               "\"steps_run\":%ld,\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", t->step,
-               t->epoch > t->cfg.epochs ? t->cfg.epochs : t->epoch, t->opt.lr,
+               "\"steps_run\":%ld,\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", v.step,
+               v.epoch > v.epochs ? v.epochs : v.epoch, v.lr,
                run->tokens > 0 ? exp(run->nll / (double)run->tokens) : -1.0,
                isfinite(s->valid_ppl) ? s->valid_ppl : -1.0, run->steps_done,
                run->train_seconds > 0 ? run->tokens / run->train_seconds : 0.0, el);
     else
         fprintf(stderr, "topiary: %ld step(s) in %.1f s; session %s saved at step %ld%s\n", run->steps_done, el, dir,
-                t->step, train_finished(t) ? " (training complete)" : "");
+                v.step, v.finished ? " (training complete)" : "");
 }
 
 int cmd_train(int argc, char **argv)
@@ -162,12 +163,12 @@ int cmd_train(int argc, char **argv)
     TrainCli cl = {.json = json, .tty = isatty(STDERR_FILENO) && !json, .max_steps = given.train.max_steps, .ema_loss = NAN};
     if (!json) {
         char desc[512];
-        SessionMetrics m0; /* its params excludes the alignment padding that model.n_params counts */
-        session_metrics_now(&s, &m0);
+        ViewStatus vs; /* its params excludes the alignment padding that model.n_params counts */
+        view_status(&s, &vs);
         runtime_describe(desc, sizeof desc);
         fprintf(stderr, "topiary: %s session %s: %s, %s level, vocab %d, %d layer(s) of %d, %zu parameters\n",
-                resumed ? "resuming" : "new", dir, s.task.data, s.task.level == CORPUS_WORD ? "word" : "char",
-                s.corpus.n_vocab, s.model.cfg.n_layers, s.model.cfg.hidden[0], m0.params);
+                resumed ? "resuming" : "new", dir, s.task.data, vs.level, vs.n_vocab, vs.n_layers, vs.hidden[0],
+                vs.params);
         fprintf(stderr, "topiary: %s\n", desc);
     }
     /* the train verb: an undo point before, the steps it really ran in the journal */
@@ -191,7 +192,7 @@ int cmd_train(int argc, char **argv)
     }
     int sig = signals_stop_requested();
     if (sig && rc == 0) {
-        fprintf(stderr, "topiary: interrupted by signal %d at step %ld; session saved\n", sig, s.trainer.step);
+        fprintf(stderr, "topiary: interrupted by signal %d at step %ld; session saved\n", sig, view_step(&s));
         rc = EXIT_CODE_RUNTIME;
     }
     if (rc == 0) print_final(&s, &cl, dir, clock_now() - t0);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,24 +12,6 @@
 #include <cJSON.h>
 
 enum { ACCEL_FILE_MAX_BYTES = 65535 }; /* an accelerator description is a few hundred bytes */
-
-void accel_defaults(AccelParams *p)
-{
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "default 128x128 int8 systolic array");
-    p->rows = 128;
-    p->cols = 128;
-    p->clock_mhz = 700.0;
-    p->weight_bytes = 1.0;
-    p->index_bits = 8;
-    p->sram_kib = 8192.0;
-    p->dram_gbps = 25.6;
-    p->weight_load_cycles = 128;
-    p->tile_fill_cycles = 255;
-    p->vector_lanes = 128;
-    p->vector_cycles = 8;
-    p->step_overhead_cycles = 200;
-}
 
 TpStatus accel_params_validate(const AccelParams *p)
 {
@@ -53,18 +36,36 @@ TpStatus accel_params_validate(const AccelParams *p)
     return TP_OK;
 }
 
+/* The numeric parameters: JSON key, whole or not, where, and the default (a 128x128 int8 array). */
 typedef struct {
     const char *key;
     int is_int;
     size_t off;
+    double dflt;
 } Field;
 
-#define F(k, i) {#k, i, offsetof(AccelParams, k)}
-static const Field FIELDS[] = {F(rows, 1),        F(cols, 1),         F(clock_mhz, 0),          F(weight_bytes, 0),
-                               F(index_bits, 1),  F(sram_kib, 0),     F(dram_gbps, 0),          F(weight_load_cycles, 1),
-                               F(tile_fill_cycles, 1), F(vector_lanes, 1), F(vector_cycles, 1), F(step_overhead_cycles, 1)};
+#define F(k, i, d) {#k, i, offsetof(AccelParams, k), d}
+static const Field FIELDS[] = {
+    F(rows, 1, 128),           F(cols, 1, 128),       F(clock_mhz, 0, 700.0),   F(weight_bytes, 0, 1.0),
+    F(index_bits, 1, 8),       F(sram_kib, 0, 8192.0), F(dram_gbps, 0, 25.6),    F(weight_load_cycles, 1, 128),
+    F(tile_fill_cycles, 1, 255), F(vector_lanes, 1, 128), F(vector_cycles, 1, 8), F(step_overhead_cycles, 1, 200),
+};
 #undef F
 #define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
+
+static void set_field(AccelParams *p, const Field *f, double v)
+{
+    char *dst = (char *)p + f->off;
+    if (f->is_int) *(int *)dst = (int)v;
+    else *(double *)dst = v;
+}
+
+void accel_defaults(AccelParams *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "default 128x128 int8 systolic array");
+    for (size_t f = 0; f < N_FIELDS; f++) set_field(p, &FIELDS[f], FIELDS[f].dflt);
+}
 
 TpStatus accel_params_parse(AccelParams *p, const char *json)
 {
@@ -101,9 +102,7 @@ TpStatus accel_params_parse(AccelParams *p, const char *json)
             st = err_set(TP_EFORMAT, "accel parameters: \"%s\": expected a%s number", k, FIELDS[f].is_int ? " whole" : "");
             break;
         }
-        char *dst = (char *)p + FIELDS[f].off;
-        if (FIELDS[f].is_int) *(int *)dst = (int)v;
-        else *(double *)dst = v;
+        set_field(p, &FIELDS[f], v);
     }
     cJSON_Delete(o);
     if (st == TP_OK) st = accel_params_validate(p);

@@ -5,7 +5,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,51 @@ TpStatus latency_tsv_load(LatencySet *out, const char *path, int *torn)
 
 /* ==== JSON ====================================================================================== */
 
+/* The curve's conditions as JSON keys, one table for the writer and the reader: kind 's' a char
+ * array, 'i' an int, 'd' a double; required ones must be present when read. */
+typedef struct {
+    const char *key;
+    char kind;
+    int required;
+    size_t off, size;
+} CondField;
+
+#define C(k, kind, req) {#k, kind, req, offsetof(LatencyCurve, k), sizeof(((LatencyCurve *)0)->k)}
+static const CondField COND_FIELDS[] = {
+    C(backend, 's', 1),     C(threads, 'i', 1), C(batch, 'i', 1), C(seq, 'i', 1),      C(input, 'i', 0),
+    C(sparsity, 'd', 0),    C(pattern, 's', 0), C(protocol, 's', 0), C(run, 's', 0),   C(fingerprint, 's', 0),
+    C(rounds, 'i', 0),      C(seconds, 'd', 0),
+};
+#undef C
+
+/* One point's columns: 'i' int arrays, 'd' double arrays; only hidden and median_us are required
+ * (p10/p90/mean default to the median when read, the counts to 0). */
+typedef struct {
+    const char *key;
+    char kind;
+    size_t off;
+} PointField;
+
+#define P(k, kind) {#k, kind, offsetof(LatencyCurve, k)}
+static const PointField POINT_FIELDS[] = {P(hidden, 'i'), P(median_us, 'd'), P(p10_us, 'd'), P(p90_us, 'd'),
+                                          P(mean_us, 'd'), P(n_samples, 'i'), P(n_inner, 'i')};
+#undef P
+enum { N_POINT_FIELDS = (int)(sizeof POINT_FIELDS / sizeof POINT_FIELDS[0]) };
+
+static double point_value(const LatencyCurve *c, const PointField *f, int i)
+{
+    const void *arr = *(void *const *)((const char *)c + f->off);
+    return f->kind == 'i' ? ((const int *)arr)[i] : ((const double *)arr)[i];
+}
+
+static int add_cond(cJSON *o, const LatencyCurve *c, const CondField *f)
+{
+    const char *at = (const char *)c + f->off;
+    if (f->kind == 's') return cJSON_AddStringToObject(o, f->key, at) != NULL;
+    double v = f->kind == 'i' ? *(const int *)at : *(const double *)at;
+    return cJSON_AddNumberToObject(o, f->key, v) != NULL;
+}
+
 TpStatus latency_json_format(const LatencyCurve *c, const char *analysis_json, char **buf)
 {
     *buf = NULL;
@@ -252,29 +299,14 @@ TpStatus latency_json_format(const LatencyCurve *c, const char *analysis_json, c
     if (!o) goto oom;
     cJSON_AddStringToObject(o, "format", "topiary-latency");
     cJSON_AddNumberToObject(o, "version", 1);
-    cJSON_AddStringToObject(o, "backend", c->backend);
-    cJSON_AddNumberToObject(o, "threads", c->threads);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "seq", c->seq);
-    cJSON_AddNumberToObject(o, "input", c->input);
-    cJSON_AddNumberToObject(o, "sparsity", c->sparsity);
-    cJSON_AddStringToObject(o, "pattern", c->pattern);
-    cJSON_AddStringToObject(o, "protocol", c->protocol);
-    cJSON_AddStringToObject(o, "run", c->run);
-    cJSON_AddStringToObject(o, "fingerprint", c->fingerprint);
-    cJSON_AddNumberToObject(o, "rounds", c->rounds);
-    cJSON_AddNumberToObject(o, "seconds", c->seconds);
+    for (size_t f = 0; f < sizeof COND_FIELDS / sizeof COND_FIELDS[0]; f++)
+        if (!add_cond(o, c, &COND_FIELDS[f])) goto oom;
     if (!(pts = cJSON_AddArrayToObject(o, "points"))) goto oom;
     for (int i = 0; i < c->n; i++) {
         cJSON *p = cJSON_CreateObject();
         if (!p || !cJSON_AddItemToArray(pts, p)) goto oom;
-        cJSON_AddNumberToObject(p, "hidden", c->hidden[i]);
-        cJSON_AddNumberToObject(p, "median_us", c->median_us[i]);
-        cJSON_AddNumberToObject(p, "p10_us", c->p10_us[i]);
-        cJSON_AddNumberToObject(p, "p90_us", c->p90_us[i]);
-        cJSON_AddNumberToObject(p, "mean_us", c->mean_us[i]);
-        cJSON_AddNumberToObject(p, "n_samples", c->n_samples[i]);
-        cJSON_AddNumberToObject(p, "n_inner", c->n_inner[i]);
+        for (int f = 0; f < N_POINT_FIELDS; f++)
+            if (!cJSON_AddNumberToObject(p, POINT_FIELDS[f].key, point_value(c, &POINT_FIELDS[f], i))) goto oom;
     }
     if (analysis_json) {
         cJSON *a = cJSON_Parse(analysis_json);
@@ -311,6 +343,23 @@ static const char *jnum(const cJSON *o, const char *k, double *dst, int required
     return NULL;
 }
 
+/* Read one condition into the curve; the key's name when missing (and required) or invalid. */
+static const char *read_cond(const cJSON *o, LatencyCurve *c, const CondField *f)
+{
+    char *at = (char *)c + f->off;
+    if (f->kind == 's') return jstr(o, f->key, at, f->size, f->required);
+    double v = f->kind == 'i' ? *(int *)at : *(double *)at;
+    const char *bad = jnum(o, f->key, &v, f->required);
+    if (bad) return bad;
+    if (f->kind == 'd')
+        *(double *)at = v;
+    else if (v < INT_MIN || v > INT_MAX)
+        return f->key;
+    else
+        *(int *)at = (int)v;
+    return NULL;
+}
+
 TpStatus latency_json_parse(LatencyCurve *out, const char *text)
 {
     latency_curve_init(out);
@@ -318,7 +367,7 @@ TpStatus latency_json_parse(LatencyCurve *out, const char *text)
     if (!o) return err_set(TP_EFORMAT, "latency JSON: not valid JSON");
     TpStatus st = TP_OK;
     char fmt[32] = "";
-    double ver = 0, thr = 1, bat = 1, seq = 1, inp = 0, rounds = 0;
+    double ver = 0;
     const char *bad = jstr(o, "format", fmt, sizeof fmt, 1);
     if (!bad && strcmp(fmt, "topiary-latency")) bad = "format";
     if (!bad) bad = jnum(o, "version", &ver, 1);
@@ -326,28 +375,15 @@ TpStatus latency_json_parse(LatencyCurve *out, const char *text)
         st = err_set(TP_EFORMAT, "latency JSON: version %g: this reader knows version 1", ver);
         goto done;
     }
-    if (!bad) bad = jstr(o, "backend", out->backend, sizeof out->backend, 1);
-    if (!bad) bad = jnum(o, "threads", &thr, 1);
-    if (!bad) bad = jnum(o, "batch", &bat, 1);
-    if (!bad) bad = jnum(o, "seq", &seq, 1);
-    if (!bad) bad = jnum(o, "input", &inp, 0);
-    if (!bad) bad = jnum(o, "sparsity", &out->sparsity, 0);
-    if (!bad) bad = jstr(o, "pattern", out->pattern, sizeof out->pattern, 0);
-    if (!bad) bad = jstr(o, "protocol", out->protocol, sizeof out->protocol, 0);
-    if (!bad) bad = jstr(o, "run", out->run, sizeof out->run, 0);
-    if (!bad) bad = jstr(o, "fingerprint", out->fingerprint, sizeof out->fingerprint, 0);
-    if (!bad) bad = jnum(o, "rounds", &rounds, 0);
-    if (!bad) bad = jnum(o, "seconds", &out->seconds, 0);
-    if (!bad && (thr < 1 || bat < 1 || seq < 1 || inp < 0 || out->sparsity < 0 || out->sparsity >= 1)) bad = "conditions";
+    for (size_t f = 0; !bad && f < sizeof COND_FIELDS / sizeof COND_FIELDS[0]; f++)
+        bad = read_cond(o, out, &COND_FIELDS[f]);
+    if (!bad && (out->threads < 1 || out->batch < 1 || out->seq < 1 || out->input < 0 || out->sparsity < 0 ||
+                 out->sparsity >= 1))
+        bad = "conditions";
     if (bad) {
         st = err_set(TP_EFORMAT, "latency JSON: \"%s\" missing or invalid", bad);
         goto done;
     }
-    out->threads = (int)thr;
-    out->batch = (int)bat;
-    out->seq = (int)seq;
-    out->input = (int)inp;
-    out->rounds = (int)rounds;
     const cJSON *pts = cJSON_GetObjectItemCaseSensitive(o, "points"), *p;
     if (!cJSON_IsArray(pts)) {
         st = err_set(TP_EFORMAT, "latency JSON: \"points\" missing or not an array");
@@ -356,22 +392,21 @@ TpStatus latency_json_parse(LatencyCurve *out, const char *text)
     int i = 0;
     cJSON_ArrayForEach(p, pts)
     {
-        double h = 0, v[4] = {0, 0, 0, 0}, ns = 0, ni = 0;
-        const char *pb = jnum(p, "hidden", &h, 1);
-        if (!pb) pb = jnum(p, "median_us", &v[0], 1);
-        v[1] = v[2] = v[3] = v[0];
-        if (!pb) pb = jnum(p, "p10_us", &v[1], 0);
-        if (!pb) pb = jnum(p, "p90_us", &v[2], 0);
-        if (!pb) pb = jnum(p, "mean_us", &v[3], 0);
-        if (!pb) pb = jnum(p, "n_samples", &ns, 0);
-        if (!pb) pb = jnum(p, "n_inner", &ni, 0);
+        /* v[] follows POINT_FIELDS: hidden, median, p10, p90, mean, n_samples, n_inner. */
+        double v[N_POINT_FIELDS] = {0};
+        const char *pb = NULL;
+        for (int f = 0; !pb && f < N_POINT_FIELDS; f++) {
+            if (f == 2) v[2] = v[3] = v[4] = v[1];
+            pb = jnum(p, POINT_FIELDS[f].key, &v[f], f < 2);
+        }
+        double h = v[0];
         if (!pb && (h < 1 || h > LATENCY_MAX_HIDDEN || h != floor(h))) pb = "hidden";
-        if (!pb && (v[0] <= 0 || v[1] > v[0] || v[0] > v[2])) pb = "p10_us <= median_us <= p90_us";
+        if (!pb && (v[1] <= 0 || v[2] > v[1] || v[1] > v[3])) pb = "p10_us <= median_us <= p90_us";
         if (pb) {
             st = err_set(TP_EFORMAT, "latency JSON: point %d: \"%s\" missing or invalid", i, pb);
             goto done;
         }
-        if ((st = latency_curve_push(out, (int)h, v[0], v[1], v[2], v[3], (int)ns, (int)ni)) != TP_OK) {
+        if ((st = latency_curve_push(out, (int)h, v[1], v[2], v[3], v[4], (int)v[5], (int)v[6])) != TP_OK) {
             err_wrap(TP_EFORMAT, "latency JSON: point %d: ", i);
             st = TP_EFORMAT;
             goto done;

@@ -15,15 +15,12 @@
 
 /* ==== verb table ================================================================================ */
 
-typedef enum { K_INT, K_NUM, K_STR, K_ENUM } KeyType;
-
-typedef struct {
-    const char *key;
-    KeyType type;
-    double lo, hi;           /* K_INT / K_NUM range                     */
-    const char *choices;     /* K_ENUM: "a|b|c"                         */
-    const char *help;
-} KeySpec;
+/* The keys' specs are the public CommandKeySpec (command_key_spec hands them out as they are). */
+#define K_INT COMMAND_KEY_INT /* short names for the table below */
+#define K_NUM COMMAND_KEY_NUM
+#define K_STR COMMAND_KEY_STR
+#define K_ENUM COMMAND_KEY_ENUM
+typedef CommandKeySpec KeySpec;
 
 typedef TpStatus (*VerbFn)(Session *s, const Command *c, CommandResult *r);
 
@@ -169,7 +166,7 @@ const char *const *command_keys(const char *verb)
     const VerbSpec *v = find_verb(verb);
     if (!v) return NULL;
     int k = 0;
-    for (; v->keys[k].key && k < 15; k++) names[k] = v->keys[k].key;
+    for (; v->keys[k].name && k < 15; k++) names[k] = v->keys[k].name;
     names[k] = NULL;
     return names;
 }
@@ -178,12 +175,10 @@ TpStatus command_key_spec(const char *verb, const char *key, CommandKeySpec *out
 {
     const VerbSpec *v = find_verb(verb);
     if (!v) return err_set(TP_EINVAL, "unknown verb '%s'", verb);
-    for (int k = 0; v->keys[k].key; k++) {
+    for (int k = 0; v->keys[k].name; k++) {
         const KeySpec *ks = &v->keys[k];
-        if (strcmp(ks->key, key)) continue;
-        static const CommandKeyType types[] = {[K_INT] = COMMAND_KEY_INT, [K_NUM] = COMMAND_KEY_NUM,
-                                               [K_STR] = COMMAND_KEY_STR, [K_ENUM] = COMMAND_KEY_ENUM};
-        *out = (CommandKeySpec){ks->key, types[ks->type], ks->lo, ks->hi, ks->choices, ks->help};
+        if (strcmp(ks->name, key)) continue;
+        *out = *ks;
         return TP_OK;
     }
     return err_set(TP_EINVAL, "%s: unknown key '%s'", verb, key);
@@ -232,8 +227,8 @@ static void key_list(const VerbSpec *v, char *buf, size_t n)
 {
     buf[0] = '\0';
     size_t used = 0;
-    for (int k = 0; v->keys[k].key; k++) {
-        int w = snprintf(buf + used, n - used, "%s%s", k ? ", " : "", v->keys[k].key);
+    for (int k = 0; v->keys[k].name; k++) {
+        int w = snprintf(buf + used, n - used, "%s%s", k ? ", " : "", v->keys[k].name);
         if (w < 0 || (size_t)w >= n - used) break;
         used += (size_t)w;
     }
@@ -242,8 +237,8 @@ static void key_list(const VerbSpec *v, char *buf, size_t n)
 
 static const KeySpec *find_key(const VerbSpec *v, const char *k)
 {
-    for (int i = 0; v->keys[i].key; i++)
-        if (!strcmp(v->keys[i].key, k)) return &v->keys[i];
+    for (int i = 0; v->keys[i].name; i++)
+        if (!strcmp(v->keys[i].name, k)) return &v->keys[i];
     return NULL;
 }
 
@@ -269,23 +264,23 @@ static TpStatus check_value(const VerbSpec *v, const KeySpec *k, const CommandAr
         errno = 0;
         double d = strtod(a->value, &end);
         if (errno || end == a->value || *end || !isfinite(d))
-            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a %s", a->column, v->verb, k->key, a->value,
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a %s", a->column, v->verb, k->name, a->value,
                            k->type == K_INT ? "whole number" : "number");
         if (k->type == K_INT && d != floor(d))
-            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a whole number", a->column, v->verb, k->key,
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected a whole number", a->column, v->verb, k->name,
                            a->value);
         if (d < k->lo || d > k->hi)
-            return err_set(TP_ERANGE, "column %d: %s %s=%s: out of range (allowed %g..%g)", a->column, v->verb, k->key,
+            return err_set(TP_ERANGE, "column %d: %s %s=%s: out of range (allowed %g..%g)", a->column, v->verb, k->name,
                            a->value, k->lo, k->hi);
         return TP_OK;
     }
     case K_ENUM:
         if (!choice_ok(k->choices, a->value))
-            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected one of %s", a->column, v->verb, k->key, a->value,
+            return err_set(TP_EINVAL, "column %d: %s %s=%s: expected one of %s", a->column, v->verb, k->name, a->value,
                            k->choices);
         return TP_OK;
     case K_STR:
-        if (!a->value[0]) return err_set(TP_EINVAL, "column %d: %s %s=: empty value", a->column, v->verb, k->key);
+        if (!a->value[0]) return err_set(TP_EINVAL, "column %d: %s %s=: empty value", a->column, v->verb, k->name);
         return TP_OK;
     }
     return TP_OK;
@@ -541,13 +536,13 @@ const char *command_help(const char *verb)
         const VerbSpec *v = find_verb(verb);
         if (!v) return NULL;
         ADD("%s\n  %s%s\n", v->synopsis, v->summary, v->needs ? " (not available yet)" : "");
-        for (int k = 0; v->keys[k].key; k++) {
+        for (int k = 0; v->keys[k].name; k++) {
             const KeySpec *ks = &v->keys[k];
             char range[96];
             if (ks->type == K_ENUM) snprintf(range, sizeof range, "%s", ks->choices);
             else if (ks->type == K_STR) snprintf(range, sizeof range, "text");
             else snprintf(range, sizeof range, "%g..%g", ks->lo, ks->hi);
-            ADD("  %-10s %-22s %s\n", ks->key, range, ks->help);
+            ADD("  %-10s %-22s %s\n", ks->name, range, ks->help);
         }
         return buf;
     }

@@ -19,6 +19,7 @@
 #include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "sessions/manifest.h"
 #include "sessions/modelio.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
@@ -244,19 +245,6 @@ fail:
 
 /* ==== read ====================================================================================== */
 
-static TpStatus read_json(const char *path, size_t max, cJSON **out)
-{
-    void *buf = NULL;
-    size_t len;
-    *out = NULL;
-    TpStatus st = fsutil_read_file(path, max, &buf, &len);
-    if (st != TP_OK) return st;
-    *out = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!*out) return err_set(TP_EFORMAT, "%s: not valid JSON", path);
-    return TP_OK;
-}
-
 /* Integer field k of o in lo..hi; absent: *v = dflt, or an error when dflt < lo (required). */
 static TpStatus get_int(const cJSON *o, const char *k, int lo, int hi, int dflt, int *v, const char *path)
 {
@@ -404,7 +392,7 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     ModelConfig arch = {0};
     if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--model: path too long");
     path_join(p, sizeof p, dir, "config.json");
-    TpStatus st = read_json(p, CONFIG_MAX_BYTES, &j);
+    TpStatus st = manifest_read_json(p, CONFIG_MAX_BYTES, &j);
     if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary export (no config.json)", dir);
     if (st != TP_OK) goto fail;
     if (!cJSON_IsObject(j)) {

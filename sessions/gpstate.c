@@ -2,6 +2,7 @@
 #include "sessions/gpstate.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,40 +43,101 @@ TpStatus gpstate_schedule_set(GpState *g, const ScheduleConfig *cfg)
 
 /* ---- manifest.json's "schedule" ------------------------------------------------------------- */
 
+/* A numeric field of a struct, one table for the writer and the reader: kind 'd' a double written
+ * exactly, 'p' a double written only when finite (absent: NaN), 'l' a long, 'i' an int, 'g' the
+ * GpPhase; lo..hi bound the integers read back (lo == hi: not checked here). */
+typedef struct {
+    const char *key;
+    char kind;
+    size_t off;
+    double lo, hi;
+} Field;
+
+#define CF(k, m, kind) {k, kind, offsetof(ScheduleConfig, m), 0, 0}
+static const Field CONFIG_FIELDS[] = {
+    CF("from", from, 'd'),         CF("to", to, 'd'),           CF("start", start, 'l'),
+    CF("end", end, 'l'),           CF("every", every, 'l'),     CF("grow", grow_ratio, 'd'),
+    CF("prune", prune_ratio, 'd'), CF("tolerance", tolerance, 'd'), CF("batches", grow_batches, 'i'),
+    CF("cycles", cycles, 'i'),     CF("max_prunes", max_prunes, 'i'),
+};
+#undef CF
+/* The schedule's counters (flags follow them), then its perplexities. */
+#define SF(m, kind, lo, hi) {#m, kind, offsetof(Schedule, m), lo, hi}
+static const Field COUNTER_FIELDS[] = {
+    SF(phase, 'g', 0, GP_RETRAIN_PRUNE), SF(mark, 'l', -1, 9e15),       SF(next_due, 'l', -9e15, 9e15),
+    SF(cycle, 'i', 0, 1e9),              SF(phase_prunes, 'i', 0, 1e9), SF(n_prunes, 'l', 0, 9e15),
+    SF(n_grows, 'l', 0, 9e15),           SF(n_evals, 'l', 0, 9e15),     SF(n_restores, 'l', 0, 9e15),
+};
+static const Field PPL_FIELDS[] = {SF(best_ppl, 'p', 0, 0), SF(last_ppl, 'p', 0, 0), SF(good_ppl, 'p', 0, 0)};
+#undef SF
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static double field_get(const void *base, const Field *f)
+{
+    const char *at = (const char *)base + f->off;
+    switch (f->kind) {
+    case 'l': return (double)*(const long *)at;
+    case 'i': return *(const int *)at;
+    case 'g': return *(const GpPhase *)at;
+    default: return *(const double *)at;
+    }
+}
+
+static void field_set(void *base, const Field *f, double v)
+{
+    char *at = (char *)base + f->off;
+    switch (f->kind) {
+    case 'l': *(long *)at = (long)v; break;
+    case 'i': *(int *)at = (int)v; break;
+    case 'g': *(GpPhase *)at = (GpPhase)v; break;
+    default: *(double *)at = v;
+    }
+}
+
+static void fields_to_json(cJSON *j, const void *base, const Field *f, size_t n)
+{
+    for (; n > 0; f++, n--) {
+        double v = field_get(base, f);
+        if (f->kind == 'd' || (f->kind == 'p' && isfinite(v)))
+            manifest_add_exact(j, f->key, v);
+        else if (f->kind != 'p')
+            cJSON_AddNumberToObject(j, f->key, v);
+    }
+}
+
+/* Integers are checked against lo..hi; numbers read as they are ('p' absent: NaN, else absent keeps
+ * the value base holds). */
+static TpStatus fields_from_json(void *base, const cJSON *j, const Field *f, size_t n)
+{
+    for (; n > 0; f++, n--) {
+        double v = f->kind == 'p' ? NAN : field_get(base, f);
+        if (f->kind == 'd' || f->kind == 'p') {
+            v = manifest_num(j, f->key, v);
+        } else if (f->lo < f->hi) {
+            TpStatus st = manifest_int_in(j, f->key, f->lo, f->hi, v, &v);
+            if (st != TP_OK) return st;
+        } else {
+            v = manifest_num(j, f->key, v);
+        }
+        field_set(base, f, v);
+    }
+    return TP_OK;
+}
+
 void gpstate_to_json(const GpState *g, size_t n_params, cJSON *man)
 {
     const ScheduleConfig *sc = &g->sched.cfg;
     if (sc->kind != SCHEDULE_OFF) {
         cJSON *j = cJSON_AddObjectToObject(man, "schedule");
         cJSON_AddStringToObject(j, "kind", sc->kind == SCHEDULE_AGP ? "agp" : "gp");
-        manifest_add_exact(j, "from", sc->from);
-        manifest_add_exact(j, "to", sc->to);
-        cJSON_AddNumberToObject(j, "start", (double)sc->start);
-        cJSON_AddNumberToObject(j, "end", (double)sc->end);
-        cJSON_AddNumberToObject(j, "every", (double)sc->every);
-        manifest_add_exact(j, "grow", sc->grow_ratio);
-        manifest_add_exact(j, "prune", sc->prune_ratio);
-        manifest_add_exact(j, "tolerance", sc->tolerance);
-        cJSON_AddNumberToObject(j, "batches", sc->grow_batches);
-        cJSON_AddNumberToObject(j, "cycles", sc->cycles);
-        cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
+        fields_to_json(j, sc, CONFIG_FIELDS, N_OF(CONFIG_FIELDS));
         if (g->params[0]) cJSON_AddStringToObject(j, "params", g->params);
         const Schedule *sd = &g->sched;
         cJSON *pr = cJSON_AddObjectToObject(j, "progress");
-        cJSON_AddNumberToObject(pr, "phase", (double)sd->phase);
-        cJSON_AddNumberToObject(pr, "mark", (double)sd->mark);
-        cJSON_AddNumberToObject(pr, "next_due", (double)sd->next_due);
-        cJSON_AddNumberToObject(pr, "cycle", sd->cycle);
-        cJSON_AddNumberToObject(pr, "phase_prunes", sd->phase_prunes);
-        cJSON_AddNumberToObject(pr, "n_prunes", (double)sd->n_prunes);
-        cJSON_AddNumberToObject(pr, "n_grows", (double)sd->n_grows);
-        cJSON_AddNumberToObject(pr, "n_evals", (double)sd->n_evals);
-        cJSON_AddNumberToObject(pr, "n_restores", (double)sd->n_restores);
+        fields_to_json(pr, sd, COUNTER_FIELDS, N_OF(COUNTER_FIELDS));
         cJSON_AddNumberToObject(pr, "flags", (sd->awaiting_eval ? 1 : 0) | (sd->restore_pending ? 2 : 0) |
                                                   (sd->done_pending ? 4 : 0) | (sd->finished ? 8 : 0));
-        if (isfinite(sd->best_ppl)) manifest_add_exact(pr, "best_ppl", sd->best_ppl);
-        if (isfinite(sd->last_ppl)) manifest_add_exact(pr, "last_ppl", sd->last_ppl);
-        if (isfinite(sd->good_ppl)) manifest_add_exact(pr, "good_ppl", sd->good_ppl);
+        fields_to_json(pr, sd, PPL_FIELDS, N_OF(PPL_FIELDS));
         cJSON_AddBoolToObject(pr, "good_copy", sd->n_good == n_params && sd->good_w != NULL);
         cJSON_AddNumberToObject(pr, "accum_batches", g->acc.n_batches);
         cJSON_AddNumberToObject(pr, "events", (double)g->sched_events);
@@ -89,38 +151,24 @@ void gpstate_to_json(const GpState *g, size_t n_params, cJSON *man)
 static TpStatus load_progress(GpState *g, const Model *m, const cJSON *pr, int *acc_batches)
 {
     Schedule *sd = &g->sched;
-    double v[12];
-    static const char *const K[12] = {"phase", "mark", "next_due", "cycle", "phase_prunes", "n_prunes",
-                                      "n_grows", "n_evals", "n_restores", "flags", "accum_batches", "events"};
-    const double hi[12] = {GP_RETRAIN_PRUNE, 9e15, 9e15, 1e9, 1e9, 9e15, 9e15, 9e15, 9e15, 15, 1e9, 9e15};
-    const double lo[12] = {0, -1, -9e15, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const double def[12] = {GP_START, -1, (double)sd->cfg.start, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 12; i++) {
-        TpStatus st = manifest_int_in(pr, K[i], lo[i], hi[i], def[i], &v[i]);
-        if (st != TP_OK) return st;
-    }
-    sd->phase = (GpPhase)v[0];
-    sd->mark = (long)v[1];
-    sd->next_due = (long)v[2];
-    sd->cycle = (int)v[3];
-    sd->phase_prunes = (int)v[4];
-    sd->n_prunes = (long)v[5];
-    sd->n_grows = (long)v[6];
-    sd->n_evals = (long)v[7];
-    sd->n_restores = (long)v[8];
-    int flags = (int)v[9];
+    double v[3];
+    static const char *const K[3] = {"flags", "accum_batches", "events"};
+    const double hi[3] = {15, 1e9, 9e15};
+    TpStatus st = fields_from_json(sd, pr, COUNTER_FIELDS, N_OF(COUNTER_FIELDS));
+    for (int i = 0; st == TP_OK && i < 3; i++)
+        st = manifest_int_in(pr, K[i], 0, hi[i], 0, &v[i]);
+    if (st != TP_OK) return st;
+    int flags = (int)v[0];
     sd->awaiting_eval = flags & 1;
     sd->restore_pending = (flags >> 1) & 1;
     sd->done_pending = (flags >> 2) & 1;
     sd->finished = (flags >> 3) & 1;
-    g->sched_events = (long)v[11];
-    sd->best_ppl = manifest_num(pr, "best_ppl", NAN);
-    sd->last_ppl = manifest_num(pr, "last_ppl", NAN);
-    sd->good_ppl = manifest_num(pr, "good_ppl", NAN);
+    g->sched_events = (long)v[2];
+    fields_from_json(sd, pr, PPL_FIELDS, N_OF(PPL_FIELDS));
     const cJSON *le = cJSON_GetObjectItemCaseSensitive(pr, "last_event");
     if (cJSON_IsString(le)) snprintf(g->last_event, sizeof g->last_event, "%s", le->valuestring);
     int good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pr, "good_copy"));
-    *acc_batches = (int)v[10];
+    *acc_batches = (int)v[1];
     if (*acc_batches && g->acc.n != m->n_params) return err_set(TP_EFORMAT, "accum_batches: no accumulator of this model");
     if (good) { /* filled by load_model; zero: the gaps between tensors are never read */
         sd->good_w = calloc(m->n_params, sizeof(float));
@@ -145,17 +193,7 @@ TpStatus gpstate_from_json(GpState *g, const Model *m, const cJSON *man, const c
         if (!cJSON_IsString(k) || (strcmp(k->valuestring, "agp") && strcmp(k->valuestring, "gp")))
             return err_set(TP_EFORMAT, "%s/manifest.json: schedule.kind: expected \"agp\" or \"gp\"", dir);
         sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
-        sc.from = manifest_num(sj, "from", sc.from);
-        sc.to = manifest_num(sj, "to", sc.to);
-        sc.start = (long)manifest_num(sj, "start", (double)sc.start);
-        sc.end = (long)manifest_num(sj, "end", (double)sc.end);
-        sc.every = (long)manifest_num(sj, "every", (double)sc.every);
-        sc.grow_ratio = manifest_num(sj, "grow", sc.grow_ratio);
-        sc.prune_ratio = manifest_num(sj, "prune", sc.prune_ratio);
-        sc.tolerance = manifest_num(sj, "tolerance", sc.tolerance);
-        sc.grow_batches = (int)manifest_num(sj, "batches", sc.grow_batches);
-        sc.cycles = (int)manifest_num(sj, "cycles", sc.cycles);
-        sc.max_prunes = (int)manifest_num(sj, "max_prunes", sc.max_prunes);
+        fields_from_json(&sc, sj, CONFIG_FIELDS, N_OF(CONFIG_FIELDS));
     }
     if ((st = gpstate_schedule_set(g, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");

@@ -109,6 +109,19 @@ TpStatus manifest_check_file(const cJSON *files, const char *dir, const char *na
 /* A save interrupted after its commit leaves a manifest naming model.safetensors.new, and that file
  * holds the committed state.  This save is about to overwrite that name: give the committed file its
  * final name first (manifest_check_file still finds it there), or a second interruption would lose it. */
+TpStatus manifest_read_json(const char *path, size_t max, cJSON **out)
+{
+    void *buf = NULL;
+    size_t len;
+    *out = NULL;
+    TpStatus st = fsutil_read_file(path, max, &buf, &len);
+    if (st != TP_OK) return st;
+    *out = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!*out) return err_set(TP_EFORMAT, "%s: not valid JSON", path);
+    return TP_OK;
+}
+
 TpStatus manifest_finish_interrupted_save(const char *dir)
 {
     char p[4200], pn[4200], actual[4200];
@@ -137,16 +150,13 @@ TpStatus manifest_finish_interrupted_save(const char *dir)
 TpStatus manifest_read(const char *dir, cJSON **out, char *model_path, size_t n)
 {
     char p[4200];
-    void *buf = NULL;
-    size_t len;
+    cJSON *man = NULL;
     *out = NULL;
     TpStatus st = path_join(p, sizeof p, dir, "manifest.json");
     if (st != TP_OK) return st;
-    st = fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len);
+    st = manifest_read_json(p, MANIFEST_MAX_BYTES, &man);
     if (st == TP_ENOENT) return err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
-    if (st != TP_OK) return st;
-    cJSON *man = cJSON_ParseWithLength(buf, len);
-    free(buf);
+    if (st != TP_OK && st != TP_EFORMAT) return st;
     if (!cJSON_IsObject(man)) {
         cJSON_Delete(man);
         return err_set(TP_EFORMAT, "%s: not valid JSON", p);

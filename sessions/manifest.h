@@ -45,6 +45,10 @@ TpStatus manifest_check_file(const cJSON *files, const char *dir, const char *na
 /* Add files.<name> = {bytes, crc32} for dir/name. */
 TpStatus manifest_add_file(cJSON *files, const char *dir, const char *name);
 
+/* Read the JSON file path (at most max bytes) into *out (NULL on an error); TP_EFORMAT
+ * "PATH: not valid JSON", or fsutil_read_file's status. */
+TpStatus manifest_read_json(const char *path, size_t max, cJSON **out);
+
 /* Field helpers.  manifest_add_exact writes a double with 17 significant digits (cJSON's 15 may lose
  * the last bits of state that must resume bit-exactly; non-finite is written as 0). */
 void manifest_add_exact(cJSON *o, const char *k, double v);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "sessions/manifest.h"
 
 TpStatus modelio_write_vocab(const Corpus *c, const char *path)
 {
@@ -30,14 +31,11 @@ void modelio_free_vocab(char **vocab, int n)
 
 TpStatus modelio_read_vocab(const char *path, size_t max_bytes, char ***vocab, int *n)
 {
-    void *buf = NULL;
-    size_t len;
     *vocab = NULL;
     *n = 0;
-    TpStatus st = fsutil_read_file(path, max_bytes, &buf, &len);
-    if (st != TP_OK) return st;
-    cJSON *a = cJSON_ParseWithLength(buf, len);
-    free(buf);
+    cJSON *a = NULL;
+    TpStatus st = manifest_read_json(path, max_bytes, &a);
+    if (st != TP_OK && st != TP_EFORMAT) return st;
     if (!cJSON_IsArray(a)) {
         cJSON_Delete(a);
         return err_set(TP_EFORMAT, "%s: expected a JSON array of token strings", path);

@@ -427,3 +427,159 @@ TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, c
     latency_curve_free(&c);
     return st;
 }
+
+/* ---- `topiary profile`: measure or analyze, then what to print ---- */
+
+#define REPORT_BYTES (1 << 20)
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} Text;
+
+static TpStatus text_add(Text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->len + n + 1) cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) return err_set(TP_ENOMEM, "profile: out of memory");
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n + 1);
+    t->len += n;
+    return TP_OK;
+}
+
+/* One curve's analysis into t: a JSON line, or the report (report: REPORT_BYTES of scratch). */
+static TpStatus show(Text *t, const LatencyCurve *c, const HystAnalysis *a, const AccelParams *accel, int json,
+                     int table, char *report)
+{
+    if (!json) {
+        profile_report(report, REPORT_BYTES, c, a, accel, table);
+        return text_add(t, report);
+    }
+    HystSeries s = profile_series(c);
+    char *aj = NULL, *j = NULL;
+    TpStatus st = hysteresis_json(&s, a, &aj);
+    if (st == TP_OK) st = latency_json_format(c, aj, &j);
+    if (st == TP_OK) st = text_add(t, j);
+    if (st == TP_OK) st = text_add(t, "\n");
+    free(aj);
+    free(j);
+    return st;
+}
+
+static TpStatus write_marks(const char *path, const LatencyCurve *c, const HystAnalysis *a)
+{
+    char *m = NULL;
+    TpStatus st = profile_marks_tsv(c, a, &m);
+    if (st == TP_OK && (st = fsutil_write_atomic(path, m, strlen(m))) != TP_OK) err_wrap(st, "%s: ", path);
+    free(m);
+    return st;
+}
+
+/* The curves of the files, appended to *cs (*n of them); a warning in w for a torn last line. */
+static TpStatus load_curves(const char *const *files, int n_files, LatencyCurve **cs, int *n, Text *w)
+{
+    for (int f = 0; f < n_files; f++) {
+        LatencySet set;
+        int torn = 0;
+        TpStatus st = latency_tsv_load(&set, files[f], &torn);
+        if (st != TP_OK) return st;
+        char note[4400];
+        snprintf(note, sizeof note, "warning: %s: the last line was torn (an interrupted append); ignored\n", files[f]);
+        LatencyCurve *nc = realloc(*cs, sizeof **cs * (size_t)(*n + set.n));
+        if (!nc || (torn && text_add(w, note) != TP_OK)) {
+            if (nc) *cs = nc;
+            latency_set_free(&set);
+            return err_set(TP_ENOMEM, "out of memory");
+        }
+        *cs = nc;
+        for (int i = 0; i < set.n; i++) (*cs)[(*n)++] = set.c[i];
+        free(set.c);
+    }
+    return TP_OK;
+}
+
+/* Repeatability: every later curve of the same conditions against the first of them. */
+static TpStatus show_overlaps(Text *t, const LatencyCurve *cs, const HystAnalysis *as, int n, char *report)
+{
+    TpStatus st = TP_OK;
+    for (int i = 0; i < n && st == TP_OK; i++)
+        for (int j = i + 1; j < n && st == TP_OK; j++) {
+            int first = 1;
+            for (int k = 0; k < i; k++) first &= !latency_curve_same_key(&cs[k], &cs[i]);
+            if (!first || !latency_curve_same_key(&cs[i], &cs[j]) || strcmp(cs[i].protocol, cs[j].protocol)) continue;
+            st = profile_report_overlap(report, REPORT_BYTES, &cs[i], &as[i], &cs[j], &as[j]);
+            if (st == TP_OK) st = text_add(t, "\n");
+            if (st == TP_OK) st = text_add(t, report);
+        }
+    return st;
+}
+
+TpStatus profile_analyze_files(const ProfileRequest *q, const char *const *files, int n_files, const ProfileOutput *o,
+                               char **text, char **warn)
+{
+    Text t = {0}, w = {0};
+    LatencyCurve *cs = NULL;
+    HystAnalysis *as = NULL;
+    int n = 0;
+    AccelParams ap;
+    char *report = malloc(REPORT_BYTES);
+    TpStatus st = report ? TP_OK : err_set(TP_ENOMEM, "out of memory");
+    if (st == TP_OK) st = load_curves(files, n_files, &cs, &n, &w);
+    if (st == TP_OK) st = q->accel[0] ? accel_params_load(&ap, q->accel) : (accel_defaults(&ap), TP_OK);
+    if (st == TP_OK && !(as = calloc((size_t)n + 1, sizeof *as))) st = err_set(TP_ENOMEM, "out of memory");
+    for (int i = 0; i < n && st == TP_OK; i++) {
+        st = profile_analyze(&as[i], &cs[i], q->margin, q->margin_only);
+        if (st == TP_OK) st = show(&t, &cs[i], &as[i], strcmp(cs[i].protocol, "model") ? NULL : &ap, o->json, o->table, report);
+        if (st == TP_OK && !o->json && i + 1 < n) st = text_add(&t, "\n");
+    }
+    if (st == TP_OK && !o->json) st = show_overlaps(&t, cs, as, n, report);
+    if (st == TP_OK && o->marks && n) st = write_marks(o->marks, &cs[0], &as[0]);
+    for (int i = 0; i < n; i++) {
+        if (as) hysteresis_free(&as[i]);
+        latency_curve_free(&cs[i]);
+    }
+    free(as);
+    free(cs);
+    free(report);
+    *text = t.p;
+    *warn = w.p;
+    return st;
+}
+
+TpStatus profile_measure(const ProfileRequest *q, const ProfileOutput *o, LatencyProgressFn fn, void *ctx, char **text,
+                         int *n_sizes)
+{
+    Text t = {0};
+    LatencyCurve c;
+    AccelParams ap;
+    HystAnalysis a;
+    memset(&a, 0, sizeof a);
+    *text = NULL;
+    *n_sizes = 0;
+    TpStatus st = profile_run(&c, &ap, q, fn, ctx);
+    if (st != TP_OK) return st;
+    char *buf = NULL, *report = malloc(REPORT_BYTES);
+    size_t len = 0;
+    if (!report) st = err_set(TP_ENOMEM, "out of memory");
+    if (st == TP_OK && o->out) {
+        st = latency_tsv_format(&c, 1, &buf, &len);
+        if (st == TP_OK) st = fsutil_write_atomic(o->out, buf, len);
+        if (st != TP_OK) err_wrap(st, "%s: ", o->out);
+    }
+    if (st == TP_OK) st = profile_analyze(&a, &c, q->margin, q->margin_only);
+    if (st == TP_OK) st = show(&t, &c, &a, strcmp(c.protocol, "model") ? NULL : &ap, o->json, o->table || !o->out, report);
+    if (st == TP_OK && o->marks) st = write_marks(o->marks, &c, &a);
+    *n_sizes = c.n;
+    hysteresis_free(&a);
+    latency_curve_free(&c);
+    free(buf);
+    free(report);
+    *text = t.p;
+    return st;
+}

@@ -56,6 +56,26 @@ TpStatus profile_report_overlap(char *buf, size_t n, const LatencyCurve *ca, con
 /* gnuplot-friendly marks: "hidden median_us kind by" rows for hysteresis points and dominated sizes. */
 TpStatus profile_marks_tsv(const LatencyCurve *c, const HystAnalysis *a, char **buf);
 
+/* `topiary profile`: what to produce besides the text to print. */
+typedef struct {
+    int json;             /* one JSON line per curve instead of the report                  */
+    int table;            /* a line per size in the report (measuring: also without out)    */
+    const char *out;      /* measuring: write the curve there as TSV (NULL: don't)           */
+    const char *marks;    /* the first curve's hysteresis marks as TSV (NULL: don't)         */
+} ProfileOutput;
+
+/* `topiary profile --analyze FILE...`: load the curves (TSV), analyze each with q's margin and accel
+ * parameters, write o->marks, and put what to print in *text (malloc'd, NULL if nothing): every
+ * curve's report or JSON line, then the repeatability of sweeps of the same conditions.  *warn
+ * (malloc'd or NULL): warnings such as a torn last line.  On an error *text holds what came before. */
+TpStatus profile_analyze_files(const ProfileRequest *q, const char *const *files, int n_files, const ProfileOutput *o,
+                               char **text, char **warn);
+/* `topiary profile`: measure or model the curve of q (progress as in profile_run; TP_ECANCEL when
+ * fn cancels), write o->out and o->marks, and put the report or JSON line in *text (malloc'd);
+ * *n_sizes: the curve's sizes. */
+TpStatus profile_measure(const ProfileRequest *q, const ProfileOutput *o, LatencyProgressFn fn, void *ctx, char **text,
+                         int *n_sizes);
+
 /* SESSION/latency.tsv: append a curve (header first when the file is new); load the last curve. */
 TpStatus profile_session_append(const char *dir, const LatencyCurve *c);
 TpStatus profile_session_latest(const char *dir, LatencyCurve *c);

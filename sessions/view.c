@@ -46,7 +46,20 @@ void view_status(const Session *s, ViewStatus *v)
     v->params = m.params;
     v->sparsity = m.sparsity;
     v->n_layers = view_layers(s, v->hidden);
+    v->n_vocab = s->corpus.n_vocab;
     compress_schedule_describe(s, v->schedule, sizeof v->schedule);
+}
+
+void view_progress(const Session *s, ViewProgress *p)
+{
+    const Trainer *t = &s->trainer;
+    p->step = t->step;
+    p->epoch = t->epoch;
+    p->epochs = t->cfg.epochs;
+    p->epoch_fraction = train_epoch_progress(t);
+    p->windows_left = (double)(t->n_windows - t->window) + (double)(t->cfg.epochs - t->epoch) * t->n_windows;
+    p->lr = t->opt.lr;
+    p->finished = train_finished(t);
 }
 
 int view_n_tensors(const Session *s) { return s->model.n_tensors; }

@@ -34,10 +34,23 @@ typedef struct {
     double sparsity;
     int n_layers;
     int hidden[VIEW_MAX_LAYERS];
+    int n_vocab;               /* the corpus' vocabulary                          */
     char schedule[200];        /* the pruning schedule, described                 */
 } ViewStatus;
 
 void view_status(const Session *s, ViewStatus *v);
+
+/* Where training stands, for a progress bar (cheap: no mask is counted). */
+typedef struct {
+    long step;
+    int epoch, epochs;         /* epoch runs past epochs once training is complete      */
+    double epoch_fraction;     /* of the current epoch, 0..1                            */
+    double windows_left;       /* minibatches to the end of the last epoch              */
+    double lr;                 /* the optimizer's current rate                          */
+    int finished;              /* the epochs (or the step limit) are done               */
+} ViewProgress;
+
+void view_progress(const Session *s, ViewProgress *p);
 
 /* The session's step (minibatches trained). */
 long view_step(const Session *s);

@@ -87,6 +87,16 @@ static void test_status_and_tensors(void **state)
     assert_non_null(v.backend);
     assert_true(v.params > 0 && v.nnz <= v.params);
     assert_int_equal(v.step, view_step(&g_s));
+    assert_int_equal(v.n_vocab, g_s.corpus.n_vocab);
+    ViewProgress pr;
+    view_progress(&g_s, &pr);
+    assert_int_equal(pr.step, v.step);
+    assert_int_equal(pr.epoch, v.epoch);
+    assert_int_equal(pr.epochs, v.epochs);
+    assert_true(pr.epoch_fraction >= 0 && pr.epoch_fraction <= 1);
+    assert_true(pr.windows_left > 0);
+    assert_false(pr.finished);
+    assert_true(pr.lr == v.lr);
     int hidden[VIEW_MAX_LAYERS];
     assert_int_equal(view_layers(&g_s, hidden), 2);
     assert_int_equal(hidden[1], 24);
