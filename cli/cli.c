@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sessions/session_new.h"
 
 int cli_fail(const char *who, TpStatus s)
 {
@@ -122,21 +121,29 @@ int cli_next(CliParser *p)
     return c;
 }
 
-TpStatus cli_session_new(Session *s, const char *dir, const Task *task) { return session_new(s, dir, task); }
+void cli_writer_note(const SessionWriter *w, const char *verb)
+{
+    if (w->note[0]) fprintf(stderr, "topiary: %s: note: %s\n", verb, w->note);
+}
 
-int cli_open_or_create(Session *s, const char *dir, const Task *task, int task_given, const char *verb)
+int cli_open_or_create(Session *s, SessionWriter *w, const char *dir, const Task *task, int task_given, const char *verb)
 {
     TpStatus st;
+    char who[64];
+    snprintf(who, sizeof who, "topiary %s", verb);
+    writer_init(w);
     if (session_exists(dir)) {
         if (task_given && !task->data[0]) {
             fprintf(stderr, "topiary: %s: session %s exists; task options only create new sessions\n", verb, dir);
             return EXIT_CODE_USAGE;
         }
-        st = session_open(s, dir, task->data[0] ? task->data : NULL);
+        st = writer_open(w, s, dir, task->data[0] ? task->data : NULL, who);
     } else {
-        st = cli_session_new(s, dir, task);
+        st = writer_create(w, s, dir, task, who);
     }
-    return st == TP_OK ? 0 : cli_fail(NULL, st);
+    if (st != TP_OK) return cli_fail(NULL, st);
+    cli_writer_note(w, verb);
+    return 0;
 }
 
 void cli_bar(char *buf, int width, double frac)

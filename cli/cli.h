@@ -12,6 +12,7 @@
 #include "base/exitcode.h"
 #include "base/status.h"
 #include "sessions/session.h"
+#include "sessions/writer.h"
 
 /* "topiary: [who: ]<message>" on stderr; returns exitcode_from_status(s).  who may be NULL. */
 int cli_fail(const char *who, TpStatus s);
@@ -57,12 +58,14 @@ int cli_next(CliParser *p);
 /* The task options' long names (without "--"), NULL-terminated. */
 const char *const *cli_task_options(void);
 
-/* Open dir, or create it from the task when it is new.  task_given: a task option was given (only
- * allowed for a new session, or --data for an existing one).  verb names the subcommand in messages.
- * Returns 0 or the exit code after the reason was printed. */
-int cli_open_or_create(Session *s, const char *dir, const Task *task, int task_given, const char *verb);
-/* Create a new session in dir (the one place the command line creates one). */
-TpStatus cli_session_new(Session *s, const char *dir, const Task *task);
+/* Open dir, or create it from the task when it is new, as its one writer (sessions/writer: w holds the
+ * session's lock until writer_close, after the last save).  task_given: a task option was given (only
+ * allowed for a new session, or --data for an existing one).  verb names the subcommand in messages
+ * and the lock ("topiary <verb>").  Returns 0 or the exit code after the reason was printed (2 when
+ * another process holds the session). */
+int cli_open_or_create(Session *s, SessionWriter *w, const char *dir, const Task *task, int task_given, const char *verb);
+/* The note of a writer that took over a dead holder's lock, on stderr (nothing when there is none). */
+void cli_writer_note(const SessionWriter *w, const char *verb);
 
 /* "[#####.....]" of `width` cells filled to frac (0..1); buf holds width + 3 bytes. */
 void cli_bar(char *buf, int width, double frac);

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/fsutil.h"
 #include "base/signals.h"
 #include "cli/cli.h"
 #include "cli/cmd.h"
@@ -68,7 +67,8 @@ int cmd_run(int argc, char **argv)
         return EXIT_CODE_USAGE;
     }
     Session s;
-    int rc = cli_open_or_create(&s, dir, &task, task_given, "run");
+    SessionWriter w;
+    int rc = cli_open_or_create(&s, &w, dir, &task, task_given, "run");
     if (rc) {
         if (f != stdin) fclose(f);
         return rc;
@@ -86,6 +86,7 @@ int cmd_run(int argc, char **argv)
         if (!rc) rc = EXIT_CODE_RUNTIME;
     }
     session_free(&s);
+    writer_close(&w);
     return rc;
 }
 
@@ -127,15 +128,14 @@ int cmd_tui(int argc, char **argv)
         default_session_dir(dflt, sizeof dflt);
         dir = dflt;
     }
-    if (!session_exists(dir)) {
-        /* live curves: a metrics row every 20 steps unless asked otherwise */
-        if (!log_every_given) task.log_every = 20;
-        if (fsutil_mkdir_p(dir) != TP_OK) return cli_fail(NULL, TP_EIO);
-    }
+    /* live curves for a new session: a metrics row every 20 steps unless asked otherwise */
+    if (!session_exists(dir) && !log_every_given) task.log_every = 20;
     Session s;
-    int rc = cli_open_or_create(&s, dir, &task, task_given, "tui");
+    SessionWriter w; /* the workbench is the session's writer for its whole run */
+    int rc = cli_open_or_create(&s, &w, dir, &task, task_given, "tui");
     if (rc) return rc;
     rc = tui_run(&s, &o);
     session_free(&s);
+    writer_close(&w);
     return rc;
 }

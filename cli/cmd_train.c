@@ -78,21 +78,47 @@ static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainR
     return signals_stop_requested() != 0;
 }
 
-/* Open (resume) or create the session; the resume rules of DESIGN 2.1. */
-static int open_session(Session *s, const char *dir, const Task *given, const char *fixed_opt, int *resumed)
+/* A --schedule for a new session, checked on the session built in memory before anything is written
+ * (journal off), then set back: the initial snapshot is the state before the schedule, which is
+ * executed (and journaled) once the session exists. */
+static TpStatus check_schedule(Session *s, const char *schedule)
 {
+    char line[1024];
+    CommandResult cr;
+    snprintf(line, sizeof line, "schedule %s", schedule);
+    command_set_journal(0);
+    TpStatus st = command_execute(s, line, &cr);
+    if (st == TP_OK) st = command_execute(s, "schedule none", &cr);
+    command_set_journal(1);
+    return st;
+}
+
+/* Open (resume) or create the session as its one writer (w); the resume rules of DESIGN 2.1. */
+static int open_session(Session *s, SessionWriter *w, const char *dir, const Task *given, const char *fixed_opt,
+                        const char *schedule, int *resumed)
+{
+    writer_init(w);
     *resumed = session_exists(dir);
-    if (!*resumed) {
-        TpStatus st = cli_session_new(s, dir, given);
-        return st == TP_OK ? 0 : cli_fail(NULL, st);
+    if (!*resumed) { /* everything is checked before the first byte is written */
+        TpStatus st = session_create_prepare(s, dir, given);
+        if (st != TP_OK) return cli_fail(NULL, st);
+        if (schedule && (st = check_schedule(s, schedule)) != TP_OK) {
+            fprintf(stderr, "topiary: --schedule: %s\n", err_msg());
+            session_free(s);
+            return exitcode_from_status(st);
+        }
+        if ((st = writer_create_commit(w, s, "topiary train")) != TP_OK) return cli_fail(NULL, st);
+        cli_writer_note(w, "train");
+        return 0;
     }
     if (fixed_opt) {
         fprintf(stderr, "topiary: train: session %s exists; %s cannot change when resuming (only --epochs, "
                         "--max-steps, --threads, --data and --log-every may)\n", dir, fixed_opt);
         return EXIT_CODE_USAGE;
     }
-    TpStatus st = session_open(s, dir, given->data[0] ? given->data : NULL);
+    TpStatus st = writer_open(w, s, dir, given->data[0] ? given->data : NULL, "topiary train");
     if (st != TP_OK) return cli_fail(NULL, st);
+    cli_writer_note(w, "train");
     Task d; /* resume overrides: compare against defaults to see what was given */
     task_defaults(&d);
     st = runtime_resume_overrides(s, given->train.epochs != d.train.epochs ? given->train.epochs : 0,
@@ -100,6 +126,7 @@ static int open_session(Session *s, const char *dir, const Task *given, const ch
                                   given->log_every != d.log_every ? given->log_every : 0);
     if (st != TP_OK) {
         session_free(s);
+        writer_close(w);
         return cli_fail(NULL, st);
     }
     return 0;
@@ -144,7 +171,8 @@ int cmd_train(int argc, char **argv)
     }
     if (!dir) return cli_usage("train: --session DIR is required");
     Session s;
-    int resumed, rc = open_session(&s, dir, &given, fixed_opt, &resumed);
+    SessionWriter w;
+    int resumed, rc = open_session(&s, &w, dir, &given, fixed_opt, schedule, &resumed);
     if (rc) return rc;
     CommandResult cr;
     TpStatus st;
@@ -155,6 +183,7 @@ int cmd_train(int argc, char **argv)
         if ((st = command_execute(&s, line, &cr)) != TP_OK) {
             fprintf(stderr, "topiary: --schedule: %s\n", err_msg());
             session_free(&s);
+            writer_close(&w);
             return exitcode_from_status(st);
         }
         if (!json) fprintf(stderr, "topiary: %s\n", cr.text);
@@ -197,5 +226,6 @@ int cmd_train(int argc, char **argv)
     }
     if (rc == 0) print_final(&s, &cl, dir, clock_now() - t0);
     session_free(&s);
+    writer_close(&w);
     return rc;
 }

@@ -13,8 +13,10 @@
 
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "base/tree.h"
 #include "sessions/command.h"
 #include "sessions/snapshot.h"
+#include "sessions/writer.h"
 
 int replay_same_state(const Session *a, const Session *b, char *why, size_t n)
 {
@@ -50,43 +52,6 @@ int replay_same_state(const Session *a, const Session *b, char *why, size_t n)
         return 0;
     }
     return 1;
-}
-
-/* Remove the entry `name` of the directory open as dfd, recursing into directories; never follows a
- * symbolic link (O_NOFOLLOW on every open, AT_SYMLINK_NOFOLLOW on every stat). */
-static TpStatus remove_at(int dfd, const char *name, const char *shown)
-{
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) return TP_OK;
-        return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT) return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
-        return TP_OK;
-    }
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return err_set(TP_EIO, "remove %s: open: %s", shown, strerror(errno));
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
-    }
-    TpStatus rc = TP_OK;
-    struct dirent *e;
-    while (rc == TP_OK && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        rc = remove_at(dirfd(d), e->d_name, shown);
-    }
-    closedir(d);
-    if (rc == TP_OK && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = err_set(TP_EIO, "remove %s: %s", shown, strerror(errno));
-    return rc;
-}
-
-TpStatus replay_remove_tree(const char *path)
-{
-    return remove_at(AT_FDCWD, path, path);
 }
 
 /* The initial state of dir (and its vocabulary) as a session in target. */
@@ -139,12 +104,17 @@ static TpStatus replay_into(const Session *cur, const char *dir, const char *tar
 TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, void *ctx, ReplayResult *res)
 {
     memset(res, 0, sizeof *res);
-    if (out && session_exists(out)) return err_set(TP_EINVAL, "replay: --out %s already holds a session", out);
     Session cur;
     TpStatus st = session_open(&cur, dir, NULL);
     if (st != TP_OK) return st;
     char tmp[4200] = "";
     const char *target = out;
+    SessionWriter w; /* --out: a new session, with its writer lock while the replay writes it */
+    writer_init(&w);
+    if (out && (st = writer_claim_dir(&w, out, "topiary replay --out")) != TP_OK) {
+        session_free(&cur);
+        return err_wrap(st, "replay: --out: ");
+    }
     if (!out) {
         const char *base = getenv("TMPDIR");
         if (path_join(tmp, sizeof tmp, base && *base ? base : "/tmp", "topiary-replay-XXXXXX") != TP_OK || !mkdtemp(tmp)) {
@@ -156,10 +126,11 @@ TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, v
     }
     st = replay_into(&cur, dir, target, verify, fn, ctx, res);
     session_free(&cur);
+    writer_close(&w);
     if (tmp[0]) {
         char keep[512];
         snprintf(keep, sizeof keep, "%s", err_msg()); /* the replay's error outlives the cleanup */
-        TpStatus rm = replay_remove_tree(tmp);
+        TpStatus rm = tree_remove(tmp);
         if (st == TP_OK) st = rm;
         else err_set(st, "%s", keep);
     }

@@ -28,8 +28,8 @@ typedef struct {
  * every entry with its status and the command's summary (or err_msg() when st != TP_OK). */
 typedef void (*ReplayFn)(void *ctx, const ReplayResult *res, const JournalEntry *e, TpStatus st, const char *text);
 
-/* Replay the journal of the session in `dir` into `out` (a directory that holds no session yet; NULL
- * = a temporary one, removed at the end).  verify = 1 compares the result with the session in dir
+/* Replay the journal of the session in `dir` into `out` (an empty or absent directory, held with the
+ * writer lock of sessions/writer while written; NULL = a temporary one, removed at the end).  verify = 1 compares the result with the session in dir
  * (res->verified, res->mismatch).  A failing entry stops the replay and returns its status with
  * res->command_failed = 1.  fn may be NULL. */
 TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, void *ctx, ReplayResult *res);
@@ -37,9 +37,5 @@ TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, v
 /* 1 when two sessions hold the same state bit for bit (architecture, weights, masks, trainer
  * position and RNG, Adam moments); else 0 with the first difference described in why. */
 int replay_same_state(const Session *a, const Session *b, char *why, size_t n);
-
-/* Remove a directory tree; symbolic links are removed, never followed (openat/unlinkat with
- * O_NOFOLLOW).  A missing path is not an error. */
-TpStatus replay_remove_tree(const char *path);
 
 #endif

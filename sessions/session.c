@@ -1,6 +1,7 @@
 /* sessions/session: see session.h. */
 #include "session.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "base/tree.h"
 #include "sessions/manifest.h"
 #include "sessions/modelio.h"
 
@@ -45,27 +47,78 @@ static TpStatus build(Session *s)
     return st;
 }
 
-TpStatus session_create_files(Session *s, const char *dir, const Task *task)
+/* Names a session keeps in its directory (besides manifest.json): with manifest.json missing, any of
+ * them marks a damaged session, which is never re-created over. */
+static const char *const SESSION_FILES[] = {"model.safetensors", "model.safetensors.new", "vocab.json", "journal.txt",
+                                            "metrics.tsv", "latency.tsv", "snapshots", NULL};
+
+TpStatus session_check_new_dir(const char *dir)
+{
+    if (session_exists(dir))
+        return err_set(TP_EINVAL, "session %s already exists (open it without task options, or pick a new directory)", dir);
+    int empty = 0;
+    TpStatus st = tree_dir_is_empty(dir, &empty);
+    if (st != TP_OK) return err_wrap(st, "--session: a new session needs an empty or absent directory: ");
+    if (empty) return TP_OK;
+    DIR *d = opendir(dir);
+    if (!d) return err_set(TP_EIO, "%s: %s", dir, strerror(errno));
+    char found[256] = "", other[256] = "";
+    int has_snapshots = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "lock")) continue; /* a creator's lock: ours to take */
+        int known = 0;
+        for (int i = 0; SESSION_FILES[i] && !known; i++) known = !strcmp(n, SESSION_FILES[i]);
+        char *to = known ? found : other;
+        size_t len = strlen(to);
+        if (len < 180) snprintf(to + len, 256 - len, "%s%.60s", len ? ", " : "", n);
+        has_snapshots |= !strcmp(n, "snapshots");
+    }
+    closedir(d);
+    if (found[0])
+        return err_set(TP_EINVAL, "%s is a damaged session: manifest.json is missing, but it holds %s; refusing to create a "
+                       "new session over them (%s, or start the new session in another directory)", dir, found,
+                       has_snapshots ? "to recover, copy manifest.json and model.safetensors of one of snapshots/*/ "
+                                       "back into it" : "move those files away");
+    if (!other[0]) return TP_OK; /* only a lock file left by a creator that died */
+    return err_set(TP_EINVAL, "%s is not empty and is not a session (it holds %s); a new session needs an empty or "
+                   "absent directory", dir, other);
+}
+
+TpStatus session_create_prepare(Session *s, const char *dir, const Task *task)
 {
     memset(s, 0, sizeof *s);
     s->valid_ppl = NAN;
     TpStatus st;
     if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    if (session_exists(dir))
-        return err_set(TP_EINVAL, "session %s already exists (open it without task options, or pick a new directory)", dir);
+    if ((st = session_check_new_dir(dir)) != TP_OK) return st;
     s->task = *task;
     if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
     if ((st = corpus_load(&s->corpus, s->task.data, s->task.level, s->task.max_vocab)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
-    if ((st = fsutil_mkdir_p(dir)) != TP_OK) goto fail;
-    char p[4200];
-    path_join(p, sizeof p, dir, "metrics.tsv");
-    if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) goto fail;
-    if ((st = session_save(s)) != TP_OK) goto fail;
     return TP_OK;
 fail:
     session_free(s);
+    return st;
+}
+
+TpStatus session_create_write(Session *s)
+{
+    TpStatus st;
+    char p[4200];
+    if ((st = fsutil_mkdir_p(s->dir)) != TP_OK) return st;
+    if ((st = session_check_new_dir(s->dir)) != TP_OK) return st;
+    path_join(p, sizeof p, s->dir, "metrics.tsv");
+    if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) return st;
+    return session_save(s);
+}
+
+TpStatus session_create_files(Session *s, const char *dir, const Task *task)
+{
+    TpStatus st = session_create_prepare(s, dir, task);
+    if (st == TP_OK && (st = session_create_write(s)) != TP_OK) session_free(s);
     return st;
 }
 

@@ -42,11 +42,22 @@ typedef struct Session {
     GpState gp;             /* grow-and-prune state: history, accumulator, schedule */
 } Session;
 
-/* New session in dir (created if needed; refused if it already holds a manifest.json): the task
+/* New session in dir (created if needed; refused unless session_check_new_dir allows dir): the task
  * resolved, corpus and model built, metrics.tsv started and the first save written.  It takes no
  * snapshot: a new session's callers want session_new (sessions/session_new.h), which also takes
  * the "initial" snapshot that replay starts from. */
 TpStatus session_create_files(Session *s, const char *dir, const Task *task);
+/* session_create_files in two steps, so that a front end can check more (a --schedule) before anything
+ * is written: _prepare checks the directory (session_check_new_dir), resolves the task, loads the
+ * corpus and builds the model, in memory only (on failure s is freed); _write creates the directory
+ * and writes the files (on failure s stays allocated: the caller frees it). */
+TpStatus session_create_prepare(Session *s, const char *dir, const Task *task);
+TpStatus session_create_write(Session *s);
+/* TP_OK when dir may hold a new session: absent, or a real (not symlinked) directory that is empty or
+ * holds only a "lock" file (sessions/lock: a creator that died).  Refused with TP_EINVAL: an existing
+ * session ("already exists"), a damaged one (session files but no manifest.json: the message names
+ * them and how to recover), and any other non-empty directory ("not empty and is not a session"). */
+TpStatus session_check_new_dir(const char *dir);
 /* Open an existing session; data_override (may be NULL) replaces the recorded --data path. */
 TpStatus session_open(Session *s, const char *dir, const char *data_override);
 int session_exists(const char *dir);

@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/tree.h"
 
 TpStatus snapshot_name_check(const char *name)
 {
@@ -26,21 +28,48 @@ TpStatus snapshot_name_check(const char *name)
     return TP_OK;
 }
 
-/* Remove a snapshot directory (it holds only plain files). */
+/* Remove a snapshot directory: renamed to NAME.tmp first, so that a kill midway leaves no half-removed
+ * snapshot under its name (the next writer removes NAME.tmp: sessions/writer), then removed without
+ * ever following a symlink (base/tree), the top included. */
 static TpStatus remove_flat_dir(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "remove %s: %s", dir, strerror(errno));
-    struct dirent *e;
-    char p[4400];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
+    size_t n = strlen(dir);
+    if (n > 4 && (!strcmp(dir + n - 4, ".tmp") || !strcmp(dir + n - 4, ".old"))) return tree_remove(dir);
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    TpStatus st = tree_remove(tmp);
+    if (st != TP_OK) return st;
+    if (rename(dir, tmp) != 0) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "remove %s: %s", dir, strerror(errno));
+    return tree_remove(tmp);
+}
+
+static int lexists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Put the complete snapshot tmp in the place of fin.  When fin exists the two are swapped atomically
+ * (RENAME_EXCHANGE) and the old one, now at tmp, is removed: fin always names a complete snapshot.
+ * A file system without the exchange gets two renames (fin -> old, tmp -> fin); a kill between them
+ * leaves old without fin, which the next writer renames back (sessions/writer). */
+static TpStatus publish_snapshot(const char *root, const char *tmp, const char *fin, const char *old)
+{
+    TpStatus st;
+    if (!lexists(fin)) {
+        if (rename(tmp, fin) != 0) return err_set(TP_EIO, "rename %s: %s", fin, strerror(errno));
+        return fsutil_fsync_dir(root);
     }
-    closedir(d);
-    if (rmdir(dir) != 0 && errno != ENOENT) return err_set(TP_EIO, "remove %s: %s", dir, strerror(errno));
-    return TP_OK;
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) {
+        if ((st = fsutil_fsync_dir(root)) != TP_OK) return st;
+        return tree_remove(tmp);
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return err_set(TP_EIO, "rename %s: %s", fin, strerror(errno));
+    if ((st = tree_remove(old)) != TP_OK) return st;
+    if (rename(fin, old) != 0) return err_set(TP_EIO, "rename %s: %s", fin, strerror(errno));
+    if (rename(tmp, fin) != 0) return err_set(TP_EIO, "rename %s: %s", fin, strerror(errno));
+    if ((st = fsutil_fsync_dir(root)) != TP_OK) return st;
+    return tree_remove(old);
 }
 
 static TpStatus write_snapshot(const Session *s, const char *name, const char *reason)
@@ -51,6 +80,8 @@ static TpStatus write_snapshot(const Session *s, const char *name, const char *r
     snprintf(fin, sizeof fin, "%s/%s", root, name);
     snprintf(old, sizeof old, "%s/%s.old", root, name);
     TpStatus st;
+    /* snapshots/ is written into only as a real directory of the session, never through a symlink */
+    if ((st = tree_check_dir(root)) != TP_OK) return err_wrap(st, "snapshot %s: ", name);
     if ((st = remove_flat_dir(tmp)) != TP_OK || (st = fsutil_mkdir_p(tmp)) != TP_OK) return st;
     /* a snapshot is a complete session directory: it can be opened, exported or replayed alone */
     char vsrc[4300], vdst[4400];
@@ -64,12 +95,8 @@ static TpStatus write_snapshot(const Session *s, const char *name, const char *r
         remove_flat_dir(tmp);
         return err_wrap(st, "snapshot %s: ", name);
     }
-    remove_flat_dir(old);
-    if (fsutil_exists(fin) && rename(fin, old) != 0)
-        return err_set(TP_EIO, "snapshot %s: rename: %s", name, strerror(errno));
-    if (rename(tmp, fin) != 0) return err_set(TP_EIO, "snapshot %s: rename: %s", name, strerror(errno));
-    remove_flat_dir(old);
-    return fsutil_fsync_dir(root);
+    if ((st = publish_snapshot(root, tmp, fin, old)) != TP_OK) return err_wrap(st, "snapshot %s: ", name);
+    return TP_OK;
 }
 
 TpStatus snapshot_take(const Session *s, const char *name)
@@ -78,6 +105,9 @@ TpStatus snapshot_take(const Session *s, const char *name)
     if (st != TP_OK) return st;
     if (!strncmp(name, "undo-", 5))
         return err_set(TP_EINVAL, "snapshot name '%s': names starting with undo- are reserved", name);
+    if (!strcmp(name, "initial"))
+        return err_set(TP_EINVAL, "snapshot name 'initial' is reserved: it is the state at creation, where replay "
+                       "starts (restore name=initial still works; pick another name)");
     return write_snapshot(s, name, "snapshot");
 }
 

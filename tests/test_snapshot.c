@@ -187,7 +187,7 @@ static void test_snapshot_names_refused(void **state)
     Session s;
     vf_new_session(&s);
     const char *bad[] = {"snapshot name=\"a b\"", "snapshot name=../escape", "snapshot name=a/b", "snapshot name=-x",
-                         "snapshot name=.hidden", "snapshot name=undo-3", "snapshot name=caf\xc3\xa9",
+                         "snapshot name=.hidden", "snapshot name=undo-3", "snapshot name=initial", "snapshot name=caf\xc3\xa9",
                          "snapshot name=0123456789012345678901234567890123456789012345678",
                          "restore name=../../etc", "restore name=\"\"", "restore name=a.b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

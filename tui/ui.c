@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/signals.h"
 #include "tui/app.h"
 #include "tui/frame.h"
 #include "tui/keys.h"
@@ -268,7 +269,11 @@ int tui_run(Session *s, const TuiOptions *o)
     }
     command_set_progress(NULL, NULL);
     term_done();
-    if (ui_signal) fprintf(stderr, "topiary: signal %d: session saved\n", (int)ui_signal);
+    if (ui_signal) {
+        fprintf(stderr, "topiary: signal %d: %s\n", (int)ui_signal, rc ? "the save failed" : "session saved");
+        /* a stop by a signal is not a success: 128 + signal, as a shell reports it (base/signals) */
+        if (!rc) rc = signals_exit_code(ui_signal);
+    }
     if (getenv("TOPIARY_UI_STATS")) print_stats(a, t_start, step_start, key_max_ms);
     screens_fini(a);
     view_metrics_free(&a->m);
