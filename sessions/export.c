@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -374,6 +375,24 @@ static TpStatus load_weights(Model *m, const char *path)
     return st;
 }
 
+/* Before the model of config.json is allocated: model.safetensors holds every weight (F32) and mask (U8)
+ * of it, so a file smaller than 5 bytes a parameter describes another (smaller) model. */
+static TpStatus check_model_size(const ModelConfig *c, const char *path)
+{
+    size_t n;
+    uint64_t bytes;
+    int fd;
+    TpStatus st = model_count_params(c, &n);
+    if (st == TP_OK) st = fsutil_open_regular(path, 0, "read", &fd, &bytes);
+    if (st != TP_OK) return st;
+    close(fd);
+    if ((double)n * 5.0 > (double)bytes)
+        return err_set(TP_EFORMAT, "%s: %" PRIu64 " bytes, but the architecture in config.json has %zu parameters "
+                                   "(at least %.0f bytes of weights and masks); config.json and the model do not match",
+                       path, bytes, n, (double)n * 5.0);
+    return TP_OK;
+}
+
 void export_info_free(ExportInfo *info)
 {
     if (info->vocab)
@@ -440,8 +459,9 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     }
     Rng rng;
     rng_seed(&rng, info->task.seed);
-    if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
     path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = check_model_size(c, p)) != TP_OK) goto fail;
+    if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
     if ((st = load_weights(m, p)) != TP_OK) goto fail;
     cJSON_Delete(j);
     return TP_OK;
