@@ -20,6 +20,7 @@
 #include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "sessions/exportsum.h"
 #include "sessions/modelio.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
@@ -82,6 +83,7 @@ static cJSON *config_json(const Session *s)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "format", EXPORT_FORMAT);
     cJSON_AddNumberToObject(j, "version", EXPORT_VERSION_MAJOR);
+    cJSON_AddNumberToObject(j, "minor", EXPORT_VERSION_MINOR);
     cJSON_AddNumberToObject(j, "vocab", c->n_vocab);
     cJSON_AddNumberToObject(j, "embed", c->n_embed);
     cJSON_AddNumberToObject(j, "layers", c->n_layers);
@@ -131,7 +133,9 @@ static TpStatus write_model(const Model *m, const ExportTensor *t, int n, const 
     return st;
 }
 
-static const char *const EXPORT_FILES[] = {"config.json", "model.safetensors", "vocab.json", "model.compact.safetensors"};
+static const char *const EXPORT_FILES[] = {"config.json", "model.safetensors", "vocab.json", "model.compact.safetensors",
+                                           EXPORTSUM_FILE};
+#define N_CHECKSUMMED 4 /* the first four; checksums.json lists them */
 #define N_EXPORT_FILES (sizeof EXPORT_FILES / sizeof EXPORT_FILES[0])
 
 /* A file an export writes, or the temp file of one (fsutil: "<name>.tmp.XXXXXX"). */
@@ -202,6 +206,20 @@ static TpStatus remove_file(const char *dir, const char *name)
     return TP_OK;
 }
 
+/* The temp files an interrupted export left in dir ("model.safetensors.tmp.XXXXXX", up to the model's
+ * size): only those names, only in dir itself (unlink removes a symlink, never its target). */
+static TpStatus remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "export: %s: %s", dir, strerror(errno));
+    TpStatus st = TP_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) && st == TP_OK)
+        if (is_export_file(e->d_name) && strstr(e->d_name, ".tmp.")) st = remove_file(dir, e->d_name);
+    closedir(d);
+    return st;
+}
+
 TpStatus export_write(const Session *s, const char *outdir)
 {
     if (!outdir || !*outdir) return err_set(TP_EINVAL, "export: an output directory is required");
@@ -216,6 +234,7 @@ TpStatus export_write(const Session *s, const char *outdir)
     TpStatus st = export_names(&s->model, t, &n);
     if (st != TP_OK) return st;
     if ((st = check_outdir(outdir)) != TP_OK) return st;
+    if ((st = remove_stale_temps(outdir)) != TP_OK) return st;
     if ((st = fsutil_mkdir_p(outdir)) != TP_OK) return err_wrap(st, "export %s: ", outdir);
     cJSON *cfg = config_json(s);
     pretty = cfg ? cJSON_Print(cfg) : NULL;
@@ -225,7 +244,9 @@ TpStatus export_write(const Session *s, const char *outdir)
         st = err_set(TP_ENOMEM, "export: out of memory");
         goto fail;
     }
-    /* config.json marks a complete export: drop the old one first, write the new one last */
+    /* config.json marks a complete export and checksums.json a checked one: drop the old ones first,
+     * write the new ones last */
+    if ((st = remove_file(outdir, EXPORTSUM_FILE)) != TP_OK) goto fail;
     if ((st = remove_file(outdir, "config.json")) != TP_OK) goto fail;
     if ((st = remove_file(outdir, "model.compact.safetensors")) != TP_OK) goto fail; /* would be stale */
     if ((st = fsutil_fsync_dir(outdir)) != TP_OK) goto fail;
@@ -236,7 +257,8 @@ TpStatus export_write(const Session *s, const char *outdir)
     path_join(p, sizeof p, outdir, "model.compact.safetensors"); /* trimmed, sparse layouts (engine/compact) */
     if ((st = compact_write(&s->model, export_names, compact, p, NULL)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "config.json");
-    st = fsutil_write_atomic(p, pretty, strlen(pretty));
+    if ((st = fsutil_write_atomic(p, pretty, strlen(pretty))) != TP_OK) goto fail;
+    st = exportsum_write(outdir, EXPORT_FILES, N_CHECKSUMMED);
 fail:
     free(pretty);
     free(compact);
@@ -422,8 +444,11 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     cJSON *j = NULL;
     ModelConfig arch = {0};
     if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--model: path too long");
+    /* every file against checksums.json first: nothing damaged is parsed or sized from */
+    TpStatus st = exportsum_check(dir, EXPORT_FILES, N_CHECKSUMMED, &info->checked);
+    if (st != TP_OK) goto fail;
     path_join(p, sizeof p, dir, "config.json");
-    TpStatus st = read_json(p, CONFIG_MAX_BYTES, &j);
+    st = read_json(p, CONFIG_MAX_BYTES, &j);
     if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary export (no config.json)", dir);
     if (st != TP_OK) goto fail;
     if (!cJSON_IsObject(j)) {
