@@ -425,6 +425,11 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
     snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s", m->step, m->epoch, f[0], f[1],
              f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8]);
     path_join(p, sizeof p, s->dir, "metrics.tsv");
+    /* a session copied without it (replay --out) or whose log was deleted: the header comes first */
+    if (!fsutil_exists(p)) {
+        TpStatus st = fsutil_append_line(p, METRICS_HEADER);
+        if (st != TP_OK) return st;
+    }
     return fsutil_append_line(p, line);
 }
 
