@@ -1,6 +1,7 @@
 /* sessions/gpstate: see gpstate.h. */
 #include "sessions/gpstate.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,15 +148,23 @@ TpStatus gpstate_from_json(GpState *g, const Model *m, const cJSON *man, const c
         sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
         sc.from = manifest_num(sj, "from", sc.from);
         sc.to = manifest_num(sj, "to", sc.to);
-        sc.start = (long)manifest_num(sj, "start", (double)sc.start);
-        sc.end = (long)manifest_num(sj, "end", (double)sc.end);
-        sc.every = (long)manifest_num(sj, "every", (double)sc.every);
         sc.grow_ratio = manifest_num(sj, "grow", sc.grow_ratio);
         sc.prune_ratio = manifest_num(sj, "prune", sc.prune_ratio);
         sc.tolerance = manifest_num(sj, "tolerance", sc.tolerance);
-        sc.grow_batches = (int)manifest_num(sj, "batches", sc.grow_batches);
-        sc.cycles = (int)manifest_num(sj, "cycles", sc.cycles);
-        sc.max_prunes = (int)manifest_num(sj, "max_prunes", sc.max_prunes);
+        /* integers range-checked before the cast (a value of 2^70 would wrap); the schedule's own
+         * checks (gpstate_schedule_set) then see the real values */
+        static const char *const IK[6] = {"start", "end", "every", "batches", "cycles", "max_prunes"};
+        double iv[6], def[6] = {(double)sc.start, (double)sc.end, (double)sc.every, sc.grow_batches, sc.cycles,
+                                sc.max_prunes};
+        for (int i = 0; i < 6; i++)
+            if ((st = manifest_int_in(sj, IK[i], -1, i < 3 ? 9007199254740992.0 : INT_MAX, def[i], &iv[i])) != TP_OK)
+                return err_wrap(st, "%s/manifest.json: schedule.", dir);
+        sc.start = (long)iv[0];
+        sc.end = (long)iv[1];
+        sc.every = (long)iv[2];
+        sc.grow_batches = (int)iv[3];
+        sc.cycles = (int)iv[4];
+        sc.max_prunes = (int)iv[5];
     }
     if ((st = gpstate_schedule_set(g, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");

@@ -157,6 +157,33 @@ static void test_open_refuses_manifest_crc_mismatch(void **state)
     }
 }
 
+/* Issue 11 case 10: integers read from the manifest are range-checked before the cast (a step of 2^70
+ * was printed as INT64_MIN); the refusal names the field. */
+static void test_open_refuses_out_of_range_integers(void **state)
+{
+    (void)state;
+    char dir[2048];
+    const char *fields[] = {"step", "epoch", "window", "adam_t"};
+    for (int i = 0; i < 4; i++) {
+        sf_copy_golden(dir, sizeof dir, "range");
+        cJSON *j = sf_manifest_load(dir);
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+        cJSON_DeleteItemFromObjectCaseSensitive(st, fields[i]);
+        cJSON_AddRawToObject(st, fields[i], "1180591620717411303424"); /* 2^70 */
+        sf_manifest_store(dir, j);
+        char want[64];
+        snprintf(want, sizeof want, "state.%s: expected an integer", fields[i]);
+        sf_expect_refused(dir, "manifest.json", want);
+    }
+    sf_copy_golden(dir, sizeof dir, "range");
+    cJSON *j = sf_manifest_load(dir);
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "step");
+    cJSON_AddRawToObject(st, "step", "-3");
+    sf_manifest_store(dir, j);
+    sf_expect_refused(dir, "manifest.json", "state.step");
+}
+
 /* manifest_print seals, manifest_check_crc verifies byte-exactly, also with the key inside a string */
 static void test_manifest_print_and_check(void **state)
 {
@@ -341,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_open_refuses_manifest_wrong_format),
         cmocka_unit_test(test_open_refuses_manifest_crc_mismatch),
         cmocka_unit_test(test_manifest_print_and_check),
+        cmocka_unit_test(test_open_refuses_out_of_range_integers),
         cmocka_unit_test(test_open_refuses_manifest_without_files),
         cmocka_unit_test(test_open_refuses_missing_model),
         cmocka_unit_test(test_commit_then_read),
