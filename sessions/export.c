@@ -133,9 +133,11 @@ static TpStatus write_model(const Model *m, const ExportTensor *t, int n, const 
     return st;
 }
 
-static const char *const EXPORT_FILES[] = {"config.json", "model.safetensors", "vocab.json", "model.compact.safetensors",
+/* config.json and vocab.json always; either model file may be deleted by a user who ships the other */
+static const char *const EXPORT_FILES[] = {"config.json", "vocab.json", "model.safetensors", "model.compact.safetensors",
                                            EXPORTSUM_FILE};
 #define N_CHECKSUMMED 4 /* the first four; checksums.json lists them */
+#define N_MANDATORY 2
 #define N_EXPORT_FILES (sizeof EXPORT_FILES / sizeof EXPORT_FILES[0])
 
 /* A file an export writes, or the temp file of one (fsutil: "<name>.tmp.XXXXXX"). */
@@ -445,7 +447,7 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     ModelConfig arch = {0};
     if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--model: path too long");
     /* every file against checksums.json first: nothing damaged is parsed or sized from */
-    TpStatus st = exportsum_check(dir, EXPORT_FILES, N_CHECKSUMMED, &info->checked);
+    TpStatus st = exportsum_check(dir, EXPORT_FILES, N_CHECKSUMMED, N_MANDATORY, &info->checked);
     if (st != TP_OK) goto fail;
     path_join(p, sizeof p, dir, "config.json");
     st = read_json(p, CONFIG_MAX_BYTES, &j);

@@ -44,7 +44,7 @@ static int plain_name(const char *s)
     return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") && strlen(s) < 256;
 }
 
-static TpStatus check_one(const char *dir, const char *sums, const cJSON *e)
+static TpStatus check_one(const char *dir, const char *sums, const cJSON *e, int optional)
 {
     char p[4200];
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(e, "bytes");
@@ -58,6 +58,10 @@ static TpStatus check_one(const char *dir, const char *sums, const cJSON *e)
     uint32_t crc;
     uint64_t bytes;
     if (st == TP_OK) st = fsutil_crc32_file(p, &crc, &bytes);
+    if (st == TP_ENOENT && optional) {
+        err_clear();
+        return TP_OK;
+    }
     if (st == TP_ENOENT) return err_set(TP_EFORMAT, "%s: missing (listed in %s)", p, EXPORTSUM_FILE);
     if (st != TP_OK) return st;
     if ((double)bytes != b->valuedouble)
@@ -71,7 +75,7 @@ static TpStatus check_one(const char *dir, const char *sums, const cJSON *e)
     return TP_OK;
 }
 
-TpStatus exportsum_check(const char *dir, const char *const *required, int n_required, int *checked)
+TpStatus exportsum_check(const char *dir, const char *const *names, int n, int n_mandatory, int *checked)
 {
     char sums[4200], p[4200];
     void *buf = NULL;
@@ -96,10 +100,14 @@ TpStatus exportsum_check(const char *dir, const char *const *required, int n_req
     else if (ver->valuedouble > 1)
         st = err_set(TP_EFORMAT, "%s: version %.0f is newer than this topiary (1); upgrade topiary", sums,
                      ver->valuedouble);
-    for (const cJSON *e = files ? files->child : NULL; e && st == TP_OK; e = e->next) st = check_one(dir, sums, e);
-    for (int i = 0; i < n_required && st == TP_OK; i++) {
-        if ((st = path_join(p, sizeof p, dir, required[i])) != TP_OK) break;
-        if (fsutil_exists(p) && !cJSON_GetObjectItemCaseSensitive(files, required[i]))
+    for (const cJSON *e = files ? files->child : NULL; e && st == TP_OK; e = e->next) {
+        int optional = 0;
+        for (int i = n_mandatory; i < n && !optional; i++) optional = e->string && !strcmp(e->string, names[i]);
+        st = check_one(dir, sums, e, optional);
+    }
+    for (int i = 0; i < n && st == TP_OK; i++) {
+        if ((st = path_join(p, sizeof p, dir, names[i])) != TP_OK) break;
+        if (fsutil_exists(p) && !cJSON_GetObjectItemCaseSensitive(files, names[i]))
             st = err_set(TP_EFORMAT, "%s: not listed in %s (added after the export?)", p, EXPORTSUM_FILE);
     }
     cJSON_Delete(j);

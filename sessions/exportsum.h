@@ -21,9 +21,10 @@
 /* Write dir/checksums.json listing the n files names[] of dir (those absent are skipped). */
 TpStatus exportsum_write(const char *dir, const char *const *names, int n);
 
-/* Check every file dir/checksums.json lists (size, then CRC32), and that each of the n_required
- * names[] present in dir is listed.  No checksums.json: TP_OK with *checked = 0.  Damage: TP_EFORMAT
- * naming the file ("EXPORTDIR/model.safetensors: CRC32 ..., checksums.json says ... (modified)"). */
-TpStatus exportsum_check(const char *dir, const char *const *required, int n_required, int *checked);
+/* Check every file dir/checksums.json lists (size, then CRC32), and that each of the n names[] present
+ * in dir is listed.  A listed file that is missing is refused, unless it is one of names[n_mandatory..n)
+ * (optional files: an export may ship model.safetensors or model.compact.safetensors alone).  No checksums.json: TP_OK with *checked = 0.  Damage: TP_EFORMAT naming the file
+ * ("EXPORTDIR/model.safetensors: CRC32 ..., checksums.json says ... (modified or corrupted)"). */
+TpStatus exportsum_check(const char *dir, const char *const *names, int n, int n_mandatory, int *checked);
 
 #endif
