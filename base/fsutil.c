@@ -157,30 +157,92 @@ TpStatus fsutil_write_atomic(const char *path, const void *data, size_t n)
 
 /* ==== Reading and checksums ==== */
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symbolic link";
+    return "not a regular file";
+}
+
+TpStatus fsutil_open_regular(const char *path, int flags, const char *what, int *fd_out, uint64_t *bytes)
+{
+    struct stat st;
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (flags & FSUTIL_NOFOLLOW ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        if (errno == ELOOP && (flags & FSUTIL_NOFOLLOW))
+            return err_set(TP_EINVAL, "%s %s: a symbolic link, where a regular file is expected", what, path);
+        return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s %s: %s", what, path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        TpStatus rc = err_set(TP_EIO, "%s %s: stat: %s", what, path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(TP_EINVAL, "%s %s: %s, where a regular file is expected", what, path, file_kind(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        TpStatus rc = err_set(TP_EIO, "%s %s: fcntl: %s", what, path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    if (bytes) *bytes = (uint64_t)st.st_size;
+    return TP_OK;
+}
+
+TpStatus fsutil_fopen_regular(const char *path, FILE **out)
+{
+    int fd;
+    *out = NULL;
+    TpStatus rc = fsutil_open_regular(path, 0, "read", &fd, NULL);
+    if (rc != TP_OK) return rc;
+    *out = fdopen(fd, "r");
+    if (!*out) {
+        rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return rc;
+}
+
+uint64_t fsutil_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0) return UINT64_MAX;
+    return (uint64_t)pages * (uint64_t)size;
+}
+
 TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_t *n)
 {
     TpStatus rc;
     char *buf = NULL;
     size_t len = 0, cap;
-    struct stat st;
+    uint64_t size;
     int fd;
 
     *data = NULL;
     *n = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "read %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        rc = err_set(TP_EIO, "read %s: stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (st.st_size > 0 && (uint64_t)st.st_size > max_bytes) {
-        rc = err_set(TP_ERANGE, "read %s: file is %lld bytes, more than the limit of %zu", path,
-                     (long long)st.st_size, max_bytes);
+    if ((rc = fsutil_open_regular(path, 0, "read", &fd, &size)) != TP_OK)
+        return rc;
+    /* a regular file never holds more than the machine can store: cap the limit by its memory */
+    uint64_t mem = fsutil_memory_bytes();
+    if (mem < (uint64_t)max_bytes)
+        max_bytes = (size_t)mem;
+    if (size > (uint64_t)max_bytes) {
+        rc = err_set(TP_ERANGE, "read %s: file is %llu bytes, more than the limit of %zu%s", path,
+                     (unsigned long long)size, max_bytes, max_bytes == mem ? " (this machine's memory)" : "");
         goto fail;
     }
     /* st_size is a hint (files in /proc say 0, a file may grow while we read); +1 for the NUL. */
-    cap = (st.st_size > 0 ? (size_t)st.st_size : 4096) + 1;
+    cap = (size > 0 ? (size_t)size : 4096) + 1;
     buf = malloc(cap);
     if (!buf) {
         rc = err_set(TP_ENOMEM, "read %s: out of memory (%zu bytes)", path, cap);
@@ -266,9 +328,9 @@ TpStatus fsutil_crc32_file(const char *path, uint32_t *crc, uint64_t *bytes)
     uLong c = crc32(0L, Z_NULL, 0);
     uint64_t total = 0;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "crc32 %s: %s", path, strerror(errno));
+    int fd;
+    if ((rc = fsutil_open_regular(path, 0, "crc32", &fd, NULL)) != TP_OK)
+        return rc;
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR)

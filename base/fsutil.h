@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/status.h"
 
@@ -31,16 +32,34 @@ TpStatus fsutil_write_atomic_fn(const char *path, FsutilWriteFn fn, void *ctx);
  * with message "write: <strerror>". */
 TpStatus fsutil_write_all(int fd, const void *data, size_t n);
 
+/* Open 'path' read-only where a regular file is expected: a device (/dev/zero), a FIFO, a socket or a
+ * directory is refused with TP_EINVAL ("read PATH: not a regular file (a character device)") instead
+ * of being read until memory runs out or blocking for a writer (the open itself never blocks: it uses
+ * O_NONBLOCK, cleared again on success).  FSUTIL_NOFOLLOW also refuses a symlink as the last path
+ * component (O_NOFOLLOW).  'what' starts the messages ("read", "crc32").  Returns the descriptor in
+ * *fd and, when 'bytes' is not NULL, the file's size; missing file -> TP_ENOENT, else TP_EIO. */
+#define FSUTIL_NOFOLLOW 1
+TpStatus fsutil_open_regular(const char *path, int flags, const char *what, int *fd, uint64_t *bytes);
+
+/* fopen(path, "r") through fsutil_open_regular (symlinks followed): for text read with stdio. */
+TpStatus fsutil_fopen_regular(const char *path, FILE **out);
+
+/* Bytes of physical memory of this machine (sysconf), or UINT64_MAX when unknown.  Sizes read from a
+ * file are checked against it before anything that large is allocated. */
+uint64_t fsutil_memory_bytes(void);
+
 /* Read the whole file into a malloc'd buffer '*data' (caller frees) of '*n' bytes, followed by one
  * extra NUL byte so text can be parsed in place.  A file larger than 'max_bytes' is refused with
- * TP_ERANGE (pass SIZE_MAX for no limit); a missing file is TP_ENOENT; other failures TP_EIO.
- * On failure '*data' is NULL and '*n' is 0. */
+ * TP_ERANGE (pass SIZE_MAX for no limit), and so is a file larger than the machine's memory; a
+ * missing file is TP_ENOENT; a device, FIFO or directory TP_EINVAL (fsutil_open_regular); other
+ * failures TP_EIO.  On failure '*data' is NULL and '*n' is 0. */
 TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_t *n);
 
 /* CRC-32 (zlib, the same as gzip and PNG) of a buffer; crc32("123456789") = 0xCBF43926. */
 uint32_t fsutil_crc32(const void *data, size_t n);
 
-/* CRC-32 and size of a whole file, read in chunks. Missing file -> TP_ENOENT, else TP_EIO. */
+/* CRC-32 and size of a whole regular file, read in chunks (a device such as /dev/zero would never
+ * end: refused with TP_EINVAL). Missing file -> TP_ENOENT, else TP_EIO. */
 TpStatus fsutil_crc32_file(const char *path, uint32_t *crc, uint64_t *bytes);
 
 /* Append 'line' plus '\n' (unless it already ends with one) to 'path' (created 0644 if absent)

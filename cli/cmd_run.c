@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/signals.h"
 #include "cli/cli.h"
 #include "cli/cmd.h"
@@ -61,9 +62,10 @@ int cmd_run(int argc, char **argv)
         else return cli_usage("run: unknown option '%s'", p.value);
     }
     if (!script || !dir) return cli_usage("run: usage: topiary run SCRIPT --session DIR [task options] [--keep-going]");
-    FILE *f = strcmp(script, "-") ? fopen(script, "r") : stdin;
-    if (!f) {
-        fprintf(stderr, "topiary: run: %s: %s\n", script, strerror(errno));
+    FILE *f = stdin; /* a device or FIFO would never end or block: a pipe comes in as `run -` */
+    TpStatus fst = strcmp(script, "-") ? fsutil_fopen_regular(script, &f) : TP_OK;
+    if (fst != TP_OK) {
+        fprintf(stderr, "topiary: run: %s%s\n", err_msg(), fst == TP_EINVAL ? " (to read a script from a pipe: topiary run -)" : "");
         return EXIT_CODE_USAGE;
     }
     Session s;

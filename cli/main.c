@@ -29,6 +29,52 @@ const char CLI_SUBCOMMANDS[] =
     "\n"
     "Options take their value as --name VALUE or --name=VALUE.\n";
 
+static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "export",
+                                                "replay", "plot", "info", "help"};
+#define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
+
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 30 || lb > 30) return 99;
+    int d[32][32];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int k = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < k) k = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < k) k = d[i][j - 1] + 1;
+            d[i][j] = k;
+        }
+    return d[la][lb];
+}
+
+/* "unknown command 'X'" with the closest subcommand (or, for help, verb) within 2 edits; exit 2. */
+static int unknown_command(const char *cmd, int with_verbs)
+{
+    const char *best = NULL;
+    int bd = 3;
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+        int d = edit_distance(cmd, SUBCOMMAND_NAMES[i]);
+        if (d < bd) bd = d, best = SUBCOMMAND_NAMES[i];
+    }
+    for (const char *const *v = with_verbs ? command_verbs() : NULL; v && *v; v++) {
+        int d = edit_distance(cmd, *v);
+        if (d < bd) bd = d, best = *v;
+    }
+    if (best) return cli_usage("unknown command '%s' (did you mean '%s'?)", cmd, best);
+    return cli_usage("unknown command '%s'", cmd);
+}
+
+/* 1 if `help cmd` has something to say: a subcommand or a verb of the command language. */
+static int help_known(const char *cmd)
+{
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        if (!strcmp(cmd, SUBCOMMAND_NAMES[i])) return 1;
+    return command_help(cmd) != NULL;
+}
+
 static void print_help(const char *cmd)
 {
     if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
@@ -80,9 +126,10 @@ int main(int argc, char **argv)
         if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        if (argc > 2 && !help_known(argv[2])) return unknown_command(argv[2], 1);
         print_help(argc > 2 ? argv[2] : NULL);
         return EXIT_CODE_OK;
     }
     if (!strcmp(cmd, "tui")) return argc > 1 && !strcmp(argv[1], "tui") ? cmd_tui(argc - 1, argv + 1) : cmd_tui(argc, argv);
-    return cli_usage("unknown command '%s'", cmd);
+    return unknown_command(cmd, 0);
 }

@@ -391,8 +391,9 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
 {
     memset(be, 0, sizeof *be);
     be->threads = 1;
-    FILE *f = fopen(path, "r");
-    if (!f) return err_set(errno == ENOENT ? TP_ENOENT : TP_EIO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    TpStatus ost = fsutil_fopen_regular(path, &f); /* a device or FIFO here would never end or block */
+    if (ost != TP_OK) return ost;
     char line[1024];
     int ln = 0;
     TpStatus st = TP_OK;

@@ -157,10 +157,11 @@ static int utf8_len(const unsigned char *p, size_t avail, uint32_t *cp_out)
     return n;
 }
 
-static TpStatus bad_utf8(const char *name, const char *buf, size_t off, size_t line)
+static TpStatus bad_utf8(const char *name, const char *buf, size_t off, size_t line, size_t col)
 {
-    return err_set(TP_EFORMAT, "%s: invalid UTF-8 at byte offset %zu (line %zu, byte 0x%02X); char level "
-                   "expects UTF-8 text", name, off, line, (unsigned char)buf[off]);
+    return err_set(TP_EFORMAT, "%s:%zu:%zu: invalid UTF-8 (byte 0x%02X at byte offset %zu); the corpus must be "
+                   "UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8)", name, line, col,
+                   (unsigned char)buf[off], off);
 }
 
 static TpStatus unseen(Corpus *c, int mode, const Span *sp, size_t line, const char *s, size_t n,
@@ -224,7 +225,7 @@ static TpStatus tokenize(Corpus *c, int mode, const Span *sp, int32_t *out, size
         while (i < sp->end) {
             uint32_t cp;
             int len = utf8_len((const unsigned char *)b + i, sp->end - i, &cp);
-            if (len == 0) return bad_utf8(sp->name, b, i, line); /* check_text caught it already */
+            if (len == 0) return bad_utf8(sp->name, b, i, line, 0); /* check_text caught it already */
             if ((st = token_id(c, mode, sp, line, b + i, (size_t)len, cp, &id))) return st;
             out[n++] = id;
             if (b[i] == '\n') line++;
@@ -246,13 +247,19 @@ static TpStatus check_text(const char *name, const char *buf, size_t len, Corpus
     if (nul)
         return err_set(TP_EFORMAT, "%s: NUL byte at byte offset %zu: a binary file? expected text",
                        name, (size_t)(nul - buf));
-    if (level != CORPUS_CHAR) return TP_OK;
-    size_t line = 1;
+    /* both levels: a word of invalid UTF-8 would end up in vocab.json, which JSON readers refuse */
+    (void)level;
+    size_t line = 1, col = 1; /* col counts characters */
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         int n = utf8_len((const unsigned char *)buf + i, len - i, &cp);
-        if (n == 0) return bad_utf8(name, buf, i, line);
-        line += cp == '\n';
+        if (n == 0) return bad_utf8(name, buf, i, line, col);
+        if (cp == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
         i += (size_t)n;
     }
     return TP_OK;
@@ -505,11 +512,11 @@ TpStatus corpus_batchify(int32_t **out, size_t *L, const int32_t *ids, size_t n,
 {
     *out = NULL;
     *L = 0;
-    if (B <= 0) return err_set(TP_EINVAL, "batchify: batch size must be positive, got %d", B);
+    if (B <= 0) return err_set(TP_EINVAL, "--batch must be positive, got %d", B);
     size_t len = n / (size_t)B;
     if (len < 2)
-        return err_set(TP_EINVAL, "batchify: %zu tokens make %d streams of %zu token(s); a stream needs at "
-                       "least 2 (use a smaller batch)", n, B, len);
+        return err_set(TP_EINVAL, "the split's %zu tokens make %d streams (--batch or --eval-batch) of %zu token(s); "
+                       "a stream needs at least 2: use a smaller --batch/--eval-batch or a larger corpus", n, B, len);
     /* stream-major storage makes stream b the contiguous slice [b*L, (b+1)*L) of the input, so
      * batching is a truncated copy; only corpus_window reorders to time-major */
     int32_t *d = malloc(len * (size_t)B * sizeof *d);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "base/fsutil.h"
 #include "vmath.h"
 
 TpStatus model_config_check(const ModelConfig *c)
@@ -152,12 +153,22 @@ TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng)
     if (s != TP_OK) return s;
     m->cfg = *cfg;
     build_registry(m);
-    m->w = backend_alloc(m->n_params, sizeof(float));
-    m->g = backend_alloc(m->n_params, sizeof(float));
-    m->mask = backend_alloc(m->n_params, 1);
+    /* weights, gradients (F32) and masks (U8): refuse what this machine cannot hold before touching it */
+    size_t n = m->n_params;
+    double need = 9.0 * (double)n, mem = (double)fsutil_memory_bytes();
+    if (need > mem) {
+        memset(m, 0, sizeof *m);
+        return err_set(TP_ENOMEM, "model: %zu parameters need %.1f GB (weights, gradients, masks), more than this "
+                                  "machine's %.1f GB of memory", n, need / 1e9, mem / 1e9);
+    }
+    m->w = backend_alloc(n, sizeof(float));
+    m->g = backend_alloc(n, sizeof(float));
+    m->mask = backend_alloc(n, 1);
     if (!m->w || !m->g || !m->mask) {
+        const char *which = !m->w ? "weights" : !m->g ? "gradients" : "masks";
         model_free(m);
-        return err_set(TP_ENOMEM, "model: out of memory for %zu parameters", m->n_params);
+        return err_set(TP_ENOMEM, "model: out of memory allocating the %s of %zu parameters (%.1f MB)", which, n,
+                       (double)n * (strcmp(which, "masks") ? 4.0 : 1.0) / 1e6);
     }
     /* parameters in registry order, each from the same stream: reproducible for a seed */
     for (int t = 0; t < m->n_tensors; t++) {
@@ -168,6 +179,20 @@ TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng)
         }
     }
     bind_views(m);
+    return TP_OK;
+}
+
+TpStatus model_count_params(const ModelConfig *cfg, size_t *n)
+{
+    *n = 0;
+    TpStatus s = model_config_check(cfg);
+    if (s != TP_OK) return s;
+    Model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(TP_ENOMEM, "model: out of memory");
+    m->cfg = *cfg;
+    build_registry(m);
+    for (int t = 0; t < m->n_tensors; t++) *n += m->p[t].n;
+    free(m);
     return TP_OK;
 }
 

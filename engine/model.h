@@ -100,7 +100,10 @@ typedef struct {
 
 /* Check a configuration (sizes > 0, layers 1..MODEL_MAX_LAYERS, 0 <= dropout < 1, ...). */
 TpStatus model_config_check(const ModelConfig *cfg);
-/* Allocate and initialise U(-init_scale, init_scale) from rng; masks all ones. */
+/* The number of parameters (entries of all tensors, no padding) a model of cfg has; nothing allocated. */
+TpStatus model_count_params(const ModelConfig *cfg, size_t *n);
+/* Allocate and initialise U(-init_scale, init_scale) from rng; masks all ones.  A model larger than
+ * this machine's memory is refused (TP_ENOMEM) before anything is allocated. */
 TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng);
 /* Allocate activation buffers for windows of up to T steps of batch B (idempotent if big enough). */
 TpStatus model_reserve(Model *m, int T, int B);

@@ -54,6 +54,11 @@ TpStatus evaluate_export(const char *dir, const char *data, int split, int eval_
     out->file = compact ? "model.compact.safetensors" : "model.safetensors";
     Breakeven be;
     get_breakeven(&be, out->note, sizeof out->note);
+    if (!e.info.checked) {
+        size_t k = strlen(out->note);
+        snprintf(out->note + k, sizeof out->note - k, "%s%s has no checksums.json (exported by an older topiary): "
+                 "its files were not checked", k ? "\ntopiary: " : "", dir);
+    }
     InferOptions o;
     infer_options_defaults(&o);
     o.cost = &be;

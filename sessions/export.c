@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "engine/safetensors_writer.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "sessions/exportsum.h"
 #include "sessions/manifest.h"
 #include "sessions/modelio.h"
 
@@ -82,6 +84,7 @@ static cJSON *config_json(const Session *s)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "format", EXPORT_FORMAT);
     cJSON_AddNumberToObject(j, "version", EXPORT_VERSION_MAJOR);
+    cJSON_AddNumberToObject(j, "minor", EXPORT_VERSION_MINOR);
     cJSON_AddNumberToObject(j, "vocab", c->n_vocab);
     cJSON_AddNumberToObject(j, "embed", c->n_embed);
     cJSON_AddNumberToObject(j, "layers", c->n_layers);
@@ -131,7 +134,11 @@ static TpStatus write_model(const Model *m, const ExportTensor *t, int n, const 
     return st;
 }
 
-static const char *const EXPORT_FILES[] = {"config.json", "model.safetensors", "vocab.json", "model.compact.safetensors"};
+/* config.json and vocab.json always; either model file may be deleted by a user who ships the other */
+static const char *const EXPORT_FILES[] = {"config.json", "vocab.json", "model.safetensors", "model.compact.safetensors",
+                                           EXPORTSUM_FILE};
+#define N_CHECKSUMMED 4 /* the first four; checksums.json lists them */
+#define N_MANDATORY 2
 #define N_EXPORT_FILES (sizeof EXPORT_FILES / sizeof EXPORT_FILES[0])
 
 /* A file an export writes, or the temp file of one (fsutil: "<name>.tmp.XXXXXX"). */
@@ -202,6 +209,20 @@ static TpStatus remove_file(const char *dir, const char *name)
     return TP_OK;
 }
 
+/* The temp files an interrupted export left in dir ("model.safetensors.tmp.XXXXXX", up to the model's
+ * size): only those names, only in dir itself (unlink removes a symlink, never its target). */
+static TpStatus remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? TP_OK : err_set(TP_EIO, "export: %s: %s", dir, strerror(errno));
+    TpStatus st = TP_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) && st == TP_OK)
+        if (is_export_file(e->d_name) && strstr(e->d_name, ".tmp.")) st = remove_file(dir, e->d_name);
+    closedir(d);
+    return st;
+}
+
 TpStatus export_write(const Session *s, const char *outdir)
 {
     if (!outdir || !*outdir) return err_set(TP_EINVAL, "export: an output directory is required");
@@ -216,6 +237,7 @@ TpStatus export_write(const Session *s, const char *outdir)
     TpStatus st = export_names(&s->model, t, &n);
     if (st != TP_OK) return st;
     if ((st = check_outdir(outdir)) != TP_OK) return st;
+    if ((st = remove_stale_temps(outdir)) != TP_OK) return st;
     if ((st = fsutil_mkdir_p(outdir)) != TP_OK) return err_wrap(st, "export %s: ", outdir);
     cJSON *cfg = config_json(s);
     pretty = cfg ? cJSON_Print(cfg) : NULL;
@@ -225,7 +247,9 @@ TpStatus export_write(const Session *s, const char *outdir)
         st = err_set(TP_ENOMEM, "export: out of memory");
         goto fail;
     }
-    /* config.json marks a complete export: drop the old one first, write the new one last */
+    /* config.json marks a complete export and checksums.json a checked one: drop the old ones first,
+     * write the new ones last */
+    if ((st = remove_file(outdir, EXPORTSUM_FILE)) != TP_OK) goto fail;
     if ((st = remove_file(outdir, "config.json")) != TP_OK) goto fail;
     if ((st = remove_file(outdir, "model.compact.safetensors")) != TP_OK) goto fail; /* would be stale */
     if ((st = fsutil_fsync_dir(outdir)) != TP_OK) goto fail;
@@ -236,7 +260,8 @@ TpStatus export_write(const Session *s, const char *outdir)
     path_join(p, sizeof p, outdir, "model.compact.safetensors"); /* trimmed, sparse layouts (engine/compact) */
     if ((st = compact_write(&s->model, export_names, compact, p, NULL)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "config.json");
-    st = fsutil_write_atomic(p, pretty, strlen(pretty));
+    if ((st = fsutil_write_atomic(p, pretty, strlen(pretty))) != TP_OK) goto fail;
+    st = exportsum_write(outdir, EXPORT_FILES, N_CHECKSUMMED);
 fail:
     free(pretty);
     free(compact);
@@ -362,6 +387,24 @@ static TpStatus load_weights(Model *m, const char *path)
     return st;
 }
 
+/* Before the model of config.json is allocated: model.safetensors holds every weight (F32) and mask (U8)
+ * of it, so a file smaller than 5 bytes a parameter describes another (smaller) model. */
+static TpStatus check_model_size(const ModelConfig *c, const char *path)
+{
+    size_t n;
+    uint64_t bytes;
+    int fd;
+    TpStatus st = model_count_params(c, &n);
+    if (st == TP_OK) st = fsutil_open_regular(path, 0, "read", &fd, &bytes);
+    if (st != TP_OK) return st;
+    close(fd);
+    if ((double)n * 5.0 > (double)bytes)
+        return err_set(TP_EFORMAT, "%s: %" PRIu64 " bytes, but the architecture in config.json has %zu parameters "
+                                   "(at least %.0f bytes of weights and masks); config.json and the model do not match",
+                       path, bytes, n, (double)n * 5.0);
+    return TP_OK;
+}
+
 void export_info_free(ExportInfo *info)
 {
     if (info->vocab)
@@ -391,8 +434,11 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     cJSON *j = NULL;
     ModelConfig arch = {0};
     if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--model: path too long");
+    /* every file against checksums.json first: nothing damaged is parsed or sized from */
+    TpStatus st = exportsum_check(dir, EXPORT_FILES, N_CHECKSUMMED, N_MANDATORY, &info->checked);
+    if (st != TP_OK) goto fail;
     path_join(p, sizeof p, dir, "config.json");
-    TpStatus st = manifest_read_json(p, CONFIG_MAX_BYTES, &j);
+    st = manifest_read_json(p, CONFIG_MAX_BYTES, &j);
     if (st == TP_ENOENT) st = err_set(TP_ENOENT, "%s: not a topiary export (no config.json)", dir);
     if (st != TP_OK) goto fail;
     if (!cJSON_IsObject(j)) {
@@ -428,8 +474,9 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     }
     Rng rng;
     rng_seed(&rng, info->task.seed);
-    if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
     path_join(p, sizeof p, dir, "model.safetensors");
+    if ((st = check_model_size(c, p)) != TP_OK) goto fail;
+    if ((st = model_init(m, c, &rng)) != TP_OK) goto fail;
     if ((st = load_weights(m, p)) != TP_OK) goto fail;
     cJSON_Delete(j);
     return TP_OK;

@@ -10,7 +10,7 @@
  *                       l{k}.fc1.* / l{k}.fc2.*, engine/hlstm.h);
  *       masks "mask.<name>" U8 of the same shape (1 live, 0 pruned);
  *       __metadata__ {"topiary": <the text of config.json>}.
- *   EXPORTDIR/config.json  {"format":"topiary-export", "version":1, "vocab":V, "embed":E, "layers":L,
+ *   EXPORTDIR/config.json  {"format":"topiary-export", "version":1, "minor":1, "vocab":V, "embed":E, "layers":L,
  *       "hidden":[H0,...], "cell":"lstm"|"hlstm", "gate_hidden":M, "gate_order":"ifgo",
  *       "task":{task_to_json, its model fields = the architecture above, data an absolute path},
  *       "metrics":{"step","epoch","valid_ppl" (null if never measured),"nnz","params","sparsity"}}
@@ -22,8 +22,13 @@
  * In PyTorch, with equal hidden sizes: attributes embed = nn.Embedding(V,E), lstm = nn.LSTM(E,H,L),
  * decoder = nn.Linear(H,V) take the non-mask tensors with load_state_dict(strict=True).
  *
- * Every file is written atomically (fsutil).  config.json is written last and a previous export's
- * config.json is removed first, so an interrupted export is never mistaken for a complete one.
+ *   EXPORTDIR/checksums.json  size and CRC32 of the four files above (sessions/exportsum), written
+ *       last and checked first by export_load: a modified or truncated file is refused with its name;
+ *       an export without it (minor 0) loads with info.checked = 0.
+ *
+ * Every file is written atomically (fsutil).  config.json and then checksums.json are written last and
+ * a previous export's are removed first, so an interrupted export is never mistaken for a complete
+ * one; the temp files an interrupted export left are removed by the next export into the directory.
  * The target directory must be new, empty, a previous export, or hold only export files; a session
  * directory (manifest.json) or anything else is refused.  Reading is strict: the architecture of
  * config.json against every tensor's name, dtype and shape, no tensor missing or unknown, masks 0/1,
@@ -41,6 +46,7 @@
 
 #define EXPORT_FORMAT "topiary-export"
 #define EXPORT_VERSION_MAJOR 1
+#define EXPORT_VERSION_MINOR 1 /* 1: checksums.json (sessions/exportsum) */
 
 /* What config.json and vocab.json say besides the weights. */
 typedef struct {
@@ -52,6 +58,7 @@ typedef struct {
     double valid_ppl;
     double sparsity;
     size_t nnz, params;
+    int checked;        /* 1: every file matched checksums.json; 0: the export has none (older topiary) */
 } ExportInfo;
 
 /* An export loaded for evaluation: model, its info, and the corpus tokenised with its vocabulary. */

@@ -1,6 +1,7 @@
 /* sessions/gpstate: see gpstate.h. */
 #include "sessions/gpstate.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,7 +54,10 @@ typedef struct {
     double lo, hi;
 } Field;
 
-#define CF(k, m, kind) {k, kind, offsetof(ScheduleConfig, m), 0, 0}
+/* integers range-checked before the cast (a value of 2^70 would wrap); the schedule's own checks
+ * (gpstate_schedule_set) then see the real values */
+#define CF(k, m, kind) {k, kind, offsetof(ScheduleConfig, m), (kind) == 'd' ? 0 : -1, \
+                        (kind) == 'd' ? 0 : (kind) == 'l' ? 9007199254740992.0 : (double)INT_MAX}
 static const Field CONFIG_FIELDS[] = {
     CF("from", from, 'd'),         CF("to", to, 'd'),           CF("start", start, 'l'),
     CF("end", end, 'l'),           CF("every", every, 'l'),     CF("grow", grow_ratio, 'd'),
@@ -193,7 +197,8 @@ TpStatus gpstate_from_json(GpState *g, const Model *m, const cJSON *man, const c
         if (!cJSON_IsString(k) || (strcmp(k->valuestring, "agp") && strcmp(k->valuestring, "gp")))
             return err_set(TP_EFORMAT, "%s/manifest.json: schedule.kind: expected \"agp\" or \"gp\"", dir);
         sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
-        fields_from_json(&sc, sj, CONFIG_FIELDS, N_OF(CONFIG_FIELDS));
+        if ((st = fields_from_json(&sc, sj, CONFIG_FIELDS, N_OF(CONFIG_FIELDS))) != TP_OK)
+            return err_wrap(st, "%s/manifest.json: schedule.", dir);
     }
     if ((st = gpstate_schedule_set(g, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");

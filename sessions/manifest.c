@@ -40,6 +40,65 @@ TpStatus manifest_int_in(const cJSON *o, const char *k, double lo, double hi, do
     return TP_OK;
 }
 
+/* ---- the manifest's own CRC32 ------------------------------------------------------------------
+ * The last top-level field, "manifest_crc32": "XXXXXXXX", holds the CRC32 (zlib) of the file's bytes
+ * with those 8 hex digits read as "00000000".  Working on the bytes (not on a re-printed JSON) makes
+ * the check independent of how a number or a string is printed.  The field is found as the last
+ * occurrence of the key followed by ':' (inside a JSON string a '"' is escaped, so the key cannot
+ * be matched there) and must be the value the parser sees. */
+
+/* The 8 digits of the last MANIFEST_CRC_KEY field of text[0..len), or NULL. */
+static char *crc_digits(char *text, size_t len)
+{
+    static const char key[] = "\"" MANIFEST_CRC_KEY "\":";
+    char *hit = NULL;
+    for (char *p = text; (size_t)(p - text) + sizeof key - 1 <= len; p++) {
+        p = memchr(p, '"', len - (size_t)(p - text));
+        if (!p || (size_t)(p - text) + sizeof key - 1 > len) break;
+        if (!memcmp(p, key, sizeof key - 1)) hit = p;
+    }
+    if (!hit) return NULL;
+    char *q = hit + sizeof key - 1, *end = text + len;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    if (end - q < 10 || q[0] != '"' || q[9] != '"') return NULL;
+    return q + 1;
+}
+
+char *manifest_print(cJSON *man)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(man, MANIFEST_CRC_KEY);
+    if (!cJSON_AddStringToObject(man, MANIFEST_CRC_KEY, "00000000")) return NULL;
+    char *txt = cJSON_Print(man);
+    char *d = txt ? crc_digits(txt, strlen(txt)) : NULL;
+    if (!d) {
+        free(txt);
+        return NULL;
+    }
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08" PRIx32, fsutil_crc32(txt, strlen(txt)));
+    memcpy(d, hex, 8);
+    return txt;
+}
+
+TpStatus manifest_check_crc(char *text, size_t len, const cJSON *man, const char *path)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(man, MANIFEST_CRC_KEY);
+    if (!f) return TP_OK; /* written before minor 1, or the field removed by hand: unchecked */
+    char *d = crc_digits(text, len);
+    if (!cJSON_IsString(f) || strlen(f->valuestring) != 8 || !d || memcmp(d, f->valuestring, 8))
+        return err_set(TP_EFORMAT, "%s: \"%s\": expected 8 hex digits as the last field", path, MANIFEST_CRC_KEY);
+    char want[9], hex[9];
+    memcpy(want, d, 8);
+    want[8] = '\0';
+    memset(d, '0', 8);
+    snprintf(hex, sizeof hex, "%08" PRIx32, fsutil_crc32(text, len));
+    memcpy(d, want, 8);
+    if (strcmp(hex, want))
+        return err_set(TP_EFORMAT, "%s: CRC32 %s, its \"%s\" says %s (corrupted or edited; to keep a hand edit, "
+                                   "delete the \"%s\" line)", path, hex, MANIFEST_CRC_KEY, want, MANIFEST_CRC_KEY);
+    return TP_OK;
+}
+
 TpStatus manifest_add_file(cJSON *files, const char *dir, const char *name)
 {
     char p[4200];
@@ -150,16 +209,26 @@ TpStatus manifest_finish_interrupted_save(const char *dir)
 TpStatus manifest_read(const char *dir, cJSON **out, char *model_path, size_t n)
 {
     char p[4200];
-    cJSON *man = NULL;
+    void *buf = NULL;
+    size_t len;
     *out = NULL;
     TpStatus st = path_join(p, sizeof p, dir, "manifest.json");
     if (st != TP_OK) return st;
-    st = manifest_read_json(p, MANIFEST_MAX_BYTES, &man);
+    /* the raw bytes, not manifest_read_json: the manifest's own CRC is over its text */
+    st = fsutil_read_file(p, MANIFEST_MAX_BYTES, &buf, &len);
     if (st == TP_ENOENT) return err_set(TP_ENOENT, "%s: not a topiary session (no manifest.json)", dir);
-    if (st != TP_OK && st != TP_EFORMAT) return st;
+    if (st != TP_OK) return st;
+    cJSON *man = cJSON_ParseWithLength(buf, len);
     if (!cJSON_IsObject(man)) {
+        free(buf);
         cJSON_Delete(man);
         return err_set(TP_EFORMAT, "%s: not valid JSON", p);
+    }
+    st = manifest_check_crc(buf, len, man, p);
+    free(buf);
+    if (st != TP_OK) {
+        cJSON_Delete(man);
+        return st;
     }
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(man, "format");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(man, "version");
@@ -212,7 +281,7 @@ TpStatus manifest_commit(cJSON *man, const char *dir)
     }
     path_join(vp, sizeof vp, dir, "manifest.json");
     for (int pass = 0; pass < 2; pass++) {
-        char *txt = cJSON_Print(man);
+        char *txt = manifest_print(man);
         if (!txt) {
             cJSON_Delete(man);
             return err_set(TP_ENOMEM, "save: out of memory");

@@ -1,7 +1,8 @@
 /* sessions/manifest: manifest.json of a session directory or snapshot (DESIGN 2.3), as a file.
  *
  * Owns what makes the manifest the commit point of a save: the format name and version, the
- * "files" table (byte size and CRC32 of model.safetensors and vocab.json, checked on reading),
+ * "files" table (byte size and CRC32 of model.safetensors and vocab.json, checked on reading), the
+ * manifest's own CRC32 (its last field, see manifest_print),
  * the two-step commit (the manifest first names model.safetensors.new, the file is renamed, the
  * manifest is rewritten; a crash anywhere leaves a manifest whose files match) and its recovery.
  * It knows nothing of a Session: sessions/session fills the manifest's "task" and "state" and
@@ -18,7 +19,8 @@
 
 #define MANIFEST_FORMAT "topiary-session"
 #define MANIFEST_VERSION_MAJOR 1
-#define MANIFEST_VERSION_MINOR 0
+#define MANIFEST_VERSION_MINOR 1   /* 1: "manifest_crc32" */
+#define MANIFEST_CRC_KEY "manifest_crc32"
 #define MANIFEST_MAX_BYTES (16u << 20)
 
 /* A new manifest object with format, version, minor and (when not NULL) reason; NULL if out of memory. */
@@ -37,6 +39,15 @@ TpStatus manifest_finish_interrupted_save(const char *dir);
  * present, model.safetensors matching its entry.  *out is the parsed manifest (cJSON_Delete);
  * model_path gets the model file to load (model.safetensors, or ".new" after an interrupted save). */
 TpStatus manifest_read(const char *dir, cJSON **out, char *model_path, size_t n);
+
+/* The manifest as text (malloc'd; NULL if out of memory), its last field MANIFEST_CRC_KEY set to the
+ * CRC32 of the text with that field's 8 hex digits read as "00000000" (any previous one is replaced). */
+char *manifest_print(cJSON *man);
+
+/* Check text[0..len) (the manifest 'man' was parsed from; restored after use) against its own CRC:
+ * TP_EFORMAT naming 'path' on a mismatch.  A manifest without the field (minor 0, or removed by hand
+ * to keep an edit) is accepted unchecked. */
+TpStatus manifest_check_crc(char *text, size_t len, const cJSON *man, const char *path);
 
 /* Check the file 'name' listed in 'files' (size and CRC32) in dir.  An "X.new" entry whose file was
  * already renamed to "X" is accepted when X matches; 'actual' (may be NULL) gets the path found. */

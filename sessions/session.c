@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,13 +365,20 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     if ((st = gpstate_from_json(&s->gp, &s->model, man, dir, &acc_batches)) != TP_OK) return st;
     if ((st = load_model(s, model_path, acc_batches)) != TP_OK) return st;
     Trainer *tr = &s->trainer;
-    tr->step = (long)manifest_num(state, "step", 0);
-    tr->epoch = (int)manifest_num(state, "epoch", 1);
-    tr->window = (size_t)manifest_num(state, "window", 0);
+    /* integers range-checked before the cast: a step of 2^70 was read as INT64_MIN */
+    static const char *const IK[5] = {"step", "epoch", "window", "epoch_tokens", "adam_t"};
+    const double BIG = 9007199254740992.0; /* 2^53: every integer up to it is exact in a double */
+    double iv[5];
+    for (int i = 0; i < 5; i++)
+        if ((st = manifest_int_in(state, IK[i], i == 1, i == 1 ? INT_MAX : BIG, i == 1, &iv[i])) != TP_OK)
+            return err_wrap(st, "%s/manifest.json: state.", dir);
+    tr->step = (long)iv[0];
+    tr->epoch = (int)iv[1];
+    tr->window = (size_t)iv[2];
     tr->ep_nll = manifest_num(state, "epoch_nll", 0);
-    tr->ep_tokens = (long)manifest_num(state, "epoch_tokens", 0);
+    tr->ep_tokens = (long)iv[3];
     tr->opt.lr = (float)manifest_num(state, "lr", tr->opt.lr);
-    tr->opt.t = (long)manifest_num(state, "adam_t", 0);
+    tr->opt.t = (long)iv[4];
     s->valid_ppl = manifest_num(state, "valid_ppl", -1);
     if (s->valid_ppl < 0) s->valid_ppl = NAN;
     s->wall_seconds = manifest_num(state, "wall_seconds", 0);
@@ -478,6 +486,11 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
     snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s", m->step, m->epoch, f[0], f[1],
              f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8]);
     path_join(p, sizeof p, s->dir, "metrics.tsv");
+    /* a session copied without it (replay --out) or whose log was deleted: the header comes first */
+    if (!fsutil_exists(p)) {
+        TpStatus st = fsutil_append_line(p, METRICS_HEADER);
+        if (st != TP_OK) return st;
+    }
     return fsutil_append_line(p, line);
 }
 

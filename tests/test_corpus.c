@@ -192,9 +192,8 @@ static void test_char_rejects_invalid_utf8(void **state)
     Corpus c;
     put3(*state, "ok\nab\xff\n", "a\n", "b\n");
     assert_int_equal(corpus_load(&c, *state, CORPUS_CHAR, 0), TP_EFORMAT);
-    assert_msg_has("train.txt");
+    assert_msg_has("train.txt:2:3: invalid UTF-8");
     assert_msg_has("byte offset 5");
-    assert_msg_has("line 2");
     assert_null(c.vocab);
 }
 
@@ -210,12 +209,18 @@ static void test_char_rejects_overlong_surrogate_and_cut(void **state)
     }
 }
 
-static void test_word_level_does_not_check_utf8(void **state)
+/* Issue 11 case 10: word level took Latin-1 bytes as words and wrote them into vocab.json, which JSON
+ * readers then refused; now both levels refuse invalid UTF-8 with file:line:column. */
+static void test_word_level_rejects_invalid_utf8(void **state)
 {
     Corpus c;
-    put3(*state, "caf\xe9\n", "caf\xe9\n", "x\n"); /* Latin-1: opaque bytes at word level */
+    put3(*state, "a b\ncaf\xe9 x\n", "a\n", "x\n"); /* Latin-1 */
+    assert_int_equal(corpus_load(&c, *state, CORPUS_WORD, 0), TP_EFORMAT);
+    assert_msg_has("train.txt:2:4: invalid UTF-8 (byte 0xE9");
+    assert_null(c.vocab);
+    put3(*state, "caf\xc3\xa9 x\n", "caf\xc3\xa9\n", "x\n"); /* the same in UTF-8 */
     assert_int_equal(corpus_load(&c, *state, CORPUS_WORD, 0), TP_OK);
-    ASSERT_IDS(c, CORPUS_VALID, 0, 1);
+    ASSERT_IDS(c, CORPUS_VALID, 0, 2); /* café <eos> */
     corpus_free(&c);
 }
 
@@ -447,7 +452,7 @@ static void test_batchify_bad_B(void **state)
     assert_null(out);
     assert_int_equal(corpus_batchify(&out, &L, ids, 5, -2), TP_EINVAL);
     assert_int_equal(corpus_batchify(&out, &L, ids, 5, 3), TP_EINVAL); /* L = 1: nothing to predict */
-    assert_msg_has("smaller batch");
+    assert_msg_has("smaller --batch");
 }
 
 static void test_n_windows(void **state)
@@ -550,7 +555,7 @@ int main(void)
         T_DIR(test_char_no_unk_when_all_seen),
         T_DIR(test_char_rejects_invalid_utf8),
         cmocka_unit_test(test_char_rejects_overlong_surrogate_and_cut),
-        T_DIR(test_word_level_does_not_check_utf8),
+        T_DIR(test_word_level_rejects_invalid_utf8),
         T_DIR(test_single_file_word_split),
         T_DIR(test_single_file_char_split_at_lines),
         cmocka_unit_test(test_single_file_too_few_lines),

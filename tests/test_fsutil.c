@@ -315,6 +315,64 @@ static void test_read_file_limit(void **state)
     assert_non_null(strstr(err_msg(), "absent"));
 }
 
+/* Issue 11 case 8: where a regular file is expected, a device (/dev/zero: read until memory runs out,
+ * a CRC that never ends), a FIFO (open blocks for a writer) or a directory is refused at once; a
+ * symlink to a regular file is followed unless FSUTIL_NOFOLLOW. */
+static void test_non_regular_refused(void **state)
+{
+    (void)state;
+    char fifo[128], dir[128], file[128], link[128];
+    void *data = (void *)1;
+    size_t n = 99;
+    uint32_t crc;
+    uint64_t bytes;
+    int fd;
+    FILE *f = NULL;
+
+    assert_int_equal(fsutil_read_file("/dev/zero", SIZE_MAX, &data, &n), TP_EINVAL);
+    assert_null(data);
+    assert_non_null(strstr(err_msg(), "/dev/zero: a character device"));
+    assert_int_equal(fsutil_crc32_file("/dev/zero", &crc, &bytes), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "crc32 /dev/zero"));
+
+    path_in(fifo, sizeof fifo, "fifo"); /* no writer ever opens it: a blocking open would hang here */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(fsutil_read_file(fifo, SIZE_MAX, &data, &n), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "a FIFO"));
+    assert_int_equal(fsutil_crc32_file(fifo, &crc, &bytes), TP_EINVAL);
+    assert_int_equal(fsutil_fopen_regular(fifo, &f), TP_EINVAL);
+    assert_null(f);
+
+    path_in(dir, sizeof dir, "sub");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(fsutil_read_file(dir, SIZE_MAX, &data, &n), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "a directory"));
+
+    path_in(file, sizeof file, "plain");
+    path_in(link, sizeof link, "link");
+    assert_int_equal(fsutil_write_atomic(file, "abc", 3), TP_OK);
+    assert_int_equal(symlink(file, link), 0);
+    assert_int_equal(fsutil_read_file(link, SIZE_MAX, &data, &n), TP_OK);
+    assert_int_equal(n, 3);
+    free(data);
+    assert_int_equal(fsutil_open_regular(link, FSUTIL_NOFOLLOW, "read", &fd, &bytes), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "symbolic link"));
+    assert_int_equal(fsutil_open_regular(file, FSUTIL_NOFOLLOW, "read", &fd, &bytes), TP_OK);
+    assert_int_equal(bytes, 3);
+    close(fd);
+    assert_int_equal(fsutil_fopen_regular(link, &f), TP_OK);
+    assert_int_equal(fgetc(f), 'a');
+    fclose(f);
+    assert_int_equal(fsutil_open_regular(fifo, 0, "read", &fd, NULL), TP_EINVAL);
+    assert_int_equal(fd, -1);
+
+    assert_true(fsutil_memory_bytes() > (1u << 20));
+    unlink(fifo);
+    unlink(link);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void test_crc32(void **state)
 {
     (void)state;
@@ -405,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_fn_error_propagates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_file_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_regular_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crc32, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),

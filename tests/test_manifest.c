@@ -108,6 +108,106 @@ static void test_open_refuses_manifest_not_json(void **state)
     }
 }
 
+/* The manifest's own CRC32 (issue 11): a flipped digit in a value that no other check would notice
+ * (the step) is refused naming the file; an old manifest without the field (minor 0) still opens, and
+ * so does a hand edit whose "manifest_crc32" line was deleted. */
+static void test_open_refuses_manifest_crc_mismatch(void **state)
+{
+    (void)state;
+    char dir[2048];
+    sf_copy_golden(dir, sizeof dir, "selfcrc");
+    void *orig;
+    size_t n;
+    sf_read_whole(dir, "manifest.json", &orig, &n);
+    char *txt = orig;
+    assert_non_null(strstr(txt, "\"" MANIFEST_CRC_KEY "\""));
+    char *step = strstr(txt, "\"step\":");
+    assert_non_null(step);
+    char *digit = step + strcspn(step, "0123456789");
+    *digit = *digit == '9' ? '8' : (char)(*digit + 1); /* still valid JSON, still a valid step */
+    sf_write_whole(dir, "manifest.json", txt, n);
+    sf_expect_refused(dir, "manifest.json", "CRC32");
+    free(orig);
+
+    /* without the field: accepted unchecked (older sessions, or a deliberate hand edit) */
+    cJSON *j = sf_manifest_load(dir);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, MANIFEST_CRC_KEY);
+    char *plain = cJSON_Print(j);
+    cJSON_Delete(j);
+    sf_write_whole(dir, "manifest.json", plain, strlen(plain));
+    free(plain);
+    Session s;
+    assert_int_equal(session_open(&s, dir, NULL), TP_OK);
+    session_free(&s);
+
+    /* the field present but not 8 digits, or not last */
+    const char *bad[] = {"\"manifest_crc32\": 5", "\"manifest_crc32\": \"abc\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = sf_manifest_load(dir);
+        char *t = cJSON_Print(j);
+        cJSON_Delete(j);
+        char *buf = malloc(strlen(t) + 64);
+        size_t k = strlen(t) - 2; /* before "\n}" */
+        memcpy(buf, t, k);
+        sprintf(buf + k, ",\n\t%s\n}", bad[i]);
+        sf_write_whole(dir, "manifest.json", buf, strlen(buf));
+        sf_expect_refused(dir, "manifest.json", MANIFEST_CRC_KEY);
+        free(buf);
+        free(t);
+    }
+}
+
+/* Issue 11 case 10: integers read from the manifest are range-checked before the cast (a step of 2^70
+ * was printed as INT64_MIN); the refusal names the field. */
+static void test_open_refuses_out_of_range_integers(void **state)
+{
+    (void)state;
+    char dir[2048];
+    const char *fields[] = {"step", "epoch", "window", "adam_t"};
+    for (int i = 0; i < 4; i++) {
+        sf_copy_golden(dir, sizeof dir, "range");
+        cJSON *j = sf_manifest_load(dir);
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+        cJSON_DeleteItemFromObjectCaseSensitive(st, fields[i]);
+        cJSON_AddRawToObject(st, fields[i], "1180591620717411303424"); /* 2^70 */
+        sf_manifest_store(dir, j);
+        char want[64];
+        snprintf(want, sizeof want, "state.%s: expected an integer", fields[i]);
+        sf_expect_refused(dir, "manifest.json", want);
+    }
+    sf_copy_golden(dir, sizeof dir, "range");
+    cJSON *j = sf_manifest_load(dir);
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "step");
+    cJSON_AddRawToObject(st, "step", "-3");
+    sf_manifest_store(dir, j);
+    sf_expect_refused(dir, "manifest.json", "state.step");
+}
+
+/* manifest_print seals, manifest_check_crc verifies byte-exactly, also with the key inside a string */
+static void test_manifest_print_and_check(void **state)
+{
+    (void)state;
+    cJSON *m = manifest_new("a \"manifest_crc32\": \"12345678\" in a string");
+    char *t = manifest_print(m);
+    assert_non_null(t);
+    cJSON *pt = cJSON_Parse(t);
+    assert_int_equal(manifest_check_crc(t, strlen(t), pt, "m.json"), TP_OK);
+    cJSON_Delete(pt);
+    char *again = manifest_print(m); /* resealing replaces the field, never adds a second one */
+    assert_string_equal(t, again);
+    cJSON *p = cJSON_Parse(again);
+    assert_int_equal(manifest_check_crc(again, strlen(again), p, "m.json"), TP_OK);
+    char *r = strstr(again, "reason");
+    r[1] = 'R'; /* "Reason": the text changed, the CRC did not */
+    assert_int_equal(manifest_check_crc(again, strlen(again), p, "m.json"), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "m.json: CRC32"));
+    cJSON_Delete(p);
+    cJSON_Delete(m);
+    free(t);
+    free(again);
+}
+
 static void test_open_refuses_manifest_wrong_format(void **state)
 {
     (void)state;
@@ -266,6 +366,9 @@ int main(void)
         cmocka_unit_test(test_open_accepts_newer_minor),
         cmocka_unit_test(test_open_refuses_manifest_not_json),
         cmocka_unit_test(test_open_refuses_manifest_wrong_format),
+        cmocka_unit_test(test_open_refuses_manifest_crc_mismatch),
+        cmocka_unit_test(test_manifest_print_and_check),
+        cmocka_unit_test(test_open_refuses_out_of_range_integers),
         cmocka_unit_test(test_open_refuses_manifest_without_files),
         cmocka_unit_test(test_open_refuses_missing_model),
         cmocka_unit_test(test_commit_then_read),

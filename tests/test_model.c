@@ -185,6 +185,26 @@ static void test_bad_config_refused(void **state)
     assert_int_equal(model_config_check(&cfg), TP_OK);
 }
 
+/* Issue 11: a model larger than the machine's memory is refused before anything is allocated, and the
+ * message says what it needs (it said "out of memory for 0 parameters": n_params read after the free). */
+static void test_model_larger_than_memory_refused(void **state)
+{
+    (void)state;
+    ModelConfig cfg = {.n_vocab = 100000000, .n_embed = 65536, .n_layers = 1, .hidden = {65536}, .init_scale = 0.1f};
+    size_t n = 0;
+    assert_int_equal(model_count_params(&cfg, &n), TP_OK);
+    assert_true(n > (size_t)13000000000000); /* 100M x 64K x 2 + 4 x 64K x 128K */
+    Model m;
+    assert_int_equal(model_init(&m, &cfg, NULL), TP_ENOMEM);
+    assert_null(m.w);
+    assert_non_null(strstr(err_msg(), "parameters need"));
+    assert_non_null(strstr(err_msg(), "more than this machine's"));
+    assert_null(strstr(err_msg(), " 0 parameters"));
+    ModelConfig small = {.n_vocab = 10, .n_embed = 4, .n_layers = 1, .hidden = {3}, .init_scale = 0.1f};
+    assert_int_equal(model_count_params(&small, &n), TP_OK);
+    assert_int_equal(n, 10 * 4 + 12 * 4 + 12 * 3 + 12 + 12 + 10 * 3 + 10);
+}
+
 static void test_out_of_range_token_refused(void **state)
 {
     (void)state;
@@ -324,6 +344,7 @@ int main(void)
     backend_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_without_dropout),
+        cmocka_unit_test(test_model_larger_than_memory_refused),
         cmocka_unit_test(test_gradients_with_dropout),
         cmocka_unit_test(test_registry_names_and_shapes),
         cmocka_unit_test(test_softmax_xent_matches_double_reference),
