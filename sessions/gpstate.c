@@ -60,6 +60,11 @@ void gpstate_to_json(const GpState *g, size_t n_params, cJSON *man)
         cJSON_AddNumberToObject(j, "cycles", sc->cycles);
         cJSON_AddNumberToObject(j, "max_prunes", sc->max_prunes);
         if (g->params[0]) cJSON_AddStringToObject(j, "params", g->params);
+        if (sc->block_r > 0) {
+            char b[32];
+            snprintf(b, sizeof b, "%dx%d", sc->block_r, sc->block_c);
+            cJSON_AddStringToObject(j, "block", b);
+        }
         const Schedule *sd = &g->sched;
         cJSON *pr = cJSON_AddObjectToObject(j, "progress");
         cJSON_AddNumberToObject(pr, "phase", (double)sd->phase);
@@ -156,6 +161,9 @@ TpStatus gpstate_from_json(GpState *g, const Model *m, const cJSON *man, const c
         sc.grow_batches = (int)manifest_num(sj, "batches", sc.grow_batches);
         sc.cycles = (int)manifest_num(sj, "cycles", sc.cycles);
         sc.max_prunes = (int)manifest_num(sj, "max_prunes", sc.max_prunes);
+        const cJSON *bj = cJSON_GetObjectItemCaseSensitive(sj, "block");
+        if (bj && (!cJSON_IsString(bj) || mask_block_parse(bj->valuestring, &sc.block_r, &sc.block_c) != TP_OK))
+            return err_set(TP_EFORMAT, "%s/manifest.json: schedule.block: expected \"RxC\" (e.g. \"16x1\")", dir);
     }
     if ((st = gpstate_schedule_set(g, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");
