@@ -280,3 +280,44 @@ int mask_tensor_blocked(const Model *m, int tensor, int R, int C, size_t *bad)
     }
     return 1;
 }
+
+int mask_tensor_block_shape(const Model *m, int tensor, int *R, int *C)
+{
+    static const int SHAPES[3][2] = {{16, 1}, {8, 1}, {4, 4}};
+    const ModelParam *p = &m->p[tensor];
+    *R = *C = 0;
+    if (!memchr(m->mask + p->off, 0, p->n)) return 0;
+    for (int k = 0; k < 3; k++)
+        if (mask_tensor_blocked(m, tensor, SHAPES[k][0], SHAPES[k][1], NULL)) {
+            *R = SHAPES[k][0];
+            *C = SHAPES[k][1];
+            return 1;
+        }
+    return 0;
+}
+
+size_t mask_tensor_complete_blocks(Model *m, int tensor, int R, int C)
+{
+    const ModelParam *p = &m->p[tensor];
+    uint8_t *mk = m->mask + p->off;
+    float *w = m->w + p->off;
+    MaskBlockGrid g;
+    mask_block_grid(&g, p->rows, p->cols, R, C);
+    size_t added = 0;
+    for (size_t b = 0; b < mask_block_count(&g); b++) {
+        int r0, r1, c0, c1, live = 0;
+        mask_block_bounds(&g, b, &r0, &r1, &c0, &c1);
+        for (int r = r0; r < r1 && !live; r++)
+            for (int c = c0; c < c1; c++) live |= mk[(size_t)r * p->cols + c] != 0;
+        if (!live) continue;
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++) {
+                size_t i = (size_t)r * p->cols + c;
+                if (mk[i]) continue;
+                mk[i] = 1;
+                w[i] = 0.0f;
+                added++;
+            }
+    }
+    return added;
+}

@@ -106,6 +106,14 @@ TpStatus mask_block_parse(const char *text, int *R, int *C);
 /* 1 if tensor `tensor`'s mask is blocked on the R x C grid; *bad (may be NULL) = the first block
  * that is partly live, or (size_t)-1. */
 int mask_tensor_blocked(const Model *m, int tensor, int R, int C, size_t *bad);
+/* The block shape a SPARSE tensor's mask follows: the first of 16x1, 8x1, 4x4 (the runtime's BSR
+ * layouts, engine/sparse) under which it is blocked; 0 (and R = C = 0) when none, or when the
+ * tensor has no dormant entry (a dense mask is blocked under every shape and says nothing). */
+int mask_tensor_block_shape(const Model *m, int tensor, int *R, int *C);
+/* Make every partly live block of the R x C grid of tensor `tensor` all live, the new entries with
+ * w = 0 (outputs unchanged, like growth with init=zero); returns the entries made live.  For edits
+ * that move rows and columns (engine/resize), so a blocked mask stays blocked. */
+size_t mask_tensor_complete_blocks(Model *m, int tensor, int R, int C);
 
 /* The k-th smallest (0-based, k < n) of keys[0..n), which it reorders.  Expected O(n)
  * (three-way quickselect, so runs of equal keys cost nothing).  Keys must not be NaN. */
