@@ -59,7 +59,7 @@ TpStatus grow_accum_add_clipped(GrowAccum *a, const Model *m, double grad_norm, 
 GrowConfig grow_config_default(void)
 {
     return (GrowConfig){.ratio = 0.0, .scope = MASK_SCOPE_MATRIX, .init = GROW_INIT_ZERO, .lr = 0.0f,
-                        .recoverable = 1, .params = NULL};
+                        .recoverable = 1, .params = NULL, .block_r = 1, .block_c = 1};
 }
 
 TpStatus grow_config_check(const GrowConfig *c)
@@ -72,6 +72,8 @@ TpStatus grow_config_check(const GrowConfig *c)
         return err_set(TP_EINVAL, "grow init: unknown initialisation %d", (int)c->init);
     if (c->init == GROW_INIT_GRAD && !(c->lr >= 0.0f && isfinite(c->lr)))
         return err_set(TP_ERANGE, "grow init=grad: learning rate %g is not a number >= 0", (double)c->lr);
+    if (c->block_r < 1 || c->block_r > MASK_BLOCK_MAX || c->block_c < 1 || c->block_c > MASK_BLOCK_MAX)
+        return err_set(TP_EINVAL, "grow block %dx%d: expected R and C in 1..%d", c->block_r, c->block_c, MASK_BLOCK_MAX);
     return TP_OK;
 }
 
@@ -87,39 +89,83 @@ typedef struct {
 
 static int eligible(const Run *x, size_t i) { return !x->m->mask[i] && !(x->ever && x->ever[i]); }
 
-static void grow_entry(Run *x, size_t i, int tensor)
+/* Unit b of tensor t: an entry (1x1, b its index in the tensor) or an R x C block of the grid of
+ * engine/mask.  Its score is |G| of the entry, the L2 norm of G over the block (the same number for
+ * 1x1); it is eligible when all its entries are, and *n = its entries. */
+static float unit_score(const Run *x, int t, const MaskBlockGrid *g, size_t b, int *elig, size_t *n)
 {
-    x->r->t[tensor].grown++;
-    if (!x->mut) return;
-    x->mut->mask[i] = 1;
-    x->mut->w[i] = x->c->init == GROW_INIT_GRAD ? -x->c->lr * (x->a->sum[i] / (float)x->a->n_batches) : 0.0f;
+    const ModelParam *p = &x->m->p[t];
+    if (g->R == 1 && g->C == 1) {
+        size_t i = p->off + b;
+        *elig = eligible(x, i);
+        *n = 1;
+        return fabsf(x->a->sum[i]);
+    }
+    int r0, r1, c0, c1;
+    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    double ss = 0.0;
+    *elig = 1;
+    *n = (size_t)(r1 - r0) * (size_t)(c1 - c0);
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            size_t i = p->off + (size_t)r * p->cols + c;
+            *elig &= eligible(x, i);
+            ss += (double)x->a->sum[i] * x->a->sum[i];
+        }
+    return (float)sqrt(ss);
 }
 
-/* Grow the n_grow eligible entries of largest |G| among tensors [t0, t1) that are selected: the
- * cut v is the n_grow-th largest score; all above v grow, and of those equal to v the lowest flat
- * indices first. */
+static void grid_of(const Run *x, int t, MaskBlockGrid *g)
+{
+    mask_block_grid(g, x->m->p[t].rows, x->m->p[t].cols, x->c->block_r, x->c->block_c);
+}
+
+static void grow_unit(Run *x, int t, const MaskBlockGrid *g, size_t b)
+{
+    const ModelParam *p = &x->m->p[t];
+    int r0, r1, c0, c1;
+    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    x->r->t[t].blocks_grown++;
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            size_t i = p->off + (size_t)r * p->cols + c;
+            x->r->t[t].grown++;
+            if (!x->mut) continue;
+            x->mut->mask[i] = 1;
+            x->mut->w[i] = x->c->init == GROW_INIT_GRAD ? -x->c->lr * (x->a->sum[i] / (float)x->a->n_batches) : 0.0f;
+        }
+}
+
+/* Grow the n_grow eligible units of largest score among tensors [t0, t1) that are selected: the
+ * cut v is the n_grow-th largest score; all above v grow, and of those equal to v the lowest units
+ * (tensor, then unit number = flat index for entries) first. */
 static void grow_largest(Run *x, int t0, int t1, size_t n_elig, size_t n_grow)
 {
     if (n_grow == 0) return;
-    const ModelParam *p = x->m->p;
-    const float *sum = x->a->sum;
-    size_t k = 0;
-    for (int t = t0; t < t1; t++)
-        if (x->r->t[t].selected)
-            for (size_t i = p[t].off; i < p[t].off + p[t].n; i++)
-                if (eligible(x, i)) x->scratch[k++] = fabsf(sum[i]);
+    MaskBlockGrid g;
+    size_t k = 0, n;
+    int el;
+    for (int t = t0; t < t1; t++) {
+        if (!x->r->t[t].selected) continue;
+        grid_of(x, t, &g);
+        for (size_t b = 0; b < mask_block_count(&g); b++) {
+            float s = unit_score(x, t, &g, b, &el, &n);
+            if (el) x->scratch[k++] = s;
+        }
+    }
     float v = mask_select_kth(x->scratch, n_elig, n_elig - n_grow);
     size_t above = 0;
     for (size_t i = 0; i < n_elig; i++) above += x->scratch[i] > v;
     size_t ties = n_grow - above;
     for (int t = t0; t < t1; t++) {
         if (!x->r->t[t].selected) continue;
-        for (size_t i = p[t].off; i < p[t].off + p[t].n; i++) {
-            if (!eligible(x, i)) continue; /* read before this pass changes the mask: disjoint entries */
-            float s = fabsf(sum[i]);
+        grid_of(x, t, &g);
+        for (size_t b = 0; b < mask_block_count(&g); b++) {
+            float s = unit_score(x, t, &g, b, &el, &n); /* read before this pass changes the mask: disjoint units */
+            if (!el) continue;
             if (s > v || (s == v && ties > 0)) {
                 if (s == v) ties--;
-                grow_entry(x, i, t);
+                grow_unit(x, t, &g, b);
             }
         }
     }
@@ -143,31 +189,42 @@ static TpStatus run(const Model *m, Model *mut, GrowResult *out, const GrowAccum
     r->applied = mut != NULL;
     r->n_batches = a->n_batches;
     r->n_tensors = m->n_tensors;
+    size_t units = 0;
     for (int t = 0; t < m->n_tensors; t++) {
         const ModelParam *p = &m->p[t];
         GrowTensorResult *tr = &r->t[t];
         tr->selected = mask_param_selected(p, c->params);
         if (!tr->selected) continue;
         for (size_t i = p->off; i < p->off + p->n; i++) {
-            if (!eligible(&x, i)) continue;
-            if (!isfinite(a->sum[i])) {
+            if (eligible(&x, i) && !isfinite(a->sum[i])) {
                 s = err_set(TP_ENAN, "grow: accumulated gradient of %s[%zu] is not finite", p->name, i - p->off);
                 goto done;
             }
-            tr->eligible++;
+        }
+        MaskBlockGrid g;
+        grid_of(&x, t, &g);
+        for (size_t b = 0; b < mask_block_count(&g); b++) {
+            int el;
+            size_t n;
+            unit_score(&x, t, &g, b, &el, &n);
+            if (!el) continue;
+            tr->blocks_eligible++;
+            tr->eligible += n;
         }
         r->eligible += tr->eligible;
+        units += tr->blocks_eligible;
     }
-    if (!(x.scratch = malloc((r->eligible + 1) * sizeof(float)))) {
-        s = err_set(TP_ENOMEM, "grow: out of memory for %zu scores", r->eligible);
+    if (!(x.scratch = malloc((units + 1) * sizeof(float)))) {
+        s = err_set(TP_ENOMEM, "grow: out of memory for %zu scores", units);
         goto done;
     }
     /* Nothing below can fail: the model changes only from here on. */
     if (c->scope == MASK_SCOPE_GLOBAL) {
-        grow_largest(&x, 0, m->n_tensors, r->eligible, grow_count(c->ratio, r->eligible));
+        grow_largest(&x, 0, m->n_tensors, units, grow_count(c->ratio, units));
     } else {
         for (int t = 0; t < m->n_tensors; t++)
-            if (r->t[t].selected) grow_largest(&x, t, t + 1, r->t[t].eligible, grow_count(c->ratio, r->t[t].eligible));
+            if (r->t[t].selected)
+                grow_largest(&x, t, t + 1, r->t[t].blocks_eligible, grow_count(c->ratio, r->t[t].blocks_eligible));
     }
     for (int t = 0; t < m->n_tensors; t++) r->grown += r->t[t].grown;
     *out = *r;

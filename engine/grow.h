@@ -22,6 +22,11 @@
  * matrix, or with scope=global all selected tensors ranked together.  Ties at equal |G|: the lower
  * flat index is grown first.  A grown entry gets mask 1 and w = 0 (GROW_INIT_ZERO, RigL) or
  * w = -lr·G/K (GROW_INIT_GRAD, NeST: one SGD step along the mean gradient of the K batches).
+ * Blocks (block_r x block_c > 1x1) [block-sparse RNNs, Narang et al. 2017]: the unit is an R x C
+ * block of engine/mask's grid; a block is eligible when every entry is (all dormant, none ever
+ * pruned when not recoverable), its score is the L2 norm of G over its entries (the block-summed
+ * gradient), floor(ratio·eligible blocks) grow, and a block grows whole (every entry mask 1, each
+ * initialised as above), so a blocked mask stays blocked.  Ties: the lower block first.
  * Selection: mask_param_selected(params) (by default all PARAM_WEIGHT tensors; the embedding and
  * biases only when named).  After growing, the Adam moments of grown entries are zero provided
  * optim_sync_mask() was called after the pruning that made them dormant (see engine/optim.h);
@@ -52,12 +57,14 @@ typedef struct {
     float lr;             /* GROW_INIT_GRAD: w = -lr · G / K                                  */
     int recoverable;      /* 0: entries with ever_pruned set never regrow                     */
     const char *params;   /* GLOB list; NULL = all PARAM_WEIGHT tensors                       */
+    int block_r, block_c; /* 1x1: entries; else whole R x C blocks (1..MASK_BLOCK_MAX each)   */
 } GrowConfig;
 
 typedef struct {
     int selected;
-    size_t eligible;      /* dormant entries that may grow                                   */
-    size_t grown;
+    size_t eligible;      /* dormant entries that may grow (in eligible blocks)              */
+    size_t grown;         /* entries grown                                                   */
+    size_t blocks_eligible, blocks_grown;   /* units: = eligible, grown for 1x1              */
 } GrowTensorResult;
 
 typedef struct {
@@ -77,7 +84,7 @@ TpStatus grow_accum_add(GrowAccum *a, const Model *m);
  * train_step(), whose optim_clip scaled g by c. */
 TpStatus grow_accum_add_clipped(GrowAccum *a, const Model *m, double grad_norm, float clip);
 
-/* ratio 0, per matrix, init zero, lr 0, recoverable, all weight matrices */
+/* ratio 0, per matrix, init zero, lr 0, recoverable, all weight matrices, 1x1 (entries) */
 GrowConfig grow_config_default(void);
 TpStatus grow_config_check(const GrowConfig *c);
 /* Grow m from the scores in a.  ever_pruned [n_params] is needed (non-NULL) when !recoverable.

@@ -290,9 +290,25 @@ static void bench_free(Bench *b)
 /* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr, and
  * sell: the same pattern in the SELL-16-sigma layout the runtime usually runs), or
  * k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes); values irrelevant to the timing. */
+static const struct {
+    const char *name;
+    SparseKind kind;
+} PATTERNS[] = {{"dense", SPARSE_DENSE},        {"csr", SPARSE_CSR},          {"sell", SPARSE_SELL},
+                {"row", SPARSE_ROW},            {"block16x1", SPARSE_BSR16X1}, {"block8x1", SPARSE_BSR8X1},
+                {"block4x4", SPARSE_BSR4X4}};
+
+static int pattern_index(const char *p)
+{
+    for (size_t i = 0; i < sizeof PATTERNS / sizeof PATTERNS[0]; i++)
+        if (!strcmp(p, PATTERNS[i].name)) return (int)i;
+    return -1;
+}
+
+int latency_pattern_known(const char *pattern) { return pattern_index(pattern) >= 0; }
+
 static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
 {
-    SparseKind kind = !strcmp(o->pattern, "row") ? SPARSE_ROW : !strcmp(o->pattern, "sell") ? SPARSE_SELL : SPARSE_CSR;
+    SparseKind kind = PATTERNS[pattern_index(o->pattern)].kind;
     double d = 1.0 - o->sparsity, bytes = 0.0;
     for (int i = 0; i < o->n_sizes; i++) {
         double H = o->sizes[i], I = o->input ? o->input : H;
@@ -373,10 +389,9 @@ static TpStatus check_options(const LatencyOptions *o, BackendKind *kind)
         return err_set(TP_EINVAL, "profile: the accel backend is a model: use accel_curve() (engine/accel)");
     else return err_set(TP_EINVAL, "profile: backend '%s': expected cpu, cuda or accel", be);
     const char *pat = o->pattern ? o->pattern : "dense";
-    if (strcmp(pat, "dense") && strcmp(pat, "csr") && strcmp(pat, "sell") && strcmp(pat, "row"))
-        return err_set(TP_EINVAL, "profile: pattern '%s': expected dense, csr, sell or row", pat);
+    if (!latency_pattern_known(pat)) return err_set(TP_EINVAL, "profile: pattern '%s': expected " LATENCY_PATTERNS, pat);
     if (!(o->sparsity >= 0.0 && o->sparsity < 1.0) || (o->sparsity > 0.0) != (strcmp(pat, "dense") != 0))
-        return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: csr, sell and row need 0 < sparsity < 1, dense needs 0",
+        return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: sparse patterns need 0 < sparsity < 1, dense needs 0",
                        o->sparsity, pat);
     if (strcmp(pat, "dense") && *kind == BACKEND_CUDA)
         return err_set(TP_ENOTAVAIL, "profile: sparse patterns are CPU kernels (engine/sparse); use --backend cpu");

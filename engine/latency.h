@@ -56,7 +56,7 @@ typedef struct {
     int threads, batch, seq;
     int input;             /* input size I; 0 = I equals the hidden size                      */
     double sparsity;       /* fraction of zero weights (0 = dense)                             */
-    char pattern[8];       /* dense | csr | sell | row                                         */
+    char pattern[16];      /* dense | csr | sell | row | block16x1 | block8x1 | block4x4        */
     char protocol[16];     /* steady (measured, see above) | model (engine/accel)              */
     char run[32];          /* sweep id: UTC start time, pid, seed; model-lstm / model-hlstm-M<M> */
     char fingerprint[512]; /* hardware: "cpu=...; cpus=N; blas=...; os=..." or the accel model */
@@ -100,7 +100,8 @@ typedef struct {
     int threads;              /* 0 = leave the BLAS thread count as it is                       */
     int batch, seq, input;    /* defaults 1, 1, 0 (= hidden)                                    */
     double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
-    const char *pattern;      /* NULL/"dense", "csr", "sell" or "row" (sparse kernels, see below)  */
+    const char *pattern;      /* NULL/"dense", "csr", "sell", "row", "block16x1", "block8x1" or
+                               * "block4x4" (sparse kernels, see below)                            */
     const int *sizes;
     int n_sizes;
     int rounds;               /* 0 = automatic from budget_s                                     */
@@ -116,11 +117,15 @@ void latency_options_defaults(LatencyOptions *o);
 /* Measure a curve by the steady protocol above.  The BLAS thread count and backend are restored
  * afterwards.  Pattern csr, sell or row: the same layer step with W_ih and W_hh in that engine/sparse
  * layout (csr, sell: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per
- * row), products through sparse_gemm inside the shared window code (what engine/infer runs), every
+ * row; blockRxC: BSR, whole R x C blocks kept with probability 1 - sparsity, as block pruning leaves
+ * them), products through sparse_gemm inside the shared window code (what engine/infer runs), every
  * size's matrices built once up front (at most 4 GiB).  TP_ENOTAVAIL for sparse patterns on cuda,
  * TP_ENODEV for cuda without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE
  * for sizes too big. */
 TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o);
+/* 1 if `pattern` is one of the patterns above ("dense" included). */
+int latency_pattern_known(const char *pattern);
+#define LATENCY_PATTERNS "dense, csr, sell, row, block16x1, block8x1 or block4x4"
 
 /* TSV: the header line (with '\n'), and one curve's rows appended to a growing malloc'd buffer. */
 const char *latency_tsv_header(void);

@@ -90,8 +90,7 @@ static TpStatus parse_row(char **f, const int *col, LatencyCurve *row, int *hidd
         return err_set(TP_EFORMAT, "hidden '%s': expected 1..%d", FIELD(4), LATENCY_MAX_HIDDEN);
     if (!num_field(FIELD(5), &row->sparsity) || row->sparsity < 0 || row->sparsity >= 1)
         return err_set(TP_EFORMAT, "sparsity '%s': expected 0 <= s < 1", FIELD(5));
-    if (strcmp(FIELD(6), "dense") && strcmp(FIELD(6), "csr") && strcmp(FIELD(6), "sell") && strcmp(FIELD(6), "row"))
-        return err_set(TP_EFORMAT, "pattern '%s': expected dense, csr, sell or row", FIELD(6));
+    if (!latency_pattern_known(FIELD(6))) return err_set(TP_EFORMAT, "pattern '%s': expected " LATENCY_PATTERNS, FIELD(6));
     snprintf(row->pattern, sizeof row->pattern, "%s", FIELD(6));
     static const char *const tn[3] = {"median_us", "p10_us", "p90_us"};
     for (int k = 0; k < 3; k++)

@@ -224,3 +224,100 @@ size_t mask_count_ceil(double x)
     double c = ceil(x - 1e-6);
     return c > 0.0 ? (size_t)c : 0;
 }
+
+/* ---- block grid --------------------------------------------------------------------------------- */
+
+void mask_block_grid(MaskBlockGrid *g, int rows, int cols, int R, int C)
+{
+    *g = (MaskBlockGrid){rows, cols, R, C, (rows + R - 1) / R, (cols + C - 1) / C};
+}
+
+size_t mask_block_count(const MaskBlockGrid *g) { return (size_t)g->nbr * (size_t)g->nbc; }
+
+void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *c0, int *c1)
+{
+    *r0 = (int)(b / (size_t)g->nbc) * g->R;
+    *c0 = (int)(b % (size_t)g->nbc) * g->C;
+    *r1 = *r0 + g->R < g->rows ? *r0 + g->R : g->rows;
+    *c1 = *c0 + g->C < g->cols ? *c0 + g->C : g->cols;
+}
+
+TpStatus mask_block_parse(const char *text, int *R, int *C)
+{
+    char *end;
+    long r = strtol(text, &end, 10), c = 0;
+    int ok = end != text && (*end == 'x' || *end == 'X');
+    if (ok) {
+        const char *q = end + 1;
+        c = strtol(q, &end, 10);
+        ok = end != q && !*end;
+    }
+    if (!ok || r < 1 || r > MASK_BLOCK_MAX || c < 1 || c > MASK_BLOCK_MAX)
+        return err_set(TP_EINVAL, "block '%s': expected RxC with R and C in 1..%d (e.g. 16x1, 8x1, 4x4)", text,
+                       MASK_BLOCK_MAX);
+    *R = (int)r;
+    *C = (int)c;
+    return TP_OK;
+}
+
+int mask_tensor_blocked(const Model *m, int tensor, int R, int C, size_t *bad)
+{
+    const ModelParam *p = &m->p[tensor];
+    const uint8_t *mk = m->mask + p->off;
+    MaskBlockGrid g;
+    mask_block_grid(&g, p->rows, p->cols, R, C);
+    if (bad) *bad = (size_t)-1;
+    for (size_t b = 0; b < mask_block_count(&g); b++) {
+        int r0, r1, c0, c1;
+        mask_block_bounds(&g, b, &r0, &r1, &c0, &c1);
+        size_t live = 0;
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++) live += mk[(size_t)r * p->cols + c] != 0;
+        if (live && live != (size_t)(r1 - r0) * (size_t)(c1 - c0)) {
+            if (bad) *bad = b;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int mask_tensor_block_shape(const Model *m, int tensor, int *R, int *C)
+{
+    static const int SHAPES[3][2] = {{16, 1}, {8, 1}, {4, 4}};
+    const ModelParam *p = &m->p[tensor];
+    *R = *C = 0;
+    if (!memchr(m->mask + p->off, 0, p->n)) return 0;
+    for (int k = 0; k < 3; k++)
+        if (mask_tensor_blocked(m, tensor, SHAPES[k][0], SHAPES[k][1], NULL)) {
+            *R = SHAPES[k][0];
+            *C = SHAPES[k][1];
+            return 1;
+        }
+    return 0;
+}
+
+size_t mask_tensor_complete_blocks(Model *m, int tensor, int R, int C)
+{
+    const ModelParam *p = &m->p[tensor];
+    uint8_t *mk = m->mask + p->off;
+    float *w = m->w + p->off;
+    MaskBlockGrid g;
+    mask_block_grid(&g, p->rows, p->cols, R, C);
+    size_t added = 0;
+    for (size_t b = 0; b < mask_block_count(&g); b++) {
+        int r0, r1, c0, c1, live = 0;
+        mask_block_bounds(&g, b, &r0, &r1, &c0, &c1);
+        for (int r = r0; r < r1 && !live; r++)
+            for (int c = c0; c < c1; c++) live |= mk[(size_t)r * p->cols + c] != 0;
+        if (!live) continue;
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++) {
+                size_t i = (size_t)r * p->cols + c;
+                if (mk[i]) continue;
+                mk[i] = 1;
+                w[i] = 0.0f;
+                added++;
+            }
+    }
+    return added;
+}

@@ -85,6 +85,36 @@ int mask_param_selected(const ModelParam *p, const char *params);
 /* TP_EINVAL (naming the known tensors) if params selects no tensor of m. */
 TpStatus mask_params_check(const Model *m, const char *params);
 
+/* Block grid of block pruning and growth (engine/prune PRUNE_BLOCK, engine/grow): an R x C block is
+ * R consecutive rows and C consecutive columns starting at a multiple of R and of C; the last block
+ * row (column) is shorter when R (C) does not divide rows (cols).  Blocks are numbered row-major:
+ * block b covers rows [b / nbc * R, ..) and columns [b % nbc * C, ..).  A tensor's mask is BLOCKED
+ * when every block is all live or all dormant, what block pruning and growth keep (training applies
+ * the mask per entry, so it stays blocked). */
+enum { MASK_BLOCK_MAX = 64 };   /* R and C are 1..MASK_BLOCK_MAX */
+typedef struct {
+    int rows, cols, R, C;
+    int nbr, nbc;               /* block rows ceil(rows/R), block columns ceil(cols/C) */
+} MaskBlockGrid;
+
+void mask_block_grid(MaskBlockGrid *g, int rows, int cols, int R, int C);
+size_t mask_block_count(const MaskBlockGrid *g);
+/* The entries of block b: rows [*r0, *r1), columns [*c0, *c1). */
+void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *c0, int *c1);
+/* "16x1" -> R 16, C 1 (TP_EINVAL naming the text unless both are 1..MASK_BLOCK_MAX). */
+TpStatus mask_block_parse(const char *text, int *R, int *C);
+/* 1 if tensor `tensor`'s mask is blocked on the R x C grid; *bad (may be NULL) = the first block
+ * that is partly live, or (size_t)-1. */
+int mask_tensor_blocked(const Model *m, int tensor, int R, int C, size_t *bad);
+/* The block shape a SPARSE tensor's mask follows: the first of 16x1, 8x1, 4x4 (the runtime's BSR
+ * layouts, engine/sparse) under which it is blocked; 0 (and R = C = 0) when none, or when the
+ * tensor has no dormant entry (a dense mask is blocked under every shape and says nothing). */
+int mask_tensor_block_shape(const Model *m, int tensor, int *R, int *C);
+/* Make every partly live block of the R x C grid of tensor `tensor` all live, the new entries with
+ * w = 0 (outputs unchanged, like growth with init=zero); returns the entries made live.  For edits
+ * that move rows and columns (engine/resize), so a blocked mask stays blocked. */
+size_t mask_tensor_complete_blocks(Model *m, int tensor, int R, int C);
+
 /* The k-th smallest (0-based, k < n) of keys[0..n), which it reorders.  Expected O(n)
  * (three-way quickselect, so runs of equal keys cost nothing).  Keys must not be NaN. */
 float mask_select_kth(float *keys, size_t n, size_t k);

@@ -8,7 +8,7 @@
 PruneConfig prune_config_default(void)
 {
     return (PruneConfig){.mode = PRUNE_RATIO, .amount = 0.0, .amount_ih = -1.0, .amount_hh = -1.0,
-                         .pattern = PRUNE_UNSTRUCTURED, .scope = MASK_SCOPE_MATRIX, .params = NULL};
+                         .pattern = PRUNE_UNSTRUCTURED, .block_r = 16, .block_c = 1, .scope = MASK_SCOPE_MATRIX, .params = NULL};
 }
 
 static const char *mode_key(PruneMode m)
@@ -30,8 +30,12 @@ TpStatus prune_config_check(const PruneConfig *c)
 {
     if (c->mode != PRUNE_RATIO && c->mode != PRUNE_THRESHOLD && c->mode != PRUNE_SPARSITY)
         return err_set(TP_EINVAL, "prune: unknown mode %d", (int)c->mode);
-    if (c->pattern != PRUNE_UNSTRUCTURED && c->pattern != PRUNE_ROW)
+    if (c->pattern != PRUNE_UNSTRUCTURED && c->pattern != PRUNE_ROW && c->pattern != PRUNE_BLOCK)
         return err_set(TP_EINVAL, "prune pattern: unknown pattern %d", (int)c->pattern);
+    if (c->pattern == PRUNE_BLOCK &&
+        (c->block_r < 1 || c->block_r > MASK_BLOCK_MAX || c->block_c < 1 || c->block_c > MASK_BLOCK_MAX))
+        return err_set(TP_EINVAL, "prune pattern=block: block %dx%d: expected R and C in 1..%d", c->block_r, c->block_c,
+                       MASK_BLOCK_MAX);
     if (c->scope != MASK_SCOPE_MATRIX && c->scope != MASK_SCOPE_GLOBAL)
         return err_set(TP_EINVAL, "prune scope: unknown scope %d", (int)c->scope);
     TpStatus s = check_amount(c->mode, mode_key(c->mode), c->amount);
@@ -132,6 +136,98 @@ static void prune_rows(Run *x, const PruneConfig *c, int t)
     }
 }
 
+/* ---- blocks ---- */
+
+/* L2 norm of the live entries of block b of tensor t; *live = their count. */
+static float block_score(const Model *m, int t, const MaskBlockGrid *g, size_t b, size_t *live)
+{
+    const ModelParam *p = &m->p[t];
+    int r0, r1, c0, c1;
+    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    double ss = 0.0;
+    *live = 0;
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            size_t i = p->off + (size_t)r * p->cols + c;
+            if (!m->mask[i]) continue;
+            ss += (double)m->w[i] * m->w[i];
+            ++*live;
+        }
+    return (float)sqrt(ss);
+}
+
+static void remove_block(Run *x, int t, const MaskBlockGrid *g, size_t b)
+{
+    const ModelParam *p = &x->m->p[t];
+    int r0, r1, c0, c1;
+    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    x->r->t[t].blocks_removed++;
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            size_t i = p->off + (size_t)r * p->cols + c;
+            if (x->m->mask[i]) remove_entry(x, i, t);
+        }
+}
+
+static void grid_of(const PruneConfig *c, const ModelParam *p, MaskBlockGrid *g)
+{
+    mask_block_grid(g, p->rows, p->cols, c->block_r, c->block_c);
+}
+
+/* Remove the n_remove live blocks of smallest score in the segments (n_live live blocks in all), or
+ * with thr >= 0 every live block scoring below thr.  Cut and ties as remove_smallest. */
+static void remove_blocks(Run *x, const PruneConfig *c, const Seg *seg, int n_seg, size_t n_live, size_t n_remove,
+                          double thr)
+{
+    MaskBlockGrid g;
+    size_t live;
+    float v = (float)thr;
+    size_t ties = 0;
+    if (thr < 0.0) {
+        if (n_remove == 0) return;
+        size_t k = 0;
+        for (int s = 0; s < n_seg; s++) {
+            grid_of(c, &x->m->p[seg[s].tensor], &g);
+            for (size_t b = 0; b < mask_block_count(&g); b++) {
+                float sc = block_score(x->m, seg[s].tensor, &g, b, &live);
+                if (live) x->scratch[k++] = sc;
+            }
+        }
+        v = mask_select_kth(x->scratch, n_live, n_remove - 1);
+        size_t below = 0;
+        for (size_t i = 0; i < n_live; i++) below += x->scratch[i] < v;
+        ties = n_remove - below;
+    }
+    for (int s = n_seg - 1; s >= 0; s--) {
+        int t = seg[s].tensor;
+        grid_of(c, &x->m->p[t], &g);
+        for (size_t b = mask_block_count(&g); b-- > 0;) {
+            /* read before this pass changes the mask: blocks are disjoint */
+            float sc = block_score(x->m, t, &g, b, &live);
+            if (!live) continue;
+            if (sc < v || (sc == v && ties > 0)) {
+                if (sc == v) ties--;
+                remove_block(x, t, &g, b);
+            }
+        }
+    }
+}
+
+/* Live blocks of tensor t (and the grid's count into the result). */
+static size_t count_blocks(Run *x, const PruneConfig *c, int t)
+{
+    MaskBlockGrid g;
+    grid_of(c, &x->m->p[t], &g);
+    size_t n_live = 0, live;
+    for (size_t b = 0; b < mask_block_count(&g); b++) {
+        block_score(x->m, t, &g, b, &live);
+        n_live += live != 0;
+    }
+    x->r->t[t].blocks = mask_block_count(&g);
+    x->r->t[t].blocks_live = n_live;
+    return n_live;
+}
+
 static void prune_threshold(Run *x, int t)
 {
     const ModelParam *p = &x->m->p[t];
@@ -172,6 +268,7 @@ static TpStatus run(const Model *m, Model *mut, uint8_t *ever, PruneResult *out,
         r->n_selected += p->n;
         r->live_before += tr->live_before;
         scratch_n += tr->live_before;
+        if (c->pattern == PRUNE_BLOCK) count_blocks(&x, c, t);
     }
     if (c->mode != PRUNE_THRESHOLD && !(x.scratch = malloc(scratch_n * sizeof(float)))) {
         s = err_set(TP_ENOMEM, "prune: out of memory for %zu keys", scratch_n);
@@ -182,6 +279,11 @@ static TpStatus run(const Model *m, Model *mut, uint8_t *ever, PruneResult *out,
     int grouped[MODEL_MAX_TENSORS] = {0};
     for (int t = 0; t < m->n_tensors; t++) {
         if (!r->t[t].selected || grouped[t]) continue;
+        if (c->mode == PRUNE_THRESHOLD && c->pattern == PRUNE_BLOCK) {
+            Seg one = {m->p[t].off, m->p[t].n, t};
+            remove_blocks(&x, c, &one, 1, 0, 0, r->t[t].amount);
+            continue;
+        }
         if (c->mode == PRUNE_THRESHOLD) {
             prune_threshold(&x, t);
             continue;
@@ -200,12 +302,14 @@ static TpStatus run(const Model *m, Model *mut, uint8_t *ever, PruneResult *out,
                 continue;
             grouped[u] = 1;
             seg[n_seg++] = (Seg){m->p[u].off, m->p[u].n, u};
-            live += r->t[u].live_before;
-            n += m->p[u].n;
+            live += c->pattern == PRUNE_BLOCK ? r->t[u].blocks_live : r->t[u].live_before;
+            n += c->pattern == PRUNE_BLOCK ? r->t[u].blocks : m->p[u].n;
         }
         size_t keep = c->mode == PRUNE_RATIO ? mask_count_ceil((1.0 - a) * (double)live)
                                              : mask_count_ceil((1.0 - a) * (double)n);
-        if (keep < live) remove_smallest(&x, seg, n_seg, live, live - keep);
+        if (keep >= live) continue;
+        if (c->pattern == PRUNE_BLOCK) remove_blocks(&x, c, seg, n_seg, live, live - keep, -1.0);
+        else remove_smallest(&x, seg, n_seg, live, live - keep);
     }
     for (int t = 0; t < m->n_tensors; t++) r->removed += r->t[t].removed;
     if (r->n_selected) {

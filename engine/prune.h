@@ -23,6 +23,16 @@
  * that already holds fewer than k live entries keeps them all (only possible if the matrix was not
  * row-balanced before; mask_tensor_stats shows it as row_nnz_min < row_nnz_max).  Row balance is a
  * per-matrix property: PRUNE_ROW needs scope=matrix and a ratio or sparsity.
+ * Pattern PRUNE_BLOCK [Narang et al., "Block-sparse recurrent neural networks", 2017; WaveRNN 16x1]:
+ * the unit of removal is an R x C block of the grid of engine/mask (mask_block_grid: edge blocks
+ * partial), whose score is the L2 norm of its live entries; a block is live when any entry is.
+ * Ratio: of L live blocks keep ceil((1-amount)·L); sparsity: of N blocks keep at most
+ * ceil((1-amount)·N) live ones (with R | rows and C | cols that is the entry sparsity); threshold:
+ * remove the live blocks whose L2 norm is below amount.  A removed block loses all its entries, so
+ * a blocked mask (every block all live or all dormant) stays blocked; a mask that was not blocked
+ * before keeps its partly live blocks or loses them whole.  Dual ratios and both scopes (global:
+ * blocks of all the tensors with the same amount ranked together) work as for entries; ties: the
+ * lower block (lower tensor, then lower block number) is kept.
  * Protection: the selection is mask_param_selected(params): by default every PARAM_WEIGHT tensor,
  * the embedding and biases only when params names them explicitly (engine/mask.h).
  * Ties: entries are ranked by |w| and, at equal |w|, the LOWER flat index counts as more important
@@ -44,7 +54,7 @@
 #include "base/status.h"
 
 typedef enum { PRUNE_RATIO = 0, PRUNE_THRESHOLD = 1, PRUNE_SPARSITY = 2 } PruneMode;  /* persisted: append only */
-typedef enum { PRUNE_UNSTRUCTURED = 0, PRUNE_ROW = 1 } PrunePattern;                  /* persisted: append only */
+typedef enum { PRUNE_UNSTRUCTURED = 0, PRUNE_ROW = 1, PRUNE_BLOCK = 2 } PrunePattern; /* persisted: append only */
 
 typedef struct {
     PruneMode mode;
@@ -52,6 +62,7 @@ typedef struct {
     double amount_ih;     /* < 0: use amount; else the amount for *.w_ih tensors         */
     double amount_hh;     /* < 0: use amount; else the amount for *.w_hh tensors         */
     PrunePattern pattern;
+    int block_r, block_c; /* PRUNE_BLOCK: the R x C block (1..MASK_BLOCK_MAX each)       */
     MaskScope scope;
     const char *params;   /* GLOB list (mask_param_selected); NULL = all PARAM_WEIGHT    */
 } PruneConfig;
@@ -63,6 +74,8 @@ typedef struct {
     size_t live_before;
     size_t removed;       /* live after = live_before - removed                           */
     int row_k;            /* PRUNE_ROW: live entries kept per row; else -1                */
+    size_t blocks;        /* PRUNE_BLOCK: blocks of the grid, live ones before, removed;  */
+    size_t blocks_live, blocks_removed;   /* else 0                                       */
 } PruneTensorResult;
 
 typedef struct {
@@ -74,7 +87,8 @@ typedef struct {
     double sparsity_before, sparsity_after;   /* over the selected tensors                 */
 } PruneResult;
 
-/* ratio mode, amount 0, no dual ratios, unstructured, per matrix, all weight matrices */
+/* ratio mode, amount 0, no dual ratios, unstructured (block 16x1 if set to PRUNE_BLOCK), per matrix,
+ * all weight matrices */
 PruneConfig prune_config_default(void);
 TpStatus prune_config_check(const PruneConfig *c);
 /* Dry run: what prune_apply would do (the same counts), changing nothing. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "mask.h"
 
 /* unit of `layer` indexed by each entry of axis a (sizes of m->cfg), or -1; malloc'd, NULL on OOM */
 static int *axis_units(const Model *m, const ModelAxis *a, int len, int layer)
@@ -305,6 +306,8 @@ TpStatus resize_layer(Model *m, Optim *o, ModelState *s, int layer, int new_hidd
         extra[1] = o->v;
         n_extra = 2;
     }
+    int blk[MODEL_MAX_TENSORS][2];   /* block-pruned matrices keep their blocks (resize.h) */
+    for (int t = 0; t < m->n_tensors; t++) mask_tensor_block_shape(m, t, &blk[t][0], &blk[t][1]);
     if ((st = model_relayout(m, &cfg, maps, extra, n_extra)) != TP_OK) goto fail;
     /* from here on nothing can fail */
     if (o) {
@@ -333,6 +336,8 @@ TpStatus resize_layer(Model *m, Optim *o, ModelState *s, int layer, int new_hidd
             place(m, layer, Ho, k, &picks[k], psi, omega, init.bridge);
         }
     }
+    for (int t = 0; t < m->n_tensors; t++)
+        if (blk[t][0]) mask_tensor_complete_blocks(m, t, blk[t][0], blk[t][1]);
     free(map);
     free(picks);
     return TP_OK;

@@ -11,6 +11,11 @@
  * they do not count either.  Ties keep the lower index.  A caller may pass its own scores instead
  * (higher = more important).
  *
+ * Blocks: a sparse matrix whose mask is blocked under 16x1, 8x1 or 4x4 (block pruning, engine/prune;
+ * mask_tensor_block_shape) stays blocked: removing or appending units moves rows and columns across
+ * the block grid, so every block the move leaves partly live is completed with w = 0 entries
+ * (mask_tensor_complete_blocks: the outputs are unchanged; a few more live entries).
+ *
  * Grow appends H' - H units after the existing ones.  Their connections are live (mask 1) and
  * initialised by `init`:
  *   RESIZE_INIT_ZERO   every new weight and bias 0.  The outputs are unchanged, but such a unit is a

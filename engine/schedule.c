@@ -14,6 +14,15 @@ ScheduleConfig schedule_config_default(ScheduleKind kind)
 
 static int is_fraction(double x) { return x >= 0.0 && x <= 1.0; }
 
+static TpStatus check_block(const ScheduleConfig *c)
+{
+    int none = c->block_r == 0 && c->block_c == 0;
+    int ok = c->block_r >= 1 && c->block_r <= MASK_BLOCK_MAX && c->block_c >= 1 && c->block_c <= MASK_BLOCK_MAX;
+    if (!none && !ok)
+        return err_set(TP_ERANGE, "schedule: block %dx%d: expected R and C in 1..%d", c->block_r, c->block_c, MASK_BLOCK_MAX);
+    return TP_OK;
+}
+
 TpStatus schedule_config_check(const ScheduleConfig *c)
 {
     switch (c->kind) {
@@ -26,7 +35,7 @@ TpStatus schedule_config_check(const ScheduleConfig *c)
             return err_set(TP_ERANGE, "schedule agp: start=%ld end=%ld: expected 0 <= start <= end", c->start,
                            c->end);
         if (c->every < 1) return err_set(TP_ERANGE, "schedule agp: every=%ld: expected >= 1", c->every);
-        return TP_OK;
+        return check_block(c);
     case SCHEDULE_GP:
         if (!is_fraction(c->grow_ratio))
             return err_set(TP_ERANGE, "schedule gp: grow=%g: expected a fraction in 0..1", c->grow_ratio);
@@ -39,7 +48,7 @@ TpStatus schedule_config_check(const ScheduleConfig *c)
             return err_set(TP_ERANGE, "schedule gp: batches=%d: expected >= 1", c->grow_batches);
         if (c->cycles < 1) return err_set(TP_ERANGE, "schedule gp: cycles=%d: expected >= 1", c->cycles);
         if (c->max_prunes < 1) return err_set(TP_ERANGE, "schedule gp: max_prunes=%d: expected >= 1", c->max_prunes);
-        return TP_OK;
+        return check_block(c);
     }
     return err_set(TP_EINVAL, "schedule: unknown kind %d", (int)c->kind);
 }

@@ -36,6 +36,9 @@
  * RESTORE_LAST_GOOD; after a rejected growth the pruning phase starts from the restored model, after
  * a rejected pruning step the cycle ends.  After `cycles` cycles: DONE (the model is then the last
  * good one).
+ * Block pattern (block_r, block_c > 0): the caller prunes with PRUNE_BLOCK and grows with that block
+ * (engine/prune, engine/grow); the schedule itself counts the same (AGP's target sparsity then
+ * counts blocks of the grid).
  */
 #ifndef TP_SCHEDULE_H
 #define TP_SCHEDULE_H
@@ -77,6 +80,9 @@ typedef struct {
     int grow_batches;            /* K minibatches of gradient accumulation per growth  */
     int cycles;                  /* growth+pruning cycles                              */
     int max_prunes;              /* accepted pruning steps per phase before it ends    */
+    /* both: 0 x 0 prunes and grows entries; R x C (schedule ... pattern=block block=RxC) prunes
+     * (PRUNE_BLOCK) and grows whole R x C blocks, so the masks stay blocked (engine/mask) */
+    int block_r, block_c;
 } ScheduleConfig;
 
 typedef enum { GP_START = 0, GP_ACCUM, GP_RETRAIN_GROW, GP_PRUNE, GP_RETRAIN_PRUNE } GpPhase; /* persisted: append only */

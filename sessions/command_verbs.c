@@ -246,6 +246,21 @@ static double num(const Command *c, const char *key, double dflt)
     return v ? strtod(v, NULL) : dflt;
 }
 
+/* pattern=block [block=RxC] of prune, grow and schedule: *R x *C (default 16x1), or 0 x 0 without
+ * pattern=block; block= alone is refused. */
+static TpStatus block_args(const Command *c, const char *verb, int *R, int *C)
+{
+    const char *pat = command_arg(c, "pattern"), *blk = command_arg(c, "block");
+    *R = *C = 0;
+    if (!pat || strcmp(pat, "block")) {
+        if (blk) return err_set(TP_EINVAL, "%s: block=%s needs pattern=block", verb, blk);
+        return TP_OK;
+    }
+    if (!blk) blk = "16x1";
+    TpStatus st = mask_block_parse(blk, R, C);
+    return st == TP_OK ? TP_OK : err_wrap(st, "%s: ", verb);
+}
+
 static void say_tensor_table(CommandResult *r, const Session *s, const size_t *before, const size_t *after,
                              const int *selected)
 {
@@ -270,15 +285,24 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     p.amount_ih = num(c, "ih", -1.0);
     p.amount_hh = num(c, "hh", -1.0);
     if (command_arg(c, "pattern") && !strcmp(command_arg(c, "pattern"), "row")) p.pattern = PRUNE_ROW;
+    int br, bc;
+    TpStatus st = block_args(c, "prune", &br, &bc);
+    if (st != TP_OK) return st;
+    if (br > 0) p.pattern = PRUNE_BLOCK, p.block_r = br, p.block_c = bc;
     if (command_arg(c, "scope") && !strcmp(command_arg(c, "scope"), "global")) p.scope = MASK_SCOPE_GLOBAL;
     p.params = command_arg(c, "params");
     int dry = num(c, "dry", 0) == 1;
     PruneResult res;
-    TpStatus st = compress_prune(s, &p, dry, &res);
+    st = compress_prune(s, &p, dry, &res);
     if (st != TP_OK) return st;
     r->changed = !dry && res.removed > 0;
     command_say(r, "%s %zu of %zu live connections: sparsity of the selected matrices %.2f%% -> %.2f%%",
         dry ? "would prune" : "pruned", res.removed, res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
+    if (p.pattern == PRUNE_BLOCK) {
+        size_t bl = 0, bx = 0;
+        for (int i = 0; i < res.n_tensors; i++) bl += res.t[i].blocks_live, bx += res.t[i].blocks_removed;
+        command_say(r, " (%zu of %zu live %dx%d blocks)", bx, bl, p.block_r, p.block_c);
+    }
     snprintf(r->summary, sizeof r->summary, "%s %zu: sparsity %.2f%% -> %.2f%%", dry ? "would prune" : "pruned", res.removed,
              100 * res.sparsity_before, 100 * res.sparsity_after);
     size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
@@ -301,13 +325,22 @@ TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
     if (command_arg(c, "scope") && !strcmp(command_arg(c, "scope"), "global")) g.scope = MASK_SCOPE_GLOBAL;
     g.recoverable = (int)num(c, "recoverable", 1);
     g.params = command_arg(c, "params");
+    int br, bc;
+    TpStatus st = block_args(c, "grow", &br, &bc);
+    if (st != TP_OK) return st;
+    if (br > 0) g.block_r = br, g.block_c = bc;
     int dry = num(c, "dry", 0) == 1;
     GrowResult res;
-    TpStatus st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
+    st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
     if (st != TP_OK) return st;
     r->changed = !dry && res.grown > 0;
     command_say(r, "%s %zu of %zu dormant connections (scored over %d minibatch%s)", dry ? "would grow" : "grew", res.grown,
         res.eligible, res.n_batches, res.n_batches == 1 ? "" : "es");
+    if (br > 0) {
+        size_t be = 0, bg = 0;
+        for (int i = 0; i < res.n_tensors; i++) be += res.t[i].blocks_eligible, bg += res.t[i].blocks_grown;
+        command_say(r, " (%zu of %zu dormant %dx%d blocks)", bg, be, br, bc);
+    }
     snprintf(r->summary, sizeof r->summary, "%s %zu of %zu", dry ? "would grow" : "grew", res.grown, res.eligible);
     size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
     int sel[MODEL_MAX_TENSORS];
@@ -363,6 +396,8 @@ TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
     } else if (c->n_args) {
         return err_set(TP_EINVAL, "schedule none takes no keys");
     }
+    TpStatus bst = block_args(c, "schedule", &sc.block_r, &sc.block_c);
+    if (bst != TP_OK) return bst;
     const char *pg = command_arg(c, "params");
     if (pg && (st_check_params(s, pg)) != TP_OK) return err_wrap(TP_EINVAL, "schedule: ");
     TpStatus st = compress_schedule_set(s, &sc);

@@ -116,6 +116,11 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             p.params = c->params[0] ? c->params : NULL;
             p.mode = a.prune_mode;
             p.amount = a.value;
+            if (c->sched.cfg.block_r > 0) {
+                p.pattern = PRUNE_BLOCK;
+                p.block_r = c->sched.cfg.block_r;
+                p.block_c = c->sched.cfg.block_c;
+            }
             PruneResult r;
             st = compress_prune(s, &p, 0, &r);
             if (st == TP_OK)
@@ -129,6 +134,10 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             g.params = c->params[0] ? c->params : NULL;
             g.ratio = a.value;
             g.lr = s->trainer.opt.lr;
+            if (c->sched.cfg.block_r > 0) {
+                g.block_r = c->sched.cfg.block_r;
+                g.block_c = c->sched.cfg.block_c;
+            }
             GrowResult r;
             st = grow_apply(&s->model, &r, &c->acc, c->ever_pruned, &g);
             grow_accum_reset(&c->acc);
@@ -176,16 +185,17 @@ const char *compress_schedule_describe(const Session *s, char *buf, size_t n)
 {
     const Schedule *sc = &s->gp.sched;
     const ScheduleConfig *c = &sc->cfg;
+    char extra[160] = "";
+    if (s->gp.params[0] && c->kind == SCHEDULE_AGP) snprintf(extra, sizeof extra, " params=%s", s->gp.params);
+    if (c->kind != SCHEDULE_OFF && c->block_r > 0)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " pattern=block block=%dx%d", c->block_r, c->block_c);
     if (c->kind == SCHEDULE_OFF) snprintf(buf, n, "none");
-    else if (s->gp.params[0] && c->kind == SCHEDULE_AGP)
-        snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld params=%s (%s)", c->from, c->to, c->start, c->end,
-                 c->every, s->gp.params, schedule_phase_name(sc));
     else if (c->kind == SCHEDULE_AGP)
-        snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld (%s)", c->from, c->to, c->start, c->end,
-                 c->every, schedule_phase_name(sc));
+        snprintf(buf, n, "agp from=%g to=%g start=%ld end=%ld every=%ld%s (%s)", c->from, c->to, c->start, c->end,
+                 c->every, extra, schedule_phase_name(sc));
     else
-        snprintf(buf, n, "gp grow=%g prune=%g every=%ld tolerance=%g (%s, cycle %d)", c->grow_ratio, c->prune_ratio,
-                 c->every, c->tolerance, schedule_phase_name(sc), sc->cycle);
+        snprintf(buf, n, "gp grow=%g prune=%g every=%ld tolerance=%g%s (%s, cycle %d)", c->grow_ratio, c->prune_ratio,
+                 c->every, c->tolerance, extra, schedule_phase_name(sc), sc->cycle);
     return buf;
 }
 

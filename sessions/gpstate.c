@@ -136,6 +136,11 @@ void gpstate_to_json(const GpState *g, size_t n_params, cJSON *man)
         cJSON_AddStringToObject(j, "kind", sc->kind == SCHEDULE_AGP ? "agp" : "gp");
         fields_to_json(j, sc, CONFIG_FIELDS, N_OF(CONFIG_FIELDS));
         if (g->params[0]) cJSON_AddStringToObject(j, "params", g->params);
+        if (sc->block_r > 0) {
+            char b[32];
+            snprintf(b, sizeof b, "%dx%d", sc->block_r, sc->block_c);
+            cJSON_AddStringToObject(j, "block", b);
+        }
         const Schedule *sd = &g->sched;
         cJSON *pr = cJSON_AddObjectToObject(j, "progress");
         fields_to_json(pr, sd, COUNTER_FIELDS, N_OF(COUNTER_FIELDS));
@@ -199,6 +204,9 @@ TpStatus gpstate_from_json(GpState *g, const Model *m, const cJSON *man, const c
         sc = schedule_config_default(strcmp(k->valuestring, "agp") ? SCHEDULE_GP : SCHEDULE_AGP);
         if ((st = fields_from_json(&sc, sj, CONFIG_FIELDS, N_OF(CONFIG_FIELDS))) != TP_OK)
             return err_wrap(st, "%s/manifest.json: schedule.", dir);
+        const cJSON *bj = cJSON_GetObjectItemCaseSensitive(sj, "block");
+        if (bj && (!cJSON_IsString(bj) || mask_block_parse(bj->valuestring, &sc.block_r, &sc.block_c) != TP_OK))
+            return err_set(TP_EFORMAT, "%s/manifest.json: schedule.block: expected \"RxC\" (e.g. \"16x1\")", dir);
     }
     if ((st = gpstate_schedule_set(g, &sc)) != TP_OK) return err_wrap(st, "%s/manifest.json: schedule: ", dir);
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(sj, "params");

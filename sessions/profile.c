@@ -18,6 +18,7 @@ void profile_request_defaults(ProfileRequest *r)
     snprintf(r->sizes, sizeof r->sizes, "16:1536:8");
     r->batch = r->seq = 1;
     snprintf(r->pattern, sizeof r->pattern, "dense");
+    snprintf(r->block, sizeof r->block, "16x1");
     r->budget_s = 60.0;
     r->margin = 0.02;
     snprintf(r->cell, sizeof r->cell, "lstm");
@@ -58,9 +59,14 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
         if (strlen(v) >= sizeof r->sizes) return err_set(TP_ERANGE, "sizes: longer than %zu characters", sizeof r->sizes - 1);
         snprintf(r->sizes, sizeof r->sizes, "%s", v);
     } else if (is(k, "pattern")) {
-        if (strcmp(v, "dense") && strcmp(v, "csr") && strcmp(v, "sell") && strcmp(v, "row"))
-            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr, sell or row", v);
+        if (strcmp(v, "block") && !latency_pattern_known(v))
+            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr, sell, row or block (with block=RxC)", v);
         snprintf(r->pattern, sizeof r->pattern, "%s", v);
+    } else if (is(k, "block")) {
+        if (strcmp(v, "16x1") && strcmp(v, "8x1") && strcmp(v, "4x4"))
+            return err_set(TP_EINVAL, "block '%s': expected 16x1, 8x1 or 4x4 (the runtime's block layouts)", v);
+        snprintf(r->block, sizeof r->block, "%s", v);
+        r->block_set = 1;
     } else if (is(k, "cell")) {
         if (strcmp(v, "lstm") && strcmp(v, "hlstm")) return err_set(TP_EINVAL, "cell '%s': expected lstm or hlstm", v);
         snprintf(r->cell, sizeof r->cell, "%s", v);
@@ -102,14 +108,18 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
     int *sizes = NULL, n = 0;
     TpStatus st = latency_parse_sizes(r->sizes, &sizes, &n);
     if (st != TP_OK) return st;
-    if (r->sparsity > 0 && !strcmp(r->pattern, "dense"))
-        st = err_set(TP_EINVAL, "profile: sparsity %g with pattern dense: give --pattern row or csr", r->sparsity);
+    char pattern[32]; /* pattern block: the layout it measures, block16x1 ... */
+    snprintf(pattern, sizeof pattern, "%s%s", r->pattern, strcmp(r->pattern, "block") ? "" : r->block);
+    if (r->block_set && strcmp(r->pattern, "block"))
+        st = err_set(TP_EINVAL, "profile: block %s needs pattern block", r->block);
+    else if (r->sparsity > 0 && !strcmp(r->pattern, "dense"))
+        st = err_set(TP_EINVAL, "profile: sparsity %g with pattern dense: give --pattern csr, sell, row or block", r->sparsity);
     else if (r->sparsity == 0 && strcmp(r->pattern, "dense"))
         st = err_set(TP_EINVAL, "profile: pattern %s needs --sparsity S > 0", r->pattern);
     else if (!strcmp(r->backend, "accel")) {
         AccelParams p;
         st = r->accel[0] ? accel_params_load(&p, r->accel) : (accel_defaults(&p), TP_OK);
-        if (st == TP_OK && (!strcmp(r->pattern, "csr") || !strcmp(r->pattern, "sell")))
+        if (st == TP_OK && strcmp(r->pattern, "dense") && strcmp(r->pattern, "row"))
             st = err_set(TP_ENOTAVAIL, "the accel model has no %s dataflow: use --pattern row (row-balanced)",
                          r->pattern);
         AccelLayer proto = {!strcmp(r->cell, "hlstm") ? ACCEL_HLSTM : ACCEL_LSTM, r->input, 0, r->gate_hidden,
@@ -128,7 +138,7 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
         o.seq = r->seq;
         o.input = r->input;
         o.sparsity = r->sparsity;
-        o.pattern = r->pattern;
+        o.pattern = pattern;
         o.sizes = sizes;
         o.n_sizes = n;
         o.rounds = r->reps;

@@ -81,6 +81,13 @@ void view_tensor(const Session *s, int i, ViewTensor *t)
     t->row_nnz_max = ts.row_nnz_max;
 }
 
+int view_tensor_block(const Session *s, int i, int *R, int *C)
+{
+    *R = *C = 0;
+    if (i < 0 || i >= s->model.n_tensors || s->model.p[i].kind == PARAM_BIAS) return 0;
+    return mask_tensor_block_shape(&s->model, i, R, C);
+}
+
 int view_tensor_find(const Session *s, const char *name)
 {
     const ModelParam *p = model_param(&s->model, name);

@@ -69,6 +69,9 @@ typedef struct {
 
 int view_n_tensors(const Session *s);
 void view_tensor(const Session *s, int i, ViewTensor *t);
+/* The block shape tensor i's mask follows (16x1, 8x1 or 4x4: mask_tensor_block_shape): 1 and *R x *C,
+ * or 0 for an unstructured or dense mask. */
+int view_tensor_block(const Session *s, int i, int *R, int *C);
 /* Index of the tensor named `name`, or -1. */
 int view_tensor_find(const Session *s, const char *name);
 

@@ -492,8 +492,8 @@ static void test_profiler_tiny(void **state)
 
     /* sparse patterns run the sparse kernels (engine/sparse) and say so in the curve; a pattern
      * without sparsity is refused; a cancelled sweep says so */
-    static const char *const PATS[] = {"row", "csr"};
-    for (int p = 0; p < 2; p++) {
+    static const char *const PATS[] = {"row", "csr", "sell", "block16x1", "block8x1", "block4x4"};
+    for (int p = 0; p < 6; p++) {
         o.pattern = PATS[p];
         o.sparsity = 0.9;
         assert_int_equal(latency_profile(&c, &o), TP_OK);
@@ -505,6 +505,10 @@ static void test_profiler_tiny(void **state)
     }
     o.sparsity = 0;
     assert_int_equal(latency_profile(&c, &o), TP_EINVAL);
+    o.pattern = "block";   /* the engine takes the layout; "block" alone is the front end's */
+    o.sparsity = 0.9;
+    assert_int_equal(latency_profile(&c, &o), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "block16x1"));
     o.pattern = "dense";
     o.sparsity = 0;
     o.progress = cancel_at_once;

@@ -169,6 +169,30 @@ static void test_invalid_forms_are_named(void **state)
     assert_string_equal(lines[0], "prune threshold=0.01 pattern=unstructured scope=matrix");
 }
 
+/* pattern=block: the block field joins prune, grow and the schedules */
+static void test_block_pattern(void **state)
+{
+    (void)state;
+    char lines[2][FORM_LINE_MAX];
+    int n;
+    Form f = g_form;
+    assert_string_equal(f.f[FORM_BLOCK].choices, "16x1|8x1|4x4");
+    snprintf(f.f[FORM_PATTERN].value, sizeof f.f[0].value, "block");
+    snprintf(f.f[FORM_BLOCK].value, sizeof f.f[0].value, "4x4");
+    assert_int_equal(form_commands(&f, FORM_CMD_PRUNE, 0, HIDDEN, lines, 2, &n), TP_OK);
+    assert_string_equal(lines[0], "prune ratio=0.2 pattern=block block=4x4 scope=matrix");
+    parse_all(lines, n, "prune");
+    assert_int_equal(form_commands(&f, FORM_CMD_GROW, 0, HIDDEN, lines, 2, &n), TP_OK);
+    assert_string_equal(lines[0], "grow ratio=0.1 init=zero batches=20 scope=matrix pattern=block block=4x4");
+    parse_all(lines, n, "grow");
+    for (const char *const *k = (const char *const[]){"agp", "gp", NULL}; *k; k++) {
+        snprintf(f.f[FORM_SCHED].value, sizeof f.f[0].value, "%s", *k);
+        assert_int_equal(form_commands(&f, FORM_CMD_SCHEDULE, 100, HIDDEN, lines, 2, &n), TP_OK);
+        assert_non_null(strstr(lines[0], " pattern=block block=4x4"));
+        parse_all(lines, n, "schedule");
+    }
+}
+
 static void test_stepping(void **state)
 {
     (void)state;
@@ -177,9 +201,17 @@ static void test_stepping(void **state)
     form_field_step(pat, 1);
     assert_string_equal(pat->value, "row");
     form_field_step(pat, 1);
+    assert_string_equal(pat->value, "block");
+    form_field_step(pat, 1);
     assert_string_equal(pat->value, "unstructured");
     form_field_step(pat, -1);
-    assert_string_equal(pat->value, "row");
+    assert_string_equal(pat->value, "block");
+    FormField *blk = &f.f[FORM_BLOCK];
+    assert_string_equal(blk->value, "16x1");
+    form_field_step(blk, 1);
+    assert_string_equal(blk->value, "8x1");
+    form_field_step(blk, 1);
+    assert_string_equal(blk->value, "4x4");
     FormField *ratio = &f.f[FORM_GROW];
     snprintf(ratio->value, sizeof ratio->value, "0.98");
     form_field_step(ratio, 1);
@@ -203,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_commands_parse),
         cmocka_unit_test(test_invalid_forms_are_named),
         cmocka_unit_test(test_stepping),
+        cmocka_unit_test(test_block_pattern),
     };
     return cmocka_run_group_tests_name("tui form", tests, setup, NULL);
 }

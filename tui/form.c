@@ -22,6 +22,7 @@ static const struct {
     {"ratio ih (dual)", "prune", "ih", 1, ""},
     {"ratio hh (dual)", "prune", "hh", 1, ""},
     {"pattern", "prune", "pattern", 0, "unstructured"},
+    {"block (RxC)", "prune", "block", 0, "16x1"},
     {"scope", "prune", "scope", 0, "matrix"},
     {"params (glob)", "prune", "params", 1, ""},
     {"schedule", "schedule", NULL, 0, "none"},
@@ -148,12 +149,14 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
         if (!form_field_valid(&f->f[i], f->f[i].value))
             return err_set(TP_EINVAL, "%s: invalid value '%s'", f->f[i].label, f->f[i].value);
     if (max < 1) return TP_OK;
-    char params[96] = "";
+    char params[96] = "", block[96] = "";
     if (*fv(f, FORM_PARAMS)) snprintf(params, sizeof params, " params=%s", fv(f, FORM_PARAMS));
+    int blocked = !strcmp(fv(f, FORM_PATTERN), "block");
+    if (blocked) snprintf(block, sizeof block, " pattern=block block=%s", fv(f, FORM_BLOCK));
     switch (c) {
     case FORM_CMD_GROW:
-        snprintf(lines[(*n)++], FORM_LINE_MAX, "grow ratio=%s init=%s batches=%s scope=%s%s", fv(f, FORM_GROW),
-                 fv(f, FORM_INIT), fv(f, FORM_BATCHES), fv(f, FORM_SCOPE), params);
+        snprintf(lines[(*n)++], FORM_LINE_MAX, "grow ratio=%s init=%s batches=%s scope=%s%s%s", fv(f, FORM_GROW),
+                 fv(f, FORM_INIT), fv(f, FORM_BATCHES), fv(f, FORM_SCOPE), params, block);
         break;
     case FORM_CMD_PRUNE: {
         char amount[96] = "", dual[96] = "";
@@ -162,8 +165,11 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
         if (*fv(f, FORM_IH)) snprintf(dual, sizeof dual, " ih=%s", fv(f, FORM_IH));
         if (*fv(f, FORM_HH)) snprintf(dual + strlen(dual), sizeof dual - strlen(dual), " hh=%s", fv(f, FORM_HH));
         if (!amount[0] && !dual[0]) return err_set(TP_EINVAL, "prune: set a ratio, a threshold or the dual ratios");
-        snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s pattern=%s scope=%s%s", amount, dual, fv(f, FORM_PATTERN),
-                 fv(f, FORM_SCOPE), params);
+        if (blocked)
+            snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s%s scope=%s%s", amount, dual, block, fv(f, FORM_SCOPE), params);
+        else
+            snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s pattern=%s scope=%s%s", amount, dual, fv(f, FORM_PATTERN),
+                     fv(f, FORM_SCOPE), params);
         break;
     }
     case FORM_CMD_RESIZE:
@@ -176,11 +182,11 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
         const char *k = fv(f, FORM_SCHED);
         long span = atol(fv(f, FORM_AGP_STEPS));
         if (!strcmp(k, "agp"))
-            snprintf(lines[(*n)++], FORM_LINE_MAX, "schedule agp from=0 to=%s start=%ld end=%ld every=%ld",
-                     fv(f, FORM_AGP_TO), step, step + span, span / 20 > 0 ? span / 20 : 1);
+            snprintf(lines[(*n)++], FORM_LINE_MAX, "schedule agp from=0 to=%s start=%ld end=%ld every=%ld%s",
+                     fv(f, FORM_AGP_TO), step, step + span, span / 20 > 0 ? span / 20 : 1, block);
         else if (!strcmp(k, "gp"))
-            snprintf(lines[(*n)++], FORM_LINE_MAX, "schedule gp grow=%s prune=%s every=200 tolerance=%s", fv(f, FORM_GROW),
-                     *fv(f, FORM_PRUNE) ? fv(f, FORM_PRUNE) : "0.2", fv(f, FORM_GP_TOL));
+            snprintf(lines[(*n)++], FORM_LINE_MAX, "schedule gp grow=%s prune=%s every=200 tolerance=%s%s", fv(f, FORM_GROW),
+                     *fv(f, FORM_PRUNE) ? fv(f, FORM_PRUNE) : "0.2", fv(f, FORM_GP_TOL), block);
         else
             snprintf(lines[(*n)++], FORM_LINE_MAX, "schedule none");
         break;

@@ -201,7 +201,11 @@ static void prune_draw(App *a, void *st, int top, int h)
         r++;
     }
     int hx = px + tw, hw = pw - tw;
-    draw_box_title(ty, hx, th, hw, "mask ([ ] choose)");
+    int br, bc;
+    char title[64] = "mask ([ ] choose)";
+    if (view_tensor_block(a->s, p->heat_tensor, &br, &bc))
+        snprintf(title, sizeof title, "mask: %dx%d blocks ([ ] choose)", br, bc);
+    draw_box_title(ty, hx, th, hw, title);
     view_tensor(a->s, p->heat_tensor, &t);
     CanvasText ct;
     if (t.name && heatmap_render(&ct, t.name, t.mask, t.rows, t.cols, hw - 2, th - 2,

@@ -48,9 +48,17 @@ grep -q "bad.tsv: line 3: expected p10_us <= median_us <= p90_us" bad.err || fai
 "$TOPIARY" profile --sizes 32,64 --reps 3 --sparsity 0.9 --pattern csr --out sp.tsv > /dev/null 2> sp.err \
     || fail "sparse measured profile: $(cat sp.err)"
 [ "$(awk -F'\t' 'NR > 1 {print $6 "/" $7}' sp.tsv | sort -u)" = "0.9/csr" ] || fail "sparse profile rows: $(cat sp.tsv)"
+"$TOPIARY" profile --sizes 32,64 --reps 3 --sparsity 0.9 --pattern block --out blk.tsv > /dev/null 2> blk.err \
+    || fail "block profile: $(cat blk.err)"
+[ "$(awk -F'\t' 'NR > 1 {print $6 "/" $7}' blk.tsv | sort -u)" = "0.9/block16x1" ] || fail "block profile rows: $(cat blk.tsv)"
+"$TOPIARY" profile --sizes 32 --reps 3 --sparsity 0.9 --pattern block --block 4x4 --json > blk.json 2> blk.err \
+    || fail "block 4x4 profile: $(cat blk.err)"
+grep -q '"pattern":"block4x4"' blk.json || fail "block 4x4 profile: $(head -c 300 blk.json)"
+rc=0; "$TOPIARY" profile --sizes 32 --sparsity 0.9 --pattern csr --block 4x4 > /dev/null 2> blk.err || rc=$?
+[ "$rc" -eq 2 ] || fail "--block without --pattern block: exit $rc"
 rc=0; "$TOPIARY" profile --sizes 64:8:8 > /dev/null 2> sz.err || rc=$?
 [ "$rc" -eq 2 ] || fail "bad --sizes: exit $rc"
-ok "malformed TSV (line number), bad sizes: exit 2; a csr profile is measured (engine/sparse)"
+ok "malformed TSV (line number), bad sizes: exit 2; csr and block (16x1, 4x4) profiles are measured (engine/sparse)"
 
 # ---- the verbs in a session ----
 printf 'profile backend=accel sizes=16:256:8\nrecommend layer=0\nrecommend budget_us=3\n' > s.tp
