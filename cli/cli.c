@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sessions/session_new.h"
+#include "sessions/snapshot.h"
 
 int cli_fail(const char *who, TpStatus s)
 {
@@ -133,10 +134,23 @@ int cli_open_or_create(Session *s, const char *dir, const Task *task, int task_g
             return EXIT_CODE_USAGE;
         }
         st = session_open(s, dir, task->data[0] ? task->data : NULL);
+        if (st == TP_OK) return cli_writer_recover(s);
     } else {
         st = cli_session_new(s, dir, task);
     }
     return st == TP_OK ? 0 : cli_fail(NULL, st);
+}
+
+int cli_writer_recover(Session *s)
+{
+    char note[512];
+    TpStatus st = snapshot_recover(s, note, sizeof note);
+    if (st != TP_OK) {
+        session_free(s);
+        return cli_fail(NULL, st);
+    }
+    if (note[0]) fprintf(stderr, "topiary: note: %s\n", note);
+    return 0;
 }
 
 void cli_bar(char *buf, int width, double frac)

@@ -57,6 +57,10 @@ int cli_next(CliParser *p);
 /* The task options' long names (without "--"), NULL-terminated. */
 const char *const *cli_task_options(void);
 
+/* A writer's first step on an opened session (snapshot_recover): the journal lines and undo snapshots
+ * a crash left uncommitted are dropped, with a note on stderr.  0, or an exit code (s freed). */
+int cli_writer_recover(Session *s);
+
 /* Open dir, or create it from the task when it is new.  task_given: a task option was given (only
  * allowed for a new session, or --data for an existing one).  verb names the subcommand in messages.
  * Returns 0 or the exit code after the reason was printed. */

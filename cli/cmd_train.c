@@ -93,12 +93,22 @@ static int open_session(Session *s, const char *dir, const Task *given, const ch
     }
     TpStatus st = session_open(s, dir, given->data[0] ? given->data : NULL);
     if (st != TP_OK) return cli_fail(NULL, st);
-    Task d; /* resume overrides: compare against defaults to see what was given */
+    int rc = cli_writer_recover(s);
+    if (rc) return rc;
+    /* resume overrides that change the session are commands of the language, so they are journaled
+     * and replay repeats them: compare against defaults to see what was given */
+    Task d;
     task_defaults(&d);
-    st = runtime_resume_overrides(s, given->train.epochs != d.train.epochs ? given->train.epochs : 0,
-                                  given->threads != d.threads ? given->threads : 0,
-                                  given->log_every != d.log_every ? given->log_every : 0);
-    if (st != TP_OK) {
+    char line[160] = "set";
+    size_t n = strlen(line);
+    if (given->train.epochs != d.train.epochs && given->train.epochs != s->task.train.epochs)
+        n += (size_t)snprintf(line + n, sizeof line - n, " epochs=%d", given->train.epochs);
+    if (given->threads != d.threads && given->threads != s->task.threads)
+        n += (size_t)snprintf(line + n, sizeof line - n, " threads=%d", given->threads);
+    if (given->log_every != d.log_every && given->log_every != s->task.log_every)
+        snprintf(line + n, sizeof line - n, " log_every=%d", given->log_every);
+    CommandResult cr;
+    if (strcmp(line, "set") && (st = command_execute(s, line, &cr)) != TP_OK) {
         session_free(s);
         return cli_fail(NULL, st);
     }

@@ -58,7 +58,8 @@ static const VerbSpec VERBS[] = {
      "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
      NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
-      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"}, END}},
+      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"},
+      {"undo", K_INT, 0, 1, NULL, "0: no undo point (the journal's later records of one train)"}, END}},
     {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, command_verb_eval,
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
     {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [dry=1]",
@@ -448,6 +449,15 @@ void command_say(CommandResult *r, const char *fmt, ...)
 
 static const char *undo_line, *undo_verb;
 
+/* The command being executed, for the records it makes before it ends (command_commit, and
+ * command_journal_progress at a save in the middle of a train). */
+static Session *exec_s;
+static const VerbSpec *exec_v;
+static const char *exec_line;
+static long record_step;     /* trainer step at the last journal record of this command */
+static int records_done;     /* journal records this command has made */
+static int exec_undo_taken;  /* an undo snapshot was taken for it */
+
 TpStatus command_undo_point(const Session *s)
 {
     TpStatus st = snapshot_take_undo(s, undo_line ? undo_line : "");
@@ -477,6 +487,55 @@ static int changes_session(const VerbSpec *v, const Session *s, const Command *c
     return 1;
 }
 
+int command_is_journaled(const char *verb)
+{
+    const VerbSpec *v = find_verb(verb);
+    return v && v->journaled;
+}
+
+/* Append one journal record of the executing command; `rec` without '#' or line ends. */
+static TpStatus journal_record(const char *rec, long step, const char *summary)
+{
+    char buf[JOURNAL_COMMAND_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", rec);
+    char *nl = strpbrk(buf, "\r\n#");
+    if (nl) *nl = '\0';
+    if (!buf[0]) return TP_OK;
+    TpStatus st = journal_append(exec_s->dir, step, buf, summary);
+    if (st == TP_OK) records_done++;
+    return st;
+}
+
+/* The record of the steps a train ran since its last record: "train steps=K", with undo=0 unless it
+ * is the first record of a train that took an undo snapshot (replay takes the same undo points). */
+static TpStatus journal_train_steps(const char *summary)
+{
+    long ran = exec_s->trainer.step - record_step;
+    if (ran <= 0) return TP_OK;
+    char rec[96];
+    snprintf(rec, sizeof rec, "train steps=%ld%s", ran, records_done || !exec_undo_taken ? " undo=0" : "");
+    TpStatus st = journal_record(rec, record_step, summary);
+    if (st == TP_OK) record_step = exec_s->trainer.step;
+    return st;
+}
+
+TpStatus command_journal_progress(void)
+{
+    if (!exec_s || !exec_v || !(exec_v->policy & VERB_TRAINS) || !exec_v->journaled || !journal_on) return TP_OK;
+    char summary[96];
+    snprintf(summary, sizeof summary, "trained to step %ld (epoch %d)", exec_s->trainer.step, exec_s->trainer.epoch);
+    return journal_train_steps(summary);
+}
+
+TpStatus command_commit(Session *s)
+{
+    if (!exec_s || s != exec_s || !exec_v) return err_set(TP_EINVAL, "command_commit: no command is executing");
+    TpStatus st = TP_OK;
+    if (exec_v->journaled && journal_on && !records_done) st = journal_record(exec_line, s->trainer.step, exec_v->verb);
+    if (st == TP_OK) st = session_save(s);
+    return st;
+}
+
 TpStatus command_execute(Session *s, const char *line, CommandResult *res)
 {
     memset(res, 0, sizeof *res);
@@ -486,17 +545,28 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     int changes = changes_session(v, s, &c);
+    if (v->journaled && changes && strlen(line) > JOURNAL_COMMAND_MAX)
+        return err_set(TP_EINVAL, "%s: command longer than %d characters (the journal's limit)", v->verb, JOURNAL_COMMAND_MAX);
+    /* a writer's first change: cut what an interrupted run left uncommitted (sessions/snapshot.h) */
+    if (changes && (st = snapshot_recover(s, NULL, 0)) != TP_OK) return st;
+    const char *no_undo = command_arg(&c, "undo");
+    int take_undo = (v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && !(no_undo && !strcmp(no_undo, "0"));
     const char *dry = command_arg(&c, "dry");
     int is_dry = (v->policy & VERB_DRY) && dry && !strcmp(dry, "1");
     snprintf(res->verb, sizeof res->verb, "%s", v->verb);
     res->dry_run = is_dry;
     res->destructive = (v->policy & VERB_UNDO) && changes;
-    if ((v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && (st = snapshot_take_undo(s, line)) != TP_OK)
-        return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    if (take_undo && (st = snapshot_take_undo(s, line)) != TP_OK) return err_wrap(st, "%s: undo snapshot: ", v->verb);
     undo_line = line;
     undo_verb = v->verb;
     long step_before = s->trainer.step;
     record_set = 0;
+    exec_s = s;
+    exec_v = v;
+    exec_line = line;
+    record_step = step_before;
+    records_done = 0;
+    exec_undo_taken = take_undo;
     st = v->run(s, &c, res);
     res->nan = st == TP_ENAN;
     /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
@@ -509,21 +579,16 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     }
     /* a verb that trains journals the steps it ran even when it then failed (a NaN), as they stay */
     if ((st == TP_OK || (v->policy & VERB_TRAINS)) && v->journaled && journal_on && changes) {
-        char rec[600];
-        if (v->policy & VERB_TRAINS) {
-            long ran = s->trainer.step - step_before;
-            rec[0] = '\0';
-            if (ran > 0) snprintf(rec, sizeof rec, "train steps=%ld", ran);
-        } else if (v->policy & VERB_RECORDS) {
-            snprintf(rec, sizeof rec, "%s", record_set ? record_line : "");
-        } else {
-            snprintf(rec, sizeof rec, "%s", line);
-        }
-        char *nl = strpbrk(rec, "\r\n#");
-        if (nl) *nl = '\0';
-        TpStatus js = rec[0] ? journal_append(s->dir, step_before, rec, res->summary) : TP_OK;
-        if (js != TP_OK && st == TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+        TpStatus js = TP_OK;
+        if (v->policy & VERB_TRAINS) js = journal_train_steps(res->summary);
+        else if (records_done) js = TP_OK; /* committed by the verb itself (command_commit) */
+        else if (v->policy & VERB_RECORDS) js = record_set ? journal_record(record_line, step_before, res->summary) : TP_OK;
+        else js = journal_record(line, step_before, res->summary);
+        if (js != TP_OK && st == TP_OK) st = err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
+    exec_s = NULL;
+    exec_v = NULL;
+    exec_line = NULL;
     return st;
 }
 

@@ -18,7 +18,7 @@
 
 #define MANIFEST_FORMAT "topiary-session"
 #define MANIFEST_VERSION_MAJOR 1
-#define MANIFEST_VERSION_MINOR 0
+#define MANIFEST_VERSION_MINOR 1   /* 1: "commit" (journal position) */
 #define MANIFEST_MAX_BYTES (16u << 20)
 
 /* A new manifest object with format, version, minor and (when not NULL) reason; NULL if out of memory. */
