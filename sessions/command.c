@@ -545,7 +545,7 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     int changes = changes_session(v, s, &c);
-    if (v->journaled && changes && strlen(line) > JOURNAL_COMMAND_MAX)
+    if (v->journaled && changes && strcspn(line, "\r\n#") > JOURNAL_COMMAND_MAX) /* the journal keeps no comment */
         return err_set(TP_EINVAL, "%s: command longer than %d characters (the journal's limit)", v->verb, JOURNAL_COMMAND_MAX);
     /* a writer's first change: cut what an interrupted run left uncommitted (sessions/snapshot.h) */
     if (changes && (st = snapshot_recover(s, NULL, 0)) != TP_OK) return st;
