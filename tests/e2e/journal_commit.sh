@@ -50,6 +50,15 @@ verify() {
     echo "$out" | grep -q "^verify: ok" || fail "replay --verify of $1 ($2): $(echo "$out" | tail -3)"
 }
 field() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/manifest.json")); print(eval("m"+sys.argv[2]))' "$1" "$2"; }
+# a hand-made journal line, as if a save had committed it: the manifest's position moved to the end
+commit_journal() {
+    python3 - "$1" <<'PY'
+import json, os, sys
+p = sys.argv[1] + "/manifest.json"; m = json.load(open(p))
+m["commit"]["journal_bytes"] = os.path.getsize(sys.argv[1] + "/journal.txt")
+json.dump(m, open(p, "w"), indent=1)
+PY
+}
 jsize() { if [ -f "$1/journal.txt" ]; then stat -c %s "$1/journal.txt"; else echo 0; fi; }
 # kill -9 the command after a random delay of 0.3 s + up to $1 ms (the command's output goes to files)
 kill_after() {
@@ -135,12 +144,7 @@ ok "3: kill -9 during a run with undo/restore: replay --verify ok after every ki
 new_session P
 mkdir X; echo keep > X/config.json
 printf '0\t2026-01-01T00:00:00Z\texport out=%s/X\tplanted\n' "$tmp" >> P/journal.txt
-python3 - P <<'PY'
-import json, os, sys
-p = sys.argv[1] + "/manifest.json"; m = json.load(open(p))
-m["commit"]["journal_bytes"] = os.path.getsize(sys.argv[1] + "/journal.txt")
-json.dump(m, open(p, "w"), indent=1)
-PY
+commit_journal P
 line=$(wc -l < P/journal.txt)
 expect_rc 2 $T replay --session P --verify
 [ "$(cat X/config.json)" = "keep" ] || fail "case 4: replay executed a planted export"
@@ -168,6 +172,7 @@ expect_rc 2 $T run nul.tp --session L
 echo "$err" | grep -q "nul.tp:1:16" || fail "case 5: NUL error without line and column: $err"
 ! grep -q "prune" L/journal.txt || fail "case 5: a NUL inside a line pruned"
 printf '0\t2026-01-01T00:00:00Z\tprune ratio=0.5\r dry=1\tx\n' >> L/journal.txt
+commit_journal L
 expect_rc 2 $T replay --session L --out L2
 echo "$err" | grep -q "journal.txt:[0-9]*:16" || fail "case 5: a CR in the journal without line and column: $err"
 ok "5: CR and NUL inside a line are refused with line and column (script and journal)"
