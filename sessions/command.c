@@ -54,7 +54,7 @@ enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RE
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
-    {"train", "train steps=N | epochs=N | train [limit=N]",
+    {"train", "train steps=N | epochs=N | train [limit=N]  [undo=0]",
      "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
      NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
@@ -449,15 +449,6 @@ void command_say(CommandResult *r, const char *fmt, ...)
 
 static const char *undo_line, *undo_verb;
 
-/* The command being executed, for the records it makes before it ends (command_commit, and
- * command_journal_progress at a save in the middle of a train). */
-static Session *exec_s;
-static const VerbSpec *exec_v;
-static const char *exec_line;
-static long record_step;     /* trainer step at the last journal record of this command */
-static int records_done;     /* journal records this command has made */
-static int exec_undo_taken;  /* an undo snapshot was taken for it */
-
 TpStatus command_undo_point(const Session *s)
 {
     TpStatus st = snapshot_take_undo(s, undo_line ? undo_line : "");
@@ -493,49 +484,6 @@ int command_is_journaled(const char *verb)
     return v && v->journaled;
 }
 
-/* Append one journal record of the executing command; `rec` without '#' or line ends. */
-static TpStatus journal_record(const char *rec, long step, const char *summary)
-{
-    char buf[JOURNAL_COMMAND_MAX + 1];
-    snprintf(buf, sizeof buf, "%s", rec);
-    char *nl = strpbrk(buf, "\r\n#");
-    if (nl) *nl = '\0';
-    if (!buf[0]) return TP_OK;
-    TpStatus st = journal_append(exec_s->dir, step, buf, summary);
-    if (st == TP_OK) records_done++;
-    return st;
-}
-
-/* The record of the steps a train ran since its last record: "train steps=K", with undo=0 unless it
- * is the first record of a train that took an undo snapshot (replay takes the same undo points). */
-static TpStatus journal_train_steps(const char *summary)
-{
-    long ran = exec_s->trainer.step - record_step;
-    if (ran <= 0) return TP_OK;
-    char rec[96];
-    snprintf(rec, sizeof rec, "train steps=%ld%s", ran, records_done || !exec_undo_taken ? " undo=0" : "");
-    TpStatus st = journal_record(rec, record_step, summary);
-    if (st == TP_OK) record_step = exec_s->trainer.step;
-    return st;
-}
-
-TpStatus command_journal_progress(void)
-{
-    if (!exec_s || !exec_v || !(exec_v->policy & VERB_TRAINS) || !exec_v->journaled || !journal_on) return TP_OK;
-    char summary[96];
-    snprintf(summary, sizeof summary, "trained to step %ld (epoch %d)", exec_s->trainer.step, exec_s->trainer.epoch);
-    return journal_train_steps(summary);
-}
-
-TpStatus command_commit(Session *s)
-{
-    if (!exec_s || s != exec_s || !exec_v) return err_set(TP_EINVAL, "command_commit: no command is executing");
-    TpStatus st = TP_OK;
-    if (exec_v->journaled && journal_on && !records_done) st = journal_record(exec_line, s->trainer.step, exec_v->verb);
-    if (st == TP_OK) st = session_save(s);
-    return st;
-}
-
 TpStatus command_execute(Session *s, const char *line, CommandResult *res)
 {
     memset(res, 0, sizeof *res);
@@ -561,12 +509,8 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     undo_verb = v->verb;
     long step_before = s->trainer.step;
     record_set = 0;
-    exec_s = s;
-    exec_v = v;
-    exec_line = line;
-    record_step = step_before;
-    records_done = 0;
-    exec_undo_taken = take_undo;
+    command_exec_begin(s, line, (v->policy & VERB_TRAINS) && v->journaled && journal_on,
+                       v->journaled && journal_on, take_undo);
     st = v->run(s, &c, res);
     res->nan = st == TP_ENAN;
     /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
@@ -580,15 +524,13 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     /* a verb that trains journals the steps it ran even when it then failed (a NaN), as they stay */
     if ((st == TP_OK || (v->policy & VERB_TRAINS)) && v->journaled && journal_on && changes) {
         TpStatus js = TP_OK;
-        if (v->policy & VERB_TRAINS) js = journal_train_steps(res->summary);
-        else if (records_done) js = TP_OK; /* committed by the verb itself (command_commit) */
-        else if (v->policy & VERB_RECORDS) js = record_set ? journal_record(record_line, step_before, res->summary) : TP_OK;
-        else js = journal_record(line, step_before, res->summary);
+        if (v->policy & VERB_TRAINS) js = command_journal_progress_as(res->summary);
+        else if (command_exec_records()) js = TP_OK; /* committed by the verb itself (command_commit) */
+        else if (v->policy & VERB_RECORDS) js = record_set ? command_exec_record(record_line, step_before, res->summary) : TP_OK;
+        else js = command_exec_record(line, step_before, res->summary);
         if (js != TP_OK && st == TP_OK) st = err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
-    exec_s = NULL;
-    exec_v = NULL;
-    exec_line = NULL;
+    command_exec_end();
     return st;
 }
 

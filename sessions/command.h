@@ -120,7 +120,15 @@ TpStatus command_undo_point(const Session *s);
  * before a save in the middle of a train), and command_commit journals the executing command now and
  * saves the session (undo, restore: their state is saved before the undo snapshot goes). */
 TpStatus command_journal_progress(void);
-TpStatus command_commit(Session *s);
+TpStatus command_commit(Session *s, const char *summary);
+/* The executing command's records (sessions/command_journal.c; command_execute drives them): begin
+ * with what its table entry says (a train's steps, journaled at all, an undo point taken), a record
+ * (its '#' comment cut), the train steps since the last record with `summary`, the count so far. */
+void command_exec_begin(Session *s, const char *line, int trains, int journaled, int undo_taken);
+void command_exec_end(void);
+TpStatus command_exec_record(const char *rec, long step, const char *summary);
+TpStatus command_journal_progress_as(const char *summary);
+int command_exec_records(void);
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);

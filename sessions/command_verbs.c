@@ -144,10 +144,8 @@ TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r)
     else snprintf(name, sizeof name, "step-%ld", s->trainer.step);
     TpStatus st = snapshot_take(s, name);
     if (st != TP_OK) return st;
-    /* saved with its journal line at once: a later restore of it replays */
-    if ((st = command_commit(s)) != TP_OK) return st;
     command_say(r, "snapshot %s at step %ld", name, s->trainer.step);
-    return TP_OK;
+    return command_commit(s, r->text); /* saved with its journal line at once: a later restore replays */
 }
 
 TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r)
@@ -177,9 +175,9 @@ TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r)
     TpStatus st = snapshot_undo(s, what, sizeof what);
     if (st != TP_OK) return st;
     r->changed = 1;
-    /* the restored state and the journal's "undo" are saved before the undo snapshot goes */
-    if ((st = command_commit(s)) != TP_OK || (st = snapshot_drop_undone(s)) != TP_OK) return st;
     command_say(r, "undone: %s; back at step %ld", what, s->trainer.step);
+    /* the restored state and the journal's "undo" are saved before the undo snapshot goes */
+    if ((st = command_commit(s, r->text)) != TP_OK || (st = snapshot_drop_undone(s)) != TP_OK) return st;
     return TP_OK;
 }
 
@@ -190,9 +188,8 @@ TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r)
     TpStatus st = snapshot_restore(s, n);
     if (st != TP_OK) return st;
     r->changed = 1;
-    if ((st = command_commit(s)) != TP_OK) return st; /* saved with its journal line */
     command_say(r, "restored %s: step %ld", n, s->trainer.step);
-    return TP_OK;
+    return command_commit(s, r->text); /* saved with its journal line */
 }
 
 TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r)
