@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
@@ -56,9 +57,11 @@ static int run_script(Session *s, FILE *f, const char *script, int keep_going)
 }
 
 /* A script file is checked whole before anything runs: a bad byte on its last line stops it before
- * its first command.  (Standard input is read as it comes.) */
+ * its first command.  (Standard input, pipes and FIFOs are read as they come.) */
 static int check_script(FILE *f, const char *script)
 {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
     LineReader lr;
     lines_init(&lr, f, script, RUN_MAX_LINE);
     const char *line;
@@ -70,7 +73,11 @@ static int check_script(FILE *f, const char *script)
         fprintf(stderr, "topiary: run: %s\n", err_msg());
         return exitcode_from_status(st);
     }
-    rewind(f);
+    if (fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "topiary: run: %s: %s\n", script, strerror(errno));
+        return EXIT_CODE_USAGE;
+    }
+    clearerr(f);
     return 0;
 }
 
@@ -98,7 +105,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "topiary: run: %s: %s\n", script, strerror(errno));
         return EXIT_CODE_USAGE;
     }
-    int rc = f != stdin ? check_script(f, script) : 0;
+    int rc = check_script(f, script);
     if (rc) {
         fclose(f);
         return rc;

@@ -129,8 +129,14 @@ static TpStatus replay_into(const Session *cur, const char *dir, const char *tar
         res->short_journal = 1; /* lines of saved state are missing: replay what there is (verify differs) */
         upto = -1;
     }
+    /* every line is checked, the uncommitted ones too: a verb that is never journaled means that the
+     * journal was written by something else than topiary */
+    int n_all = 0, torn_all = 0;
+    if (st == TP_OK) st = journal_read(dir, &je, &n_all, &torn_all);
+    if (st == TP_OK) st = replay_check_journal(dir, je, n_all);
+    free(je);
+    je = NULL;
     if (st == TP_OK) st = journal_read_upto(dir, upto, &je, &res->n_commands, &res->torn, &res->uncommitted);
-    if (st == TP_OK) st = replay_check_journal(dir, je, res->n_commands);
     if (st == TP_OK) st = copy_initial(dir, target);
     if (st != TP_OK) {
         free(je);
