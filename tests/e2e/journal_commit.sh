@@ -55,7 +55,7 @@ commit_journal() {
     python3 - "$1" <<'PY'
 import json, os, sys
 p = sys.argv[1] + "/manifest.json"; m = json.load(open(p))
-m["commit"]["journal_bytes"] = os.path.getsize(sys.argv[1] + "/journal.txt")
+m.setdefault("commit", {})["journal_bytes"] = os.path.getsize(sys.argv[1] + "/journal.txt")
 json.dump(m, open(p, "w"), indent=1)
 PY
 }
@@ -63,7 +63,7 @@ jsize() { if [ -f "$1/journal.txt" ]; then stat -c %s "$1/journal.txt"; else ech
 # kill -9 the command after a random delay of 0.3 s + up to $1 ms (the command's output goes to files)
 kill_after() {
     local max=$1; shift
-    "$@" >"$tmp/k.out" 2>"$tmp/k.err" &
+    "$@" >"$tmp/k.$lane.out" 2>"$tmp/k.$lane.err" &
     bg_pid=$!
     local ms=$((300 + RANDOM % max))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
@@ -74,30 +74,56 @@ kill_after() {
 }
 # after a kill: the session opens and replay --verify is ok (replay opens it as a reader, reading the
 # journal up to the manifest's position); every 4th kill also a writer's open (status), after which the
-# journal ends at the manifest's position, and replay --verify again
+# journal ends at the manifest's position, and replay --verify again.  The kills of a lane are counted
+# in $tmp/kills.$lane.
 after_kill() {
     local S=$1 what=$2
     verify "$S" "$what"
     kills=$((kills + 1))
+    echo "$kills" > "$tmp/kills.$lane"
     [ $((kills % 4)) = 0 ] || return 0
-    $T run "$tmp/status.tp" --session "$S" >/dev/null 2>"$tmp/s.err" || fail "$what: a writer cannot open: $(cat "$tmp/s.err")"
+    $T run "$tmp/status.tp" --session "$S" >/dev/null 2>"$tmp/s.$lane.err" \
+        || fail "$what: a writer cannot open: $(cat "$tmp/s.$lane.err")"
     [ "$(jsize "$S")" = "$(field "$S" '["commit"]["journal_bytes"]')" ] \
         || fail "$what: the journal ($(jsize "$S") bytes) is not at the manifest's position after a writer's open"
     verify "$S" "$what, after a writer's open"
 }
 printf 'status\n' > "$tmp/status.tp"
 kills=0
+lane=main
+# Kill loops run two at a time, each in its own subshell on its own session (a second core is used
+# while the other lane sleeps); `lanes NAME...` runs the functions lane_NAME and fails if one failed.
+lanes() {
+    local pids=() names=("$@") l
+    for l in "$@"; do ( lane=$l; kills=0; "lane_$l" ) & pids+=($!); done
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || fail "kill lane ${names[$i]} failed (see above)"; done
+}
+total_kills() { cat "$tmp"/kills.* 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
 
 # ---- 9. kill -9 during train --epochs N after epoch-end saves ---------------------------------------
-new_session K --epochs 12
-for i in $(seq 1 8); do
-    kill_after 1500 $T train --session K
-    after_kill K "case 9: kill $i of train --epochs 12 after ${killed_ms} ms"
-done
-step=$(field K '["state"]["step"]')
-[ "$step" -gt 2 ] || fail "case 9: no epoch-end save happened before the kills (step $step): make the epoch smaller"
-grep -q "undo=0" K/journal.txt || fail "case 9: no epoch-end record in the journal: $(cut -f3 K/journal.txt | tr '\n' ';')"
-ok "9: kill -9 during train --epochs 12: replay --verify ok after every kill (step $step)"
+lane_9() {
+    new_session K --epochs 12
+    for i in $(seq 1 8); do
+        kill_after 1500 $T train --session K
+        after_kill K "case 9: kill $i of train --epochs 12 after ${killed_ms} ms"
+    done
+    local step
+    step=$(field K '["state"]["step"]')
+    [ "$step" -gt 2 ] || fail "case 9: no epoch-end save happened before the kills (step $step): make the epoch smaller"
+    grep -q "undo=0" K/journal.txt || fail "case 9: no epoch-end record in the journal: $(cut -f3 K/journal.txt | tr '\n' ';')"
+    ok "9: kill -9 during train --epochs 12: replay --verify ok after every kill (step $step)"
+}
+# undo after a kill that hit between the undo's journal line and its save: state and journal agree
+lane_3() {
+    new_session V
+    for _ in $(seq 20); do printf 'train steps=3\nprune ratio=0.5\nundo\nrestore name=initial\ntrain steps=2\nundo\n'; done > u2.tp
+    for i in $(seq 1 12); do
+        kill_after 1000 $T run u2.tp --session V
+        after_kill V "case 3: kill $i of a run with undo/restore after ${killed_ms} ms"
+    done
+    ok "3: kill -9 during a run with undo/restore: replay --verify ok after every kill"
+}
+lanes 9 3
 
 # a journal line beyond the manifest's position (a crash between a command and its save) is ignored
 # by readers and cut by the next writer, with a note
@@ -125,20 +151,12 @@ verify U "case 3"
 cp -r U/snapshots/initial U/snapshots/undo-9
 python3 - U <<'PY'
 import json, sys
-p = sys.argv[1] + "/manifest.json"; m = json.load(open(p)); m["commit"]["undo_dropped"] = "undo-9"
+p = sys.argv[1] + "/manifest.json"; m = json.load(open(p)); m.setdefault("commit", {})["undo_dropped"] = "undo-9"
 json.dump(m, open(p, "w"), indent=1)
 PY
 $T run "$tmp/status.tp" --session U >/dev/null 2>&1 || true
 [ ! -e U/snapshots/undo-9 ] || fail "case 3: the undo snapshot the last save restored was not dropped on the next open"
 ok "3: undo is saved (with its journal line) before its snapshot goes; a leftover one is dropped on open"
-# undo after a kill that hit between the undo's journal line and its save: state and journal agree
-new_session V
-for _ in $(seq 20); do printf 'train steps=3\nprune ratio=0.5\nundo\nrestore name=initial\ntrain steps=2\nundo\n'; done > u2.tp
-for i in $(seq 1 12); do
-    kill_after 1000 $T run u2.tp --session V
-    after_kill V "case 3: kill $i of a run with undo/restore after ${killed_ms} ms"
-done
-ok "3: kill -9 during a run with undo/restore: replay --verify ok after every kill"
 
 # ---- 4. replay runs only journaled verbs --------------------------------------------------------------
 new_session P
@@ -179,18 +197,24 @@ echo "$err" | grep -q "journal.txt:$(wc -l < L/journal.txt):[0-9]*: carriage ret
 ok "5: CR and NUL inside a line are refused with line and column (script and journal)"
 
 # ---- crash: kill -9 during snapshot and export, and more train/undo runs --------------------------------
-new_session C
 printf 'train steps=4\nsnapshot name=a\nexport out=%s/ex\ntrain steps=3\nrestore name=a\nsnapshot name=b\nprune ratio=0.3\nundo\n' "$tmp" > c.tp
-n=$(( KILLS - kills ))
+crash_lane() {
+    local S=$1 n=$2
+    new_session "$S"
+    for i in $(seq 1 "$n"); do
+        if [ $((i % 2)) = 0 ]; then
+            kill_after 1200 $T run c.tp --session "$S"
+        else
+            kill_after 1200 $T train --session "$S" --max-steps 60
+        fi
+        after_kill "$S" "crash: kill $i on $S after ${killed_ms} ms"
+    done
+}
+n=$(( (KILLS - $(total_kills) + 1) / 2 ))
 [ "$n" -gt 0 ] || n=1
-for i in $(seq 1 "$n"); do
-    if [ $((i % 2)) = 0 ]; then
-        kill_after 1200 $T run c.tp --session C
-    else
-        kill_after 1200 $T train --session C --max-steps 60
-    fi
-    after_kill C "crash: kill $i after ${killed_ms} ms"
-done
-ok "crash: $kills kills in all (train, run with undo/restore, snapshot, export): replay --verify ok after every one"
+lane_c1() { crash_lane C1 "$n"; }
+lane_c2() { crash_lane C2 "$n"; }
+lanes c1 c2
+ok "crash: $(total_kills) kills in all (train, run with undo/restore, snapshot, export): replay --verify ok after every one"
 
 echo "journal_commit: all checks passed"
