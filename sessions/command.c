@@ -54,7 +54,7 @@ enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RE
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
-    {"train", "train steps=N | epochs=N | train [limit=N]  [undo=0]",
+    {"train", "train steps=N | epochs=N | train [limit=N] [undo=0]",
      "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
      NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
