@@ -146,6 +146,7 @@ int cli_open_or_create(Session *s, SessionWriter *w, const char *dir, const Task
     return 0;
 }
 
+
 void cli_bar(char *buf, int width, double frac)
 {
     int fill = (int)(frac * width + 0.5);

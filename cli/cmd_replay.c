@@ -13,6 +13,12 @@ static void on_entry(void *ctx, const ReplayResult *res, const JournalEntry *e, 
     if (!e) {
         if (res->torn)
             fprintf(stderr, "topiary: replay: warning: the journal's last line was torn (a crash while appending); ignored\n");
+        if (res->short_journal)
+            fprintf(stderr, "topiary: replay: warning: the journal is shorter than the last save recorded (lines are "
+                            "missing)\n");
+        if (res->uncommitted)
+            fprintf(stderr, "topiary: replay: note: %d journal line(s) beyond the last save (never saved); ignored\n",
+                    res->uncommitted);
         printf("replaying %d command(s) from the initial state of %s\n", res->n_commands, dir);
         return;
     }

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/lines.h"
 #include "base/signals.h"
 #include "cli/cli.h"
 #include "cli/cmd.h"
@@ -15,21 +17,27 @@
 
 enum { OPT_SESSION = 2, OPT_KEEP_GOING, OPT_ASCII, OPT_NO_COLOR };
 
-/* Execute the lines of f against s; returns the exit code. */
+#define RUN_MAX_LINE (16u << 20) /* a line longer than this is refused, not read */
+
+/* Execute the lines of f against s; returns the exit code.  Lines are read whole (base/lines): a NUL
+ * or CR in a line is an error naming its line and column, and the script stops there. */
 static int run_script(Session *s, FILE *f, const char *script, int keep_going)
 {
-    char line[4096];
-    int lineno = 0, errors = 0, quit = 0, rc = 0;
-    while (!quit && !signals_stop_requested() && fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
+    LineReader lr;
+    lines_init(&lr, f, script, RUN_MAX_LINE);
+    const char *line = NULL;
+    size_t len;
+    int errors = 0, quit = 0, rc = 0;
+    TpStatus st = TP_OK;
+    while (!quit && !signals_stop_requested() && (st = lines_next(&lr, &line, &len)) == TP_OK && line) {
+        long lineno = lr.line;
         CommandResult r;
         Command c;
         if (command_parse(line, &c) == TP_OK && c.empty) continue;
-        printf("%s:%d> %s\n", script, lineno, line);
-        TpStatus st = command_execute(s, line, &r);
+        printf("%s:%ld> %s\n", script, lineno, line);
+        st = command_execute(s, line, &r);
         if (st != TP_OK) {
-            fprintf(stderr, "%s:%d: %s\n", script, lineno, err_msg());
+            fprintf(stderr, "%s:%ld: %s\n", script, lineno, err_msg());
             errors++;
             if (!rc) rc = exitcode_from_status(st);
             if (!keep_going) break;
@@ -39,8 +47,38 @@ static int run_script(Session *s, FILE *f, const char *script, int keep_going)
         fflush(stdout);
         quit = r.quit;
     }
+    if (st != TP_OK && line == NULL && !rc) { /* the reader refused a line: nothing of it ran */
+        fprintf(stderr, "topiary: run: %s\n", err_msg());
+        rc = exitcode_from_status(st);
+    }
+    lines_free(&lr);
     if (errors && keep_going) fprintf(stderr, "topiary: run: %d command(s) failed\n", errors);
     return rc;
+}
+
+/* A script file is checked whole before anything runs: a bad byte on its last line stops it before
+ * its first command.  (Standard input, pipes and FIFOs are read as they come.) */
+static int check_script(FILE *f, const char *script)
+{
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
+    LineReader lr;
+    lines_init(&lr, f, script, RUN_MAX_LINE);
+    const char *line;
+    size_t len;
+    TpStatus st;
+    while ((st = lines_next(&lr, &line, &len)) == TP_OK && line) {}
+    lines_free(&lr);
+    if (st != TP_OK) {
+        fprintf(stderr, "topiary: run: %s\n", err_msg());
+        return exitcode_from_status(st);
+    }
+    if (fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "topiary: run: %s: %s\n", script, strerror(errno));
+        return EXIT_CODE_USAGE;
+    }
+    clearerr(f);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -68,9 +106,14 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "topiary: run: %s%s\n", err_msg(), fst == TP_EINVAL ? " (to read a script from a pipe: topiary run -)" : "");
         return EXIT_CODE_USAGE;
     }
+    int rc = check_script(f, script);
+    if (rc) {
+        if (f != stdin) fclose(f);
+        return rc;
+    }
     Session s;
     SessionWriter w;
-    int rc = cli_open_or_create(&s, &w, dir, &task, task_given, "run");
+    rc = cli_open_or_create(&s, &w, dir, &task, task_given, "run");
     if (rc) {
         if (f != stdin) fclose(f);
         return rc;

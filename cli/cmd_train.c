@@ -119,12 +119,20 @@ static int open_session(Session *s, SessionWriter *w, const char *dir, const Tas
     TpStatus st = writer_open(w, s, dir, given->data[0] ? given->data : NULL, "topiary train");
     if (st != TP_OK) return cli_fail(NULL, st);
     cli_writer_note(w, "train");
-    Task d; /* resume overrides: compare against defaults to see what was given */
+    /* resume overrides that change the session are commands of the language, so they are journaled
+     * and replay repeats them: compare against defaults to see what was given */
+    Task d;
     task_defaults(&d);
-    st = runtime_resume_overrides(s, given->train.epochs != d.train.epochs ? given->train.epochs : 0,
-                                  given->threads != d.threads ? given->threads : 0,
-                                  given->log_every != d.log_every ? given->log_every : 0);
-    if (st != TP_OK) {
+    char line[160] = "set";
+    size_t n = strlen(line);
+    if (given->train.epochs != d.train.epochs && given->train.epochs != s->task.train.epochs)
+        n += (size_t)snprintf(line + n, sizeof line - n, " epochs=%d", given->train.epochs);
+    if (given->threads != d.threads && given->threads != s->task.threads)
+        n += (size_t)snprintf(line + n, sizeof line - n, " threads=%d", given->threads);
+    if (given->log_every != d.log_every && given->log_every != s->task.log_every)
+        snprintf(line + n, sizeof line - n, " log_every=%d", given->log_every);
+    CommandResult cr;
+    if (strcmp(line, "set") && (st = command_execute(s, line, &cr)) != TP_OK) {
         session_free(s);
         writer_close(w);
         return cli_fail(NULL, st);

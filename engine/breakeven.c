@@ -2,6 +2,7 @@
 #include "breakeven.h"
 #include "base/clock.h"
 #include "base/fsutil.h"
+#include "base/lines.h"
 
 #include <errno.h>
 #include <math.h>
@@ -394,12 +395,15 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
     FILE *f;
     TpStatus ost = fsutil_fopen_regular(path, &f); /* a device or FIFO here would never end or block */
     if (ost != TP_OK) return ost;
-    char line[1024];
+    /* whole lines (base/lines): a long line is refused, never split into two records */
+    LineReader lr;
+    lines_init(&lr, f, path, 4096);
+    const char *line;
+    size_t line_len;
     int ln = 0;
     TpStatus st = TP_OK;
-    while (st == TP_OK && fgets(line, sizeof line, f)) {
+    while (st == TP_OK && (st = lines_next(&lr, &line, &line_len)) == TP_OK && line) {
         ln++;
-        line[strcspn(line, "\n")] = '\0';
         if (ln == 1) {
             if (strcmp(line, FORMAT_LINE)) st = err_set(TP_EFORMAT, "%s: line 1: not a break-even cache file", path);
             continue;
@@ -441,6 +445,7 @@ TpStatus breakeven_load(Breakeven *be, const char *path)
         be->a[i][k][isa][thr > 1] = a;
         be->b[i][k][isa][thr > 1] = b;
     }
+    lines_free(&lr);
     fclose(f);
     if (st == TP_OK && be->n == 0) st = err_set(TP_EFORMAT, "%s: no measurements", path);
     if (st != TP_OK) memset(be, 0, sizeof *be);

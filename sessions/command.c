@@ -51,11 +51,12 @@ enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RE
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
-    {"train", "train steps=N | epochs=N | train [limit=N]",
+    {"train", "train steps=N | epochs=N | train [limit=N] [undo=0]",
      "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
      NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
-      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"}, END}},
+      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"},
+      {"undo", K_INT, 0, 1, NULL, "0: no undo point (the journal's later records of one train)"}, END}},
     {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, command_verb_eval,
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
     {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [pattern=block block=RxC] [dry=1]",
@@ -478,6 +479,12 @@ static int changes_session(const VerbSpec *v, const Session *s, const Command *c
     return 1;
 }
 
+int command_is_journaled(const char *verb)
+{
+    const VerbSpec *v = find_verb(verb);
+    return v && v->journaled;
+}
+
 TpStatus command_execute(Session *s, const char *line, CommandResult *res)
 {
     memset(res, 0, sizeof *res);
@@ -487,17 +494,24 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     int changes = changes_session(v, s, &c);
+    if (v->journaled && changes && strcspn(line, "\r\n#") > JOURNAL_COMMAND_MAX) /* the journal keeps no comment */
+        return err_set(TP_EINVAL, "%s: command longer than %d characters (the journal's limit)", v->verb, JOURNAL_COMMAND_MAX);
+    /* a writer's first change: cut what an interrupted run left uncommitted (sessions/snapshot.h) */
+    if (changes && (st = snapshot_recover(s, NULL, 0)) != TP_OK) return st;
+    const char *no_undo = command_arg(&c, "undo");
+    int take_undo = (v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && !(no_undo && !strcmp(no_undo, "0"));
     const char *dry = command_arg(&c, "dry");
     int is_dry = (v->policy & VERB_DRY) && dry && !strcmp(dry, "1");
     snprintf(res->verb, sizeof res->verb, "%s", v->verb);
     res->dry_run = is_dry;
     res->destructive = (v->policy & VERB_UNDO) && changes;
-    if ((v->policy & VERB_UNDO) && !(v->policy & VERB_APPLY) && changes && (st = snapshot_take_undo(s, line)) != TP_OK)
-        return err_wrap(st, "%s: undo snapshot: ", v->verb);
+    if (take_undo && (st = snapshot_take_undo(s, line)) != TP_OK) return err_wrap(st, "%s: undo snapshot: ", v->verb);
     undo_line = line;
     undo_verb = v->verb;
     long step_before = s->trainer.step;
     record_set = 0;
+    command_exec_begin(s, line, (v->policy & VERB_TRAINS) && v->journaled && journal_on,
+                       v->journaled && journal_on, take_undo);
     st = v->run(s, &c, res);
     res->nan = st == TP_ENAN;
     /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
@@ -510,21 +524,14 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     }
     /* a verb that trains journals the steps it ran even when it then failed (a NaN), as they stay */
     if ((st == TP_OK || (v->policy & VERB_TRAINS)) && v->journaled && journal_on && changes) {
-        char rec[600];
-        if (v->policy & VERB_TRAINS) {
-            long ran = s->trainer.step - step_before;
-            rec[0] = '\0';
-            if (ran > 0) snprintf(rec, sizeof rec, "train steps=%ld", ran);
-        } else if (v->policy & VERB_RECORDS) {
-            snprintf(rec, sizeof rec, "%s", record_set ? record_line : "");
-        } else {
-            snprintf(rec, sizeof rec, "%s", line);
-        }
-        char *nl = strpbrk(rec, "\r\n#");
-        if (nl) *nl = '\0';
-        TpStatus js = rec[0] ? journal_append(s->dir, step_before, rec, res->summary) : TP_OK;
-        if (js != TP_OK && st == TP_OK) return err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+        TpStatus js = TP_OK;
+        if (v->policy & VERB_TRAINS) js = command_journal_progress_as(res->summary);
+        else if (command_exec_records()) js = TP_OK; /* committed by the verb itself (command_commit) */
+        else if (v->policy & VERB_RECORDS) js = record_set ? command_exec_record(record_line, step_before, res->summary) : TP_OK;
+        else js = command_exec_record(line, step_before, res->summary);
+        if (js != TP_OK && st == TP_OK) st = err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
+    command_exec_end();
     return st;
 }
 

@@ -81,6 +81,10 @@ void command_set_journal(int on);          /* default on; replay turns it off */
  * called besides the progress hook; nonzero stops after this step.  fn may be NULL. */
 void command_set_train_hook(TrainloopFn fn, void *ctx);
 
+/* 1 when the verb's executions are journaled (the verb table's flag): the only verbs a journal may
+ * hold and replay may run. */
+int command_is_journaled(const char *verb);
+
 /* Help: all verbs (verb == NULL) or one verb; NULL if the verb is unknown. */
 const char *command_help(const char *verb);
 /* Verb names in table order (NULL-terminated), for completion. */
@@ -111,6 +115,20 @@ void command_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For verbs that change the session only when there is something to apply (VERB_APPLY): take the
  * undo snapshot of the command being executed, right before changing anything. */
 TpStatus command_undo_point(const Session *s);
+/* Journal and state committed together, in the middle of a command: command_journal_progress journals
+ * the steps the executing train has run since its last record ("train steps=K [undo=0]"; called right
+ * before a save in the middle of a train), and command_commit journals the executing command now and
+ * saves the session (undo, restore: their state is saved before the undo snapshot goes). */
+TpStatus command_journal_progress(void);
+TpStatus command_commit(Session *s, const char *summary);
+/* The executing command's records (sessions/command_journal.c; command_execute drives them): begin
+ * with what its table entry says (a train's steps, journaled at all, an undo point taken), a record
+ * (its '#' comment cut), the train steps since the last record with `summary`, the count so far. */
+void command_exec_begin(Session *s, const char *line, int trains, int journaled, int undo_taken);
+void command_exec_end(void);
+TpStatus command_exec_record(const char *rec, long step, const char *summary);
+TpStatus command_journal_progress_as(const char *summary);
+int command_exec_records(void);
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);

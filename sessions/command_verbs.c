@@ -34,6 +34,7 @@ static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const 
                           const SessionMetrics *row)
 {
     TrainCtx *tc = ctx;
+    if (ev == TRAINLOOP_SAVE) return command_journal_progress() != TP_OK; /* the save commits these steps */
     int stop = command_train_event(ev, s, run, row);
     if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL) || stop;
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
@@ -144,7 +145,7 @@ TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r)
     TpStatus st = snapshot_take(s, name);
     if (st != TP_OK) return st;
     command_say(r, "snapshot %s at step %ld", name, s->trainer.step);
-    return TP_OK;
+    return command_commit(s, r->text); /* saved with its journal line at once: a later restore replays */
 }
 
 TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r)
@@ -175,6 +176,8 @@ TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r)
     if (st != TP_OK) return st;
     r->changed = 1;
     command_say(r, "undone: %s; back at step %ld", what, s->trainer.step);
+    /* the restored state and the journal's "undo" are saved before the undo snapshot goes */
+    if ((st = command_commit(s, r->text)) != TP_OK || (st = snapshot_drop_undone(s)) != TP_OK) return st;
     return TP_OK;
 }
 
@@ -186,7 +189,7 @@ TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r)
     if (st != TP_OK) return st;
     r->changed = 1;
     command_say(r, "restored %s: step %ld", n, s->trainer.step);
-    return TP_OK;
+    return command_commit(s, r->text); /* saved with its journal line */
 }
 
 TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r)

@@ -19,7 +19,7 @@
 
 #define MANIFEST_FORMAT "topiary-session"
 #define MANIFEST_VERSION_MAJOR 1
-#define MANIFEST_VERSION_MINOR 1   /* 1: "manifest_crc32" */
+#define MANIFEST_VERSION_MINOR 1   /* 1: "manifest_crc32" and "commit" (the journal position) */
 #define MANIFEST_CRC_KEY "manifest_crc32"
 #define MANIFEST_MAX_BYTES (16u << 20)
 

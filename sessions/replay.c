@@ -69,12 +69,40 @@ static TpStatus copy_initial(const char *dir, const char *target)
     return st;
 }
 
+TpStatus replay_check_journal(const char *dir, const JournalEntry *e, int n)
+{
+    for (int i = 0; i < n; i++) {
+        Command c;
+        TpStatus st = command_parse(e[i].command, &c);
+        if (st != TP_OK)
+            return err_set(TP_EFORMAT, "%s/journal.txt:%ld: journal line %ld: %s", dir, e[i].line, e[i].line, err_msg());
+        if (c.empty || !command_is_journaled(c.verb))
+            return err_set(TP_EFORMAT, "%s/journal.txt:%ld: '%s' is never journaled (journal line %ld): refusing to replay "
+                           "this journal", dir, e[i].line, c.empty ? "(empty command)" : c.verb, e[i].line);
+    }
+    return TP_OK;
+}
+
 static TpStatus replay_into(const Session *cur, const char *dir, const char *target, int verify, ReplayFn fn, void *ctx,
                             ReplayResult *res)
 {
     JournalEntry *je = NULL;
-    TpStatus st = copy_initial(dir, target);
-    if (st == TP_OK) st = journal_read(dir, &je, &res->n_commands, &res->torn);
+    /* only the lines the last save committed: beyond them, a crash left commands never saved */
+    long size = 0, upto = cur->journal_committed;
+    TpStatus st = journal_size(dir, &size);
+    if (st == TP_OK && upto > size) {
+        res->short_journal = 1; /* lines of saved state are missing: replay what there is (verify differs) */
+        upto = -1;
+    }
+    /* every line is checked, the uncommitted ones too: a verb that is never journaled means that the
+     * journal was written by something else than topiary */
+    int n_all = 0, torn_all = 0;
+    if (st == TP_OK) st = journal_read(dir, &je, &n_all, &torn_all);
+    if (st == TP_OK) st = replay_check_journal(dir, je, n_all);
+    free(je);
+    je = NULL;
+    if (st == TP_OK) st = journal_read_upto(dir, upto, &je, &res->n_commands, &res->torn, &res->uncommitted);
+    if (st == TP_OK) st = copy_initial(dir, target);
     if (st != TP_OK) {
         free(je);
         return err_wrap(st, "replay: ");
@@ -84,6 +112,8 @@ static TpStatus replay_into(const Session *cur, const char *dir, const char *tar
         free(je);
         return st;
     }
+    rep.journal_committed = 0; /* a new session: its own journal starts empty */
+    rep.journal_recovered = 1;
     if ((st = snapshot_take_initial(&rep)) != TP_OK) st = err_wrap(st, "replay: initial snapshot: ");
     if (st == TP_OK && fn) fn(ctx, res, NULL, TP_OK, NULL);
     for (int i = 0; i < res->n_commands && st == TP_OK; i++) {

@@ -17,6 +17,8 @@
 typedef struct {
     int n_commands;        /* journal entries to replay                                  */
     int torn;              /* the journal's last line was torn (a crash while appending)  */
+    int uncommitted;       /* lines beyond the last save's position (never saved): skipped */
+    int short_journal;     /* the journal is shorter than the last save recorded (lines lost)  */
     int done;              /* entries replayed successfully                              */
     int command_failed;    /* a journal entry failed (already reported through the hook)  */
     long step;             /* step of the replayed session                               */
@@ -33,6 +35,10 @@ typedef void (*ReplayFn)(void *ctx, const ReplayResult *res, const JournalEntry 
  * (res->verified, res->mismatch).  A failing entry stops the replay and returns its status with
  * res->command_failed = 1.  fn may be NULL. */
 TpStatus replay_run(const char *dir, const char *out, int verify, ReplayFn fn, void *ctx, ReplayResult *res);
+
+/* Every entry must be a command of a journaled verb (command_is_journaled), checked before anything
+ * runs: else TP_EFORMAT naming DIR/journal.txt:LINE. */
+TpStatus replay_check_journal(const char *dir, const JournalEntry *e, int n);
 
 /* 1 when two sessions hold the same state bit for bit (architecture, weights, masks, trainer
  * position and RNG, Adam moments); else 0 with the first difference described in why. */

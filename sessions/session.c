@@ -16,6 +16,7 @@
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "base/tree.h"
+#include "sessions/journal.h"
 #include "sessions/manifest.h"
 #include "sessions/modelio.h"
 
@@ -99,6 +100,8 @@ TpStatus session_create_prepare(Session *s, const char *dir, const Task *task)
     if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
     if ((st = corpus_load(&s->corpus, s->task.data, s->task.level, s->task.max_vocab)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
+    s->journal_committed = 0;
+    s->journal_recovered = 1;
     return TP_OK;
 fail:
     session_free(s);
@@ -224,7 +227,28 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
         cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
     }
     gpstate_to_json(&s->gp, s->model.n_params, man);
+    /* the journal's position: its lines up to here are this state (a snapshot records the session's) */
+    long jb = 0;
+    if ((st = journal_size(s->dir, &jb)) != TP_OK) {
+        cJSON_Delete(man);
+        return err_wrap(st, "save %s: ", dir);
+    }
+    cJSON *commit = cJSON_AddObjectToObject(man, "commit");
+    cJSON_AddNumberToObject(commit, "journal_bytes", (double)jb);
+    if (s->undo_dropped[0] && !strcmp(dir, s->dir)) cJSON_AddStringToObject(commit, "undo_dropped", s->undo_dropped);
     return manifest_commit(man, dir);
+}
+
+TpStatus session_recover_journal(Session *s, int *dropped)
+{
+    int d = 0;
+    if (dropped) *dropped = 0;
+    if (s->journal_recovered) return TP_OK;
+    TpStatus st = journal_truncate(s->dir, s->journal_committed, &d);
+    if (st != TP_OK) return st;
+    s->journal_recovered = 1;
+    if (dropped) *dropped = d;
+    return TP_OK;
 }
 
 TpStatus session_save(Session *s)
@@ -233,7 +257,12 @@ TpStatus session_save(Session *s)
     TpStatus st;
     path_join(p, sizeof p, s->dir, "vocab.json");
     if (!fsutil_exists(p) && (st = modelio_write_vocab(&s->corpus, p)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
-    return session_write_state(s, s->dir, NULL);
+    if ((st = session_recover_journal(s, NULL)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    long jb = 0;
+    if ((st = journal_size(s->dir, &jb)) != TP_OK) return err_wrap(st, "save %s: ", s->dir);
+    if ((st = session_write_state(s, s->dir, NULL)) != TP_OK) return st;
+    s->journal_committed = jb;
+    return TP_OK;
 }
 
 /* ---- open --------------------------------------------------------------------------------- */
@@ -398,6 +427,25 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     return TP_OK;
 }
 
+/* The commit record of a session's manifest: the journal position of the save, and an undo snapshot
+ * the save restored (its removal may not have happened).  A manifest older than minor version 1 has
+ * none: position unknown (-1), nothing is cut. */
+static TpStatus load_commit(Session *s, const cJSON *man, const char *dir)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(man, "commit");
+    double jb = -1;
+    s->journal_committed = -1;
+    s->undo_dropped[0] = '\0';
+    if (!c) return TP_OK;
+    TpStatus st = manifest_int_in(c, "journal_bytes", 0, 9007199254740992.0, -1, &jb);
+    if (st != TP_OK) return err_wrap(st, "%s/manifest.json: commit.", dir);
+    s->journal_committed = (long)jb;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "undo_dropped");
+    if (cJSON_IsString(u) && strlen(u->valuestring) < sizeof s->undo_dropped)
+        snprintf(s->undo_dropped, sizeof s->undo_dropped, "%s", u->valuestring);
+    return TP_OK;
+}
+
 TpStatus session_read_state(Session *s, const char *dir)
 {
     cJSON *man = NULL;
@@ -440,6 +488,7 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
     if ((st = check_model_fits(&s->task.model, dir, mp)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
     if ((st = load_state(s, man, dir, mp)) != TP_OK) goto fail;
+    if ((st = load_commit(s, man, dir)) != TP_OK) goto fail;
     modelio_free_vocab(vocab, n_vocab);
     cJSON_Delete(man);
     return TP_OK;

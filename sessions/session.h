@@ -40,6 +40,10 @@ typedef struct Session {
     double valid_ppl;       /* last validation perplexity (NaN before the first) */
     double wall_seconds;    /* training time accumulated over all runs           */
     GpState gp;             /* grow-and-prune state: history, accumulator, schedule */
+    /* Journal and state committed together (sessions/journal.h): */
+    long journal_committed; /* journal bytes the last save recorded; -1: an older session, unknown */
+    int journal_recovered;  /* this writer has cut the journal to journal_committed (see below) */
+    char undo_dropped[64];  /* an undo snapshot restored, to be removed once the restore is saved */
 } Session;
 
 /* New session in dir (created if needed; refused unless session_check_new_dir allows dir): the task
@@ -61,7 +65,14 @@ TpStatus session_check_new_dir(const char *dir);
 /* Open an existing session; data_override (may be NULL) replaces the recorded --data path. */
 TpStatus session_open(Session *s, const char *dir, const char *data_override);
 int session_exists(const char *dir);
+/* Save the session's state with the journal's length as its commit position (manifest "commit").
+ * The first save of a writer first cuts the journal to the last committed position
+ * (session_recover_journal). */
 TpStatus session_save(Session *s);
+/* A writer's first step on an opened session: cut the journal lines beyond the position the last
+ * save recorded (their commands' state was never saved: a crash); *dropped (may be NULL) gets the
+ * number of lines cut.  Done once per Session; later calls do nothing. */
+TpStatus session_recover_journal(Session *s, int *dropped);
 /* Write the current state (model.safetensors + manifest.json, crash-safe) into another directory
  * (snapshots); reason is recorded in the manifest (may be NULL). */
 TpStatus session_write_state(const Session *s, const char *dir, const char *reason);

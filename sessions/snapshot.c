@@ -130,6 +130,7 @@ static void read_info(const char *root, const char *name, SnapshotInfo *info)
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", name);
     info->valid_ppl = NAN;
+    info->journal_bytes = -1;
     char p[4400];
     snprintf(p, sizeof p, "%s/%s/manifest.json", root, name);
     void *buf = NULL;
@@ -145,6 +146,8 @@ static void read_info(const char *root, const char *name, SnapshotInfo *info)
         if (cJSON_IsNumber(v) && v->valuedouble >= 0) info->valid_ppl = v->valuedouble;
         v = cJSON_GetObjectItemCaseSensitive(m, "reason");
         if (cJSON_IsString(v)) snprintf(info->reason, sizeof info->reason, "%s", v->valuestring);
+        v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "commit"), "journal_bytes");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0) info->journal_bytes = (long)v->valuedouble;
         cJSON_Delete(m);
         free(buf);
     }
@@ -230,7 +233,46 @@ TpStatus snapshot_undo(Session *s, char *what, size_t n)
     TpStatus st = snapshot_restore(s, name);
     if (st != TP_OK) return st;
     snprintf(what, n, "%s", info.reason[0] ? info.reason : name);
+    /* removed only once the restored state is saved (snapshot_drop_undone): see snapshot.h */
+    snprintf(s->undo_dropped, sizeof s->undo_dropped, "%s", name);
+    return TP_OK;
+}
+
+TpStatus snapshot_drop_undone(Session *s)
+{
+    if (!s->undo_dropped[0]) return TP_OK;
     char p[4300];
-    snprintf(p, sizeof p, "%s/%s", root, name);
-    return remove_flat_dir(p);
+    snprintf(p, sizeof p, "%s/snapshots/%s", s->dir, s->undo_dropped);
+    TpStatus st = remove_flat_dir(p);
+    if (st == TP_OK) s->undo_dropped[0] = '\0';
+    return st;
+}
+
+TpStatus snapshot_recover(Session *s, char *note, size_t n)
+{
+    if (note && n) note[0] = '\0';
+    if (s->journal_recovered) return TP_OK;
+    int lines = 0, dropped = 0;
+    TpStatus st = session_recover_journal(s, &lines);
+    if (st != TP_OK) return st;
+    long committed = s->journal_committed;
+    if (committed >= 0) {
+        SnapshotInfo all[256];
+        int k = 0;
+        if ((st = snapshot_list(s->dir, all, 256, &k)) != TP_OK) return st;
+        for (int i = 0; i < k && st == TP_OK; i++) {
+            if (strncmp(all[i].name, "undo-", 5)) continue;
+            if (all[i].journal_bytes >= committed || !strcmp(all[i].name, s->undo_dropped)) {
+                char p[4400];
+                snprintf(p, sizeof p, "%.4095s/snapshots/%.63s", s->dir, all[i].name);
+                st = remove_flat_dir(p);
+                dropped++;
+            }
+        }
+    }
+    if (st == TP_OK) s->undo_dropped[0] = '\0';
+    if (note && n && (lines || dropped))
+        snprintf(note, n, "%s: recovered from an interrupted run: %d journal line(s) of unsaved work cut, %d undo "
+                 "snapshot(s) dropped", s->dir, lines, dropped);
+    return st;
 }

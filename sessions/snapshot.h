@@ -18,14 +18,24 @@ typedef struct {
     double valid_ppl;      /* NaN if never measured */
     uint64_t bytes;
     char reason[160];      /* the command it was taken before, or "" */
+    long journal_bytes;    /* the session's journal position when it was taken; -1 if not recorded */
 } SnapshotInfo;
 
 /* Names: 1-48 characters of [A-Za-z0-9_-], not starting with '-'; "undo-*" is reserved. */
 TpStatus snapshot_name_check(const char *name);
 TpStatus snapshot_take(const Session *s, const char *name);
 TpStatus snapshot_take_undo(const Session *s, const char *reason);
-/* Restore the newest undo snapshot and drop it; *what gets the command that is undone. */
+/* Restore the newest undo snapshot; *what gets the command that is undone.  The snapshot stays until
+ * the restored state is saved: its name goes to s->undo_dropped (recorded by that save), and
+ * snapshot_drop_undone removes it afterwards; a crash in between loses neither. */
 TpStatus snapshot_undo(Session *s, char *what, size_t n);
+/* Remove the undo snapshot named in s->undo_dropped (after the save), and clear the name. */
+TpStatus snapshot_drop_undone(Session *s);
+/* A writer's recovery after a crash, before it changes anything: the journal is cut to the last save's
+ * position (session_recover_journal), and undo snapshots that save does not know of are removed: those
+ * taken for commands whose state was never saved (journal position at or beyond the save's) and the
+ * one an undo restored and saved (s->undo_dropped).  *note (may be NULL) says what was dropped, or "". */
+TpStatus snapshot_recover(Session *s, char *note, size_t n);
 TpStatus snapshot_restore(Session *s, const char *name);
 /* Snapshots of a session directory, oldest first (by step, then name). */
 TpStatus snapshot_list(const char *session_dir, SnapshotInfo *out, int max, int *n);

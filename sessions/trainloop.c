@@ -79,7 +79,10 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
             win_nll = 0.0;
             win_tok = 0;
             win_t = 0.0;
-            if (info.epoch_done && (st = session_save(s)) != TP_OK) return st;
+            if (info.epoch_done) {
+                if (fn && fn(ctx, TRAINLOOP_SAVE, s, run, &m)) return err_wrap(TP_EIO, "epoch-end save: ");
+                if ((st = session_save(s)) != TP_OK) return st;
+            }
         }
         if (stop) {
             run->stopped = 1;

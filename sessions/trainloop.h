@@ -22,11 +22,13 @@ typedef struct {
     double eval_fraction;   /* TRAINLOOP_EVAL: share of the epoch-end validation done */
 } TrainRun;
 
-typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2, TRAINLOOP_EVAL = 3 } TrainloopEvent;
+typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2, TRAINLOOP_EVAL = 3, TRAINLOOP_SAVE = 4 } TrainloopEvent;
 
 /* Called after every step (event STEP), after a metrics row (LOG), during the epoch-end validation
  * (EVAL, with run->eval_fraction; nonzero cancels it: TP_ECANCEL) and after it (EPOCH, with the row
- * that was logged).  Return nonzero to stop after this step. */
+ * that was logged), and right before the epoch-end save (SAVE: the caller journals the work the save
+ * commits; nonzero is a failure, err_msg() says which, and the run stops unsaved with TP_EIO).
+ * Return nonzero to stop after this step. */
 typedef int (*TrainloopFn)(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
                            const SessionMetrics *row);
 

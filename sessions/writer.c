@@ -175,6 +175,16 @@ TpStatus writer_open(SessionWriter *w, Session *s, const char *dir, const char *
     if (st != TP_OK) return st;
     if ((st = writer_check(dir)) == TP_OK && (st = writer_clean(dir, NULL)) == TP_OK)
         st = session_open(s, dir, data_override);
+    if (st == TP_OK) {
+        /* a writer's first step: the journal lines and undo snapshots a crash left uncommitted go */
+        char note[512];
+        if ((st = snapshot_recover(s, note, sizeof note)) != TP_OK) {
+            session_free(s);
+        } else if (note[0]) {
+            size_t used = strlen(w->note);
+            snprintf(w->note + used, sizeof w->note - used, "%s%s", used ? "; " : "", note);
+        }
+    }
     if (st != TP_OK) writer_close(w);
     return st;
 }

@@ -24,7 +24,7 @@
 
 typedef struct {
     SessionLock lock;
-    char note[320];   /* "took over the session lock left by ..." when a dead holder's lock was taken, else "" */
+    char note[1024];   /* "took over the session lock left by ..." when a dead holder's lock was taken, else "" */
 } SessionWriter;
 
 /* An idle writer (no lock held); writer_close on it does nothing. */

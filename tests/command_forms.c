@@ -11,6 +11,7 @@ const struct CommandForm VALID[] = {
     {"train epochs=2", "train", "", 1, "epochs", "2"},
     {"train", "train", "", 0, NULL, NULL},
     {"train limit=7", "train", "", 1, "limit", "7"},
+    {"train steps=5 undo=0", "train", "", 2, "steps", "5"},
     {"  train\tsteps=3   # a comment", "train", "", 1, "steps", "3"},
     {"train steps=3# comment right after", "train", "", 1, "steps", "3"},
     {"train steps=1e3", "train", "", 1, "steps", "1e3"},

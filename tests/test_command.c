@@ -307,7 +307,7 @@ static void test_help_lists_every_verb_and_key(void **state)
         if (!strstr(prune, want)) fail_msg("help(prune) lacks key '%s':\n%s", keys[i], prune);
     }
     HelpKey hk[16];
-    assert_int_equal(help_keys("train", hk, 16), 3);
+    assert_int_equal(help_keys("train", hk, 16), 4); /* steps, epochs, limit, undo */
     assert_string_equal(hk[0].key, "steps");
     assert_string_equal(hk[0].range, "1..1e+12");
     assert_int_equal(help_keys("eval", hk, 16), 1);

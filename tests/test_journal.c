@@ -3,7 +3,10 @@
  * Append/read round trip; tabs and newlines inside a command or result are neutralised so a record
  * stays one line of four fields; a torn last line (no trailing newline: a crash mid-append) is
  * ignored with torn = 1, and the next append does not glue itself onto it; a malformed line is
- * refused with its line number; a missing journal is an empty one.
+ * refused with its line number; a missing journal is an empty one.  Lines of any length are read
+ * whole; CR and NUL are errors with line and column; a command too long for the journal is refused,
+ * never cut.  The commit position (issue 11): journal_read_upto stops at it, journal_truncate cuts
+ * the lines beyond it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,7 +143,7 @@ static void test_tabs_and_newlines_neutralised(void **state)
     free(e);
 }
 
-static void test_long_fields_are_cut_not_split(void **state)
+static void test_long_command_refused_long_result_cut(void **state)
 {
     const char *dir = *state;
     char cmd[2000], res[1000];
@@ -148,6 +151,9 @@ static void test_long_fields_are_cut_not_split(void **state)
     cmd[sizeof cmd - 1] = '\0';
     memset(res, 'r', sizeof res - 1);
     res[sizeof res - 1] = '\0';
+    /* a command is never cut (replay would run another one): refused */
+    assert_int_equal(journal_append(dir, 5, cmd, res), TP_EINVAL);
+    cmd[JOURNAL_COMMAND_MAX] = '\0';
     assert_int_equal(journal_append(dir, 5, cmd, res), TP_OK);
     assert_int_equal(journal_append(dir, 6, "eval", "ok"), TP_OK);
     JournalEntry *e = NULL;
@@ -155,11 +161,95 @@ static void test_long_fields_are_cut_not_split(void **state)
     assert_int_equal(journal_read(dir, &e, &n, &torn), TP_OK);
     assert_int_equal(n, 2);
     assert_int_equal(e[0].step, 5);
-    assert_true(strlen(e[0].command) > 100);
+    assert_int_equal(strlen(e[0].command), JOURNAL_COMMAND_MAX);
     assert_int_equal(strspn(e[0].command, "c"), strlen(e[0].command));
+    assert_true(strlen(e[0].result) > 100);
     assert_int_equal(strspn(e[0].result, "r"), strlen(e[0].result));
     assert_string_equal(e[1].command, "eval");
+    assert_int_equal(e[1].line, 2);
     free(e);
+}
+
+/* Lines of any length are read whole: a 10 KB result does not split its record (fgets 4096 did). */
+static void test_long_line_read_whole(void **state)
+{
+    const char *dir = *state;
+    char *line = malloc(12000);
+    assert_non_null(line);
+    int k = snprintf(line, 12000, "3\t2026-01-01T00:00:00Z\tprune ratio=0.5\t");
+    memset(line + k, 'r', 10000);
+    strcpy(line + k + 10000, "\n");
+    append_raw(dir, line);
+    append_raw(dir, "4\t2026-01-01T00:00:00Z\teval\tok\n");
+    free(line);
+    JournalEntry *e = NULL;
+    int n = 0, torn = 0;
+    assert_int_equal(journal_read(dir, &e, &n, &torn), TP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].command, "prune ratio=0.5");
+    assert_string_equal(e[1].command, "eval");
+    assert_int_equal(e[1].line, 2);
+    free(e);
+}
+
+/* A CR or NUL inside a line is an error naming the line and column; an over-long command its line. */
+static void test_cr_nul_and_long_command_refused(void **state)
+{
+    const char *dir = *state;
+    static const char text[] = "0\tT\tstatus\tok\n1\tT\tprune ratio=0.5\r dry=1\tok\n";
+    JournalEntry *e = (JournalEntry *)1;
+    int n = 7, torn = 0;
+    assert_int_equal(journal_parse(text, sizeof text - 1, "J", &e, &n, &torn), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "J:2:20"));
+    assert_null(e);
+    assert_int_equal(n, 0);
+    static const char nul[] = "0\tT\tstatus\0x\tok\n";
+    assert_int_equal(journal_parse(nul, sizeof nul - 1, "J", &e, &n, &torn), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "J:1:11"));
+    char big[JOURNAL_COMMAND_MAX + 64];
+    int k = snprintf(big, sizeof big, "0\tT\t");
+    memset(big + k, 'x', JOURNAL_COMMAND_MAX + 1);
+    strcpy(big + k + JOURNAL_COMMAND_MAX + 1, "\tok\n");
+    assert_int_equal(journal_parse(big, strlen(big), "J", &e, &n, &torn), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "J:1: command longer"));
+    (void)dir;
+}
+
+/* The commit position: readers stop there, a writer cuts beyond it; a shorter journal is refused. */
+static void test_read_upto_and_truncate(void **state)
+{
+    const char *dir = *state;
+    assert_int_equal(journal_append(dir, 0, "train steps=3", "ok"), TP_OK);
+    long committed = 0;
+    assert_int_equal(journal_size(dir, &committed), TP_OK);
+    assert_true(committed > 0);
+    assert_int_equal(journal_append(dir, 3, "prune ratio=0.5", "unsaved"), TP_OK);
+    append_raw(dir, "4\tT\tgrow ra"); /* and a torn fragment */
+    JournalEntry *e = NULL;
+    int n = 0, torn = 0, unc = 0;
+    assert_int_equal(journal_read_upto(dir, committed, &e, &n, &torn, &unc), TP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(unc, 1);
+    assert_int_equal(torn, 0);
+    assert_string_equal(e[0].command, "train steps=3");
+    free(e);
+    int dropped = 0;
+    assert_int_equal(journal_truncate(dir, committed, &dropped), TP_OK);
+    assert_int_equal(dropped, 2);
+    long now = 0;
+    assert_int_equal(journal_size(dir, &now), TP_OK);
+    assert_int_equal(now, committed);
+    assert_int_equal(journal_truncate(dir, committed, &dropped), TP_OK);
+    assert_int_equal(dropped, 0);
+    /* shorter than recorded: lines of saved state are missing */
+    assert_int_equal(journal_truncate(dir, committed + 10, &dropped), TP_EFORMAT);
+    assert_int_equal(journal_read_upto(dir, committed + 10, &e, &n, &torn, NULL), TP_EFORMAT);
+    /* an older session (no position): only a torn fragment goes */
+    append_raw(dir, "9\tT\tgr");
+    assert_int_equal(journal_truncate(dir, -1, &dropped), TP_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(journal_size(dir, &now), TP_OK);
+    assert_int_equal(now, committed);
 }
 
 static void test_torn_last_line_ignored(void **state)
@@ -294,7 +384,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tabs_and_newlines_neutralised, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_fields_are_cut_not_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_command_refused_long_result_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_line_read_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cr_nul_and_long_command_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_upto_and_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_last_line_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_after_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_line_refused, setup, teardown),

@@ -119,7 +119,7 @@ static void test_pick_and_apply(void **state)
     assert_int_equal(s.model.cfg.hidden[0], 64);
     assert_true(r.changed);
     assert_non_null(strstr(r.text, "applied"));
-    char last[600];
+    char last[JOURNAL_COMMAND_MAX + 1];
     assert_int_equal(journal_count(dir, last, sizeof last), n0 + 1);
     assert_string_equal(last, "resize layer=0 hidden=64");
     /* again: already there, nothing to apply, nothing journaled */

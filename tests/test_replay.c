@@ -26,6 +26,7 @@
 #include "sessions/replay.h"
 #include "sessions/session.h"
 #include "sessions/session_new.h"
+#include "sessions/snapshot.h"
 
 static char *g_root;
 static char g_data[1024];
@@ -210,10 +211,167 @@ static void test_same_state_names_the_difference(void **state)
     session_free(&b);
 }
 
+static int count_undo(const char *dir)
+{
+    SnapshotInfo list[64];
+    int n = 0, k = 0;
+    assert_int_equal(snapshot_list(dir, list, 64, &n), TP_OK);
+    for (int i = 0; i < n; i++) k += !strncmp(list[i].name, "undo-", 5);
+    return k;
+}
+
+static long committed_bytes(const char *dir)
+{
+    Session o;
+    assert_int_equal(session_open(&o, dir, NULL), TP_OK);
+    long c = o.journal_committed;
+    session_free(&o);
+    return c;
+}
+
+/* Issue 11 case 9: a train's epoch-end saves journal the steps they commit ("train steps=K", the later
+ * records with undo=0: one undo point as before); the split records replay bit for bit. */
+static void test_epoch_end_records_replay(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    new_session(&s, dir, sizeof dir);
+    run_ok(&s, "train");
+    int n = 0, torn = 0;
+    JournalEntry *e = NULL;
+    assert_int_equal(journal_read(dir, &e, &n, &torn), TP_OK);
+    assert_int_equal(n, 2); /* one record per epoch-end save, nothing after the last one */
+    assert_int_equal(strncmp(e[0].command, "train steps=", 12), 0);
+    assert_null(strstr(e[0].command, "undo=0"));
+    assert_non_null(strstr(e[1].command, " undo=0"));
+    assert_int_equal(e[1].step, atol(e[0].command + 12));
+    free(e);
+    assert_int_equal(count_undo(dir), 1);
+    /* the last epoch-end save committed everything: no save needed */
+    long size = 0;
+    assert_int_equal(journal_size(dir, &size), TP_OK);
+    assert_int_equal(committed_bytes(dir), size);
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_true(res.verified);
+    session_free(&s);
+}
+
+/* Issue 11 case 9: a command journaled but never saved (a crash before the save): replay ignores its
+ * line; a writer's open cuts it and drops its undo snapshot, with a note. */
+static void test_uncommitted_tail_is_cut(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    new_session(&s, dir, sizeof dir);
+    run_ok(&s, "train steps=3");
+    assert_int_equal(session_save(&s), TP_OK);
+    run_ok(&s, "prune ratio=0.5");
+    assert_int_equal(count_undo(dir), 2);
+    session_free(&s); /* "killed": the prune was journaled, never saved */
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_int_equal(res.n_commands, 1);
+    assert_int_equal(res.uncommitted, 1);
+    assert_true(res.verified);
+    Session w;
+    assert_int_equal(session_open(&w, dir, NULL), TP_OK);
+    char note[512];
+    assert_int_equal(snapshot_recover(&w, note, sizeof note), TP_OK);
+    assert_non_null(strstr(note, "1 journal line(s)"));
+    assert_non_null(strstr(note, "1 undo snapshot(s)"));
+    long size = 0;
+    assert_int_equal(journal_size(dir, &size), TP_OK);
+    assert_int_equal(size, w.journal_committed);
+    assert_int_equal(count_undo(dir), 1);
+    run_ok(&w, "train steps=2");
+    assert_int_equal(session_save(&w), TP_OK);
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_true(res.verified);
+    assert_int_equal(res.n_commands, 2);
+    session_free(&w);
+}
+
+/* Issue 11 case 3: undo saves the restored state (with its journal line) before its snapshot goes: the
+ * session reopened without another save is the undone one; restore likewise. */
+static void test_undo_and_restore_are_saved(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    new_session(&s, dir, sizeof dir);
+    run_ok(&s, "train steps=2");
+    run_ok(&s, "prune ratio=0.5");
+    size_t nnz = model_nnz(&s.model);
+    run_ok(&s, "undo");
+    assert_true(model_nnz(&s.model) > nnz);
+    assert_int_equal(count_undo(dir), 1);
+    assert_string_equal(s.undo_dropped, "");
+    Session o;
+    assert_int_equal(session_open(&o, dir, NULL), TP_OK); /* no save after the undo */
+    char why[256];
+    assert_true(replay_same_state(&s, &o, why, sizeof why));
+    session_free(&o);
+    run_ok(&s, "restore name=initial");
+    assert_int_equal(session_open(&o, dir, NULL), TP_OK);
+    assert_int_equal(o.trainer.step, 0);
+    session_free(&o);
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_true(res.verified);
+    /* the undo's save names the snapshot it restored: one left behind by a crash goes on open */
+    char p2[2200], p7[2200];
+    snprintf(p2, sizeof p2, "%s/snapshots/undo-2", dir);
+    snprintf(p7, sizeof p7, "%s/snapshots/undo-7", dir);
+    assert_int_equal(snapshot_take_undo(&s, "x"), TP_OK); /* undo-2, the newest */
+    assert_int_equal(rename(p2, p7), 0);
+    snprintf(s.undo_dropped, sizeof s.undo_dropped, "undo-7");
+    assert_int_equal(session_save(&s), TP_OK);
+    session_free(&s);
+    assert_int_equal(session_open(&o, dir, NULL), TP_OK);
+    assert_string_equal(o.undo_dropped, "undo-7");
+    assert_int_equal(snapshot_recover(&o, NULL, 0), TP_OK);
+    struct stat sb;
+    assert_int_not_equal(stat(p7, &sb), 0);
+    session_free(&o);
+}
+
+/* Issue 11 case 4: replay runs only journaled verbs: a planted export is refused naming its line,
+ * before anything runs. */
+static void test_replay_refuses_unjournaled_verbs(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048], out[2200], line[2600], p[2200];
+    new_session(&s, dir, sizeof dir);
+    run_ok(&s, "train steps=2");
+    snprintf(out, sizeof out, "%s-export", dir);
+    snprintf(line, sizeof line, "2\t2026-01-01T00:00:00Z\texport out=%s\tplanted", out);
+    snprintf(p, sizeof p, "%s/journal.txt", dir);
+    assert_int_equal(fsutil_append_line(p, line), TP_OK);
+    assert_int_equal(session_save(&s), TP_OK); /* committed with it */
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "journal.txt:2: 'export' is never journaled"));
+    assert_int_equal(res.done, 0);
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    assert_true(command_is_journaled("prune"));
+    assert_false(command_is_journaled("export"));
+    assert_false(command_is_journaled("bogus"));
+    session_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_reproduces_the_session),
+        cmocka_unit_test(test_epoch_end_records_replay),
+        cmocka_unit_test(test_uncommitted_tail_is_cut),
+        cmocka_unit_test(test_undo_and_restore_are_saved),
+        cmocka_unit_test(test_replay_refuses_unjournaled_verbs),
         cmocka_unit_test(test_replay_reports_a_mismatch),
         cmocka_unit_test(test_same_state_names_the_difference),
     };
