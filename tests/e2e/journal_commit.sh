@@ -75,7 +75,7 @@ kill_after() {
 }
 # after a kill: the session opens and replay --verify is ok (replay opens it as a reader, reading the
 # journal up to the manifest's position); every 4th kill also a writer's open (status), after which the
-# journal ends at the manifest's position, and replay --verify again.  The kills of a lane are counted
+# journal ends at the manifest's position, no temp file is left, and replay --verify again.  The kills of a lane are counted
 # in $tmp/kills.$lane.
 after_kill() {
     local S=$1 what=$2
@@ -87,6 +87,10 @@ after_kill() {
         || fail "$what: a writer cannot open: $(cat "$tmp/s.$lane.err")"
     [ "$(jsize "$S")" = "$(field "$S" '["commit"]["journal_bytes"]')" ] \
         || fail "$what: the journal ($(jsize "$S") bytes) is not at the manifest's position after a writer's open"
+    # no temp file of a killed save, snapshot or export survives a writer's open (sessions/writer)
+    local left
+    left=$(find "$S" \( -name '*.tmp.*' -o -path '*/snapshots/*.tmp' -o -path '*/snapshots/*.old' \) -print | head -3)
+    [ -z "$left" ] || fail "$what: temp files survived a writer's open: $left"
     verify "$S" "$what, after a writer's open"
 }
 printf 'status\n' > "$tmp/status.tp"
