@@ -220,6 +220,16 @@ uint64_t fsutil_memory_bytes(void)
     return (uint64_t)pages * (uint64_t)size;
 }
 
+/* read(2), retried when a signal interrupts it: bytes read, 0 at the end, -1 with errno set. */
+static ssize_t read_retry(int fd, void *buf, size_t n)
+{
+    ssize_t r;
+    do
+        r = read(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_t *n)
 {
     TpStatus rc;
@@ -249,25 +259,23 @@ TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_
         goto fail;
     }
     for (;;) {
-        ssize_t r;
-        if (len + 1 == cap) {
-            /* Full: peek one byte before doubling, so a file of exactly st_size bytes costs
-             * no reallocation. */
-            char extra;
-            r = read(fd, &extra, 1);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0) {
-                rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
-                goto fail;
-            }
-            if (r == 0)
-                break;
-            if (len >= max_bytes) {
-                rc = err_set(TP_ERANGE, "read %s: file is more than the limit of %zu bytes", path,
-                             max_bytes);
-                goto fail;
-            }
+        /* Full: peek one byte before doubling, so a file of exactly st_size bytes costs no
+         * reallocation. */
+        int peek = len + 1 == cap;
+        char extra;
+        ssize_t r = peek ? read_retry(fd, &extra, 1) : read_retry(fd, buf + len, cap - 1 - len);
+        if (r < 0) {
+            rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        if (len + (size_t)r > max_bytes) {
+            rc = err_set(TP_ERANGE, "read %s: file is more than the limit of %zu bytes", path,
+                         max_bytes);
+            goto fail;
+        }
+        if (peek) {
             size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
             char *nb = realloc(buf, ncap);
             if (!nb) {
@@ -276,24 +284,9 @@ TpStatus fsutil_read_file(const char *path, size_t max_bytes, void **data, size_
             }
             buf = nb;
             cap = ncap;
-            buf[len++] = extra;
-            continue;
+            buf[len] = extra;
         }
-        r = read(fd, buf + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = err_set(TP_EIO, "read %s: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (r == 0)
-            break;
         len += (size_t)r;
-        if (len > max_bytes) {
-            rc = err_set(TP_ERANGE, "read %s: file is more than the limit of %zu bytes", path,
-                         max_bytes);
-            goto fail;
-        }
     }
     close(fd); /* read-only descriptor: nothing to lose if close complains */
     buf[len] = '\0';
@@ -332,9 +325,7 @@ TpStatus fsutil_crc32_file(const char *path, uint32_t *crc, uint64_t *bytes)
     if ((rc = fsutil_open_regular(path, 0, "crc32", &fd, NULL)) != TP_OK)
         return rc;
     for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
+        ssize_t r = read_retry(fd, chunk, sizeof chunk);
         if (r < 0) {
             rc = err_set(TP_EIO, "crc32 %s: read: %s", path, strerror(errno));
             goto fail;

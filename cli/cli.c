@@ -41,9 +41,11 @@ void cli_parser_init(CliParser *p, const char *cmd, int argc, char **argv, const
     p->argv = argv;
     p->opts = opts;
     p->task = task;
+    if (task) task_defaults(task);
     int n = 0;
     for (int i = 0; opts && opts[i].name && n < CLI_MAX_OPTIONS; i++, n++)
-        p->lo[n] = (struct option){opts[i].name, opts[i].has_arg, NULL, opts[i].id};
+        p->lo[n] = (struct option){opts[i].name, opts[i].has_arg, NULL,
+                                   opts[i].value || opts[i].flag ? CLI_STORED : opts[i].id};
     for (int i = 0; task && TASK_OPTIONS[i] && n < CLI_MAX_OPTIONS; i++, n++)
         p->lo[n] = (struct option){TASK_OPTIONS[i], required_argument, NULL, CLI_TASK + i};
     p->lo[n] = (struct option){NULL, 0, NULL, 0};
@@ -108,6 +110,12 @@ int cli_next(CliParser *p)
     }
     snprintf(p->name, sizeof p->name, "--%s", idx >= 0 ? p->lo[idx].name : "?");
     p->value = optarg;
+    if (c == CLI_STORED) { /* the options come first in lo[], in the order of opts */
+        const CliOption *o = &p->opts[idx];
+        if (o->value) *o->value = optarg;
+        if (o->flag) *o->flag = 1;
+        return cli_next(p);
+    }
     if (c >= CLI_TASK) {
         char *av[3] = {p->name, optarg, NULL};
         int i = 0, matched = 0;
@@ -119,6 +127,16 @@ int cli_next(CliParser *p)
         return CLI_TASK;
     }
     return c;
+}
+
+int cli_parse_all(CliParser *p)
+{
+    int id;
+    while ((id = cli_next(p)) != CLI_END) {
+        if (id == CLI_ERROR) return p->rc;
+        return cli_usage("%s: unknown option '%s'", p->cmd, p->value);
+    }
+    return 0;
 }
 
 void cli_writer_note(const SessionWriter *w, const char *verb)

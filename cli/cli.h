@@ -20,17 +20,22 @@ int cli_fail(const char *who, TpStatus s);
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One option of a subcommand: its long name (without "--"), whether it takes a value
- * (no_argument / required_argument of getopt.h) and the id cli_next() returns for it (> 1). */
+ * (no_argument / required_argument of getopt.h), and either where cli_next() stores it (value: the
+ * option's value for required_argument; flag: set to 1 for no_argument), cli_next() then going on to
+ * the next argument, or, with no target, the id cli_next() returns for it (> 1). */
 typedef struct {
     const char *name;
     int has_arg;
     int id;
+    const char **value;
+    int *flag;
 } CliOption;
 
 enum {
     CLI_END = 0,       /* no more arguments                                              */
     CLI_ERROR = -1,    /* reported on stderr; the exit code is in CliParser.rc           */
     CLI_ARG = 1,       /* a positional argument (value)                                  */
+    CLI_STORED = 999,  /* (internal) an option stored through its CliOption target        */
     CLI_TASK = 1000,   /* a task option, already applied to the Task (name says which)   */
 };
 #define CLI_MAX_OPTIONS 64
@@ -49,12 +54,16 @@ typedef struct {
     int rest;                   /* arguments after "--": index of the next one, 0 before       */
 } CliParser;
 
+/* task: NULL, or where the task options go, first set to the defaults (task_defaults). */
 void cli_parser_init(CliParser *p, const char *cmd, int argc, char **argv, const CliOption *opts, Task *task);
 /* The next option's id (p->name, p->value), CLI_ARG, CLI_TASK, CLI_END or CLI_ERROR (message printed:
  * "unknown option '--x'", "option --session needs a value", "option --json takes no value", or a task
  * option's bad value). */
 int cli_next(CliParser *p);
 
+/* All the arguments of a subcommand whose options all have targets, that takes no positional argument:
+ * 0, or the exit code after the message ("CMD: unknown option 'x'" for a positional argument). */
+int cli_parse_all(CliParser *p);
 /* The task options' long names (without "--"), NULL-terminated. */
 const char *const *cli_task_options(void);
 

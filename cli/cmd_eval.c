@@ -41,26 +41,21 @@ static int eval_export(const char *dir, const char *data, int split, const char 
     return EXIT_CODE_OK;
 }
 
-enum { OPT_SESSION = 2, OPT_MODEL, OPT_DATA, OPT_SPLIT, OPT_EVAL_BATCH, OPT_JSON, OPT_OUT };
+enum { OPT_EVAL_BATCH = 2 };
 
 int cmd_eval(int argc, char **argv)
 {
-    static const CliOption opts[] = {
-        {"session", required_argument, OPT_SESSION}, {"model", required_argument, OPT_MODEL},
-        {"data", required_argument, OPT_DATA},       {"split", required_argument, OPT_SPLIT},
-        {"eval-batch", required_argument, OPT_EVAL_BATCH}, {"json", no_argument, OPT_JSON}, {NULL, 0, 0}};
     const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "test";
     int json = 0, eval_batch = 0, id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir},   {"model", required_argument, .value = &model},
+                              {"data", required_argument, .value = &data},     {"split", required_argument, .value = &split_s},
+                              {"eval-batch", required_argument, .id = OPT_EVAL_BATCH}, {"json", no_argument, .flag = &json},
+                              {NULL}};
     CliParser p;
     cli_parser_init(&p, "eval", argc, argv, opts, NULL);
     while ((id = cli_next(&p)) != CLI_END) {
         if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_MODEL) model = p.value;
-        else if (id == OPT_DATA) data = p.value;
-        else if (id == OPT_SPLIT) split_s = p.value;
-        else if (id == OPT_JSON) json = 1;
-        else if (id == OPT_EVAL_BATCH) {
+        if (id == OPT_EVAL_BATCH) {
             char *end;
             long v = strtol(p.value, &end, 10);
             if (*end || v < 1 || v > 100000) return cli_usage("--eval-batch: expected 1..100000, got '%s'", p.value);
@@ -85,20 +80,13 @@ int cmd_eval(int argc, char **argv)
 
 int cmd_export(int argc, char **argv)
 {
-    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION},
-                                     {"out", required_argument, OPT_OUT},
-                                     {"data", required_argument, OPT_DATA}, {NULL, 0, 0}};
     const char *dir = NULL, *out = NULL, *data = NULL;
-    int id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"out", required_argument, .value = &out},
+                              {"data", required_argument, .value = &data}, {NULL}};
     CliParser p;
     cli_parser_init(&p, "export", argc, argv, opts, NULL);
-    while ((id = cli_next(&p)) != CLI_END) {
-        if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_OUT) out = p.value;
-        else if (id == OPT_DATA) data = p.value;
-        else return cli_usage("export: unknown option '%s'", p.value);
-    }
+    int rc = cli_parse_all(&p);
+    if (rc) return rc;
     if (!dir || !out) return cli_usage("export: usage: topiary export --session DIR --out EXPORTDIR [--data PATH]");
     Session s;
     TpStatus st = session_open(&s, dir, data);

@@ -7,25 +7,21 @@
 #include "plots/gnuplot.h"
 #include "sessions/session_charts.h"
 
-enum { OPT_SESSION = 2, OPT_CHART, OPT_OUT, OPT_ASCII, OPT_SIZE };
+enum { OPT_SIZE = 2 };
 
 int cmd_plot(int argc, char **argv)
 {
-    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION}, {"chart", required_argument, OPT_CHART},
-                                     {"out", required_argument, OPT_OUT},         {"ascii", no_argument, OPT_ASCII},
-                                     {"size", required_argument, OPT_SIZE},       {NULL, 0, 0}};
     const char *dir = NULL, *name = NULL, *out = NULL;
     int ascii = 0, w = 80, h = 24, id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"chart", required_argument, .value = &name},
+                              {"out", required_argument, .value = &out},     {"ascii", no_argument, .flag = &ascii},
+                              {"size", required_argument, .id = OPT_SIZE},         {NULL}};
     CliParser p;
     cli_parser_init(&p, "plot", argc, argv, opts, NULL);
     while ((id = cli_next(&p)) != CLI_END) {
         char junk;
         if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_CHART) name = p.value;
-        else if (id == OPT_OUT) out = p.value;
-        else if (id == OPT_ASCII) ascii = 1;
-        else if (id == OPT_SIZE) {
+        if (id == OPT_SIZE) {
             if (sscanf(p.value, "%dx%d%c", &w, &h, &junk) != 2 || w < 10 || h < 3 || w > 1000 || h > 500)
                 return cli_usage("--size: expected WxH (10x3 .. 1000x500), got '%s'", p.value);
         } else return cli_usage("plot: unknown option '%s'", p.value);

@@ -87,20 +87,20 @@ enum { OPT_JSON = 2, OPT_TABLE, OPT_HELP, OPT_OUT, OPT_MARKS, OPT_ANALYZE, OPT_R
 
 /* The options of profile_request_set (sessions/profile), as long options; "-" and "_" both work. */
 static const CliOption OPTIONS[] = {
-    {"json", no_argument, OPT_JSON}, {"table", no_argument, OPT_TABLE}, {"help", no_argument, OPT_HELP},
-    {"out", required_argument, OPT_OUT}, {"marks", required_argument, OPT_MARKS},
-    {"analyze", required_argument, OPT_ANALYZE},
-    {"backend", required_argument, OPT_REQUEST}, {"sizes", required_argument, OPT_REQUEST},
-    {"threads", required_argument, OPT_REQUEST}, {"batch", required_argument, OPT_REQUEST},
-    {"seq", required_argument, OPT_REQUEST}, {"input", required_argument, OPT_REQUEST},
-    {"sparsity", required_argument, OPT_REQUEST}, {"pattern", required_argument, OPT_REQUEST},
-    {"block", required_argument, OPT_REQUEST},
-    {"reps", required_argument, OPT_REQUEST}, {"budget-s", required_argument, OPT_REQUEST},
-    {"budget_s", required_argument, OPT_REQUEST}, {"margin", required_argument, OPT_REQUEST},
-    {"noise", required_argument, OPT_REQUEST}, {"accel", required_argument, OPT_REQUEST},
-    {"cell", required_argument, OPT_REQUEST}, {"gate-hidden", required_argument, OPT_REQUEST},
-    {"gate_hidden", required_argument, OPT_REQUEST}, {"seed", required_argument, OPT_REQUEST},
-    {NULL, 0, 0}};
+    {"json", no_argument, .id = OPT_JSON}, {"table", no_argument, .id = OPT_TABLE}, {"help", no_argument, .id = OPT_HELP},
+    {"out", required_argument, .id = OPT_OUT}, {"marks", required_argument, .id = OPT_MARKS},
+    {"analyze", required_argument, .id = OPT_ANALYZE},
+    {"backend", required_argument, .id = OPT_REQUEST}, {"sizes", required_argument, .id = OPT_REQUEST},
+    {"threads", required_argument, .id = OPT_REQUEST}, {"batch", required_argument, .id = OPT_REQUEST},
+    {"seq", required_argument, .id = OPT_REQUEST}, {"input", required_argument, .id = OPT_REQUEST},
+    {"sparsity", required_argument, .id = OPT_REQUEST}, {"pattern", required_argument, .id = OPT_REQUEST},
+    {"block", required_argument, .id = OPT_REQUEST},
+    {"reps", required_argument, .id = OPT_REQUEST}, {"budget-s", required_argument, .id = OPT_REQUEST},
+    {"budget_s", required_argument, .id = OPT_REQUEST}, {"margin", required_argument, .id = OPT_REQUEST},
+    {"noise", required_argument, .id = OPT_REQUEST}, {"accel", required_argument, .id = OPT_REQUEST},
+    {"cell", required_argument, .id = OPT_REQUEST}, {"gate-hidden", required_argument, .id = OPT_REQUEST},
+    {"gate_hidden", required_argument, .id = OPT_REQUEST}, {"seed", required_argument, .id = OPT_REQUEST},
+    {NULL}};
 
 int cmd_profile(int argc, char **argv)
 {

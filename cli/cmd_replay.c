@@ -25,29 +25,22 @@ static void on_entry(void *ctx, const ReplayResult *res, const JournalEntry *e, 
     printf("  %ld> %s: %s\n", e->step, e->command, text);
 }
 
-enum { OPT_SESSION = 2, OPT_OUT, OPT_VERIFY };
-
 int cmd_replay(int argc, char **argv)
 {
-    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION}, {"out", required_argument, OPT_OUT},
-                                     {"verify", no_argument, OPT_VERIFY}, {NULL, 0, 0}};
     const char *dir = NULL, *out = NULL;
-    int verify = 0, id;
+    int verify = 0;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"out", required_argument, .value = &out},
+                              {"verify", no_argument, .flag = &verify}, {NULL}};
     CliParser p;
     cli_parser_init(&p, "replay", argc, argv, opts, NULL);
-    while ((id = cli_next(&p)) != CLI_END) {
-        if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_OUT) out = p.value;
-        else if (id == OPT_VERIFY) verify = 1;
-        else return cli_usage("replay: unknown option '%s'", p.value);
-    }
+    int rc = cli_parse_all(&p);
+    if (rc) return rc;
     if (!dir || (!verify && !out)) return cli_usage("replay: usage: topiary replay --session DIR (--verify | --out NEWDIR)");
     ReplayResult res;
     TpStatus st = replay_run(dir, out, verify, on_entry, (void *)dir, &res);
     if (st != TP_OK) /* a failing journal entry was printed with its reason already */
         return res.command_failed ? exitcode_from_status(st) : cli_fail(NULL, st);
-    int rc = EXIT_CODE_OK;
+    rc = EXIT_CODE_OK;
     if (verify) {
         if (res.verified) {
             printf("verify: ok: the replayed session equals %s bit for bit (step %ld)\n", dir, res.step);

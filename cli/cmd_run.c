@@ -15,8 +15,6 @@
 #include "sessions/command.h"
 #include "tui/tui.h"
 
-enum { OPT_SESSION = 2, OPT_KEEP_GOING, OPT_ASCII, OPT_NO_COLOR };
-
 #define RUN_MAX_LINE (16u << 20) /* a line longer than this is refused, not read */
 
 /* Execute the lines of f against s; returns the exit code.  Lines are read whole (base/lines): a NUL
@@ -83,19 +81,16 @@ static int check_script(FILE *f, const char *script)
 
 int cmd_run(int argc, char **argv)
 {
-    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION},
-                                     {"keep-going", no_argument, OPT_KEEP_GOING}, {NULL, 0, 0}};
     const char *script = NULL, *dir = NULL;
     int keep_going = 0, task_given = 0, id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir},
+                              {"keep-going", no_argument, .flag = &keep_going}, {NULL}};
     Task task;
-    task_defaults(&task);
     CliParser p;
     cli_parser_init(&p, "run", argc, argv, opts, &task);
     while ((id = cli_next(&p)) != CLI_END) {
         if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_KEEP_GOING) keep_going = 1;
-        else if (id == CLI_TASK) task_given = 1;
+        if (id == CLI_TASK) task_given = 1;
         else if (id == CLI_ARG && !script) script = p.value;
         else return cli_usage("run: unknown option '%s'", p.value);
     }
@@ -151,22 +146,18 @@ int cmd_tui(int argc, char **argv)
         fputs(CLI_SUBCOMMANDS, stderr);
         return EXIT_CODE_USAGE;
     }
-    static const CliOption opts[] = {{"session", required_argument, OPT_SESSION}, {"ascii", no_argument, OPT_ASCII},
-                                     {"no-color", no_argument, OPT_NO_COLOR}, {NULL, 0, 0}};
     const char *dir = NULL;
     char dflt[4096];
     TuiOptions o = {0, 0};
     int task_given = 0, log_every_given = 0, id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"ascii", no_argument, .flag = &o.ascii},
+                              {"no-color", no_argument, .flag = &o.no_color}, {NULL}};
     Task task;
-    task_defaults(&task);
     CliParser p;
     cli_parser_init(&p, "tui", argc, argv, opts, &task);
     while ((id = cli_next(&p)) != CLI_END) {
         if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_ASCII) o.ascii = 1;
-        else if (id == OPT_NO_COLOR) o.no_color = 1;
-        else if (id == CLI_TASK) task_given = 1, log_every_given |= !strcmp(p.name, "--log-every");
+        if (id == CLI_TASK) task_given = 1, log_every_given |= !strcmp(p.name, "--log-every");
         else return cli_usage("tui: unknown option '%s'", p.value);
     }
     if (!dir) {

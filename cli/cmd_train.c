@@ -14,10 +14,6 @@
 #include "sessions/runtime.h"
 #include "sessions/view.h"
 
-enum { OPT_SESSION = 2, OPT_JSON, OPT_SCHEDULE };
-static const CliOption OPTIONS[] = {
-    {"session", required_argument, OPT_SESSION}, {"json", no_argument, OPT_JSON},
-    {"schedule", required_argument, OPT_SCHEDULE}, {NULL, 0, 0}};
 
 static int is_resume_option(const char *o)
 {
@@ -162,18 +158,16 @@ int cmd_train(int argc, char **argv)
 {
     const char *dir = NULL, *schedule = NULL;
     int json = 0, id;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"json", no_argument, .flag = &json},
+                              {"schedule", required_argument, .value = &schedule}, {NULL}};
     const char *fixed_opt = NULL; /* first option that cannot change when resuming */
     char fixed[48];
     Task given;
-    task_defaults(&given);
     CliParser p;
-    cli_parser_init(&p, "train", argc, argv, OPTIONS, &given);
+    cli_parser_init(&p, "train", argc, argv, opts, &given);
     while ((id = cli_next(&p)) != CLI_END) {
         if (id == CLI_ERROR) return p.rc;
-        if (id == OPT_SESSION) dir = p.value;
-        else if (id == OPT_JSON) json = 1;
-        else if (id == OPT_SCHEDULE) schedule = p.value;
-        else if (id == CLI_TASK && !fixed_opt && !is_resume_option(p.name))
+        if (id == CLI_TASK && !fixed_opt && !is_resume_option(p.name))
             fixed_opt = strcpy(fixed, p.name);
         else if (id == CLI_ARG) return cli_usage("train: unknown option '%s'", p.value);
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/spell.h"
 #include "cli/cli.h"
 #include "cli/cmd.h"
 #include "sessions/command.h"
@@ -33,37 +34,13 @@ static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "p
                                                 "replay", "plot", "info", "help"};
 #define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
 
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 30 || lb > 30) return 99;
-    int d[32][32];
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int k = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < k) k = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < k) k = d[i][j - 1] + 1;
-            d[i][j] = k;
-        }
-    return d[la][lb];
-}
-
 /* "unknown command 'X'" with the closest subcommand (or, for help, verb) within 2 edits; exit 2. */
 static int unknown_command(const char *cmd, int with_verbs)
 {
-    const char *best = NULL;
-    int bd = 3;
-    for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
-        int d = edit_distance(cmd, SUBCOMMAND_NAMES[i]);
-        if (d < bd) bd = d, best = SUBCOMMAND_NAMES[i];
-    }
-    for (const char *const *v = with_verbs ? command_verbs() : NULL; v && *v; v++) {
-        int d = edit_distance(cmd, *v);
-        if (d < bd) bd = d, best = *v;
-    }
-    if (best) return cli_usage("unknown command '%s' (did you mean '%s'?)", cmd, best);
+    SpellGuess g = SPELL_GUESS_INIT;
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++) spell_consider(&g, cmd, SUBCOMMAND_NAMES[i]);
+    for (const char *const *v = with_verbs ? command_verbs() : NULL; v && *v; v++) spell_consider(&g, cmd, *v);
+    if (g.best) return cli_usage("unknown command '%s' (did you mean '%s'?)", cmd, g.best);
     return cli_usage("unknown command '%s'", cmd);
 }
 

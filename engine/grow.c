@@ -101,17 +101,15 @@ static float unit_score(const Run *x, int t, const MaskBlockGrid *g, size_t b, i
         *n = 1;
         return fabsf(x->a->sum[i]);
     }
-    int r0, r1, c0, c1;
-    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    MaskBlockIter it;
+    size_t i;
     double ss = 0.0;
     *elig = 1;
-    *n = (size_t)(r1 - r0) * (size_t)(c1 - c0);
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            size_t i = p->off + (size_t)r * p->cols + c;
-            *elig &= eligible(x, i);
-            ss += (double)x->a->sum[i] * x->a->sum[i];
-        }
+    *n = 0;
+    for (mask_block_begin(&it, g, b, p->off); mask_block_next(&it, &i); ++*n) {
+        *elig &= eligible(x, i);
+        ss += (double)x->a->sum[i] * x->a->sum[i];
+    }
     return (float)sqrt(ss);
 }
 
@@ -122,18 +120,15 @@ static void grid_of(const Run *x, int t, MaskBlockGrid *g)
 
 static void grow_unit(Run *x, int t, const MaskBlockGrid *g, size_t b)
 {
-    const ModelParam *p = &x->m->p[t];
-    int r0, r1, c0, c1;
-    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    MaskBlockIter it;
+    size_t i;
     x->r->t[t].blocks_grown++;
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            size_t i = p->off + (size_t)r * p->cols + c;
-            x->r->t[t].grown++;
-            if (!x->mut) continue;
-            x->mut->mask[i] = 1;
-            x->mut->w[i] = x->c->init == GROW_INIT_GRAD ? -x->c->lr * (x->a->sum[i] / (float)x->a->n_batches) : 0.0f;
-        }
+    for (mask_block_begin(&it, g, b, x->m->p[t].off); mask_block_next(&it, &i);) {
+        x->r->t[t].grown++;
+        if (!x->mut) continue;
+        x->mut->mask[i] = 1;
+        x->mut->w[i] = x->c->init == GROW_INIT_GRAD ? -x->c->lr * (x->a->sum[i] / (float)x->a->n_batches) : 0.0f;
+    }
 }
 
 /* Grow the n_grow eligible units of largest score among tensors [t0, t1) that are selected: the

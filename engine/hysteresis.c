@@ -4,10 +4,12 @@
 #include "hysteresis.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/mem.h"
+#include "base/strbuf.h"
 
 void hysteresis_options_defaults(HystOptions *o)
 {
@@ -18,14 +20,7 @@ void hysteresis_options_defaults(HystOptions *o)
 
 void hysteresis_free(HystAnalysis *a)
 {
-    free(a->lo);
-    free(a->hi);
-    free(a->runmin);
-    free(a->dominated_by);
-    free(a->reach);
-    free(a->pareto);
-    free(a->points);
-    free(a->jumps);
+    MEM_FREE_ALL(a->lo, a->hi, a->runmin, a->dominated_by, a->reach, a->pareto, a->points, a->jumps);
     memset(a, 0, sizeof *a);
 }
 
@@ -306,75 +301,39 @@ TpStatus hysteresis_recommend_target(HystTargetPick *p, const HystSeries *s, con
 
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
-typedef struct {
-    char *b;
-    size_t len, cap;
-    int oom;
-} Buf;
-
-static void put(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(Buf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->b + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)w < b->cap - b->len) {
-            b->len += (size_t)w;
-            return;
-        }
-        size_t nc = b->cap * 2 + (size_t)w + 64;
-        char *nb = realloc(b->b, nc);
-        if (!nb) {
-            b->oom = 1;
-            return;
-        }
-        b->b = nb;
-        b->cap = nc;
-    }
-}
-
 TpStatus hysteresis_json(const HystSeries *s, const HystAnalysis *a, char **out)
 {
     *out = NULL;
-    Buf b = {malloc(256), 0, 256, 0};
-    if (!b.b) return err_set(TP_ENOMEM, "latency analysis JSON: out of memory");
-    b.b[0] = '\0';
-    put(&b, "{\"margin\":%.4g,\"margin_only\":%s,\"noise_rel\":%.4g,\"n_pareto\":%d,\"n_dominated\":%d,\"max_jump_beyond\":%.4g,",
+    StrBuf b = {0};
+    strbuf_printf(&b, "{\"margin\":%.4g,\"margin_only\":%s,\"noise_rel\":%.4g,\"n_pareto\":%d,\"n_dominated\":%d,\"max_jump_beyond\":%.4g,",
         a->margin, a->margin_only ? "true" : "false", a->noise_rel, a->n_pareto, a->n_dominated, a->max_jump_beyond);
-    put(&b, "\"hysteresis\":[");
+    strbuf_puts(&b, "\"hysteresis\":[");
     for (int i = 0; i < a->n_points; i++) {
         const HystPoint *p = &a->points[i];
-        put(&b, "%s{\"hidden\":%d,\"median_us\":%.6g,\"plateau_from\":%d,\"next\":%d,\"step\":%.4g}", i ? "," : "",
+        strbuf_printf(&b, "%s{\"hidden\":%d,\"median_us\":%.6g,\"plateau_from\":%d,\"next\":%d,\"step\":%.4g}", i ? "," : "",
             s->hidden[p->index], s->median[p->index], s->hidden[p->plateau_from], s->hidden[p->next], p->step);
     }
-    put(&b, "],\"dominated\":[");
+    strbuf_puts(&b, "],\"dominated\":[");
     for (int i = 0, first = 1; i < a->n; i++) {
         int j = a->dominated_by[i];
         if (j < 0) continue;
-        put(&b, "%s{\"hidden\":%d,\"by\":%d,\"faster\":%.4g}", first ? "" : ",", s->hidden[i], s->hidden[j],
+        strbuf_printf(&b, "%s{\"hidden\":%d,\"by\":%d,\"faster\":%.4g}", first ? "" : ",", s->hidden[i], s->hidden[j],
             1.0 - s->median[j] / s->median[i]);
         first = 0;
     }
-    put(&b, "],\"jumps\":[");
+    strbuf_puts(&b, "],\"jumps\":[");
     for (int i = 0; i < a->n_jumps; i++) {
         const HystJump *j = &a->jumps[i];
-        put(&b, "%s{\"from\":%d,\"to\":%d,\"magnitude\":%.4g,\"beyond_noise\":%s}", i ? "," : "", s->hidden[j->from],
+        strbuf_printf(&b, "%s{\"from\":%d,\"to\":%d,\"magnitude\":%.4g,\"beyond_noise\":%s}", i ? "," : "", s->hidden[j->from],
             s->hidden[j->to], j->magnitude, j->beyond_noise ? "true" : "false");
     }
-    put(&b, "],\"pareto\":[");
-    for (int i = 0; i < a->n_pareto; i++) put(&b, "%s%d", i ? "," : "", s->hidden[a->pareto[i]]);
-    put(&b, "]}");
+    strbuf_puts(&b, "],\"pareto\":[");
+    for (int i = 0; i < a->n_pareto; i++) strbuf_printf(&b, "%s%d", i ? "," : "", s->hidden[a->pareto[i]]);
+    strbuf_puts(&b, "]}");
     if (b.oom) {
-        free(b.b);
+        strbuf_free(&b);
         return err_set(TP_ENOMEM, "latency analysis JSON: out of memory");
     }
-    *out = b.b;
+    *out = b.p;
     return TP_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "backend.h"
 #include "corpus.h"
 #include "lstm.h"
@@ -265,17 +266,9 @@ void infer_free(InferModel *im)
     }
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
         InferLayer *ly = &im->layer[l];
-        free(ly->bias);
-        free(ly->b1);
-        free(ly->h);
-        free(ly->c);
-        free(ly->tc);
-        free(ly->a);
-        free(ly->u);
+        MEM_FREE_ALL(ly->bias, ly->b1, ly->h, ly->c, ly->tc, ly->a, ly->u);
     }
-    free(im->embed);
-    free(im->dec_b);
-    free(im->logits);
+    MEM_FREE_ALL(im->embed, im->dec_b, im->logits);
     sparse_pool_free(im->pool);
     memset(im, 0, sizeof *im);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/mem.h"
 #include "backend.h"
 #include "lstm.h"
 #include "rng.h"
@@ -31,20 +32,21 @@ void latency_curve_init(LatencyCurve *c)
 
 void latency_curve_free(LatencyCurve *c)
 {
-    free(c->hidden);
-    free(c->median_us);
-    free(c->p10_us);
-    free(c->p90_us);
-    free(c->mean_us);
-    free(c->n_samples);
-    free(c->n_inner);
+    MEM_FREE_ALL(c->hidden, c->median_us, c->p10_us, c->p90_us, c->mean_us, c->n_samples, c->n_inner);
     c->hidden = NULL;
     c->median_us = c->p10_us = c->p90_us = c->mean_us = NULL;
     c->n_samples = c->n_inner = NULL;
     c->n = c->cap = 0;
 }
 
-#define GROW(p, cap) realloc((p), sizeof *(p) * (size_t)(cap))
+/* Grow one column of a curve to `cap` entries; a column whose realloc fails keeps its block (so nothing
+ * leaks) and clears `ok`. */
+#define GROW_COLUMN(col, cap, ok)                                  \
+    do {                                                           \
+        void *np_ = realloc((col), sizeof *(col) * (size_t)(cap)); \
+        if (np_) (col) = np_;                                      \
+        else (ok) = 0;                                             \
+    } while (0)
 
 TpStatus latency_curve_push(LatencyCurve *c, int hidden, double median, double p10, double p90, double mean,
                             int n_samples, int n_inner)
@@ -54,22 +56,15 @@ TpStatus latency_curve_push(LatencyCurve *c, int hidden, double median, double p
     if (c->n == LATENCY_MAX_SIZES) return err_set(TP_ERANGE, "latency curve: more than %d sizes", LATENCY_MAX_SIZES);
     if (c->n == c->cap) {
         int cap = c->cap ? 2 * c->cap : 64;
-        void *p[7] = {GROW(c->hidden, cap), NULL, NULL, NULL, NULL, NULL, NULL};
-        if (p[0]) c->hidden = p[0];
-        p[1] = GROW(c->median_us, cap);
-        if (p[1]) c->median_us = p[1];
-        p[2] = GROW(c->p10_us, cap);
-        if (p[2]) c->p10_us = p[2];
-        p[3] = GROW(c->p90_us, cap);
-        if (p[3]) c->p90_us = p[3];
-        p[4] = GROW(c->mean_us, cap);
-        if (p[4]) c->mean_us = p[4];
-        p[5] = GROW(c->n_samples, cap);
-        if (p[5]) c->n_samples = p[5];
-        p[6] = GROW(c->n_inner, cap);
-        if (p[6]) c->n_inner = p[6];
-        for (int i = 0; i < 7; i++)
-            if (!p[i]) return err_set(TP_ENOMEM, "latency curve: out of memory");
+        int ok = 1;
+        GROW_COLUMN(c->hidden, cap, ok);
+        GROW_COLUMN(c->median_us, cap, ok);
+        GROW_COLUMN(c->p10_us, cap, ok);
+        GROW_COLUMN(c->p90_us, cap, ok);
+        GROW_COLUMN(c->mean_us, cap, ok);
+        GROW_COLUMN(c->n_samples, cap, ok);
+        GROW_COLUMN(c->n_inner, cap, ok);
+        if (!ok) return err_set(TP_ENOMEM, "latency curve: out of memory");
         c->cap = cap;
     }
     int i = c->n++;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "backend.h"
 #include "vmath.h"
 
@@ -35,13 +36,7 @@ TpStatus lstm_cache_init(LstmCache *c, int I, int H, int T, int B)
 
 void lstm_cache_free(LstmCache *c)
 {
-    free(c->gates);
-    free(c->dgates);
-    free(c->h);
-    free(c->c);
-    free(c->tc);
-    free(c->dc_next);
-    free(c->bias);
+    MEM_FREE_ALL(c->gates, c->dgates, c->h, c->c, c->tc, c->dc_next, c->bias);
     memset(c, 0, sizeof *c);
 }
 

@@ -242,6 +242,25 @@ void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *
     *c1 = *c0 + g->C < g->cols ? *c0 + g->C : g->cols;
 }
 
+void mask_block_begin(MaskBlockIter *it, const MaskBlockGrid *g, size_t b, size_t off)
+{
+    it->off = off;
+    it->cols = g->cols;
+    mask_block_bounds(g, b, &it->r, &it->r1, &it->c0, &it->c1);
+    it->c = it->c0;
+}
+
+int mask_block_next(MaskBlockIter *it, size_t *i)
+{
+    if (it->c == it->c1) {
+        it->r++;
+        it->c = it->c0;
+    }
+    if (it->r >= it->r1 || it->c0 >= it->c1) return 0;
+    *i = it->off + (size_t)it->r * it->cols + it->c++;
+    return 1;
+}
+
 TpStatus mask_block_parse(const char *text, int *R, int *C)
 {
     char *end;

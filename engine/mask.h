@@ -101,6 +101,16 @@ void mask_block_grid(MaskBlockGrid *g, int rows, int cols, int R, int C);
 size_t mask_block_count(const MaskBlockGrid *g);
 /* The entries of block b: rows [*r0, *r1), columns [*c0, *c1). */
 void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *c0, int *c1);
+/* The entries of block b one by one, row-major, as flat indices off + row * cols + column:
+ *     MaskBlockIter it;
+ *     size_t i;
+ *     for (mask_block_begin(&it, g, b, p->off); mask_block_next(&it, &i);) ...  */
+typedef struct {
+    size_t off;
+    int cols, r, r1, c, c0, c1;
+} MaskBlockIter;
+void mask_block_begin(MaskBlockIter *it, const MaskBlockGrid *g, size_t b, size_t off);
+int mask_block_next(MaskBlockIter *it, size_t *i);
 /* "16x1" -> R 16, C 1 (TP_EINVAL naming the text unless both are 1..MASK_BLOCK_MAX). */
 TpStatus mask_block_parse(const char *text, int *R, int *C);
 /* 1 if tensor `tensor`'s mask is blocked on the R x C grid; *bad (may be NULL) = the first block

@@ -141,32 +141,25 @@ static void prune_rows(Run *x, const PruneConfig *c, int t)
 /* L2 norm of the live entries of block b of tensor t; *live = their count. */
 static float block_score(const Model *m, int t, const MaskBlockGrid *g, size_t b, size_t *live)
 {
-    const ModelParam *p = &m->p[t];
-    int r0, r1, c0, c1;
-    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    MaskBlockIter it;
+    size_t i;
     double ss = 0.0;
     *live = 0;
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            size_t i = p->off + (size_t)r * p->cols + c;
-            if (!m->mask[i]) continue;
-            ss += (double)m->w[i] * m->w[i];
-            ++*live;
-        }
+    for (mask_block_begin(&it, g, b, m->p[t].off); mask_block_next(&it, &i);) {
+        if (!m->mask[i]) continue;
+        ss += (double)m->w[i] * m->w[i];
+        ++*live;
+    }
     return (float)sqrt(ss);
 }
 
 static void remove_block(Run *x, int t, const MaskBlockGrid *g, size_t b)
 {
-    const ModelParam *p = &x->m->p[t];
-    int r0, r1, c0, c1;
-    mask_block_bounds(g, b, &r0, &r1, &c0, &c1);
+    MaskBlockIter it;
+    size_t i;
     x->r->t[t].blocks_removed++;
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            size_t i = p->off + (size_t)r * p->cols + c;
-            if (x->m->mask[i]) remove_entry(x, i, t);
-        }
+    for (mask_block_begin(&it, g, b, x->m->p[t].off); mask_block_next(&it, &i);)
+        if (x->m->mask[i]) remove_entry(x, i, t);
 }
 
 static void grid_of(const PruneConfig *c, const ModelParam *p, MaskBlockGrid *g)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "base/fsutil.h"
 
 /* The format is little-endian and we copy tensor bytes as they are in memory. */
@@ -394,12 +395,8 @@ void safetensors_free(SafetensorsFile *f)
     for (int i = 0; i < f->n; i++)
         free(f->t[i].name);
     free(f->t);
-    for (int i = 0; i < f->n_meta; i++) {
-        free(f->meta_keys[i]);
-        free(f->meta_vals[i]);
-    }
-    free(f->meta_keys);
-    free(f->meta_vals);
+    mem_free_strings(f->meta_keys, f->n_meta);
+    mem_free_strings(f->meta_vals, f->n_meta);
     free(f->buf);
     memset(f, 0, sizeof *f);
 }

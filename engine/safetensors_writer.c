@@ -1,12 +1,13 @@
 /* engine/safetensors_writer: the safetensors writer; see safetensors_writer.h for the layout. */
 #include "engine/safetensors_writer.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "base/fsutil.h"
+#include "base/strbuf.h"
 
 /* JSON numbers are doubles: integers are exact only up to 2^53 (as the reader checks). */
 #define JSON_INT_MAX 9007199254740992.0
@@ -37,67 +38,10 @@ typedef struct {
 } Layout;
 
 /* Growable string; 'oom' sticks so callers check once at the end. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} Sb;
-
-static void sb_add(Sb *s, const char *str, size_t n)
-{
-    if (s->oom)
-        return;
-    if (s->len + n + 1 > s->cap) {
-        size_t ncap = s->cap ? s->cap : 256;
-        while (ncap < s->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(s->p, ncap);
-        if (!np) {
-            s->oom = 1;
-            return;
-        }
-        s->p = np;
-        s->cap = ncap;
-    }
-    memcpy(s->p + s->len, str, n);
-    s->len += n;
-    s->p[s->len] = '\0';
-}
-
-static void sb_puts(Sb *s, const char *str) { sb_add(s, str, strlen(str)); }
-
-static void sb_printf(Sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(Sb *s, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_add(s, tmp, k < 0 ? 0 : (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
-
-/* A JSON string literal: quotes, backslashes and control bytes escaped; UTF-8 passes through. */
-static void sb_json_string(Sb *s, const char *str)
-{
-    sb_add(s, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            char e[2] = { '\\', (char)*c };
-            sb_add(s, e, 2);
-        } else if (*c < 0x20) {
-            sb_printf(s, "\\u%04x", *c);
-        } else {
-            sb_add(s, (const char *)c, 1);
-        }
-    }
-    sb_add(s, "\"", 1);
-}
-
 /* Assign offsets (widest elements first, insertion order among equals) and build the header. */
 static TpStatus layout(SafetensorsWriter *w, Layout *L)
 {
-    Sb s = { 0 };
+    StrBuf s = {0};
     uint64_t pos = 0;
     int k = 0;
 
@@ -113,34 +57,34 @@ static TpStatus layout(SafetensorsWriter *w, Layout *L)
                 L->order[k++] = i;
             }
 
-    sb_add(&s, "\0\0\0\0\0\0\0\0", 8); /* length, patched below */
-    sb_puts(&s, "{");
+    strbuf_add(&s, "\0\0\0\0\0\0\0\0", 8); /* length, patched below */
+    strbuf_puts(&s, "{");
     if (w->n_meta > 0) {
-        sb_puts(&s, "\"__metadata__\":{");
+        strbuf_puts(&s, "\"__metadata__\":{");
         for (int i = 0; i < w->n_meta; i++) {
             if (i)
-                sb_puts(&s, ",");
-            sb_json_string(&s, w->meta_keys[i]);
-            sb_puts(&s, ":");
-            sb_json_string(&s, w->meta_vals[i]);
+                strbuf_puts(&s, ",");
+            strbuf_json_string(&s, w->meta_keys[i]);
+            strbuf_puts(&s, ":");
+            strbuf_json_string(&s, w->meta_vals[i]);
         }
-        sb_puts(&s, "}");
+        strbuf_puts(&s, "}");
     }
     for (int i = 0; i < w->n; i++) {
         const WTensor *t = &w->t[i];
         if (i || w->n_meta > 0)
-            sb_puts(&s, ",");
-        sb_json_string(&s, t->name);
-        sb_printf(&s, ":{\"dtype\":\"%s\",\"shape\":[", safetensors_dtype_name(t->dtype));
+            strbuf_puts(&s, ",");
+        strbuf_json_string(&s, t->name);
+        strbuf_printf(&s, ":{\"dtype\":\"%s\",\"shape\":[", safetensors_dtype_name(t->dtype));
         for (int d = 0; d < t->ndim; d++)
-            sb_printf(&s, d ? ",%lld" : "%lld", (long long)t->shape[d]);
-        sb_printf(&s, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)t->offset,
+            strbuf_printf(&s, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        strbuf_printf(&s, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)t->offset,
                   (unsigned long long)(t->offset + t->nbytes));
     }
-    sb_puts(&s, "}");
+    strbuf_puts(&s, "}");
     /* Pad with spaces (valid JSON whitespace, as the reference does) so the buffer starts 8-aligned. */
     while (!s.oom && s.len % 8 != 0)
-        sb_puts(&s, " ");
+        strbuf_puts(&s, " ");
     if (s.oom)
         goto oom;
     uint64_t n = s.len - 8;
@@ -324,11 +268,7 @@ void safetensors_writer_delete(SafetensorsWriter *w)
         free(w->t[i].data);
     }
     free(w->t);
-    for (int i = 0; i < w->n_meta; i++) {
-        free(w->meta_keys[i]);
-        free(w->meta_vals[i]);
-    }
-    free(w->meta_keys);
-    free(w->meta_vals);
+    mem_free_strings(w->meta_keys, w->n_meta);
+    mem_free_strings(w->meta_vals, w->n_meta);
     free(w);
 }

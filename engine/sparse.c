@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "backend.h"
 
 #define BLK 16 /* rows per block of the ROW and SELL layouts: one AVX-512 vector */
@@ -29,11 +30,7 @@ TpStatus sparse_kind_parse(const char *s, SparseKind *k)
 
 void sparse_free(SparseMatrix *m)
 {
-    free(m->val);
-    free(m->idx);
-    free(m->ptr);
-    free(m->scratch);
-    free(m->perm);
+    MEM_FREE_ALL(m->val, m->idx, m->ptr, m->scratch, m->perm);
     memset(m, 0, sizeof *m);
 }
 

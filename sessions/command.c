@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/spell.h"
 #include "sessions/journal.h"
 #include "sessions/snapshot.h"
 
@@ -213,23 +214,6 @@ static unsigned views_of(const VerbSpec *v)
 
 /* ==== parser ==================================================================================== */
 
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 30 || lb > 30) return 99;
-    int d[32][32];
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
 static void key_list(const VerbSpec *v, char *buf, size_t n)
 {
     buf[0] = '\0';
@@ -313,13 +297,9 @@ TpStatus command_parse(const char *line, Command *cmd)
     }
     const VerbSpec *v = find_verb(cmd->verb);
     if (!v) {
-        const char *best = NULL;
-        int bd = 3;
-        for (size_t i = 0; i < N_VERBS; i++) {
-            int d = edit_distance(cmd->verb, VERBS[i].verb);
-            if (d < bd) bd = d, best = VERBS[i].verb;
-        }
-        if (best) return err_set(TP_EINVAL, "column %d: unknown verb '%s' (did you mean '%s'?)", vcol, cmd->verb, best);
+        SpellGuess g = SPELL_GUESS_INIT;
+        for (size_t i = 0; i < N_VERBS; i++) spell_consider(&g, cmd->verb, VERBS[i].verb);
+        if (g.best) return err_set(TP_EINVAL, "column %d: unknown verb '%s' (did you mean '%s'?)", vcol, cmd->verb, g.best);
         return err_set(TP_EINVAL, "column %d: unknown verb '%s' (try 'help')", vcol, cmd->verb);
     }
     int wcol = 0; /* where a positional word is expected: the first token after the verb */

@@ -30,6 +30,13 @@ typedef struct {
     long total;
 } TrainCtx;
 
+/* *v = the value of key= in c; TP_EINVAL with the message `usage` when c has none. */
+static TpStatus require_arg(const Command *c, const char *key, const char *usage, const char **v)
+{
+    *v = command_arg(c, key);
+    return *v ? TP_OK : err_set(TP_EINVAL, "%s", usage);
+}
+
 static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
                           const SessionMetrics *row)
 {
@@ -122,8 +129,9 @@ TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
  * evaluation, export) uses h~ = h 1(|h| > tau); the backward is straight-through (engine/lstm.h). */
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r)
 {
-    const char *t = command_arg(c, "tau");
-    if (!t) return err_set(TP_EINVAL, "state: expected tau=T (T > 0 zeroes |h| <= T; 0 turns it off)");
+    const char *t;
+    TpStatus st = require_arg(c, "tau", "state: expected tau=T (T > 0 zeroes |h| <= T; 0 turns it off)", &t);
+    if (st != TP_OK) return st;
     float tau = (float)strtod(t, NULL);
     s->model.cfg.state_tau = s->task.model.state_tau = tau;
     model_state_sparsity(&s->model, 1);
@@ -183,9 +191,9 @@ TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r)
 
 TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r)
 {
-    const char *n = command_arg(c, "name");
-    if (!n) return err_set(TP_EINVAL, "restore: name=NAME is required (see 'snapshots')");
-    TpStatus st = snapshot_restore(s, n);
+    const char *n;
+    TpStatus st = require_arg(c, "name", "restore: name=NAME is required (see 'snapshots')", &n);
+    if (st == TP_OK) st = snapshot_restore(s, n);
     if (st != TP_OK) return st;
     r->changed = 1;
     command_say(r, "restored %s: step %ld", n, s->trainer.step);
@@ -226,9 +234,9 @@ TpStatus command_verb_save(Session *s, const Command *c, CommandResult *r)
 
 TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r)
 {
-    const char *out = command_arg(c, "out");
-    if (!out) return err_set(TP_EINVAL, "export: out=DIR is required");
-    TpStatus st = export_write(s, out);
+    const char *out;
+    TpStatus st = require_arg(c, "out", "export: out=DIR is required", &out);
+    if (st == TP_OK) st = export_write(s, out);
     if (st != TP_OK) return st;
     command_say(r, "exported step %ld to %s (model.safetensors, model.compact.safetensors, config.json, vocab.json)", s->trainer.step, out);
     return TP_OK;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "engine/backend.h"
@@ -120,12 +121,7 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 
 void view_metrics_free(ViewSeries *m)
 {
-    free(m->step);
-    free(m->train_ppl);
-    free(m->valid_ppl);
-    free(m->sparsity);
-    free(m->nnz);
-    free(m->tok_s);
+    MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s);
     memset(m, 0, sizeof *m);
 }
 
@@ -157,11 +153,7 @@ TpStatus view_metrics_load(ViewSeries *m, const char *dir)
 
 void view_latency_free(ViewLatency *v)
 {
-    free(v->hidden);
-    free(v->median_us);
-    free(v->p10_us);
-    free(v->p90_us);
-    free(v->point_hidden);
+    MEM_FREE_ALL(v->hidden, v->median_us, v->p10_us, v->p90_us, v->point_hidden);
     memset(v, 0, sizeof *v);
 }
 

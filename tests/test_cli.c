@@ -19,7 +19,7 @@
 #include "cli/cli.h"
 
 enum { OPT_SESSION = 2, OPT_JSON };
-static const CliOption OPTS[] = {{"session", required_argument, OPT_SESSION}, {"json", no_argument, OPT_JSON}, {NULL, 0, 0}};
+static const CliOption OPTS[] = {{"session", required_argument, .id = OPT_SESSION}, {"json", no_argument, .id = OPT_JSON}, {NULL}};
 
 typedef struct {
     const char *session;
@@ -138,9 +138,33 @@ static void test_task_options_match_sessions_task(void **state)
     assert_int_equal(listed, n);
 }
 
+/* Options with a target are stored by the parser, never returned; cli_parse_all refuses a positional. */
+static void test_targets(void **state)
+{
+    (void)state;
+    const char *dir = NULL;
+    int verify = 0;
+    const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"verify", no_argument, .flag = &verify},
+                              {NULL}};
+    CliParser p;
+    cli_parser_init(&p, "test", ARGC("replay", "--verify", "--session=d1"), ARGV("replay", "--verify", "--session=d1"),
+                    opts, NULL);
+    assert_int_equal(cli_parse_all(&p), 0);
+    assert_string_equal(dir, "d1");
+    assert_int_equal(verify, 1);
+    cli_parser_init(&p, "test", ARGC("replay", "--session", "d2", "extra"), ARGV("replay", "--session", "d2", "extra"),
+                    opts, NULL);
+    assert_int_equal(cli_next(&p), CLI_ARG); /* the stored option is skipped */
+    assert_string_equal(dir, "d2");
+    assert_string_equal(p.value, "extra");
+    cli_parser_init(&p, "test", ARGC("replay", "extra"), ARGV("replay", "extra"), opts, NULL);
+    assert_int_equal(cli_parse_all(&p), EXIT_CODE_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_targets),
         cmocka_unit_test(test_both_forms),
         cmocka_unit_test(test_positional_arguments),
         cmocka_unit_test(test_errors),

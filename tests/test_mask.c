@@ -270,6 +270,25 @@ static void test_count_ceil_forgives_rounding(void **state)
     assert_int_equal(mask_count_ceil(-1.0), 0);
 }
 
+/* The block iterator visits a block's entries row-major, the last (short) block included. */
+static void test_block_iter(void **state)
+{
+    (void)state;
+    MaskBlockGrid g;
+    mask_block_grid(&g, 5, 5, 2, 3); /* 3 block rows x 2 block columns */
+    MaskBlockIter it;
+    size_t i, got[8], n = 0;
+    for (mask_block_begin(&it, &g, 1, 100); mask_block_next(&it, &i);) got[n++] = i; /* rows 0-1, cols 3-4 */
+    assert_int_equal(n, 4);
+    const size_t want1[] = {103, 104, 108, 109};
+    assert_memory_equal(got, want1, sizeof want1);
+    n = 0;
+    for (mask_block_begin(&it, &g, 4, 0); mask_block_next(&it, &i);) got[n++] = i; /* row 4, cols 0-2 */
+    assert_int_equal(n, 3);
+    const size_t want4[] = {20, 21, 22};
+    assert_memory_equal(got, want4, sizeof want4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_effective_width_hlstm),
         cmocka_unit_test(test_select_kth_matches_sort),
         cmocka_unit_test(test_count_ceil_forgives_rounding),
+        cmocka_unit_test(test_block_iter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
