@@ -149,6 +149,15 @@ static TpStatus make_matrix(SparseMatrix *m, SparseKind k, const float *w, const
     return sparse_from_dense(m, k, w, R, C, C);
 }
 
+/* the buffers of one matrix size, and the blank line that ends its table block */
+static void end_size(float *full, float *x, float *y)
+{
+    free(full);
+    free(x);
+    free(y);
+    printf("\n");
+}
+
 /* The threaded table: T threads (sparse_pool, rows split by stored entries) against T-thread dense
  * sgemv, and against the same kernel on one thread. */
 static int threaded_table(const int *sizes, int n_sizes, int T, Rng *rng)
@@ -194,10 +203,7 @@ static int threaded_table(const int *sizes, int n_sizes, int T, Rng *rng)
                 }
             free(w);
         }
-        free(full);
-        free(x);
-        free(y);
-        printf("\n");
+        end_size(full, x, y);
     }
     sparse_pool_free(pool);
     return backend_set_threads(1) == TP_OK ? 0 : 1;
@@ -290,10 +296,7 @@ int main(int argc, char **argv)
             }
             free(w);
         }
-        free(full);
-        free(x);
-        free(y);
-        printf("\n");
+        end_size(full, x, y);
     }
     if (threaded_table(sizes, n_sizes, threads2, &rng) != 0) return 1;
 

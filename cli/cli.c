@@ -139,6 +139,13 @@ int cli_parse_all(CliParser *p)
     return 0;
 }
 
+int cli_parse_options(const char *cmd, int argc, char **argv, const CliOption *opts)
+{
+    CliParser p;
+    cli_parser_init(&p, cmd, argc, argv, opts, NULL);
+    return cli_parse_all(&p);
+}
+
 void cli_writer_note(const SessionWriter *w, const char *verb)
 {
     if (w->note[0]) fprintf(stderr, "topiary: %s: note: %s\n", verb, w->note);

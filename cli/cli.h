@@ -64,6 +64,8 @@ int cli_next(CliParser *p);
 /* All the arguments of a subcommand whose options all have targets, that takes no positional argument:
  * 0, or the exit code after the message ("CMD: unknown option 'x'" for a positional argument). */
 int cli_parse_all(CliParser *p);
+/* cli_parser_init + cli_parse_all in one call, for a subcommand with only stored options. */
+int cli_parse_options(const char *cmd, int argc, char **argv, const CliOption *opts);
 /* The task options' long names (without "--"), NULL-terminated. */
 const char *const *cli_task_options(void);
 

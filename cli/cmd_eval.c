@@ -83,9 +83,7 @@ int cmd_export(int argc, char **argv)
     const char *dir = NULL, *out = NULL, *data = NULL;
     const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"out", required_argument, .value = &out},
                               {"data", required_argument, .value = &data}, {NULL}};
-    CliParser p;
-    cli_parser_init(&p, "export", argc, argv, opts, NULL);
-    int rc = cli_parse_all(&p);
+    int rc = cli_parse_options("export", argc, argv, opts);
     if (rc) return rc;
     if (!dir || !out) return cli_usage("export: usage: topiary export --session DIR --out EXPORTDIR [--data PATH]");
     Session s;

@@ -31,9 +31,7 @@ int cmd_replay(int argc, char **argv)
     int verify = 0;
     const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"out", required_argument, .value = &out},
                               {"verify", no_argument, .flag = &verify}, {NULL}};
-    CliParser p;
-    cli_parser_init(&p, "replay", argc, argv, opts, NULL);
-    int rc = cli_parse_all(&p);
+    int rc = cli_parse_options("replay", argc, argv, opts);
     if (rc) return rc;
     if (!dir || (!verify && !out)) return cli_usage("replay: usage: topiary replay --session DIR (--verify | --out NEWDIR)");
     ReplayResult res;

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "mask.h"
+#include "rank.h"
 
 /* unit of `layer` indexed by each entry of axis a (sizes of m->cfg), or -1; malloc'd, NULL on OOM */
 static int *axis_units(const Model *m, const ModelAxis *a, int len, int layer)
@@ -64,24 +65,11 @@ TpStatus resize_unit_scores(const Model *m, int layer, float *scores)
     return s;
 }
 
-typedef struct {
-    float score;
-    int idx;
-} Ranked;
-
-/* more important first; equal scores: lower index first */
-static int by_importance(const void *a, const void *b)
-{
-    const Ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* map[0..keep-1]: the `keep` most important of H units, in their original order */
 static TpStatus choose_survivors(int *map, const Model *m, int layer, int keep, const float *given)
 {
     int H = m->cfg.hidden[layer];
-    Ranked *rk = malloc((size_t)H * sizeof *rk);
+    RankItem *rk = malloc((size_t)H * sizeof *rk);
     float *sc = given ? NULL : malloc((size_t)H * sizeof(float));
     uint8_t *kept = calloc((size_t)H, 1);
     TpStatus s = TP_OK;
@@ -96,9 +84,9 @@ static TpStatus choose_survivors(int *map, const Model *m, int layer, int keep, 
             s = err_set(TP_EINVAL, "resize: unit score %d is not finite", j);
             goto done;
         }
-        rk[j] = (Ranked){score[j], j};
+        rk[j] = (RankItem){score[j], j};
     }
-    qsort(rk, (size_t)H, sizeof *rk, by_importance);
+    qsort(rk, (size_t)H, sizeof *rk, rank_by_score); /* more important first; ties: lower index */
     for (int k = 0; k < keep; k++) kept[rk[k].idx] = 1;
     for (int j = 0, k = 0; j < H; j++)
         if (kept[j]) map[k++] = j;

@@ -1,6 +1,7 @@
 /* engine/sparse: see sparse.h.  This file holds the layouts (conversion, bytes, dispatch); the vector
  * kernels are in sparse_simd.c. */
 #include "sparse.h"
+#include "rank.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -346,44 +347,25 @@ oom:
     return err_set(TP_ENOMEM, "sparse: out of memory for a %s [%d, %d]", sparse_kind_name(kind), rows, cols);
 }
 
-typedef struct {
-    float a;
-    int c;
-} Ranked;
-
-/* larger |w| first; ties: lower column first */
-static int by_magnitude(const void *pa, const void *pb)
-{
-    const Ranked *a = pa, *b = pb;
-    if (a->a != b->a) return a->a > b->a ? -1 : 1;
-    return (a->c > b->c) - (a->c < b->c);
-}
-
-static int by_column(const void *pa, const void *pb)
-{
-    const Ranked *a = pa, *b = pb;
-    return (a->c > b->c) - (a->c < b->c);
-}
-
 TpStatus sparse_row_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld, int k)
 {
     memset(m, 0, sizeof *m);
     TpStatus st = check_sizes(rows, cols, ld);
     if (st != TP_OK) return st;
     if (k < 1 || k > cols) return err_set(TP_EINVAL, "sparse: row-balanced k=%d, expected 1..%d", k, cols);
-    Ranked *rk = malloc((size_t)cols * sizeof *rk);
+    RankItem *rk = malloc((size_t)cols * sizeof *rk);
     if (!rk) return err_set(TP_ENOMEM, "sparse: out of memory");
     if ((st = row_alloc(m, rows, cols, k)) != TP_OK) {
         free(rk);
         return st;
     }
     for (int r = 0; r < rows; r++) {
-        for (int c = 0; c < cols; c++) rk[c] = (Ranked){fabsf(w[(size_t)r * ld + c]), c};
-        qsort(rk, (size_t)cols, sizeof *rk, by_magnitude);
-        qsort(rk, (size_t)k, sizeof *rk, by_column); /* the kept k in column order: x is read forwards */
+        for (int c = 0; c < cols; c++) rk[c] = (RankItem){fabsf(w[(size_t)r * ld + c]), c};
+        qsort(rk, (size_t)cols, sizeof *rk, rank_by_score); /* larger |w| first; ties: lower column first */
+        qsort(rk, (size_t)k, sizeof *rk, rank_by_index); /* the kept k in column order: x is read forwards */
         for (int j = 0; j < k; j++) {
-            m->val[row_pos(r, j, k)] = w[(size_t)r * ld + rk[j].c];
-            set_idx(m->idx, m->idx16, row_pos(r, j, k), rk[j].c);
+            m->val[row_pos(r, j, k)] = w[(size_t)r * ld + rk[j].idx];
+            set_idx(m->idx, m->idx16, row_pos(r, j, k), rk[j].idx);
         }
     }
     free(rk);
