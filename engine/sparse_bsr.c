@@ -143,6 +143,12 @@ BSR_SCALAR(b4x4_32_scalar, int32_t, 4, 4)
 #ifdef BSR_X86
 /* ==== AVX2 + FMA ================================================================================ */
 
+/* y[r0..r0+n) (+)= t[0..n): the partial block at the bottom edge of W */
+static inline void store_rows(float *y, int r0, int n, const float *t, int acc)
+{
+    for (int i = 0; i < n; i++) y[r0 + i] = acc ? y[r0 + i] + t[i] : t[i];
+}
+
 /* the n (<= 8) first lanes of s into y at r0, plain or accumulating */
 T256 static inline void store8(float *y, int r0, int n, __m256 s, int acc)
 {
@@ -153,7 +159,7 @@ T256 static inline void store8(float *y, int r0, int n, __m256 s, int acc)
     }
     float t[8];
     _mm256_storeu_ps(t, s);
-    for (int i = 0; i < n; i++) y[r0 + i] = acc ? y[r0 + i] + t[i] : t[i];
+    store_rows(y, r0, n, t, acc);
 }
 
 #define BSR16X1_AVX2(NAME, IT)                                                                      \
@@ -185,29 +191,32 @@ T256 static inline void store8(float *y, int r0, int n, __m256 s, int acc)
 BSR16X1_AVX2(b16x1_16_avx2, uint16_t)
 BSR16X1_AVX2(b16x1_32_avx2, int32_t)
 
-/* 8x1 on AVX2 and AVX-512 alike: one block is one ymm */
-#define BSR8X1_AVX2(NAME, IT)                                                                       \
-    T256 static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
+/* A block of W rows in one register (8x1 on AVX2 and AVX-512 alike: one ymm; 16x1 on AVX-512: one zmm):
+ * four accumulators over the block row's blocks, each one load of the block times a broadcast x. */
+#define BSR_COLUMN(NAME, IT, ATTR, V, W, ZERO, FMA, LOAD, BCAST, ADD, STORE)                       \
+    ATTR static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
     {                                                                                               \
         const IT *idx = m->idx;                                                                     \
         for (int b = lo; b < hi; b++) {                                                             \
             int32_t p = m->ptr[b], e = m->ptr[b + 1];                                               \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                             \
+            V a0 = ZERO(), a1 = a0, a2 = a0, a3 = a0;                                               \
             for (; p + 4 <= e; p += 4) {                                                            \
-                const float *v = m->val + (size_t)p * 8;                                            \
-                a0 = _mm256_fmadd_ps(_mm256_load_ps(v), _mm256_broadcast_ss(x + idx[p]), a0);       \
-                a1 = _mm256_fmadd_ps(_mm256_load_ps(v + 8), _mm256_broadcast_ss(x + idx[p + 1]), a1); \
-                a2 = _mm256_fmadd_ps(_mm256_load_ps(v + 16), _mm256_broadcast_ss(x + idx[p + 2]), a2); \
-                a3 = _mm256_fmadd_ps(_mm256_load_ps(v + 24), _mm256_broadcast_ss(x + idx[p + 3]), a3); \
+                const float *v = m->val + (size_t)p * W;                                            \
+                a0 = FMA(LOAD(v), BCAST(x + idx[p]), a0);                                           \
+                a1 = FMA(LOAD(v + W), BCAST(x + idx[p + 1]), a1);                                   \
+                a2 = FMA(LOAD(v + 2 * W), BCAST(x + idx[p + 2]), a2);                               \
+                a3 = FMA(LOAD(v + 3 * W), BCAST(x + idx[p + 3]), a3);                               \
             }                                                                                       \
-            for (; p < e; p++)                                                                      \
-                a0 = _mm256_fmadd_ps(_mm256_load_ps(m->val + (size_t)p * 8), _mm256_broadcast_ss(x + idx[p]), a0); \
-            const int r0 = b * 8, n = m->rows - r0 < 8 ? m->rows - r0 : 8;                          \
-            store8(y, r0, n, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)), acc);     \
+            for (; p < e; p++) a0 = FMA(LOAD(m->val + (size_t)p * W), BCAST(x + idx[p]), a0);       \
+            const int r0 = b * W, n = m->rows - r0 < W ? m->rows - r0 : W;                          \
+            STORE(y, r0, n, ADD(ADD(a0, a1), ADD(a2, a3)), acc);                                    \
         }                                                                                           \
     }
-BSR8X1_AVX2(b8x1_16_avx2, uint16_t)
-BSR8X1_AVX2(b8x1_32_avx2, int32_t)
+#define BCAST256(p) _mm256_broadcast_ss(p)
+BSR_COLUMN(b8x1_16_avx2, uint16_t, T256, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_load_ps, BCAST256,
+           _mm256_add_ps, store8)
+BSR_COLUMN(b8x1_32_avx2, int32_t, T256, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_load_ps, BCAST256,
+           _mm256_add_ps, store8)
 
 /* x[c..c+3] (masked past cols) */
 T256 static inline __m128 x4_load(const float *x, int c0, int cols)
@@ -222,7 +231,7 @@ T256 static inline void store4(float *y, int r0, int n, __m128 s, int acc)
 {
     float t[4];
     _mm_storeu_ps(t, s);
-    for (int i = 0; i < n; i++) y[r0 + i] = acc ? y[r0 + i] + t[i] : t[i];
+    store_rows(y, r0, n, t, acc);
 }
 
 #define BSR4X4_AVX2(NAME, IT)                                                                       \
@@ -249,31 +258,19 @@ BSR4X4_AVX2(b4x4_32_avx2, int32_t)
 
 /* ==== AVX-512 =================================================================================== */
 
-#define BSR16X1_512(NAME, IT)                                                                       \
-    T512 static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
-    {                                                                                               \
-        const IT *idx = m->idx;                                                                     \
-        for (int b = lo; b < hi; b++) {                                                             \
-            int32_t p = m->ptr[b], e = m->ptr[b + 1];                                               \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                             \
-            for (; p + 4 <= e; p += 4) {                                                            \
-                const float *v = m->val + (size_t)p * 16;                                           \
-                a0 = _mm512_fmadd_ps(_mm512_load_ps(v), _mm512_set1_ps(x[idx[p]]), a0);             \
-                a1 = _mm512_fmadd_ps(_mm512_load_ps(v + 16), _mm512_set1_ps(x[idx[p + 1]]), a1);    \
-                a2 = _mm512_fmadd_ps(_mm512_load_ps(v + 32), _mm512_set1_ps(x[idx[p + 2]]), a2);    \
-                a3 = _mm512_fmadd_ps(_mm512_load_ps(v + 48), _mm512_set1_ps(x[idx[p + 3]]), a3);    \
-            }                                                                                       \
-            for (; p < e; p++)                                                                      \
-                a0 = _mm512_fmadd_ps(_mm512_load_ps(m->val + (size_t)p * 16), _mm512_set1_ps(x[idx[p]]), a0); \
-            __m512 s = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));                 \
-            const int r0 = b * 16, n = m->rows - r0 < 16 ? m->rows - r0 : 16;                       \
-            __mmask16 k = (__mmask16)(n == 16 ? 0xFFFFu : (1u << n) - 1u);                          \
-            if (acc) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, y + r0));                        \
-            _mm512_mask_storeu_ps(y + r0, k, s);                                                    \
-        }                                                                                           \
-    }
-BSR16X1_512(b16x1_16_512, uint16_t)
-BSR16X1_512(b16x1_32_512, int32_t)
+/* y[r0..r0+n) (+)= s, n <= 16, masked */
+T512 static inline void store16(float *y, int r0, int n, __m512 s, int acc)
+{
+    __mmask16 k = (__mmask16)(n == 16 ? 0xFFFFu : (1u << n) - 1u);
+    if (acc) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(k, y + r0));
+    _mm512_mask_storeu_ps(y + r0, k, s);
+}
+
+#define BCAST512(p) _mm512_set1_ps(*(p))
+BSR_COLUMN(b16x1_16_512, uint16_t, T512, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_load_ps, BCAST512,
+           _mm512_add_ps, store16)
+BSR_COLUMN(b16x1_32_512, int32_t, T512, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_load_ps, BCAST512,
+           _mm512_add_ps, store16)
 
 #define BSR4X4_512(NAME, IT)                                                                        \
     T512 static void NAME(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi) \
