@@ -247,6 +247,11 @@ double breakeven_variant_cost(const Breakeven *be, SparseKind k, SparseIsa isa, 
     int i = 0;
     while (i + 1 < be->n && be->bytes[i + 1] <= dense_bytes) i++;
     double a = be->a[i][k][isa][t], b = be->b[i][k][isa][t];
+    /* a sparse kernel's time grows with the entries it reads: a fit whose slope is not positive is a
+     * measurement spoiled by other load (seen: 2-thread fits of -19 per unit density on a busy machine,
+     * which predicted "0.00x dense" at 100 % and made the runtime 4x slower).  Such a variant is not
+     * trusted, so never picked. */
+    if (!(b > 0) || (i + 1 < be->n && dense_bytes > be->bytes[i] && !(be->b[i + 1][k][isa][t] > 0))) return INFINITY;
     if (i + 1 < be->n && dense_bytes > be->bytes[i]) {
         double f = log(dense_bytes / be->bytes[i]) / log(be->bytes[i + 1] / be->bytes[i]);
         a += f * (be->a[i + 1][k][isa][t] - a);

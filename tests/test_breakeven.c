@@ -42,6 +42,13 @@ static void test_best_variant(void **state)
     char name[64];
     breakeven_choice_name(&c, name, sizeof name);
     assert_string_equal(name, "csr/scalar/3t");
+    /* a fit whose time falls as density rises (a measurement spoiled by load) is never picked, even
+     * where it predicts almost nothing: at 100 % density it said "0.00x dense" */
+    be.a[0][SPARSE_CSR][SPARSE_ISA_SCALAR][1] = 8.8, be.b[0][SPARSE_CSR][SPARSE_ISA_SCALAR][1] = -19.0;
+    assert_true(breakeven_variant_cost(&be, SPARSE_CSR, SPARSE_ISA_SCALAR, 1, D, 1.0) == INFINITY);
+    c = breakeven_best(&be, SPARSE_CSR, D, 1.0);
+    assert_int_equal(c.threads, 1);
+    assert_true(c.cost > 1.0); /* so a dense matrix stays dense */
     /* unmeasured: never */
     be.a[0][SPARSE_CSR][SPARSE_ISA_SCALAR][1] = NAN;
     be.a[0][SPARSE_CSR][SPARSE_ISA_SCALAR][0] = NAN;
