@@ -19,59 +19,27 @@
 
 #include "base/fsutil.h"
 #include "helpers.h"
+#include "word_fixture.h"
 #include "sessions/command.h"
 #include "sessions/evaluate.h"
 #include "sessions/export.h"
 #include "sessions/session.h"
 #include "sessions/session_new.h"
 
-static char *g_root;
-static char g_data[1024];
-static int g_seq;
-
 static int group_setup(void **state)
 {
     (void)state;
-    g_root = th_tempdir("evaluate");
-    if (!g_root) return -1;
-    snprintf(g_data, sizeof g_data, "%s/data", g_root);
-    if (fsutil_mkdir_p(g_data) != TP_OK) return -1;
-    if (th_write_words(g_data, "ptb.train.txt", 120, 1, 18, 6) || th_write_words(g_data, "ptb.valid.txt", 20, 2, 18, 6) ||
-        th_write_words(g_data, "ptb.test.txt", 20, 3, 18, 6))
-        return -1;
-    return 0;
+    return wf_setup("evaluate");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    th_rmtree(g_root);
-    free(g_root);
+    wf_teardown();
     return 0;
 }
 
-static void new_session(Session *s, char *dir, size_t n)
-{
-    Task t;
-    task_defaults(&t);
-    snprintf(t.data, sizeof t.data, "%s", g_data);
-    t.level = CORPUS_WORD;
-    t.level_set = 1;
-    t.model.n_layers = 1;
-    t.model.hidden[0] = 16;
-    t.model.n_embed = 8;
-    t.model.dropout = 0.2f;
-    t.train.bptt = 5;
-    t.train.batch = 4;
-    t.train.epochs = 2;
-    t.train.optim = OPTIM_ADAM;
-    t.train.lr = 0.01f;
-    t.threads = 1;
-    t.seed = 11;
-    t.log_every = 1000;
-    snprintf(dir, n, "%s/s%d", g_root, g_seq++);
-    if (session_create(s, dir, &t) != TP_OK) fail_msg("session_create: %s", err_msg());
-}
+static void new_session(Session *s, char *dir, size_t n) { wf_new_session(s, dir, n, 16); }
 
 static void test_split_names(void **state)
 {
@@ -112,7 +80,7 @@ static void test_session_and_export(void **state)
     assert_int_equal(evaluate_export(out, NULL, CORPUS_VALID, 3, &x), TP_OK);
     assert_int_equal(x.eval_batch, 3);
     char missing[2200];
-    snprintf(missing, sizeof missing, "%s/none", g_root);
+    snprintf(missing, sizeof missing, "%s/none", wf_root);
     assert_int_not_equal(evaluate_export(missing, NULL, CORPUS_VALID, 0, &x), TP_OK);
     assert_int_equal(evaluate_export(out, NULL, -1, 0, &x), TP_EINVAL);
     session_free(&s);
