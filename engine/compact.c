@@ -12,8 +12,81 @@
 #include "safetensors.h"
 #include "safetensors_writer.h"
 
-typedef enum { FORM_DENSE = 0, FORM_CSR = 1, FORM_ROW = 2 } Form;
-static const char *const FORM_NAMES[] = {"dense", "csr", "row"};
+typedef enum { FORM_DENSE = 0, FORM_CSR = 1, FORM_ROW = 2, FORM_BSR = 3 } Form;
+static const char *const FORM_NAMES[] = {"dense", "csr", "row", "bsr"};
+
+/* The block shapes the bsr layout may take (those of engine/sparse's BSR kernels), and the block
+ * shape of a bsr tensor's metadata.  A matrix whose non-zeros fill whole blocks (a block-pruned
+ * mask) is stored a column index per block instead of one per entry. */
+static const int BSR_SHAPES[][2] = {{16, 1}, {8, 1}, {4, 4}};
+
+/* Blocks of br x bc holding any non-zero of a (R x C). */
+static size_t bsr_count(const float *a, int R, int C, int br, int bc)
+{
+    size_t nb = 0;
+    for (int r0 = 0; r0 < R; r0 += br)
+        for (int c0 = 0; c0 < C; c0 += bc) {
+            int any = 0;
+            for (int r = r0; r < r0 + br && r < R && !any; r++)
+                for (int c = c0; c < c0 + bc && c < C; c++)
+                    if (a[(size_t)r * C + c] != 0.0f) {
+                        any = 1;
+                        break;
+                    }
+            nb += (size_t)any;
+        }
+    return nb;
+}
+
+/* Write a as bsr br x bc: values F32 [nb, br, bc] (entries past the matrix's edge are 0), col_idx
+ * [nb] (block columns, ascending per block row), row_ptr I32 [ceil(R/br) + 1]. */
+static TpStatus add_bsr(SafetensorsWriter *w, const CompactTensor *t, const float *a, int br, int bc, size_t nb, int i16)
+{
+    const int R = t->rows, C = t->cols, nbr = (R + br - 1) / br;
+    float *val = calloc((nb + 1) * (size_t)br * bc, sizeof(float)); /* + 1: the scratch block */
+    void *idx = malloc((nb ? nb : 1) * (i16 ? 2 : 4));
+    int32_t *ptr = malloc(((size_t)nbr + 1) * sizeof(int32_t));
+    TpStatus st = TP_OK;
+    if (!val || !idx || !ptr) {
+        st = err_set(TP_ENOMEM, "compact: out of memory");
+        goto done;
+    }
+    size_t b = 0;
+    for (int i = 0; i < nbr; i++) {
+        ptr[i] = (int32_t)b;
+        for (int c0 = 0; c0 < C; c0 += bc) {
+            float *blk = val + b * (size_t)br * bc;
+            int any = 0;
+            for (int r = 0; r < br && i * br + r < R; r++)
+                for (int c = 0; c < bc && c0 + c < C; c++) {
+                    float v = a[(size_t)(i * br + r) * C + c0 + c];
+                    blk[r * bc + c] = v;
+                    any |= v != 0.0f;
+                }
+            if (!any) {
+                memset(blk, 0, (size_t)br * bc * sizeof(float));
+                continue;
+            }
+            if (i16) ((int16_t *)idx)[b] = (int16_t)(c0 / bc);
+            else ((int32_t *)idx)[b] = c0 / bc;
+            b++;
+        }
+    }
+    ptr[nbr] = (int32_t)b;
+    char name[96];
+    int64_t sv[3] = {(int64_t)nb, br, bc}, si[1] = {(int64_t)nb}, sp[1] = {(int64_t)nbr + 1};
+    snprintf(name, sizeof name, "%.63s.values", t->name);
+    st = safetensors_writer_add(w, name, SAFETENSORS_F32, 3, sv, val);
+    snprintf(name, sizeof name, "%.63s.col_idx", t->name);
+    if (st == TP_OK) st = safetensors_writer_add(w, name, i16 ? SAFETENSORS_I16 : SAFETENSORS_I32, 1, si, idx);
+    snprintf(name, sizeof name, "%.63s.row_ptr", t->name);
+    if (st == TP_OK) st = safetensors_writer_add(w, name, SAFETENSORS_I32, 1, sp, ptr);
+done:
+    free(val);
+    free(idx);
+    free(ptr);
+    return st;
+}
 
 /* ==== write ===================================================================================== */
 
@@ -32,16 +105,42 @@ static TpStatus add_matrix(SafetensorsWriter *w, const CompactTensor *t, const f
     }
     const int i16 = C <= 32768;
     const double ib = i16 ? 2.0 : 4.0;
-    double bytes[3] = {4.0 * R * C, (4.0 + ib) * (double)nnz + 4.0 * (R + 1), balanced ? (4.0 + ib) * (double)nnz : 1e300};
+    double bytes[4] = {4.0 * R * C, (4.0 + ib) * (double)nnz + 4.0 * (R + 1), balanced ? (4.0 + ib) * (double)nnz : 1e300,
+                       1e300};
+    /* bsr: the smallest of the block shapes; its column index is per block, so it wins only when the
+     * non-zeros fill their blocks (a block-pruned mask), never on scattered entries. */
+    int bs = -1;
+    size_t nb_best = 0;
+    for (int s = 0; s < (int)(sizeof BSR_SHAPES / sizeof BSR_SHAPES[0]); s++) {
+        const int br = BSR_SHAPES[s][0], bc = BSR_SHAPES[s][1];
+        const int bi16 = (C + bc - 1) / bc <= 32768;
+        size_t nb = bsr_count(a, R, C, br, bc);
+        double by = (4.0 * br * bc + (bi16 ? 2.0 : 4.0)) * (double)nb + 4.0 * ((R + br - 1) / br + 1);
+        if (by < bytes[FORM_BSR]) {
+            bytes[FORM_BSR] = by;
+            bs = s;
+            nb_best = nb;
+        }
+    }
     Form f = FORM_DENSE;
     if (bytes[FORM_ROW] < bytes[f]) f = FORM_ROW;
     if (bytes[FORM_CSR] < bytes[f]) f = FORM_CSR;
+    if (bytes[FORM_BSR] < bytes[f]) f = FORM_BSR;
     cJSON *d = cJSON_AddObjectToObject(tensors, t->name);
     cJSON_AddStringToObject(d, "layout", FORM_NAMES[f]);
     cJSON *sh = cJSON_AddArrayToObject(d, "shape");
     cJSON_AddItemToArray(sh, cJSON_CreateNumber(R));
     cJSON_AddItemToArray(sh, cJSON_CreateNumber(C));
     char name[96];
+    if (f == FORM_BSR) {
+        const int br = BSR_SHAPES[bs][0], bc = BSR_SHAPES[bs][1];
+        cJSON *blk = cJSON_AddArrayToObject(d, "block");
+        cJSON_AddItemToArray(blk, cJSON_CreateNumber(br));
+        cJSON_AddItemToArray(blk, cJSON_CreateNumber(bc));
+        info->n_bsr++;
+        info->stored += nnz;
+        return add_bsr(w, t, a, br, bc, nb_best, (C + bc - 1) / bc <= 32768);
+    }
     if (f == FORM_DENSE) {
         info->n_dense++;
         info->stored += (size_t)R * C;
@@ -199,9 +298,66 @@ static TpStatus scatter_row(float *a, uint8_t *mk, const float *val, const Safet
     return TP_OK;
 }
 
-static TpStatus read_matrix(const SafetensorsFile *f, const char *path, const CompactTensor *t, const char *form, float *a,
-                            uint8_t *mk)
+/* bsr: blocks br x bc (the metadata's "block"), checked like csr, entries past the edge must be 0; the
+ * mask marks the block entries that are non-zero (so the round trip keeps the non-zero pattern). */
+static TpStatus read_bsr(const SafetensorsFile *f, const char *path, const CompactTensor *t, const cJSON *block, float *a,
+                         uint8_t *mk)
 {
+    const int R = t->rows, C = t->cols;
+    int br = 0, bc = 0;
+    if (cJSON_IsArray(block) && cJSON_GetArraySize(block) == 2) {
+        br = cJSON_GetArrayItem(block, 0)->valueint;
+        bc = cJSON_GetArrayItem(block, 1)->valueint;
+    }
+    int shape_ok = 0;
+    for (int s = 0; s < (int)(sizeof BSR_SHAPES / sizeof BSR_SHAPES[0]); s++)
+        shape_ok |= br == BSR_SHAPES[s][0] && bc == BSR_SHAPES[s][1];
+    if (!shape_ok) return err_set(TP_EFORMAT, "%s: %s: bsr needs \"block\": [16, 1], [8, 1] or [4, 4]", path, t->name);
+    const int nbr = (R + br - 1) / br, nbc = (C + bc - 1) / bc;
+    char n1[96], n2[96], n3[96];
+    snprintf(n1, sizeof n1, "%.63s.values", t->name);
+    snprintf(n2, sizeof n2, "%.63s.col_idx", t->name);
+    snprintf(n3, sizeof n3, "%.63s.row_ptr", t->name);
+    const SafetensorsTensor *v = safetensors_find(f, n1), *ix, *rp;
+    int64_t nb = v && v->ndim == 3 ? v->shape[0] : -1;
+    if (nb < 0 || nb > (int64_t)nbr * nbc || v->dtype != SAFETENSORS_F32 || v->shape[1] != br || v->shape[2] != bc)
+        return err_set(TP_EFORMAT, "%s: tensor %s: expected F32 [nb <= %lld, %d, %d]", path, n1, (long long)nbr * nbc, br, bc);
+    TpStatus st;
+    if ((st = need(f, path, n2, nbc <= 32768 ? SAFETENSORS_I16 : SAFETENSORS_I32, nb, -1, &ix)) != TP_OK ||
+        (st = need(f, path, n3, SAFETENSORS_I32, (int64_t)nbr + 1, -1, &rp)) != TP_OK)
+        return st;
+    const int32_t *ptr = rp->data;
+    const float *val = v->data;
+    if (ptr[0] != 0 || ptr[nbr] != nb) return err_set(TP_EFORMAT, "%s: %s: must run from 0 to %lld", path, n3, (long long)nb);
+    for (int i = 0; i < nbr; i++) {
+        if (ptr[i + 1] < ptr[i]) return err_set(TP_EFORMAT, "%s: %s: decreases at block row %d", path, n3, i);
+        int prev = -1;
+        for (int32_t b = ptr[i]; b < ptr[i + 1]; b++) {
+            int cb = idx_at(ix, (size_t)b);
+            if (cb <= prev || cb >= nbc)
+                return err_set(TP_EFORMAT, "%s: %s: block row %d: block column %d out of range or not ascending", path, n2, i, cb);
+            prev = cb;
+            for (int r = 0; r < br; r++)
+                for (int c = 0; c < bc; c++) {
+                    float x = val[(size_t)b * br * bc + (size_t)r * bc + c];
+                    int rr = i * br + r, cc = cb * bc + c;
+                    if (rr >= R || cc >= C) {
+                        if (x != 0.0f)
+                            return err_set(TP_EFORMAT, "%s: %s: block %d: a non-zero past the matrix's edge", path, n1, (int)b);
+                        continue;
+                    }
+                    a[(size_t)rr * C + cc] = x;
+                    mk[(size_t)rr * C + cc] = x != 0.0f;
+                }
+        }
+    }
+    return TP_OK;
+}
+
+static TpStatus read_matrix(const SafetensorsFile *f, const char *path, const CompactTensor *t, const char *form,
+                            const cJSON *block, float *a, uint8_t *mk)
+{
+    if (!strcmp(form, "bsr")) return read_bsr(f, path, t, block, a, mk);
     const int R = t->rows, C = t->cols;
     const SafetensorsTensor *v, *ix, *rp;
     char n1[96], n2[96], n3[96];
@@ -329,11 +485,13 @@ TpStatus compact_read(Model *out, const ModelConfig *nominal, CompactNamesFn nam
                          list[i].rows, list[i].cols);
             break;
         }
-        st = read_matrix(&f, path, &list[i], lay->valuestring, out->w + at, out->mask + at);
+        st = read_matrix(&f, path, &list[i], lay->valuestring, cJSON_GetObjectItemCaseSensitive(d, "block"), out->w + at,
+                         out->mask + at);
         if (st == TP_OK) {
             info.n_dense += !strcmp(lay->valuestring, "dense");
             info.n_csr += !strcmp(lay->valuestring, "csr");
             info.n_row += !strcmp(lay->valuestring, "row");
+            info.n_bsr += !strcmp(lay->valuestring, "bsr");
             for (size_t q = 0; q < (size_t)list[i].rows * list[i].cols; q++) info.stored += out->mask[at + q];
         }
     }

@@ -10,6 +10,15 @@
  *   row    <name>.values          F32 [rows, k]                 (4 + i) R k bytes: chosen when every
  *          <name>.col_idx         I16 | I32 [rows, k]           row holds the same count k (a BRDS
  *                                                                row-balanced matrix), no row_ptr
+ *   bsr    <name>.values          F32 [nb, br, bc]              (4 br bc + i) nb + 4 (ceil(R/br) + 1)
+ *          <name>.col_idx         I16 | I32 [nb]                bytes: block sparse rows, chosen when
+ *          <name>.row_ptr         I32 [ceil(R/br) + 1]          the non-zeros fill whole br x bc blocks
+ *                                                                (a block-pruned mask; shapes 16x1, 8x1,
+ *                                                                4x4, "block":[br, bc] in the metadata);
+ *                                                                col_idx counts block columns, ascending
+ *                                                                per block row; entries past the edge are 0
+ * Trimming removes the rows of unread units from the gate matrices, which can shift a block-pruned
+ * mask off the block grid; such a matrix is then stored in whichever layout is smallest.
  * Column indices ascend within a row; the stored entries are the non-zeros (pruned entries are exact
  * zeros in the dense export, and a live zero adds nothing).  Biases are always dense.  <name> is the
  * PyTorch name of the dense export (sessions/export), given by the caller's naming function, so a
@@ -17,7 +26,8 @@
  *   units.l<k>  I32 [H'_k]  the original index of each kept unit of layer k (ascending)
  *   __metadata__ "topiary": the export's config.json text (nominal architecture);
  *                "topiary_compact": {"format":"topiary-compact","version":1,"hidden":[H'_0,...],
- *                                    "tensors":{"<name>":{"layout":"dense|csr|row","shape":[R,C]},...}}
+ *                                    "tensors":{"<name>":{"layout":"dense|csr|row|bsr","shape":[R,C]
+ *                                               [,"block":[br,bc]]},...}}
  * Reading back gives a dense in-memory Model of the trimmed sizes whose outputs equal the original's
  * (exactly the same weights; tests/test_infer.c).  The reader trusts nothing: shapes against the
  * metadata and the nominal architecture, row_ptr monotone from 0 to nnz, indices in range and
@@ -48,7 +58,7 @@ typedef struct {
 typedef TpStatus (*CompactNamesFn)(const Model *m, CompactTensor *t, int *n);
 
 typedef struct {
-    int n_tensors, n_dense, n_csr, n_row;   /* 2-D weights by form; biases not counted */
+    int n_tensors, n_dense, n_csr, n_row, n_bsr; /* 2-D weights by form; biases not counted */
     int hidden[MODEL_MAX_LAYERS];           /* trimmed sizes                           */
     size_t stored;                          /* weight entries stored (non-zeros, or all for dense) */
 } CompactInfo;
