@@ -172,9 +172,11 @@ static TpStatus table_text(StrBuf *b, const Session *s, const ExploreRequest *q,
         dse_space_format(&q->space, (DseAxis)a, list, sizeof list);
         strbuf_printf(b, "%s %s %s", a ? ";" : "", dse_axis_name((DseAxis)a), list);
     }
-    char desc[512];
-    accel_describe(base, desc, sizeof desc);
-    strbuf_printf(b, "\nother parameters: %s\n", desc);
+    strbuf_printf(b, "\nother parameters (%s): weight_bytes=%g index_bits=%d; per tile load=%d fill=%d cycles; "
+                     "vector unit %d lanes x %d cycles; %d cycles a step\n",
+                  q->accel[0] ? q->accel : "built-in default", base->weight_bytes, base->index_bits,
+                  base->weight_load_cycles, base->tile_fill_cycles, base->vector_lanes, base->vector_cycles,
+                  base->step_overhead_cycles);
     strbuf_printf(b, "area proxy: %g mm2 per PE + %g mm2 per KiB SRAM; latency: one step of every recurrent layer "
                      "(embedding and decoder not modelled)\n", q->area.pe_mm2, q->area.sram_mm2_per_kib);
     strbuf_printf(b, "Pareto front: %d of %d designs (* on the front, > chosen)%s\n\n", r->n_pareto, r->n,
