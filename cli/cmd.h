@@ -13,8 +13,11 @@ int cmd_replay(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_dse(int argc, char **argv);
 
 /* Usage of `topiary profile` (cmd_profile.c), for `topiary help profile`. */
 const char *cmd_profile_usage(void);
+/* Usage of `topiary dse` (cmd_dse.c), for `topiary help dse`. */
+const char *cmd_dse_usage(void);
 
 #endif

@@ -20,6 +20,8 @@ const char CLI_SUBCOMMANDS[] =
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
     "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
+    "  dse      --session DIR [--rows LIST] [--cols LIST] [--sram-kib LIST] ... [--out FILE.tsv] [--plot FILE.png]\n"
+    "           [--json]   accelerator design-space exploration for the model: latency, area, Pareto set\n"
     "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
     "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
@@ -30,7 +32,7 @@ const char CLI_SUBCOMMANDS[] =
     "\n"
     "Options take their value as --name VALUE or --name=VALUE.\n";
 
-static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "export",
+static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "dse", "export",
                                                 "replay", "plot", "info", "help"};
 #define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
 
@@ -57,6 +59,7 @@ static void print_help(const char *cmd)
     if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
         printf("%s\nin a session (command language):\n", cmd_profile_usage());
     }
+    if (cmd && !strcmp(cmd, "dse")) printf("%s\nin a session (command language):\n", cmd_dse_usage());
     if (cmd && command_help(cmd)) { /* a verb of the command language */
         fputs(command_help(cmd), stdout);
         return;
@@ -98,7 +101,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } SUB[] = {{"train", cmd_train}, {"eval", cmd_eval},       {"run", cmd_run},         {"replay", cmd_replay},
-               {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile}};
+               {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile},
+               {"dse", cmd_dse}};
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
         if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info();

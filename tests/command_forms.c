@@ -34,6 +34,8 @@ const struct CommandForm VALID[] = {
     {"recommend layer=1 budget_us=250.5", "recommend", "", 2, "layer", "1"},
     {"recommend", "recommend", "", 0, NULL, NULL},
     {"recommend layer=0 apply=1", "recommend", "", 2, "layer", "0"},
+    {"dse rows=16,32 cols=16:64:16 budget_us=50", "dse", "", 3, "rows", "16,32"},
+    {"dse", "dse", "", 0, NULL, NULL},
     {"state tau=0.05", "state", "", 1, "tau", "0.05"},
     {"snapshot", "snapshot", "", 0, NULL, NULL},
     {"snapshot name=best-1_a", "snapshot", "", 1, "name", "best-1_a"},

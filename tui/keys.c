@@ -13,6 +13,8 @@ static const KeyBinding KEYS[] = {
     /* a shorter budget than the CLI's minute: the screen shows progress and Esc cancels */
     {'l', "l", "Latency", ACT_COMMAND, "profile budget_s=30", 0, "profile the latency of the layer sizes (Latency screen)"},
     {'a', "a", NULL, ACT_APPLY_REC, NULL, 0, "apply the recommended size of the selected layer (Latency screen)"},
+    {'D', "D", NULL, ACT_COMMAND, "dse", 0,
+     "accelerator design-space exploration of the model: Pareto front and chosen design in the log (:dse for lists, out=, plot=)"},
     {'u', "u", "Undo", ACT_COMMAND, "undo", 0, "undo the last train/grow/prune/resize"},
     {'e', "e", "Export", ACT_EXPORT, NULL, 0, "export the model to SESSION/export"},
     {'w', "w", "Save", ACT_COMMAND, "save", 0, "save the session now"},
