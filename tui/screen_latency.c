@@ -119,6 +119,7 @@ static void latency_draw(App *a, void *st, int top, int h)
 
 const Screen SCREEN_LATENCY = {
     .name = "Latency",
+    .tab = "Lat",
     .chart = "latency",
     .state_size = sizeof(LatencyState),
     .fini = latency_fini,

@@ -105,6 +105,7 @@ static void sessions_draw(App *a, void *st, int top, int h)
 
 const Screen SCREEN_SESSIONS = {
     .name = "Sessions",
+    .tab = "Sess",
     .chart = "ppl",
     .state_size = sizeof(SessionsState),
     .fini = sessions_fini,

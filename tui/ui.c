@@ -6,6 +6,7 @@
  * Keys go to the current screen first, then to the key table (tui/keys), whose bindings are actions
  * or command lines. */
 #include <curses.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,14 @@ static void run_pending(App *a)
 {
     int n = a->n_pending;
     char lines[APP_MAX_PENDING][PROMPT_MAX];
+    int paged[APP_MAX_PENDING];
     memcpy(lines, a->pending, sizeof lines);
+    memcpy(paged, a->pending_page, sizeof paged);
     a->n_pending = 0;
     int was_running = a->running;
     a->running = 0; /* so app_command executes instead of queueing */
     a->msg_err = 0;
-    for (int i = 0; i < n && !a->quit; i++) app_command(a, lines[i]);
+    for (int i = 0; i < n && !a->quit; i++) (paged[i] ? app_command_paged : app_command)(a, lines[i]);
     /* resume unless a command failed or training stopped on a non-finite loss */
     if (!a->quit && was_running) a->running = !a->msg_err && !a->paused_by_nan;
 }
@@ -126,6 +129,11 @@ static int handle_key(App *a, int ch)
         clearok(curscr, TRUE);
         return 0;
     }
+    if (a->pager.on) {
+        /* the output pane: its keys scroll or close it; any other key closes it and acts */
+        if (pager_key(&a->pager, ch, frame_pager_rows())) return a->stop_request;
+        pager_close(&a->pager);
+    }
     if (a->prompt_on) {
         PromptState ps = prompt_key(&a->prompt, ch);
         if (ps == PROMPT_CANCEL) a->prompt_on = 0;
@@ -137,7 +145,7 @@ static int handle_key(App *a, int ch)
                 quit_request(a);
                 return 1;
             }
-            app_command(a, line);
+            app_command_paged(a, line);
         }
         return a->stop_request;
     }
@@ -160,17 +168,26 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         a->last_step_end = t;
     }
     if (strcmp(what, "train") && strcmp(what, "epoch")) {
-        /* a long operation (profile): a progress bar, Esc cancels, other keys wait */
-        app_message(a, 0, "%s: %3.0f%%  (Esc cancels)", what, 100.0 * fraction);
-        int ch, esc = 0;
+        /* a long operation (validation, profile): a progress bar; Esc cancels one that may be
+         * cancelled, other keys are kept and act when it ends */
+        app_progress(a, what, fraction);
+        int ch, cancel = 0;
         while ((ch = term_key(0)) != ERR)
-            if (ch == 27) esc = 1;
+            if (ch != KEY_RESIZE && app_progress_key(a, what, ch)) cancel = 1;
         if (clock_now() - a->last_draw > 0.1) redraw(a);
-        return esc || ui_signal;
+        return cancel || ui_signal;
+    }
+    if (a->in_progress) {
+        /* the validation that ends an epoch is over: say what it found */
+        char done[96];
+        if (row && isfinite(row->valid_ppl)) snprintf(done, sizeof done, "validation: valid ppl %.2f", row->valid_ppl);
+        app_progress_end(a, row && isfinite(row->valid_ppl) ? done : NULL);
+        redraw(a);
     }
     if (row) view_metrics_push(&a->m, row);
     int stop = 0, ch;
-    while ((ch = term_key(0)) != ERR) {
+    /* keys kept during the validation first, in order, then the new ones */
+    while ((ch = app_key_pop(a)) >= 0 || (ch = term_key(0)) != ERR) {
         double t0 = clock_now();
         if (handle_key(a, ch)) stop = 1;
         redraw(a);
@@ -188,6 +205,7 @@ static void train_slice(App *a)
     a->stop_request = 0;
     CommandResult r;
     TpStatus st = command_execute(a->s, "train epochs=1", &r);
+    app_progress_end(a, NULL);
     app_touch(a, r.views);
     if (st != TP_OK) {
         a->running = 0;
@@ -259,7 +277,9 @@ int tui_run(Session *s, const TuiOptions *o)
             continue;
         }
         if (a->need_draw) redraw(a);
-        int ch = term_key(IDLE_POLL_MS);
+        /* keys kept during a long operation act now, in order */
+        int ch = app_key_pop(a);
+        if (ch < 0) ch = term_key(IDLE_POLL_MS);
         if (ch == ERR) continue;
         double t0 = clock_now();
         handle_key(a, ch);
