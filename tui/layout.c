@@ -60,3 +60,33 @@ void layout_prune(int width, LayoutPrune *l)
     }
     l->hw = width - l->fw - l->tw;
 }
+
+int layout_latency_range(const double *sizes, int n, const int *layers, int n_layers, double *lo, double *hi)
+{
+    if (n < 2 || n_layers < 1) return 0;
+    double a = layers[0], b = layers[0];
+    for (int l = 1; l < n_layers; l++) {
+        if (layers[l] < a) a = layers[l];
+        if (layers[l] > b) b = layers[l];
+    }
+    double x0 = a / 2, x1 = 2 * b;
+    /* two measured sizes at or below a, two at or above b */
+    int below = 0, above = 0;
+    for (int i = n - 1; i >= 0 && below < 2; i--)
+        if (sizes[i] <= a) {
+            below++;
+            if (sizes[i] < x0) x0 = sizes[i];
+        }
+    for (int i = 0; i < n && above < 2; i++)
+        if (sizes[i] >= b) {
+            above++;
+            if (sizes[i] > x1) x1 = sizes[i];
+        }
+    double first = sizes[0] < a ? sizes[0] : a, last = sizes[n - 1] > b ? sizes[n - 1] : b;
+    if (x0 < first) x0 = first;
+    if (x1 > last) x1 = last;
+    if (x0 <= sizes[0] && x1 >= sizes[n - 1]) return 0;
+    *lo = x0;
+    *hi = x1;
+    return 1;
+}

@@ -32,4 +32,10 @@ typedef struct {
 
 void layout_prune(int width, LayoutPrune *l);
 
+/* The Latency chart's default x range: about an octave around the model's layer sizes (min a, max b:
+ * [a/2, 2b]), widened to hold at least two measured sizes on each side of them where the profile has
+ * them, and kept within the measured sizes and the layers.  Returns 1 with [*lo, *hi] when that is
+ * narrower than the whole profile, 0 when the whole range is the view (sizes ascending). */
+int layout_latency_range(const double *sizes, int n, const int *layers, int n_layers, double *lo, double *hi);
+
 #endif

@@ -53,6 +53,19 @@ static void run_pending(App *a)
     if (!a->quit && was_running) a->running = !a->msg_err && !a->paused_by_nan;
 }
 
+/* Snapshot names for the prompt's completion (restore name=), read when Tab asks for them. */
+static int snapshot_names(void *ctx, char out[][64], int max)
+{
+    App *a = ctx;
+    ViewHistory *h = calloc(1, sizeof *h);
+    int n = 0;
+    if (h && view_history_load(h, a->s->dir) == TP_OK)
+        for (int i = h->n_snaps - 1; i >= 0 && n < max; i--) snprintf(out[n++], 64, "%s", h->snaps[i].name);
+    if (h) view_history_free(h);
+    free(h);
+    return n;
+}
+
 static void quit_request(App *a)
 {
     CommandResult r;
@@ -256,6 +269,8 @@ int tui_run(Session *s, const TuiOptions *o)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     a->on_result = screens_result;
+    a->prompt.names = snapshot_names;
+    a->prompt.names_ctx = a;
     command_set_progress(on_progress, a);
     double t_start = clock_now(), key_max_ms = 0.0;
     long step_start = view_step(s);
