@@ -31,7 +31,14 @@ static void status_bar(App *a)
     /* most important first: what a narrow terminal clips is the least needed */
     snprintf(left, sizeof left, " %s | step %ld ep %d/%d | valid %s | %s tok/s | %.24s | %s %s %s | topiary",
              a->running ? "RUNNING" : "paused", v.step, v.epoch, v.epochs, ppl, speed, v.name, v.level, v.cell, v.backend);
-    draw_clipped(0, 0, COLS - tw - 1, left);
+    /* cut at a field boundary rather than in the middle of a number */
+    int room = COLS - tw - 1;
+    if ((int)strlen(left) > room && room > 0) {
+        char *bar = NULL;
+        for (char *q = strstr(left, " |"); q && q - left <= room; q = strstr(q + 1, " |")) bar = q;
+        if (bar) *bar = '\0';
+    }
+    draw_clipped(0, 0, room, left);
     attroff(term_attr(TERM_C_BAR));
     int x = COLS - tw;
     for (int i = 0; i < n; i++) {
