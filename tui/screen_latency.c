@@ -107,7 +107,7 @@ static void draw_curve(App *a, const LatencyState *l, int top, int ch)
     spec.markers = mk;
     spec.n_markers = nm;
     double lo, hi;
-    int zoom = !l->full && layout_latency_range(v->hidden, v->n, hidden, L, &lo, &hi);
+    int zoomable = layout_latency_range(v->hidden, v->n, hidden, L, &lo, &hi), zoom = zoomable && !l->full;
     char range[64];
     if (zoom) {
         spec.x_min = lo, spec.x_max = hi;
@@ -120,7 +120,7 @@ static void draw_curve(App *a, const LatencyState *l, int top, int ch)
         if (ymax > 0) spec.y_min = 0, spec.y_max = ymax * 1.05;
         snprintf(range, sizeof range, "sizes %.0f-%.0f (f: all)", lo, hi);
     } else {
-        snprintf(range, sizeof range, "all sizes%s", v->n > 1 ? " (f: near the layers)" : "");
+        snprintf(range, sizeof range, "all sizes%s", zoomable ? " (f: zoom)" : "");
     }
     char title[240];
     snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s, %d dominated; %s", v->backend, v->threads,
