@@ -23,6 +23,8 @@
 #define IDLE_POLL_MS 500       /* how often an idle loop looks at the stop signals */
 
 static volatile sig_atomic_t ui_signal;
+static int in_train;      /* a training slice is executing: the progress hook handles keys  */
+static int quit_after;    /* q during a training slice: save and quit once the slice is over */
 
 static void on_signal(int sig) { ui_signal = sig; }
 
@@ -64,6 +66,20 @@ static int snapshot_names(void *ctx, char out[][64], int max)
     if (h) view_history_free(h);
     free(h);
     return n;
+}
+
+static void quit_request(App *a);
+
+/* q: save and quit; under a training slice, stop it first so that the save is not nested in it */
+static void quit_key(App *a)
+{
+    if (in_train) {
+        quit_after = 1;
+        a->running = 0;
+        a->stop_request = 1;
+        return;
+    }
+    quit_request(a);
 }
 
 static void quit_request(App *a)
@@ -124,7 +140,7 @@ static void key_action(App *a, const KeyBinding *k)
         prompt_open(&a->prompt);
         break;
     case ACT_HELP: a->screen = screen_index(&SCREEN_HELP); break;
-    case ACT_QUIT: quit_request(a); break;
+    case ACT_QUIT: quit_key(a); break;
     case ACT_SCREEN: if (k->arg < n) a->screen = k->arg; break;
     case ACT_NEXT_SCREEN: a->screen = (a->screen + 1) % n; break;
     case ACT_PREV_SCREEN: a->screen = (a->screen + n - 1) % n; break;
@@ -155,7 +171,7 @@ static int handle_key(App *a, int ch)
             char line[PROMPT_MAX];
             snprintf(line, sizeof line, "%s", a->prompt.buf);
             if (!strcmp(line, "quit") || !strcmp(line, "q")) {
-                quit_request(a);
+                quit_key(a);
                 return 1;
             }
             app_command_paged(a, line);
@@ -217,7 +233,9 @@ static void train_slice(App *a)
 {
     a->stop_request = 0;
     CommandResult r;
+    in_train = 1;
     TpStatus st = command_execute(a->s, "train epochs=1", &r);
+    in_train = 0;
     app_progress_end(a, NULL);
     app_touch(a, r.views);
     if (st != TP_OK) {
@@ -282,6 +300,11 @@ int tui_run(Session *s, const TuiOptions *o)
             CommandResult r;
             if (command_execute(s, "save", &r) != TP_OK) rc = 1;
             break;
+        }
+        if (quit_after) {
+            quit_after = 0;
+            quit_request(a);
+            continue;
         }
         if (a->n_pending) {
             run_pending(a);
