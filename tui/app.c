@@ -1,6 +1,7 @@
 /* tui/app: see app.h. */
 #include "app.h"
 
+#include <curses.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,7 +76,8 @@ static void command_run(App *a, const char *line, int paged)
         app_message(a, 0, "%s (%.1f s)", first, clock_now() - t0);
         if (r.quit) a->quit = 1;
         /* the whole output in the pager when it does not fit the status line */
-        if (paged && (nl || strlen(r.text) > 200)) {
+        int width = COLS > 0 ? COLS : TERM_MIN_COLS;
+        if (paged && (nl || (int)strlen(r.text) + 8 > width)) {
             char title[160];
             snprintf(title, sizeof title, ":%.150s", line);
             if (pager_open(&a->pager, title, r.text) != TP_OK) app_message(a, 1, "%s", err_msg());

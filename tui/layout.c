@@ -52,7 +52,7 @@ int layout_tabs(const char *const *names, const char *const *shorts, int n, int 
 
 void layout_prune(int width, LayoutPrune *l)
 {
-    if (width >= 120) {
+    if (width >= 100) {
         *l = (LayoutPrune){.fw = 36, .label_w = 19, .value_w = 12, .tw = 34, .name_w = 13, .row_counts = 1};
     } else {
         /* narrow: a shorter form and table, so that the heatmap keeps about a third of the width */

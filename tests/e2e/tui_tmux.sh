@@ -169,7 +169,12 @@ wait_for "quit" 5
 screen | grep -q "\[1-19 of" && fail "G did not scroll the pane"
 keys q
 wait_for "settings (Enter edits)" 5
-ok ":help opens a pane that scrolls (G) and closes (q)"
+keys : status Enter
+wait_for ":status  [q closes]" 5
+wait_for "schedule none" 5
+keys Escape
+wait_for "settings (Enter edits)" 5
+ok ":help opens a pane that scrolls (G) and closes (q); :status, one line wider than 80, opens whole"
 
 keys : 'prune pattern=r' Tab
 wait_for ":prune pattern=row" 5
