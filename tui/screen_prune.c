@@ -5,8 +5,8 @@
  * (grow, prune, resize with the form's settings) from any screen. */
 #include <curses.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fsutil.h"
 #include "base/paths.h"
@@ -31,21 +31,29 @@ typedef struct {
     char saved[STATE_MAX];     /* the settings as last read or written  */
 } PruneState;
 
-/* The settings of an earlier run of the TUI on this session, if any (read once, at start). */
+/* The settings of an earlier run of the TUI on this session, if any (read once, at start; a symlink
+ * or anything but a regular file is refused: a session holds no symlinks). */
 static void load_settings(App *a, PruneState *p)
 {
-    char path[4200];
-    void *buf = NULL;
-    size_t n = 0;
+    char path[4200], buf[STATE_MAX];
+    int fd = -1;
+    uint64_t bytes = 0;
+    form_state_text(&p->form, p->saved, sizeof p->saved);
     if (path_join(path, sizeof path, a->s->dir, STATE_FILE) != TP_OK) return;
-    TpStatus st = fsutil_read_file(path, STATE_MAX - 1, &buf, &n);
-    if (st == TP_OK) {
-        int k = form_state_load(&p->form, buf);
-        if (k) app_log(a, 0, "Grow & prune: %d setting%s of the last run restored (%s)", k, k == 1 ? "" : "s", STATE_FILE);
-    } else if (st != TP_ENOENT) {
-        app_log(a, 1, "%s: %s", STATE_FILE, err_msg());
+    TpStatus st = fsutil_open_regular(path, FSUTIL_NOFOLLOW, "read", &fd, &bytes);
+    if (st == TP_ENOENT) return;
+    if (st != TP_OK) {
+        app_log(a, 1, "%s", err_msg());
+        return;
     }
-    free(buf);
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    close(fd);
+    buf[n] = '\0';
+    int applied = form_state_load(&p->form, buf);
+    if (applied)
+        app_log(a, 0, "Grow & prune: %d setting%s of the last run restored (%s)", applied, applied == 1 ? "" : "s", STATE_FILE);
     form_state_text(&p->form, p->saved, sizeof p->saved);
 }
 
