@@ -244,7 +244,7 @@ uint32_t canvas_cell(const Canvas *c, int col, int row)
     size_t i = (size_t)row * (size_t)c->w + (size_t)col;
     uint32_t cp = c->cp[i];
     if (!cp && c->dots[i]) {
-        if (c->mode == CANVAS_BRAILLE) return 0x2800u + c->dots[i];
+        if (c->mode == CANVAS_BRAILLE) return c->glyph_ink[c->tag[i]] ? c->glyph_ink[c->tag[i]] : 0x2800u + c->dots[i];
         char ink = c->ascii_ink[c->tag[i]];
         return (uint32_t)(unsigned char)(ink ? ink : canvas_ascii_for_dots(c->dots[i]));
     }

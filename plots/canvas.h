@@ -36,6 +36,7 @@ typedef struct {
     uint8_t *dots;       /* [h*w] braille dot bits of a cell (bit layout of U+2800)         */
     uint8_t *tag;        /* [h*w] style tag of the last writer                              */
     char ascii_ink[256]; /* ASCII mode: character for the dots of a tag; 0 = dot shape      */
+    uint32_t glyph_ink[256]; /* braille mode: code point for the dots of a tag; 0 = braille  */
 } Canvas;
 
 /* Lines of rendered text: h NUL-terminated UTF-8 strings (lines[h] == NULL) and their tags. */

@@ -17,6 +17,8 @@
 #define POINT_GLYPH 0x25C6u /* black diamond */
 
 static const char ASCII_INK[] = "*+ox#%@=&$";
+/* the braille series' glyph without colours (series 1..): ASCII_INK shifted so that each differs */
+#define MONO_INK(i) ((uint32_t)ASCII_INK[(i) % 10])
 #define ASCII_POINT 'O'
 
 static int has_name(const char *s) { return s && *s; }
@@ -423,7 +425,7 @@ static void draw_legend(Canvas *c, const ChartSpec *sp, const ChartSeries *s, in
     for (int i = 0; i < ns; i++) {
         if (!has_name(s[i].name)) continue;
         uint8_t tag = (uint8_t)(CHART_TAG_SERIES + i);
-        uint32_t sample = a ? (uint32_t)(ns > 1 ? ASCII_INK[i % 10] : '-') : 0x2812;
+        uint32_t sample = a ? (uint32_t)(ns > 1 ? ASCII_INK[i % 10] : '-') : c->glyph_ink[tag] ? c->glyph_ink[tag] : 0x2812;
         canvas_put(c, col, row, sample, tag);
         canvas_put(c, col + 1, row, sample, tag);
         col += 3 + canvas_puts(c, col + 3, row, s[i].name, CHART_TAG_PLAIN) + 2;
@@ -463,6 +465,8 @@ TpStatus chart_render(CanvasText *out, const ChartSpec *sp, const ChartSeries *s
     if ((st = canvas_init(&c, w, h, sp->mode)) != TP_OK) return st;
     if (ns > 1)
         for (int i = 0; i < ns; i++) c.ascii_ink[CHART_TAG_SERIES + i] = ASCII_INK[i % 10];
+    if (ns > 1 && sp->mono && sp->mode == CANVAS_BRAILLE)
+        for (int i = 1; i < ns; i++) c.glyph_ink[CHART_TAG_SERIES + i] = MONO_INK(i);
 
     int legend = has_name(sp->x_label);
     for (int i = 0; i < ns; i++) legend |= has_name(s[i].name);

@@ -20,6 +20,9 @@
  * Tags (CanvasText.tags, one per cell) tell the TUI what each cell shows: CHART_TAG_* below, series i
  * being CHART_TAG_SERIES + i.  In ASCII mode one series is drawn with the shape of its dots
  * ('-.`/\|), several with one character each (* + o x # % @ = & $, as gnuplot's dumb terminal).
+ * Without colours (ChartSpec.mono, for NO_COLOR) the braille series would look alike: the first keeps
+ * its braille line and every other one is drawn with a glyph of its own (+ o x # % @ = & $ *), which
+ * its legend entry shows.
  */
 #ifndef TP_CHART_H
 #define TP_CHART_H
@@ -60,6 +63,7 @@ typedef struct {
     const char *title, *x_label, *y_label; /* each may be NULL */
     CanvasMode mode;
     int log_y;
+    int mono;                /* no colours: series 2.. get a glyph each (braille mode)      */
     double x_min, x_max;     /* NaN = automatic */
     double y_min, y_max;     /* NaN = automatic (log_y: must be > 0 when given) */
     double y_pad;            /* fraction of the y span added on each side when automatic */

@@ -14,6 +14,34 @@ int heatmap_level(size_t nnz, size_t n)
     return 3;
 }
 
+static const char *const SHADE_UTF8[2][5] = {{" ", "\u2591", "\u2592", "\u2593", "\u2588"}, {" ", ".", ":", "#", "@"}};
+
+static int cells(const char *s)
+{
+    int c = 0;
+    for (; *s; s++) c += ((unsigned char)*s & 0xC0) != 0x80;
+    return c;
+}
+
+int heatmap_legend(char *buf, size_t n, int rows, int cols, int w, int h, CanvasMode mode, int width)
+{
+    const char *const *g = SHADE_UTF8[mode == CANVAS_ASCII];
+    int gr = rows < h - 1 ? rows : h - 1, gc = cols < w ? cols : w;
+    int cr = gr > 0 ? (rows + gr - 1) / gr : 0, cc = gc > 0 ? (cols + gc - 1) / gc : 0;
+    char v[3][256];
+    snprintf(v[0], sizeof v[0], "live share per cell (%dx%d weights): ' ' none %s <=1/3 %s <=2/3 %s <all %s all", cr, cc,
+             g[1], g[2], g[3], g[4]);
+    snprintf(v[1], sizeof v[1], "cell %dx%d: %s<=1/3 %s<=2/3 %s<all %sall live", cr, cc, g[1], g[2], g[3], g[4]);
+    snprintf(v[2], sizeof v[2], "%s<=1/3 %s<=2/3 %s<all %sall", g[1], g[2], g[3], g[4]);
+    for (int i = 0; i < 3; i++)
+        if (cells(v[i]) <= width) {
+            snprintf(buf, n, "%s", v[i]);
+            return cells(v[i]);
+        }
+    if (n) buf[0] = '\0';
+    return 0;
+}
+
 TpStatus heatmap_render(CanvasText *out, const char *name, const uint8_t *mask, int rows, int cols, int w, int h,
                         CanvasMode mode)
 {

@@ -25,4 +25,12 @@ int heatmap_level(size_t nnz, size_t n);
 TpStatus heatmap_render(CanvasText *out, const char *name, const uint8_t *mask, int rows, int cols, int w, int h,
                         CanvasMode mode);
 
+/* The legend of a heatmap_render(rows, cols, w, h) picture in at most `width` cells: the most
+ * complete of
+ *   "live share per cell (4x8 weights): ' ' none ░ <=1/3 ▒ <=2/3 ▓ <all █ all"
+ *   "cell 4x8: ░<=1/3 ▒<=2/3 ▓<all █all live"
+ *   "░<=1/3 ▒<=2/3 ▓<all █all"
+ * that fits (the ASCII shades in ASCII mode; "" when none fits).  Returns its width in cells. */
+int heatmap_legend(char *buf, size_t n, int rows, int cols, int w, int h, CanvasMode mode, int width);
+
 #endif

@@ -13,6 +13,7 @@
 #include "engine/hysteresis.h"
 #include "engine/latency.h"
 #include "engine/mask.h"
+#include "engine/safetensors.h"
 #include "plots/tsv.h"
 #include "sessions/compress.h"
 #include "sessions/profile.h"
@@ -245,4 +246,30 @@ void view_history_free(ViewHistory *h)
     h->journal = NULL;
     h->n_journal = 0;
     h->n_snaps = 0;
+}
+
+TpStatus view_snapshot_nnz(const char *dir, const char *name, size_t *nnz, size_t *params)
+{
+    *nnz = *params = 0;
+    TpStatus st = snapshot_name_check(name);
+    if (st != TP_OK) return st;
+    char snaps[4200], snap[4300], path[4400];
+    if ((st = path_join(snaps, sizeof snaps, dir, "snapshots")) != TP_OK ||
+        (st = path_join(snap, sizeof snap, snaps, name)) != TP_OK ||
+        (st = path_join(path, sizeof path, snap, "model.safetensors")) != TP_OK)
+        return st;
+    SafetensorsFile f;
+    if ((st = safetensors_read(&f, path, NULL)) != TP_OK) return st;
+    int masks = 0;
+    for (int i = 0; i < f.n; i++) {
+        const SafetensorsTensor *t = &f.t[i];
+        if (strncmp(t->name, "mask.", 5) || t->dtype != SAFETENSORS_U8) continue;
+        const uint8_t *m = t->data;
+        for (size_t k = 0; k < t->n_elems; k++) *nnz += m[k] != 0;
+        *params += t->n_elems;
+        masks++;
+    }
+    safetensors_free(&f);
+    if (!masks) return err_set(TP_EFORMAT, "%s: no masks", path);
+    return TP_OK;
 }

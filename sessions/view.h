@@ -118,4 +118,10 @@ typedef struct {
 TpStatus view_history_load(ViewHistory *h, const char *dir);
 void view_history_free(ViewHistory *h);
 
+/* Live (non-zero) entries and all entries of the masks in snapshot `name` of the session at dir
+ * (snapshots/NAME/model.safetensors; every parameter's mask, as the status line counts them).
+ * Reads the snapshot's model file: call it when the user asks (a compare), not per frame.  TP_ENOENT
+ * or TP_EFORMAT naming the file when it cannot say. */
+TpStatus view_snapshot_nnz(const char *dir, const char *name, size_t *nnz, size_t *params);
+
 #endif

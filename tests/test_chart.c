@@ -409,6 +409,49 @@ static void test_tags(void **state)
     canvas_text_free(&t);
 }
 
+/* Without colours (mono) the second series of a braille chart has its own glyph, in the plot and in
+ * its legend sample; the first keeps its braille line; with colours nothing changes. */
+static void test_mono_glyph_per_series(void **state)
+{
+    (void)state;
+    ChartSpec sp;
+    ChartSeries s[2];
+    ppl_spec(&sp, s, CANVAS_BRAILLE);
+    CanvasText colour, mono;
+    assert_int_equal(chart_render(&colour, &sp, s, 2, 60, 15), TP_OK);
+    sp.mono = 1;
+    assert_int_equal(chart_render(&mono, &sp, s, 2, 60, 15), TP_OK);
+    int glyph1 = 0, braille0 = 0, glyph_in_colour = 0;
+    for (int r = 0; r < 14; r++) { /* the plot, not the legend row */
+        const char *p = mono.lines[r], *q = colour.lines[r];
+        for (int k = 0; k < 60; k++) {
+            uint32_t cp, cq;
+            p = utf8_next(p, &cp);
+            q = utf8_next(q, &cq);
+            uint8_t tag = mono.tags[r * 60 + k];
+            if (tag == CHART_TAG_SERIES + 1) {
+                assert_int_equal(cp, '+');
+                glyph1++;
+            }
+            if (tag == CHART_TAG_SERIES) {
+                assert_true(cp >= 0x2800 && cp <= 0x28FF);
+                braille0++;
+            }
+            glyph_in_colour += colour.tags[r * 60 + k] >= CHART_TAG_SERIES && !(cq >= 0x2800 && cq <= 0x28FF);
+        }
+    }
+    assert_true(glyph1 > 5 && braille0 > 20);
+    assert_int_equal(glyph_in_colour, 0);
+    /* the legend: a braille sample for the first series, "++" for the second */
+    char want[64];
+    snprintf(want, sizeof want, "++ %s", s[1].name);
+    assert_non_null(strstr(mono.lines[14], want));
+    assert_non_null(strstr(mono.lines[14], "\u2812\u2812"));
+    assert_null(strstr(colour.lines[14], want));
+    canvas_text_free(&colour);
+    canvas_text_free(&mono);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -437,7 +480,7 @@ int main(void)
         cmocka_unit_test(test_golden_nan_points),  cmocka_unit_test(test_golden_huge_and_small),
         cmocka_unit_test(test_golden_clipping),    cmocka_unit_test(test_golden_tiny),
         cmocka_unit_test(test_every_size_stays_in_the_box), cmocka_unit_test(test_tags),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_bad_arguments),      cmocka_unit_test(test_mono_glyph_per_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,11 +122,35 @@ static void test_big_matrix_is_quick(void **state)
     free(m);
 }
 
+/* The legend names every shade and, when there is room, the weights per cell; the widest form that
+ * fits is chosen, none when nothing fits, ASCII shades in ASCII mode. */
+static void test_legend(void **state)
+{
+    (void)state;
+    char b[256];
+    /* 128x16 into 22x8 cells: 7 rows of ceil(128/7) = 19 rows, 16 columns of 1 */
+    int w = heatmap_legend(b, sizeof b, 128, 16, 22, 8, CANVAS_BRAILLE, 200);
+    assert_non_null(strstr(b, "per cell (19x1 weights)"));
+    assert_non_null(strstr(b, "' ' none"));
+    assert_non_null(strstr(b, "\u2588 all"));
+    assert_true(w > 40 && w <= 200);
+    w = heatmap_legend(b, sizeof b, 128, 16, 22, 8, CANVAS_BRAILLE, 45);
+    assert_string_equal(b, "cell 19x1: \u2591<=1/3 \u2592<=2/3 \u2593<all \u2588all live");
+    assert_int_equal(w, 40);
+    w = heatmap_legend(b, sizeof b, 128, 16, 22, 8, CANVAS_BRAILLE, 24);
+    assert_string_equal(b, "\u2591<=1/3 \u2592<=2/3 \u2593<all \u2588all");
+    assert_int_equal(w, 24);
+    w = heatmap_legend(b, sizeof b, 128, 16, 22, 8, CANVAS_ASCII, 24);
+    assert_string_equal(b, ".<=1/3 :<=2/3 #<all @all");
+    assert_int_equal(heatmap_legend(b, sizeof b, 128, 16, 22, 8, CANVAS_ASCII, 10), 0);
+    assert_string_equal(b, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_levels), cmocka_unit_test(test_block_average), cmocka_unit_test(test_header),
-        cmocka_unit_test(test_golden), cmocka_unit_test(test_big_matrix_is_quick),
+        cmocka_unit_test(test_golden), cmocka_unit_test(test_big_matrix_is_quick), cmocka_unit_test(test_legend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

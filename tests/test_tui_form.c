@@ -226,6 +226,44 @@ static void test_stepping(void **state)
     assert_false(form_field_is_schedule(FORM_TAU));
 }
 
+/* The settings kept for the next run: what form_state_text writes, form_state_load reads back into
+ * a fresh form (targets are not kept); unknown fields, invalid values and junk are skipped. */
+static void test_state_round_trip(void **state)
+{
+    (void)state;
+    Form f, g;
+    assert_int_equal(form_init(&f, 2, HIDDEN), TP_OK);
+    snprintf(f.f[FORM_PRUNE].value, sizeof f.f[FORM_PRUNE].value, "0.5");
+    snprintf(f.f[FORM_PATTERN].value, sizeof f.f[FORM_PATTERN].value, "block");
+    snprintf(f.f[FORM_BLOCK].value, sizeof f.f[FORM_BLOCK].value, "4x4");
+    snprintf(f.f[FORM_SCHED].value, sizeof f.f[FORM_SCHED].value, "agp");
+    snprintf(f.f[FORM_THRESH].value, sizeof f.f[FORM_THRESH].value, "0.01");
+    snprintf(f.f[FORM_TARGET0].value, sizeof f.f[FORM_TARGET0].value, "64");
+    char text[4096];
+    form_state_text(&f, text, sizeof text);
+    assert_non_null(strstr(text, "prune.ratio=0.5\n"));
+    assert_non_null(strstr(text, "schedule=agp\n"));
+    assert_null(strstr(text, "resize"));
+    assert_int_equal(form_init(&g, 2, HIDDEN), TP_OK);
+    assert_int_equal(form_state_load(&g, text), FORM_TARGET0);
+    for (int i = 0; i < FORM_TARGET0; i++) assert_string_equal(g.f[i].value, f.f[i].value);
+    assert_string_equal(g.f[FORM_TARGET0].value, "32");
+    /* junk is skipped, the rest applied */
+    assert_int_equal(form_init(&g, 2, HIDDEN), TP_OK);
+    assert_int_equal(form_state_load(&g, "prune.ratio=7\nnope=1\ngrow.init=bogus\n\ngarbage\nprune.pattern=row\n"
+                                          "prune.threshold=\ngrow.batches=2.5\nprune.block=8x1"),
+                     3);
+    assert_string_equal(g.f[FORM_PRUNE].value, "0.2");
+    assert_string_equal(g.f[FORM_PATTERN].value, "row");
+    assert_string_equal(g.f[FORM_BLOCK].value, "8x1");
+    assert_string_equal(g.f[FORM_THRESH].value, "");
+    assert_string_equal(g.f[FORM_BATCHES].value, "20");
+    /* a buffer too small holds whole lines only */
+    form_state_text(&f, text, 30);
+    assert_true(strlen(text) < 30);
+    assert_true(!text[0] || text[strlen(text) - 1] == '\n');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_invalid_forms_are_named),
         cmocka_unit_test(test_stepping),
         cmocka_unit_test(test_block_pattern),
+        cmocka_unit_test(test_state_round_trip),
     };
     return cmocka_run_group_tests_name("tui form", tests, setup, NULL);
 }

@@ -5,7 +5,8 @@
  * tensor's view matches its name lookup and has a mask; metrics.tsv's rows come back as series in
  * order (a missing file is empty); a session without latency.tsv has no latency view, and after a
  * modelled profile the view has the curve and one recommendation per layer; the history view lists
- * the snapshots and the journal.  CommandResult: train marks model, metrics and history and names its
+ * the snapshots and the journal; a snapshot's non-zeros are those of the model when it was taken
+ * (before and after a prune), and a missing snapshot is an error, not a number.  CommandResult: train marks model, metrics and history and names its
  * verb; a dry-run prune is flagged and marks nothing; a real prune is destructive; profile marks the
  * latency view; a parse error marks nothing. */
 #include <setjmp.h>
@@ -209,6 +210,30 @@ static void test_history_view(void **state)
     assert_null(h.journal);
 }
 
+static void test_snapshot_nnz(void **state)
+{
+    (void)state;
+    CommandResult r;
+    ViewStatus before, after;
+    view_status(&g_s, &before);
+    run_ok("snapshot name=dense", &r);
+    run_ok("prune ratio=0.5", &r);
+    run_ok("snapshot name=halved", &r);
+    view_status(&g_s, &after);
+    assert_true(after.nnz < before.nnz);
+    size_t nnz = 0, params = 0;
+    assert_int_equal(view_snapshot_nnz(g_s.dir, "dense", &nnz, &params), TP_OK);
+    assert_int_equal(nnz, before.nnz);
+    assert_int_equal(params, before.params);
+    assert_int_equal(view_snapshot_nnz(g_s.dir, "halved", &nnz, &params), TP_OK);
+    assert_int_equal(nnz, after.nnz);
+    assert_int_equal(params, after.params);
+    assert_int_not_equal(view_snapshot_nnz(g_s.dir, "nosuch", &nnz, &params), TP_OK);
+    assert_int_equal(nnz, 0);
+    assert_int_not_equal(view_snapshot_nnz(g_s.dir, "../s", &nnz, &params), TP_OK);
+    run_ok("undo", &r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_metrics_series),
         cmocka_unit_test(test_latency_view),
         cmocka_unit_test(test_history_view),
+        cmocka_unit_test(test_snapshot_nnz),
     };
     return cmocka_run_group_tests_name("sessions view", tests, setup, teardown);
 }

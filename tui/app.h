@@ -9,12 +9,14 @@
 #include "sessions/command.h"
 #include "sessions/session.h"
 #include "sessions/view.h"
+#include "tui/pager.h"
 #include "tui/prompt.h"
 #include "tui/term.h"
 
 #define APP_LOG_LINES 64
 #define APP_MAX_SCREENS 8
 #define APP_MAX_PENDING 8
+#define APP_KEY_QUEUE 32
 
 /* Views cached by the screens, by the bit of CommandResult.views they follow (COMMAND_VIEW_*). */
 enum { APP_VIEW_MODEL, APP_VIEW_METRICS, APP_VIEW_LATENCY, APP_VIEW_HISTORY, APP_VIEW_COUNT };
@@ -33,7 +35,14 @@ struct App {
     int paused_by_nan;         /* the last command stopped on a non-finite loss */
     /* commands typed or keyed while training: run between slices */
     char pending[APP_MAX_PENDING][PROMPT_MAX];
+    int pending_page[APP_MAX_PENDING];   /* show its output in the pager (typed at `:`) */
     int n_pending;
+    /* keys typed during a long operation (validation, profile), acted on after it */
+    int keyq[APP_KEY_QUEUE];
+    int n_keyq;
+    int in_progress;           /* a long operation's progress is on the status line */
+    char msg_before[256];      /* the status line before it                         */
+    int msg_before_err;
     /* log of commands and events, newest last ('!' first marks an error) */
     char log[APP_LOG_LINES][200];
     int log_n;
@@ -41,6 +50,7 @@ struct App {
     int msg_err;
     int prompt_on;
     Prompt prompt;
+    Pager pager;               /* the output pane of `:` commands (pager.on: shown) */
     ViewSeries m;              /* metric series for the charts                 */
     /* generation of each view's data: a screen recomputes its cache when the number moved */
     unsigned gen[APP_VIEW_COUNT];
@@ -60,7 +70,20 @@ void app_message(App *a, int err, const char *fmt, ...) __attribute__((format(pr
 /* Execute (or queue while training) one command line; the result goes to the log and status line,
  * the views it changed are marked (CommandResult.views), and on_result sees it. */
 void app_command(App *a, const char *line);
+/* app_command for a line typed at `:`: a multi-line output opens the pager. */
+void app_command_paged(App *a, const char *line);
 /* Mark views (COMMAND_VIEW_* bits) as changed. */
 void app_touch(App *a, unsigned views);
+
+/* Keys typed while a long operation runs are kept, in order, and acted on after it. */
+void app_key_push(App *a, int ch);
+int app_key_pop(App *a);         /* the oldest kept key, or -1 */
+/* A long operation's progress (what: "validation", "profile", "eval"): the status line shows it. */
+void app_progress(App *a, const char *what, double fraction);
+/* A key typed during it: returns 1 to cancel the operation (Esc, or q which also quits after it, for
+ * an operation that may be cancelled: not validation, which ends an epoch); any other key is kept. */
+int app_progress_key(App *a, const char *what, int ch);
+/* The operation ended: the status line gets `done` (or, when NULL, what it showed before). */
+void app_progress_end(App *a, const char *done);
 
 #endif

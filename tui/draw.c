@@ -87,26 +87,13 @@ static void put_text(const CanvasText *t, int y, int x, int (*attr_of)(uint8_t))
     }
 }
 
-void draw_chart(int ascii, int y, int x, int h, int w, const char *title, const char *const *names, const double *x_vals,
-                const double *const *y_vals, int n_series, int n_points, int log_y, const double *marks_x,
-                const char *const *mark_labels, int n_marks)
+void draw_chart(const TermCaps *caps, int y, int x, int h, int w, const ChartSpec *spec_in, const char *const *names,
+                const double *x_vals, const double *const *y_vals, int n_series, int n_points)
 {
     if (h < 3 || w < 10) return;
-    ChartSpec spec;
-    chart_spec_init(&spec);
-    spec.title = title;
-    spec.mode = ascii ? CANVAS_ASCII : CANVAS_BRAILLE;
-    spec.log_y = log_y;
-    ChartMarker marks[CHART_MAX_MARKERS];
-    int nm = n_marks < CHART_MAX_MARKERS ? n_marks : CHART_MAX_MARKERS;
-    for (int i = 0; i < nm; i++) {
-        memset(&marks[i], 0, sizeof marks[i]);
-        marks[i].kind = CHART_MARK_VLINE;
-        marks[i].x = marks_x[i];
-        marks[i].label = mark_labels ? mark_labels[i] : NULL;
-    }
-    spec.markers = marks;
-    spec.n_markers = nm;
+    ChartSpec spec = *spec_in;
+    spec.mode = caps->ascii ? CANVAS_ASCII : CANVAS_BRAILLE;
+    spec.mono = !caps->color;
     ChartSeries ser[CHART_MAX_SERIES];
     int ns = 0;
     for (int i = 0; i < n_series && ns < CHART_MAX_SERIES; i++) {

@@ -197,3 +197,56 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
     }
     return TP_OK;
 }
+
+/* "grow.ratio", "schedule" (the positional word), "state.tau" */
+static void field_id(const FormField *f, char *id, size_t n)
+{
+    if (f->key) snprintf(id, n, "%s.%s", f->verb, f->key);
+    else snprintf(id, n, "%s", f->verb);
+}
+
+void form_state_text(const Form *f, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < FORM_TARGET0 && i < f->n && k < n; i++) {
+        char id[64];
+        field_id(&f->f[i], id, sizeof id);
+        int w = snprintf(buf + k, n - k, "%s=%s\n", id, f->f[i].value);
+        if (w < 0 || (size_t)w >= n - k) {
+            buf[k] = '\0'; /* no half line */
+            break;
+        }
+        k += (size_t)w;
+    }
+}
+
+int form_state_load(Form *f, const char *text)
+{
+    int applied = 0;
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[160];
+        if (len < sizeof line) {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            char *eq = strchr(line, '=');
+            if (eq) {
+                *eq = '\0';
+                for (int i = 0; i < FORM_TARGET0 && i < f->n; i++) {
+                    char id[64];
+                    field_id(&f->f[i], id, sizeof id);
+                    if (strcmp(id, line) || strlen(eq + 1) >= sizeof f->f[i].value || !form_field_valid(&f->f[i], eq + 1))
+                        continue;
+                    snprintf(f->f[i].value, sizeof f->f[i].value, "%s", eq + 1);
+                    applied++;
+                    break;
+                }
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return applied;
+}

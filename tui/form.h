@@ -53,4 +53,10 @@ int form_field_is_schedule(int i);
 TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidden, char lines[][FORM_LINE_MAX], int max,
                        int *n);
 
+/* The settings as text, one "verb.key=value" line per field (the per-layer targets are not kept:
+ * they follow the model), for the TUI's state file; form_state_load applies the lines of such a text
+ * whose field exists and whose value is valid, skips the others, and returns how many it applied. */
+void form_state_text(const Form *f, char *buf, size_t n);
+int form_state_load(Form *f, const char *text);
+
 #endif

@@ -8,12 +8,20 @@
 
 #include "tui/draw.h"
 #include "tui/keys.h"
+#include "tui/layout.h"
 #include "tui/screens.h"
 
 static void status_bar(App *a)
 {
     ViewStatus v;
     view_status(a->s, &v);
+    /* the screen tabs at the right (shortened as needed), the status text in what they leave */
+    int n;
+    const Screen *const *scr = screens_table(&n);
+    const char *names[APP_MAX_SCREENS], *shorts[APP_MAX_SCREENS];
+    char tabs[APP_MAX_SCREENS][40];
+    for (int i = 0; i < n; i++) names[i] = scr[i]->name, shorts[i] = scr[i]->tab;
+    int tw = layout_tabs(names, shorts, n, a->screen, COLS, tabs);
     attron(term_attr(TERM_C_BAR));
     mvhline(0, 0, ' ', COLS);
     double tok = a->m.n ? a->m.tok_s[a->m.n - 1] : NAN;
@@ -23,20 +31,22 @@ static void status_bar(App *a)
     /* most important first: what a narrow terminal clips is the least needed */
     snprintf(left, sizeof left, " %s | step %ld ep %d/%d | valid %s | %s tok/s | %.24s | %s %s %s | topiary",
              a->running ? "RUNNING" : "paused", v.step, v.epoch, v.epochs, ppl, speed, v.name, v.level, v.cell, v.backend);
-    draw_clipped(0, 0, COLS, left);
+    /* cut at a field boundary rather than in the middle of a number */
+    int room = COLS - tw - 1;
+    if ((int)strlen(left) > room && room > 0) {
+        char *bar = NULL;
+        for (char *q = strstr(left, " |"); q && q - left <= room; q = strstr(q + 1, " |")) bar = q;
+        if (bar) *bar = '\0';
+    }
+    draw_clipped(0, 0, room, left);
     attroff(term_attr(TERM_C_BAR));
-    /* screen tabs on the right when they fit */
-    int n;
-    const Screen *const *scr = screens_table(&n);
-    int x = COLS - 1;
-    for (int i = n - 1; i >= 0 && x > (int)strlen(left) + 12; i--) {
-        char tab[64];
-        snprintf(tab, sizeof tab, "%d %s", i + 1, scr[i]->name);
-        int len = (int)strlen(tab) + 2;
-        x -= len;
-        if (x <= (int)strlen(left)) break;
+    int x = COLS - tw;
+    for (int i = 0; i < n; i++) {
+        if (!tabs[i][0]) continue;
+        int len = (int)strlen(tabs[i]) + 2;
         int attr = i == a->screen ? term_attr(TERM_C_SEL) | (int)A_BOLD : term_attr(TERM_C_BAR);
-        draw_text(0, x, len, attr, " %s ", tab);
+        draw_text(0, x, len, attr, " %s ", tabs[i]);
+        x += len;
     }
 }
 
@@ -44,16 +54,18 @@ static void key_bar(void)
 {
     int n;
     const KeyBinding *k = keys_table(&n);
+    int shown[LAYOUT_MAX_ITEMS] = {0};
+    if (n > LAYOUT_MAX_ITEMS) n = LAYOUT_MAX_ITEMS;
+    layout_key_bar(k, n, COLS, shown);
     int x = 0, y = LINES - 1;
     move(y, 0);
     clrtoeol();
     for (int i = 0; i < n && x < COLS; i++) {
-        if (!k[i].bar) continue;
+        if (!shown[i]) continue;
         int kl = (int)strlen(k[i].name), bl = (int)strlen(k[i].bar);
-        if (x + kl + bl + 2 > COLS) break;
         draw_text(y, x, kl, term_attr(TERM_C_KEY) | A_BOLD, "%s", k[i].name);
         x += kl;
-        draw_text(y, x, bl + 2, term_attr(TERM_C_BAR), " %s ", k[i].bar);
+        draw_text(y, x, COLS - x, term_attr(TERM_C_BAR), " %s ", k[i].bar);
         x += bl + 2;
     }
     if (x < COLS) {
@@ -61,6 +73,26 @@ static void key_bar(void)
         mvhline(y, x, ' ', COLS - x);
         attroff(term_attr(TERM_C_BAR));
     }
+}
+
+int frame_pager_rows(void) { return LINES - 3 - 2; }
+
+/* The output pane of a `:` command, over the screen. */
+static void pager_draw(App *a, int top, int h)
+{
+    Pager *p = &a->pager;
+    int rows = h - 2, w = COLS - 4;
+    int n = pager_layout(p, w);
+    pager_clamp(p, rows);
+    char title[256];
+    if (n > rows)
+        snprintf(title, sizeof title, "%.120s  [%d-%d of %d: Up/Down j/k PgUp/PgDn scroll, q closes]", p->title, p->top + 1,
+                 p->top + rows < n ? p->top + rows : n, n);
+    else
+        snprintf(title, sizeof title, "%.120s  [q closes]", p->title);
+    draw_box_title(top, 0, h, COLS, title);
+    for (int r = 0; r < rows && p->top + r < n; r++)
+        draw_text(top + 1 + r, 2, w, (int)A_NORMAL, "%.*s", p->row_len[p->top + r], p->text + p->row_off[p->top + r]);
 }
 
 static void message_line(App *a)
@@ -96,7 +128,8 @@ void frame_draw(App *a)
         return;
     }
     status_bar(a);
-    screens_draw(a, 1, LINES - 3);
+    if (a->pager.on) pager_draw(a, 1, LINES - 3);
+    else screens_draw(a, 1, LINES - 3);
     message_line(a);
     key_bar();
     if (a->prompt_on) {

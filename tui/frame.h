@@ -7,5 +7,7 @@
 #include "tui/app.h"
 
 void frame_draw(App *a);
+/* Text rows of the `:` output pane at the current size (for its scrolling keys). */
+int frame_pager_rows(void);
 
 #endif

@@ -32,6 +32,7 @@ typedef struct {
     const char *command; /* ACT_COMMAND / ACT_STEP: the command line, else NULL */
     int arg;             /* ACT_SCREEN: the screen index                      */
     const char *help;
+    int bar_prio;        /* key bar: dropped first when narrow (highest first); 0 = never dropped */
 } KeyBinding;
 
 const KeyBinding *keys_table(int *n);

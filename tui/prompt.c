@@ -3,6 +3,7 @@
 
 #include <curses.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sessions/command.h"
@@ -44,7 +45,39 @@ static void insert(Prompt *p, const char *s)
     p->cur += n;
 }
 
-/* Complete the word before the cursor: a verb as the first word, otherwise a key of the verb. */
+/* Keys whose value is a snapshot of the session. */
+static int takes_snapshot(const char *verb, const char *key) { return !strcmp(verb, "restore") && !strcmp(key, "name"); }
+
+typedef struct {
+    char c[PROMPT_MAX_NAMES][64];
+    int n;
+} Cands;
+
+static void add(Cands *c, const char *s, size_t len)
+{
+    if (c->n < PROMPT_MAX_NAMES && len < sizeof c->c[0]) {
+        memcpy(c->c[c->n], s, len);
+        c->c[c->n++][len] = '\0';
+    }
+}
+
+static void add_list(Cands *c, const char *const *l)
+{
+    for (int i = 0; l && l[i]; i++) add(c, l[i], strlen(l[i]));
+}
+
+/* "a|b|c" */
+static void add_choices(Cands *c, const char *choices)
+{
+    for (const char *p = choices; p && *p;) {
+        const char *bar = strchr(p, '|');
+        add(c, p, bar ? (size_t)(bar - p) : strlen(p));
+        p = bar ? bar + 1 : NULL;
+    }
+}
+
+/* Complete the word before the cursor: a verb as the first word; then a key of the verb (or, as the
+ * second word, its positional word); after "key=", one of the key's values. */
 static void complete(Prompt *p)
 {
     int start = p->cur;
@@ -53,48 +86,76 @@ static void complete(Prompt *p)
     int wl = p->cur - start;
     memcpy(word, p->buf + start, (size_t)wl);
     word[wl] = '\0';
-    if (strchr(word, '=')) return;
-    const char *const *cands;
     char verb[32] = "";
-    int first = 1;
+    int nth = 0; /* words before this one */
     for (int i = 0; i < start; i++)
-        if (p->buf[i] != ' ') first = 0;
-    if (first) {
-        cands = command_verbs();
+        if (p->buf[i] != ' ' && (i == 0 || p->buf[i - 1] == ' ')) nth++;
+    sscanf(p->buf, "%31s", verb);
+    Cands *c = calloc(1, sizeof *c);
+    if (!c) return;
+    const char *eq = strchr(word, '=');
+    const char *prefix = word;
+    const char *suffix = " ";
+    if (eq) {
+        /* a value: the key's choices, or the session's snapshots */
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - word), word);
+        CommandKeySpec ks;
+        if (nth && command_key_spec(verb, key, &ks) == TP_OK && ks.type == COMMAND_KEY_ENUM) add_choices(c, ks.choices);
+        else if (nth && takes_snapshot(verb, key) && p->names) c->n = p->names(p->names_ctx, c->c, PROMPT_MAX_NAMES);
+        prefix = eq + 1;
+    } else if (!nth) {
+        add_list(c, command_verbs());
     } else {
-        sscanf(p->buf, "%31s", verb);
-        cands = command_keys(verb);
-        if (!cands) return;
+        if (nth == 1) add_choices(c, command_words(verb));
+        int words = c->n;
+        add_list(c, command_keys(verb));
+        /* a unique key gets "=", a unique word " " */
+        int pl = (int)strlen(prefix), hits = 0, last = -1;
+        for (int i = 0; i < c->n; i++)
+            if (!strncmp(c->c[i], prefix, (size_t)pl)) hits++, last = i;
+        if (hits == 1 && last >= words) suffix = "=";
     }
+    int pl = (int)strlen(prefix);
     const char *match = NULL;
     int n_match = 0;
     p->hint[0] = '\0';
-    for (int i = 0; cands[i]; i++) {
-        if (strncmp(cands[i], word, (size_t)wl)) continue;
-        if (!n_match++) match = cands[i];
+    for (int i = 0; i < c->n; i++) {
+        if (strncmp(c->c[i], prefix, (size_t)pl)) continue;
+        if (!n_match++) match = c->c[i];
         size_t hl = strlen(p->hint);
-        snprintf(p->hint + hl, sizeof p->hint - hl, "%s%s", hl ? " " : "", cands[i]);
+        snprintf(p->hint + hl, sizeof p->hint - hl, "%s%s", hl ? " " : "", c->c[i]);
     }
     if (n_match == 1) {
-        insert(p, match + wl);
-        insert(p, first ? " " : "=");
+        insert(p, match + pl);
+        insert(p, suffix);
         p->hint[0] = '\0';
     } else if (n_match > 1) {
         /* extend to the longest common prefix */
         size_t common = strlen(match);
-        for (int i = 0; cands[i]; i++)
-            if (!strncmp(cands[i], word, (size_t)wl)) {
+        for (int i = 0; i < c->n; i++)
+            if (!strncmp(c->c[i], prefix, (size_t)pl)) {
                 size_t k = 0;
-                while (k < common && cands[i][k] == match[k]) k++;
+                while (k < common && c->c[i][k] == match[k]) k++;
                 common = k;
             }
-        if (common > (size_t)wl) {
+        if (common > (size_t)pl) {
             char ext[PROMPT_MAX];
-            memcpy(ext, match + wl, common - (size_t)wl);
-            ext[common - (size_t)wl] = '\0';
+            memcpy(ext, match + pl, common - (size_t)pl);
+            ext[common - (size_t)pl] = '\0';
             insert(p, ext);
         }
+    } else if (eq && !c->n) {
+        /* nothing to choose from: say what the key takes */
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - word), word);
+        CommandKeySpec ks;
+        if (command_key_spec(verb, key, &ks) != TP_OK) snprintf(p->hint, sizeof p->hint, "%s", err_msg());
+        else if (ks.type == COMMAND_KEY_STR) snprintf(p->hint, sizeof p->hint, "%s: %s", key, ks.help);
+        else snprintf(p->hint, sizeof p->hint, "%s: %s %g..%g, %s", key, ks.type == COMMAND_KEY_INT ? "whole number" : "number",
+                      ks.lo, ks.hi, ks.help);
     }
+    free(c);
 }
 
 PromptState prompt_key(Prompt *p, int ch)

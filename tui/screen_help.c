@@ -1,5 +1,6 @@
-/* tui/screen_help: the key table, then the command table; full width, scrolled with
- * Up/Down/PgUp/PgDn.  The text is built once (both tables are constant). */
+/* tui/screen_help: the key table, the keys of each screen and of the `:` prompt and its output pane,
+ * then the command table; full width, scrolled with Up/Down/PgUp/PgDn.  The text is built once (the
+ * tables are constant). */
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 #include "tui/draw.h"
 #include "tui/screens.h"
 
-#define HELP_LINES 96
+#define HELP_LINES 192
 
 typedef struct {
     char lines[HELP_LINES][256];
@@ -24,6 +25,32 @@ static void help_init(App *a, void *st)
     snprintf(h->lines[h->n++], 256, "KEYS");
     for (int i = 0; i < nk && h->n < HELP_LINES; i++) snprintf(h->lines[h->n++], 256, "  %-6s %s", k[i].name, k[i].help);
     if (h->n < HELP_LINES) h->lines[h->n++][0] = '\0';
+    static const char *const SCREEN_KEYS[] = {
+        "SCREEN KEYS",
+        "  Grow & prune  Up/Down (j/k) pick a field; Enter edits it (steps a",
+        "                choice, applies a schedule field); Left/Right step it;",
+        "                [ ] pick the matrix of the mask.  Mask shade: share of",
+        "                live weights per cell (legend below it).  The settings",
+        "                are kept in SESSION/tui.txt for the next run.",
+        "  Latency       Up/Down pick a layer; a applies its recommendation;",
+        "                f: the sizes around the layers (l0, l1, ...) or all;",
+        "                a diamond marks each hysteresis point.",
+        "  Sessions      Up/Down pick a snapshot; Enter restores it; n takes",
+        "                one; m marks one to compare with the selected one",
+        "                (step, valid ppl, non-zeros, sparsity, size).",
+        "  : prompt      Tab completes verbs, keys and values (choices of a",
+        "                key, snapshot names after restore name=); Up/Down",
+        "                recall lines.  Output wider or longer than the status",
+        "                line opens in a pane: Up/Down j/k PgUp/PgDn g/G",
+        "                scroll; q or Esc closes; other keys close and act.",
+        "  Validation,   keys typed while one runs are kept and act when it",
+        "  profile       ends (q quits then); Esc cancels a profile.",
+        "  NO_COLOR      each series of a chart has its own glyph (+ o x ...),",
+        "                shown in the chart's legend.",
+        "",
+    };
+    for (size_t i = 0; i < sizeof SCREEN_KEYS / sizeof SCREEN_KEYS[0] && h->n < HELP_LINES; i++)
+        snprintf(h->lines[h->n++], 256, "%s", SCREEN_KEYS[i]);
     const char *p = command_help(NULL);
     while (p && *p && h->n < HELP_LINES) {
         const char *nl = strchr(p, '\n');
@@ -61,7 +88,7 @@ static void help_draw(App *a, void *st, int top, int h)
     draw_box_title(top, 0, h, COLS, hs->n > rows ? "help (Up/Down/PgUp/PgDn scroll)" : "help");
     for (int r = 0; r < rows && hs->scroll + r < hs->n; r++) {
         const char *l = hs->lines[hs->scroll + r];
-        int bold = !strcmp(l, "KEYS") || !strncmp(l, "commands", 8);
+        int bold = !strcmp(l, "KEYS") || !strcmp(l, "SCREEN KEYS") || !strncmp(l, "commands", 8);
         draw_text(top + 1 + r, 2, COLS - 4, bold ? (int)A_BOLD : (int)A_NORMAL, "%s", l);
     }
 }

@@ -4,27 +4,55 @@
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tui/draw.h"
 #include "tui/screens.h"
 
+/* The non-zeros of a snapshot in the compare panel, read once per snapshot when it is compared. */
+typedef struct {
+    char name[64];
+    int ok;
+    size_t nnz, params;
+    char why[96];              /* when not ok: why the count is missing */
+} SnapNnz;
+
 typedef struct {
     ViewHistory v;
+    SnapNnz nz[2];             /* the marked and the selected snapshot      */
     int loaded;
     unsigned gen;              /* App.gen[APP_VIEW_HISTORY] it was loaded at          */
     int sel, mark;             /* selection; the one marked for compare (index + 1)    */
 } SessionsState;
 
+static void count_nnz(App *a, SnapNnz *z, const char *name)
+{
+    if (z->name[0] && !strcmp(z->name, name)) return;
+    memset(z, 0, sizeof *z);
+    snprintf(z->name, sizeof z->name, "%s", name);
+    TpStatus st = view_snapshot_nnz(a->s->dir, name, &z->nnz, &z->params);
+    z->ok = st == TP_OK;
+    if (!z->ok) snprintf(z->why, sizeof z->why, "%s", st == TP_ENOENT ? "its model file is missing" : err_msg());
+}
+
 static void sessions_refresh(App *a, void *st)
 {
     SessionsState *t = st;
-    if (t->loaded && t->gen == a->gen[APP_VIEW_HISTORY]) return;
-    view_history_free(&t->v);
-    if (view_history_load(&t->v, a->s->dir) != TP_OK) app_log(a, 1, "snapshots: %s", err_msg());
-    t->loaded = 1;
-    t->gen = a->gen[APP_VIEW_HISTORY];
-    if (t->sel >= t->v.n_snaps) t->sel = t->v.n_snaps ? t->v.n_snaps - 1 : 0;
-    if (t->mark > t->v.n_snaps) t->mark = 0;
+    if (!t->loaded || t->gen != a->gen[APP_VIEW_HISTORY]) {
+        view_history_free(&t->v);
+        if (view_history_load(&t->v, a->s->dir) != TP_OK) app_log(a, 1, "snapshots: %s", err_msg());
+        t->loaded = 1;
+        t->gen = a->gen[APP_VIEW_HISTORY];
+        if (t->sel >= t->v.n_snaps) t->sel = t->v.n_snaps ? t->v.n_snaps - 1 : 0;
+        if (t->mark > t->v.n_snaps) t->mark = 0;
+        /* a snapshot may have been taken again under the same name: count again */
+        memset(t->nz, 0, sizeof t->nz);
+    }
+    /* the non-zeros of the two compared snapshots: read when the pair changes */
+    if (t->mark && t->mark - 1 < t->v.n_snaps && t->sel < t->v.n_snaps) {
+        count_nnz(a, &t->nz[0], t->v.snaps[t->mark - 1].name);
+        count_nnz(a, &t->nz[1], t->v.snaps[t->sel].name);
+    }
 }
 
 static void sessions_fini(App *a, void *st)
@@ -60,15 +88,43 @@ static int sessions_key(App *a, void *st, int ch)
     }
 }
 
-static void draw_compare(const SnapshotInfo *x, const SnapshotInfo *y, int cy, int chh)
+static void fmt_ppl(char *b, size_t n, double v)
 {
-    draw_box_title(cy, 0, chh, COLS, "compare");
-    draw_text(cy + 1, 2, COLS - 4, (int)A_BOLD, "%-14s %20s %20s", "", x->name, y->name);
-    draw_text(cy + 2, 2, COLS - 4, (int)A_NORMAL, "%-14s %20ld %20ld", "step", x->step, y->step);
-    draw_text(cy + 3, 2, COLS - 4, (int)A_NORMAL, "%-14s %20.2f %20.2f", "valid ppl", x->valid_ppl, y->valid_ppl);
-    draw_text(cy + 4, 2, COLS - 4, (int)A_NORMAL, "%-14s %19.1fM %19.1fM", "size", x->bytes / 1048576.0,
-              y->bytes / 1048576.0);
-    draw_text(cy + 5, 2, COLS - 4, (int)A_NORMAL, "%-14s %20.20s %20.20s", "before", x->reason, y->reason);
+    if (isfinite(v)) snprintf(b, n, "%.2f", v);
+    else snprintf(b, n, "- (not validated)");
+}
+
+static void fmt_nnz(char *b, size_t n, const SnapNnz *z, int sparsity)
+{
+    if (!z->ok || !z->params) snprintf(b, n, "-");
+    else if (sparsity) snprintf(b, n, "%.1f%%", 100.0 * (1.0 - (double)z->nnz / (double)z->params));
+    else snprintf(b, n, "%zu/%zu", z->nnz, z->params);
+}
+
+/* The marked snapshot against the selected one; a missing value is "-" with the reason below. */
+static void draw_compare(const SnapshotInfo *x, const SnapshotInfo *y, const SnapNnz *nz, int cy, int chh)
+{
+    draw_box_title(cy, 0, chh, COLS, "compare (m on another row moves the mark, m on the marked row clears it)");
+    char a[2][48], b[2][48];
+    int r = cy + 1, end = cy + chh - 1, w = COLS - 4;
+    draw_text(r++, 2, w, (int)A_BOLD, "%-12s %24.24s %24.24s", "", x->name, y->name);
+    if (r < end) draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %24ld %24ld", "step", x->step, y->step);
+    fmt_ppl(a[0], sizeof a[0], x->valid_ppl);
+    fmt_ppl(a[1], sizeof a[1], y->valid_ppl);
+    if (r < end) draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %24s %24s", "valid ppl", a[0], a[1]);
+    fmt_nnz(a[0], sizeof a[0], &nz[0], 0);
+    fmt_nnz(a[1], sizeof a[1], &nz[1], 0);
+    if (r < end) draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %24s %24s", "non-zeros", a[0], a[1]);
+    fmt_nnz(b[0], sizeof b[0], &nz[0], 1);
+    fmt_nnz(b[1], sizeof b[1], &nz[1], 1);
+    if (r < end) draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %24s %24s", "sparsity", b[0], b[1]);
+    if (r < end)
+        draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %23.1fM %23.1fM", "size", x->bytes / 1048576.0, y->bytes / 1048576.0);
+    if (r < end)
+        draw_text(r++, 2, w, (int)A_NORMAL, "%-12s %24.24s %24.24s", "taken before", x->reason[0] ? x->reason : "-",
+                  y->reason[0] ? y->reason : "-");
+    for (int k = 0; k < 2 && r < end; k++)
+        if (!nz[k].ok && nz[k].name[0]) draw_text(r++, 2, w, term_attr(TERM_C_ERR), "non-zeros of %s: %s", nz[k].name, nz[k].why);
 }
 
 static void sessions_draw(App *a, void *st, int top, int h)
@@ -92,7 +148,7 @@ static void sessions_draw(App *a, void *st, int top, int h)
     /* compare: the marked snapshot against the selected one, or the journal */
     int cy = top + lh, chh = h - lh;
     if (t->mark && t->mark - 1 < n && t->sel < n) {
-        draw_compare(&list[t->mark - 1], &list[t->sel], cy, chh);
+        draw_compare(&list[t->mark - 1], &list[t->sel], t->nz, cy, chh);
         return;
     }
     draw_box_title(cy, 0, chh, COLS, "journal");
@@ -105,6 +161,7 @@ static void sessions_draw(App *a, void *st, int top, int h)
 
 const Screen SCREEN_SESSIONS = {
     .name = "Sessions",
+    .tab = "Sess",
     .chart = "ppl",
     .state_size = sizeof(SessionsState),
     .fini = sessions_fini,

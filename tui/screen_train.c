@@ -22,10 +22,16 @@ static void train_draw(App *a, void *st, int top, int h)
     for (int i = 0; i < m->n; i++)
         if (isfinite(m->train_ppl[i])) lo = fmin(lo, m->train_ppl[i]), hi = fmax(hi, m->train_ppl[i]);
     if (hi > 8 * lo) log_y = 1;
-    draw_chart(a->caps.ascii, top, 0, ch, w1, "perplexity vs step", names, m->step, ppl, 2, m->n, log_y, NULL, NULL, 0);
+    ChartSpec spec;
+    chart_spec_init(&spec);
+    spec.title = "perplexity vs step";
+    spec.log_y = log_y;
+    draw_chart(&a->caps, top, 0, ch, w1, &spec, names, m->step, ppl, 2, m->n);
     const double *sp[1] = {m->sparsity};
     const char *sn[1] = {"sparsity %"};
-    draw_chart(a->caps.ascii, top, w1, ch, w2, "sparsity % vs step", sn, m->step, sp, 1, m->n, 0, NULL, NULL, 0);
+    chart_spec_init(&spec);
+    spec.title = "sparsity % vs step";
+    draw_chart(&a->caps, top, w1, ch, w2, &spec, sn, m->step, sp, 1, m->n);
     /* one line of numbers (from memory) */
     ViewStatus v;
     view_status(a->s, &v);

@@ -14,6 +14,7 @@
 
 typedef struct {
     const char *name;          /* tab label: "Train"                                       */
+    const char *tab;           /* short tab label for narrow terminals ("Prune"); NULL: name */
     const char *chart;         /* what P plots on this screen (plot chart=...)             */
     size_t state_size;         /* zeroed state allocated by screens_init                   */
     void (*init)(App *a, void *st);                  /* may be NULL */

@@ -6,6 +6,7 @@
  * Keys go to the current screen first, then to the key table (tui/keys), whose bindings are actions
  * or command lines. */
 #include <curses.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define IDLE_POLL_MS 500       /* how often an idle loop looks at the stop signals */
 
 static volatile sig_atomic_t ui_signal;
+static int in_train;      /* a training slice is executing: the progress hook handles keys  */
+static int quit_after;    /* q during a training slice: save and quit once the slice is over */
 
 static void on_signal(int sig) { ui_signal = sig; }
 
@@ -40,14 +43,43 @@ static void run_pending(App *a)
 {
     int n = a->n_pending;
     char lines[APP_MAX_PENDING][PROMPT_MAX];
+    int paged[APP_MAX_PENDING];
     memcpy(lines, a->pending, sizeof lines);
+    memcpy(paged, a->pending_page, sizeof paged);
     a->n_pending = 0;
     int was_running = a->running;
     a->running = 0; /* so app_command executes instead of queueing */
     a->msg_err = 0;
-    for (int i = 0; i < n && !a->quit; i++) app_command(a, lines[i]);
+    for (int i = 0; i < n && !a->quit; i++) (paged[i] ? app_command_paged : app_command)(a, lines[i]);
     /* resume unless a command failed or training stopped on a non-finite loss */
     if (!a->quit && was_running) a->running = !a->msg_err && !a->paused_by_nan;
+}
+
+/* Snapshot names for the prompt's completion (restore name=), read when Tab asks for them. */
+static int snapshot_names(void *ctx, char out[][64], int max)
+{
+    App *a = ctx;
+    ViewHistory *h = calloc(1, sizeof *h);
+    int n = 0;
+    if (h && view_history_load(h, a->s->dir) == TP_OK)
+        for (int i = h->n_snaps - 1; i >= 0 && n < max; i--) snprintf(out[n++], 64, "%s", h->snaps[i].name);
+    if (h) view_history_free(h);
+    free(h);
+    return n;
+}
+
+static void quit_request(App *a);
+
+/* q: save and quit; under a training slice, stop it first so that the save is not nested in it */
+static void quit_key(App *a)
+{
+    if (in_train) {
+        quit_after = 1;
+        a->running = 0;
+        a->stop_request = 1;
+        return;
+    }
+    quit_request(a);
 }
 
 static void quit_request(App *a)
@@ -108,7 +140,7 @@ static void key_action(App *a, const KeyBinding *k)
         prompt_open(&a->prompt);
         break;
     case ACT_HELP: a->screen = screen_index(&SCREEN_HELP); break;
-    case ACT_QUIT: quit_request(a); break;
+    case ACT_QUIT: quit_key(a); break;
     case ACT_SCREEN: if (k->arg < n) a->screen = k->arg; break;
     case ACT_NEXT_SCREEN: a->screen = (a->screen + 1) % n; break;
     case ACT_PREV_SCREEN: a->screen = (a->screen + n - 1) % n; break;
@@ -126,6 +158,11 @@ static int handle_key(App *a, int ch)
         clearok(curscr, TRUE);
         return 0;
     }
+    if (a->pager.on) {
+        /* the output pane: its keys scroll or close it; any other key closes it and acts */
+        if (pager_key(&a->pager, ch, frame_pager_rows())) return a->stop_request;
+        pager_close(&a->pager);
+    }
     if (a->prompt_on) {
         PromptState ps = prompt_key(&a->prompt, ch);
         if (ps == PROMPT_CANCEL) a->prompt_on = 0;
@@ -134,10 +171,10 @@ static int handle_key(App *a, int ch)
             char line[PROMPT_MAX];
             snprintf(line, sizeof line, "%s", a->prompt.buf);
             if (!strcmp(line, "quit") || !strcmp(line, "q")) {
-                quit_request(a);
+                quit_key(a);
                 return 1;
             }
-            app_command(a, line);
+            app_command_paged(a, line);
         }
         return a->stop_request;
     }
@@ -160,17 +197,26 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         a->last_step_end = t;
     }
     if (strcmp(what, "train") && strcmp(what, "epoch")) {
-        /* a long operation (profile): a progress bar, Esc cancels, other keys wait */
-        app_message(a, 0, "%s: %3.0f%%  (Esc cancels)", what, 100.0 * fraction);
-        int ch, esc = 0;
+        /* a long operation (validation, profile): a progress bar; Esc cancels one that may be
+         * cancelled, other keys are kept and act when it ends */
+        app_progress(a, what, fraction);
+        int ch, cancel = 0;
         while ((ch = term_key(0)) != ERR)
-            if (ch == 27) esc = 1;
+            if (ch != KEY_RESIZE && app_progress_key(a, what, ch)) cancel = 1;
         if (clock_now() - a->last_draw > 0.1) redraw(a);
-        return esc || ui_signal;
+        return cancel || ui_signal;
+    }
+    if (a->in_progress) {
+        /* the validation that ends an epoch is over: say what it found */
+        char done[96];
+        if (row && isfinite(row->valid_ppl)) snprintf(done, sizeof done, "validation: valid ppl %.2f", row->valid_ppl);
+        app_progress_end(a, row && isfinite(row->valid_ppl) ? done : NULL);
+        redraw(a);
     }
     if (row) view_metrics_push(&a->m, row);
     int stop = 0, ch;
-    while ((ch = term_key(0)) != ERR) {
+    /* keys kept during the validation first, in order, then the new ones */
+    while ((ch = app_key_pop(a)) >= 0 || (ch = term_key(0)) != ERR) {
         double t0 = clock_now();
         if (handle_key(a, ch)) stop = 1;
         redraw(a);
@@ -187,7 +233,10 @@ static void train_slice(App *a)
 {
     a->stop_request = 0;
     CommandResult r;
+    in_train = 1;
     TpStatus st = command_execute(a->s, "train epochs=1", &r);
+    in_train = 0;
+    app_progress_end(a, NULL);
     app_touch(a, r.views);
     if (st != TP_OK) {
         a->running = 0;
@@ -238,6 +287,8 @@ int tui_run(Session *s, const TuiOptions *o)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     a->on_result = screens_result;
+    a->prompt.names = snapshot_names;
+    a->prompt.names_ctx = a;
     command_set_progress(on_progress, a);
     double t_start = clock_now(), key_max_ms = 0.0;
     long step_start = view_step(s);
@@ -250,6 +301,11 @@ int tui_run(Session *s, const TuiOptions *o)
             if (command_execute(s, "save", &r) != TP_OK) rc = 1;
             break;
         }
+        if (quit_after) {
+            quit_after = 0;
+            quit_request(a);
+            continue;
+        }
         if (a->n_pending) {
             run_pending(a);
             continue;
@@ -259,7 +315,9 @@ int tui_run(Session *s, const TuiOptions *o)
             continue;
         }
         if (a->need_draw) redraw(a);
-        int ch = term_key(IDLE_POLL_MS);
+        /* keys kept during a long operation act now, in order */
+        int ch = app_key_pop(a);
+        if (ch < 0) ch = term_key(IDLE_POLL_MS);
         if (ch == ERR) continue;
         double t0 = clock_now();
         handle_key(a, ch);
