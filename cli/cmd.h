@@ -13,6 +13,8 @@ int cmd_replay(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_learn(int argc, char **argv);     /* cli/cmd_learn.c */
+int cmd_explain(int argc, char **argv);
 
 /* Usage of `topiary profile` (cmd_profile.c), for `topiary help profile`. */
 const char *cmd_profile_usage(void);

@@ -237,6 +237,12 @@ int tui_run(Session *s, const TuiOptions *o)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    if (o->screen) { /* the screen asked for (topiary learn) */
+        int n;
+        const Screen *const *t = screens_table(&n);
+        for (int i = 0; i < n; i++)
+            if (!strcmp(t[i]->name, o->screen)) a->screen = i;
+    }
     a->on_result = screens_result;
     command_set_progress(on_progress, a);
     double t_start = clock_now(), key_max_ms = 0.0;
