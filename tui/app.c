@@ -55,7 +55,9 @@ void app_command(App *a, const char *line)
     }
     CommandResult r;
     double t0 = clock_now();
+    a->in_command++;
     TpStatus st = command_execute(a->s, line, &r);
+    a->in_command--;
     app_touch(a, r.views);
     a->paused_by_nan = r.nan;
     if (st != TP_OK) {

@@ -25,6 +25,7 @@ static const KeyBinding KEYS[] = {
     {'3', "3", NULL, ACT_SCREEN, NULL, 2, "Latency screen"},
     {'4', "4", NULL, ACT_SCREEN, NULL, 3, "Sessions screen"},
     {'5', "5", NULL, ACT_SCREEN, NULL, 4, "Help screen"},
+    {'6', "6", NULL, ACT_SCREEN, NULL, 5, "Lessons screen: lessons on the bundled task, and the glossary (x)"},
     {KEY_F(1), "F1", NULL, ACT_HELP, NULL, 0, "help"},
     {'\t', "Tab", NULL, ACT_NEXT_SCREEN, NULL, 0, "next screen"},
     {KEY_BTAB, "S-Tab", NULL, ACT_PREV_SCREEN, NULL, 0, "previous screen"},

@@ -179,7 +179,7 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         if (a->key_latency_ms > a->key_train_max_ms) a->key_train_max_ms = a->key_latency_ms;
     }
     if (clock_now() - a->last_draw > 0.05) redraw(a);
-    return stop || a->stop_request || ui_signal || !a->running;
+    return stop || a->stop_request || ui_signal || (!a->running && !a->in_command);
 }
 
 /* One slice of training: an epoch, or less when a key or a signal stops it. */
