@@ -16,6 +16,7 @@
 #include "base/spell.h"
 #include "sessions/command.h"
 #include "sessions/lesson_check.h"
+#include "sessions/task.h"
 
 #define LESSON_LINE_MAX 4096
 #define LESSON_MAX_FILES 64
@@ -73,6 +74,25 @@ static int append(char *dst, size_t cap, const char *sep, const char *s)
     return w >= 0 && (size_t)w < cap - used;
 }
 
+/* The task options of a task: line, as `topiary learn` will give them (TP_EINVAL naming the bad one). */
+static TpStatus check_task(const char *val)
+{
+    char copy[256], *av[64];
+    int ac = 0;
+    snprintf(copy, sizeof copy, "%.255s", val);
+    for (char *t = strtok(copy, " \t"); t && ac < 63; t = strtok(NULL, " \t")) av[ac++] = t;
+    Task task;
+    task_defaults(&task);
+    for (int i = 0; i < ac;) {
+        int matched = 0, at = i;
+        TpStatus st = task_parse_arg(&task, ac, av, &i, &matched);
+        if (st != TP_OK) return st;
+        if (!matched) return err_set(TP_EINVAL, "'%s' is not a task option (topiary help train lists them)", av[at]);
+        if (i == at) i++;
+    }
+    return TP_OK;
+}
+
 /* Parse one line into l; TP_EFORMAT with "FILE:LINE: ..." on a bad one. */
 static TpStatus take_line(Lesson *l, const char *path, long ln, const char *line, int *blank_pending)
 {
@@ -115,7 +135,7 @@ static TpStatus take_line(Lesson *l, const char *path, long ln, const char *line
         if (l->exercise[0] || l->n_checks) return BAD("step: after the exercise", path, ln);
         if (l->n_steps == LESSON_MAX_STEPS) return BAD("more than %d steps", path, ln, LESSON_MAX_STEPS);
         Command c;
-        if (command_parse(val, &c) != TP_OK) return BAD("step: %s", path, ln, err_msg());
+        if (command_parse(val, &c) != TP_OK) return err_wrap(TP_EFORMAT, "%s:%ld: step: ", path, ln);
         if (c.empty) return BAD("step: no command", path, ln);
         LessonStep *s = &l->steps[l->n_steps++];
         s->line = (int)ln;
@@ -130,10 +150,11 @@ static TpStatus take_line(Lesson *l, const char *path, long ln, const char *line
         return TP_OK;
     } else { /* check */
         if (l->n_checks == LESSON_MAX_CHECKS) return BAD("more than %d checks", path, ln, LESSON_MAX_CHECKS);
-        if (lesson_check_compile(val) != TP_OK) return BAD("check: %s", path, ln, err_msg());
+        if (lesson_check_compile(val) != TP_OK) return err_wrap(TP_EFORMAT, "%s:%ld: check: ", path, ln);
         dst = l->checks[l->n_checks++], cap = sizeof l->checks[0];
     }
     if (strlen(val) >= cap) return BAD("%s: longer than %zu characters", path, ln, key, cap - 1);
+    if (!strcmp(key, "task") && check_task(val) != TP_OK) return err_wrap(TP_EFORMAT, "%s:%ld: task: ", path, ln);
     snprintf(dst, cap, "%s", val);
     return TP_OK;
 #undef BAD
