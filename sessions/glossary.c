@@ -194,9 +194,26 @@ const char *glossary_suggest(const Glossary *g, const char *term)
     if (!norm[0]) return NULL;
     for (int i = 0; i < g->n; i++) /* "hysteresis" -> "hysteresis-point" */
         if (strstr(g->e[i].term, norm) && strlen(norm) >= 3) return g->e[i].term;
-    SpellGuess s = SPELL_GUESS_INIT;
-    for (int i = 0; i < g->n; i++) spell_consider(&s, norm, g->e[i].term);
-    return s.best;
+    /* within a few edits of a term, of one of its other names, or of its first word */
+    const char *best = NULL;
+    int limit = (int)strlen(norm) / 4 + 1; /* "zzz" is near nothing */
+    int best_d = (limit < SPELL_MAX_EDITS ? limit : SPELL_MAX_EDITS) + 1;
+    for (int i = 0; i < g->n; i++) {
+        char first[GLOSSARY_TERM_MAX];
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(g->e[i].term, "-"), g->e[i].term);
+        int d = spell_distance(norm, g->e[i].term), d2 = spell_distance(norm, first);
+        if (d2 < d) d = d2;
+        for (const char *p = g->e[i].also; *p;) {
+            char one[64], n2[64];
+            size_t len = strcspn(p, ",");
+            snprintf(one, sizeof one, "%.*s", (int)(len < 63 ? len : 63), p);
+            glossary_normalize(n2, sizeof n2, one);
+            if ((d2 = spell_distance(norm, n2)) < d) d = d2;
+            p += len + (p[len] == ',');
+        }
+        if (d < best_d) best = g->e[i].term, best_d = d;
+    }
+    return best;
 }
 
 void glossary_format(const GlossaryEntry *e, int width, char *out, size_t n)
