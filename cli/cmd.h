@@ -16,6 +16,8 @@ int cmd_tui(int argc, char **argv);
 int cmd_learn(int argc, char **argv);     /* cli/cmd_learn.c */
 int cmd_explain(int argc, char **argv);
 
+/* Usage of `topiary learn` and `topiary explain` (cmd_learn.c), for `topiary help learn`. */
+const char *cmd_learn_usage(void);
 /* Usage of `topiary profile` (cmd_profile.c), for `topiary help profile`. */
 const char *cmd_profile_usage(void);
 

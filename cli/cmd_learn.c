@@ -78,7 +78,7 @@ static int in_session(const char *dir, const Lesson *l, int argc, char **argv, i
     }
     Session s;
     SessionWriter w;
-    int rc = cli_open_or_create(&s, &w, dir, &task, task_given && new_session ? 1 : task_given, "learn");
+    int rc = cli_open_or_create(&s, &w, dir, &task, task_given, "learn");
     if (rc) return rc;
     char line[160];
     /* a lesson started before is resumed: its reference values stay */
@@ -153,6 +153,20 @@ int cmd_learn(int argc, char **argv)
     }
     lesson_catalog_free(&cat);
     return rc;
+}
+
+const char *cmd_learn_usage(void)
+{
+    return "usage: topiary learn [LESSON] [--session DIR] [--lessons DIR] [--check | --run] [task options]\n"
+           "       topiary explain [TERM ...]\n\n"
+           "  learn                       the lessons (with --session DIR: and that session's progress)\n"
+           "  learn LESSON                a lesson's text, steps and exercise (an id, its number or its name)\n"
+           "  learn LESSON --session DIR  open DIR (a new one gets the lesson's task options, then yours), start\n"
+           "                              or resume the lesson and open the workbench on the Lessons screen\n"
+           "    --check                   evaluate the exercise: exit 0 when it passes, 1 when not yet\n"
+           "    --run                     run the lesson's steps headless, then check\n"
+           "    --lessons DIR             more lessons (also $TOPIARY_LESSONS); docs/lessons.md\n"
+           "  explain TERM                the glossary's definition of a term the screens show\n";
 }
 
 int cmd_explain(int argc, char **argv)

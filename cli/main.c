@@ -59,6 +59,10 @@ static void print_help(const char *cmd)
     if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
         printf("%s\nin a session (command language):\n", cmd_profile_usage());
     }
+    if (cmd && !strcmp(cmd, "learn")) {
+        fputs(cmd_learn_usage(), stdout);
+        return;
+    }
     if (cmd && command_help(cmd)) { /* a verb of the command language */
         fputs(command_help(cmd), stdout);
         return;
