@@ -6,7 +6,7 @@
  * verdict of its checks (evaluated on the session after every command; c records it with
  * `lesson check`); the glossary (x): terms on the left, the definition on the right.
  * Lessons and glossary are read once; the progress (SESSION/lessons.txt) after every `lesson`
- * command; the verdict after every command. */
+ * command; the verdict after every command and when the model or metrics changed (training). */
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,7 @@ typedef struct {
     int gsel;                   /* glossary term selected                           */
     LessonVerdict verdict;
     int verdict_dirty, verdict_ok;
+    unsigned gen_model, gen_metrics; /* App.gen the verdict was computed at (Space training) */
     char verdict_err[200];
     DocLine *doc;               /* the open lesson laid out at doc_w                */
     int n_doc, doc_w, doc_of;
@@ -156,8 +157,11 @@ static void lessons_refresh(App *a, void *st)
         if (t->cur < 0 && t->prog.current[0] && lesson_find(&t->cat, t->prog.current, &l) == TP_OK)
             open_lesson(t, (int)(l - t->cat.l));
     }
+    if (t->gen_model != a->gen[APP_VIEW_MODEL] || t->gen_metrics != a->gen[APP_VIEW_METRICS]) t->verdict_dirty = 1;
     if (t->verdict_dirty && t->cur >= 0) {
         t->verdict_dirty = 0;
+        t->gen_model = a->gen[APP_VIEW_MODEL];
+        t->gen_metrics = a->gen[APP_VIEW_METRICS];
         const Lesson *l = &t->cat.l[t->cur];
         t->verdict_ok = lesson_verdict(a->s, l, lesson_progress_find(&t->prog, l->id), &t->verdict) == TP_OK;
         if (!t->verdict_ok) snprintf(t->verdict_err, sizeof t->verdict_err, "%s", err_msg());
