@@ -127,8 +127,8 @@ static TpStatus list(const Session *s, const LessonCatalog *cat, const LessonPro
     command_say(r, "lessons (lesson start name=ID; in the TUI: the Lessons screen, key 6):\n");
     for (int i = 0; i < cat->n; i++) {
         const LessonRecord *rec = lesson_progress_find(p, cat->l[i].id);
-        command_say(r, " %c %-22s %-44s %s\n", !strcmp(p->current, cat->l[i].id) ? '>' : ' ', cat->l[i].id,
-                    cat->l[i].title, rec ? (rec->passed ? "passed" : "started") : "");
+        command_say(r, " %c %-22s %-8s %s\n", !strcmp(p->current, cat->l[i].id) ? '>' : ' ', cat->l[i].id,
+                    rec ? (rec->passed ? "passed" : "started") : "", cat->l[i].title);
     }
     (void)s;
     return TP_OK;

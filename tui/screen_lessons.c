@@ -265,8 +265,8 @@ static void draw_list(LessonsState *t, int top, int h)
         const Lesson *l = &t->cat.l[i];
         const LessonRecord *rec = lesson_progress_find(&t->prog, l->id);
         int attr = i == t->sel ? term_attr(TERM_C_SEL) : (int)A_NORMAL;
-        draw_text(top + 1 + r, 2, COLS - 4, attr, "%c %-22s %-44s %s", !strcmp(t->prog.current, l->id) ? '>' : ' ', l->id,
-                  l->title, rec ? (rec->passed ? "passed" : "started") : "");
+        draw_text(top + 1 + r, 2, COLS - 4, attr, "%c %-22s %-8s %s", !strcmp(t->prog.current, l->id) ? '>' : ' ', l->id,
+                  rec ? (rec->passed ? "passed" : "started") : "", l->title);
     }
     int py = top + lh, ph = h - lh;
     if (ph < 3 || t->sel >= t->cat.n) return;
