@@ -14,7 +14,11 @@ int cmd_plot(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_dse(int argc, char **argv);
+int cmd_learn(int argc, char **argv);     /* cli/cmd_learn.c */
+int cmd_explain(int argc, char **argv);
 
+/* Usage of `topiary learn` and `topiary explain` (cmd_learn.c), for `topiary help learn`. */
+const char *cmd_learn_usage(void);
 /* Usage of `topiary profile` (cmd_profile.c), for `topiary help profile`. */
 const char *cmd_profile_usage(void);
 /* Usage of `topiary dse` (cmd_dse.c), for `topiary help dse`. */

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/cmd.h"
 #include "sessions/command.h"
+#include "sessions/lesson.h"
 #include "tui/tui.h"
 
 #define RUN_MAX_LINE (16u << 20) /* a line longer than this is refused, not read */
@@ -148,10 +149,12 @@ int cmd_tui(int argc, char **argv)
     }
     const char *dir = NULL;
     char dflt[4096];
-    TuiOptions o = {0, 0};
+    TuiOptions o = {0, 0, NULL};
+    const char *lessons = NULL;
     int task_given = 0, log_every_given = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"ascii", no_argument, .flag = &o.ascii},
-                              {"no-color", no_argument, .flag = &o.no_color}, {NULL}};
+                              {"no-color", no_argument, .flag = &o.no_color},
+                              {"lessons", required_argument, .value = &lessons}, {NULL}};
     Task task;
     CliParser p;
     cli_parser_init(&p, "tui", argc, argv, opts, &task);
@@ -160,6 +163,7 @@ int cmd_tui(int argc, char **argv)
         if (id == CLI_TASK) task_given = 1, log_every_given |= !strcmp(p.name, "--log-every");
         else return cli_usage("tui: unknown option '%s'", p.value);
     }
+    lesson_set_dir(lessons); /* the Lessons screen's extra directory */
     if (!dir) {
         default_session_dir(dflt, sizeof dflt);
         dir = dflt;

@@ -27,13 +27,15 @@ const char CLI_SUBCOMMANDS[] =
     "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
     "           charts of metrics.tsv/latency.tsv (" SESSION_CHART_NAMES "):\n"
     "           through gnuplot with --out, else as text on stdout\n"
+    "  learn    [LESSON] [--session DIR] [--lessons DIR] [--check | --run]   lessons on the bundled task\n"
+    "  explain  [TERM]                            short definition of a term the screens show\n"
     "  info                                       build and hardware summary\n"
     "  help     [COMMAND]                         this text, or one command's options\n"
     "\n"
     "Options take their value as --name VALUE or --name=VALUE.\n";
 
 static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "dse", "export",
-                                                "replay", "plot", "info", "help"};
+                                                "replay", "plot", "info", "help", "learn", "explain"};
 #define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
 
 /* "unknown command 'X'" with the closest subcommand (or, for help, verb) within 2 edits; exit 2. */
@@ -60,6 +62,10 @@ static void print_help(const char *cmd)
         printf("%s\nin a session (command language):\n", cmd_profile_usage());
     }
     if (cmd && !strcmp(cmd, "dse")) printf("%s\nin a session (command language):\n", cmd_dse_usage());
+    if (cmd && !strcmp(cmd, "learn")) {
+        fputs(cmd_learn_usage(), stdout);
+        return;
+    }
     if (cmd && command_help(cmd)) { /* a verb of the command language */
         fputs(command_help(cmd), stdout);
         return;
@@ -102,7 +108,7 @@ int main(int argc, char **argv)
         int (*run)(int argc, char **argv);
     } SUB[] = {{"train", cmd_train}, {"eval", cmd_eval},       {"run", cmd_run},         {"replay", cmd_replay},
                {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile},
-               {"dse", cmd_dse}};
+               {"dse", cmd_dse}, {"learn", cmd_learn},  {"explain", cmd_explain}};
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
         if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info();

@@ -163,6 +163,12 @@ static const VerbSpec VERBS[] = {
     {"save", "save", "save the session now (atomic)", NULL, 0, 0, NULL, command_verb_save, {END}},
     {"status", "status", "step, epoch, learning rate, sizes, sparsity, last validation ppl", NULL, 0, 0, NULL, command_verb_status,
      {END}},
+    {"lesson", "lesson list | show [name=ID] | start name=ID | mark | check [name=ID]",
+     "lessons on the bundled task: start one (records its reference values), check its exercise on this session",
+     "list|show|start|mark|check", 0, 0, NULL, command_verb_lesson,
+     {{"name", K_STR, 0, 0, NULL, "lesson id, number or name (lesson list shows them)"}, END}},
+    {"explain", "explain [TERM]", "short definition of a term the screens show (no term: the list of terms)", NULL, 0, 0,
+     NULL, command_verb_explain, {{"term", K_STR, 0, 0, NULL, "the term, as explain TERM (quote several words)"}, END}},
     {"help", "help [VERB]", "this list, or one verb's keys", NULL, 0, 0, NULL, command_verb_help, {END}},
     {"quit", "quit", "save and leave", NULL, 0, 0, NULL, command_verb_quit, {END}},
 };
@@ -335,6 +341,14 @@ TpStatus command_parse(const char *line, Command *cmd)
             if (!strcmp(v->verb, "help") && !cmd->word[0]) {
                 if (!find_verb(key)) return err_set(TP_EINVAL, "column %d: help: unknown verb '%s'", kcol, key);
                 snprintf(cmd->word, sizeof cmd->word, "%.23s", key);
+                continue;
+            }
+            if (!strcmp(v->verb, "explain")) { /* explain hysteresis point: the words joined by '-' */
+                size_t used = strlen(cmd->word);
+                if (used + (used > 0) + strlen(key) >= sizeof cmd->word)
+                    return err_set(TP_EINVAL, "column %d: explain: term too long", kcol);
+                if (used) cmd->word[used++] = '-';
+                memcpy(cmd->word + used, key, strlen(key) + 1);
                 continue;
             }
             if (v->words && !cmd->word[0] && cmd->n_args == 0) {

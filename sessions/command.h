@@ -152,5 +152,7 @@ TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 /* sessions/command_dse.c */
 TpStatus command_verb_dse(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_lesson(Session *s, const Command *c, CommandResult *r);   /* sessions/lesson_verbs.c */
+TpStatus command_verb_explain(Session *s, const Command *c, CommandResult *r);
 
 #endif

@@ -112,6 +112,7 @@ static void line_for(char *buf, size_t n, const char *verb, const char *key, con
     /* a verb with positional words needs one before its keys */
     const char *word = !strcmp(verb, "schedule") ? (!strcmp(key, "grow") || !strcmp(key, "prune") ||
                                                    !strcmp(key, "tolerance") ? " gp" : " agp")
+                       : !strcmp(verb, "lesson") ? " show"
                                                  : "";
     snprintf(buf, n, "%s%s %s=%s", verb, word, key, value);
 }

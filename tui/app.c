@@ -58,8 +58,10 @@ static void command_run(App *a, const char *line, int paged)
     }
     CommandResult r;
     double t0 = clock_now();
+    a->in_command++;
     TpStatus st = command_execute(a->s, line, &r);
     app_progress_end(a, NULL); /* a profile's progress gives way to its result */
+    a->in_command--;
     app_touch(a, r.views);
     a->paused_by_nan = r.nan;
     if (st != TP_OK) {

@@ -33,6 +33,8 @@ struct App {
     int stop_request;          /* stop the current slice run                   */
     int quit;
     int paused_by_nan;         /* the last command stopped on a non-finite loss */
+    int in_command;            /* app_command is executing a command (a typed `train steps=N` runs
+                                  to its end while paused; a key or signal still stops it) */
     /* commands typed or keyed while training: run between slices */
     char pending[APP_MAX_PENDING][PROMPT_MAX];
     int pending_page[APP_MAX_PENDING];   /* show its output in the pager (typed at `:`) */

@@ -27,6 +27,7 @@ static const KeyBinding KEYS[] = {
     {'3', "3", NULL, ACT_SCREEN, NULL, 2, "Latency screen", 0},
     {'4', "4", NULL, ACT_SCREEN, NULL, 3, "Sessions screen", 0},
     {'5', "5", NULL, ACT_SCREEN, NULL, 4, "Help screen", 0},
+    {'6', "6", NULL, ACT_SCREEN, NULL, 5, "Lessons screen: lessons on the bundled task, and the glossary (x)", 0},
     {KEY_F(1), "F1", NULL, ACT_HELP, NULL, 0, "help", 0},
     {'\t', "Tab", NULL, ACT_NEXT_SCREEN, NULL, 0, "next screen", 0},
     {KEY_BTAB, "S-Tab", NULL, ACT_PREV_SCREEN, NULL, 0, "previous screen", 0},

@@ -3,7 +3,8 @@
 
 #include <stdlib.h>
 
-static const Screen *const SCREENS[] = {&SCREEN_TRAIN, &SCREEN_PRUNE, &SCREEN_LATENCY, &SCREEN_SESSIONS, &SCREEN_HELP};
+static const Screen *const SCREENS[] = {&SCREEN_TRAIN, &SCREEN_PRUNE, &SCREEN_LATENCY, &SCREEN_SESSIONS, &SCREEN_HELP,
+                                       &SCREEN_LESSONS};
 #define N_SCREENS ((int)(sizeof SCREENS / sizeof SCREENS[0]))
 _Static_assert(N_SCREENS <= APP_MAX_SCREENS, "App.screen_state is too small");
 

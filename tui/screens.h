@@ -29,6 +29,7 @@ typedef struct {
 } Screen;
 
 extern const Screen SCREEN_TRAIN, SCREEN_PRUNE, SCREEN_LATENCY, SCREEN_SESSIONS, SCREEN_HELP;
+extern const Screen SCREEN_LESSONS; /* tui/screen_lessons.c */
 
 /* The screens in tab order (number keys 1..n). */
 const Screen *const *screens_table(int *n);

@@ -12,6 +12,7 @@
 typedef struct {
     int ascii;     /* ASCII charts and boxes instead of Unicode braille (TOPIARY_ASCII, --ascii)  */
     int no_color;  /* monochrome (NO_COLOR, --no-color)                                         */
+    const char *screen; /* the screen to open on, by its tab name ("Lessons"); NULL: the first      */
 } TuiOptions;
 
 /* Run the workbench on an open session until quit; returns a process exit code (0 on a normal quit). */

@@ -225,7 +225,7 @@ static int on_progress(void *ctx, const char *what, double fraction, const Sessi
         if (a->key_latency_ms > a->key_train_max_ms) a->key_train_max_ms = a->key_latency_ms;
     }
     if (clock_now() - a->last_draw > 0.05) redraw(a);
-    return stop || a->stop_request || ui_signal || !a->running;
+    return stop || a->stop_request || ui_signal || (!a->running && !a->in_command);
 }
 
 /* One slice of training: an epoch, or less when a key or a signal stops it. */
@@ -286,6 +286,12 @@ int tui_run(Session *s, const TuiOptions *o)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    if (o->screen) { /* the screen asked for (topiary learn) */
+        int n;
+        const Screen *const *t = screens_table(&n);
+        for (int i = 0; i < n; i++)
+            if (!strcmp(t[i]->name, o->screen)) a->screen = i;
+    }
     a->on_result = screens_result;
     a->prompt.names = snapshot_names;
     a->prompt.names_ctx = a;

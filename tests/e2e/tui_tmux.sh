@@ -82,8 +82,9 @@ keys 2; wait_for "settings (Enter edits)" 5
 keys 3; wait_for "layers (Up/Down select" 5
 keys 4; wait_for "snapshots (Enter restores" 5
 keys 5; wait_for "KEYS" 5
+keys 6; wait_for "lessons (Up/Down select" 5
 keys Tab; wait_for "perplexity vs step" 5
-ok "all five screens open (number keys and Tab)"
+ok "all six screens open (number keys and Tab)"
 
 # edit a threshold on the Grow & prune screen: prune ratio 0.2 -> 0.5, the preview follows
 keys 2
