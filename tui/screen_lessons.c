@@ -379,6 +379,7 @@ static void lessons_draw(App *a, void *st, int top, int h)
 
 const Screen SCREEN_LESSONS = {
     .name = "Lessons",
+    .tab = "Learn",
     .chart = "ppl",
     .state_size = sizeof(LessonsState),
     .init = lessons_init,

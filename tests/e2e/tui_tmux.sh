@@ -153,8 +153,12 @@ T kill-session -t tui
 T new-session -d -s tui -x 80 -y 24 "NO_COLOR=1 $TOPIARY tui --session $S 2>$tmp/stderr; echo \$? > $tmp/exit; sleep 30"
 wait_for "Space Run" 10
 wait_for "? Help q Quit" 5
-wait_for "1 Train  2 Prune  3 Lat  4 Sess  5 Help" 5
-ok "at 80x24 the key bar keeps ? Help and q Quit, the tabs show every screen"
+wait_for "1 Train  2  3  4  5  6" 5
+T resize-window -t tui -x 100 -y 24
+wait_for "1 Train  2 Prune  3 Lat  4 Sess  5 Help  6 Learn" 5
+T resize-window -t tui -x 80 -y 24
+wait_for "1 Train  2  3  4  5  6" 5
+ok "at 80x24 the key bar keeps ? Help and q Quit, the tabs number every screen; at 100 columns they name them"
 
 keys 2
 wait_for "prune ratio        0.5" 5
