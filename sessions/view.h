@@ -31,7 +31,8 @@ typedef struct {
     const char *backend;       /* the compute backend in use                      */
     double lr, clip;
     size_t nnz, params;
-    double sparsity;
+    double sparsity;           /* "model" sparsity, 0..1 (sessions/session.h)     */
+    double matrix_sparsity;    /* "prunable matrices" sparsity, 0..1              */
     int n_layers;
     int hidden[VIEW_MAX_LAYERS];
     int n_vocab;               /* the corpus' vocabulary                          */
@@ -79,6 +80,7 @@ int view_tensor_find(const Session *s, const char *name);
 typedef struct {
     int n, cap;
     double *step, *train_ppl, *valid_ppl, *sparsity, *nnz, *tok_s;   /* sparsity in percent */
+    double *matrix_sparsity;   /* "prunable matrices", in percent (NaN in rows of older sessions) */
 } ViewSeries;
 
 /* Append SESSION/metrics.tsv's rows (a missing file is an empty one). */
