@@ -123,13 +123,18 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 
 void view_metrics_free(ViewSeries *m)
 {
-    MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s, m->matrix_sparsity);
+    MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s, m->matrix_sparsity, m->events);
     memset(m, 0, sizeof *m);
 }
 
 TpStatus view_metrics_load(ViewSeries *m, const char *dir)
 {
     char path[4200];
+    free(m->events);
+    m->events = NULL;
+    m->n_events = 0;
+    TpStatus est = events_load(dir, &m->events, &m->n_events);
+    if (est != TP_OK) return est;
     path_join(path, sizeof path, dir, "metrics.tsv");
     if (!fsutil_exists(path)) return TP_OK;
     Tsv t;

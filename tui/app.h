@@ -42,6 +42,7 @@ struct App {
     int prompt_on;
     Prompt prompt;
     ViewSeries m;              /* metric series for the charts                 */
+    char confirm[PROMPT_MAX];  /* a refused command to run with force=1 if the next key is y */
     /* generation of each view's data: a screen recomputes its cache when the number moved */
     unsigned gen[APP_VIEW_COUNT];
     int need_draw;             /* something changed since the last frame       */
@@ -62,5 +63,7 @@ void app_message(App *a, int err, const char *fmt, ...) __attribute__((format(pr
 void app_command(App *a, const char *line);
 /* Mark views (COMMAND_VIEW_* bits) as changed. */
 void app_touch(App *a, unsigned views);
+/* metrics.tsv and events.tsv read again (after a command that changed them: undo, prune, a train). */
+void app_reload_metrics(App *a);
 
 #endif

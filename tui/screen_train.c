@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sessions/session_charts.h"
 #include "tui/draw.h"
 #include "tui/screens.h"
 
@@ -22,10 +23,16 @@ static void train_draw(App *a, void *st, int top, int h)
     for (int i = 0; i < m->n; i++)
         if (isfinite(m->train_ppl[i])) lo = fmin(lo, m->train_ppl[i]), hi = fmax(hi, m->train_ppl[i]);
     if (hi > 8 * lo) log_y = 1;
-    draw_chart(a->caps.ascii, top, 0, ch, w1, "perplexity vs step", names, m->step, ppl, 2, m->n, log_y, NULL, NULL, 0);
-    const double *sp[1] = {m->sparsity};
-    const char *sn[1] = {"sparsity %"};
-    draw_chart(a->caps.ascii, top, w1, ch, w2, "sparsity % vs step", sn, m->step, sp, 1, m->n, 0, NULL, NULL, 0);
+    /* the two sparsity figures by their names (sessions/session.h); every prune/grow/resize marked */
+    const double *sp[2] = {m->sparsity, m->matrix_sparsity};
+    const char *sn[2] = {"model", "prunable matrices"};
+    double mx[CHART_MAX_MARKERS];
+    const char *ml[CHART_MAX_MARKERS];
+    int nm = 0;
+    for (int i = m->n_events > CHART_MAX_MARKERS ? m->n_events - CHART_MAX_MARKERS : 0; i < m->n_events; i++, nm++)
+        mx[nm] = (double)m->events[i].step, ml[nm] = m->events[i].kind;
+    draw_chart(a->caps.ascii, top, 0, ch, w1, "perplexity vs step", names, m->step, ppl, 2, m->n, log_y, mx, ml, nm);
+    draw_chart(a->caps.ascii, top, w1, ch, w2, SESSION_CHART_SPARSITY_TITLE, sn, m->step, sp, 2, m->n, 0, mx, ml, nm);
     /* one line of numbers (from memory) */
     ViewStatus v;
     view_status(a->s, &v);
@@ -34,8 +41,15 @@ static void train_draw(App *a, void *st, int top, int h)
         size_t k = strlen(sizes);
         snprintf(sizes + k, sizeof sizes - k, "%s%d", l ? "," : "", v.hidden[l]);
     }
-    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu (%.1f%% sparse) | layers %s | schedule %s",
-              v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, sizes, v.schedule);
+    char last[96] = "";
+    if (m->n_events) { /* the newest change and what it did to the fixed validation slice */
+        const SessionEvent *e = &m->events[m->n_events - 1];
+        if (isfinite(e->ppl_before) && isfinite(e->ppl_after))
+            snprintf(last, sizeof last, " | last %s @%ld: slice ppl %.2f -> %.2f", e->kind, e->step, e->ppl_before, e->ppl_after);
+    }
+    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
+              "%.1f %%) | layers %s%s | schedule %s", v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
+              sizes, last, v.schedule);
     /* the log of recent commands and events */
     int ly = top + ch + 1;
     draw_box_title(ly, 0, log_h, COLS, "log");
