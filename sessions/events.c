@@ -114,6 +114,10 @@ TpStatus events_load(const char *dir, SessionEvent **out, int *n)
     if (!fsutil_exists(path)) return TP_OK;
     Tsv t;
     if ((st = tsv_read(&t, path, EVENTS_NUMERIC)) != TP_OK) return err_wrap(st, "events.tsv: ");
+    if (!t.n_rows) { /* the header alone */
+        tsv_free(&t);
+        return TP_OK;
+    }
     const double *step = tsv_col(&t, "step"), *nb = tsv_col(&t, "nnz_before"), *nz = tsv_col(&t, "nnz"),
                  *sp = tsv_col(&t, "sparsity"), *ms = tsv_col(&t, "matrix_sparsity"), *pb = tsv_col(&t, "ppl_before"),
                  *pa = tsv_col(&t, "ppl_after"), *sl = tsv_col(&t, "slice_tokens");

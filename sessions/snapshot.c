@@ -377,9 +377,11 @@ TpStatus snapshot_restore_logs(Session *s, const char *name)
             st = fsutil_read_file(kept, 256u << 20, &buf, &len);
             if (st == TP_OK) st = fsutil_write_atomic(cur, buf, len);
             free(buf);
-        } else if (!strcmp(logs[i], "events.tsv") && fsutil_exists(cur)) {
-            /* kept by the snapshot's absence: the session had no event then */
-            st = cut_rows(cur, -1);
+        } else if (!strcmp(logs[i], "events.tsv")) {
+            /* a snapshot without events.tsv: the session had no event yet when it was taken (an older
+             * topiary wrote none at all) */
+            if (unlink(cur) != 0 && errno != ENOENT) st = err_set(TP_EIO, "remove %s: %s", cur, strerror(errno));
+            else st = fsutil_fsync_dir(s->dir);
         } else {
             st = cut_rows(cur, s->trainer.step); /* an older snapshot without its logs */
         }

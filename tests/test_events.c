@@ -159,6 +159,22 @@ static void test_hand_events(void **state)
     assert_true(ev[1].ppl_before == ev[0].ppl_after); /* the same slice, the same model in between */
     free(ev);
     assert_int_equal(journal_count(&s, "event "), 0); /* a hand command is journaled as itself */
+    /* undo and redo take the events with the state: back to before the first, none is left */
+    vf_run_ok(&s, "undo");
+    assert_int_equal(events_load(s.dir, &ev, &n), TP_OK);
+    free(ev);
+    assert_int_equal(n, 3);
+    vf_run_ok(&s, "redo");
+    assert_int_equal(events_load(s.dir, &ev, &n), TP_OK);
+    free(ev);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < 4; i++) vf_run_ok(&s, "undo");
+    assert_int_equal(events_load(s.dir, &ev, &n), TP_OK);
+    assert_int_equal(n, 0);
+    ViewSeries m = {0};
+    assert_int_equal(view_metrics_load(&m, s.dir), TP_OK);
+    assert_int_equal(m.n_events, 0);
+    view_metrics_free(&m);
     session_free(&s);
 }
 

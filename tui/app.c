@@ -68,7 +68,7 @@ void app_command(App *a, const char *line)
     if (st != TP_OK && r.confirm) {
         /* a command that asks first (undo of many steps): y runs it again with force=1 (tui/ui.c) */
         snprintf(a->confirm, sizeof a->confirm, "%.*s force=1", PROMPT_MAX - 10, line);
-        app_message(a, 1, "%s -- do it? (y/N)", err_msg());
+        app_message(a, 1, "do it? (y/N) -- %s", err_msg());
     } else if (st != TP_OK) {
         if (r.nan) a->running = 0;
         app_log(a, 1, "%s: %s", line, err_msg());
