@@ -80,3 +80,30 @@ rc=0; $T run "$tmp/chain.tp" --session "$S" >"$tmp/chain.out" 2>&1 || rc=$?
 [ "$rc" != 0 ] && grep -q "nothing to redo" "$tmp/chain.out" || fail "redo after another change: exit $rc: $(cat "$tmp/chain.out")"
 verify "$S"
 ok "another change ends the redo chain"
+
+# ---- 1 in the workbench: u asks y/n before a large undo (skipped without tmux) ----
+if command -v tmux >/dev/null; then
+    $T train --session "$S" --max-steps 250 >/dev/null 2>&1 || fail "train 250 (tui)"
+    sock=$tmp/tmux.sock
+    tm() { tmux -S "$sock" "$@"; }
+    screen() { tm capture-pane -t fx -p; }
+    wait_for() { for _ in $(seq 50); do screen | grep -q "$1" && return 0; sleep 0.1; done; fail "tui: no '$1' on the screen: $(screen | tail -5)"; }
+    tm new-session -d -s fx -x 120 -y 34 "$T --session $S"
+    wait_for "opened"
+    tm send-keys -t fx u
+    wait_for "do it? (y/N) -- undo: this goes back 250 training steps"
+    tm send-keys -t fx n
+    wait_for "not done"
+    tm send-keys -t fx u
+    wait_for "do it? (y/N)"
+    tm send-keys -t fx y
+    wait_for "undone: "
+    tm send-keys -t fx q
+    for _ in $(seq 50); do tm has-session -t fx 2>/dev/null || break; sleep 0.1; done
+    tm kill-server 2>/dev/null || true
+    [ "$(grep -c "	undo force=1	" "$S/journal.txt")" -ge 3 ] || fail "tui: the confirmed undo is not journaled as undo force=1"
+    verify "$S"
+    ok "the workbench asks y/n before a large undo; n does nothing, y undoes (journaled as undo force=1)"
+else
+    echo "skip: tmux not found (workbench confirmation)"
+fi
