@@ -300,7 +300,7 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     r->changed = !dry && res.removed > 0;
     /* what it did, plainly: ratio= removes a share of what is live; the two sparsity figures by name */
     command_say(r, "%s %.1f %% of the live weights of the selected matrices (%zu of %zu): their sparsity %.2f %% -> %.2f %%",
-        dry ? "would remove" : "removed", res.live_before ? 100.0 * res.removed / res.live_before : 0.0, res.removed,
+        dry ? "would prune" : "pruned", res.live_before ? 100.0 * res.removed / res.live_before : 0.0, res.removed,
         res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
     if (p.pattern == PRUNE_BLOCK) {
         size_t bl = 0, bx = 0;

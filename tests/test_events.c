@@ -6,7 +6,8 @@
  * (log_every is 1000 here, so without them a short run has no point at all), and an annotation in
  * the journal after the train that made them; replay --verify checks the annotations and stays bit
  * exact; a tampered annotation makes replay fail naming it; typed by hand, `event` is refused.  A hand
- * prune, grow and resize are events too (source "command"), said in their output.
+ * prune, grow and resize are events too (source "command"), said in their output, and undo/redo take
+ * them with the state.  A GP schedule's growths and prunings are events and replay bit for bit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +127,35 @@ static void test_schedule_events(void **state)
     session_free(&s);
 }
 
+/* A GP schedule's growths are events too; its run replays bit for bit with the annotations. */
+static void test_gp_events(void **state)
+{
+    (void)state;
+    Session s;
+    vf_new_session(&s);
+    CommandResult r;
+    vf_run_ok(&s, "prune ratio=0.5");
+    vf_run_ok(&s, "schedule gp grow=0.2 prune=0.2 every=4 tolerance=1000 batches=2 cycles=2");
+    assert_int_equal(vf_run(&s, "train steps=40", &r), TP_OK);
+    SessionEvent *ev;
+    int n, grows = 0, prunes = 0;
+    assert_int_equal(events_load(s.dir, &ev, &n), TP_OK);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(ev[i].source, "schedule")) continue;
+        grows += !strcmp(ev[i].kind, "grow");
+        prunes += !strcmp(ev[i].kind, "prune");
+        if (!strcmp(ev[i].kind, "grow")) assert_true(ev[i].nnz > ev[i].nnz_before);
+    }
+    free(ev);
+    if (!grows || !prunes) fail_msg("GP made %d growth and %d pruning events:\n%s", grows, prunes, r.text);
+    assert_true(journal_count(&s, "event ") >= grows + prunes); /* a GP restore is one too */
+    assert_int_equal(session_save(&s), TP_OK);
+    ReplayResult res;
+    assert_int_equal(replay_run(s.dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    if (!res.verified) fail_msg("replay: %s", res.mismatch);
+    session_free(&s);
+}
+
 static void test_hand_events(void **state)
 {
     (void)state;
@@ -136,7 +166,7 @@ static void test_hand_events(void **state)
     assert_int_equal(vf_run(&s, "prune ratio=0.5 dry=1", &r), TP_OK);
     assert_null(strstr(r.text, "slice ppl")); /* a preview measures nothing, records nothing */
     assert_int_equal(vf_run(&s, "prune ratio=0.5", &r), TP_OK);
-    assert_non_null(strstr(r.text, "removed 50.0 % of the live weights"));
+    assert_non_null(strstr(r.text, "pruned 50.0 % of the live weights"));
     assert_non_null(strstr(r.text, "slice ppl "));
     assert_int_equal(vf_run(&s, "prune ratio=0.5", &r), TP_OK);
     /* ratio= is a share of what is live: the output says so when it is not the sparsity reached */
@@ -183,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slice_is_fixed),
         cmocka_unit_test(test_schedule_events),
+        cmocka_unit_test(test_gp_events),
         cmocka_unit_test(test_hand_events),
     };
     return cmocka_run_group_tests_name("sessions events", tests, vf_group_setup, vf_group_teardown);

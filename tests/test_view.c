@@ -138,7 +138,7 @@ static void test_command_results_say_what_changed(void **state)
     assert_true(r.destructive);
     assert_true(r.views & COMMAND_VIEW_MODEL);
     assert_true(r.views & COMMAND_VIEW_METRICS); /* its event row */
-    assert_non_null(strstr(r.text, "removed 10.0 % of the live weights"));
+    assert_non_null(strstr(r.text, "pruned 10.0 % of the live weights"));
     assert_non_null(strstr(r.text, "sparsity: model 0.0 % -> "));
     assert_non_null(strstr(r.text, "(prunable matrices 0.0 % -> 10.0 %)"));
     assert_non_null(strstr(r.text, "slice ppl "));

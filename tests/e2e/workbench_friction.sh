@@ -50,10 +50,10 @@ $T run - --session "$S" <<<"status" >"$tmp/status.out" 2>&1 || fail "status: $(c
 grep -q "sparsity: model [0-9.]* % (prunable matrices 80.0 %)" "$tmp/status.out" || fail "status: $(cat "$tmp/status.out")"
 printf 'schedule none\nprune ratio=0.5\n' >"$tmp/prune.tp"
 $T run "$tmp/prune.tp" --session "$S" >"$tmp/prune.out" 2>&1 || fail "prune: $(cat "$tmp/prune.out")"
-grep -q "removed 49.[0-9] % of the live weights of the selected matrices" "$tmp/prune.out" || fail "prune: $(cat "$tmp/prune.out")"
+grep -q "pruned 49.[0-9] % of the live weights of the selected matrices" "$tmp/prune.out" || fail "prune: $(cat "$tmp/prune.out")"
 grep -q "their sparsity 79.9[0-9] % -> 89.9[0-9] %" "$tmp/prune.out" || fail "prune: $(cat "$tmp/prune.out")"
 grep -q "sparsity=S prunes to S" "$tmp/prune.out" || fail "prune (ratio vs sparsity): $(cat "$tmp/prune.out")"
-ok "status and prune name the model's and the prunable matrices' sparsity; ratio= says it removed a share of the live weights"
+ok "status and prune name the model's and the prunable matrices' sparsity; ratio= says it pruned a share of the live weights"
 
 # ---- 1: undo asks first, redo, metrics never go back ----
 $T train --session "$S" --max-steps 250 >/dev/null 2>&1 || fail "train 250"
