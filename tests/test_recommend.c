@@ -5,7 +5,9 @@
  * (64, as tests/e2e/cli_profile.sh says in text) and the budget pick; bad layers and a session
  * without a profile are refused.  `recommend apply=1` resizes the layer, journals the resolved
  * `resize layer=0 hidden=64` (so replay needs no latency.tsv), is undone by `undo`, and replays
- * bit for bit; without apply=1 nothing changes and nothing is journaled.
+ * bit for bit; without apply=1 nothing changes and nothing is journaled.  The recommendation's
+ * wording follows its numbers (profile_recommend on synthetic curves): "no latency cost" only within
+ * the 2 % noise floor, otherwise the % cost is stated.
  */
 #include <setjmp.h>
 #include <stdarg.h>

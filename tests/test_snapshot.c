@@ -2,7 +2,9 @@
  *
  * undo restores weights, masks, optimizer state, carried state and trainer position bit for bit,
  * one level per undo, after every structural verb, with a bounded ring; snapshots and restore; bad
- * snapshot names refused.  The sessions and the state copies: tests/verbs_fixture.
+ * snapshot names refused.  Issue 14: an undo of more than undo_confirm steps asks first (force=1),
+ * rolls metrics.tsv back, redo brings state and rows back, another change ends the redo chain, and
+ * replay repeats it.  The sessions and the state copies: tests/verbs_fixture.
  */
 #include <setjmp.h>
 #include <stdarg.h>
