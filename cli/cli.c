@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/spell.h"
+
 
 int cli_fail(const char *who, TpStatus s)
 {
@@ -106,6 +108,17 @@ int cli_next(CliParser *p)
     if (c == '?') {
         const struct option *o = named(p, arg);
         if (o && o->has_arg == no_argument && strchr(arg, '=')) return error(p, "option --%s takes no value", o->name);
+        /* "did you mean" among this subcommand's options (base/spell) */
+        SpellGuess g = SPELL_GUESS_INIT;
+        char typed[64];
+        snprintf(typed, sizeof typed, "%.*s", (int)strcspn(arg + (strncmp(arg, "--", 2) ? 0 : 2), "="),
+                 arg + (strncmp(arg, "--", 2) ? 0 : 2));
+        for (const struct option *lo = p->lo; lo->name; lo++) spell_consider(&g, typed, lo->name);
+        if (g.best) {
+            char what[200];
+            snprintf(what, sizeof what, "%.60s' (did you mean '--%s'?", arg, g.best);
+            return error(p, "unknown option '%s)", what);
+        }
         return error(p, "unknown option '%s'", arg);
     }
     snprintf(p->name, sizeof p->name, "--%s", idx >= 0 ? p->lo[idx].name : "?");

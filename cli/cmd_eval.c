@@ -19,7 +19,7 @@ static void print_eval(const char *split_s, const EvalResult *r, int eval_batch,
                "\"seconds\":%.2f%s%s}\n", split_s, r->tokens, r->loss, r->ppl, r->accuracy, eval_batch, r->seconds,
                extra_json ? "," : "", extra_json ? extra_json : "");
     else
-        printf("%s: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n%s", split_s, r->ppl, r->loss,
+        printf("%s split: ppl %.2f (loss %.4f over %ld tokens, accuracy %.2f%%%s) in %.1f s\n%s", split_s, r->ppl, r->loss,
                r->tokens, 100.0 * r->accuracy, eval_batch > 1 ? ", NOTE: --eval-batch > 1, not the batch-1 protocol" : "",
                r->seconds, extra_text ? extra_text : "");
 }
@@ -45,7 +45,7 @@ enum { OPT_EVAL_BATCH = 2 };
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "test";
+    const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "valid"; /* the test split only when asked */
     int json = 0, eval_batch = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir},   {"model", required_argument, .value = &model},
                               {"data", required_argument, .value = &data},     {"split", required_argument, .value = &split_s},

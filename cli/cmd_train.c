@@ -67,6 +67,8 @@ static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainR
                     cl->tty ? "\r\033[K" : "", m->epoch, m->train_ppl, m->valid_ppl, m->lr, m->tokens_per_s,
                     s->wall_seconds);
         fflush(stdout);
+    } else if (ev == TRAINLOOP_SCHEDULE) { /* a prune/grow the schedule made: one log line */
+        fprintf(stderr, "%sschedule: %s\n", cl->tty ? "\r\033[K" : "", run->event);
     } else if (ev == TRAINLOOP_LOG && !cl->tty && !cl->json) {
         fprintf(stderr, "step %ld epoch %d: loss %.4f ppl %.2f, %.0f tok/s\n", v.step, v.epoch, m->train_loss,
                 m->train_ppl, m->tokens_per_s);

@@ -16,7 +16,7 @@ const char CLI_SUBCOMMANDS[] =
     "\n"
     "  tui      [--session DIR] [task options] [--ascii] [--no-color]   the interactive workbench (default)\n"
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
-    "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
+    "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
     "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
@@ -80,7 +80,8 @@ static void print_help(const char *cmd)
                    task_options_help());
         else
             printf("usage: topiary eval --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"
-                   "Perplexity of a split by the DESIGN 2.5 protocol: the split as one stream, batch 1, state\n"
+                   "Perplexity of a split (default valid; the test split only with --split test) by the DESIGN 2.5\n"
+                   "protocol: the split as one stream, batch 1, state\n"
                    "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n"
                    "--model runs the batch-1 inference runtime (engine/infer) on model.compact.safetensors when the\n"
                    "export has one, else on model.safetensors, with a kernel per matrix chosen from the sparse\n"

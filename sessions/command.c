@@ -47,8 +47,12 @@ typedef struct {
  *                 repeats exactly this, whatever stopped it), nothing when no step ran; a bare
  *                 call on a session whose epochs are complete changes nothing (no undo snapshot)
  *   VERB_RECORDS  the journal records what the verb reported through command_record() (the
- *                 resolved command, e.g. the resize a recommendation made), nothing if it did not */
-enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u };
+ *                 resolved command, e.g. the resize a recommendation made), nothing if it did not
+ *   VERB_NOTE     a journal annotation (`event`): changes nothing, never journaled again
+ *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
+ *                 any other change drops */
+enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
+       VERB_HISTORY = 64u };
 
 #define END {NULL, 0, 0, 0, NULL, NULL}
 static const VerbSpec VERBS[] = {
@@ -73,9 +77,9 @@ static const VerbSpec VERBS[] = {
       {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
     {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row|block [block=RxC]] [ih=R hh=R] [scope=matrix|global] [dry=1]",
      "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS; block: whole RxC blocks by L2 norm)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_prune,
-     {{"ratio", K_NUM, 0, 1, NULL, "fraction of live entries to remove"},
+     {{"ratio", K_NUM, 0, 1, NULL, "remove this fraction of the LIVE weights (0.5 twice: 50 %, then 75 % sparse)"},
       {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
-      {"sparsity", K_NUM, 0, 1, NULL, "prune until this sparsity"},
+      {"sparsity", K_NUM, 0, 1, NULL, "prune the selected matrices TO this sparsity"},
       {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
       {"pattern", K_ENUM, 0, 0, "unstructured|row|block", "row = equal count per row; block = whole RxC blocks"},
       {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape, rows x columns (pattern=block; default 16x1)"},
@@ -89,7 +93,7 @@ static const VerbSpec VERBS[] = {
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
       {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
-    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau", NULL, 0, 1, NULL,
+    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau, undo_confirm", NULL, 0, 1, NULL,
      command_verb_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
       {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
@@ -98,7 +102,8 @@ static const VerbSpec VERBS[] = {
       {"lr_decay", K_NUM, 1e-6, 1, NULL, "per-epoch factor after decay_start"},
       {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"},
       {"state.tau", K_NUM, 0, 1e3, NULL, "hidden-state threshold (as state tau=T)"},
-      {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"}, END}},
+      {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"},
+      {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
      command_verb_schedule,
@@ -146,11 +151,20 @@ static const VerbSpec VERBS[] = {
       {"all", K_INT, 0, 1, NULL, "1: list every design, not only the Pareto front"}, END}},
     {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4): h = 0 where |h| <= T (0 = off)", NULL, 0, 1,
      NULL, command_verb_state, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
-    {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, 0, 1, NULL, command_verb_snapshot,
+    {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, VERB_HISTORY, 1, NULL, command_verb_snapshot,
      {{"name", K_STR, 0, 0, NULL, "letters, digits, - and _"}, END}},
     {"snapshots", "snapshots", "list snapshots with step, validation ppl and size", NULL, 0, 0, NULL, command_verb_snapshots,
      {END}},
-    {"undo", "undo", "back to the state before the last train/grow/prune/resize", NULL, 0, 1, NULL, command_verb_undo, {END}},
+    {"undo", "undo [force=1]", "back to the state before the last train/grow/prune/resize (more than undo_confirm steps: asks for force=1)",
+     NULL, VERB_HISTORY, 1, NULL, command_verb_undo,
+     {{"force", K_INT, 1, 1, NULL, "1: go ahead although it undoes more than undo_confirm training steps"}, END}},
+    {"redo", "redo", "forward again to the state the last undo left (until another change)", NULL, VERB_HISTORY, 1, NULL,
+     command_verb_redo, {END}},
+    {"event", "event step=S kind=prune|grow|restore nnz=N",
+     "journal only: a schedule's change, checked by replay against its own events.tsv, never executed", NULL, VERB_NOTE, 1,
+     NULL, command_verb_event,
+     {{"step", K_INT, 0, 1e15, NULL, "the step of the change"}, {"kind", K_ENUM, 0, 0, "prune|grow|restore", "what it was"},
+      {"nnz", K_INT, 0, 1e15, NULL, "non-zeros after it"}, END}},
     {"restore", "restore name=NAME", "back to a named snapshot", NULL, 0, 1, NULL, command_verb_restore,
      {{"name", K_STR, 0, 0, NULL, "snapshot name"}, END}},
     {"export", "export out=DIR", "write the model for PyTorch and topiary eval --model", NULL, 0, 0,
@@ -224,10 +238,14 @@ static unsigned views_of(const VerbSpec *v)
 {
     static const struct { const char *verb; unsigned views; } EXTRA[] = {
         {"train", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"profile", COMMAND_VIEW_LATENCY},
-        {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL}, {"restore", COMMAND_VIEW_MODEL},
+        {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS},
+        {"redo", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"restore", COMMAND_VIEW_MODEL},
+        {"prune", COMMAND_VIEW_METRICS}, {"grow", COMMAND_VIEW_METRICS}, {"resize", COMMAND_VIEW_METRICS},
+        {"recommend", COMMAND_VIEW_METRICS},
         {"eval", COMMAND_VIEW_MODEL},
     };
-    unsigned views = (v->policy & VERB_UNDO) || v->journaled ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
+    unsigned views = ((v->policy & VERB_UNDO) || v->journaled) && !(v->policy & VERB_NOTE)
+                         ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
     for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
         if (!strcmp(EXTRA[i].verb, v->verb)) views |= EXTRA[i].views;
     return views;
@@ -366,6 +384,11 @@ TpStatus command_parse(const char *line, Command *cmd)
         if (!ks) {
             char keys[256];
             key_list(v, keys, sizeof keys);
+            SpellGuess g = SPELL_GUESS_INIT;
+            for (int i = 0; v->keys[i].name; i++) spell_consider(&g, key, v->keys[i].name);
+            if (g.best)
+                return err_set(TP_EINVAL, "column %d: %s: unknown key '%s' (did you mean '%s'? keys: %s)", kcol, v->verb,
+                               key, g.best, keys);
             return err_set(TP_EINVAL, "column %d: %s: unknown key '%s' (expected: %s)", kcol, v->verb, key, keys);
         }
         for (int i = 0; i < cmd->n_args; i++)
@@ -448,6 +471,12 @@ void command_set_progress(CommandProgressFn fn, void *ctx)
 
 void command_set_journal(int on) { journal_on = on; }
 
+static int replaying;
+
+void command_set_replay(int on) { replaying = on; }
+
+int command_replaying(void) { return replaying; }
+
 void command_say(CommandResult *r, const char *fmt, ...)
 {
     size_t used = strlen(r->text);
@@ -481,6 +510,7 @@ void command_record(const char *fmt, ...)
 static int changes_session(const VerbSpec *v, const Session *s, const Command *c)
 {
     const char *dry = command_arg(c, "dry"), *apply = command_arg(c, "apply");
+    if (v->policy & VERB_NOTE) return 0;
     if ((v->policy & VERB_DRY) && dry && !strcmp(dry, "1")) return 0;
     if ((v->policy & VERB_APPLY) && !(apply && !strcmp(apply, "1"))) return 0;
     if ((v->policy & VERB_TRAINS) && !command_arg(c, "steps") && !command_arg(c, "epochs") && train_finished(&s->trainer))
@@ -539,6 +569,11 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         else if (v->policy & VERB_RECORDS) js = record_set ? command_exec_record(record_line, step_before, res->summary) : TP_OK;
         else js = command_exec_record(line, step_before, res->summary);
         if (js != TP_OK && st == TP_OK) st = err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
+    }
+    /* a new change ends the redo chain (undo, redo and snapshot keep it) */
+    if (changes && v->journaled && !(v->policy & VERB_HISTORY) && (st == TP_OK || (v->policy & VERB_TRAINS))) {
+        TpStatus rs = snapshot_drop_redo(s);
+        if (rs != TP_OK && st == TP_OK) st = err_wrap(rs, "%s done, but the redo points could not be removed: ", v->verb);
     }
     command_exec_end();
     return st;

@@ -40,6 +40,8 @@ typedef struct {
     int destructive;           /* an undo snapshot was taken before it    */
     int nan;                   /* stopped on a non-finite loss (TP_ENAN)  */
     unsigned views;            /* COMMAND_VIEW_* whose data it changed    */
+    int confirm;               /* refused until confirmed: run it again with force=1 (undo of
+                                * more than undo_confirm steps; a front end asks y/n first) */
 } CommandResult;
 
 /* What a command may have changed, for views cached by front ends (CommandResult.views). */
@@ -76,6 +78,10 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res);
 
 void command_set_progress(CommandProgressFn fn, void *ctx);
 void command_set_journal(int on);          /* default on; replay turns it off */
+/* Replay (sessions/replay) runs a journal's lines between command_set_replay(1) and (0): what the
+ * journal holds was confirmed when it was typed (undo force), and its annotations (event) are checked. */
+void command_set_replay(int on);
+int command_replaying(void);
 /* The train verb's training events (sessions/trainloop: every step, metrics rows, validation, epoch
  * ends, with the run's counters) for a front end that draws its own progress (`topiary train`);
  * called besides the progress hook; nonzero stops after this step.  fn may be NULL. */
@@ -137,6 +143,8 @@ TpStatus command_verb_snapshot(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_redo(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_event(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_save(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r);

@@ -29,7 +29,11 @@ void command_exec_begin(Session *s, const char *line, int trains, int journaled,
     exec.records = 0;
 }
 
-void command_exec_end(void) { memset(&exec, 0, sizeof exec); }
+void command_exec_end(void)
+{
+    if (exec.s) exec.s->n_notes = 0; /* journaled by now, or not journaled at all (replay) */
+    memset(&exec, 0, sizeof exec);
+}
 
 int command_exec_records(void) { return exec.records; }
 
@@ -55,6 +59,13 @@ TpStatus command_journal_progress_as(const char *summary)
     snprintf(rec, sizeof rec, "train steps=%ld%s", ran, exec.records || !exec.undo_taken ? " undo=0" : "");
     TpStatus st = command_exec_record(rec, exec.record_step, summary);
     if (st == TP_OK) exec.record_step = exec.s->trainer.step;
+    /* the schedule's events of these steps follow as annotations replay checks (sessions/events.h) */
+    Session *s = exec.s;
+    for (int i = 0; i < s->n_notes && st == TP_OK; i++) {
+        snprintf(rec, sizeof rec, "event step=%ld kind=%s nnz=%zu", s->notes[i].step, s->notes[i].kind, s->notes[i].nnz);
+        st = command_exec_record(rec, s->notes[i].step, s->notes[i].text);
+    }
+    if (st == TP_OK) s->n_notes = 0;
     return st;
 }
 

@@ -16,6 +16,7 @@
 #include "base/fsutil.h"
 #include "sessions/session_charts.h"
 #include "sessions/compress.h"
+#include "sessions/events.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"
 #include "sessions/profile.h"
@@ -28,6 +29,8 @@
 typedef struct {
     Session *s;
     long total;
+    char events[2048];  /* the schedule's events of this run, one line each (the first ones) */
+    int n_events;
 } TrainCtx;
 
 /* *v = the value of key= in c; TP_EINVAL with the message `usage` when c has none. */
@@ -42,6 +45,11 @@ static int train_progress(void *ctx, TrainloopEvent ev, const Session *s, const 
 {
     TrainCtx *tc = ctx;
     if (ev == TRAINLOOP_SAVE) return command_journal_progress() != TP_OK; /* the save commits these steps */
+    if (ev == TRAINLOOP_SCHEDULE) {
+        size_t used = strlen(tc->events);
+        if (tc->n_events++ < 12) snprintf(tc->events + used, sizeof tc->events - used, "\n  schedule: %s", run->event);
+        return command_train_event(ev, s, run, row);
+    }
     int stop = command_train_event(ev, s, run, row);
     if (ev == TRAINLOOP_EVAL) return command_progress("validation", run->eval_fraction, s, NULL) || stop;
     double f = tc->total > 0 ? (double)run->steps_done / (double)tc->total : train_epoch_progress(&s->trainer);
@@ -72,7 +80,7 @@ TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
         long left = (long)(t->n_windows - t->window) + (long)(t->cfg.epochs - t->epoch) * (long)t->n_windows;
         if (!total || left < total) total = left;
     }
-    TrainCtx tc = {s, total};
+    TrainCtx tc = {s, total, "", 0};
     TrainRun run;
     TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
     r->changed = run.steps_done > 0;
@@ -81,6 +89,8 @@ TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
         t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
     if (isfinite(run.last_valid_ppl)) command_say(r, ", valid ppl %.2f", run.last_valid_ppl);
     if (run.stopped) command_say(r, " (stopped)");
+    command_say(r, "%s", tc.events);
+    if (tc.n_events > 12) command_say(r, "\n  schedule: ... %d more event(s): see events.tsv", tc.n_events - 12);
     return TP_OK;
 }
 
@@ -102,7 +112,7 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 
 TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
 {
-    if (c->n_args == 0) return err_set(TP_EINVAL, "set: expected KEY=VALUE (keys: lr, clip, epochs, threads, log_every, eval_batch)");
+    if (c->n_args == 0) return err_set(TP_EINVAL, "set: expected KEY=VALUE (see 'help set')");
     for (int i = 0; i < c->n_args; i++) {
         const char *k = c->args[i].key;
         double v = strtod(c->args[i].value, NULL);
@@ -115,6 +125,7 @@ TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
             s->task.threads = (int)v;
         } else if (!strcmp(k, "log_every")) s->task.log_every = (int)v;
         else if (!strcmp(k, "eval_batch")) s->task.eval_batch = (int)v;
+        else if (!strcmp(k, "undo_confirm")) s->task.undo_confirm = (int)v;
         else if (!strcmp(k, "lr_decay")) s->trainer.cfg.lr_decay = s->task.train.lr_decay = (float)v;
         else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
         else if (!strcmp(k, "dropout")) s->model.cfg.dropout = s->task.model.dropout = (float)v;
@@ -174,30 +185,6 @@ TpStatus command_verb_snapshots(Session *s, const Command *c, CommandResult *r)
     if (!n) command_say(r, "(no snapshots)\n");
     snprintf(r->summary, sizeof r->summary, "%d snapshot(s)", n);
     return TP_OK;
-}
-
-TpStatus command_verb_undo(Session *s, const Command *c, CommandResult *r)
-{
-    (void)c;
-    char what[256];
-    TpStatus st = snapshot_undo(s, what, sizeof what);
-    if (st != TP_OK) return st;
-    r->changed = 1;
-    command_say(r, "undone: %s; back at step %ld", what, s->trainer.step);
-    /* the restored state and the journal's "undo" are saved before the undo snapshot goes */
-    if ((st = command_commit(s, r->text)) != TP_OK || (st = snapshot_drop_undone(s)) != TP_OK) return st;
-    return TP_OK;
-}
-
-TpStatus command_verb_restore(Session *s, const Command *c, CommandResult *r)
-{
-    const char *n;
-    TpStatus st = require_arg(c, "name", "restore: name=NAME is required (see 'snapshots')", &n);
-    if (st == TP_OK) st = snapshot_restore(s, n);
-    if (st != TP_OK) return st;
-    r->changed = 1;
-    command_say(r, "restored %s: step %ld", n, s->trainer.step);
-    return command_commit(s, r->text); /* saved with its journal line */
 }
 
 TpStatus command_verb_plot(Session *s, const Command *c, CommandResult *r)
@@ -304,18 +291,36 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     p.params = command_arg(c, "params");
     int dry = num(c, "dry", 0) == 1;
     PruneResult res;
+    SessionEvent ev;
+    SessionMetrics m0;
+    session_metrics_now(s, &m0);
+    if (!dry && (st = events_begin(s, &ev, "prune", "command")) != TP_OK) return st;
     st = compress_prune(s, &p, dry, &res);
     if (st != TP_OK) return st;
     r->changed = !dry && res.removed > 0;
-    command_say(r, "%s %zu of %zu live connections: sparsity of the selected matrices %.2f%% -> %.2f%%",
-        dry ? "would prune" : "pruned", res.removed, res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
+    /* what it did, plainly: ratio= removes a share of what is live; the two sparsity figures by name */
+    command_say(r, "%s %.1f %% of the live weights of the selected matrices (%zu of %zu): their sparsity %.2f %% -> %.2f %%",
+        dry ? "would prune" : "pruned", res.live_before ? 100.0 * res.removed / res.live_before : 0.0, res.removed,
+        res.live_before, 100 * res.sparsity_before, 100 * res.sparsity_after);
     if (p.pattern == PRUNE_BLOCK) {
         size_t bl = 0, bx = 0;
         for (int i = 0; i < res.n_tensors; i++) bl += res.t[i].blocks_live, bx += res.t[i].blocks_removed;
         command_say(r, " (%zu of %zu live %dx%d blocks)", bx, bl, p.block_r, p.block_c);
     }
-    snprintf(r->summary, sizeof r->summary, "%s %zu: sparsity %.2f%% -> %.2f%%", dry ? "would prune" : "pruned", res.removed,
+    if (p.mode == PRUNE_RATIO && res.sparsity_before > 0)
+        command_say(r, "\n  (ratio=R removes R of what is live, not down to sparsity R: sparsity=S prunes to S)");
+    char detail[120];
+    snprintf(detail, sizeof detail, "pruned %zu (selected matrices %.1f %% -> %.1f %% sparse)", res.removed,
              100 * res.sparsity_before, 100 * res.sparsity_after);
+    if (!dry && res.removed > 0 && (st = events_end(s, &ev, detail)) != TP_OK) return st;
+    if (!dry && res.removed > 0) {
+        char d[256];
+        events_describe(&ev, d, sizeof d);
+        command_say(r, "\n  sparsity: model %.1f %% -> %.1f %% (prunable matrices %.1f %% -> %.1f %%); %s", 100 * m0.sparsity,
+            100 * ev.sparsity, 100 * m0.matrix_sparsity, 100 * ev.matrix_sparsity, d);
+    }
+    snprintf(r->summary, sizeof r->summary, "%s %zu: selected matrices %.2f %% -> %.2f %% sparse", dry ? "would prune" : "pruned",
+             res.removed, 100 * res.sparsity_before, 100 * res.sparsity_after);
     size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
     int sel[MODEL_MAX_TENSORS];
     for (int i = 0; i < res.n_tensors; i++) {
@@ -342,6 +347,8 @@ TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
     if (br > 0) g.block_r = br, g.block_c = bc;
     int dry = num(c, "dry", 0) == 1;
     GrowResult res;
+    SessionEvent ev;
+    if (!dry && (st = events_begin(s, &ev, "grow", "command")) != TP_OK) return st;
     st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
     if (st != TP_OK) return st;
     r->changed = !dry && res.grown > 0;
@@ -351,6 +358,13 @@ TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
         size_t be = 0, bg = 0;
         for (int i = 0; i < res.n_tensors; i++) be += res.t[i].blocks_eligible, bg += res.t[i].blocks_grown;
         command_say(r, " (%zu of %zu dormant %dx%d blocks)", bg, be, br, bc);
+    }
+    if (!dry && res.grown > 0) {
+        char d[256];
+        snprintf(d, sizeof d, "grew %zu of %zu dormant connections", res.grown, res.eligible);
+        if ((st = events_end(s, &ev, d)) != TP_OK) return st;
+        events_describe(&ev, d, sizeof d);
+        command_say(r, "\n  %s", d);
     }
     snprintf(r->summary, sizeof r->summary, "%s %zu of %zu", dry ? "would grow" : "grew", res.grown, res.eligible);
     size_t before[MODEL_MAX_TENSORS], after[MODEL_MAX_TENSORS];
@@ -372,14 +386,19 @@ TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r)
     const char *in = command_arg(c, "init");
     ResizeInitKind k = !in || !strcmp(in, "fanin") ? RESIZE_INIT_FANIN : !strcmp(in, "grad") ? RESIZE_INIT_GRAD
                                                                                                 : RESIZE_INIT_ZERO;
-    char what[200];
-    TpStatus st = compress_resize(s, (int)num(c, "layer", 0), (int)num(c, "hidden", 1), k, (int)num(c, "batches", 10),
-                                  what, sizeof what);
+    char what[200], d[256];
+    SessionEvent ev;
+    TpStatus st = events_begin(s, &ev, "resize", "command");
+    if (st == TP_OK)
+        st = compress_resize(s, (int)num(c, "layer", 0), (int)num(c, "hidden", 1), k, (int)num(c, "batches", 10), what,
+                             sizeof what);
+    if (st == TP_OK) st = events_end(s, &ev, what);
     if (st != TP_OK) return st;
     r->changed = 1;
     SessionMetrics m;
     session_metrics_now(s, &m);
-    command_say(r, "resized %s; %zu non-zeros of %zu parameters", what, m.nnz, m.params);
+    events_describe(&ev, d, sizeof d);
+    command_say(r, "resized %s; %zu non-zeros of %zu parameters\n  %s", what, m.nnz, m.params, d);
     return TP_OK;
 }
 
@@ -430,10 +449,8 @@ TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
         s->trainer.cfg.epochs, done ? " (done)" : "", m.lr, (double)s->trainer.cfg.clip);
     command_say(r, "layers");
     for (int l = 0; l < s->model.cfg.n_layers; l++) command_say(r, " %d", s->model.cfg.hidden[l]);
-    command_say(r, ", %zu non-zeros of %zu (sparsity %.1f%%", m.nnz, m.params, 100.0 * m.sparsity);
-    MaskStats ms;
-    if (mask_stats(&s->model, &ms) == TP_OK) command_say(r, "; recurrent matrices %.1f%%", 100.0 * ms.cell_sparsity);
-    command_say(r, ")");
+    command_say(r, ", %zu non-zeros of %zu; sparsity: model %.1f %% (prunable matrices %.1f %%)", m.nnz, m.params,
+        100.0 * m.sparsity, 100.0 * m.matrix_sparsity);
     if (isfinite(s->valid_ppl)) command_say(r, ", valid ppl %.2f", s->valid_ppl);
     char d[256];
     command_say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
@@ -472,11 +489,16 @@ TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r)
     }
     char what[200];
     if ((st = command_undo_point(s)) != TP_OK) return st;
-    st = compress_resize(s, layer, p.target, RESIZE_INIT_FANIN, 10, what, sizeof what);
+    SessionEvent ev;
+    char d[256];
+    if ((st = events_begin(s, &ev, "resize", "command")) == TP_OK)
+        st = compress_resize(s, layer, p.target, RESIZE_INIT_FANIN, 10, what, sizeof what);
+    if (st == TP_OK) st = events_end(s, &ev, what);
     if (st != TP_OK) return err_wrap(st, "recommend apply=1: ");
     r->changed = 1;
     command_record("resize layer=%d hidden=%d", layer, p.target);
-    command_say(r, "\napplied: resized %s (undo goes back)", what);
+    events_describe(&ev, d, sizeof d);
+    command_say(r, "\napplied: resized %s (undo goes back)\n  %s", what, d);
     snprintf(r->summary, sizeof r->summary, "applied the recommendation: layer %d %d -> %d", layer, p.current, p.target);
     return TP_OK;
 }

@@ -9,6 +9,7 @@
 #include "engine/backend.h"
 #include "engine/corpus.h"
 #include "engine/optim.h"
+#include "sessions/events.h"
 #include "sessions/session.h"
 
 TpStatus compress_init(Session *s) { return gpstate_init(&s->gp, &s->model); }
@@ -105,6 +106,12 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
     for (int guard = 0; guard < 16; guard++) {
         ScheduleAction a = schedule_step(&c->sched, step);
         TpStatus st = TP_OK;
+        /* a change of the masks is an event (sessions/events): measured before and after, recorded, said */
+        int is_change = a.kind == SCHEDULE_PRUNE || a.kind == SCHEDULE_GROW || a.kind == SCHEDULE_RESTORE_LAST_GOOD;
+        SessionEvent ev;
+        if (is_change && (st = events_begin(s, &ev, a.kind == SCHEDULE_PRUNE ? "prune" : a.kind == SCHEDULE_GROW ? "grow"
+                                                   : "restore", "schedule")) != TP_OK)
+            return err_wrap(st, "schedule at step %ld: ", step);
         switch (a.kind) {
         case SCHEDULE_NONE:
             return TP_OK;
@@ -124,7 +131,7 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             PruneResult r;
             st = compress_prune(s, &p, 0, &r);
             if (st == TP_OK)
-                snprintf(c->last_event, sizeof c->last_event, "step %ld: pruned %zu (sparsity %.1f%% -> %.1f%%)", step,
+                snprintf(c->last_event, sizeof c->last_event, "step %ld: pruned %zu (selected matrices %.1f %% -> %.1f %% sparse)", step,
                          r.removed, 100 * r.sparsity_before, 100 * r.sparsity_after);
             *changed = 1;
             break;
@@ -167,6 +174,12 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             }
             *changed = 1;
             break;
+        }
+        /* a prune or growth that changed nothing (AGP already at its target) is no event */
+        if (st == TP_OK && is_change && (a.kind == SCHEDULE_RESTORE_LAST_GOOD || model_nnz(&s->model) != ev.nnz_before)) {
+            const char *what = strchr(c->last_event, ':'); /* "step S: what" */
+            st = events_end(s, &ev, what ? what + 2 : c->last_event);
+            if (st == TP_OK && s->n_notes) snprintf(c->last_event, sizeof c->last_event, "%.199s", s->notes[s->n_notes - 1].text);
         }
         if (st != TP_OK) return err_wrap(st, "schedule at step %ld: ", step);
         c->sched_events++;

@@ -368,9 +368,13 @@ TpStatus profile_recommend(char *buf, size_t n, const LatencyCurve *c, const Hys
     int ti = t.target_index;
     say(&o, "layer %d: hidden %d at %.3f us (%s)", layer, current, c->median_us[ti], desc);
     if (c->hidden[ti] != current) say(&o, " [read as %d, the next profiled size]", c->hidden[ti]);
+    /* "free" only when the median is within the relative noise floor; otherwise the % cost is said */
+    double cost = t.furthest != ti ? 100.0 * (c->median_us[t.furthest] / c->median_us[ti] - 1.0) : 0.0;
     if (t.furthest != ti)
-        say(&o, "; no slower than now: up to %d (%.3f us, +%d units at no latency cost within noise)", c->hidden[t.furthest],
-            c->median_us[t.furthest], c->hidden[t.furthest] - current);
+        say(&o, cost <= 100.0 * a->margin ? "; no slower than now: up to %d (%.3f us, +%d units at no latency cost: median %+.1f %%, "
+            "within the noise floor)" : "; no slower than now: up to %d (%.3f us, +%d units for %+.1f %% median latency: inside the "
+            "p10-p90 spread of the current size, not free)", c->hidden[t.furthest], c->median_us[t.furthest],
+            c->hidden[t.furthest] - current, cost);
     else say(&o, "; no larger size is as fast: already at the edge of its step");
     if (t.nearest >= 0 && t.nearest != t.furthest)
         say(&o, "; nearest larger size at least as fast: %d (%.3f us%s)", c->hidden[t.nearest], c->median_us[t.nearest],

@@ -3,8 +3,10 @@
  *
  * On the newest curve of SESSION/latency.tsv (analysed with the 2% noise floor, as `recommend`):
  *   budget_us > 0: the largest profiled size within the budget;
- *   otherwise:     "no slower than now": the largest size reachable from the layer's current size at
- *                  no latency cost within noise (the current size when none is).
+ *   otherwise:     "no slower than now": the largest size reachable from the layer's current size
+ *                  within its noise band (median <= the current size's p90; the current size when none
+ *                  is).  sessions/profile's text calls it free only when its median is within the 2 %
+ *                  floor, and states the % cost otherwise.
  */
 #ifndef TP_RECOMMEND_H
 #define TP_RECOMMEND_H

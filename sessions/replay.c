@@ -116,6 +116,7 @@ static TpStatus replay_into(const Session *cur, const char *dir, const char *tar
     rep.journal_recovered = 1;
     if ((st = snapshot_take_initial(&rep)) != TP_OK) st = err_wrap(st, "replay: initial snapshot: ");
     if (st == TP_OK && fn) fn(ctx, res, NULL, TP_OK, NULL);
+    command_set_replay(1); /* the journal's lines as confirmed then; its `event` annotations checked */
     for (int i = 0; i < res->n_commands && st == TP_OK; i++) {
         CommandResult r;
         st = command_execute(&rep, je[i].command, &r);
@@ -123,6 +124,7 @@ static TpStatus replay_into(const Session *cur, const char *dir, const char *tar
         else res->command_failed = 1;
         if (fn) fn(ctx, res, &je[i], st, st == TP_OK ? r.summary : err_msg());
     }
+    command_set_replay(0);
     free(je);
     if (st == TP_OK) st = session_save(&rep);
     res->step = rep.trainer.step;

@@ -31,7 +31,7 @@ int session_exists(const char *dir)
 
 static const char METRICS_HEADER[] =
     "step\tepoch\tlr\ttrain_loss\ttrain_ppl\tvalid_ppl\tnnz\tparams\tsparsity\tstate_sparsity\tlatency_us"
-    "\ttokens_per_s\tseconds\n";
+    "\ttokens_per_s\tseconds\tmatrix_sparsity\n";
 
 static TpStatus build(Session *s)
 {
@@ -510,8 +510,33 @@ void session_metrics_now(const Session *s, SessionMetrics *m)
     m->params = true_params(&s->model);
     m->nnz = model_nnz(&s->model);
     m->sparsity = m->params ? 1.0 - (double)m->nnz / (double)m->params : 0.0;
+    m->matrix_sparsity = session_matrix_sparsity(&s->model);
     m->train_loss = m->train_ppl = m->valid_ppl = NAN;
     m->state_sparsity = m->latency_us = NAN;
+}
+
+double session_matrix_sparsity(const Model *m)
+{
+    size_t n = 0, nnz = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        if (p->kind != PARAM_WEIGHT) continue;
+        n += p->n;
+        for (size_t k = 0; k < p->n; k++) nnz += m->mask[p->off + k] != 0;
+    }
+    return n ? 1.0 - (double)nnz / (double)n : 0.0;
+}
+
+/* 1 when metrics.tsv's header names matrix_sparsity (a session created before it has 13 columns:
+ * its rows keep that width, so the file stays readable). */
+static int has_matrix_column(const char *path)
+{
+    char head[1024] = "";
+    FILE *f = NULL;
+    if (fsutil_fopen_regular(path, &f) != TP_OK) return 1; /* the append then reports the problem */
+    if (!fgets(head, sizeof head, f)) head[0] = '\0';
+    fclose(f);
+    return strstr(head, "\tmatrix_sparsity") != NULL;
 }
 
 static void fmt_num(char *b, size_t n, double v)
@@ -522,7 +547,7 @@ static void fmt_num(char *b, size_t n, double v)
 
 TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
 {
-    char f[9][32], line[512], p[4200];
+    char f[10][32], line[512], p[4200];
     fmt_num(f[0], 32, m->lr);
     fmt_num(f[1], 32, m->train_loss);
     fmt_num(f[2], 32, m->train_ppl);
@@ -532,9 +557,11 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
     fmt_num(f[6], 32, m->latency_us);
     fmt_num(f[7], 32, m->tokens_per_s);
     fmt_num(f[8], 32, m->seconds);
-    snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s", m->step, m->epoch, f[0], f[1],
-             f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8]);
+    fmt_num(f[9], 32, m->matrix_sparsity);
     path_join(p, sizeof p, s->dir, "metrics.tsv");
+    int wide = has_matrix_column(p);
+    snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s%s%s", m->step, m->epoch, f[0], f[1],
+             f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8], wide ? "\t" : "", wide ? f[9] : "");
     /* a session copied without it (replay --out) or whose log was deleted: the header comes first */
     if (!fsutil_exists(p)) {
         TpStatus st = fsutil_append_line(p, METRICS_HEADER);
@@ -545,6 +572,9 @@ TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
 
 void session_free(Session *s)
 {
+    free(s->notes);
+    s->notes = NULL;
+    s->n_notes = s->cap_notes = 0;
     gpstate_free(&s->gp);
     train_free(&s->trainer);
     model_free(&s->model);

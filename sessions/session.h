@@ -21,6 +21,12 @@
 #define SESSION_VERSION_MAJOR MANIFEST_VERSION_MAJOR
 #define SESSION_VERSION_MINOR MANIFEST_VERSION_MINOR
 
+/* The two sparsity figures, one definition each, shown under these names everywhere (status bar,
+ * `status`, prune/grow output, metrics.tsv, the charts and their PNGs, all in %):
+ *   model             sparsity = 1 - nnz / params over every parameter (embedding and biases too);
+ *   prunable matrices matrix_sparsity = the same over the weight matrices (PARAM_WEIGHT: each layer's
+ *                     input and recurrent matrices, decoder.weight): what prune and grow select by
+ *                     default, so `prune sparsity=0.5` brings this figure to 50 %. */
 typedef struct {
     long step;
     int epoch;
@@ -28,7 +34,17 @@ typedef struct {
     size_t nnz, params;
     double sparsity, state_sparsity, latency_us;   /* NaN until those features measure them */
     double tokens_per_s, seconds;
+    double matrix_sparsity;                        /* "prunable matrices" (above)          */
 } SessionMetrics;
+
+/* A schedule's event (sessions/events) whose journal annotation waits for the record of the train
+ * that made it; text is the event's log line. */
+typedef struct {
+    long step;
+    char kind[12];
+    size_t nnz;
+    char text[320];
+} SessionNote;
 
 typedef struct Session {
     char dir[4096];
@@ -44,6 +60,8 @@ typedef struct Session {
     long journal_committed; /* journal bytes the last save recorded; -1: an older session, unknown */
     int journal_recovered;  /* this writer has cut the journal to journal_committed (see below) */
     char undo_dropped[64];  /* an undo snapshot restored, to be removed once the restore is saved */
+    SessionNote *notes;     /* schedule events not journaled yet (owned; see sessions/events.h) */
+    int n_notes, cap_notes;
 } Session;
 
 /* New session in dir (created if needed; refused unless session_check_new_dir allows dir): the task
@@ -80,7 +98,9 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
  * rebuilt if the recorded architecture differs). */
 TpStatus session_read_state(Session *s, const char *dir);
 TpStatus session_log_metrics(Session *s, const SessionMetrics *m);
-void session_metrics_now(const Session *s, SessionMetrics *m); /* fills step/epoch/lr/nnz/params */
+void session_metrics_now(const Session *s, SessionMetrics *m); /* step/epoch/lr/nnz/params, both sparsities */
+/* The "prunable matrices" sparsity (above) of a model. */
+double session_matrix_sparsity(const Model *m);
 void session_free(Session *s);
 
 #endif

@@ -11,23 +11,27 @@
 typedef struct {
     const char *name, *title, *y_label;
     int log_y;
-    const char *col[2];      /* y columns; "ln:valid_ppl" = natural log of that column */
-    const char *label[2];    /* legend names */
+    const char *col[3];      /* y columns; "ln:valid_ppl" = natural log of that column */
+    const char *label[3];    /* legend names */
+    double scale;            /* y = scale * column (sparsity: fractions drawn in %) */
 } MetricChart;
 
+/* The sparsity chart names its figures as every other place does (sessions/session.h): the whole
+ * model and the prunable matrices, in %, with the same title in the TUI and the PNG. */
 static const MetricChart METRIC_CHARTS[] = {
-    {"ppl", "perplexity", "ppl", 1, {"train_ppl", "valid_ppl"}, {"train_ppl", "valid_ppl"}},
-    {"loss", "loss (nats per token)", "loss", 0, {"train_loss", "ln:valid_ppl"}, {"train_loss", "valid_loss"}},
-    {"sparsity", "sparsity", "fraction zero", 0, {"sparsity", "state_sparsity"}, {"sparsity", "state_sparsity"}},
-    {"nnz", "non-zero parameters", "parameters", 0, {"nnz", "params"}, {"nnz", "params (dense)"}},
-    {"lr", "learning rate", "lr", 0, {"lr", NULL}, {"lr", NULL}},
-    {"tokens", "training throughput", "tokens/s", 0, {"tokens_per_s", NULL}, {"tokens_per_s", NULL}},
+    {"ppl", "perplexity", "ppl", 1, {"train_ppl", "valid_ppl"}, {"train_ppl", "valid_ppl"}, 1},
+    {"loss", "loss (nats per token)", "loss", 0, {"train_loss", "ln:valid_ppl"}, {"train_loss", "valid_loss"}, 1},
+    {"sparsity", SESSION_CHART_SPARSITY_TITLE, "sparsity (%)", 0, {"sparsity", "matrix_sparsity", "state_sparsity"},
+     {"model", "prunable matrices", "hidden state"}, 100},
+    {"nnz", "non-zero parameters", "parameters", 0, {"nnz", "params"}, {"nnz", "params (dense)"}, 1},
+    {"lr", "learning rate", "lr", 0, {"lr", NULL}, {"lr", NULL}, 1},
+    {"tokens", "training throughput", "tokens/s", 0, {"tokens_per_s", NULL}, {"tokens_per_s", NULL}, 1},
 };
 
 /* DESIGN 2.3: the metrics.tsv columns that hold numbers (others, if any, may hold text). */
 static const char *const METRIC_COLS[] = {"step", "epoch", "lr", "train_loss", "train_ppl", "valid_ppl", "nnz",
                                           "params", "sparsity", "state_sparsity", "latency_us", "tokens_per_s",
-                                          "seconds", NULL};
+                                          "seconds", "matrix_sparsity", NULL};
 static const char *const LATENCY_COLS[] = {"threads", "batch", "seq", "hidden", "sparsity", "median_us", "p10_us",
                                            "p90_us", NULL};
 
@@ -39,7 +43,7 @@ void session_charts_free(SessionChart *c)
 
 /* Append series i: rows where x and y are finite; a backwards step inserts a NaN break. */
 static TpStatus add_series(SessionChart *c, const char *name, const double *x, const double *y, const int *rows,
-                           size_t n, int log_of_y)
+                           size_t n, int log_of_y, double scale)
 {
     int i = c->n_series;
     if (i >= CHART_MAX_SERIES) return TP_OK;
@@ -51,7 +55,7 @@ static TpStatus add_series(SessionChart *c, const char *name, const double *x, c
     size_t k = 0;
     for (size_t j = 0; j < n; j++) {
         size_t r = rows ? (size_t)rows[j] : j;
-        double v = log_of_y ? (y[r] > 0 ? log(y[r]) : NAN) : y[r];
+        double v = log_of_y ? (y[r] > 0 ? log(y[r]) : NAN) : scale * y[r];
         if (!isfinite(x[r]) || !isfinite(v)) continue;
         if (k && x[r] < xs[k - 1]) xs[k] = x[r], ys[k++] = NAN;
         xs[k] = x[r], ys[k++] = v;
@@ -75,7 +79,7 @@ static TpStatus load_metrics(SessionChart *c, const MetricChart *d)
         tsv_free(&t);
         return err_set(TP_EFORMAT, "%s: no column 'step'", c->source);
     }
-    for (int k = 0; k < 2 && d->col[k] && st == TP_OK; k++) {
+    for (int k = 0; k < 3 && d->col[k] && st == TP_OK; k++) {
         int ln = !strncmp(d->col[k], "ln:", 3);
         const char *col = d->col[k] + (ln ? 3 : 0);
         const double *y = tsv_col(&t, col);
@@ -84,7 +88,7 @@ static TpStatus load_metrics(SessionChart *c, const MetricChart *d)
             st = err_set(TP_EFORMAT, "%s: no column '%s'", c->source, col);
             break;
         }
-        st = add_series(c, d->label[k], x, y, NULL, t.n_rows, ln);
+        st = add_series(c, d->label[k], x, y, NULL, t.n_rows, ln, d->scale);
         if (st == TP_OK && k && c->series[c->n_series - 1].n == 0) c->n_series--; /* never measured: leave out */
     }
     tsv_free(&t);
@@ -164,9 +168,9 @@ static TpStatus load_latency(SessionChart *c)
     for (int i = 0; i < ng; i++) qsort(g[i].rows, (size_t)g[i].n, sizeof *g[i].rows, cmp_rows);
     const double *med = tsv_col(&t, "median_us"), *p10 = tsv_col(&t, "p10_us"), *p90 = tsv_col(&t, "p90_us");
     if (ng == 1) {
-        st = add_series(c, "median", hid, med, g[0].rows, (size_t)g[0].n, 0);
-        if (st == TP_OK) st = add_series(c, "p10", hid, p10, g[0].rows, (size_t)g[0].n, 0);
-        if (st == TP_OK) st = add_series(c, "p90", hid, p90, g[0].rows, (size_t)g[0].n, 0);
+        st = add_series(c, "median", hid, med, g[0].rows, (size_t)g[0].n, 0, 1);
+        if (st == TP_OK) st = add_series(c, "p10", hid, p10, g[0].rows, (size_t)g[0].n, 0, 1);
+        if (st == TP_OK) st = add_series(c, "p90", hid, p90, g[0].rows, (size_t)g[0].n, 0, 1);
         int r = g[0].rows[0];
         char sparse[32] = "";
         if (sp[r] > 0) snprintf(sparse, sizeof sparse, " %.0f%% sparse", 100.0 * sp[r]);
@@ -174,7 +178,7 @@ static TpStatus load_latency(SessionChart *c)
                  sparse, thr[r], bat[r], seq[r]);
     } else {
         for (int i = 0; i < ng && st == TP_OK; i++)
-            st = add_series(c, g[i].label, hid, med, g[i].rows, (size_t)g[i].n, 0);
+            st = add_series(c, g[i].label, hid, med, g[i].rows, (size_t)g[i].n, 0, 1);
         snprintf(c->title, sizeof c->title, "latency per call (median)%s", dropped ? " (first 16 curves)" : "");
     }
     free(rows);

@@ -5,7 +5,7 @@
  *
  *   ppl       train_ppl and valid_ppl vs step (log y)      lr        lr vs step
  *   loss      train_loss and ln(valid_ppl) vs step          tokens    tokens_per_s vs step
- *   sparsity  sparsity and state_sparsity vs step           latency   latency.tsv: median_us vs hidden,
+ *   sparsity  in %: model, prunable matrices, hidden state  latency   latency.tsv: median_us vs hidden,
  *   nnz       nnz and params (dense-equivalent) vs step               with p10/p90 for a single curve
  *
  * A metrics series keeps the rows where its value is measured (valid_ppl only at epoch ends), so its
@@ -18,6 +18,8 @@
 #include "plots/chart.h"
 
 #define SESSION_CHART_NAMES "ppl, loss, sparsity, nnz, lr, tokens, latency"
+/* The sparsity chart's title, the same in the TUI and the PNG. */
+#define SESSION_CHART_SPARSITY_TITLE "sparsity (%): model and prunable matrices"
 
 typedef struct {
     ChartSpec spec;

@@ -91,6 +91,16 @@ static TpStatus write_snapshot(const Session *s, const char *name, const char *r
         remove_flat_dir(tmp);
         return err_wrap(st, "snapshot %s: ", name);
     }
+    /* the logs as they were, so that undo and redo can put them back (snapshot_restore_logs) */
+    static const char *const logs[] = {"metrics.tsv", "events.tsv"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(vsrc, sizeof vsrc, "%s/%s", s->dir, logs[i]);
+        snprintf(vdst, sizeof vdst, "%s/%s", tmp, logs[i]);
+        if (fsutil_exists(vsrc) && (st = fsutil_copy_file(vsrc, vdst)) != TP_OK) {
+            remove_flat_dir(tmp);
+            return err_wrap(st, "snapshot %s: ", name);
+        }
+    }
     if ((st = session_write_state(s, tmp, reason)) != TP_OK) {
         remove_flat_dir(tmp);
         return err_wrap(st, "snapshot %s: ", name);
@@ -175,14 +185,15 @@ TpStatus snapshot_list(const char *session_dir, SnapshotInfo *out, int max, int 
     return TP_OK;
 }
 
-/* undo-<seq> names present, newest last */
-static int undo_list(const char *dir, long *seqs, int max)
+/* PREFIX<seq> names present ("undo-", "redo-"), newest last */
+static int seq_list(const char *dir, const char *prefix, long *seqs, int max)
 {
     SnapshotInfo all[256];
     int n = 0, k = 0;
+    size_t pl = strlen(prefix);
     if (snapshot_list(dir, all, 256, &n) != TP_OK) return 0;
     for (int i = 0; i < n && k < max; i++)
-        if (!strncmp(all[i].name, "undo-", 5)) seqs[k++] = atol(all[i].name + 5);
+        if (!strncmp(all[i].name, prefix, pl)) seqs[k++] = atol(all[i].name + pl);
     for (int i = 1; i < k; i++) /* insertion sort by sequence number */
         for (int j = i; j > 0 && seqs[j - 1] > seqs[j]; j--) {
             long t = seqs[j];
@@ -191,6 +202,8 @@ static int undo_list(const char *dir, long *seqs, int max)
         }
     return k;
 }
+
+static int undo_list(const char *dir, long *seqs, int max) { return seq_list(dir, "undo-", seqs, max); }
 
 TpStatus snapshot_take_undo(const Session *s, const char *reason)
 {
@@ -230,7 +243,13 @@ TpStatus snapshot_undo(Session *s, char *what, size_t n)
     snprintf(root, sizeof root, "%s/snapshots", s->dir);
     SnapshotInfo info;
     read_info(root, name, &info);
-    TpStatus st = snapshot_restore(s, name);
+    /* the state undone becomes a redo point (named after the command it redoes) */
+    long rseq[256];
+    int rk = seq_list(s->dir, "redo-", rseq, 256);
+    char redo[64];
+    snprintf(redo, sizeof redo, "redo-%ld", rk ? rseq[rk - 1] + 1 : 1);
+    TpStatus st = write_snapshot(s, redo, info.reason[0] ? info.reason : name);
+    if (st == TP_OK) st = snapshot_restore(s, name);
     if (st != TP_OK) return st;
     snprintf(what, n, "%s", info.reason[0] ? info.reason : name);
     /* removed only once the restored state is saved (snapshot_drop_undone): see snapshot.h */
@@ -261,7 +280,7 @@ TpStatus snapshot_recover(Session *s, char *note, size_t n)
         int k = 0;
         if ((st = snapshot_list(s->dir, all, 256, &k)) != TP_OK) return st;
         for (int i = 0; i < k && st == TP_OK; i++) {
-            if (strncmp(all[i].name, "undo-", 5)) continue;
+            if (strncmp(all[i].name, "undo-", 5) && strncmp(all[i].name, "redo-", 5)) continue;
             if (all[i].journal_bytes >= committed || !strcmp(all[i].name, s->undo_dropped)) {
                 char p[4400];
                 snprintf(p, sizeof p, "%.4095s/snapshots/%.63s", s->dir, all[i].name);
@@ -275,4 +294,97 @@ TpStatus snapshot_recover(Session *s, char *note, size_t n)
         snprintf(note, n, "%s: recovered from an interrupted run: %d journal line(s) of unsaved work cut, %d undo "
                  "snapshot(s) dropped", s->dir, lines, dropped);
     return st;
+}
+
+TpStatus snapshot_newest(const char *dir, const char *prefix, SnapshotInfo *info)
+{
+    long seqs[256];
+    int k = seq_list(dir, prefix, seqs, 256);
+    if (!k) return err_set(TP_ENOENT, "no %s snapshot", prefix);
+    char name[64], root[4200];
+    snprintf(name, sizeof name, "%s%ld", prefix, seqs[k - 1]);
+    snprintf(root, sizeof root, "%s/snapshots", dir);
+    read_info(root, name, info);
+    return TP_OK;
+}
+
+TpStatus snapshot_redo(Session *s, char *what, size_t n)
+{
+    SnapshotInfo info;
+    if (snapshot_newest(s->dir, "redo-", &info) != TP_OK)
+        return err_set(TP_ENOENT, "nothing to redo (redo follows an undo, before any other change)");
+    /* the state before the redone command is an undo point again */
+    TpStatus st = snapshot_take_undo(s, info.reason);
+    if (st == TP_OK) st = snapshot_restore(s, info.name);
+    if (st != TP_OK) return st;
+    snprintf(what, n, "%s", info.reason[0] ? info.reason : info.name);
+    snprintf(s->undo_dropped, sizeof s->undo_dropped, "%s", info.name); /* removed after the save, as undo's */
+    return TP_OK;
+}
+
+TpStatus snapshot_drop_redo(Session *s)
+{
+    long seqs[256];
+    int k = seq_list(s->dir, "redo-", seqs, 256);
+    TpStatus st = TP_OK;
+    for (int i = 0; i < k && st == TP_OK; i++) {
+        char p[4300];
+        snprintf(p, sizeof p, "%s/snapshots/redo-%ld", s->dir, seqs[i]);
+        st = remove_flat_dir(p);
+    }
+    return st;
+}
+
+/* Rows of a .tsv text whose first field (the step) is at most `step`; the header stays. */
+static TpStatus cut_rows(const char *path, long step)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    TpStatus st = fsutil_read_file(path, 256u << 20, &buf, &len);
+    if (st == TP_ENOENT) return TP_OK;
+    if (st != TP_OK) return st;
+    char *text = buf, *out = malloc(len + 1);
+    size_t o = 0;
+    if (!out) {
+        free(buf);
+        return err_set(TP_ENOMEM, "%s: out of memory", path);
+    }
+    for (size_t i = 0, line = 0; i < len; line++) {
+        size_t e = i;
+        while (e < len && text[e] != '\n') e++;
+        if (e == len) break; /* a torn last line goes */
+        if (!line || strtol(text + i, NULL, 10) <= step) memcpy(out + o, text + i, e + 1 - i), o += e + 1 - i;
+        i = e + 1;
+    }
+    st = fsutil_write_atomic(path, out, o);
+    free(out);
+    free(buf);
+    return st;
+}
+
+TpStatus snapshot_restore_logs(Session *s, const char *name)
+{
+    static const char *const logs[] = {"metrics.tsv", "events.tsv"};
+    TpStatus st = TP_OK;
+    for (int i = 0; i < 2 && st == TP_OK; i++) {
+        char kept[4400], cur[4400];
+        snprintf(kept, sizeof kept, "%s/snapshots/%s/%s", s->dir, name, logs[i]);
+        snprintf(cur, sizeof cur, "%s/%s", s->dir, logs[i]);
+        if (fsutil_exists(kept)) {
+            /* base/fsutil's atomic save: the log is replaced whole or not at all */
+            void *buf = NULL;
+            size_t len = 0;
+            st = fsutil_read_file(kept, 256u << 20, &buf, &len);
+            if (st == TP_OK) st = fsutil_write_atomic(cur, buf, len);
+            free(buf);
+        } else if (!strcmp(logs[i], "events.tsv")) {
+            /* a snapshot without events.tsv: the session had no event yet when it was taken (an older
+             * topiary wrote none at all) */
+            if (unlink(cur) != 0 && errno != ENOENT) st = err_set(TP_EIO, "remove %s: %s", cur, strerror(errno));
+            else st = fsutil_fsync_dir(s->dir);
+        } else {
+            st = cut_rows(cur, s->trainer.step); /* an older snapshot without its logs */
+        }
+    }
+    return st == TP_OK ? st : err_wrap(st, "undo: logs: ");
 }

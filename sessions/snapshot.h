@@ -37,6 +37,20 @@ TpStatus snapshot_drop_undone(Session *s);
  * one an undo restored and saved (s->undo_dropped).  *note (may be NULL) says what was dropped, or "". */
 TpStatus snapshot_recover(Session *s, char *note, size_t n);
 TpStatus snapshot_restore(Session *s, const char *name);
+/* Redo (sessions/command_history): snapshot_undo also keeps the state it undoes as "redo-<seq>"
+ * (reason: the command undone); snapshot_redo restores the newest redo point, after taking an undo
+ * snapshot of the current state (so undo goes back again), and names it in s->undo_dropped (removed
+ * by snapshot_drop_undone after the save, as an undo's).  Any other change drops every redo point
+ * (snapshot_drop_redo).  A crash before the save drops the redo point it took (snapshot_recover). */
+TpStatus snapshot_redo(Session *s, char *what, size_t n);
+TpStatus snapshot_drop_redo(Session *s);
+/* The newest snapshot named PREFIX<seq> ("undo-", "redo-"); TP_ENOENT when there is none. */
+TpStatus snapshot_newest(const char *dir, const char *prefix, SnapshotInfo *info);
+/* Every snapshot keeps the session's metrics.tsv and events.tsv as they were when it was taken;
+ * undo and redo put back those of the snapshot NAME they restored (each file replaced atomically),
+ * so the curves never go back in steps.  A snapshot from before this (no logs): the rows beyond the
+ * restored step are cut. */
+TpStatus snapshot_restore_logs(Session *s, const char *name);
 /* Snapshots of a session directory, oldest first (by step, then name). */
 TpStatus snapshot_list(const char *session_dir, SnapshotInfo *out, int max, int *n);
 /* Write the state at creation (used by session_create's caller and replay). */

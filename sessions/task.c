@@ -28,6 +28,7 @@ void task_defaults(Task *t)
     t->eval_batch = 1;
     t->max_vocab = CORPUS_MAX_VOCAB_DEFAULT;
     t->log_every = 100;
+    t->undo_confirm = 200;
 }
 
 static TpStatus parse_long(const char *opt, const char *s, long lo, long hi, long *out)
@@ -259,6 +260,7 @@ cJSON *task_to_json(const Task *t)
     cJSON_AddNumberToObject(j, "eval_batch", t->eval_batch);
     cJSON_AddNumberToObject(j, "max_vocab", t->max_vocab);
     cJSON_AddNumberToObject(j, "log_every", t->log_every);
+    cJSON_AddNumberToObject(j, "undo_confirm", t->undo_confirm);
     return j;
 }
 
@@ -307,6 +309,7 @@ TpStatus task_from_json(Task *t, const cJSON *j)
         {"decay_start", 0, 100000, 0, &t->train.decay_start}, {"clip", 0, 1e9, 1, &t->train.clip},
         {"threads", 1, 256, 0, &t->threads}, {"eval_batch", 1, 100000, 0, &t->eval_batch},
         {"max_vocab", 2, 1e8, 0, &t->max_vocab}, {"log_every", 1, 1e8, 0, &t->log_every},
+        {"undo_confirm", 0, 1e9, 0, &t->undo_confirm},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         double d, lo = f[i].lo, hi = f[i].hi;

@@ -26,6 +26,7 @@ typedef struct {
     int eval_batch;         /* --eval-batch (1 = the DESIGN 2.5 protocol)         */
     int max_vocab;          /* --max-vocab                                        */
     int log_every;          /* --log-every: metrics row every N steps             */
+    int undo_confirm;       /* `undo` of more training steps than this asks first (set undo_confirm=N) */
     int layers_given;       /* --layers was given                                 */
     int hidden_given;       /* sizes listed by --hidden (0 = not given)           */
 } Task;

@@ -31,7 +31,13 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
     while (!train_finished(t) && !(max_steps > 0 && run->steps_done >= max_steps) &&
            !(max_epochs > 0 && run->epochs_done >= max_epochs)) {
         int changed = 0;
+        int notes = s->n_notes; /* the schedule's events are queued there (sessions/events) */
         if ((st = compress_schedule_tick(s, &changed)) != TP_OK) return st;
+        for (int i = notes; i < s->n_notes; i++, run->n_events++) {
+            run->event = s->notes[i].text;
+            if (fn) fn(ctx, TRAINLOOP_SCHEDULE, s, run, NULL);
+            run->event = NULL;
+        }
         TrainStepInfo info;
         float lr_used = t->opt.lr; /* an epoch end moves opt.lr to the next epoch's rate */
         st = train_step(t, &info);

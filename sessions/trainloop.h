@@ -20,14 +20,18 @@ typedef struct {
     int stopped;            /* the callback asked to stop                */
     int diverged;           /* non-finite loss/gradient: update not applied */
     double eval_fraction;   /* TRAINLOOP_EVAL: share of the epoch-end validation done */
+    int n_events;           /* schedule events (sessions/events) in this run           */
+    const char *event;      /* TRAINLOOP_SCHEDULE: the event's log line                */
 } TrainRun;
 
-typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2, TRAINLOOP_EVAL = 3, TRAINLOOP_SAVE = 4 } TrainloopEvent;
+typedef enum { TRAINLOOP_STEP = 0, TRAINLOOP_EPOCH = 1, TRAINLOOP_LOG = 2, TRAINLOOP_EVAL = 3, TRAINLOOP_SAVE = 4,
+               TRAINLOOP_SCHEDULE = 5 } TrainloopEvent;
 
 /* Called after every step (event STEP), after a metrics row (LOG), during the epoch-end validation
  * (EVAL, with run->eval_fraction; nonzero cancels it: TP_ECANCEL) and after it (EPOCH, with the row
  * that was logged), and right before the epoch-end save (SAVE: the caller journals the work the save
- * commits; nonzero is a failure, err_msg() says which, and the run stops unsaved with TP_EIO).
+ * commits; nonzero is a failure, err_msg() says which, and the run stops unsaved with TP_EIO), and
+ * after each prune/grow/restore a schedule made before a step (SCHEDULE, with run->event: its line).
  * Return nonzero to stop after this step. */
 typedef int (*TrainloopFn)(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run,
                            const SessionMetrics *row);

@@ -47,6 +47,7 @@ void view_status(const Session *s, ViewStatus *v)
     v->nnz = m.nnz;
     v->params = m.params;
     v->sparsity = m.sparsity;
+    v->matrix_sparsity = m.matrix_sparsity;
     v->n_layers = view_layers(s, v->hidden);
     v->n_vocab = s->corpus.n_vocab;
     compress_schedule_describe(s, v->schedule, sizeof v->schedule);
@@ -102,8 +103,8 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 {
     if (m->n == m->cap) {
         int cap = m->cap ? 2 * m->cap : 256;
-        double **cols[6] = {&m->step, &m->train_ppl, &m->valid_ppl, &m->sparsity, &m->nnz, &m->tok_s};
-        for (int i = 0; i < 6; i++) {
+        double **cols[7] = {&m->step, &m->train_ppl, &m->valid_ppl, &m->sparsity, &m->nnz, &m->tok_s, &m->matrix_sparsity};
+        for (int i = 0; i < 7; i++) {
             double *p = realloc(*cols[i], (size_t)cap * sizeof(double));
             if (!p) return err_set(TP_ENOMEM, "metrics: out of memory");
             *cols[i] = p;
@@ -114,6 +115,7 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
     m->train_ppl[m->n] = r->train_ppl;
     m->valid_ppl[m->n] = r->valid_ppl;
     m->sparsity[m->n] = 100.0 * r->sparsity;
+    m->matrix_sparsity[m->n] = 100.0 * r->matrix_sparsity;
     m->nnz[m->n] = (double)r->nnz;
     m->tok_s[m->n] = r->tokens_per_s;
     m->n++;
@@ -122,26 +124,33 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 
 void view_metrics_free(ViewSeries *m)
 {
-    MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s);
+    MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s, m->matrix_sparsity, m->events);
     memset(m, 0, sizeof *m);
 }
 
 TpStatus view_metrics_load(ViewSeries *m, const char *dir)
 {
     char path[4200];
+    free(m->events);
+    m->events = NULL;
+    m->n_events = 0;
+    TpStatus est = events_load(dir, &m->events, &m->n_events);
+    if (est != TP_OK) return est;
     path_join(path, sizeof path, dir, "metrics.tsv");
     if (!fsutil_exists(path)) return TP_OK;
     Tsv t;
     TpStatus st = tsv_read(&t, path, NULL);
     if (st != TP_OK) return err_wrap(st, "metrics.tsv: ");
     const double *step = tsv_col(&t, "step"), *tp = tsv_col(&t, "train_ppl"), *vp = tsv_col(&t, "valid_ppl"),
-                 *sp = tsv_col(&t, "sparsity"), *nz = tsv_col(&t, "nnz"), *ts = tsv_col(&t, "tokens_per_s");
+                 *sp = tsv_col(&t, "sparsity"), *nz = tsv_col(&t, "nnz"), *ts = tsv_col(&t, "tokens_per_s"),
+                 *ms = tsv_col(&t, "matrix_sparsity");
     for (size_t i = 0; step && i < t.n_rows && st == TP_OK; i++) {
         SessionMetrics r = {0};
         r.step = (long)step[i];
         r.train_ppl = tp ? tp[i] : NAN;
         r.valid_ppl = vp ? vp[i] : NAN;
         r.sparsity = sp ? sp[i] : NAN;
+        r.matrix_sparsity = ms ? ms[i] : NAN;
         r.nnz = nz && isfinite(nz[i]) ? (size_t)nz[i] : 0;
         r.tokens_per_s = ts ? ts[i] : NAN;
         st = view_metrics_push(m, &r);

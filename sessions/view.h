@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sessions/events.h"
 #include "sessions/journal.h"
 #include "sessions/session.h"
 #include "sessions/snapshot.h"
@@ -31,7 +32,8 @@ typedef struct {
     const char *backend;       /* the compute backend in use                      */
     double lr, clip;
     size_t nnz, params;
-    double sparsity;
+    double sparsity;           /* "model" sparsity, 0..1 (sessions/session.h)     */
+    double matrix_sparsity;    /* "prunable matrices" sparsity, 0..1              */
     int n_layers;
     int hidden[VIEW_MAX_LAYERS];
     int n_vocab;               /* the corpus' vocabulary                          */
@@ -79,9 +81,14 @@ int view_tensor_find(const Session *s, const char *name);
 typedef struct {
     int n, cap;
     double *step, *train_ppl, *valid_ppl, *sparsity, *nnz, *tok_s;   /* sparsity in percent */
+    double *matrix_sparsity;   /* "prunable matrices", in percent (NaN in rows of older sessions) */
+    /* SESSION/events.tsv (sessions/events): every prune, grow, resize and schedule restore, with its
+     * slice perplexity before and after; for markers on the charts.  Owned. */
+    SessionEvent *events;
+    int n_events;
 } ViewSeries;
 
-/* Append SESSION/metrics.tsv's rows (a missing file is an empty one). */
+/* Append SESSION/metrics.tsv's rows (a missing file is an empty one) and (re)load its events. */
 TpStatus view_metrics_load(ViewSeries *m, const char *dir);
 TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r);
 void view_metrics_free(ViewSeries *m);

@@ -194,7 +194,10 @@ static const struct {
     {"averyveryveryverylongverbnameindeed x=1", TP_EINVAL, {"column 1: verb too long"}},
     /* unknown key, listing the expected ones */
     {"train foo=1", TP_EINVAL, {"column 7: train: unknown key 'foo'", "expected: steps, epochs"}},
-    {"eval  splt=test", TP_EINVAL, {"column 7: eval: unknown key 'splt'", "expected: split"}},
+    {"eval  splt=test", TP_EINVAL, {"column 7: eval: unknown key 'splt' (did you mean 'split'?", "keys: split"}},
+    {"prune ratoi=0.5", TP_EINVAL, {"column 7: prune: unknown key 'ratoi' (did you mean 'ratio'?", "keys: ratio, threshold"}},
+    {"undo forse=1", TP_EINVAL, {"column 6: undo: unknown key 'forse' (did you mean 'force'?"}},
+    {"undo force=2", TP_ERANGE, {"column 6: undo force=2: out of range", "allowed 1..1"}},
     {"save now=1", TP_EINVAL, {"column 6: save: unknown key 'now'", "expected: none"}},
     /* out of range, naming the range */
     {"train steps=0", TP_ERANGE, {"column 7: train steps=0: out of range", "allowed 1..1e+12"}},
@@ -218,7 +221,8 @@ static const struct {
     /* missing '=' */
     {"train steps", TP_EINVAL, {"column 7: train: expected key=value, got 'steps'", "keys: steps, epochs"}},
     {"train steps=1 5", TP_EINVAL, {"column 15: train: expected key=value, got '5'"}},
-    {"undo now", TP_EINVAL, {"column 6: undo: expected key=value, got 'now'", "keys: none"}},
+    {"undo now", TP_EINVAL, {"column 6: undo: expected key=value, got 'now'", "keys: force"}},
+    {"redo now", TP_EINVAL, {"column 6: redo: expected key=value, got 'now'", "keys: none"}},
     /* unterminated quote: the column of the quote */
     {"snapshot name=\"abc", TP_EINVAL, {"column 15: unterminated quote"}},
     {"export out=\"/tmp/x y", TP_EINVAL, {"column 12: unterminated quote"}},
@@ -313,7 +317,8 @@ static void test_help_lists_every_verb_and_key(void **state)
     assert_string_equal(hk[0].range, "1..1e+12");
     assert_int_equal(help_keys("eval", hk, 16), 1);
     assert_string_equal(hk[0].range, "valid|test|train");
-    assert_int_equal(help_keys("undo", hk, 16), 0);
+    assert_int_equal(help_keys("undo", hk, 16), 1); /* force */
+    assert_int_equal(help_keys("redo", hk, 16), 0);
     assert_null(command_help("nosuchverb"));
     assert_non_null(strstr(command_help(""), "commands")); /* "" = the list */
 }

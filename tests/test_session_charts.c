@@ -24,6 +24,31 @@ static const char METRICS[] =
     "200\t2\t0.5\t2.5\t12\tNaN\t900\t1000\t0.1\tNaN\tNaN\t7300\t40\n" /* after an undo */
     "400\t2\t0.5\t2.2\t9\t9.5\t700\t1000\t0.3\tNaN\tNaN\t7400\t50\n";
 
+/* Issue 14, item 4: both sparsity figures, named, in % (the TUI draws the same title). */
+static const char METRICS_NEW[] =
+    "step\tepoch\tlr\ttrain_loss\ttrain_ppl\tvalid_ppl\tnnz\tparams\tsparsity\tstate_sparsity\tlatency_us\t"
+    "tokens_per_s\tseconds\tmatrix_sparsity\n"
+    "100\t1\t1\t3.4\t30\tNaN\t1000\t1000\t0\tNaN\tNaN\t7000\t10\t0\n"
+    "100\t1\t1\tNaN\tNaN\tNaN\t900\t1000\t0.0907\tNaN\tNaN\tNaN\t10\t0.657\n";
+
+static char *make_session(const char *metrics, const char *latency);
+static void done(char *dir);
+
+static void test_sparsity_chart_names_both(void **state)
+{
+    (void)state;
+    char *dir = make_session(METRICS_NEW, NULL);
+    SessionChart c;
+    assert_int_equal(session_charts_load(&c, dir, "sparsity"), TP_OK);
+    assert_int_equal(c.n_series, 2);
+    assert_string_equal(c.series[0].name, "model");
+    assert_string_equal(c.series[1].name, "prunable matrices");
+    assert_true(fabs(c.series[0].y[1] - 9.07) < 1e-9 && fabs(c.series[1].y[1] - 65.7) < 1e-9);
+    assert_string_equal(c.spec.y_label, "sparsity (%)");
+    session_charts_free(&c);
+    done(dir);
+}
+
 static char *make_session(const char *metrics, const char *latency)
 {
     char *dir = th_tempdir("charts"), p[4200];
@@ -67,9 +92,13 @@ static void test_metric_charts(void **state)
     assert_true(fabs(c.series[1].y[0] - log(14.0)) < 1e-12);
     session_charts_free(&c);
 
-    /* state_sparsity was never measured: left out */
+    /* an older file without matrix_sparsity, state_sparsity never measured: the model's alone, in % */
     assert_int_equal(session_charts_load(&c, dir, "sparsity"), TP_OK);
     assert_int_equal(c.n_series, 1);
+    assert_string_equal(c.series[0].name, "model");
+    assert_true(fabs(c.series[0].y[1] - 10.0) < 1e-9);
+    assert_string_equal(c.spec.y_label, "sparsity (%)");
+    assert_string_equal(c.spec.title, SESSION_CHART_SPARSITY_TITLE);
     session_charts_free(&c);
 
     static const char *const names[] = {"nnz", "lr", "tokens"};
@@ -160,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_charts),
+        cmocka_unit_test(test_sparsity_chart_names_both),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_latency),
     };

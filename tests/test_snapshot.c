@@ -2,7 +2,9 @@
  *
  * undo restores weights, masks, optimizer state, carried state and trainer position bit for bit,
  * one level per undo, after every structural verb, with a bounded ring; snapshots and restore; bad
- * snapshot names refused.  The sessions and the state copies: tests/verbs_fixture.
+ * snapshot names refused.  Issue 14: an undo of more than undo_confirm steps asks first (force=1),
+ * rolls metrics.tsv back, redo brings state and rows back, another change ends the redo chain, and
+ * replay repeats it.  The sessions and the state copies: tests/verbs_fixture.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +26,9 @@
 #include "sessions/journal.h"
 #include "sessions/session.h"
 #include "sessions/session_new.h"
+#include "sessions/replay.h"
 #include "sessions/snapshot.h"
+#include "sessions/view.h"
 #include "sessions/task.h"
 
 /* Zero a few entries of the first weight matrix (as a prune would). */
@@ -110,6 +114,95 @@ static void test_undo_after_structural_verbs(void **state)
         checked++;
     }
     print_message("undid %d structural command(s)\n", checked);
+    session_free(&s);
+}
+
+/* Steps of SESSION/metrics.tsv's rows (at most max), in file order. */
+static int metric_steps(const Session *s, long *steps, int max)
+{
+    ViewSeries m = {0};
+    assert_int_equal(view_metrics_load(&m, s->dir), TP_OK);
+    int n = m.n < max ? m.n : max;
+    for (int i = 0; i < n; i++) steps[i] = (long)m.step[i];
+    view_metrics_free(&m);
+    return n;
+}
+
+static int count_prefix(const Session *s, const char *prefix)
+{
+    SnapshotInfo list[64];
+    int n = 0, k = 0;
+    assert_int_equal(snapshot_list(s->dir, list, 64, &n), TP_OK);
+    for (int i = 0; i < n; i++) k += !strncmp(list[i].name, prefix, strlen(prefix));
+    return k;
+}
+
+/* Issue 14, item 1: an undo of more than undo_confirm steps asks first (refused, CommandResult.confirm,
+ * nothing changed or journaled) and goes ahead with force=1; it rolls metrics.tsv back to the restored
+ * step and redo brings both the state and the rows back; a new change ends the redo chain; replay
+ * --verify repeats it all bit for bit. */
+static void test_undo_confirm_redo_and_metrics(void **state)
+{
+    (void)state;
+    Session s;
+    vf_new_session(&s);
+    CommandResult r;
+    assert_int_equal(s.task.undo_confirm, 200); /* the default */
+    vf_run_ok(&s, "set log_every=2 undo_confirm=5");
+    vf_run_ok(&s, "train steps=4");
+    vf_run_ok(&s, "train steps=8");
+    VfSaved after;
+    vf_save_state(&s, &after);
+    long steps[64];
+    assert_int_equal(metric_steps(&s, steps, 64), 6);   /* 2, 4, ..., 12 */
+    int n_journal;
+    free(vf_journal(&s, &n_journal));
+
+    assert_int_equal(vf_run(&s, "undo", &r), TP_EINVAL);  /* 8 steps > 5: asks first */
+    assert_true(r.confirm);
+    assert_non_null(strstr(err_msg(), "goes back 8 training steps"));
+    assert_non_null(strstr(err_msg(), "undo force=1"));
+    vf_assert_same_state(&s, &after);
+    int n;
+    free(vf_journal(&s, &n));
+    assert_int_equal(n, n_journal);
+
+    assert_int_equal(vf_run(&s, "undo force=1", &r), TP_OK);
+    assert_int_equal(s.trainer.step, 4);
+    assert_true(r.views & COMMAND_VIEW_METRICS);
+    int k = metric_steps(&s, steps, 64);
+    assert_int_equal(k, 2);                  /* the rows of the undone steps are gone */
+    assert_int_equal(steps[k - 1], 4);
+    assert_int_equal(count_prefix(&s, "redo-"), 1);
+
+    assert_int_equal(vf_run(&s, "redo", &r), TP_OK);
+    assert_non_null(strstr(r.text, "redone: train steps=8"));
+    vf_assert_same_state(&s, &after);
+    assert_int_equal(metric_steps(&s, steps, 64), 6);   /* and its rows are back */
+    assert_int_equal(count_prefix(&s, "redo-"), 0);
+    /* redo left an undo point: undo goes back again (within the limit here: 4 steps) */
+    vf_run_ok(&s, "set undo_confirm=200");
+    assert_int_equal(vf_run(&s, "undo", &r), TP_OK);
+    assert_int_equal(s.trainer.step, 4);
+    /* any other change ends the redo chain */
+    vf_run_ok(&s, "prune ratio=0.2");
+    assert_int_equal(count_prefix(&s, "redo-"), 0);
+    assert_int_equal(vf_run(&s, "redo", &r), TP_ENOENT);
+    assert_non_null(strstr(err_msg(), "nothing to redo"));
+    k = metric_steps(&s, steps, 64);
+    for (int i = 1; i < k; i++) assert_true(steps[i] >= steps[i - 1]); /* never back in steps */
+
+    JournalEntry *e = vf_journal(&s, &n);
+    int forced = 0, redos = 0;
+    for (int i = 0; i < n; i++) forced += !strcmp(e[i].command, "undo force=1"), redos += !strcmp(e[i].command, "redo");
+    assert_int_equal(forced, 1);
+    assert_int_equal(redos, 1);
+    free(e);
+    assert_int_equal(session_save(&s), TP_OK);
+    ReplayResult res;
+    assert_int_equal(replay_run(s.dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    if (!res.verified) fail_msg("replay: %s", res.mismatch);
+    vf_free_state(&after);
     session_free(&s);
 }
 
@@ -213,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_undo_restores_exactly),
         cmocka_unit_test(test_undo_after_structural_verbs),
         cmocka_unit_test(test_undo_ring_is_bounded),
+        cmocka_unit_test(test_undo_confirm_redo_and_metrics),
         cmocka_unit_test(test_snapshot_and_restore),
         cmocka_unit_test(test_snapshot_names_refused),
     };

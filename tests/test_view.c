@@ -138,6 +138,14 @@ static void test_command_results_say_what_changed(void **state)
     run_ok("prune ratio=0.1", &r);
     assert_true(r.destructive);
     assert_true(r.views & COMMAND_VIEW_MODEL);
+    assert_true(r.views & COMMAND_VIEW_METRICS); /* its event row */
+    assert_non_null(strstr(r.text, "pruned 10.0 % of the live weights"));
+    assert_non_null(strstr(r.text, "sparsity: model 0.0 % -> "));
+    assert_non_null(strstr(r.text, "(prunable matrices 0.0 % -> 10.0 %)"));
+    assert_non_null(strstr(r.text, "slice ppl "));
+    ViewStatus v;
+    view_status(&g_s, &v);
+    assert_true(fabs(v.matrix_sparsity - 0.1) < 0.002 && v.sparsity < v.matrix_sparsity);
     run_ok("status", &r);
     assert_string_equal(r.verb, "status");
     assert_int_equal(r.views, 0);
@@ -151,9 +159,21 @@ static void test_metrics_series(void **state)
     (void)state;
     ViewSeries m = {0};
     assert_int_equal(view_metrics_load(&m, g_s.dir), TP_OK);
-    assert_true(m.n >= 3);   /* log_every 2 over 6 steps */
-    for (int i = 1; i < m.n; i++) assert_true(m.step[i] > m.step[i - 1]);
-    assert_true(isfinite(m.train_ppl[m.n - 1]));
+    assert_true(m.n >= 4);   /* log_every 2 over 6 steps, and the row of the prune at step 6 */
+    /* never back in steps; the prune's row shares the step of the training row before it */
+    for (int i = 1; i < m.n; i++) assert_true(m.step[i] >= m.step[i - 1]);
+    assert_true(isfinite(m.train_ppl[m.n - 2]));
+    assert_true(isnan(m.train_ppl[m.n - 1]) && m.step[m.n - 1] == 6);
+    assert_true(m.matrix_sparsity[m.n - 1] > m.sparsity[m.n - 1]); /* 10 % of the matrices; less of the model */
+    /* the prune is an event, with the fixed validation slice's perplexity before and after */
+    assert_int_equal(m.n_events, 1);
+    assert_string_equal(m.events[0].kind, "prune");
+    assert_string_equal(m.events[0].source, "command");
+    assert_int_equal(m.events[0].step, 6);
+    assert_true(m.events[0].nnz < m.events[0].nnz_before);
+    assert_true(isfinite(m.events[0].ppl_before) && isfinite(m.events[0].ppl_after));
+    assert_true(m.events[0].slice_tokens > 0 && m.events[0].slice_tokens <= EVENTS_SLICE_TOKENS);
+    assert_true(fabs(100.0 * m.events[0].matrix_sparsity - m.matrix_sparsity[m.n - 1]) < 1e-3);
     int n = m.n;
     SessionMetrics row;
     session_metrics_now(&g_s, &row);

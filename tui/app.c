@@ -40,6 +40,12 @@ void app_touch(App *a, unsigned views)
     a->need_draw = 1;
 }
 
+void app_reload_metrics(App *a)
+{
+    view_metrics_free(&a->m);
+    if (view_metrics_load(&a->m, a->s->dir) != TP_OK) app_log(a, 1, "%s", err_msg());
+}
+
 static void command_run(App *a, const char *line, int paged)
 {
     while (*line == ' ') line++;
@@ -63,8 +69,13 @@ static void command_run(App *a, const char *line, int paged)
     app_progress_end(a, NULL); /* a profile's progress gives way to its result */
     a->in_command--;
     app_touch(a, r.views);
+    if (r.views & COMMAND_VIEW_METRICS) app_reload_metrics(a);
     a->paused_by_nan = r.nan;
-    if (st != TP_OK) {
+    if (st != TP_OK && r.confirm) {
+        /* a command that asks first (undo of many steps): y runs it again with force=1 (tui/ui.c) */
+        snprintf(a->confirm, sizeof a->confirm, "%.*s force=1", PROMPT_MAX - 10, line);
+        app_message(a, 1, "do it? (y/N) -- %s", err_msg());
+    } else if (st != TP_OK) {
         if (r.nan) a->running = 0;
         app_log(a, 1, "%s: %s", line, err_msg());
         if (r.nan) app_message(a, 1, "%s -- training paused; press u to undo", err_msg());

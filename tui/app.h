@@ -54,6 +54,7 @@ struct App {
     Prompt prompt;
     Pager pager;               /* the output pane of `:` commands (pager.on: shown) */
     ViewSeries m;              /* metric series for the charts                 */
+    char confirm[PROMPT_MAX];  /* a refused command to run with force=1 if the next key is y */
     /* generation of each view's data: a screen recomputes its cache when the number moved */
     unsigned gen[APP_VIEW_COUNT];
     int need_draw;             /* something changed since the last frame       */
@@ -76,6 +77,8 @@ void app_command(App *a, const char *line);
 void app_command_paged(App *a, const char *line);
 /* Mark views (COMMAND_VIEW_* bits) as changed. */
 void app_touch(App *a, unsigned views);
+/* metrics.tsv and events.tsv read again (after a command that changed them: undo, prune, a train). */
+void app_reload_metrics(App *a);
 
 /* Keys typed while a long operation runs are kept, in order, and acted on after it. */
 void app_key_push(App *a, int ch);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sessions/session_charts.h"
 #include "tui/draw.h"
 #include "tui/screens.h"
 
@@ -22,16 +23,29 @@ static void train_draw(App *a, void *st, int top, int h)
     for (int i = 0; i < m->n; i++)
         if (isfinite(m->train_ppl[i])) lo = fmin(lo, m->train_ppl[i]), hi = fmax(hi, m->train_ppl[i]);
     if (hi > 8 * lo) log_y = 1;
+    /* the two sparsity figures by their names (sessions/session.h); every prune/grow/resize marked */
+    ChartMarker marks[CHART_MAX_MARKERS];
+    int nm = 0;
+    for (int i = m->n_events > CHART_MAX_MARKERS ? m->n_events - CHART_MAX_MARKERS : 0; i < m->n_events; i++, nm++) {
+        memset(&marks[nm], 0, sizeof marks[nm]);
+        marks[nm].kind = CHART_MARK_VLINE;
+        marks[nm].x = (double)m->events[i].step;
+        marks[nm].label = m->events[i].kind;
+    }
     ChartSpec spec;
     chart_spec_init(&spec);
     spec.title = "perplexity vs step";
     spec.log_y = log_y;
+    spec.markers = marks;
+    spec.n_markers = nm;
     draw_chart(&a->caps, top, 0, ch, w1, &spec, names, m->step, ppl, 2, m->n);
-    const double *sp[1] = {m->sparsity};
-    const char *sn[1] = {"sparsity %"};
+    const double *sp[2] = {m->sparsity, m->matrix_sparsity};
+    const char *sn[2] = {"model", "prunable matrices"};
     chart_spec_init(&spec);
-    spec.title = "sparsity % vs step";
-    draw_chart(&a->caps, top, w1, ch, w2, &spec, sn, m->step, sp, 1, m->n);
+    spec.title = SESSION_CHART_SPARSITY_TITLE;
+    spec.markers = marks;
+    spec.n_markers = nm;
+    draw_chart(&a->caps, top, w1, ch, w2, &spec, sn, m->step, sp, 2, m->n);
     /* one line of numbers (from memory) */
     ViewStatus v;
     view_status(a->s, &v);
@@ -40,8 +54,15 @@ static void train_draw(App *a, void *st, int top, int h)
         size_t k = strlen(sizes);
         snprintf(sizes + k, sizeof sizes - k, "%s%d", l ? "," : "", v.hidden[l]);
     }
-    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu (%.1f%% sparse) | layers %s | schedule %s",
-              v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, sizes, v.schedule);
+    char last[96] = "";
+    if (m->n_events) { /* the newest change and what it did to the fixed validation slice */
+        const SessionEvent *e = &m->events[m->n_events - 1];
+        if (isfinite(e->ppl_before) && isfinite(e->ppl_after))
+            snprintf(last, sizeof last, " | last %s @%ld: slice ppl %.2f -> %.2f", e->kind, e->step, e->ppl_before, e->ppl_after);
+    }
+    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
+              "%.1f %%) | layers %s%s | schedule %s", v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
+              sizes, last, v.schedule);
     /* the log of recent commands and events */
     int ly = top + ch + 1;
     draw_box_title(ly, 0, log_h, COLS, "log");

@@ -158,6 +158,14 @@ static int handle_key(App *a, int ch)
         clearok(curscr, TRUE);
         return 0;
     }
+    if (a->confirm[0]) { /* the answer to "do it? (y/N)" */
+        char line[PROMPT_MAX];
+        snprintf(line, sizeof line, "%s", a->confirm);
+        a->confirm[0] = '\0';
+        if (ch == 'y' || ch == 'Y') app_command(a, line);
+        else app_message(a, 0, "not done");
+        return 0;
+    }
     if (a->pager.on) {
         /* the output pane: its keys scroll or close it; any other key closes it and acts */
         if (pager_key(&a->pager, ch, frame_pager_rows())) return a->stop_request;
@@ -184,6 +192,14 @@ static int handle_key(App *a, int ch)
     if (!k) return 0;
     key_action(a, k);
     return k->action == ACT_QUIT || a->stop_request;
+}
+
+/* A prune/grow a schedule made while training: a line of the log (sessions/events). */
+static int on_train_event(void *ctx, TrainloopEvent ev, const Session *s, const TrainRun *run, const SessionMetrics *row)
+{
+    (void)s, (void)row;
+    if (ev == TRAINLOOP_SCHEDULE && run->event) app_log(ctx, 0, "schedule: %s", run->event);
+    return 0;
 }
 
 /* Called by the command layer after every minibatch of a `train` command. */
@@ -238,6 +254,7 @@ static void train_slice(App *a)
     in_train = 0;
     app_progress_end(a, NULL);
     app_touch(a, r.views);
+    if (r.views & COMMAND_VIEW_METRICS) app_reload_metrics(a); /* the schedule's event rows too */
     if (st != TP_OK) {
         a->running = 0;
         a->paused_by_nan = r.nan;
@@ -296,6 +313,7 @@ int tui_run(Session *s, const TuiOptions *o)
     a->prompt.names = snapshot_names;
     a->prompt.names_ctx = a;
     command_set_progress(on_progress, a);
+    command_set_train_hook(on_train_event, a);
     double t_start = clock_now(), key_max_ms = 0.0;
     long step_start = view_step(s);
     app_log(a, 0, "opened %s at step %ld", s->dir, step_start);
@@ -332,6 +350,7 @@ int tui_run(Session *s, const TuiOptions *o)
         if (a->key_latency_ms > key_max_ms) key_max_ms = a->key_latency_ms;
     }
     command_set_progress(NULL, NULL);
+    command_set_train_hook(NULL, NULL);
     term_done();
     if (ui_signal) {
         fprintf(stderr, "topiary: signal %d: %s\n", (int)ui_signal, rc ? "the save failed" : "session saved");

@@ -117,6 +117,13 @@ assert o["split"] == "valid" and isinstance(o["tokens"], int) and o["tokens"] > 
 assert 1.0 < o["ppl"] < 65.0 * 2 and abs(math.exp(o["loss"]) - o["ppl"]) < 1e-3 * o["ppl"], o
 EOF
 ok "eval --split valid --json prints split/tokens/loss/ppl"
+# issue 14, item 7: without --split, eval measures the validation split (the test split only when asked)
+"$TOPIARY" eval --session "$S" --json >"$tmp/eval.default" 2>"$tmp/eval.err" || fail "eval (default split): $(cat "$tmp/eval.err")"
+cmp -s <(sed 's/"seconds":[0-9.]*//' "$tmp/eval.out") <(sed 's/"seconds":[0-9.]*//' "$tmp/eval.default") \
+    || fail "eval without --split differs from --split valid: $(cat "$tmp/eval.default")"
+"$TOPIARY" eval --session "$S" | grep -q "^valid split: ppl " || fail "eval: the output does not name the valid split"
+"$TOPIARY" eval --session "$S" --split test | grep -q "^test split: ppl " || fail "eval --split test: the output does not name it"
+ok "eval defaults to the valid split and names the split it measured"
 
 # ---- per-epoch lines on a small corpus (one text file: char level, 90/5/5 split) ----
 head -n 1500 "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["task"]["data"])' "$S/manifest.json")" \
@@ -146,6 +153,14 @@ expect_usage "train without --session" "--session" -- "$TOPIARY" train --max-ste
 expect_usage "eval of a missing session" "$tmp/missing" -- "$TOPIARY" eval --session "$tmp/missing" --split valid
 expect_usage "eval --split bogus" "--split" -- "$TOPIARY" eval --session "$S" --split bogus
 expect_usage "unknown command" "frob" -- "$TOPIARY" frob
+# issue 14, item 6: did you mean, for subcommands, options and the keys of a verb
+expect_usage "mistyped subcommand" "unknown command 'trian' (did you mean 'train'?)" -- "$TOPIARY" trian
+expect_usage "mistyped option" "unknown option '--sesion' (did you mean '--session'?)" -- "$TOPIARY" train --sesion "$tmp/u4"
+echo "prune ratoi=0.5" >"$tmp/typo.tp"
+rc=0; "$TOPIARY" run "$tmp/typo.tp" --session "$S" >/dev/null 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "typo.tp:1: column 7: prune: unknown key 'ratoi' (did you mean 'ratio'?" "$tmp/err" \
+    || fail "mistyped key: exit $rc, $(cat "$tmp/err")"
+ok "mistyped key"
 
 cp -r "$S" "$tmp/bad"
 python3 - "$tmp/bad/model.safetensors" <<'EOF'

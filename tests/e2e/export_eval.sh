@@ -117,7 +117,7 @@ data=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["task"]["
 cp "$data" "$tmp/copy.txt"
 "$TOPIARY" eval --model "$E" --split test --data "$tmp/copy.txt" --json >"$tmp/em.data" || fail "eval --model --data"
 same_eval "$tmp/es.test" "$tmp/em.data" || fail "eval --model --data differs"
-"$TOPIARY" eval --model "$E" --split test | grep -q "^test: ppl " || fail "eval --model: text output"
+"$TOPIARY" eval --model "$E" --split test | grep -q "^test split: ppl " || fail "eval --model: text output"
 ok "eval --model works from any directory, with --data, and in text form"
 
 # ---- the export verb, re-export over an export ----
