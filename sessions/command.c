@@ -34,7 +34,7 @@ typedef struct {
     int journaled;           /* journal after success                      */
     const char *needs;       /* not built yet: "not available yet: needs ..." */
     VerbFn run;
-    KeySpec keys[16];
+    KeySpec keys[28];
 } VerbSpec;
 
 /* The undo/journal policy of a verb (VerbSpec.policy), applied by command_execute:
@@ -99,8 +99,10 @@ static const VerbSpec VERBS[] = {
       {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"},
       {"state.tau", K_NUM, 0, 1e3, NULL, "hidden-state threshold (as state tau=T)"},
       {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"}, END}},
-    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]",
-     "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
+    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
+                 " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C] [phases=P] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
+     "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune; hwgp: hardware-guided grow-and-prune, Yin et al.: "
+     "GP phases alternate with resizes to the target's hysteresis points, run now)", "none|agp|gp|hwgp", 0, 1, NULL,
      command_verb_schedule,
      {{"from", K_NUM, 0, 1, NULL, "AGP initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "AGP final sparsity"},
       {"start", K_INT, 0, 1e12, NULL, "AGP first step (absolute; default: now)"},
@@ -113,7 +115,14 @@ static const VerbSpec VERBS[] = {
       {"cycles", K_INT, 1, 1e6, NULL, "GP: growth+pruning cycles"},
       {"params", K_STR, 0, 0, NULL, "tensors to prune/grow (globs; default: weight matrices)"},
       {"pattern", K_ENUM, 0, 0, "unstructured|block", "block = prune and grow whole RxC blocks"},
-      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape (pattern=block; default 16x1)"}, END}},
+      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape (pattern=block; default 16x1)"},
+      {"target", K_STR, 0, 0, NULL, "hwgp: latency target (cpu, cuda, accel[:rows=R,cols=C], cmd:NAME)"},
+      {"budget_us", K_NUM, 1e-6, 1e12, NULL, "hwgp: latency budget of one step of the recurrent layers (us)"},
+      {"speedup", K_NUM, 1, 1e6, NULL, "hwgp: budget = the model's latency now / R"},
+      {"phases", K_INT, 1, 100, NULL, "hwgp: connection+dimension phases at most (default 3)"},
+      {"min_hidden", K_INT, 1, 65536, NULL, "hwgp: smallest layer size (default 8)"},
+      {"max_hidden", K_INT, 1, 65536, NULL, "hwgp: largest layer size (default 2x the largest now)"},
+      {"sizes", K_STR, 0, 0, NULL, "hwgp: sizes profiled (default min_hidden:max_hidden:8)"}, END}},
     {"profile", "profile [target=cpu|cuda|accel[:K=V,...]|cmd:NAME] [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] ...",
      "measure layer latency against hidden size (appends to latency.tsv)", NULL, 0, 1, NULL, command_verb_profile,
      {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
@@ -171,11 +180,11 @@ const char *const *command_verbs(void)
 
 const char *const *command_keys(const char *verb)
 {
-    static const char *names[16];
+    static const char *names[28];
     const VerbSpec *v = find_verb(verb);
     if (!v) return NULL;
     int k = 0;
-    for (; v->keys[k].name && k < 15; k++) names[k] = v->keys[k].name;
+    for (; v->keys[k].name && k < 27; k++) names[k] = v->keys[k].name;
     names[k] = NULL;
     return names;
 }
@@ -205,7 +214,7 @@ static unsigned views_of(const VerbSpec *v)
     static const struct { const char *verb; unsigned views; } EXTRA[] = {
         {"train", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"profile", COMMAND_VIEW_LATENCY},
         {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL}, {"restore", COMMAND_VIEW_MODEL},
-        {"eval", COMMAND_VIEW_MODEL},
+        {"eval", COMMAND_VIEW_MODEL}, {"schedule", COMMAND_VIEW_METRICS | COMMAND_VIEW_LATENCY},
     };
     unsigned views = (v->policy & VERB_UNDO) || v->journaled ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
     for (size_t i = 0; i < sizeof EXTRA / sizeof EXTRA[0]; i++)
@@ -513,6 +522,22 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
         if (js != TP_OK && st == TP_OK) st = err_wrap(js, "%s done, but the journal could not be written: ", v->verb);
     }
     command_exec_end();
+    return st;
+}
+
+TpStatus command_execute_nested(Session *s, const char *line, CommandResult *res)
+{
+    CommandExecFrame f;
+    const char *ul = undo_line, *uv = undo_verb;
+    char rl[sizeof record_line];
+    memcpy(rl, record_line, sizeof rl);
+    int rs = record_set;
+    command_exec_save(&f);
+    TpStatus st = command_execute(s, line, res);
+    command_exec_resume(&f);
+    undo_line = ul, undo_verb = uv;
+    memcpy(record_line, rl, sizeof rl);
+    record_set = rs;
     return st;
 }
 

@@ -129,6 +129,22 @@ void command_exec_end(void);
 TpStatus command_exec_record(const char *rec, long step, const char *summary);
 TpStatus command_journal_progress_as(const char *summary);
 int command_exec_records(void);
+/* The executing command's record state, saved around a nested command_execute (a verb that drives
+ * other verbs: schedule hwgp).  command_exec_resume adds the records the nested commands made, so a
+ * driving verb that made any is not journaled itself (its journal is what it drove). */
+typedef struct {
+    Session *s;
+    const char *line;
+    int trains, journaled, undo_taken;
+    long record_step; /* trainer step at the command's last record */
+    int records;      /* records the command has made             */
+    long total_at_save;
+} CommandExecFrame;
+void command_exec_save(CommandExecFrame *f);
+void command_exec_resume(const CommandExecFrame *f);
+/* command_execute from inside a verb: each nested command is undone, journaled and saved as if
+ * typed, then the executing command's state is restored. */
+TpStatus command_execute_nested(Session *s, const char *line, CommandResult *res);
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);
@@ -148,6 +164,9 @@ TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r);
+/* `schedule hwgp ...` (sessions/hwgp.c): the hardware-guided grow-and-prune loop, which drives the
+ * verbs gp schedule, train, resize and eval through command_execute_nested. */
+TpStatus command_verb_hwgp(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 

@@ -10,6 +10,7 @@
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "engine/backend.h"
+#include "sessions/target.h"
 #include "engine/hysteresis.h"
 #include "engine/latency.h"
 #include "engine/mask.h"
@@ -209,6 +210,7 @@ TpStatus view_latency_load(ViewLatency *v, const Session *s)
     for (int i = 0; i < c.n; i++) v->hidden[i] = c.hidden[i];
     for (int i = 0; i < an.n_points; i++) v->point_hidden[i] = c.hidden[an.points[i].index];
     snprintf(v->backend, sizeof v->backend, "%s", c.backend);
+    target_of_curve(&c, v->target, sizeof v->target);
     v->threads = c.threads;
     v->batch = c.batch;
     v->n_points = an.n_points;

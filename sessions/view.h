@@ -92,6 +92,7 @@ typedef struct {
     int n;
     double *hidden, *median_us, *p10_us, *p90_us;   /* owned, n each                       */
     char backend[16];
+    char target[96];           /* the target it was measured on (sessions/target: cpu, accel..., cmd:NAME) */
     int threads, batch;
     int n_points, n_dominated;
     double *point_hidden;      /* hidden size of each hysteresis point (n_points)         */

@@ -91,7 +91,7 @@ static void draw_curve(App *a, const ViewLatency *v, int top, int ch)
         ml[nm++] = "h";
     }
     char title[200];
-    snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s (h), %d dominated sizes", v->backend,
+    snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s (h), %d dominated sizes", v->target,
              v->threads, v->batch, v->n_points, v->n_points == 1 ? "" : "s", v->n_dominated);
     draw_chart(a->caps.ascii, top, 0, ch, COLS, title, names, v->hidden, ys, 3, v->n, 0, mx, ml, nm);
 }
