@@ -13,6 +13,9 @@ int cmd_replay(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_compress(int argc, char **argv);
+/* Usage of `topiary compress` (cmd_compress.c), for `topiary help compress`. */
+const char *cmd_compress_usage(void);
 
 /* Usage of `topiary profile` (cmd_profile.c), for `topiary help profile`. */
 const char *cmd_profile_usage(void);

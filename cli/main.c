@@ -18,8 +18,10 @@ const char CLI_SUBCOMMANDS[] =
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR --split valid|test [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
-    "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
+    "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
+    "  compress --session DIR --target T --budget-us X|--speedup R [...]   hardware-guided grow-and-prune\n"
+    "           (schedule hwgp, headless, journaled; 'help compress')\n"
     "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
     "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
@@ -31,7 +33,7 @@ const char CLI_SUBCOMMANDS[] =
     "Options take their value as --name VALUE or --name=VALUE.\n";
 
 static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "export",
-                                                "replay", "plot", "info", "help"};
+                                                "replay", "plot", "info", "help", "compress"};
 #define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
 
 /* "unknown command 'X'" with the closest subcommand (or, for help, verb) within 2 edits; exit 2. */
@@ -56,6 +58,10 @@ static void print_help(const char *cmd)
 {
     if (cmd && !strcmp(cmd, "profile")) { /* the subcommand, then the verb of the same name */
         printf("%s\nin a session (command language):\n", cmd_profile_usage());
+    }
+    if (cmd && !strcmp(cmd, "compress")) {
+        fputs(cmd_compress_usage(), stdout);
+        return;
     }
     if (cmd && command_help(cmd)) { /* a verb of the command language */
         fputs(command_help(cmd), stdout);
@@ -98,7 +104,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } SUB[] = {{"train", cmd_train}, {"eval", cmd_eval},       {"run", cmd_run},         {"replay", cmd_replay},
-               {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile}};
+               {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile},
+               {"compress", cmd_compress}};
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
         if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info();

@@ -11,6 +11,7 @@
 #include "base/paths.h"
 #include "engine/backend.h"
 #include "sessions/target.h"
+#include "sessions/hwgp.h"
 #include "engine/hysteresis.h"
 #include "engine/latency.h"
 #include "engine/mask.h"
@@ -218,6 +219,8 @@ TpStatus view_latency_load(ViewLatency *v, const Session *s)
     v->n_layers = view_layers(s, v->current);
     for (int l = 0; l < v->n_layers; l++) recommend_layer(v, &c, &an, l);
     v->have = 1;
+    HwgpStatus hs; /* for display only: an unreadable hwgp.json shows nothing */
+    if (hwgp_status_load(s->dir, &hs) == TP_OK && hs.have) hwgp_status_line(&hs, v->hwgp, sizeof v->hwgp);
 done:
     hysteresis_free(&an);
     latency_curve_free(&c);

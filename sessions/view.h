@@ -103,6 +103,7 @@ typedef struct {
      * the largest at its latency; rec_err when the analysis has no answer for the layer. */
     int rec_hidden[VIEW_MAX_LAYERS];
     char rec_err[VIEW_MAX_LAYERS][160];
+    char hwgp[320];            /* the last `schedule hwgp` run (SESSION/hwgp.json), one line; "" = none */
 } ViewLatency;
 
 TpStatus view_latency_load(ViewLatency *v, const Session *s);

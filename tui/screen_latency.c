@@ -115,6 +115,8 @@ static void latency_draw(App *a, void *st, int top, int h)
     for (int k = 0; k < L && k < info_h - 2; k++)
         draw_text(iy + 1 + k, 2, COLS - 4, k == l->layer ? term_attr(TERM_C_SEL) : (int)A_NORMAL, "layer %d (%d): %s", k,
                   hidden[k], v->have && k < v->n_layers ? v->rec[k] : "-");
+    if (v->have && v->hwgp[0]) /* the hardware-guided schedule: phase, budget, latency now, sizes */
+        draw_text(iy + 1 + (L < info_h - 3 ? L : info_h - 3), 2, COLS - 4, (int)A_BOLD, "%s", v->hwgp);
 }
 
 const Screen SCREEN_LATENCY = {
