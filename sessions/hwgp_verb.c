@@ -373,16 +373,21 @@ TpStatus command_verb_hwgp(Session *s, const Command *cmd, CommandResult *r)
     st = drive(&u);
     char why[512];
     snprintf(why, sizeof why, "%s", st != TP_OK ? err_msg() : "");
-    /* end with no schedule left: also the record that keeps this line itself out of the journal */
-    CommandResult res;
-    TpStatus cs = nested(&u, &res, "schedule none");
-    if (st == TP_OK) st = cs;
-    else err_set(st, "%s", why);
-    if (st != TP_OK) {
-        snprintf(u.st.stage, sizeof u.st.stage, "failed");
-        snprintf(u.st.last, sizeof u.st.last, "%.199s", err_msg());
+    /* a failure before anything was journaled (an unusable target, a failed measurement): nothing
+     * changed, nothing is written */
+    int touched = command_exec_records() > 0;
+    if (st == TP_OK || touched) {
+        /* end with no schedule left: also the record that keeps this line itself out of the journal */
+        CommandResult res;
+        TpStatus cs = nested(&u, &res, "schedule none");
+        if (st == TP_OK) st = cs;
+        else err_set(st, "%s", why);
+        if (st != TP_OK) {
+            snprintf(u.st.stage, sizeof u.st.stage, "failed");
+            snprintf(u.st.last, sizeof u.st.last, "%.199s", err_msg());
+        }
+        save_state(&u);
     }
-    save_state(&u);
     cJSON_Delete(u.history);
     target_close(u.t);
     r->changed = 1;

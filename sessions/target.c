@@ -66,7 +66,7 @@ static TpStatus accel_from_pairs(AccelParams *p, const char *pairs)
     size_t u = strlen(json);
     snprintf(json + u, sizeof json - u, "}");
     TpStatus st = accel_params_parse(p, json);
-    return st == TP_OK ? TP_OK : err_wrap(st, "target accel:%s: ", pairs);
+    return st == TP_OK ? TP_OK : err_wrap(TP_EINVAL, "target accel:%s: ", pairs);
 }
 
 TpStatus target_open(const char *spec, const char *session_dir, Target **out)
