@@ -254,7 +254,9 @@ static TpStatus connections(Run *u, int *stopped)
         long before = s->trainer.step;
         st = nested(u, &res, "train steps=%ld%s", c->every, ran ? " undo=0" : "");
         ran += s->trainer.step - before;
-        if (st == TP_OK && s->trainer.step - before < c->every) *stopped = 1;
+        /* short of the steps asked: the end of the session's epochs (the next train extends them) or
+         * the user stopped it */
+        if (st == TP_OK && s->trainer.step - before < c->every && !train_finished(&s->trainer)) *stopped = 1;
         if (*stopped) break;
     }
     if (st != TP_OK) return st;
