@@ -84,6 +84,19 @@ static TpStatus parse(Cfg *c, const Command *cmd, const Session *s)
     return TP_OK;
 }
 
+/* Density of the recurrent layers' weight matrices. */
+static double layer_density(const Model *m)
+{
+    size_t live = 0, all = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        if (p->layer < 0 || p->kind != PARAM_WEIGHT) continue;
+        for (size_t k = 0; k < p->n; k++) live += m->mask[p->off + k];
+        all += p->n;
+    }
+    return all ? (double)live / (double)all : 1.0;
+}
+
 static void save_state(Run *u)
 {
     cJSON *j = cJSON_CreateObject();
@@ -99,6 +112,7 @@ static void save_state(Run *u)
     if (isfinite(st->ppl)) cJSON_AddNumberToObject(j, "ppl", st->ppl);
     cJSON *sz = cJSON_AddArrayToObject(j, "sizes");
     for (int l = 0; l < u->s->model.cfg.n_layers; l++) cJSON_AddItemToArray(sz, cJSON_CreateNumber(u->s->model.cfg.hidden[l]));
+    cJSON_AddNumberToObject(j, "density", layer_density(&u->s->model));
     cJSON_AddStringToObject(j, "curve_run", st->curve_run);
     cJSON_AddStringToObject(j, "last", st->last);
     cJSON_AddItemToObject(j, "history", cJSON_Duplicate(u->history, 1));
@@ -136,19 +150,6 @@ static TpStatus nested(Run *u, CommandResult *res, const char *fmt, ...)
     va_end(ap);
     TpStatus st = command_execute_nested(u->s, line, res);
     return st == TP_OK ? st : err_wrap(st, "schedule hwgp: `%s`: ", line);
-}
-
-/* Density of the recurrent layers' weight matrices. */
-static double layer_density(const Model *m)
-{
-    size_t live = 0, all = 0;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const ModelParam *p = &m->p[i];
-        if (p->layer < 0 || p->kind != PARAM_WEIGHT) continue;
-        for (size_t k = 0; k < p->n; k++) live += m->mask[p->off + k];
-        all += p->n;
-    }
-    return all ? (double)live / (double)all : 1.0;
 }
 
 static int progress(void *ctx, double f, int round, int rounds, double el)
