@@ -103,6 +103,9 @@ layers_us() {
     sizes=$(echo $hs | tr ' ' '\n' | sort -n -u | paste -sd, -)
     local args=(profile --target "$TARGET" --sizes "$sizes" --threads "$threads" --json "${reps[@]}")
     [ "$pat" != dense ] && args+=(--pattern "$pat" --sparsity "$sp")
+    if [ "$(jq -r .cell "$exp/config.json")" = hlstm ]; then  # the accel target models H-LSTM; cpu does not yet
+        args+=(--cell hlstm --gate-hidden "$(jq -r .gate_hidden "$exp/config.json")")
+    fi
     json=$("$BIN" "${args[@]}") || return 1
     for h in $hs; do
         local us
