@@ -26,6 +26,7 @@
 #include "sessions/profile.h"
 #include "sessions/replay.h"
 #include "sessions/target.h"
+#include "sessions/view.h"
 #include "word_fixture.h"
 
 static int group_setup(void **state)
@@ -126,6 +127,14 @@ static void test_hwgp_on_accel_replays(void **state)
     assert_int_equal(hwgp_status_load(dir, &hs), TP_OK);
     assert_true(hs.have && !strcmp(hs.stage, "done") && fabs(hs.budget_us - budget) < 1e-5);
     assert_int_equal(hs.sizes[0], s.model.cfg.hidden[0]);
+    /* the Latency screen's view: the target's curve, and the run's phase, budget and latency now */
+    ViewLatency v;
+    assert_int_equal(view_latency_load(&v, &s), TP_OK);
+    assert_true(v.have);
+    assert_string_equal(v.target, "accel:rows=64,cols=64");
+    assert_non_null(strstr(v.hwgp, "hwgp phase"));
+    assert_non_null(strstr(v.hwgp, "(done) on accel:rows=64,cols=64: budget"));
+    view_latency_free(&v);
     /* the journal holds what it drove: resizes, trains, the gp schedule; not the hwgp line */
     JournalEntry *je;
     int n, torn, resizes = 0, gps = 0;
