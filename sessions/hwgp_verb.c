@@ -251,10 +251,15 @@ static TpStatus connections(Run *u, int *stopped)
     long cap = (long)c->cycles * (c->batches + c->every * (s->gp.sched.cfg.max_prunes + 3)) + c->every, ran = 0;
     size_t nnz0 = 0;
     for (size_t i = 0; i < s->model.n_params; i++) nnz0 += s->model.mask[i];
+    long events = s->gp.sched_events;
     while (st == TP_OK && !(s->gp.sched.finished || s->gp.sched.done_pending) && ran < cap) {
         long before = s->trainer.step;
         st = nested(u, &res, "train steps=%ld%s", c->every, ran ? " undo=0" : "");
         ran += s->trainer.step - before;
+        if (s->gp.sched_events != events) /* the GP actions of this stretch: the last one, and how many */
+            log_line(u, "phase %d connections: %s (%ld GP action%s in steps %ld..%ld)", u->st.phase, s->gp.last_event,
+                     s->gp.sched_events - events, s->gp.sched_events - events == 1 ? "" : "s", before, s->trainer.step);
+        events = s->gp.sched_events;
         /* short of the steps asked: the end of the session's epochs (the next train extends them) or
          * the user stopped it */
         if (st == TP_OK && s->trainer.step - before < c->every && !train_finished(&s->trainer)) *stopped = 1;

@@ -271,11 +271,20 @@ static TpStatus run_shell(const char *cmd, double timeout_s, RunResult *r)
         if (f[0].revents) slurp(po[0], r->out, &uo, &eo);
         if (f[1].revents) slurp(pe[0], r->err, &ue, &ee);
     }
-    if (r->timed_out || !eo || !ee) kill(-pid, SIGKILL); /* the whole group: sh and what it started */
     close(po[0]);
     close(pe[0]);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    pid_t w = 0;
+    /* the outputs are closed: the command may still run (it closed them itself) until the deadline */
+    while (!r->timed_out && (w = waitpid(pid, &status, WNOHANG)) == 0) {
+        if (clock_now() >= deadline) r->timed_out = 1;
+        else usleep(2000);
+    }
+    if (w != pid) {
+        kill(-pid, SIGKILL); /* the whole group: sh and what it started */
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    } else if (!eo || !ee)
+        kill(-pid, SIGKILL); /* the shell is gone but something it started holds the outputs */
     if (WIFEXITED(status)) r->exited = 1, r->code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) r->signaled = WTERMSIG(status);
     return TP_OK;

@@ -171,6 +171,14 @@ static void test_cmd_failures(void **state)
     assert_true(clock_now() - t0 < 10);
     assert_non_null(strstr(err_msg(), "did not finish within 0.5 s"));
     target_close(t);
+    /* one that closes its outputs and goes on running is killed at its timeout too */
+    write_target("quiet", "command = exec >&- 2>&-; sleep 30\ntimeout_s = 0.5\nrepeat = 1\n");
+    assert_int_equal(target_open("cmd:quiet", NULL, &t), TP_OK);
+    t0 = clock_now();
+    assert_int_equal(target_measure(t, &q, &med, &p10, &p90), TP_EIO);
+    assert_true(clock_now() - t0 < 10);
+    assert_non_null(strstr(err_msg(), "did not finish within 0.5 s"));
+    target_close(t);
     assert_int_equal(target_open("cmd:garbage", NULL, &t), TP_OK);
     assert_int_equal(target_measure(t, &q, &med, &p10, &p90), TP_EIO);
     assert_non_null(strstr(err_msg(), "'12 apples'"));
