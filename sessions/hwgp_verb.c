@@ -124,15 +124,17 @@ static void save_state(Run *u)
     free(text);
 }
 
-static void log_line(Run *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(Run *u, const char *fmt, ...)
+/* A decision: a line of SESSION/hwgp.log and, unless detail, of the verb's text (whose size is
+ * bounded: the GP actions of every stretch go to the log only). */
+static void log_line(Run *u, int detail, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void log_line(Run *u, int detail, const char *fmt, ...)
 {
     char line[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    command_say(u->r, "%s\n", line);
+    if (!detail) command_say(u->r, "%s\n", line);
     snprintf(u->st.last, sizeof u->st.last, "%.199s", line);
     char path[4400], full[480];
     snprintf(full, sizeof full, "step %ld: %s", u->s->trainer.step, line);
@@ -257,7 +259,7 @@ static TpStatus connections(Run *u, int *stopped)
         st = nested(u, &res, "train steps=%ld%s", c->every, ran ? " undo=0" : "");
         ran += s->trainer.step - before;
         if (s->gp.sched_events != events) /* the GP actions of this stretch: the last one, and how many */
-            log_line(u, "phase %d connections: %s (%ld GP action%s in steps %ld..%ld)", u->st.phase, s->gp.last_event,
+            log_line(u, 1, "phase %d connections: %s (%ld GP action%s in steps %ld..%ld)", u->st.phase, s->gp.last_event,
                      s->gp.sched_events - events, s->gp.sched_events - events == 1 ? "" : "s", before, s->trainer.step);
         events = s->gp.sched_events;
         /* short of the steps asked: the end of the session's epochs (the next train extends them) or
@@ -268,7 +270,7 @@ static TpStatus connections(Run *u, int *stopped)
     if (st != TP_OK) return st;
     size_t nnz = 0;
     for (size_t i = 0; i < s->model.n_params; i++) nnz += s->model.mask[i];
-    log_line(u, "phase %d connections: GP cycle(s) over %ld steps, non-zeros %zu -> %zu (%s)", u->st.phase, ran, nnz0, nnz,
+    log_line(u, 0, "phase %d connections: GP cycle(s) over %ld steps, non-zeros %zu -> %zu (%s)", u->st.phase, ran, nnz0, nnz,
              s->gp.last_event[0] ? s->gp.last_event : "no event");
     return nested(u, &res, "schedule none");
 }
@@ -296,14 +298,14 @@ static TpStatus dimensions(Run *u, int *changed, int *met)
         if (out[l] > h) st = nested(u, &res, "resize layer=%d hidden=%d init=grad batches=%d", l, out[l], u->c.batches);
         else st = nested(u, &res, "resize layer=%d hidden=%d", l, out[l]);
         if (st == TP_OK)
-            log_line(u, "phase %d dimensions: layer %d %d -> %d (%s on %s, curve %s)", u->st.phase, l, h, out[l],
+            log_line(u, 0, "phase %d dimensions: layer %d %d -> %d (%s on %s, curve %s)", u->st.phase, l, h, out[l],
                      out[l] > h ? "grown to the right edge of its plateau" : "shrunk to the step that fits", u->st.target,
                      c.run);
         *changed = 1;
     }
     if (st == TP_OK) {
         u->st.latency_us = model_latency(&c, s);
-        log_line(u, "phase %d dimensions: latency on %s %.4g -> %.4g us (budget %.4g us%s)", u->st.phase, u->st.target, now,
+        log_line(u, 0, "phase %d dimensions: latency on %s %.4g -> %.4g us (budget %.4g us%s)", u->st.phase, u->st.target, now,
                  u->st.latency_us, u->st.budget_us, *met ? ", met" : ", NOT met: no hysteresis point fits");
     }
     hysteresis_free(&a);
@@ -333,7 +335,7 @@ static TpStatus drive(Run *u)
     u->st.budget_us = u->c.budget_us > 0 ? u->c.budget_us : u->st.base_latency_us / u->c.speedup;
     hysteresis_free(&a);
     latency_curve_free(&c);
-    log_line(u, "hwgp on %s: latency now %.4g us, budget %.4g us, valid ppl %.2f (tolerance %g)", u->st.target,
+    log_line(u, 0, "hwgp on %s: latency now %.4g us, budget %.4g us, valid ppl %.2f (tolerance %g)", u->st.target,
              u->st.base_latency_us, u->st.budget_us, u->st.base_ppl, u->c.tolerance);
     record(u, "start", u->st.latency_us);
     int stopped = 0, changed = 0, met = 0, done = 0;
@@ -345,7 +347,7 @@ static TpStatus drive(Run *u)
         record(u, "phase", u->st.latency_us);
         int ok = u->st.ppl <= u->st.base_ppl + u->c.tolerance;
         done = !changed && met && ok;
-        log_line(u, "phase %d: sizes %s, budget %s, valid ppl %.2f (%s)", p, changed ? "changed" : "stable",
+        log_line(u, 0, "phase %d: sizes %s, budget %s, valid ppl %.2f (%s)", p, changed ? "changed" : "stable",
                  met ? "met" : "not met", u->st.ppl, ok ? "within tolerance" : "above tolerance");
     }
     if (st == TP_OK && !stopped && !done && changed) { /* retrain at the sizes the last phase chose */
@@ -355,7 +357,7 @@ static TpStatus drive(Run *u)
     }
     if (st != TP_OK) return st;
     snprintf(u->st.stage, sizeof u->st.stage, "%s", stopped ? "stopped" : "done");
-    log_line(u, "hwgp %s: sizes stable %s, latency %.4g us on %s (budget %.4g, was %.4g), valid ppl %.2f (was %.2f)",
+    log_line(u, 0, "hwgp %s: sizes stable %s, latency %.4g us on %s (budget %.4g, was %.4g), valid ppl %.2f (was %.2f)",
              stopped ? "stopped" : "done", done ? "yes" : "no", u->st.latency_us, u->st.target, u->st.budget_us,
              u->st.base_latency_us, u->st.ppl, u->st.base_ppl);
     return TP_OK;
@@ -385,11 +387,14 @@ TpStatus command_verb_hwgp(Session *s, const Command *cmd, CommandResult *r)
      * changed, nothing is written */
     int touched = command_exec_records() > 0;
     if (st == TP_OK || touched) {
-        /* end with no schedule left: also the record that keeps this line itself out of the journal */
-        CommandResult res;
-        TpStatus cs = nested(&u, &res, "schedule none");
-        if (st == TP_OK) st = cs;
-        else err_set(st, "%s", why);
+        /* end with no schedule left; when nothing was journaled, this is also the record that keeps
+         * the hwgp line itself out of the journal (replay never measures) */
+        if (s->gp.sched.cfg.kind != SCHEDULE_OFF || !touched) {
+            CommandResult res;
+            TpStatus cs = nested(&u, &res, "schedule none");
+            if (st == TP_OK) st = cs;
+            else err_set(st, "%s", why);
+        }
         if (st != TP_OK) {
             snprintf(u.st.stage, sizeof u.st.stage, "failed");
             snprintf(u.st.last, sizeof u.st.last, "%.199s", err_msg());
