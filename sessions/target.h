@@ -14,7 +14,8 @@
  *                   the targets/ directory beside the binary's build directory
  *
  * NAME.target (the format is fixed; another engineer writes the bundled ones): lines `key = value`,
- * blank lines and lines starting with `#` ignored; keys
+ * blank lines and lines starting with `#` ignored (timeout_s and repeat may end in ` # comment`;
+ * command and requires go to the shell whole, which reads ` #...` as a comment itself); keys
  *   description  one line for humans
  *   command      a shell command template (run by /bin/sh -c) with the placeholders {hidden} {input}
  *                {batch} {seq} {density} {pattern} {threads}; it prints one number, the microseconds

@@ -78,7 +78,11 @@ TpStatus target_cmd_parse(TargetCmd *c, const char *name, const char *path, cons
         if (!eq) return err_set(TP_EFORMAT, "%s:%d: expected 'key = value', got '%.60s'", path, lineno, l);
         *eq = '\0';
         char *k = trim(l), *v = trim(eq + 1);
-        char *end;
+        char *end, *hash = strstr(v, " #");
+        if (hash && (!strcmp(k, "timeout_s") || !strcmp(k, "repeat"))) { /* a number may carry a comment */
+            *hash = '\0';
+            v = trim(v);
+        }
         if (!strcmp(k, "description")) snprintf(c->description, sizeof c->description, "%s", v);
         else if (!strcmp(k, "command") || !strcmp(k, "requires")) {
             char *dst = !strcmp(k, "command") ? c->command : c->requires;

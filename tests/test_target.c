@@ -112,7 +112,7 @@ static void test_cmd_good(void **state)
     write_target("good", "# a fake runtime: the time is hidden/8 + batch\n"
                          "description = fake\n"
                          "command = echo warming up; echo $(( {hidden} / 8 + {batch} ))\n"
-                         "repeat = 3\n");
+                         "repeat = 3   # runs, median taken\n");
     write_target("echo", "command = echo {hidden} {input} {batch} {seq} {density} {pattern} {threads}\n");
     Target *t;
     assert_int_equal(target_open("cmd:good", NULL, &t), TP_OK);
