@@ -81,6 +81,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
+.PHONY: bench-ptb-hwgp
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -240,6 +241,12 @@ bench-sparse: deps $(BUILD)/bench/bench_sparse
 bench-infer: $(BUILD)/bench/bench_infer
 	@[ -n "$(MODEL)" ] || { echo "usage: make bench-infer MODEL=EXPORTDIR [BENCH_INFER_ARGS=...]"; exit 2; }
 	./$(BUILD)/bench/bench_infer $(MODEL) $(BENCH_INFER_ARGS)
+
+# Hardware-guided grow-and-prune on the PTB baseline (issue 13): results table and gnuplot figures in
+# bench/out/ptb-hwgp.  make bench-ptb-hwgp [HWGP_SESSION=runs/ptb-small] [HWGP_ARGS='--target cpu --speedup 4']
+HWGP_SESSION ?= runs/ptb-small
+bench-ptb-hwgp: $(BIN)
+	bash bench/bench_ptb_hwgp.sh --session $(HWGP_SESSION) $(HWGP_ARGS)
 
 clean:
 	rm -rf build build-asan

@@ -16,6 +16,9 @@ int cmd_tui(int argc, char **argv);
 int cmd_dse(int argc, char **argv);
 int cmd_learn(int argc, char **argv);     /* cli/cmd_learn.c */
 int cmd_explain(int argc, char **argv);
+int cmd_compress(int argc, char **argv);
+/* Usage of `topiary compress` (cmd_compress.c), for `topiary help compress`. */
+const char *cmd_compress_usage(void);
 
 /* Usage of `topiary learn` and `topiary explain` (cmd_learn.c), for `topiary help learn`. */
 const char *cmd_learn_usage(void);

@@ -1,6 +1,6 @@
 /* cli/cmd_profile: the `topiary profile` subcommand (DESIGN 2.1).
  *
- *   topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]
+ *   topiary profile [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]
  *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row|block [--block RxC]] [--reps N]
  *                   [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]
  *                   [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]
@@ -33,7 +33,8 @@ static int fail(TpStatus s) { return cli_fail("profile", s); }
 
 const char *cmd_profile_usage(void)
 {
-    return "usage: topiary profile [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
+    return "usage: topiary profile [--target cpu|cuda|accel[:K=V,...|:FILE]|cmd:NAME]\n"
+           "                       [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
            "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|row|block [--block RxC]]\n"
            "                       [--reps N]\n"
            "                       [--budget-s S] [--margin M] [--noise band|margin] [--seed N] [--accel FILE]\n"
@@ -52,6 +53,9 @@ const char *cmd_profile_usage(void)
            "(engine/sparse; block: BSR with whole --block 16x1|8x1|4x4 blocks, default 16x1, as pattern=block pruning\n"
            "leaves them; the accel model has row only).  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
            "medians with the margin alone (a busy machine stretches p90 far beyond the median's uncertainty).\n"
+           "--target measures on a latency target: cpu (topiary's runtime), cuda, accel (the model; accel:rows=64,cols=64\n"
+           "or accel:FILE.json) or cmd:NAME (an external runtime: NAME.target in $TOPIARY_TARGETS, ./targets or the\n"
+           "repository's targets/; see docs/latency.md); the curve's fingerprint records the target.\n"
            "--analyze reads curves\n"
            "(TSV) and compares sweeps of the same conditions (overlap of hysteresis points).\n";
 }
@@ -100,6 +104,7 @@ static const CliOption OPTIONS[] = {
     {"noise", required_argument, .id = OPT_REQUEST}, {"accel", required_argument, .id = OPT_REQUEST},
     {"cell", required_argument, .id = OPT_REQUEST}, {"gate-hidden", required_argument, .id = OPT_REQUEST},
     {"gate_hidden", required_argument, .id = OPT_REQUEST}, {"seed", required_argument, .id = OPT_REQUEST},
+    {"target", required_argument, .id = OPT_REQUEST},
     {NULL}};
 
 int cmd_profile(int argc, char **argv)

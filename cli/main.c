@@ -18,10 +18,12 @@ const char CLI_SUBCOMMANDS[] =
     "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
-    "  profile  [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
+    "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
     "  dse      --session DIR [--rows LIST] [--cols LIST] [--sram-kib LIST] ... [--out FILE.tsv] [--plot FILE.png]\n"
     "           [--json]   accelerator design-space exploration for the model: latency, area, Pareto set\n"
+    "  compress --session DIR --target T --budget-us X|--speedup R [...]   hardware-guided grow-and-prune\n"
+    "           (schedule hwgp, headless, journaled; 'help compress')\n"
     "  export   --session DIR --out EXPORTDIR     export the model (PyTorch names, config, vocabulary)\n"
     "  replay   --session DIR (--verify | --out DIR)  re-run the journal from the initial state\n"
     "  plot     --session DIR --chart NAME [--out FILE.png|.svg] [--ascii] [--size WxH]\n"
@@ -35,7 +37,7 @@ const char CLI_SUBCOMMANDS[] =
     "Options take their value as --name VALUE or --name=VALUE.\n";
 
 static const char *const SUBCOMMAND_NAMES[] = {"tui", "train", "eval", "run", "profile", "dse", "export",
-                                                "replay", "plot", "info", "help", "learn", "explain"};
+                                                "replay", "plot", "info", "help", "learn", "explain", "compress"};
 #define N_SUBCOMMANDS (sizeof SUBCOMMAND_NAMES / sizeof SUBCOMMAND_NAMES[0])
 
 /* "unknown command 'X'" with the closest subcommand (or, for help, verb) within 2 edits; exit 2. */
@@ -64,6 +66,10 @@ static void print_help(const char *cmd)
     if (cmd && !strcmp(cmd, "dse")) printf("%s\nin a session (command language):\n", cmd_dse_usage());
     if (cmd && !strcmp(cmd, "learn")) {
         fputs(cmd_learn_usage(), stdout);
+        return;
+    }
+    if (cmd && !strcmp(cmd, "compress")) {
+        fputs(cmd_compress_usage(), stdout);
         return;
     }
     if (cmd && command_help(cmd)) { /* a verb of the command language */
@@ -109,7 +115,8 @@ int main(int argc, char **argv)
         int (*run)(int argc, char **argv);
     } SUB[] = {{"train", cmd_train}, {"eval", cmd_eval},       {"run", cmd_run},         {"replay", cmd_replay},
                {"plot", cmd_plot},   {"export", cmd_export},   {"profile", cmd_profile},
-               {"dse", cmd_dse}, {"learn", cmd_learn},  {"explain", cmd_explain}};
+               {"dse", cmd_dse}, {"learn", cmd_learn},  {"explain", cmd_explain},
+               {"compress", cmd_compress}};
     for (size_t i = 0; i < sizeof SUB / sizeof SUB[0]; i++)
         if (!strcmp(cmd, SUB[i].name)) return SUB[i].run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info();

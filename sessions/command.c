@@ -1,4 +1,4 @@
-/* sessions/command: see command.h.  One table (VERBS) drives parsing, validation, help text and
+/* sessions/command: see command.h.  One table (sessions/command_table.c) drives parsing, validation, help text and
  * dispatch, so what `help` says is what the parser accepts. */
 #include "sessions/command.h"
 
@@ -14,224 +14,15 @@
 #include "sessions/journal.h"
 #include "sessions/snapshot.h"
 
-/* ==== verb table ================================================================================ */
+/* ==== the verb table (sessions/command_table.c) ================================================= */
 
-/* The keys' specs are the public CommandKeySpec (command_key_spec hands them out as they are). */
-#define K_INT COMMAND_KEY_INT /* short names for the table below */
+#define K_INT COMMAND_KEY_INT
 #define K_NUM COMMAND_KEY_NUM
 #define K_STR COMMAND_KEY_STR
 #define K_ENUM COMMAND_KEY_ENUM
 typedef CommandKeySpec KeySpec;
-
-typedef TpStatus (*VerbFn)(Session *s, const Command *c, CommandResult *r);
-
-typedef struct {
-    const char *verb;
-    const char *synopsis;
-    const char *summary;
-    const char *words;       /* allowed positional words "none|agp|gp", or NULL */
-    unsigned policy;         /* VERB_* below: undo snapshot, when, what the journal records */
-    int journaled;           /* journal after success                      */
-    const char *needs;       /* not built yet: "not available yet: needs ..." */
-    VerbFn run;
-    KeySpec keys[16];
-} VerbSpec;
-
-/* The undo/journal policy of a verb (VerbSpec.policy), applied by command_execute:
- *   VERB_UNDO     an undo snapshot before it runs
- *   VERB_DRY      dry=1 previews: no undo snapshot, no journal entry
- *   VERB_APPLY    changes the session only with apply=1, and only if there is something to apply:
- *                 the verb takes the undo snapshot itself (command_undo_point) right before it changes
- *                 anything, and is journaled only then
- *   VERB_TRAINS   trains: the journal records `train steps=<the steps it really ran>` (so replay
- *                 repeats exactly this, whatever stopped it), nothing when no step ran; a bare
- *                 call on a session whose epochs are complete changes nothing (no undo snapshot)
- *   VERB_RECORDS  the journal records what the verb reported through command_record() (the
- *                 resolved command, e.g. the resize a recommendation made), nothing if it did not
- *   VERB_NOTE     a journal annotation (`event`): changes nothing, never journaled again
- *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
- *                 any other change drops */
-enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
-       VERB_HISTORY = 64u };
-
-#define END {NULL, 0, 0, 0, NULL, NULL}
-static const VerbSpec VERBS[] = {
-    {"train", "train steps=N | epochs=N | train [limit=N] [undo=0]",
-     "train for N minibatches or N epochs, or (bare) to the end of the session's epochs (validation at each epoch end)",
-     NULL, VERB_UNDO | VERB_TRAINS, 1, NULL, command_verb_train,
-     {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
-      {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"},
-      {"undo", K_INT, 0, 1, NULL, "0: no undo point (the journal's later records of one train)"}, END}},
-    {"eval", "eval [split=valid|test]", "perplexity of a split (DESIGN 2.5 protocol)", NULL, 0, 0, NULL, command_verb_eval,
-     {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"}, END}},
-    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [pattern=block block=RxC] [dry=1]",
-     "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_grow,
-     {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
-      {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
-      {"init", K_ENUM, 0, 0, "zero|grad", "new weights: 0 (RigL) or -lr*G (NeST)"},
-      {"batches", K_INT, 1, 1e6, NULL, "minibatches of gradient to score with (default 20)"},
-      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
-      {"recoverable", K_INT, 0, 1, NULL, "0: entries pruned before never regrow"},
-      {"pattern", K_ENUM, 0, 0, "unstructured|block", "block = grow whole RxC blocks (block-summed gradient)"},
-      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape, rows x columns (pattern=block; default 16x1)"},
-      {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
-    {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row|block [block=RxC]] [ih=R hh=R] [scope=matrix|global] [dry=1]",
-     "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS; block: whole RxC blocks by L2 norm)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_prune,
-     {{"ratio", K_NUM, 0, 1, NULL, "remove this fraction of the LIVE weights (0.5 twice: 50 %, then 75 % sparse)"},
-      {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
-      {"sparsity", K_NUM, 0, 1, NULL, "prune the selected matrices TO this sparsity"},
-      {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
-      {"pattern", K_ENUM, 0, 0, "unstructured|row|block", "row = equal count per row; block = whole RxC blocks"},
-      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape, rows x columns (pattern=block; default 16x1)"},
-      {"ih", K_NUM, 0, 1, NULL, "amount for *.w_ih (dual-ratio)"},
-      {"hh", K_NUM, 0, 1, NULL, "amount for *.w_hh (dual-ratio)"},
-      {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
-      {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
-    {"resize", "resize layer=L hidden=H [init=fanin|grad|zero] [batches=K]",
-     "change a layer's hidden size: the least important units go; new units grow (NeST with init=grad)", NULL, VERB_UNDO, 1,
-     NULL, command_verb_resize,
-     {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
-      {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
-      {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
-    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau, undo_confirm", NULL, 0, 1, NULL,
-     command_verb_set,
-     {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
-      {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
-      {"log_every", K_INT, 1, 1e8, NULL, "metrics row every N steps"},
-      {"eval_batch", K_INT, 1, 1e5, NULL, "evaluation streams (1 = protocol)"},
-      {"lr_decay", K_NUM, 1e-6, 1, NULL, "per-epoch factor after decay_start"},
-      {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"},
-      {"state.tau", K_NUM, 0, 1e3, NULL, "hidden-state threshold (as state tau=T)"},
-      {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"},
-      {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"}, END}},
-    {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]",
-     "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune)", "none|agp|gp", 0, 1, NULL,
-     command_verb_schedule,
-     {{"from", K_NUM, 0, 1, NULL, "AGP initial sparsity"}, {"to", K_NUM, 0, 1, NULL, "AGP final sparsity"},
-      {"start", K_INT, 0, 1e12, NULL, "AGP first step (absolute; default: now)"},
-      {"end", K_INT, 0, 1e12, NULL, "AGP last step (absolute)"},
-      {"span", K_INT, 1, 1e12, NULL, "AGP: end = start + span (instead of end=)"},
-      {"every", K_INT, 1, 1e9, NULL, "AGP: steps between prunings; GP: retraining steps"},
-      {"grow", K_NUM, 0, 1, NULL, "GP growth ratio"}, {"prune", K_NUM, 0, 1, NULL, "GP pruning ratio per step"},
-      {"tolerance", K_NUM, 0, 1e6, NULL, "GP: allowed validation-ppl rise over the best"},
-      {"batches", K_INT, 1, 1e6, NULL, "GP: minibatches of gradient per growth"},
-      {"cycles", K_INT, 1, 1e6, NULL, "GP: growth+pruning cycles"},
-      {"params", K_STR, 0, 0, NULL, "tensors to prune/grow (globs; default: weight matrices)"},
-      {"pattern", K_ENUM, 0, 0, "unstructured|block", "block = prune and grow whole RxC blocks"},
-      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape (pattern=block; default 16x1)"}, END}},
-    {"profile", "profile [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] ...",
-     "measure layer latency against hidden size (appends to latency.tsv)", NULL, 0, 1, NULL, command_verb_profile,
-     {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
-      {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
-      {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, {"input", K_INT, 0, 65536, NULL, "input size (0 = hidden)"},
-      {"sparsity", K_NUM, 0, 0.999, NULL, "fraction of zero weights"},
-      {"pattern", K_ENUM, 0, 0, "dense|csr|sell|row|block", "sparsity pattern (layout)"},
-      {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "pattern=block: block shape (default 16x1)"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (default: fill budget_s)"},
-      {"budget_s", K_NUM, 1, 86400, NULL, "time for the sweep (default 60)"},
-      {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"}, END}},
-    {"recommend", "recommend [layer=L] [budget_us=X] [apply=1]",
-     "latency-optimal size for a layer (newest profile); apply=1 resizes the layer to it (journaled as that resize, undoable)",
-     NULL, VERB_UNDO | VERB_APPLY | VERB_RECORDS, 1, NULL, command_verb_recommend,
-     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"},
-      {"apply", K_INT, 0, 1, NULL, "1: resize the layer to the recommended size"}, END}},
-    {"dse", "dse [rows=LIST] [cols=LIST] [sram_kib=LIST] [dram_gbps=LIST] [clock_mhz=LIST] [batch=B] [budget_us=X] [out=FILE.tsv] [plot=FILE.png] ...",
-     "design-space exploration: sweep the accelerator model's array, SRAM, bandwidth and clock for this model (sizes, masks) and mark the Pareto set of latency vs area (read-only)",
-     NULL, 0, 0, NULL, command_verb_dse,
-     {{"rows", K_STR, 0, 0, NULL, "array rows: a,b,c or A:B:STEP (default 16,32,64,128,256)"},
-      {"cols", K_STR, 0, 0, NULL, "array columns (default 16,32,64,128,256)"},
-      {"sram_kib", K_STR, 0, 0, NULL, "weight buffer, KiB (default 128,512,2048,8192)"},
-      {"dram_gbps", K_STR, 0, 0, NULL, "DRAM bandwidth, GB/s (default 12.8,25.6,51.2)"},
-      {"clock_mhz", K_STR, 0, 0, NULL, "clock, MHz (default 700)"},
-      {"batch", K_INT, 1, 1e5, NULL, "streams per step (default 1)"},
-      {"budget_us", K_NUM, 0, 1e12, NULL, "choose the smallest design within this latency per step"},
-      {"area_pe", K_NUM, 0, 1e6, NULL, "area proxy: mm2 per PE (default 0.00121, TPU v1)"},
-      {"area_kib", K_NUM, 0, 1e6, NULL, "area proxy: mm2 per KiB of SRAM (default 0.0039, TPU v1)"},
-      {"accel", K_STR, 0, 0, NULL, "the other accelerator parameters (JSON file; default built in)"},
-      {"out", K_STR, 0, 0, NULL, "TSV of every design"}, {"plot", K_STR, 0, 0, NULL, "figure FILE.png or FILE.svg (gnuplot)"},
-      {"all", K_INT, 0, 1, NULL, "1: list every design, not only the Pareto front"}, END}},
-    {"state", "state tau=T", "hidden-state thresholding (DESIGN 3.4): h = 0 where |h| <= T (0 = off)", NULL, 0, 1,
-     NULL, command_verb_state, {{"tau", K_NUM, 0, 1e3, NULL, "threshold"}, END}},
-    {"snapshot", "snapshot [name=NAME]", "save an undo point under a name", NULL, VERB_HISTORY, 1, NULL, command_verb_snapshot,
-     {{"name", K_STR, 0, 0, NULL, "letters, digits, - and _"}, END}},
-    {"snapshots", "snapshots", "list snapshots with step, validation ppl and size", NULL, 0, 0, NULL, command_verb_snapshots,
-     {END}},
-    {"undo", "undo [force=1]", "back to the state before the last train/grow/prune/resize (more than undo_confirm steps: asks for force=1)",
-     NULL, VERB_HISTORY, 1, NULL, command_verb_undo,
-     {{"force", K_INT, 1, 1, NULL, "1: go ahead although it undoes more than undo_confirm training steps"}, END}},
-    {"redo", "redo", "forward again to the state the last undo left (until another change)", NULL, VERB_HISTORY, 1, NULL,
-     command_verb_redo, {END}},
-    {"event", "event step=S kind=prune|grow|restore nnz=N",
-     "journal only: a schedule's change, checked by replay against its own events.tsv, never executed", NULL, VERB_NOTE, 1,
-     NULL, command_verb_event,
-     {{"step", K_INT, 0, 1e15, NULL, "the step of the change"}, {"kind", K_ENUM, 0, 0, "prune|grow|restore", "what it was"},
-      {"nnz", K_INT, 0, 1e15, NULL, "non-zeros after it"}, END}},
-    {"restore", "restore name=NAME", "back to a named snapshot", NULL, 0, 1, NULL, command_verb_restore,
-     {{"name", K_STR, 0, 0, NULL, "snapshot name"}, END}},
-    {"export", "export out=DIR", "write the model for PyTorch and topiary eval --model", NULL, 0, 0,
-     NULL, command_verb_export, {{"out", K_STR, 0, 0, NULL, "export directory"}, END}},
-    {"plot", "plot chart=ppl|loss|sparsity|nnz|lr|tokens|latency [out=FILE.png|.svg]",
-     "a publication plot through gnuplot (default SESSION/plots/CHART.png; the .gp script is kept)", NULL, 0, 0, NULL,
-     command_verb_plot,
-     {{"chart", K_ENUM, 0, 0, "ppl|loss|sparsity|nnz|lr|tokens|latency", "which chart"},
-      {"out", K_STR, 0, 0, NULL, "output file (.png or .svg)"}, END}},
-    {"save", "save", "save the session now (atomic)", NULL, 0, 0, NULL, command_verb_save, {END}},
-    {"status", "status", "step, epoch, learning rate, sizes, sparsity, last validation ppl", NULL, 0, 0, NULL, command_verb_status,
-     {END}},
-    {"lesson", "lesson list | show [name=ID] | start name=ID | mark | check [name=ID]",
-     "lessons on the bundled task: start one (records its reference values), check its exercise on this session",
-     "list|show|start|mark|check", 0, 0, NULL, command_verb_lesson,
-     {{"name", K_STR, 0, 0, NULL, "lesson id, number or name (lesson list shows them)"}, END}},
-    {"explain", "explain [TERM]", "short definition of a term the screens show (no term: the list of terms)", NULL, 0, 0,
-     NULL, command_verb_explain, {{"term", K_STR, 0, 0, NULL, "the term, as explain TERM (quote several words)"}, END}},
-    {"help", "help [VERB]", "this list, or one verb's keys", NULL, 0, 0, NULL, command_verb_help, {END}},
-    {"quit", "quit", "save and leave", NULL, 0, 0, NULL, command_verb_quit, {END}},
-};
-#define N_VERBS (sizeof VERBS / sizeof VERBS[0])
-
-static const VerbSpec *find_verb(const char *v)
-{
-    for (size_t i = 0; i < N_VERBS; i++)
-        if (!strcmp(VERBS[i].verb, v)) return &VERBS[i];
-    return NULL;
-}
-
-const char *const *command_verbs(void)
-{
-    static const char *names[N_VERBS + 1];
-    for (size_t i = 0; i < N_VERBS; i++) names[i] = VERBS[i].verb;
-    names[N_VERBS] = NULL;
-    return names;
-}
-
-const char *const *command_keys(const char *verb)
-{
-    static const char *names[16];
-    const VerbSpec *v = find_verb(verb);
-    if (!v) return NULL;
-    int k = 0;
-    for (; v->keys[k].name && k < 15; k++) names[k] = v->keys[k].name;
-    names[k] = NULL;
-    return names;
-}
-
-TpStatus command_key_spec(const char *verb, const char *key, CommandKeySpec *out)
-{
-    const VerbSpec *v = find_verb(verb);
-    if (!v) return err_set(TP_EINVAL, "unknown verb '%s'", verb);
-    for (int k = 0; v->keys[k].name; k++) {
-        const KeySpec *ks = &v->keys[k];
-        if (strcmp(ks->name, key)) continue;
-        *out = *ks;
-        return TP_OK;
-    }
-    return err_set(TP_EINVAL, "%s: unknown key '%s'", verb, key);
-}
-
-const char *command_words(const char *verb)
-{
-    const VerbSpec *v = find_verb(verb);
-    return v ? v->words : NULL;
-}
+typedef CommandVerbSpec VerbSpec;
+#define find_verb command_table_find
 
 /* What each verb's success changes besides the journal (CommandResult.views). */
 static unsigned views_of(const VerbSpec *v)
@@ -242,7 +33,7 @@ static unsigned views_of(const VerbSpec *v)
         {"redo", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"restore", COMMAND_VIEW_MODEL},
         {"prune", COMMAND_VIEW_METRICS}, {"grow", COMMAND_VIEW_METRICS}, {"resize", COMMAND_VIEW_METRICS},
         {"recommend", COMMAND_VIEW_METRICS},
-        {"eval", COMMAND_VIEW_MODEL},
+        {"eval", COMMAND_VIEW_MODEL}, {"schedule", COMMAND_VIEW_METRICS | COMMAND_VIEW_LATENCY},
     };
     unsigned views = ((v->policy & VERB_UNDO) || v->journaled) && !(v->policy & VERB_NOTE)
                          ? COMMAND_VIEW_MODEL | COMMAND_VIEW_HISTORY : 0;
@@ -337,7 +128,9 @@ TpStatus command_parse(const char *line, Command *cmd)
     const VerbSpec *v = find_verb(cmd->verb);
     if (!v) {
         SpellGuess g = SPELL_GUESS_INIT;
-        for (size_t i = 0; i < N_VERBS; i++) spell_consider(&g, cmd->verb, VERBS[i].verb);
+        size_t nv;
+        const VerbSpec *all = command_table_all(&nv);
+        for (size_t i = 0; i < nv; i++) spell_consider(&g, cmd->verb, all[i].verb);
         if (g.best) return err_set(TP_EINVAL, "column %d: unknown verb '%s' (did you mean '%s'?)", vcol, cmd->verb, g.best);
         return err_set(TP_EINVAL, "column %d: unknown verb '%s' (try 'help')", vcol, cmd->verb);
     }
@@ -579,6 +372,22 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     return st;
 }
 
+TpStatus command_execute_nested(Session *s, const char *line, CommandResult *res)
+{
+    CommandExecFrame f;
+    const char *ul = undo_line, *uv = undo_verb;
+    char rl[sizeof record_line];
+    memcpy(rl, record_line, sizeof rl);
+    int rs = record_set;
+    command_exec_save(&f);
+    TpStatus st = command_execute(s, line, res);
+    command_exec_resume(&f);
+    undo_line = ul, undo_verb = uv;
+    memcpy(record_line, rl, sizeof rl);
+    record_set = rs;
+    return st;
+}
+
 const char *command_help(const char *verb)
 {
     static char buf[16384];
@@ -604,8 +413,10 @@ const char *command_help(const char *verb)
         return buf;
     }
     ADD("commands (one per line, verb key=value ..., # starts a comment):\n");
-    for (size_t i = 0; i < N_VERBS; i++)
-        ADD("  %-10s %s%s\n", VERBS[i].verb, VERBS[i].summary, VERBS[i].needs ? " (not available yet)" : "");
+    size_t nv;
+    const VerbSpec *all = command_table_all(&nv);
+    for (size_t i = 0; i < nv; i++)
+        ADD("  %-10s %s%s\n", all[i].verb, all[i].summary, all[i].needs ? " (not available yet)" : "");
 #undef ADD
     return buf;
 }

@@ -135,6 +135,22 @@ void command_exec_end(void);
 TpStatus command_exec_record(const char *rec, long step, const char *summary);
 TpStatus command_journal_progress_as(const char *summary);
 int command_exec_records(void);
+/* The executing command's record state, saved around a nested command_execute (a verb that drives
+ * other verbs: schedule hwgp).  command_exec_resume adds the records the nested commands made, so a
+ * driving verb that made any is not journaled itself (its journal is what it drove). */
+typedef struct {
+    Session *s;
+    const char *line;
+    int trains, journaled, undo_taken;
+    long record_step; /* trainer step at the command's last record */
+    int records;      /* records the command has made             */
+    long total_at_save;
+} CommandExecFrame;
+void command_exec_save(CommandExecFrame *f);
+void command_exec_resume(const CommandExecFrame *f);
+/* command_execute from inside a verb: each nested command is undone, journaled and saved as if
+ * typed, then the executing command's state is restored. */
+TpStatus command_execute_nested(Session *s, const char *line, CommandResult *res);
 
 TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r);
@@ -156,11 +172,53 @@ TpStatus command_verb_recommend(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r);
+/* `schedule hwgp ...` (sessions/hwgp.c): the hardware-guided grow-and-prune loop, which drives the
+ * verbs gp schedule, train, resize and eval through command_execute_nested. */
+TpStatus command_verb_hwgp(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 /* sessions/command_dse.c */
 TpStatus command_verb_dse(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_lesson(Session *s, const Command *c, CommandResult *r);   /* sessions/lesson_verbs.c */
 TpStatus command_verb_explain(Session *s, const Command *c, CommandResult *r);
+
+
+/* ---- internal: the verb table (sessions/command_table.c), read by the parser, the dispatch and the
+ * help of sessions/command.c ---- */
+enum { COMMAND_MAX_KEYS = 28 };
+typedef TpStatus (*CommandVerbFn)(Session *s, const Command *c, CommandResult *r);
+
+typedef struct {
+    const char *verb;
+    const char *synopsis;
+    const char *summary;
+    const char *words;       /* allowed positional words "none|agp|gp", or NULL */
+    unsigned policy;         /* VERB_* below: undo snapshot, when, what the journal records */
+    int journaled;           /* journal after success                      */
+    const char *needs;       /* not built yet: "not available yet: needs ..." */
+    CommandVerbFn run;
+    CommandKeySpec keys[COMMAND_MAX_KEYS];
+} CommandVerbSpec;
+
+/* The undo/journal policy of a verb (CommandVerbSpec.policy), applied by command_execute:
+ *   VERB_UNDO     an undo snapshot before it runs
+ *   VERB_DRY      dry=1 previews: no undo snapshot, no journal entry
+ *   VERB_APPLY    changes the session only with apply=1, and only if there is something to apply:
+ *                 the verb takes the undo snapshot itself (command_undo_point) right before it changes
+ *                 anything, and is journaled only then
+ *   VERB_TRAINS   trains: the journal records `train steps=<the steps it really ran>` (so replay
+ *                 repeats exactly this, whatever stopped it), nothing when no step ran; a bare
+ *                 call on a session whose epochs are complete changes nothing (no undo snapshot)
+ *   VERB_RECORDS  the journal records what the verb reported through command_record() (the
+ *                 resolved command, e.g. the resize a recommendation made), nothing if it did not
+ *   VERB_NOTE     a journal annotation (`event`): changes nothing, never journaled again
+ *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
+ *                 any other change drops */
+enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
+       VERB_HISTORY = 64u };
+
+/* The verb's row, or NULL; the whole table (n rows). */
+const CommandVerbSpec *command_table_find(const char *verb);
+const CommandVerbSpec *command_table_all(size_t *n);
 
 #endif

@@ -10,13 +10,23 @@
 
 #include "sessions/journal.h"
 
-static struct {
-    Session *s;
-    const char *line;
-    int trains, journaled, undo_taken;
-    long record_step; /* trainer step at the command's last record */
-    int records;      /* records the command has made             */
-} exec;
+static CommandExecFrame exec;
+static long all_records; /* records made by any command of this process */
+
+void command_exec_save(CommandExecFrame *f)
+{
+    *f = exec;
+    f->total_at_save = all_records;
+    memset(&exec, 0, sizeof exec);
+}
+
+void command_exec_resume(const CommandExecFrame *f)
+{
+    long inner = all_records - f->total_at_save;
+    exec = *f;
+    exec.records += (int)inner;
+    if (exec.s) exec.record_step = exec.s->trainer.step;
+}
 
 void command_exec_begin(Session *s, const char *line, int trains, int journaled, int undo_taken)
 {
@@ -44,7 +54,7 @@ TpStatus command_exec_record(const char *rec, long step, const char *summary)
     buf[strcspn(buf, "\r\n#")] = '\0';
     if (!buf[0] || !exec.s) return TP_OK;
     TpStatus st = journal_append(exec.s->dir, step, buf, summary);
-    if (st == TP_OK) exec.records++;
+    if (st == TP_OK) exec.records++, all_records++;
     return st;
 }
 

@@ -67,6 +67,9 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
             return err_set(TP_EINVAL, "block '%s': expected 16x1, 8x1 or 4x4 (the runtime's block layouts)", v);
         snprintf(r->block, sizeof r->block, "%s", v);
         r->block_set = 1;
+    } else if (is(k, "target")) {
+        if (!*v || strlen(v) >= sizeof r->target) return err_set(TP_EINVAL, "target: expected cpu, cuda, accel[:...] or cmd:NAME");
+        snprintf(r->target, sizeof r->target, "%s", v);
     } else if (is(k, "cell")) {
         if (strcmp(v, "lstm") && strcmp(v, "hlstm")) return err_set(TP_EINVAL, "cell '%s': expected lstm or hlstm", v);
         snprintf(r->cell, sizeof r->cell, "%s", v);
@@ -102,6 +105,25 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
     return st;
 }
 
+/* The curve of r on r->target (sessions/target). */
+static TpStatus profile_run_target(LatencyCurve *c, AccelParams *accel, const ProfileRequest *r, const char *pattern,
+                                   const int *sizes, int n, LatencyProgressFn fn, void *ctx)
+{
+    Target *t;
+    TpStatus st = target_open(r->target, r->session_dir, &t);
+    if (st != TP_OK) return st;
+    TargetQuery q = target_query_default(0);
+    q.input = r->input, q.batch = r->batch, q.seq = r->seq, q.threads = r->threads, q.gate_hidden = r->gate_hidden;
+    q.density = 1.0 - r->sparsity;
+    snprintf(q.pattern, sizeof q.pattern, "%.15s", pattern);
+    snprintf(q.cell, sizeof q.cell, "%s", r->cell);
+    TargetSweep w = {r->reps, r->budget_s, r->seed, fn, ctx};
+    st = target_curve(t, &q, sizes, n, &w, c);
+    if (st == TP_OK && accel && target_accel(t)) *accel = *target_accel(t);
+    target_close(t);
+    return st;
+}
+
 TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *r, LatencyProgressFn fn, void *ctx)
 {
     latency_curve_init(c);
@@ -116,6 +138,8 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
         st = err_set(TP_EINVAL, "profile: sparsity %g with pattern dense: give --pattern csr, sell, row or block", r->sparsity);
     else if (r->sparsity == 0 && strcmp(r->pattern, "dense"))
         st = err_set(TP_EINVAL, "profile: pattern %s needs --sparsity S > 0", r->pattern);
+    else if (r->target[0])
+        st = profile_run_target(c, accel, r, pattern, sizes, n, fn, ctx);
     else if (!strcmp(r->backend, "accel")) {
         AccelParams p;
         st = r->accel[0] ? accel_params_load(&p, r->accel) : (accel_defaults(&p), TP_OK);
@@ -380,66 +404,6 @@ TpStatus profile_recommend(char *buf, size_t n, const LatencyCurve *c, const Hys
         say(&o, "; nearest larger size at least as fast: %d (%.3f us%s)", c->hidden[t.nearest], c->median_us[t.nearest],
             t.nearest_beyond_noise ? ", faster beyond noise" : "");
     return TP_OK;
-}
-
-/* ---- verbs ---- */
-
-typedef struct {
-    ProfileCancelFn fn;
-    void *ctx;
-} Cancel;
-
-static int verb_progress(void *ctx, double f, int round, int rounds, double el)
-{
-    (void)round, (void)rounds, (void)el;
-    const Cancel *c = ctx;
-    return c->fn ? c->fn(c->ctx, f) : 0;
-}
-
-TpStatus profile_verb(Session *s, int n, const char *const *keys, const char *const *values, ProfileCancelFn cancel,
-                      void *ctx, char *text, size_t tn, char *summary, size_t sn)
-{
-    ProfileRequest q;
-    profile_request_defaults(&q);
-    q.threads = s->task.threads > 0 ? s->task.threads : 0;
-    for (int i = 0; i < n; i++) {
-        int known;
-        TpStatus st = profile_request_set(&q, keys[i], values[i], &known);
-        if (st != TP_OK) return err_wrap(st, "profile: ");
-        if (!known) return err_set(TP_EINVAL, "profile: unknown key '%s'", keys[i]);
-    }
-    LatencyCurve c;
-    AccelParams ap;
-    HystAnalysis a;
-    Cancel cc = {cancel, ctx};
-    TpStatus st = profile_run(&c, &ap, &q, verb_progress, &cc);
-    if (st != TP_OK) return st;
-    if ((st = profile_analyze(&a, &c, q.margin, q.margin_only)) == TP_OK) {
-        if ((st = profile_session_append(s->dir, &c)) == TP_OK) {
-            profile_report(text, tn, &c, &a, strcmp(c.protocol, "model") ? NULL : &ap, 0);
-            snprintf(summary, sn, "%s: %d sizes %d..%d, %d hysteresis point(s), %d dominated; run %s", c.backend, c.n,
-                     c.hidden[0], c.hidden[c.n - 1], a.n_points, a.n_dominated, c.run);
-        }
-        hysteresis_free(&a);
-    }
-    latency_curve_free(&c);
-    return st;
-}
-
-TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, char *text, size_t tn)
-{
-    if (layer < 0 || layer >= s->model.cfg.n_layers)
-        return err_set(TP_ERANGE, "recommend: layer %d: the model has %d layer(s)", layer, s->model.cfg.n_layers);
-    LatencyCurve c;
-    HystAnalysis a;
-    TpStatus st = profile_session_latest(s->dir, &c);
-    if (st != TP_OK) return st;
-    if ((st = profile_analyze(&a, &c, 0.02, 0)) == TP_OK) {
-        st = profile_recommend(text, tn, &c, &a, layer, s->model.cfg.hidden[layer], budget_us);
-        hysteresis_free(&a);
-    }
-    latency_curve_free(&c);
-    return st;
 }
 
 /* ---- `topiary profile`: measure or analyze, then what to print ---- */

@@ -14,6 +14,7 @@
 #include "engine/hysteresis.h"
 #include "engine/latency.h"
 #include "sessions/session.h"
+#include "sessions/target.h"
 
 typedef struct {
     char backend[16];       /* cpu | cuda | accel                                       */
@@ -32,6 +33,9 @@ typedef struct {
     char cell[8];           /* lstm | hlstm (accel only)                                */
     int gate_hidden;        /* H-LSTM M (accel only; 0 = M equals the hidden size)      */
     uint64_t seed;
+    char target[160];       /* a latency target (sessions/target: cpu, cuda, accel[:...], cmd:NAME);
+                             * "" = the backend above                                    */
+    const char *session_dir; /* where cmd: targets are also searched (SESSION/targets/); may be NULL */
 } ProfileRequest;
 
 void profile_request_defaults(ProfileRequest *r);

@@ -10,6 +10,8 @@
 #include "base/fsutil.h"
 #include "base/paths.h"
 #include "engine/backend.h"
+#include "sessions/target.h"
+#include "sessions/hwgp.h"
 #include "engine/hysteresis.h"
 #include "engine/latency.h"
 #include "engine/mask.h"
@@ -219,6 +221,7 @@ TpStatus view_latency_load(ViewLatency *v, const Session *s)
     for (int i = 0; i < c.n; i++) v->hidden[i] = c.hidden[i];
     for (int i = 0; i < an.n_points; i++) v->point_hidden[i] = c.hidden[an.points[i].index];
     snprintf(v->backend, sizeof v->backend, "%s", c.backend);
+    target_of_curve(&c, v->target, sizeof v->target);
     v->threads = c.threads;
     v->batch = c.batch;
     v->n_points = an.n_points;
@@ -226,6 +229,8 @@ TpStatus view_latency_load(ViewLatency *v, const Session *s)
     v->n_layers = view_layers(s, v->current);
     for (int l = 0; l < v->n_layers; l++) recommend_layer(v, &c, &an, l);
     v->have = 1;
+    HwgpStatus hs; /* for display only: an unreadable hwgp.json shows nothing */
+    if (hwgp_status_load(s->dir, &hs) == TP_OK && hs.have) hwgp_status_line(&hs, v->hwgp, sizeof v->hwgp);
 done:
     hysteresis_free(&an);
     latency_curve_free(&c);

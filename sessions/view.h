@@ -99,6 +99,7 @@ typedef struct {
     int n;
     double *hidden, *median_us, *p10_us, *p90_us;   /* owned, n each                       */
     char backend[16];
+    char target[96];           /* the target it was measured on (sessions/target: cpu, accel..., cmd:NAME) */
     int threads, batch;
     int n_points, n_dominated;
     double *point_hidden;      /* hidden size of each hysteresis point (n_points)         */
@@ -109,6 +110,7 @@ typedef struct {
      * the largest at its latency; rec_err when the analysis has no answer for the layer. */
     int rec_hidden[VIEW_MAX_LAYERS];
     char rec_err[VIEW_MAX_LAYERS][160];
+    char hwgp[320];            /* the last `schedule hwgp` run (SESSION/hwgp.json), one line; "" = none */
 } ViewLatency;
 
 TpStatus view_latency_load(ViewLatency *v, const Session *s);

@@ -227,9 +227,9 @@ static const struct {
     {"snapshot name=\"abc", TP_EINVAL, {"column 15: unterminated quote"}},
     {"export out=\"/tmp/x y", TP_EINVAL, {"column 12: unterminated quote"}},
     /* positional words */
-    {"schedule", TP_EINVAL, {"column 9: schedule: expected one of none|agp|gp first"}},
-    {"schedule from=0.1 to=0.5", TP_EINVAL, {"column 10: schedule: expected one of none|agp|gp first"}},
-    {"schedule linear from=0.1", TP_EINVAL, {"column 10: schedule linear: expected one of none|agp|gp"}},
+    {"schedule", TP_EINVAL, {"column 9: schedule: expected one of none|agp|gp|hwgp first"}},
+    {"schedule from=0.1 to=0.5", TP_EINVAL, {"column 10: schedule: expected one of none|agp|gp|hwgp first"}},
+    {"schedule linear from=0.1", TP_EINVAL, {"column 10: schedule linear: expected one of none|agp|gp|hwgp"}},
     {"schedule agp from=0.1 gp", TP_EINVAL, {"column 23: schedule: expected key=value, got 'gp'"}},
     {"help trian", TP_EINVAL, {"column 6: help: unknown verb 'trian'"}},
     {"help train prune", TP_EINVAL, {"column 12: help: expected key=value, got 'prune'"}},

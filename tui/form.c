@@ -47,6 +47,8 @@ static TpStatus field_from_spec(FormField *f, const char *label, const char *ver
         f->type = FORM_CHOICE;
         f->choices = command_words(verb);
         if (!f->choices) return err_set(TP_EINVAL, "form: %s takes no positional word", verb);
+        /* the form sets the schedule training drives; schedule hwgp runs at once (the : prompt) */
+        if (!strcmp(verb, "schedule")) f->choices = "none|agp|gp";
         return TP_OK;
     }
     CommandKeySpec ks;

@@ -123,7 +123,7 @@ static void draw_curve(App *a, const LatencyState *l, int top, int ch)
         snprintf(range, sizeof range, "all sizes%s", zoomable ? " (f: zoom)" : "");
     }
     char title[240];
-    snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s, %d dominated; %s", v->backend, v->threads,
+    snprintf(title, sizeof title, "%s %d thr batch %d: %d hysteresis point%s, %d dominated; %s", v->target, v->threads,
              v->batch, v->n_points, v->n_points == 1 ? "" : "s", v->n_dominated, range);
     spec.title = title;
     spec.x_label = "hidden size";
@@ -149,6 +149,8 @@ static void latency_draw(App *a, void *st, int top, int h)
     for (int k = 0; k < L && k < info_h - 2; k++)
         draw_text(iy + 1 + k, 2, COLS - 4, k == l->layer ? term_attr(TERM_C_SEL) : (int)A_NORMAL, "layer %d (%d): %s", k,
                   hidden[k], v->have && k < v->n_layers ? v->rec[k] : "-");
+    if (v->have && v->hwgp[0]) /* the hardware-guided schedule: phase, budget, latency now, sizes */
+        draw_text(iy + 1 + (L < info_h - 3 ? L : info_h - 3), 2, COLS - 4, (int)A_BOLD, "%s", v->hwgp);
 }
 
 const Screen SCREEN_LATENCY = {

@@ -1,0 +1,410 @@
+/* sessions/hwgp (verb): `schedule hwgp ...`, the loop of hwgp.h driving the gp schedule, train,
+ * resize and eval verbs through command_execute_nested. */
+#include "sessions/hwgp.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "base/fsutil.h"
+#include "base/paths.h"
+#include "sessions/command.h"
+#include "sessions/profile.h"
+#include "sessions/target.h"
+
+typedef struct {
+    char target[160];
+    double budget_us, speedup, tolerance, grow, prune;
+    long every;
+    int cycles, batches, phases, min_h, max_h;
+    char sizes[256], params[128], pattern[16], block[8];
+} Cfg;
+
+typedef struct {
+    Session *s;
+    CommandResult *r;
+    Cfg c;
+    Target *t;
+    HwgpStatus st;
+    cJSON *history; /* [{phase, stage, sizes, latency_us, ppl, curve_run}] */
+} Run;
+
+static double num(const Command *c, const char *k, double dflt)
+{
+    const char *v = command_arg(c, k);
+    return v ? strtod(v, NULL) : dflt;
+}
+
+static void str(const Command *c, const char *k, char *dst, size_t n, const char *dflt)
+{
+    const char *v = command_arg(c, k);
+    snprintf(dst, n, "%s", v ? v : dflt);
+}
+
+static TpStatus parse(Cfg *c, const Command *cmd, const Session *s)
+{
+    memset(c, 0, sizeof *c);
+    if (!command_arg(cmd, "target")) return err_set(TP_EINVAL, "schedule hwgp: target= is required (cpu, cuda, accel, cmd:NAME)");
+    if (!!command_arg(cmd, "budget_us") == !!command_arg(cmd, "speedup"))
+        return err_set(TP_EINVAL, "schedule hwgp: give one of budget_us=X or speedup=R");
+    static const char *const AGP_ONLY[] = {"from", "to", "start", "end", "span"};
+    for (size_t i = 0; i < sizeof AGP_ONLY / sizeof AGP_ONLY[0]; i++)
+        if (command_arg(cmd, AGP_ONLY[i])) return err_set(TP_EINVAL, "schedule hwgp: %s= goes with schedule agp", AGP_ONLY[i]);
+    str(cmd, "target", c->target, sizeof c->target, "");
+    c->budget_us = num(cmd, "budget_us", 0);
+    c->speedup = num(cmd, "speedup", 0);
+    c->tolerance = num(cmd, "tolerance", 1.0);
+    c->grow = num(cmd, "grow", 0.1);
+    c->prune = num(cmd, "prune", 0.1);
+    c->every = (long)num(cmd, "every", 200);
+    c->cycles = (int)num(cmd, "cycles", 1);
+    c->batches = (int)num(cmd, "batches", 20);
+    c->phases = (int)num(cmd, "phases", 3);
+    int hmax = 0;
+    for (int l = 0; l < s->model.cfg.n_layers; l++) hmax = s->model.cfg.hidden[l] > hmax ? s->model.cfg.hidden[l] : hmax;
+    c->min_h = (int)num(cmd, "min_hidden", 8);
+    c->max_h = (int)num(cmd, "max_hidden", hmax * 2 > 4096 ? 4096 : hmax * 2);
+    if (c->min_h > c->max_h) return err_set(TP_EINVAL, "schedule hwgp: min_hidden %d > max_hidden %d", c->min_h, c->max_h);
+    char dflt[64];
+    snprintf(dflt, sizeof dflt, "%d:%d:8", c->min_h, c->max_h);
+    str(cmd, "sizes", c->sizes, sizeof c->sizes, dflt);
+    int *sz, n;
+    TpStatus st = latency_parse_sizes(c->sizes, &sz, &n);
+    if (st != TP_OK) return err_wrap(st, "schedule hwgp: sizes: ");
+    free(sz);
+    str(cmd, "params", c->params, sizeof c->params, "");
+    str(cmd, "pattern", c->pattern, sizeof c->pattern, "unstructured");
+    str(cmd, "block", c->block, sizeof c->block, "");
+    if (c->block[0] && strcmp(c->pattern, "block")) return err_set(TP_EINVAL, "schedule hwgp: block= needs pattern=block");
+    if (!strcmp(c->pattern, "block") && !c->block[0]) snprintf(c->block, sizeof c->block, "16x1");
+    return TP_OK;
+}
+
+/* Density of the recurrent layers' weight matrices. */
+static double layer_density(const Model *m)
+{
+    size_t live = 0, all = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        if (p->layer < 0 || p->kind != PARAM_WEIGHT) continue;
+        for (size_t k = 0; k < p->n; k++) live += m->mask[p->off + k];
+        all += p->n;
+    }
+    return all ? (double)live / (double)all : 1.0;
+}
+
+static void save_state(Run *u)
+{
+    cJSON *j = cJSON_CreateObject();
+    HwgpStatus *st = &u->st;
+    cJSON_AddStringToObject(j, "target", st->target);
+    cJSON_AddStringToObject(j, "stage", st->stage);
+    cJSON_AddNumberToObject(j, "phase", st->phase);
+    cJSON_AddNumberToObject(j, "phases", st->phases);
+    cJSON_AddNumberToObject(j, "budget_us", st->budget_us);
+    cJSON_AddNumberToObject(j, "latency_us", st->latency_us);
+    cJSON_AddNumberToObject(j, "base_latency_us", st->base_latency_us);
+    if (isfinite(st->base_ppl)) cJSON_AddNumberToObject(j, "base_ppl", st->base_ppl);
+    if (isfinite(st->ppl)) cJSON_AddNumberToObject(j, "ppl", st->ppl);
+    cJSON *sz = cJSON_AddArrayToObject(j, "sizes");
+    for (int l = 0; l < u->s->model.cfg.n_layers; l++) cJSON_AddItemToArray(sz, cJSON_CreateNumber(u->s->model.cfg.hidden[l]));
+    cJSON_AddNumberToObject(j, "density", layer_density(&u->s->model));
+    cJSON_AddStringToObject(j, "curve_run", st->curve_run);
+    cJSON_AddStringToObject(j, "last", st->last);
+    cJSON_AddItemToObject(j, "history", cJSON_Duplicate(u->history, 1));
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    char path[4400];
+    /* a front end's view: a failure to write it is not the method's failure */
+    if (text && path_join(path, sizeof path, u->s->dir, "hwgp.json") == TP_OK) (void)fsutil_write_atomic(path, text, strlen(text));
+    free(text);
+}
+
+/* A decision: a line of SESSION/hwgp.log and, unless detail, of the verb's text (whose size is
+ * bounded: the GP actions of every stretch go to the log only). */
+static void log_line(Run *u, int detail, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void log_line(Run *u, int detail, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!detail) command_say(u->r, "%s\n", line);
+    snprintf(u->st.last, sizeof u->st.last, "%.199s", line);
+    char path[4400], full[480];
+    snprintf(full, sizeof full, "step %ld: %s", u->s->trainer.step, line);
+    if (path_join(path, sizeof path, u->s->dir, "hwgp.log") == TP_OK) (void)fsutil_append_line(path, full);
+}
+
+/* Execute one verb line as if typed (journaled by command_execute). */
+static TpStatus nested(Run *u, CommandResult *res, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static TpStatus nested(Run *u, CommandResult *res, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    TpStatus st = command_execute_nested(u->s, line, res);
+    return st == TP_OK ? st : err_wrap(st, "schedule hwgp: `%s`: ", line);
+}
+
+static int progress(void *ctx, double f, int round, int rounds, double el)
+{
+    (void)round, (void)rounds, (void)el;
+    return command_progress("hwgp profile", f, ctx, NULL);
+}
+
+/* The target's curve at the model's density and pattern now, appended to latency.tsv. */
+static TpStatus measure(Run *u, LatencyCurve *c, HystAnalysis *a)
+{
+    Session *s = u->s;
+    int *grid, n;
+    TpStatus st = latency_parse_sizes(u->c.sizes, &grid, &n);
+    if (st != TP_OK) return st;
+    int *sz = malloc(sizeof *sz * (size_t)(n + MODEL_MAX_LAYERS)), m = 0;
+    if (!sz) {
+        free(grid);
+        return err_set(TP_ENOMEM, "out of memory");
+    }
+    memcpy(sz, grid, sizeof *sz * (size_t)n); /* the grid, and the sizes now inserted in order */
+    m = n;
+    for (int l = 0; l < s->model.cfg.n_layers; l++) {
+        int h = s->model.cfg.hidden[l], k = 0;
+        while (k < m && sz[k] < h) k++;
+        if (k < m && sz[k] == h) continue;
+        memmove(sz + k + 1, sz + k, sizeof *sz * (size_t)(m - k));
+        sz[k] = h;
+        m++;
+    }
+    free(grid);
+    TargetQuery q = target_query_default(0);
+    q.threads = s->task.threads > 0 ? s->task.threads : 0;
+    q.density = layer_density(&s->model);
+    if (q.density > 0.999) q.density = 1.0;
+    if (s->model.cfg.cell == MODEL_CELL_HLSTM) {
+        snprintf(q.cell, sizeof q.cell, "hlstm");
+        q.gate_hidden = s->model.cfg.gate_hidden;
+    }
+    if (q.density < 1.0)
+        snprintf(q.pattern, sizeof q.pattern, "%s%s",
+                 !strcmp(u->c.pattern, "block") ? "block" : target_kind(u->t) == TARGET_ACCEL ? "row" : "sell",
+                 !strcmp(u->c.pattern, "block") ? u->c.block : "");
+    TargetSweep w;
+    target_sweep_defaults(&w);
+    w.budget_s = 20;
+    w.progress = progress;
+    w.ctx = s;
+    st = target_curve(u->t, &q, sz, m, &w, c);
+    free(sz);
+    if (st != TP_OK) return st;
+    if ((st = profile_session_append(s->dir, c)) == TP_OK) st = profile_analyze(a, c, 0.02, 0);
+    if (st != TP_OK) {
+        latency_curve_free(c);
+        return st;
+    }
+    snprintf(u->st.curve_run, sizeof u->st.curve_run, "%s", c->run);
+    return TP_OK;
+}
+
+static double model_latency(const LatencyCurve *c, const Session *s)
+{
+    double t = 0;
+    for (int l = 0; l < s->model.cfg.n_layers; l++)
+        for (int i = 0; i < c->n; i++)
+            if (c->hidden[i] == s->model.cfg.hidden[l]) t += c->median_us[i];
+    return t;
+}
+
+static void record(Run *u, const char *stage, double lat)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "phase", u->st.phase);
+    cJSON_AddStringToObject(e, "stage", stage);
+    cJSON *sz = cJSON_AddArrayToObject(e, "sizes");
+    for (int l = 0; l < u->s->model.cfg.n_layers; l++) cJSON_AddItemToArray(sz, cJSON_CreateNumber(u->s->model.cfg.hidden[l]));
+    cJSON_AddNumberToObject(e, "latency_us", lat);
+    if (isfinite(u->s->valid_ppl)) cJSON_AddNumberToObject(e, "ppl", u->s->valid_ppl);
+    cJSON_AddStringToObject(e, "curve_run", u->st.curve_run);
+    cJSON_AddItemToArray(u->history, e);
+}
+
+/* (1) connections: the GP cycle to its end.  *stopped: the user stopped training. */
+static TpStatus connections(Run *u, int *stopped)
+{
+    Cfg *c = &u->c;
+    Session *s = u->s;
+    CommandResult res;
+    if (c->grow == 0 && c->prune == 0) return TP_OK;
+    snprintf(u->st.stage, sizeof u->st.stage, "connections");
+    save_state(u);
+    char extra[200] = "";
+    if (c->params[0]) snprintf(extra, sizeof extra, " params=%s", c->params);
+    if (!strcmp(c->pattern, "block"))
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " pattern=block block=%s", c->block);
+    TpStatus st = nested(u, &res, "schedule gp grow=%g prune=%g every=%ld tolerance=%g cycles=%d batches=%d%s", c->grow,
+                         c->prune, c->every, c->tolerance, c->cycles, c->batches, extra);
+    if (st != TP_OK) return st;
+    long cap = (long)c->cycles * (c->batches + c->every * (s->gp.sched.cfg.max_prunes + 3)) + c->every, ran = 0;
+    size_t nnz0 = 0;
+    for (size_t i = 0; i < s->model.n_params; i++) nnz0 += s->model.mask[i];
+    long events = s->gp.sched_events;
+    while (st == TP_OK && !(s->gp.sched.finished || s->gp.sched.done_pending) && ran < cap) {
+        long before = s->trainer.step;
+        st = nested(u, &res, "train steps=%ld%s", c->every, ran ? " undo=0" : "");
+        ran += s->trainer.step - before;
+        if (s->gp.sched_events != events) /* the GP actions of this stretch: the last one, and how many */
+            log_line(u, 1, "phase %d connections: %s (%ld GP action%s in steps %ld..%ld)", u->st.phase, s->gp.last_event,
+                     s->gp.sched_events - events, s->gp.sched_events - events == 1 ? "" : "s", before, s->trainer.step);
+        events = s->gp.sched_events;
+        /* short of the steps asked: the end of the session's epochs (the next train extends them) or
+         * the user stopped it */
+        if (st == TP_OK && s->trainer.step - before < c->every && !train_finished(&s->trainer)) *stopped = 1;
+        if (*stopped) break;
+    }
+    if (st != TP_OK) return st;
+    size_t nnz = 0;
+    for (size_t i = 0; i < s->model.n_params; i++) nnz += s->model.mask[i];
+    log_line(u, 0, "phase %d connections: GP cycle(s) over %ld steps, non-zeros %zu -> %zu (%s)", u->st.phase, ran, nnz0, nnz,
+             s->gp.last_event[0] ? s->gp.last_event : "no event");
+    return nested(u, &res, "schedule none");
+}
+
+/* (2) dimensions: resize every layer to its chosen size.  *changed: some size changed; *met: the
+ * budget is met. */
+static TpStatus dimensions(Run *u, int *changed, int *met)
+{
+    Session *s = u->s;
+    snprintf(u->st.stage, sizeof u->st.stage, "dimensions");
+    save_state(u);
+    LatencyCurve c;
+    HystAnalysis a;
+    TpStatus st = measure(u, &c, &a);
+    if (st != TP_OK) return st;
+    int L = s->model.cfg.n_layers, out[MODEL_MAX_LAYERS];
+    double now, next;
+    HystSeries hs = profile_series(&c);
+    st = hwgp_choose(&hs, &a, s->model.cfg.hidden, L, u->st.budget_us, u->c.min_h, u->c.max_h, out, &now, &next, met);
+    *changed = 0;
+    for (int l = 0; l < L && st == TP_OK; l++) {
+        int h = s->model.cfg.hidden[l];
+        if (out[l] == h) continue;
+        CommandResult res;
+        if (out[l] > h) st = nested(u, &res, "resize layer=%d hidden=%d init=grad batches=%d", l, out[l], u->c.batches);
+        else st = nested(u, &res, "resize layer=%d hidden=%d", l, out[l]);
+        if (st == TP_OK)
+            log_line(u, 0, "phase %d dimensions: layer %d %d -> %d (%s on %s, curve %s)", u->st.phase, l, h, out[l],
+                     out[l] > h ? "grown to the right edge of its plateau" : "shrunk to the step that fits", u->st.target,
+                     c.run);
+        *changed = 1;
+    }
+    if (st == TP_OK) {
+        u->st.latency_us = model_latency(&c, s);
+        log_line(u, 0, "phase %d dimensions: latency on %s %.4g -> %.4g us (budget %.4g us%s)", u->st.phase, u->st.target, now,
+                 u->st.latency_us, u->st.budget_us, *met ? ", met" : ", NOT met: no hysteresis point fits");
+    }
+    hysteresis_free(&a);
+    latency_curve_free(&c);
+    return st;
+}
+
+static TpStatus evaluate(Run *u)
+{
+    CommandResult res;
+    TpStatus st = nested(u, &res, "eval");
+    u->st.ppl = u->s->valid_ppl;
+    return st;
+}
+
+static TpStatus drive(Run *u)
+{
+    Session *s = u->s;
+    TpStatus st = TP_OK;
+    if (!isfinite(s->valid_ppl)) st = evaluate(u);
+    if (st != TP_OK) return st;
+    u->st.base_ppl = u->st.ppl = s->valid_ppl;
+    LatencyCurve c;
+    HystAnalysis a;
+    if ((st = measure(u, &c, &a)) != TP_OK) return st;
+    u->st.base_latency_us = u->st.latency_us = model_latency(&c, s);
+    u->st.budget_us = u->c.budget_us > 0 ? u->c.budget_us : u->st.base_latency_us / u->c.speedup;
+    hysteresis_free(&a);
+    latency_curve_free(&c);
+    log_line(u, 0, "hwgp on %s: latency now %.4g us, budget %.4g us, valid ppl %.2f (tolerance %g)", u->st.target,
+             u->st.base_latency_us, u->st.budget_us, u->st.base_ppl, u->c.tolerance);
+    record(u, "start", u->st.latency_us);
+    int stopped = 0, changed = 0, met = 0, done = 0;
+    for (int p = 1; p <= u->c.phases && st == TP_OK && !stopped && !done; p++) {
+        u->st.phase = p;
+        if ((st = connections(u, &stopped)) != TP_OK || stopped) break;
+        if ((st = dimensions(u, &changed, &met)) != TP_OK) break;
+        if ((st = evaluate(u)) != TP_OK) break;
+        record(u, "phase", u->st.latency_us);
+        int ok = u->st.ppl <= u->st.base_ppl + u->c.tolerance;
+        done = !changed && met && ok;
+        log_line(u, 0, "phase %d: sizes %s, budget %s, valid ppl %.2f (%s)", p, changed ? "changed" : "stable",
+                 met ? "met" : "not met", u->st.ppl, ok ? "within tolerance" : "above tolerance");
+    }
+    if (st == TP_OK && !stopped && !done && changed) { /* retrain at the sizes the last phase chose */
+        u->st.phase++;
+        if ((st = connections(u, &stopped)) == TP_OK && !stopped && (st = evaluate(u)) == TP_OK)
+            record(u, "final", u->st.latency_us);
+    }
+    if (st != TP_OK) return st;
+    snprintf(u->st.stage, sizeof u->st.stage, "%s", stopped ? "stopped" : "done");
+    log_line(u, 0, "hwgp %s: sizes stable %s, latency %.4g us on %s (budget %.4g, was %.4g), valid ppl %.2f (was %.2f)",
+             stopped ? "stopped" : "done", done ? "yes" : "no", u->st.latency_us, u->st.target, u->st.budget_us,
+             u->st.base_latency_us, u->st.ppl, u->st.base_ppl);
+    return TP_OK;
+}
+
+TpStatus command_verb_hwgp(Session *s, const Command *cmd, CommandResult *r)
+{
+    Run u;
+    memset(&u, 0, sizeof u);
+    u.s = s;
+    u.r = r;
+    TpStatus st = parse(&u.c, cmd, s);
+    if (st != TP_OK) return st;
+    if ((st = target_open(u.c.target, s->dir, &u.t)) != TP_OK) return err_wrap(st, "schedule hwgp: ");
+    if (!(u.history = cJSON_CreateArray())) {
+        target_close(u.t);
+        return err_set(TP_ENOMEM, "out of memory");
+    }
+    snprintf(u.st.target, sizeof u.st.target, "%s", target_name(u.t));
+    u.st.phases = u.c.phases;
+    u.st.base_ppl = u.st.ppl = NAN;
+    snprintf(u.st.stage, sizeof u.st.stage, "start");
+    st = drive(&u);
+    char why[512];
+    snprintf(why, sizeof why, "%s", st != TP_OK ? err_msg() : "");
+    /* a failure before anything was journaled (an unusable target, a failed measurement): nothing
+     * changed, nothing is written */
+    int touched = command_exec_records() > 0;
+    if (st == TP_OK || touched) {
+        /* end with no schedule left; when nothing was journaled, this is also the record that keeps
+         * the hwgp line itself out of the journal (replay never measures) */
+        if (s->gp.sched.cfg.kind != SCHEDULE_OFF || !touched) {
+            CommandResult res;
+            TpStatus cs = nested(&u, &res, "schedule none");
+            if (st == TP_OK) st = cs;
+            else err_set(st, "%s", why);
+        }
+        if (st != TP_OK) {
+            snprintf(u.st.stage, sizeof u.st.stage, "failed");
+            snprintf(u.st.last, sizeof u.st.last, "%.199s", err_msg());
+        }
+        save_state(&u);
+    }
+    cJSON_Delete(u.history);
+    target_close(u.t);
+    r->changed = 1;
+    snprintf(r->summary, sizeof r->summary, "hwgp on %.40s: %.4g -> %.4g us (budget %.4g), valid ppl %.2f", u.st.target,
+             u.st.base_latency_us, u.st.latency_us, u.st.budget_us, u.st.ppl);
+    return st;
+}

@@ -1,0 +1,68 @@
+/* sessions/profile (verbs): the `profile` and `recommend` verbs of the command language (profile.h). */
+#include "profile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- verbs ---- */
+
+typedef struct {
+    ProfileCancelFn fn;
+    void *ctx;
+} Cancel;
+
+static int verb_progress(void *ctx, double f, int round, int rounds, double el)
+{
+    (void)round, (void)rounds, (void)el;
+    const Cancel *c = ctx;
+    return c->fn ? c->fn(c->ctx, f) : 0;
+}
+
+TpStatus profile_verb(Session *s, int n, const char *const *keys, const char *const *values, ProfileCancelFn cancel,
+                      void *ctx, char *text, size_t tn, char *summary, size_t sn)
+{
+    ProfileRequest q;
+    profile_request_defaults(&q);
+    q.threads = s->task.threads > 0 ? s->task.threads : 0;
+    q.session_dir = s->dir;
+    for (int i = 0; i < n; i++) {
+        int known;
+        TpStatus st = profile_request_set(&q, keys[i], values[i], &known);
+        if (st != TP_OK) return err_wrap(st, "profile: ");
+        if (!known) return err_set(TP_EINVAL, "profile: unknown key '%s'", keys[i]);
+    }
+    LatencyCurve c;
+    AccelParams ap;
+    HystAnalysis a;
+    Cancel cc = {cancel, ctx};
+    TpStatus st = profile_run(&c, &ap, &q, verb_progress, &cc);
+    if (st != TP_OK) return st;
+    if ((st = profile_analyze(&a, &c, q.margin, q.margin_only)) == TP_OK) {
+        if ((st = profile_session_append(s->dir, &c)) == TP_OK) {
+            profile_report(text, tn, &c, &a, strcmp(c.protocol, "model") ? NULL : &ap, 0);
+            char tn_[96];
+            target_of_curve(&c, tn_, sizeof tn_);
+            snprintf(summary, sn, "%s: %d sizes %d..%d, %d hysteresis point(s), %d dominated; run %s", tn_, c.n,
+                     c.hidden[0], c.hidden[c.n - 1], a.n_points, a.n_dominated, c.run);
+        }
+        hysteresis_free(&a);
+    }
+    latency_curve_free(&c);
+    return st;
+}
+
+TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, char *text, size_t tn)
+{
+    if (layer < 0 || layer >= s->model.cfg.n_layers)
+        return err_set(TP_ERANGE, "recommend: layer %d: the model has %d layer(s)", layer, s->model.cfg.n_layers);
+    LatencyCurve c;
+    HystAnalysis a;
+    TpStatus st = profile_session_latest(s->dir, &c);
+    if (st != TP_OK) return st;
+    if ((st = profile_analyze(&a, &c, 0.02, 0)) == TP_OK) {
+        st = profile_recommend(text, tn, &c, &a, layer, s->model.cfg.hidden[layer], budget_us);
+        hysteresis_free(&a);
+    }
+    latency_curve_free(&c);
+    return st;
+}
