@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "plots/tsv.h"
+#include "engine/hysteresis.h"
+#include "sessions/manifest.h"
+#include <cJSON.h>
 
 typedef struct {
     const char *name, *title, *y_label;
@@ -116,7 +119,48 @@ static int cmp_rows(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static TpStatus load_latency(SessionChart *c)
+
+/* The marks of a single latency curve, as the Latency screen draws them: the model's layer sizes
+ * (task.hidden of dir/manifest.json; none when it cannot be read) as labelled vertical lines, and the
+ * hysteresis points of the curve (engine/hysteresis, 2 % noise floor) as points on the median. */
+static void latency_marks(SessionChart *c, const char *dir, const int *rows, int n, const double *hid, const double *med,
+                          const double *p10, const double *p90)
+{
+    static const char *const LAYER[] = {"l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7"};
+    int nm = 0;
+    char path[4200];
+    cJSON *man = NULL;
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    if (manifest_read_json(path, 1 << 20, &man) == TP_OK) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(man, "task"), "hidden");
+        for (int l = 0; l < cJSON_GetArraySize(h) && l < 8 && nm < CHART_MAX_MARKERS; l++) {
+            const cJSON *e = cJSON_GetArrayItem(h, l);
+            if (cJSON_IsNumber(e)) c->marks[nm++] = (ChartMarker){.kind = CHART_MARK_VLINE, .x = e->valuedouble, .label = LAYER[l]};
+        }
+        cJSON_Delete(man);
+    }
+    int *hi = malloc((size_t)(n > 0 ? n : 1) * sizeof *hi);
+    double *m = malloc((size_t)(n > 0 ? n : 1) * 3 * sizeof *m);
+    HystAnalysis an;
+    memset(&an, 0, sizeof an);
+    if (hi && m && n > 0) {
+        for (int i = 0; i < n; i++) hi[i] = (int)hid[rows[i]], m[i] = med[rows[i]], m[n + i] = p10[rows[i]], m[2 * n + i] = p90[rows[i]];
+        HystSeries hs = {n, hi, m, m + n, m + 2 * n};
+        HystOptions o;
+        hysteresis_options_defaults(&o);
+        if (hysteresis_analyze(&an, &hs, &o) == TP_OK)
+            for (int i = 0; i < an.n_points && nm < CHART_MAX_MARKERS; i++)
+                c->marks[nm++] = (ChartMarker){.kind = CHART_MARK_POINT, .x = hi[an.points[i].index], .y = m[an.points[i].index],
+                                               .label = i == 0 ? "hysteresis point" : NULL};
+        hysteresis_free(&an);
+    }
+    free(hi);
+    free(m);
+    c->spec.markers = c->marks;
+    c->spec.n_markers = nm;
+}
+
+static TpStatus load_latency(SessionChart *c, const char *dir)
 {
     Tsv t;
     TpStatus st = tsv_read(&t, c->source, LATENCY_COLS);
@@ -176,6 +220,7 @@ static TpStatus load_latency(SessionChart *c)
         if (sp[r] > 0) snprintf(sparse, sizeof sparse, " %.0f%% sparse", 100.0 * sp[r]);
         snprintf(c->title, sizeof c->title, "latency (%s %s%s, %g threads, batch %g, seq %g)", backend[r], pattern[r],
                  sparse, thr[r], bat[r], seq[r]);
+        if (st == TP_OK) latency_marks(c, dir, g[0].rows, g[0].n, hid, med, p10, p90);
     } else {
         for (int i = 0; i < ng && st == TP_OK; i++)
             st = add_series(c, g[i].label, hid, med, g[i].rows, (size_t)g[i].n, 0, 1);
@@ -201,7 +246,7 @@ TpStatus session_charts_load(SessionChart *c, const char *dir, const char *name)
         return err_set(TP_EINVAL, "--chart: unknown chart '%s' (expected one of: %s)", name, SESSION_CHART_NAMES);
     if (strlen(dir) > 4000) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(c->source, sizeof c->source, "%s/%s", dir, d ? "metrics.tsv" : "latency.tsv");
-    TpStatus st = d ? load_metrics(c, d) : load_latency(c);
+    TpStatus st = d ? load_metrics(c, d) : load_latency(c, dir);
     if (st != TP_OK) session_charts_free(c);
     return st;
 }

@@ -28,6 +28,7 @@ typedef struct {
     char title[192], names[CHART_MAX_SERIES][96];
     double *xy[CHART_MAX_SERIES][2];  /* owned x and y arrays of the series */
     char source[4200];                /* the file read                     */
+    ChartMarker marks[CHART_MAX_MARKERS]; /* latency: the model's layers, the hysteresis points */
     int torn;                         /* its torn last line was ignored    */
 } SessionChart;
 

@@ -177,6 +177,35 @@ static void test_latency(void **state)
     session_charts_free(&c);
     done(dir);
 
+    /* marks: the model's layers (task.hidden of the manifest) and the hysteresis point of a staircase
+     * (64: the right edge of the plateau before the step to 80), as the Latency screen shows them */
+    dir = make_session(NULL, LAT_HEAD "cpu\t1\t1\t1\t32\t0\tdense\t10\t9.9\t10.1\t0\tr1\n"
+                                      "cpu\t1\t1\t1\t48\t0\tdense\t10.05\t9.95\t10.15\t0\tr1\n"
+                                      "cpu\t1\t1\t1\t64\t0\tdense\t10.1\t10\t10.2\t0\tr1\n"
+                                      "cpu\t1\t1\t1\t80\t0\tdense\t20\t19.8\t20.2\t0\tr1\n"
+                                      "cpu\t1\t1\t1\t96\t0\tdense\t20.1\t19.9\t20.3\t0\tr1\n");
+    char mp[4200];
+    snprintf(mp, sizeof mp, "%s/manifest.json", dir);
+    const char *man = "{\"task\": {\"hidden\": [60, 90]}}";
+    assert_int_equal(th_write_file(mp, man, strlen(man)), 0);
+    assert_int_equal(session_charts_load(&c, dir, "latency"), TP_OK);
+    int layers = 0, points = 0;
+    for (int i = 0; i < c.spec.n_markers; i++) {
+        const ChartMarker *m = &c.spec.markers[i];
+        if (m->kind == CHART_MARK_VLINE) {
+            assert_true(m->x == (layers == 0 ? 60 : 90));
+            assert_string_equal(m->label, layers == 0 ? "l0" : "l1");
+            layers++;
+        } else {
+            assert_true(m->x == 64 && m->y == 10.1);
+            points++;
+        }
+    }
+    assert_int_equal(layers, 2);
+    assert_int_equal(points, 1);
+    session_charts_free(&c);
+    done(dir);
+
     /* a header alone: a chart with no data */
     dir = make_session(NULL, LAT_HEAD);
     assert_int_equal(session_charts_load(&c, dir, "latency"), TP_OK);
