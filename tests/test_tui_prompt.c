@@ -53,7 +53,7 @@ static void test_verbs_and_keys(void **state)
     expect("undo\t", "undo ");
     expect("prune rat\t", "prune ratio=");
     expect("schedule a\t", "schedule agp ");
-    expect("schedule agp sp\t", "schedule agp span=");
+    expect("schedule agp spa\t", "schedule agp span=");   /* sp: span or speedup (hwgp) */
 }
 
 static void test_enumerated_values(void **state)
