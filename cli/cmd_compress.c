@@ -5,6 +5,7 @@
  *                    [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]
  *                    [--min-hidden A] [--max-hidden B] [--sizes A:B:S] [--pattern unstructured|block]
  *                    [--block RxC] [--params GLOB]
+ *                    [--targets GLOB:S[:RxC]+... [--ramp N] [--retrain N]] [--finetune E]
  *
  * It executes the verb `schedule hwgp ...` built from the options through command_execute, so
  * the session journals what the method did exactly as if the line had been typed in the TUI, and
@@ -28,12 +29,17 @@ const char *cmd_compress_usage(void)
            "                        [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]\n"
            "                        [--min-hidden A] [--max-hidden B] [--sizes A:B:S]\n"
            "                        [--pattern unstructured|block [--block RxC]] [--params GLOB]\n"
+           "                        [--targets GLOB:S[:RxC]+... [--ramp N] [--retrain N]] [--finetune E]\n"
            "\n"
            "Hardware-guided grow-and-prune (Yin et al.) on a trained session: phases alternate grow-and-prune\n"
            "of the connections (the GP cycle with its tolerance) and resizes of every layer to the hysteresis\n"
            "points of the target's latency curve that meet the budget (the latency of one step of the\n"
            "recurrent layers; --speedup R: the latency now / R), until the sizes are stable, the budget is\n"
            "met and the validation perplexity is within --tolerance (default 1), or --phases (default 3) ran.\n"
+           "With --targets the connection update reaches given sparsities instead: an AGP cubic ramp of each\n"
+           "group (--ramp prunes, --every steps apart), then grow by gradient (--grow, default 0.02), retrain\n"
+           "(--retrain steps) and prune back, e.g. --targets 'l*.w_*:0.9:16x1+embed.weight:0.962+decoder.weight:0.962:4x4'.\n"
+           "--finetune E trains E epochs at the end.\n"
            "Targets: cpu, cuda, accel[:rows=R,cols=C,...|:FILE.json], cmd:NAME (NAME.target).  This runs the\n"
            "verb `schedule hwgp ...` (see 'topiary help schedule'); the journal holds every train, resize\n"
            "and schedule it made, SESSION/hwgp.log its decisions, SESSION/hwgp.json its state.\n";
@@ -60,6 +66,7 @@ int cmd_compress(int argc, char **argv)
         {"grow", "grow"},           {"prune", "prune"},         {"every", "every"},           {"cycles", "cycles"},
         {"batches", "batches"},     {"phases", "phases"},       {"min-hidden", "min_hidden"}, {"max-hidden", "max_hidden"},
         {"sizes", "sizes"},         {"pattern", "pattern"},     {"block", "block"},           {"params", "params"},
+        {"targets", "targets"},     {"ramp", "ramp"},           {"retrain", "retrain"},       {"finetune", "finetune"},
     };
     enum { N = sizeof KEYS / sizeof KEYS[0] };
     const char *vals[N] = {0}, *dir = NULL;

@@ -64,7 +64,8 @@ static const CommandVerbSpec VERBS[] = {
       {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"},
       {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
-                 " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C] [phases=P] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
+                 " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC]+... ramp=N every=N grow=R retrain=N]"
+                 " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune; hwgp: hardware-guided grow-and-prune, Yin et al.: "
      "GP phases alternate with resizes to the target's hysteresis points, run now)", "none|agp|gp|hwgp", 0, 1, NULL,
      command_verb_schedule,
@@ -86,7 +87,11 @@ static const CommandVerbSpec VERBS[] = {
       {"phases", K_INT, 1, 100, NULL, "hwgp: connection+dimension phases at most (default 3)"},
       {"min_hidden", K_INT, 1, 65536, NULL, "hwgp: smallest layer size (default 8)"},
       {"max_hidden", K_INT, 1, 65536, NULL, "hwgp: largest layer size (default 2x the largest now)"},
-      {"sizes", K_STR, 0, 0, NULL, "hwgp: sizes profiled (default min_hidden:max_hidden:8)"}, END}},
+      {"sizes", K_STR, 0, 0, NULL, "hwgp: sizes profiled (default min_hidden:max_hidden:8)"},
+      {"targets", K_STR, 0, 0, NULL, "hwgp: connection targets GLOB:SPARSITY[:RxC] joined by + (ramp, then grow and prune back)"},
+      {"ramp", K_INT, 1, 10000, NULL, "hwgp targets: prune events of the AGP ramp to the targets (default 16)"},
+      {"retrain", K_INT, 1, 1e9, NULL, "hwgp targets: steps of training between growth and pruning back (default 2x every)"},
+      {"finetune", K_INT, 1, 1000, NULL, "hwgp: epochs of fine-tuning after the last phase"}, END}},
     {"profile", "profile [target=cpu|cuda|accel[:K=V,...]|cmd:NAME] [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] ...",
      "measure layer latency against hidden size (appends to latency.tsv)", NULL, 0, 1, NULL, command_verb_profile,
      {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},

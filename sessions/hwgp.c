@@ -118,3 +118,47 @@ void hwgp_status_line(const HwgpStatus *st, char *buf, size_t n)
              st->phase, st->phases, st->stage, st->target, st->budget_us, st->latency_us, st->base_latency_us, sizes,
              st->ppl);
 }
+
+TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n)
+{
+    *n = 0;
+    const char *p = text;
+    if (!*p) return err_set(TP_EINVAL, "targets: empty (GLOB:SPARSITY[:RxC]+...)");
+    while (*p) {
+        const char *end = strchr(p, '+');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char part[160];
+        if (len == 0 || len >= sizeof part) return err_set(TP_EINVAL, "targets: group %d is %s", *n + 1, len ? "too long" : "empty");
+        if (*n == HWGP_MAX_GROUPS) return err_set(TP_EINVAL, "targets: more than %d groups", HWGP_MAX_GROUPS);
+        memcpy(part, p, len);
+        part[len] = 0;
+        HwgpGroup *x = &g[*n];
+        memset(x, 0, sizeof *x);
+        char *c1 = strchr(part, ':');
+        if (!c1) return err_set(TP_EINVAL, "targets: '%s': expected GLOB:SPARSITY[:RxC]", part);
+        *c1++ = 0;
+        char *c2 = strchr(c1, ':');
+        if (c2) *c2++ = 0;
+        if (!part[0] || strlen(part) >= sizeof x->params) return err_set(TP_EINVAL, "targets: group %d: a bad parameter glob", *n + 1);
+        snprintf(x->params, sizeof x->params, "%s", part);
+        char *e;
+        x->sparsity = strtod(c1, &e);
+        if (e == c1 || *e || !(x->sparsity >= 0 && x->sparsity <= 0.999))
+            return err_set(TP_EINVAL, "targets: %s: sparsity '%s' is not a number in [0, 0.999]", x->params, c1);
+        if (c2) {
+            if (strcmp(c2, "16x1") && strcmp(c2, "8x1") && strcmp(c2, "4x4"))
+                return err_set(TP_EINVAL, "targets: %s: block '%s' is not one of 16x1, 8x1, 4x4", x->params, c2);
+            snprintf(x->block, sizeof x->block, "%s", c2);
+        }
+        (*n)++;
+        p = end ? end + 1 : p + len;
+        if (end && !*p) return err_set(TP_EINVAL, "targets: a trailing '+'");
+    }
+    return TP_OK;
+}
+
+double hwgp_ramp_value(double s0, double sf, int i, int n)
+{
+    double r = 1.0 - (double)i / (double)n;
+    return sf + (s0 - sf) * r * r * r;
+}

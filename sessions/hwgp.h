@@ -47,6 +47,23 @@
 TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur, int L, double budget_us, int min_h,
                      int max_h, int *out, double *lat_now, double *lat_new, int *met);
 
+/* The connection targets of `schedule hwgp targets=...` (dual ratios and patterns per group, the
+ * connection update of the paper's GP: reach a density, then grow and prune back):
+ *   targets=GLOB:SPARSITY[:RxC][+GLOB:SPARSITY[:RxC]...]
+ * e.g. `l*.w_*:0.9:16x1+embed.weight:0.962+decoder.weight:0.962:4x4`.  GLOB is a params= selection
+ * (comma-separated globs, engine/mask's protection rule); SPARSITY in [0, 0.999]; RxC one of the block
+ * shapes of the sparse kernels (16x1, 8x1, 4x4): prune and grow that group in whole blocks. */
+enum { HWGP_MAX_GROUPS = 8 };
+typedef struct {
+    char params[96];
+    double sparsity;
+    char block[8]; /* "" = unstructured */
+} HwgpGroup;
+TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n);
+/* Sparsity after prune event i of n (1..n) of the AGP cubic ramp from s0 to sf (Zhu & Gupta):
+ * sf + (s0 - sf) (1 - i/n)^3. */
+double hwgp_ramp_value(double s0, double sf, int i, int n);
+
 /* The state SESSION/hwgp.json holds for front ends (all zero/empty when there is none). */
 typedef struct {
     int have;

@@ -12,6 +12,7 @@
 
 #include "base/fsutil.h"
 #include "base/paths.h"
+#include "engine/mask.h"
 #include "sessions/command.h"
 #include "sessions/profile.h"
 #include "sessions/target.h"
@@ -22,6 +23,10 @@ typedef struct {
     long every;
     int cycles, batches, phases, min_h, max_h;
     char sizes[256], params[128], pattern[16], block[8];
+    /* targets= mode: the groups, the ramp's prune events, the GP cycle's retraining, fine-tuning */
+    HwgpGroup groups[HWGP_MAX_GROUPS];
+    int n_groups, ramp, finetune;
+    long retrain;
 } Cfg;
 
 typedef struct {
@@ -31,6 +36,8 @@ typedef struct {
     Target *t;
     HwgpStatus st;
     cJSON *history; /* [{phase, stage, sizes, latency_us, ppl, curve_run}] */
+    int ramped;     /* targets= mode: the ramp to the targets is done */
+    long st_step0;  /* the step the run started at (its first train keeps an undo point) */
 } Run;
 
 static double num(const Command *c, const char *k, double dflt)
@@ -81,6 +88,33 @@ static TpStatus parse(Cfg *c, const Command *cmd, const Session *s)
     str(cmd, "block", c->block, sizeof c->block, "");
     if (c->block[0] && strcmp(c->pattern, "block")) return err_set(TP_EINVAL, "schedule hwgp: block= needs pattern=block");
     if (!strcmp(c->pattern, "block") && !c->block[0]) snprintf(c->block, sizeof c->block, "16x1");
+    c->finetune = (int)num(cmd, "finetune", 0);
+    const char *tg = command_arg(cmd, "targets");
+    if (!tg) {
+        static const char *const TG_ONLY[] = {"ramp", "retrain"};
+        for (size_t i = 0; i < sizeof TG_ONLY / sizeof TG_ONLY[0]; i++)
+            if (command_arg(cmd, TG_ONLY[i])) return err_set(TP_EINVAL, "schedule hwgp: %s= goes with targets=", TG_ONLY[i]);
+        return TP_OK;
+    }
+    static const char *const GROUPED[] = {"params", "pattern", "block", "prune", "cycles"};
+    for (size_t i = 0; i < sizeof GROUPED / sizeof GROUPED[0]; i++)
+        if (command_arg(cmd, GROUPED[i]))
+            return err_set(TP_EINVAL, "schedule hwgp: %s= does not go with targets= (each group carries its params, sparsity "
+                                      "and block)", GROUPED[i]);
+    if ((st = hwgp_parse_targets(tg, c->groups, &c->n_groups)) != TP_OK) return err_wrap(st, "schedule hwgp: ");
+    for (int g = 0; g < c->n_groups; g++)
+        if ((st = mask_params_check(&s->model, c->groups[g].params)) != TP_OK)
+            return err_wrap(st, "schedule hwgp: targets: %s: ", c->groups[g].params);
+    c->grow = num(cmd, "grow", 0.02);
+    c->ramp = (int)num(cmd, "ramp", 16);
+    c->retrain = (long)num(cmd, "retrain", 2.0 * (double)c->every);
+    /* the curve's pattern: that of the recurrent matrices' group (the first group naming an l*) */
+    for (int g = 0; g < c->n_groups; g++)
+        if (c->groups[g].params[0] == 'l') {
+            snprintf(c->pattern, sizeof c->pattern, "%s", c->groups[g].block[0] ? "block" : "unstructured");
+            snprintf(c->block, sizeof c->block, "%s", c->groups[g].block);
+            break;
+        }
     return TP_OK;
 }
 
@@ -191,10 +225,11 @@ static TpStatus measure(Run *u, LatencyCurve *c, HystAnalysis *a)
         snprintf(q.cell, sizeof q.cell, "hlstm");
         q.gate_hidden = s->model.cfg.gate_hidden;
     }
+    /* the accel model has one sparse dataflow (row-balanced), whatever the masks' pattern */
+    int blocks = !strcmp(u->c.pattern, "block") && target_kind(u->t) != TARGET_ACCEL;
     if (q.density < 1.0)
-        snprintf(q.pattern, sizeof q.pattern, "%s%s",
-                 !strcmp(u->c.pattern, "block") ? "block" : target_kind(u->t) == TARGET_ACCEL ? "row" : "sell",
-                 !strcmp(u->c.pattern, "block") ? u->c.block : "");
+        snprintf(q.pattern, sizeof q.pattern, "%s%s", blocks ? "block" : target_kind(u->t) == TARGET_ACCEL ? "row" : "sell",
+                 blocks ? u->c.block : "");
     TargetSweep w;
     target_sweep_defaults(&w);
     w.budget_s = 20;
@@ -275,6 +310,97 @@ static TpStatus connections(Run *u, int *stopped)
     return nested(u, &res, "schedule none");
 }
 
+static double group_sparsity(const Model *m, const char *params)
+{
+    size_t live = 0, all = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelParam *p = &m->p[i];
+        if (!mask_param_selected(p, params)) continue;
+        for (size_t k = 0; k < p->n; k++) live += m->mask[p->off + k];
+        all += p->n;
+    }
+    return all ? 1.0 - (double)live / (double)all : 0.0;
+}
+
+static size_t nonzeros(const Model *m)
+{
+    size_t nnz = 0;
+    for (size_t i = 0; i < m->n_params; i++) nnz += m->mask[i];
+    return nnz;
+}
+
+/* `prune sparsity=S params=G [pattern=block block=RxC]` for every group below S (+1e-6). */
+static TpStatus prune_groups(Run *u, const double *to)
+{
+    TpStatus st = TP_OK;
+    for (int g = 0; g < u->c.n_groups && st == TP_OK; g++) {
+        const HwgpGroup *x = &u->c.groups[g];
+        if (group_sparsity(&u->s->model, x->params) >= to[g] - 1e-6) continue;
+        CommandResult res;
+        char bl[40] = "";
+        if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s", x->block);
+        st = to[g] == x->sparsity ? nested(u, &res, "prune sparsity=%g params=%s%s", to[g], x->params, bl)
+                                  : nested(u, &res, "prune sparsity=%.4f params=%s%s", to[g], x->params, bl);
+    }
+    return st;
+}
+
+/* `train steps=N`; *stopped when fewer ran and the session's epochs were not the reason. */
+static TpStatus train_for(Run *u, long n, int *stopped)
+{
+    CommandResult res;
+    long before = u->s->trainer.step;
+    TpStatus st = nested(u, &res, "train steps=%ld%s", n, u->ramped || before != u->st_step0 ? " undo=0" : "");
+    if (st == TP_OK && u->s->trainer.step - before < n && !train_finished(&u->s->trainer)) *stopped = 1;
+    return st;
+}
+
+/* (1) connections with targets=: the first time, the AGP cubic ramp of every group from its sparsity
+ * now to its target (ramp prune events, every steps of training after each); then the GP cycle: grow
+ * each group by gradient (ratio grow, batches minibatches of gradient), retrain, prune back to the
+ * targets by magnitude.  No tolerance and no restore: the targets are the contract. */
+static TpStatus connections_targets(Run *u, int *stopped)
+{
+    Cfg *c = &u->c;
+    Session *s = u->s;
+    TpStatus st = TP_OK;
+    snprintf(u->st.stage, sizeof u->st.stage, "connections");
+    save_state(u);
+    size_t nnz0 = nonzeros(&s->model);
+    long step0 = s->trainer.step;
+    double to[HWGP_MAX_GROUPS], s0[HWGP_MAX_GROUPS];
+    if (!u->ramped) {
+        for (int g = 0; g < c->n_groups; g++) s0[g] = group_sparsity(&s->model, c->groups[g].params);
+        for (int i = 1; i <= c->ramp && st == TP_OK && !*stopped; i++) {
+            for (int g = 0; g < c->n_groups; g++) to[g] = i == c->ramp ? c->groups[g].sparsity : hwgp_ramp_value(s0[g], c->groups[g].sparsity, i, c->ramp);
+            if ((st = prune_groups(u, to)) == TP_OK) st = train_for(u, c->every, stopped);
+        }
+        if (st != TP_OK || *stopped) return st;
+        u->ramped = 1;
+        log_line(u, 0, "phase %d connections: ramped %d group(s) to their targets in %d prunes over %ld steps, non-zeros %zu -> %zu",
+                 u->st.phase, c->n_groups, c->ramp, s->trainer.step - step0, nnz0, nonzeros(&s->model));
+    }
+    if (c->grow > 0) {
+        size_t nnz1 = nonzeros(&s->model);
+        for (int g = 0; g < c->n_groups && st == TP_OK; g++) {
+            const HwgpGroup *x = &c->groups[g];
+            CommandResult res;
+            char bl[40] = "";
+            if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s", x->block);
+            st = nested(u, &res, "grow ratio=%g params=%s batches=%d%s", c->grow, x->params, c->batches, bl);
+        }
+        size_t grown = nonzeros(&s->model);
+        if (st == TP_OK) st = train_for(u, c->retrain, stopped);
+        for (int g = 0; g < c->n_groups; g++) to[g] = c->groups[g].sparsity;
+        if (st == TP_OK && !*stopped) st = prune_groups(u, to);
+        if (st == TP_OK)
+            log_line(u, 0, "phase %d connections: GP cycle: grew %zu connections by gradient, retrained %ld steps, pruned back: "
+                           "non-zeros %zu",
+                     u->st.phase, grown - nnz1, c->retrain, nonzeros(&s->model));
+    }
+    return st;
+}
+
 /* (2) dimensions: resize every layer to its chosen size.  *changed: some size changed; *met: the
  * budget is met. */
 static TpStatus dimensions(Run *u, int *changed, int *met)
@@ -341,7 +467,7 @@ static TpStatus drive(Run *u)
     int stopped = 0, changed = 0, met = 0, done = 0;
     for (int p = 1; p <= u->c.phases && st == TP_OK && !stopped && !done; p++) {
         u->st.phase = p;
-        if ((st = connections(u, &stopped)) != TP_OK || stopped) break;
+        if ((st = u->c.n_groups ? connections_targets(u, &stopped) : connections(u, &stopped)) != TP_OK || stopped) break;
         if ((st = dimensions(u, &changed, &met)) != TP_OK) break;
         if ((st = evaluate(u)) != TP_OK) break;
         record(u, "phase", u->st.latency_us);
@@ -352,8 +478,19 @@ static TpStatus drive(Run *u)
     }
     if (st == TP_OK && !stopped && !done && changed) { /* retrain at the sizes the last phase chose */
         u->st.phase++;
-        if ((st = connections(u, &stopped)) == TP_OK && !stopped && (st = evaluate(u)) == TP_OK)
+        if ((st = u->c.n_groups ? connections_targets(u, &stopped) : connections(u, &stopped)) == TP_OK && !stopped &&
+            (st = evaluate(u)) == TP_OK)
             record(u, "final", u->st.latency_us);
+    }
+    if (st == TP_OK && !stopped && u->c.finetune > 0) { /* fine-tuning at the final sizes and masks */
+        CommandResult res;
+        snprintf(u->st.stage, sizeof u->st.stage, "finetune");
+        save_state(u);
+        long before = s->trainer.step;
+        if ((st = nested(u, &res, "train epochs=%d undo=0", u->c.finetune)) == TP_OK && (st = evaluate(u)) == TP_OK) {
+            record(u, "finetune", u->st.latency_us);
+            log_line(u, 0, "finetune: %d epoch(s), %ld steps, valid ppl %.2f", u->c.finetune, s->trainer.step - before, u->st.ppl);
+        }
     }
     if (st != TP_OK) return st;
     snprintf(u->st.stage, sizeof u->st.stage, "%s", stopped ? "stopped" : "done");
@@ -379,6 +516,7 @@ TpStatus command_verb_hwgp(Session *s, const Command *cmd, CommandResult *r)
     snprintf(u.st.target, sizeof u.st.target, "%s", target_name(u.t));
     u.st.phases = u.c.phases;
     u.st.base_ppl = u.st.ppl = NAN;
+    u.st_step0 = s->trainer.step;
     snprintf(u.st.stage, sizeof u.st.stage, "start");
     st = drive(&u);
     char why[512];

@@ -5,7 +5,9 @@
  * nothing fits.  On the accel target (deterministic) `schedule hwgp` on a tiny session ends with every
  * layer at a hysteresis point of the curve its last decision used, within the budget; the journal
  * holds what it drove (never the hwgp line itself) and replay --verify reproduces it bit for bit.
- * Bad usage is refused before anything changes.
+ * With targets= (the connection update to given sparsities: an AGP ramp per group, then grow and prune
+ * back, then fine-tuning) every group ends at its sparsity, the block groups in whole blocks, and replay
+ * --verify reproduces it.  Bad usage is refused before anything changes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include "sessions/target.h"
 #include "sessions/view.h"
 #include "word_fixture.h"
+#include "engine/mask.h"
 
 static int group_setup(void **state)
 {
@@ -153,6 +156,89 @@ static void test_hwgp_on_accel_replays(void **state)
     session_free(&s);
 }
 
+static void test_targets_parse(void **state)
+{
+    (void)state;
+    HwgpGroup g[HWGP_MAX_GROUPS];
+    int n;
+    assert_int_equal(hwgp_parse_targets("l*.w_*:0.9:16x1+embed.weight:0.962+decoder.weight:0.95:4x4", g, &n), TP_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(g[0].params, "l*.w_*");
+    assert_true(fabs(g[0].sparsity - 0.9) < 1e-12);
+    assert_string_equal(g[0].block, "16x1");
+    assert_string_equal(g[1].block, "");
+    assert_string_equal(g[2].block, "4x4");
+    assert_int_equal(hwgp_parse_targets("l0.w_hh,l1.w_hh:0.5", g, &n), TP_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(g[0].params, "l0.w_hh,l1.w_hh");
+    static const char *const bad[] = {"", "l*.w_*", "l*.w_*:", "l*.w_*:x", "l*.w_*:1.5", "l*.w_*:0.9:3x3", "l*.w_*:0.9+",
+                                      "+l*.w_*:0.9", ":0.9", "a:0.1+b:0.1+c:0.1+d:0.1+e:0.1+f:0.1+g:0.1+h:0.1+i:0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (hwgp_parse_targets(bad[i], g, &n) == TP_OK) fail_msg("accepted targets '%s'", bad[i]);
+    /* the AGP cubic ramp: from s0 at 0 to sf at n, fastest first */
+    assert_true(fabs(hwgp_ramp_value(0, 0.9, 0, 20)) < 1e-12);
+    assert_true(fabs(hwgp_ramp_value(0, 0.9, 20, 20) - 0.9) < 1e-12);
+    assert_true(fabs(hwgp_ramp_value(0, 0.9, 1, 20) - 0.9 * (1 - pow(0.95, 3))) < 1e-12);
+    assert_true(fabs(hwgp_ramp_value(0.5, 0.9, 10, 20) - (0.9 - 0.4 * 0.125)) < 1e-12);
+}
+
+static double sparsity_of(const Model *m, const char *params)
+{
+    size_t live = 0, all = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        if (!mask_param_selected(&m->p[i], params)) continue;
+        for (size_t k = 0; k < m->p[i].n; k++) live += m->mask[m->p[i].off + k];
+        all += m->p[i].n;
+    }
+    return 1.0 - (double)live / (double)all;
+}
+
+static void test_targets_reach_their_sparsity_and_replay(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    wf_new_session(&s, dir, sizeof dir, 32);
+    CommandResult r;
+    run_ok(&s, "train steps=10", &r);
+    long step0 = s.trainer.step;
+    run_ok(&s,
+           "schedule hwgp target=accel:rows=16,cols=16 speedup=1.2 targets=l*.w_*:0.75:16x1+embed.weight:0.9+decoder.weight:0.8:4x4 "
+           "ramp=4 every=3 retrain=4 batches=2 phases=1 sizes=8:48:8 max_hidden=32 finetune=1",
+           &r);
+    if (!strstr(r.text, "ramped 3 group(s)") || !strstr(r.text, "GP cycle: grew") || !strstr(r.text, "finetune: 1 epoch"))
+        fail_msg("%s", r.text);
+    /* every group at its target (a group with blocks may sit a block's share above it) */
+    double l = sparsity_of(&s.model, "l*.w_*"), e = sparsity_of(&s.model, "embed.weight"), d = sparsity_of(&s.model, "decoder.weight");
+    if (l < 0.75 - 1e-6 || l > 0.80 || fabs(e - 0.9) > 0.002 || d < 0.8 - 1e-6 || d > 0.83)
+        fail_msg("sparsity l %.4f embed %.4f decoder %.4f: %s", l, e, d, r.text);
+    for (int i = 0; i < s.model.n_tensors; i++) {
+        const char *nm = s.model.p[i].name;
+        if (mask_param_selected(&s.model.p[i], "l*.w_*") && !mask_tensor_blocked(&s.model, i, 16, 1, NULL)) fail_msg("%s not in 16x1 blocks", nm);
+        if (!strcmp(nm, "decoder.weight") && !mask_tensor_blocked(&s.model, i, 4, 4, NULL)) fail_msg("%s not in 4x4 blocks", nm);
+    }
+    /* ramp (4 x 3) + retrain (4) + the fine-tuning epoch */
+    assert_true(s.trainer.step > step0 + 16);
+    JournalEntry *je;
+    int n, torn, prunes = 0, grows = 0;
+    assert_int_equal(journal_read(dir, &je, &n, &torn), TP_OK);
+    for (int i = 0; i < n; i++) {
+        prunes += !strncmp(je[i].command, "prune sparsity=", 15);
+        grows += !strncmp(je[i].command, "grow ratio=0.02", 15);
+    }
+    free(je);
+    assert_int_equal(grows, 3);
+    assert_true(prunes >= 4 * 3);
+    HwgpStatus hs;
+    assert_int_equal(hwgp_status_load(dir, &hs), TP_OK);
+    assert_string_equal(hs.stage, "done");
+    assert_int_equal(session_save(&s), TP_OK);
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    if (!res.verified) fail_msg("replay: %s", res.mismatch);
+    session_free(&s);
+}
+
 static void test_bad_usage_changes_nothing(void **state)
 {
     (void)state;
@@ -169,6 +255,10 @@ static void test_bad_usage_changes_nothing(void **state)
         "schedule gp grow=0.1 target=accel",                      /* an hwgp key on gp */
         "schedule hwgp target=tpu speedup=2",                     /* no such target */
         "schedule hwgp target=accel speedup=2 sizes=9:3:1",       /* bad sizes */
+        "schedule hwgp target=accel speedup=2 targets=l*.w_*:2",  /* bad targets */
+        "schedule hwgp target=accel speedup=2 targets=nope.*:0.5",         /* selects nothing */
+        "schedule hwgp target=accel speedup=2 targets=l*.w_*:0.5 prune=0.1", /* per group */
+        "schedule hwgp target=accel speedup=2 ramp=4",            /* ramp without targets */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (command_execute(&s, bad[i], &r) == TP_OK) fail_msg("accepted: %s", bad[i]);
@@ -189,6 +279,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_choose_on_a_staircase),
         cmocka_unit_test(test_hwgp_on_accel_replays),
+        cmocka_unit_test(test_targets_parse),
+        cmocka_unit_test(test_targets_reach_their_sparsity_and_replay),
         cmocka_unit_test(test_bad_usage_changes_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
