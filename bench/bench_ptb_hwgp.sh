@@ -17,7 +17,16 @@
 #
 #   bash bench/bench_ptb_hwgp.sh [--session DIR] [--out DIR] [--target T] [--budget-us X | --speedup R]
 #        [--tolerance PPL] [--grow R] [--prune R] [--every N] [--cycles C] [--phases P] [--sizes A:B:S]
-#        [--pattern unstructured|block] [--hlstm-session DIR] [--no-control] [--quick]
+#        [--pattern unstructured|block] [--targets GLOB:S[:RxC]+... --ramp N --retrain N] [--batches K]
+#        [--finetune E] [--max-hidden B] [--set 'KEY=V ...'] [--data PTBDIR]
+#        [--hlstm-session DIR] [--no-control] [--quick] [--measure NAME=SESSION ...]
+#
+# --set runs `set KEY=V ...` on the copies (method and control) before the method (rates, dropout,
+# epochs).  --targets/--ramp/--retrain/--finetune/--max-hidden are those of `topiary compress`.
+# --measure NAME=SESSION (repeatable) skips the protocol and only measures the sessions named (rows
+# NAME), e.g. runs made by hand with the same commands.  With --data (PTB, default ../shared/data/ptb
+# when it exists) every row also has the whole model's per-token latency through topiary's runtime at 1
+# and 2 threads and the dense sgemv path at 2 threads (build/bench/bench_infer, 3000 test tokens).
 #
 # --hlstm-session runs the same protocol on an H-LSTM baseline (the paper's shape: one H-LSTM layer in
 # place of the stacked two).  --quick shortens everything (tiny sessions, the e2e test).  Defaults:
@@ -42,6 +51,16 @@ PATTERN=unstructured
 HLSTM=""
 CONTROL=1
 QUICK=0
+TARGETS=""
+RAMP=""
+RETRAIN=""
+FINETUNE=""
+MAXH=""
+SETLINE=""
+BATCHES_OPT=""
+MEASURE=()
+DATA=""
+[ -d "$ROOT/../shared/data/ptb" ] && DATA=$ROOT/../shared/data/ptb
 while [ $# -gt 0 ]; do
     case $1 in
     --session) SESSION=$2; shift 2 ;;
@@ -50,7 +69,7 @@ while [ $# -gt 0 ]; do
     --budget-us) BUDGET=$2; SPEEDUP=""; shift 2 ;;
     --speedup) SPEEDUP=$2; BUDGET=""; shift 2 ;;
     --tolerance) TOL=$2; shift 2 ;;
-    --grow) GROW=$2; shift 2 ;;
+    --grow) GROW=$2; GROW_SET=$2; shift 2 ;;
     --prune) PRUNE=$2; shift 2 ;;
     --every) EVERY=$2; shift 2 ;;
     --cycles) CYCLES=$2; shift 2 ;;
@@ -58,6 +77,15 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --pattern) PATTERN=$2; shift 2 ;;
     --hlstm-session) HLSTM=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --ramp) RAMP=$2; shift 2 ;;
+    --retrain) RETRAIN=$2; shift 2 ;;
+    --finetune) FINETUNE=$2; shift 2 ;;
+    --max-hidden) MAXH=$2; shift 2 ;;
+    --batches) BATCHES_OPT=$2; shift 2 ;;
+    --set) SETLINE=$2; shift 2 ;;
+    --data) DATA=$2; shift 2 ;;
+    --measure) MEASURE+=("$2"); shift 2 ;;
     --no-control) CONTROL=0; shift ;;
     --quick) QUICK=1; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -65,11 +93,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -x "$BIN" ] || { echo "bench_ptb_hwgp: $BIN missing (run make first)" >&2; exit 1; }
-[ -f "$SESSION/manifest.json" ] || { echo "bench_ptb_hwgp: $SESSION: no session there (train the baseline first)" >&2; exit 2; }
-if [ "$QUICK" = 1 ]; then EVERY=10; CYCLES=1; PHASES=2; BATCHES=2; REPS=3; else BATCHES=20; REPS=0; fi
+[ ${#MEASURE[@]} -gt 0 ] || [ -f "$SESSION/manifest.json" ] || { echo "bench_ptb_hwgp: $SESSION: no session there (train the baseline first)" >&2; exit 2; }
+if [ "$QUICK" = 1 ]; then EVERY=10; CYCLES=1; PHASES=2; BATCHES=2; REPS=3; DATA=""; else BATCHES=20; REPS=0; fi
+[ -n "$BATCHES_OPT" ] && BATCHES=$BATCHES_OPT
+INFER=${BENCH_INFER:-$ROOT/build/bench/bench_infer}
+if [ -n "$DATA" ] && [ ! -x "$INFER" ]; then log_early="$INFER missing (make bench): no runtime columns"; DATA=""; fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 log() { echo "bench_ptb_hwgp: $*" >&2; }
+[ -n "${log_early:-}" ] && log "$log_early"
 
 step_of() { jq -r '.state.step' "$1/manifest.json"; }
 # Density of the recurrent layers' weight matrices of export $1 (their masks in model.safetensors).
@@ -131,8 +163,15 @@ measure() {
     local bytes l1 l2
     bytes=$(stat -c %s "$exp/model.compact.safetensors")
     l1=$(layers_us "$exp" "$density" 1); l2=$(layers_us "$exp" "$density" 2)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$params" "$nnz" "$ppl" "$bytes" "$l1" "$l2" \
-        "$(awk "BEGIN{printf \"%.3f\", 1e6 * $secs / $tokens}")" "$(hidden_of "$exp")" "$density" "$TARGET"
+    local r1=- r2=- d2=- out
+    if [ -n "$DATA" ]; then  # the whole model per token, batch 1: topiary's runtime and the dense sgemv path
+        out=$("$INFER" "$exp" --threads 1 --data "$DATA" --tokens 3000 2>&1) || { echo "$out" >&2; return 1; }
+        r1=$(echo "$out" | awk '$1 == "runtime" { print $2; exit }')
+        out=$("$INFER" "$exp" --threads 2 --data "$DATA" --tokens 3000 2>&1) || { echo "$out" >&2; return 1; }
+        r2=$(echo "$out" | awk '$1 == "runtime" { print $2; exit }'); d2=$(echo "$out" | awk '$1 == "dense" { print $2; exit }')
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$params" "$nnz" "$ppl" "$bytes" "$l1" "$l2" \
+        "$(awk "BEGIN{printf \"%.3f\", 1e6 * $secs / $tokens}")" "$(hidden_of "$exp")" "$density" "$TARGET" "$r1" "$r2" "$d2"
 }
 
 # The protocol on one baseline: rows for dense, hwgp and control.
@@ -142,10 +181,25 @@ protocol() {
     rm -rf "$h" "$c"
     cp -a "$base" "$h"
     rm -f "$h/lock" "$h/hwgp.json" "$h/hwgp.log"
+    if [ -n "$SETLINE" ]; then
+        printf 'set %s\n' "$SETLINE" > "$OUT/set$tag.tp"
+        "$BIN" run "$OUT/set$tag.tp" --session "$h" > /dev/null
+    fi
     local args=(compress --session "$h" --target "$TARGET" --tolerance "$TOL" --grow "$GROW" --prune "$PRUNE"
                 --every "$EVERY" --cycles "$CYCLES" --phases "$PHASES" --batches "$BATCHES" --pattern "$PATTERN")
     [ -n "$BUDGET" ] && args+=(--budget-us "$BUDGET") || args+=(--speedup "$SPEEDUP")
     [ -n "$SIZES" ] && args+=(--sizes "$SIZES")
+    if [ -n "$TARGETS" ]; then  # per-group targets replace the GP cycle's prune ratio, cycles and pattern
+        args=(compress --session "$h" --target "$TARGET" --tolerance "$TOL" --every "$EVERY" --phases "$PHASES"
+              --batches "$BATCHES" --targets "$TARGETS" --grow "${GROW_SET:-0.02}")
+        [ -n "$BUDGET" ] && args+=(--budget-us "$BUDGET") || args+=(--speedup "$SPEEDUP")
+        [ -n "$SIZES" ] && args+=(--sizes "$SIZES")
+        [ -n "$RAMP" ] && args+=(--ramp "$RAMP")
+        [ -n "$RETRAIN" ] && args+=(--retrain "$RETRAIN")
+        case $TARGETS in *:16x1*|*:8x1*|*:4x4*) PATTERN=block ;; esac
+    fi
+    [ -n "$FINETUNE" ] && args+=(--finetune "$FINETUNE")
+    [ -n "$MAXH" ] && args+=(--max-hidden "$MAXH")
     log "$tag: topiary ${args[*]}"
     "$BIN" "${args[@]}" > "$OUT/compress$tag.txt"
     local ran=$(( $(step_of "$h") - $(step_of "$base") ))
@@ -154,7 +208,7 @@ protocol() {
     if [ "$CONTROL" = 1 ] && [ "$ran" -gt 0 ]; then
         cp -a "$base" "$c"
         rm -f "$c/lock"
-        printf 'train steps=%d\n' "$ran" > "$OUT/control$tag.tp"
+        { [ -n "$SETLINE" ] && printf 'set %s\n' "$SETLINE"; printf 'train steps=%d\n' "$ran"; } > "$OUT/control$tag.tp"
         log "$tag: control: train steps=$ran (dense)"
         "$BIN" run "$OUT/control$tag.tp" --session "$c" > /dev/null
         measure "$c" "control$tag"
@@ -162,9 +216,17 @@ protocol() {
 }
 
 {
-    printf 'model\tparams\tnonzeros\ttest_ppl\tcompact_bytes\tlayers_us_1t\tlayers_us_2t\truntime_token_us\thidden\tdensity\ttarget\n'
-    protocol "$SESSION" ""
-    [ -n "$HLSTM" ] && protocol "$HLSTM" "-hlstm"
+    printf 'model\tparams\tnonzeros\ttest_ppl\tcompact_bytes\tlayers_us_1t\tlayers_us_2t\truntime_token_us\thidden\tdensity\ttarget'
+    printf '\truntime_us_1t\truntime_us_2t\tsgemv_us_2t\n'
+    if [ ${#MEASURE[@]} -gt 0 ]; then
+        for m in "${MEASURE[@]}"; do
+            [ -f "${m#*=}/manifest.json" ] || { log "--measure $m: no session there"; exit 2; }
+            measure "${m#*=}" "${m%%=*}"
+        done
+    else
+        protocol "$SESSION" ""
+        [ -n "$HLSTM" ] && protocol "$HLSTM" "-hlstm"
+    fi
 } > "$OUT/results.tsv.tmp"
 mv "$OUT/results.tsv.tmp" "$OUT/results.tsv"
 
@@ -182,10 +244,19 @@ set grid
 plot '$OUT/results.tsv' every ::1 using 3:4 with points pt 7 ps 1.5, \\
      '' every ::1 using 3:4:1 with labels offset 1,1
 EOF
-# the target's first and last curve of the run, and the sizes chosen at each phase
-awk -F'\t' 'NR > 1 && $16 != prev { n++; prev = $16 } NR > 1 { print n "\t" $5 "\t" $8 }' "$OUT/hwgp/latency.tsv" > "$OUT/curves.tsv"
+# the target's first and last curve of the run, and the sizes chosen at each phase (the method's
+# session: OUT/hwgp, or with --measure the first NAME=SESSION whose session has a hwgp.json)
+HW=$OUT/hwgp
+for m in "${MEASURE[@]}"; do [ -f "${m#*=}/hwgp.json" ] && { HW=${m#*=}; break; }; done
+if [ ! -f "$HW/hwgp.json" ] || [ ! -f "$HW/latency.tsv" ]; then
+    log "no hwgp run with a latency curve to draw: ppl_vs_nonzeros only"
+    if command -v gnuplot > /dev/null; then gnuplot "$OUT/ppl_vs_nonzeros.gp" 2> "$OUT/ppl_vs_nonzeros.err" || true; fi
+    column -t -s $'\t' "$OUT/results.tsv"
+    exit 0
+fi
+awk -F'\t' 'NR > 1 && $16 != prev { n++; prev = $16 } NR > 1 { print n "\t" $5 "\t" $8 }' "$HW/latency.tsv" > "$OUT/curves.tsv"
 jq -r '.history[] | [.phase, .stage, .sizes[0], (.latency_us / (.sizes | length)), (.sizes | map(tostring) | join(","))] | @tsv' \
-    "$OUT/hwgp/hwgp.json" > "$OUT/phases.tsv"
+    "$HW/hwgp.json" > "$OUT/phases.tsv"
 last=$(cut -f1 "$OUT/curves.tsv" | sort -n | tail -1)
 cat > "$OUT/latency_curve.gp" <<EOF
 # the target's latency curve (first and last of the hwgp run) and the sizes chosen per phase
