@@ -15,8 +15,8 @@ ifeq ($(origin CC),default)
 CC      := cc
 endif
 
-DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev gnuplot-nox tmux pkg-config
-PKGS     := openblas libcjson zlib
+DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev libfftw3-dev gnuplot-nox tmux pkg-config
+PKGS     := openblas libcjson zlib fftw3f
 
 ARCH_FLAGS := -march=x86-64-v2
 ifeq ($(NATIVE),1)
