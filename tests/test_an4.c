@@ -206,6 +206,7 @@ static void test_synthetic(void **state)
     an4_close(va);
     an4_close(all);
     th_rmtree(d);
+    free(d);
 }
 
 static void test_augmented(void **state)
@@ -237,6 +238,7 @@ static void test_augmented(void **state)
     free(first);
     an4_close(ds);
     th_rmtree(d);
+    free(d);
 }
 
 static void expect_open_fails(const char *d, An4Split split, TpStatus code, const char *a, const char *b)
@@ -303,10 +305,12 @@ static void test_bad_lists(void **state)
     an4_close(ds);
     expect_open_fails(d, AN4_VALID, TP_EFORMAT, "split valid is empty", NULL);
     th_rmtree(d);
+    free(d);
     /* audio at another rate than the configuration's */
     d = make_an4(8000);
     expect_open_fails(d, AN4_TRAIN, TP_EFORMAT, "sample_rate 8000", "16000 Hz");
     th_rmtree(d);
+    free(d);
 }
 
 static void test_real_an4(void **state)

@@ -84,6 +84,7 @@ static void compare_with_numpy(const char *sph, const FeatCfg *base, const char 
     free(norm);
     sphere_free(&a);
     th_rmtree(d);
+    free(d);
 }
 
 static void test_matches_numpy(void **state)

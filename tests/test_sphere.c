@@ -108,6 +108,7 @@ static void test_good_and_big_endian(void **state)
     assert_memory_equal(a.samples, SAMPLES, sizeof SAMPLES);
     sphere_free(&a);
     th_rmtree(d);
+    free(d);
 }
 
 /* Each damaged file is refused with its name and the reason, and *out is left empty. */
@@ -176,6 +177,7 @@ static void test_damaged(void **state)
     snprintf(p, sizeof p, "%s/missing.sph", d);
     assert_int_equal(sphere_read(p, 0, &a), TP_ENOENT);
     th_rmtree(d);
+    free(d);
 }
 
 static void test_parse_header(void **state)
