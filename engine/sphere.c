@@ -55,6 +55,8 @@ static TpStatus field(const char *line, size_t len, const char *name, long linen
     const char *val = vsp + 1;
     size_t vlen = (size_t)(end - val);
     char type = t[1];
+    if (type != 's')  /* a number may be followed by blanks; a string's length counts every byte */
+        while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) vlen--;
     if (type == 's') {
         long slen;
         if (parse_long(t + 2, (size_t)(vsp - t - 2), &slen) || slen < 0 || (size_t)slen != vlen)

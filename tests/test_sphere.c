@@ -184,7 +184,7 @@ static void test_parse_header(void **state)
 {
     (void)state;
     SphereHeader h;
-    const char *ok = "NIST_1A\n   1024\nsample_count -i 5\nsample_rate -i 8000\nsample_n_bytes -i 2\n"
+    const char *ok = "NIST_1A\n   1024\nsample_count -i 5  \nsample_rate -i 8000\nsample_n_bytes -i 2\n"
                      "sample_byte_format -s2 10\ndatabase_id -s7 TIMIT x\nend_head\n";
     /* "-s7 TIMIT x" has 7 bytes: accepted; the header is shorter than 1024 bytes here, so give n = 1024 */
     char buf[1024];
