@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "engine/an4.h"
+#include "engine/asr_metrics.h"
+#include "engine/ctc_decode.h"
 #include "engine/sphere.h"
 #include "tests/helpers.h"
 
@@ -355,6 +357,45 @@ static void test_real_an4(void **state)
     print_message("AN4: train %d (%.1f min), valid %d (%.1f min, 7 speakers), test %d; longest %d frames\n",
                   an4_count(tr), an4_seconds(tr) / 60, an4_count(va), an4_seconds(va) / 60, an4_count(te),
                   an4_max_frames(tr));
+    /* every test transcript survives labels -> CTC posteriors (one frame per label, a blank between
+     * equal neighbours) -> both decoders -> text, with WER and CER 0; and a decoded text missing its
+     * last label counts as errors.  The shortest utterance against its labels is printed: a model with
+     * stride s needs about T / s >= L + repeats. */
+    AsrTotals ok, cut;
+    asr_totals_init(&ok);
+    asr_totals_init(&cut);
+    double worst = 1e9;
+    for (int i = 0; i < an4_count(te); i++) {
+        assert_int_equal(an4_utt(te, i, NULL, &T, &lab, &L, NULL), TP_OK);
+        int Tp = 0, rep = 0;
+        float *lp = malloc((size_t)(2 * L) * AN4_N_CLASSES * sizeof(float));
+        for (int k = 0; k < L; k++) {
+            if (k && lab[k] == lab[k - 1]) {
+                rep++;
+                for (int k2 = 0; k2 < AN4_N_CLASSES; k2++) lp[Tp * AN4_N_CLASSES + k2] = k2 == AN4_BLANK ? -0.01f : -9.0f;
+                Tp++;
+            }
+            for (int k2 = 0; k2 < AN4_N_CLASSES; k2++) lp[Tp * AN4_N_CLASSES + k2] = k2 == lab[k] ? -0.01f : -9.0f;
+            Tp++;
+        }
+        if ((double)T / (L + rep) < worst) worst = (double)T / (L + rep);
+        int out[256], Lo;
+        char text[256];
+        assert_int_equal(ctc_greedy(out, &Lo, lp, Tp, AN4_N_CLASSES, AN4_BLANK), TP_OK);
+        assert_int_equal(an4_labels_to_text(text, sizeof text, out, Lo), TP_OK);
+        assert_string_equal(text, an4_text(te, i));
+        assert_int_equal(ctc_beam(out, &Lo, NULL, lp, Tp, AN4_N_CLASSES, AN4_BLANK, 8), TP_OK);
+        assert_int_equal(an4_labels_to_text(text, sizeof text, out, Lo), TP_OK);
+        assert_int_equal(asr_totals_add(&ok, an4_text(te, i), text), TP_OK);
+        assert_int_equal(an4_labels_to_text(text, sizeof text, out, Lo - 1), TP_OK);
+        assert_int_equal(asr_totals_add(&cut, an4_text(te, i), text), TP_OK);
+        free(lp);
+    }
+    assert_float_equal(asr_wer(&ok), 0.0, 0.0);
+    assert_float_equal(asr_cer(&ok), 0.0, 0.0);
+    assert_int_equal(cut.char_edits, 130);  /* one character lost per utterance */
+    assert_true(cut.word_edits == 130 && asr_wer(&cut) > 0.1);
+    print_message("AN4 test: smallest frames / (labels + repeats) = %.2f\n", worst);
     an4_close(te);
     an4_close(tr);
     an4_close(va);
