@@ -209,7 +209,12 @@ static TpStatus add_utt(An4 *ds, const char *utt, const char *spk, size_t spk_le
     TpStatus st;
     if (ds->n == ds->cap) {
         int nc = ds->cap ? ds->cap * 2 : 128;
-#define GROW(f) do { void *p_ = realloc(ds->f, (size_t)nc * sizeof *ds->f); if (!p_) { free(text); goto nomem; } ds->f = p_; } while (0)
+#define GROW(f)                                                     \
+    do {                                                            \
+        void *p_ = realloc(ds->f, (size_t)nc * sizeof *ds->f);      \
+        if (!p_) { free(text); goto nomem; }                        \
+        ds->f = p_;                                                 \
+    } while (0)
         GROW(id); GROW(text); GROW(speaker); GROW(T); GROW(L); GROW(feat_off); GROW(lab_off); GROW(audio_off);
         GROW(n_samples);
 #undef GROW

@@ -120,7 +120,10 @@ TpStatus features_new(FeatExtractor **out, const FeatCfg *cfg)
     }
     free(h);
     fx->plan = fftwf_plan_dft_r2c_1d(fx->N, fx->in, fx->spec, FFTW_ESTIMATE);
-    if (!fx->plan) { features_delete(fx); return err_set(TP_ENOMEM, "features: FFTW could not plan a %d-point FFT", cfg->n_fft); }
+    if (!fx->plan) {
+        features_delete(fx);
+        return err_set(TP_ENOMEM, "features: FFTW could not plan a %d-point FFT", cfg->n_fft);
+    }
     *out = fx;
     return TP_OK;
 }

@@ -125,7 +125,8 @@ TpStatus sphere_parse_header(const char *buf, size_t n, const char *name, Sphere
         nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) break;
         size_t len = (size_t)(nl - p);
-        if (len > FIELD_LINE_MAX) return err_set(TP_EFORMAT, "%s: header line %ld over %d bytes", name, lineno, FIELD_LINE_MAX);
+        if (len > FIELD_LINE_MAX)
+            return err_set(TP_EFORMAT, "%s: header line %ld over %d bytes", name, lineno, FIELD_LINE_MAX);
         if (len == 8 && memcmp(p, "end_head", 8) == 0) { ended = 1; break; }
         if (memchr(p, '\0', len)) return err_set(TP_EFORMAT, "%s: header line %ld holds a NUL byte", name, lineno);
         TpStatus st = field(p, len, name, lineno, h, &s);
