@@ -15,8 +15,8 @@ ifeq ($(origin CC),default)
 CC      := cc
 endif
 
-DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev gnuplot-nox tmux pkg-config
-PKGS     := openblas libcjson zlib
+DEB_PKGS := libncurses-dev libopenblas-dev libcmocka-dev libcjson-dev zlib1g-dev libfftw3-dev gnuplot-nox tmux pkg-config
+PKGS     := openblas libcjson zlib fftw3f
 
 ARCH_FLAGS := -march=x86-64-v2
 ifeq ($(NATIVE),1)
@@ -81,7 +81,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
-.PHONY: bench-ptb-hwgp
+.PHONY: bench-ptb-hwgp bench-an4
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -236,6 +236,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 bench-sparse: deps $(BUILD)/bench/bench_sparse
 	./$(BUILD)/bench/bench_sparse $(BENCH_SPARSE_ARGS)
+
+# The AN4 data layer (SPHERE reading, log-mel, augmentation, an4_open) on a whole split:
+# make bench-an4 [BENCH_AN4_ARGS='--split test --reps 5'] (needs ../shared/data/an4)
+bench-an4: deps $(BUILD)/bench/bench_an4_features
+	./$(BUILD)/bench/bench_an4_features $(BENCH_AN4_ARGS)
 
 # Per-token batch-1 latency of an export through the runtime vs dense: make bench-infer MODEL=EXPORTDIR
 bench-infer: $(BUILD)/bench/bench_infer
