@@ -3,6 +3,7 @@
 #include "asr.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,40 @@ int asr_out_frames(const ModelConfig *c, int T)
         T = conv2d_out_frames(&s, T);
     }
     return T;
+}
+
+TpStatus asr_torch_name(const Model *m, int t, char *name, size_t n, int *ndim, int dims[4])
+{
+    if (m->cfg.task != MODEL_TASK_ASR || t < 0 || t >= m->n_tensors)
+        return err_set(TP_EINVAL, "asr: no ASR tensor %d", t);
+    const ModelParam *p = &m->p[t];
+    int c, l, used = 0;
+    char d[3] = "", rest[32] = "";
+    *ndim = p->kind == PARAM_BIAS ? 1 : 2;
+    dims[0] = p->rows;
+    dims[1] = p->cols;
+    if (sscanf(p->name, "conv%d.%31s", &c, rest) == 2) {
+        snprintf(name, n, "conv.%d.%s", c, rest);
+        if (p->kind == PARAM_WEIGHT) {
+            const ModelConvLayer *v = &m->cfg.conv[c];
+            *ndim = 4;
+            dims[1] = p->cols / (v->kt * v->kf);
+            dims[2] = v->kt;
+            dims[3] = v->kf;
+        }
+    } else if (sscanf(p->name, "l%d.%2[fbw].%31s%n", &l, d, rest, &used) == 3 && m->cfg.cell == MODEL_CELL_LSTM) {
+        static const char *const from[4] = {"w_ih", "w_hh", "b_ih", "b_hh"};
+        static const char *const to[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+        int j = 0;
+        while (j < 4 && strcmp(rest, from[j])) j++;
+        if (j == 4) return err_set(TP_EINVAL, "asr: tensor %s has no PyTorch name", p->name);
+        snprintf(name, n, "rnn.%d.%s_l0%s", l, to[j], strcmp(d, "bw") ? "" : "_reverse");
+    } else if (p->name[0] == 'l') {
+        snprintf(name, n, "hlstm.%s", p->name);
+    } else {
+        snprintf(name, n, "%s", p->name);
+    }
+    return TP_OK;
 }
 
 /* ---- views of the registry (model_asr.c's order) ---- */

@@ -24,6 +24,7 @@
 #ifndef TP_ASR_H
 #define TP_ASR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "birnn.h"
@@ -39,6 +40,18 @@
 ModelConfig asr_config_default(int n_feat, int n_classes, int n_layers, int hidden);
 /* Output frames for an utterance of T input frames (0 when it is shorter than the kernels). */
 int asr_out_frames(const ModelConfig *cfg, int T);
+
+/* The PyTorch name and shape of registry tensor t of an ASR model, for exports: the state_dict of
+ *   conv    = nn.ModuleList of nn.Conv2d(C, K, (kt, kf), (st, sf), (pt, pf))  input (N, C, T, F)
+ *   rnn     = nn.ModuleList of nn.LSTM(I, H, bidirectional=True), one per layer (the directions are
+ *             summed between layers, which a single multi-layer nn.LSTM cannot do)
+ *   decoder = nn.Linear(H_last, C)
+ * i.e. conv{c}.weight -> conv.{c}.weight [K, C, kt, kf] (ndim 4), l{l}.fw.w_ih -> rnn.{l}.weight_ih_l0,
+ * l{l}.bw.w_hh -> rnn.{l}.weight_hh_l0_reverse, b_ih / b_hh -> bias_ih / bias_hh, decoder.* as is.
+ * H-LSTM layers have no PyTorch module: their tensors keep the registry name under "hlstm."
+ * (hlstm.l{l}.fw.fc1.weight ...; the four gates' DNNs stacked as in hlstm.h).  ndim 1 for biases.
+ * TP_EINVAL for an LM or an index out of range. */
+TpStatus asr_torch_name(const Model *m, int t, char *name, size_t n, int *ndim, int dims[4]);
 
 typedef struct {
     Model *m;                          /* borrowed; cfg.task == MODEL_TASK_ASR              */

@@ -10,8 +10,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -382,6 +384,137 @@ static void test_compression_on_asr(void **state)
     model_free(&m);
 }
 
+/* The same network in PyTorch, loaded from the names of asr_torch_name (load_state_dict strict):
+ * logits and CTC loss must agree.  Skipped with a message when /usr/bin/python3 has no torch. */
+static const char *PY =
+    "import sys\n"
+    "try:\n"
+    "    import torch\n"
+    "    from torch import nn\n"
+    "except Exception:\n"
+    "    sys.exit(77)\n"
+    "lines = open(sys.argv[1]).read().split('\\n')\n"
+    "cfg = [int(v) for v in lines[0].split()]\n"
+    "F, C, nconv, L = cfg[:4]\n"
+    "convs = [cfg[4 + 7 * k: 11 + 7 * k] for k in range(nconv)]\n"
+    "hidden = cfg[4 + 7 * nconv:4 + 7 * nconv + L]\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(s):\n"
+    "        super().__init__()\n"
+    "        ch, f, mods = 1, F, []\n"
+    "        for K, kt, kf, st, sf, pt, pf in convs:\n"
+    "            mods.append(nn.Conv2d(ch, K, (kt, kf), (st, sf), (pt, pf)))\n"
+    "            ch, f = K, (f + 2 * pf - kf) // sf + 1\n"
+    "        s.conv = nn.ModuleList(mods)\n"
+    "        I, rnn = ch * f, []\n"
+    "        for H in hidden:\n"
+    "            rnn.append(nn.LSTM(I, H, bidirectional=True))\n"
+    "            I = H\n"
+    "        s.rnn = nn.ModuleList(rnn)\n"
+    "        s.decoder = nn.Linear(I, C)\n"
+    "    def forward(s, x):\n"
+    "        x = x[None, None]\n"
+    "        for c in s.conv:\n"
+    "            x = torch.clamp(c(x), 0, 20)\n"
+    "        n, k, t, f = x.shape\n"
+    "        x = x.permute(2, 0, 1, 3).reshape(t, 1, k * f)\n"
+    "        for r in s.rnn:\n"
+    "            y, _ = r(x)\n"
+    "            H = y.shape[2] // 2\n"
+    "            x = y[:, :, :H] + y[:, :, H:]\n"
+    "        return s.decoder(x)[:, 0, :]\n"
+    "net = Net().double()\n"
+    "sd = {}\n"
+    "i = 1\n"
+    "while lines[i].split()[0] != 'feat':\n"
+    "    v = lines[i].split()\n"
+    "    nd = int(v[1])\n"
+    "    dims = [int(d) for d in v[2:2 + nd]]\n"
+    "    sd[v[0]] = torch.tensor([float(z) for z in v[2 + nd:]], dtype=torch.float64).reshape(dims)\n"
+    "    i += 1\n"
+    "net.load_state_dict(sd, strict=True)\n"
+    "v = lines[i].split()\n"
+    "T = int(v[1])\n"
+    "x = torch.tensor([float(z) for z in v[2:]], dtype=torch.float64).reshape(T, F)\n"
+    "lab = [int(z) for z in lines[i + 1].split()[1:]]\n"
+    "u = net(x)\n"
+    "lp = torch.log_softmax(u, 1)[:, None, :]\n"
+    "loss = nn.functional.ctc_loss(lp, torch.tensor([lab]), [u.shape[0]], [len(lab)], reduction='sum')\n"
+    "out = open(sys.argv[2], 'w')\n"
+    "out.write('%d %r\\n' % (u.shape[0], loss.item()))\n"
+    "out.write(' '.join(repr(z) for z in u.reshape(-1).tolist()) + '\\n')\n";
+
+static void test_agrees_with_torch(void **state)
+{
+    (void)state;
+    ModelConfig c = tiny(MODEL_CELL_LSTM);
+    Model m;
+    Rng rng;
+    rng_seed(&rng, 8);
+    assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+    float feat[11 * 6];
+    th_fill_uniform(feat, sizeof feat / sizeof(float), -1.5f, 1.5f, &rng);
+    int32_t lab[3] = {1, 3, 3};
+    char *dir = th_tempdir("asr");
+    char in[512], out[512], py[512], cmd[2048];
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(py, sizeof py, "%s/asr.py", dir);
+    assert_int_equal(th_write_file(py, PY, strlen(PY)), 0);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fprintf(f, "%d %d %d %d", c.n_feat, c.n_vocab, c.n_conv, c.n_layers);
+    for (int k = 0; k < c.n_conv; k++)
+        fprintf(f, " %d %d %d %d %d %d %d", c.conv[k].filters, c.conv[k].kt, c.conv[k].kf, c.conv[k].st, c.conv[k].sf,
+                c.conv[k].pt, c.conv[k].pf);
+    for (int l = 0; l < c.n_layers; l++) fprintf(f, " %d", c.hidden[l]);
+    fprintf(f, "\n");
+    for (int t = 0; t < m.n_tensors; t++) {
+        char name[64];
+        int nd, dims[4];
+        assert_int_equal(asr_torch_name(&m, t, name, sizeof name, &nd, dims), TP_OK);
+        fprintf(f, "%s %d", name, nd);
+        for (int k = 0; k < nd; k++) fprintf(f, " %d", dims[k]);
+        for (size_t i = 0; i < m.p[t].n; i++) fprintf(f, " %.9g", (double)m.w[m.p[t].off + i]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "feat 11");
+    for (int i = 0; i < 11 * 6; i++) fprintf(f, " %.9g", (double)feat[i]);
+    fprintf(f, "\nlabels 1 3 3\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", py, in, out);
+    int rc = system(cmd);
+    /* exit 77: no torch (skip); any other failure of the script is a failure of the test */
+    if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 0)) assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 77);
+    if (rc != 0) {
+        th_rmtree(dir);
+        free(dir);
+        model_free(&m);
+        print_message("skipped: /usr/bin/python3 with torch is not available (exit %d)\n", rc);
+        skip();
+    }
+    AsrNet net;
+    assert_int_equal(asr_net_init(&net, &m), TP_OK);
+    double loss, want;
+    assert_int_equal(asr_utterance(&net, feat, 11, lab, 3, 0, 0.0f, NULL, &loss), TP_OK);
+    f = fopen(out, "r");
+    assert_non_null(f);
+    int To;
+    assert_int_equal(fscanf(f, "%d %lf", &To, &want), 2);
+    assert_int_equal(To, net.T_out);
+    assert_true(fabs(loss - want) < 1e-4 * fmax(1.0, fabs(want)));
+    for (int i = 0; i < To * c.n_vocab; i++) {
+        double u;
+        assert_int_equal(fscanf(f, "%lf", &u), 1);
+        assert_true(fabs(net.logits[i] - u) < 1e-5);
+    }
+    fclose(f);
+    asr_net_free(&net);
+    th_rmtree(dir);
+    free(dir);
+    model_free(&m);
+}
+
 int main(void)
 {
     backend_set_threads(1);
@@ -391,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_overfits_tiny_task),
         cmocka_unit_test(test_infeasible_and_short),
         cmocka_unit_test(test_compression_on_asr),
+        cmocka_unit_test(test_agrees_with_torch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
