@@ -231,7 +231,7 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
     return TP_OK;
 }
 
-void asr_backward(AsrNet *n, const float *feat, const float *dlogits)
+void asr_backward(AsrNet *n, const float *dlogits)
 {
     Model *m = n->m;
     const ModelConfig *c = &m->cfg;
@@ -264,7 +264,6 @@ void asr_backward(AsrNet *n, const float *feat, const float *dlogits)
         dy = dx;
         dx = t;
     }
-    (void)feat; /* the first convolution kept its im2col of feat */
 }
 
 TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *labels, int L, int train, float scale,
@@ -274,7 +273,7 @@ TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *label
     if (s != TP_OK) return s;
     s = ctc_loss(n->logits, n->T_out, n->m->cfg.n_vocab, labels, L, scale, loss, train ? n->dlogits : NULL);
     if (s != TP_OK) return err_wrap(s, "asr");
-    if (train && isfinite(*loss)) asr_backward(n, feat, n->dlogits);
+    if (train && isfinite(*loss)) asr_backward(n, n->dlogits);
     return TP_OK;
 }
 

@@ -76,7 +76,7 @@ void asr_net_free(AsrNet *n);
  * the utterance is longer than any before or the model was resized. */
 TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng);
 /* Backward of the last forward from dlogits [T_out][C]: gradients accumulate (+=) into m->g. */
-void asr_backward(AsrNet *n, const float *feat, const float *dlogits);
+void asr_backward(AsrNet *n, const float *dlogits);
 /* Forward, CTC loss of labels [L] (classes 1..C-1) into *loss; train != 0 also runs the backward
  * with the loss gradient scaled by `scale` (skipped when the loss is infinite: infeasible). */
 TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *labels, int L, int train, float scale,
