@@ -113,7 +113,8 @@ typedef struct {
 typedef struct {
     double loss;             /* mean CTC loss per scored utterance (nats)    */
     double loss_per_frame;   /* summed loss / summed output frames, scored    */
-    int n_scored, n_skipped; /* skipped: infeasible (too few frames)          */
+    int n_scored, n_skipped; /* skipped: fewer frames than the kernels or the
+                                labels need (ctc_min_frames), never run       */
     double grad_norm;        /* before clipping                               */
     double seconds;
 } AsrStepInfo;
