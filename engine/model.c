@@ -13,6 +13,8 @@
 
 TpStatus model_config_check(const ModelConfig *c)
 {
+    if (c->task == MODEL_TASK_ASR) return model_asr_config_check(c);
+    if (c->task != MODEL_TASK_LM) return err_set(TP_EINVAL, "model: unknown task %d", (int)c->task);
     if (c->n_vocab < 2) return err_set(TP_EINVAL, "model: vocabulary of %d tokens (need at least 2)", c->n_vocab);
     if (c->n_embed < 1 || c->n_embed > 65536) return err_set(TP_ERANGE, "--embed: expected 1..65536, got %d", c->n_embed);
     if (c->n_layers < 1 || c->n_layers > MODEL_MAX_LAYERS)
@@ -74,7 +76,7 @@ int model_axis_unit(const ModelAxis *a, const ModelConfig *cfg, int idx, int lay
     return -1;
 }
 
-static void add_param(Model *m, const char *name, ParamKind kind, int layer, ModelAxis rows, ModelAxis cols)
+void model_add_param(Model *m, const char *name, ParamKind kind, int layer, ModelAxis rows, ModelAxis cols)
 {
     ModelParam *p = &m->p[m->n_tensors++];
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -97,38 +99,43 @@ static void build_registry(Model *m)
     const ModelConfig *c = &m->cfg;
     int L = c->n_layers;
     char name[32];
-    add_param(m, "embed.weight", PARAM_EMBED, -1, ax_fixed(c->n_vocab), ax_fixed(c->n_embed));
+    if (c->task == MODEL_TASK_ASR) {
+        model_asr_registry(m);
+        return;
+    }
+    model_add_param(m, "embed.weight", PARAM_EMBED, -1, ax_fixed(c->n_vocab), ax_fixed(c->n_embed));
     for (int l = 0; l < L; l++) {
         if (c->cell == MODEL_CELL_HLSTM) {
             ModelAxis z = ax_input(c, l); /* fc1 columns: [x; h] */
             z.n_seg = 2;
             z.seg[1].layer = l;
             snprintf(name, sizeof name, "l%d.fc1.weight", l);
-            add_param(m, name, PARAM_WEIGHT, l, ax_fixed(4 * c->gate_hidden), z);
+            model_add_param(m, name, PARAM_WEIGHT, l, ax_fixed(4 * c->gate_hidden), z);
             snprintf(name, sizeof name, "l%d.fc1.bias", l);
-            add_param(m, name, PARAM_BIAS, l, ax_fixed(4 * c->gate_hidden), ax_fixed(1));
+            model_add_param(m, name, PARAM_BIAS, l, ax_fixed(4 * c->gate_hidden), ax_fixed(1));
             snprintf(name, sizeof name, "l%d.fc2.weight", l);
-            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_fixed(c->gate_hidden));
+            model_add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_fixed(c->gate_hidden));
             snprintf(name, sizeof name, "l%d.fc2.bias", l);
-            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+            model_add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
         } else {
             snprintf(name, sizeof name, "l%d.w_ih", l);
-            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_input(c, l));
+            model_add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_input(c, l));
             snprintf(name, sizeof name, "l%d.w_hh", l);
-            add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_units(l, 1));
+            model_add_param(m, name, PARAM_WEIGHT, l, ax_units(l, 4), ax_units(l, 1));
             snprintf(name, sizeof name, "l%d.b_ih", l);
-            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+            model_add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
             snprintf(name, sizeof name, "l%d.b_hh", l);
-            add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
+            model_add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
         }
     }
-    add_param(m, "decoder.weight", PARAM_WEIGHT, -1, ax_fixed(c->n_vocab), ax_units(L - 1, 1));
-    add_param(m, "decoder.bias", PARAM_BIAS, -1, ax_fixed(c->n_vocab), ax_fixed(1));
+    model_add_param(m, "decoder.weight", PARAM_WEIGHT, -1, ax_fixed(c->n_vocab), ax_units(L - 1, 1));
+    model_add_param(m, "decoder.bias", PARAM_BIAS, -1, ax_fixed(c->n_vocab), ax_fixed(1));
 }
 
 static void bind_views(Model *m)
 {
     int L = m->cfg.n_layers;
+    if (m->cfg.task == MODEL_TASK_ASR) return; /* engine/asr binds its views from the registry */
     m->embed = m->w + m->p[0].off;
     for (int l = 0; l < L; l++) {
         const ModelParam *p = &m->p[1 + 4 * l];
@@ -239,6 +246,7 @@ static double activation_bytes(const Model *m, size_t N)
 TpStatus model_reserve(Model *m, int T, int B)
 {
     if (T <= 0 || B <= 0) return err_set(TP_EINVAL, "model: bad window T=%d B=%d", T, B);
+    if (m->cfg.task != MODEL_TASK_LM) return err_set(TP_EINVAL, "model: an ASR model runs through engine/asr");
     if (T <= m->T && B <= m->B) return TP_OK;
     if (T < m->T) T = m->T;
     if (B < m->B) B = m->B;
@@ -342,7 +350,7 @@ static void mul_inplace(float *x, const float *mask, size_t n)
 TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
                        int train, float grad_scale, Rng *rng, double *nll, long *n_correct)
 {
-    if (Tw > m->T || B > m->B) {
+    if (Tw > m->T || B > m->B || m->cfg.task != MODEL_TASK_LM) {
         TpStatus st = model_reserve(m, Tw, B);
         if (st != TP_OK) return st;
     }
@@ -500,7 +508,9 @@ TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_
     TpStatus st = model_config_check(cfg);
     if (st != TP_OK) return st;
     if (cfg->n_layers != oc->n_layers || cfg->n_vocab != oc->n_vocab || cfg->n_embed != oc->n_embed ||
-        cfg->cell != oc->cell || (cfg->cell == MODEL_CELL_HLSTM && cfg->gate_hidden != oc->gate_hidden))
+        cfg->cell != oc->cell || (cfg->cell == MODEL_CELL_HLSTM && cfg->gate_hidden != oc->gate_hidden) ||
+        cfg->task != oc->task || cfg->n_feat != oc->n_feat || cfg->n_conv != oc->n_conv ||
+        memcmp(cfg->conv, oc->conv, sizeof cfg->conv) != 0)
         return err_set(TP_EINVAL, "model: a relayout may change only the hidden sizes");
     if (n_extra < 0 || n_extra > RELAYOUT_MAX_EXTRA)
         return err_set(TP_EINVAL, "model: relayout of %d extra arrays (at most %d)", n_extra, RELAYOUT_MAX_EXTRA);

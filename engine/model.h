@@ -26,9 +26,20 @@
 #include "base/status.h"
 
 #define MODEL_MAX_LAYERS 8
-#define MODEL_MAX_TENSORS (3 + 4 * MODEL_MAX_LAYERS)
+#define MODEL_MAX_CONV 2
+/* the LM has 3 + 4 L tensors, the ASR model 2 n_conv + 8 L + 2 (engine/asr.h) */
+#define MODEL_MAX_TENSORS (2 * MODEL_MAX_CONV + 8 * MODEL_MAX_LAYERS + 2)
 
 typedef enum { MODEL_CELL_LSTM = 0, MODEL_CELL_HLSTM = 1 } ModelCell; /* persisted: append only */
+/* What the model does: the language model of this header, or the speech recogniser of engine/asr.h
+ * (same registry, masks and relayout; its own tensors, forward and loss). */
+typedef enum { MODEL_TASK_LM = 0, MODEL_TASK_ASR = 1 } ModelTask;     /* persisted: append only */
+
+/* One convolution layer of the ASR front end (engine/conv2d.h): filters, kernel time x frequency,
+ * strides, zero padding. */
+typedef struct {
+    int filters, kt, kf, st, sf, pt, pf;
+} ModelConvLayer;
 
 typedef struct {
     int n_vocab;                      /* V                                    */
@@ -41,6 +52,12 @@ typedef struct {
     float init_scale;                 /* U(-s, s) initialisation              */
     float state_tau;                  /* hidden-state threshold, 0 = off (DESIGN 3.4, engine/lstm.h):
                                          every layer's h~ = h 1(|h| > tau), training and evaluation */
+    ModelTask task;                   /* MODEL_TASK_LM (0) unless set                               */
+    /* ASR only (engine/asr.h): n_vocab is then the class count, n_embed the width of one frame out
+     * of the convolutions (model_asr_input_width), the layers bidirectional */
+    int n_feat;                       /* F features per input frame                                 */
+    int n_conv;                       /* convolution layers, 1..MODEL_MAX_CONV                      */
+    ModelConvLayer conv[MODEL_MAX_CONV];
 } ModelConfig;
 
 typedef enum { PARAM_EMBED = 0, PARAM_WEIGHT = 1, PARAM_BIAS = 2 } ParamKind;
@@ -100,12 +117,22 @@ typedef struct {
 
 /* Check a configuration (sizes > 0, layers 1..MODEL_MAX_LAYERS, 0 <= dropout < 1, ...). */
 TpStatus model_config_check(const ModelConfig *cfg);
+
+/* ---- For the registry builders (model.c, model_asr.c) ---- */
+/* Append tensor `name` with the given axes at the next aligned offset of m->n_params. */
+void model_add_param(Model *m, const char *name, ParamKind kind, int layer, ModelAxis rows, ModelAxis cols);
+/* The ASR parts (engine/model_asr.c): configuration check, the frame width out of the convolutions
+ * (0 when they do not fit n_feat), the registry. */
+TpStatus model_asr_config_check(const ModelConfig *cfg);
+int model_asr_input_width(const ModelConfig *cfg);
+void model_asr_registry(Model *m);
 /* The number of parameters (entries of all tensors, no padding) a model of cfg has; nothing allocated. */
 TpStatus model_count_params(const ModelConfig *cfg, size_t *n);
 /* Allocate and initialise U(-init_scale, init_scale) from rng; masks all ones.  A model larger than
  * this machine's memory is refused (TP_ENOMEM) before anything is allocated. */
 TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng);
-/* Allocate activation buffers for windows of up to T steps of batch B (idempotent if big enough). */
+/* Allocate activation buffers for windows of up to T steps of batch B (idempotent if big enough).
+ * LM only: an ASR model's activations live in engine/asr's AsrNet (TP_EINVAL here). */
 TpStatus model_reserve(Model *m, int T, int B);
 void model_free(Model *m);
 
@@ -134,7 +161,7 @@ TpStatus model_state_init(ModelState *s, const Model *m, int B);   /* zeroed sta
 void model_state_zero(ModelState *s, const Model *m);
 void model_state_free(ModelState *s);
 
-/* Forward over a window x, y [Tw*B] (time-major).  The state s is used as the initial state and
+/* LM only (TP_EINVAL for an ASR model).  Forward over a window x, y [Tw*B] (time-major).  The state s is used as the initial state and
  * updated to the final one.  Returns the summed NLL of the N = Tw*B predictions in *nll and adds
  * argmax hits to *n_correct.  train != 0: dropout is drawn from rng, activations are kept, and the
  * logits are replaced by grad_scale * dNLL/dlogits for model_backward. */

@@ -344,6 +344,9 @@ TpStatus resize_bridge_init(ResizeBridge *b, const Model *m, int layer, int T, i
     memset(b, 0, sizeof *b);
     TpStatus s = check_layer(m, layer);
     if (s != TP_OK) return s;
+    if (m->cfg.task != MODEL_TASK_LM)
+        return err_set(TP_ENOTAVAIL, "resize init=grad: the bridging gradient reads the language model's activations; "
+                                     "an ASR model grows units with init=zero or init=fanin");
     if (T < 1 || B < 1) return err_set(TP_EINVAL, "resize: bridge for a bad window T=%d B=%d", T, B);
     const ModelConfig *c = &m->cfg;
     const int hl = c->cell == MODEL_CELL_HLSTM, H = c->hidden[layer], L = c->n_layers;

@@ -1,0 +1,296 @@
+/* engine/asr: see asr.h.  The forward and backward of one utterance through the registry's
+ * tensors; the convolutions, the bidirectional layers and the loss are their own modules. */
+#include "asr.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "ctc.h"
+
+ModelConfig asr_config_default(int n_feat, int n_classes, int n_layers, int hidden)
+{
+    ModelConfig c;
+    memset(&c, 0, sizeof c);
+    c.task = MODEL_TASK_ASR;
+    c.n_feat = n_feat;
+    c.n_vocab = n_classes;
+    c.n_conv = 1;
+    c.conv[0] = (ModelConvLayer){8, 11, 11, 2, 2, 5, 5};
+    c.n_embed = model_asr_input_width(&c);
+    c.n_layers = n_layers;
+    for (int l = 0; l < n_layers && l < MODEL_MAX_LAYERS; l++) c.hidden[l] = hidden;
+    c.cell = MODEL_CELL_LSTM;
+    c.init_scale = 0.1f;
+    return c;
+}
+
+static Conv2dShape conv_shape(const ModelConfig *c, int k)
+{
+    int C = 1, F = c->n_feat;
+    for (int j = 0; j < k; j++) {
+        Conv2dShape s = {C, F, c->conv[j].filters, c->conv[j].kt, c->conv[j].kf, c->conv[j].st, c->conv[j].sf,
+                         c->conv[j].pt, c->conv[j].pf};
+        C = s.K;
+        F = conv2d_out_freq(&s);
+    }
+    const ModelConvLayer *v = &c->conv[k];
+    return (Conv2dShape){C, F, v->filters, v->kt, v->kf, v->st, v->sf, v->pt, v->pf};
+}
+
+int asr_out_frames(const ModelConfig *c, int T)
+{
+    for (int k = 0; k < c->n_conv && T > 0; k++) {
+        Conv2dShape s = conv_shape(c, k);
+        T = conv2d_out_frames(&s, T);
+    }
+    return T;
+}
+
+TpStatus asr_torch_name(const Model *m, int t, char *name, size_t n, int *ndim, int dims[4])
+{
+    if (m->cfg.task != MODEL_TASK_ASR || t < 0 || t >= m->n_tensors)
+        return err_set(TP_EINVAL, "asr: no ASR tensor %d", t);
+    const ModelParam *p = &m->p[t];
+    int c, l, used = 0;
+    char d[3] = "", rest[32] = "";
+    *ndim = p->kind == PARAM_BIAS ? 1 : 2;
+    dims[0] = p->rows;
+    dims[1] = p->cols;
+    if (sscanf(p->name, "conv%d.%31s", &c, rest) == 2) {
+        snprintf(name, n, "conv.%d.%s", c, rest);
+        if (p->kind == PARAM_WEIGHT) {
+            const ModelConvLayer *v = &m->cfg.conv[c];
+            *ndim = 4;
+            dims[1] = p->cols / (v->kt * v->kf);
+            dims[2] = v->kt;
+            dims[3] = v->kf;
+        }
+    } else if (sscanf(p->name, "l%d.%2[fbw].%31s%n", &l, d, rest, &used) == 3 && m->cfg.cell == MODEL_CELL_LSTM) {
+        static const char *const from[4] = {"w_ih", "w_hh", "b_ih", "b_hh"};
+        static const char *const to[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+        int j = 0;
+        while (j < 4 && strcmp(rest, from[j])) j++;
+        if (j == 4) return err_set(TP_EINVAL, "asr: tensor %s has no PyTorch name", p->name);
+        snprintf(name, n, "rnn.%d.%s_l0%s", l, to[j], strcmp(d, "bw") ? "" : "_reverse");
+    } else if (p->name[0] == 'l') {
+        snprintf(name, n, "hlstm.%s", p->name);
+    } else {
+        snprintf(name, n, "%s", p->name);
+    }
+    return TP_OK;
+}
+
+/* ---- views of the registry (model_asr.c's order) ---- */
+
+static int t_layer(const Model *m, int l) { return 2 * m->cfg.n_conv + 8 * l; }
+static int t_decoder(const Model *m) { return 2 * m->cfg.n_conv + 8 * m->cfg.n_layers; }
+
+static void layer_views(const Model *m, float *base, int l, BirnnWeights *w)
+{
+    const ModelConfig *c = &m->cfg;
+    int I = model_layer_input(m, l), H = c->hidden[l], M = c->gate_hidden;
+    memset(w, 0, sizeof *w);
+    w->hlstm = c->cell == MODEL_CELL_HLSTM;
+    for (int d = 0; d < 2; d++) {
+        const ModelParam *p = &m->p[t_layer(m, l) + 4 * d];
+        float *a = base + p[0].off, *b = base + p[1].off, *e = base + p[2].off, *f = base + p[3].off;
+        if (w->hlstm)
+            w->h[d] = (HlstmWeights){I, H, M, a, b, e, f};
+        else
+            w->l[d] = (LstmWeights){I, H, a, b, e, f};
+    }
+}
+
+/* ---- buffers ---- */
+
+static void release(AsrNet *n)
+{
+    for (int k = 0; k < MODEL_MAX_CONV; k++) {
+        conv2d_cache_free(&n->conv[k]);
+        free(n->act[k]);
+        n->act[k] = NULL;
+    }
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        birnn_cache_free(&n->rnn[l]);
+        free(n->y[l]);
+        n->y[l] = NULL;
+    }
+    free(n->logits);
+    free(n->dlogits);
+    free(n->s0);
+    free(n->s1);
+    n->logits = n->dlogits = n->s0 = n->s1 = NULL;
+    n->T_cap = 0;
+}
+
+TpStatus asr_net_init(AsrNet *n, Model *m)
+{
+    memset(n, 0, sizeof *n);
+    if (m->cfg.task != MODEL_TASK_ASR) return err_set(TP_EINVAL, "asr: the model is not an ASR model");
+    n->m = m;
+    return TP_OK;
+}
+
+void asr_net_free(AsrNet *n)
+{
+    release(n);
+    memset(n, 0, sizeof *n);
+}
+
+static int same_sizes(const AsrNet *n)
+{
+    for (int l = 0; l < n->m->cfg.n_layers; l++)
+        if (n->hidden[l] != n->m->cfg.hidden[l]) return 0;
+    return 1;
+}
+
+static TpStatus reserve(AsrNet *n, int T)
+{
+    if (T <= n->T_cap && same_sizes(n)) return TP_OK;
+    const Model *m = n->m;
+    const ModelConfig *c = &m->cfg;
+    if (T < n->T_cap) T = n->T_cap;
+    release(n);
+    int Tk = T, To = asr_out_frames(c, T), ok = 1;
+    size_t big = (size_t)T * c->n_feat;
+    TpStatus s = TP_OK;
+    for (int k = 0; k < c->n_conv && s == TP_OK; k++) {
+        Conv2dShape sh = conv_shape(c, k);
+        if ((s = conv2d_cache_init(&n->conv[k], &sh)) != TP_OK || (s = conv2d_reserve(&n->conv[k], Tk)) != TP_OK) break;
+        Tk = conv2d_out_frames(&sh, Tk);
+        size_t sz = (size_t)Tk * sh.K * conv2d_out_freq(&sh);
+        big = sz > big ? sz : big;
+        ok = ok && (n->act[k] = backend_alloc(sz, sizeof(float))) != NULL;
+    }
+    for (int l = 0; l < c->n_layers && s == TP_OK && ok; l++) {
+        int I = model_layer_input(m, l), H = c->hidden[l];
+        if ((s = birnn_cache_init(&n->rnn[l], c->cell == MODEL_CELL_HLSTM, I, H, c->gate_hidden, To, 1)) != TP_OK)
+            break;
+        ok = (n->y[l] = backend_alloc((size_t)To * H, sizeof(float))) != NULL;
+        size_t sz = (size_t)To * (I > H ? I : H);
+        big = sz > big ? sz : big;
+        n->hidden[l] = H;
+    }
+    if (s == TP_OK && ok) {
+        n->logits = backend_alloc((size_t)To * c->n_vocab, sizeof(float));
+        n->dlogits = backend_alloc((size_t)To * c->n_vocab, sizeof(float));
+        n->s0 = backend_alloc(big, sizeof(float));
+        n->s1 = backend_alloc(big, sizeof(float));
+        ok = n->logits && n->dlogits && n->s0 && n->s1;
+    }
+    if (s == TP_OK && !ok) s = err_set(TP_ENOMEM, "asr: out of memory for the activations of %d frames", T);
+    if (s != TP_OK) {
+        release(n);
+        memset(n->hidden, 0, sizeof n->hidden);
+        return s;
+    }
+    n->T_cap = T;
+    return TP_OK;
+}
+
+/* ---- forward / backward ---- */
+
+TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
+{
+    Model *m = n->m;
+    const ModelConfig *c = &m->cfg;
+    const int To = asr_out_frames(c, T), C = c->n_vocab;
+    if (T < 1 || To < 1)
+        return err_set(TP_EINVAL, "asr: an utterance of %d frames is shorter than the front end's kernel", T);
+    TpStatus s = reserve(n, T);
+    if (s != TP_OK) return s;
+    const float *x = feat;
+    int Tk = T;
+    for (int k = 0; k < c->n_conv; k++) {
+        const ModelParam *p = &m->p[2 * k];
+        if ((s = conv2d_forward(&n->conv[k], m->w + p[0].off, m->w + p[1].off, x, Tk, n->act[k])) != TP_OK) return s;
+        Tk = conv2d_out_frames(&n->conv[k].s, Tk);
+        x = n->act[k];
+    }
+    int hl_drop = train && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
+    for (int l = 0; l < c->n_layers; l++) {
+        BirnnWeights w;
+        layer_views(m, m->w, l, &w);
+        n->rnn[l].tau = c->state_tau;
+        birnn_forward(&n->rnn[l], &w, x, To, 1, n->y[l], hl_drop ? c->dropout : 0.0f, hl_drop ? rng : NULL);
+        if (train && c->state_tau > 0.0f) {
+            n->state_zero += (double)n->rnn[l].n_zero;
+            n->state_n += 2.0 * To * c->hidden[l];
+        }
+        x = n->y[l];
+    }
+    const ModelParam *d = &m->p[t_decoder(m)];
+    int H = c->hidden[c->n_layers - 1];
+    for (int t = 0; t < To; t++) memcpy(n->logits + (size_t)t * C, m->w + d[1].off, (size_t)C * sizeof(float));
+    backend_sgemm(0, 1, To, C, H, 1.0f, x, H, m->w + d[0].off, H, 1.0f, n->logits, C);
+    n->T_in = T;
+    n->T_out = To;
+    return TP_OK;
+}
+
+void asr_backward(AsrNet *n, const float *dlogits)
+{
+    Model *m = n->m;
+    const ModelConfig *c = &m->cfg;
+    const int To = n->T_out, C = c->n_vocab, L = c->n_layers, H = c->hidden[L - 1];
+    const ModelParam *d = &m->p[t_decoder(m)];
+    float *gw = m->g + d[0].off, *gb = m->g + d[1].off;
+    backend_sgemm(1, 0, C, H, To, 1.0f, dlogits, C, n->y[L - 1], H, 1.0f, gw, H);
+    for (int t = 0; t < To; t++)
+        for (int k = 0; k < C; k++) gb[k] += dlogits[(size_t)t * C + k];
+    float *dy = n->s0, *dx = n->s1;
+    backend_sgemm(0, 0, To, H, C, 1.0f, dlogits, C, m->w + d[0].off, H, 0.0f, dy, H);
+    for (int l = L - 1; l >= 0; l--) {
+        BirnnWeights w, g;
+        layer_views(m, m->w, l, &w);
+        layer_views(m, m->g, l, &g);
+        const float *in = l > 0 ? n->y[l - 1] : n->act[c->n_conv - 1];
+        birnn_backward(&n->rnn[l], &g, dx, &w, in, dy, To, 1);
+        float *t = dy;
+        dy = dx;
+        dx = t;
+    }
+    /* dy: dLoss/d(output of the last convolution) */
+    int Tk[MODEL_MAX_CONV + 1];
+    Tk[0] = n->T_in;
+    for (int k = 0; k < c->n_conv; k++) Tk[k + 1] = conv2d_out_frames(&n->conv[k].s, Tk[k]);
+    for (int k = c->n_conv - 1; k >= 0; k--) {
+        const ModelParam *p = &m->p[2 * k];
+        conv2d_backward(&n->conv[k], m->w + p[0].off, m->g + p[0].off, m->g + p[1].off, dy, Tk[k], k > 0 ? dx : NULL);
+        float *t = dy;
+        dy = dx;
+        dx = t;
+    }
+}
+
+TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *labels, int L, int train, float scale,
+                       Rng *rng, double *loss)
+{
+    TpStatus s = asr_forward(n, feat, T, train, rng);
+    if (s != TP_OK) return s;
+    s = ctc_loss(n->logits, n->T_out, n->m->cfg.n_vocab, labels, L, scale, loss, train ? n->dlogits : NULL);
+    if (s != TP_OK) return err_wrap(s, "asr");
+    if (train && isfinite(*loss)) asr_backward(n, n->dlogits);
+    return TP_OK;
+}
+
+TpStatus asr_log_probs(AsrNet *n, const float *feat, int T, float *logp, int *T_out)
+{
+    TpStatus s = asr_forward(n, feat, T, 0, NULL);
+    if (s != TP_OK) return s;
+    const int C = n->m->cfg.n_vocab;
+    for (int t = 0; t < n->T_out; t++) {
+        const float *u = n->logits + (size_t)t * C;
+        float *o = logp + (size_t)t * C;
+        double mx = u[0], z = 0.0;
+        for (int k = 1; k < C; k++) mx = u[k] > mx ? u[k] : mx;
+        for (int k = 0; k < C; k++) z += exp((double)u[k] - mx);
+        double lz = mx + log(z);
+        for (int k = 0; k < C; k++) o[k] = (float)((double)u[k] - lz);
+    }
+    *T_out = n->T_out;
+    return TP_OK;
+}
