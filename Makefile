@@ -35,19 +35,20 @@ SAN    :=
 CFLAGS  = $(OPT) $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
 
 # ---- CUDA: compiled and linked when nvcc exists and its runtime links; at run time no device => CPU ----
-# engine/cuda/probe.sh finds where this install keeps libcudart/libcublas with a real test link.
+# engine/cuda/probe.sh finds where this install keeps libcudart/libcublas/libcusparse with a real test link.
 # When nvcc exists but nothing links, the .cu file is still compiled (a check of the CUDA code)
 # and the binary is CPU-only, with the reason in `make info` and `topiary info`.
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
+CUDA_CU   := $(wildcard engine/cuda/*.cu)
 CUDA_LIBS := $(if $(NVCC),$(shell sh engine/cuda/probe.sh '$(CC)' '$(NVCC)'))
 ifneq ($(CUDA_LIBS),)
-CUDA_OBJ   := $(BUILD)/engine/cuda/backend_cuda.o
+CUDA_OBJ   := $(CUDA_CU:%.cu=$(BUILD)/%.o)
 CUDA_CHECK :=
 CUDA_STATE := ✓ CUDA: $(NVCC), linked with $(CUDA_LIBS)
 else ifneq ($(NVCC),)
 CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
 CUDA_CHECK := cuda-check
-CUDA_STATE := ✗ CUDA: $(NVCC) compiles the backend, but libcudart/libcublas do not link (CPU only)
+CUDA_STATE := ✗ CUDA: $(NVCC) compiles the backend, but libcudart/libcublas/libcusparse do not link (CPU only)
 else
 CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
 CUDA_CHECK :=
@@ -129,7 +130,8 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/backend_cuda.h base/status.h
+CUDA_HDR := $(wildcard engine/cuda/*.h) engine/backend_ops.h engine/backend.h base/status.h
+$(BUILD)/engine/cuda/%.o: engine/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC $<")
 	$(Q)$(NVCC) -O2 -I. -Xcompiler -fPIC -c $< -o $@
@@ -138,9 +140,11 @@ $(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/bac
 # broken to compile it (no cuBLAS headers) is reported, not fatal, since the binary is CPU-only.
 cuda-check:
 	@mkdir -p $(BUILD)/engine/cuda
-	@$(NVCC) -O2 -I. -Xcompiler -fPIC -c engine/cuda/backend_cuda.cu -o $(BUILD)/engine/cuda/backend_cuda.o \
-	    && echo "  NVCC engine/cuda/backend_cuda.cu (compile check; not linked: no CUDA runtime links)" \
-	    || echo "warning: nvcc could not compile engine/cuda/backend_cuda.cu here; the build is CPU-only"
+	@for f in $(CUDA_CU); do \
+	  $(NVCC) -O2 -I. -Xcompiler -fPIC -c $$f -o $(BUILD)/$${f%.cu}.o \
+	    && echo "  NVCC $$f (compile check; not linked: no CUDA runtime links)" \
+	    || echo "warning: nvcc could not compile $$f here; the build is CPU-only"; \
+	done
 
 $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR  $@")

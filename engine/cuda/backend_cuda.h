@@ -19,6 +19,10 @@ TpStatus cuda_init(void);         /* create the cuBLAS handle on device 0; TP_EN
 /* "CUDA: no device (cudaGetDeviceCount: ...)" or "CUDA: NVIDIA ... (sm_90, 80 GiB)" */
 void cuda_describe(char *buf, size_t n);
 /* Row-major C = alpha op(A) op(B) + beta C on host buffers (copied to and from the device). */
+/* The table of operations (engine/backend_ops.h) on device 0, probed once: TP_ENODEV "no device" or
+ * "driver too old", TP_ENOMEM "out of memory", TP_EDEVICE otherwise, TP_ENOTAVAIL without nvcc. */
+struct BackendOps;
+TpStatus cuda_ops(const struct BackendOps **out);
 TpStatus cuda_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc);
 

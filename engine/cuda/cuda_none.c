@@ -18,3 +18,9 @@ TpStatus cuda_sgemm(int ta, int tb, int M, int N, int K, float alpha, const floa
     (void)ldb; (void)beta; (void)C; (void)ldc;
     return err_set(TP_ENOTAVAIL, "CUDA: not compiled in");
 }
+TpStatus cuda_ops(const struct BackendOps **out)
+{
+    *out = NULL;
+    return err_set(TP_ENOTAVAIL, "CUDA: not compiled in (no nvcc, or no CUDA runtime that links, at build time: "
+                                 "see `make info`)");
+}
