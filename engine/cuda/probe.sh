@@ -1,5 +1,5 @@
 #!/bin/sh
-# engine/cuda/probe.sh CC NVCC: print the linker flags for the CUDA runtime and cuBLAS, or nothing.
+# engine/cuda/probe.sh CC NVCC: print the linker flags for the CUDA runtime, cuBLAS and cuSPARSE, or nothing.
 #
 # CUDA installs put their libraries in different places (lib64, lib, targets/<arch>/lib, the Debian
 # multiarch directory) and some ship only the versioned names (libcublas.so.13, no libcublas.so).
