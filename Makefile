@@ -130,18 +130,20 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# -fno-threadsafe-statics: the kernel launch stubs nvcc generates would otherwise need libstdc++'s guards
+NVCC_FLAGS := -O2 -I. -Xcompiler -fPIC -Xcompiler -fno-threadsafe-statics
 CUDA_HDR := $(wildcard engine/cuda/*.h) engine/backend_ops.h engine/backend.h base/status.h
 $(BUILD)/engine/cuda/%.o: engine/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC $<")
-	$(Q)$(NVCC) -O2 -I. -Xcompiler -fPIC -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
 # nvcc without a linkable runtime: compile the backend anyway so its code is checked; an install too
 # broken to compile it (no cuBLAS headers) is reported, not fatal, since the binary is CPU-only.
 cuda-check:
 	@mkdir -p $(BUILD)/engine/cuda
 	@for f in $(CUDA_CU); do \
-	  $(NVCC) -O2 -I. -Xcompiler -fPIC -c $$f -o $(BUILD)/$${f%.cu}.o \
+	  $(NVCC) $(NVCC_FLAGS) -c $$f -o $(BUILD)/$${f%.cu}.o \
 	    && echo "  NVCC $$f (compile check; not linked: no CUDA runtime links)" \
 	    || echo "warning: nvcc could not compile $$f here; the build is CPU-only"; \
 	done
