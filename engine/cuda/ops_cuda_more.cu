@@ -191,6 +191,9 @@ static TpStatus probe(void)
     cudaDriverGetVersion(&drv);
     cudaRuntimeGetVersion(&rt);
     cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorInsufficientDriver && drv == 0)
+        return err_set(TP_ENODEV, "CUDA: no device: no NVIDIA driver is loaded (cudaGetDeviceCount: %s)",
+                       cudaGetErrorString(e));
     if (e == cudaErrorInsufficientDriver || (e == cudaSuccess && n > 0 && drv > 0 && drv < rt))
         return err_set(TP_ENODEV,
                        "CUDA: driver too old: %s (the driver supports CUDA %d.%d, this build's runtime is %d.%d)",
