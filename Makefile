@@ -82,7 +82,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
-.PHONY: bench-ptb-hwgp
+.PHONY: bench-ptb-hwgp test-cuda
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -196,6 +196,17 @@ e2e: $(BIN)
 	    echo "== $$s"; if TOPIARY=$(abspath $(BIN)) bash $$s; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
 	  done; echo "e2e: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]; \
 	fi
+
+# The CUDA table against the CPU table, training on the device against the CPU, sessions across
+# backends (tests/cuda/).  Prints "skipped: no CUDA device (reason)" and succeeds where none is usable.
+$(BUILD)/tests/cuda/%: tests/cuda/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
+test-cuda: $(BUILD)/tests/cuda/test_cuda $(BIN)
+	./$(BUILD)/tests/cuda/test_cuda
+	TOPIARY=$(abspath $(BIN)) bash tests/cuda/sessions.sh
 
 # GCC 12's -Wformat-truncation gives false "null destination" reports once UBSan instruments the
 # code, so that one warning is off in this build only (the normal build keeps it as an error).
