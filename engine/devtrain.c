@@ -165,32 +165,39 @@ double devtrain_state_sparsity(Devtrain *d, int reset)
 /* registry tensors (model.h): 0 embed; 1 + 4l .. 4 + 4l layer l's w_ih, w_hh, b_ih, b_hh; then decoder */
 static float *P(const Devtrain *d, float *base, int t) { return base + d->off[t]; }
 
-/* engine/lstm.c's lstm_forward over the window: bias rows, the input GEMM, then per step the
- * recurrent GEMM, the fused cell and the threshold. */
-static TpStatus layer_forward(Devtrain *d, int l, const float *in, int Tw, long *zeros)
+TpStatus devtrain_lstm_forward(const BackendOps *ops, DevtrainLayer *y, const float *w_ih, const float *w_hh,
+                               const float *b_ih, const float *b_hh, const float *x, int I, int H, int Tw, int B,
+                               float tau, long *zeros)
 {
-    const BackendOps *ops = d->ops;
-    DevtrainLayer *y = &d->L[l];
-    const int B = d->B, H = d->cfg.hidden[l], G = 4 * H, I = in_width(d, l), N = Tw * B;
+    const int G = 4 * H, N = Tw * B;
     const size_t BH = (size_t)B * H, BG = 4 * BH;
-    const float *w_ih = P(d, d->w, 1 + 4 * l), *w_hh = P(d, d->w, 2 + 4 * l);
-    TRY(ops->copy(y->h, y->sh, BH * sizeof(float)));
-    TRY(ops->copy(y->c, y->sc, BH * sizeof(float)));
-    TRY(ops->copy(y->bias, P(d, d->w, 3 + 4 * l), (size_t)G * sizeof(float)));
-    TRY(ops->axpy(y->bias, 1.0f, P(d, d->w, 4 + 4 * l), (size_t)G));
+    TRY(ops->copy(y->bias, b_ih, (size_t)G * sizeof(float)));
+    TRY(ops->axpy(y->bias, 1.0f, b_hh, (size_t)G));
     TRY(ops->rows_set(y->gates, y->bias, N, G));
-    TRY(ops->sgemm(0, 1, N, G, I, 1.0f, in, I, w_ih, I, 1.0f, y->gates, G));
+    TRY(ops->sgemm(0, 1, N, G, I, 1.0f, x, I, w_ih, I, 1.0f, y->gates, G));
     for (int t = 0; t < Tw; t++) {
         float *a = y->gates + t * BG;
         TRY(ops->sgemm(0, 1, B, G, H, 1.0f, y->h + t * BH, H, w_hh, H, 1.0f, a, G));
         TRY(ops->lstm_cell_fwd(a, y->c + (t + 1) * BH, y->h + (t + 1) * BH, y->tc + t * BH, y->c + t * BH, B, H));
-        if (d->cfg.state_tau > 0.0f) {
+        if (tau > 0.0f) {
             long z = 0;
-            TRY(ops->threshold(y->h + (t + 1) * BH, BH, d->cfg.state_tau, &z));
+            TRY(ops->threshold(y->h + (t + 1) * BH, BH, tau, &z));
             *zeros += z;
         }
     }
     return TP_OK;
+}
+
+/* one layer of the model over the window, from the carried state */
+static TpStatus layer_forward(Devtrain *d, int l, const float *in, int Tw, long *zeros)
+{
+    DevtrainLayer *y = &d->L[l];
+    const int H = d->cfg.hidden[l];
+    const size_t BH = (size_t)d->B * H;
+    TRY(d->ops->copy(y->h, y->sh, BH * sizeof(float)));
+    TRY(d->ops->copy(y->c, y->sc, BH * sizeof(float)));
+    return devtrain_lstm_forward(d->ops, y, P(d, d->w, 1 + 4 * l), P(d, d->w, 2 + 4 * l), P(d, d->w, 3 + 4 * l),
+                                 P(d, d->w, 4 + 4 * l), in, in_width(d, l), H, Tw, d->B, d->cfg.state_tau, zeros);
 }
 
 /* engine/lstm.c's lstm_backward: dh [N, H] from above (overwritten), dx [N, I] written. */

@@ -62,6 +62,13 @@ TpStatus devtrain_step(Devtrain *d, const int32_t *x, const int32_t *y, int Tw, 
 /* Backend -> host: m->w, m->g, o->m, o->v, o->t.  Host -> backend: weights, masks, moments, o->t. */
 TpStatus devtrain_pull(Devtrain *d, Model *m, Optim *o);
 TpStatus devtrain_push(Devtrain *d, const Model *m, const Optim *o);
+/* engine/lstm.c's lstm_forward through ops (the building block of the step, and what the profiler
+ * times on a device): gates = x W_ih^T + b_ih + b_hh for the window, then per step the recurrent GEMM
+ * and the fused cell; y's buffers as LstmCache (h_0, c_0 in block 0 of h and c), bias as scratch.
+ * W_ih [4H, I], W_hh [4H, H] row-major.  tau > 0 thresholds every h_t, adding the zeros to *zeros. */
+TpStatus devtrain_lstm_forward(const BackendOps *ops, DevtrainLayer *y, const float *w_ih, const float *w_hh,
+                               const float *b_ih, const float *b_hh, const float *x, int I, int H, int Tw, int B,
+                               float tau, long *zeros);
 /* As model_state_sparsity, over the steps run here. */
 double devtrain_state_sparsity(Devtrain *d, int reset);
 
