@@ -194,11 +194,11 @@ static TpStatus probe(void)
     if (e == cudaErrorInsufficientDriver && drv == 0)
         return err_set(TP_ENODEV, "CUDA: no device: no NVIDIA driver is loaded (cudaGetDeviceCount: %s)",
                        cudaGetErrorString(e));
-    if (e == cudaErrorInsufficientDriver || (e == cudaSuccess && n > 0 && drv > 0 && drv < rt))
+    /* only the runtime's own verdict: a driver of an older minor version may still run this runtime */
+    if (e == cudaErrorInsufficientDriver)
         return err_set(TP_ENODEV,
                        "CUDA: driver too old: %s (the driver supports CUDA %d.%d, this build's runtime is %d.%d)",
-                       e != cudaSuccess ? cudaGetErrorString(e) : "driver older than the runtime", drv / 1000,
-                       drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
+                       cudaGetErrorString(e), drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
     if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0))
         return err_set(TP_ENODEV, "CUDA: no device (%s)", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
     CK(e);
