@@ -69,6 +69,13 @@ TpStatus devtrain_push(Devtrain *d, const Model *m, const Optim *o);
 TpStatus devtrain_lstm_forward(const BackendOps *ops, DevtrainLayer *y, const float *w_ih, const float *w_hh,
                                const float *b_ih, const float *b_hh, const float *x, int I, int H, int Tw, int B,
                                float tau, long *zeros);
+/* engine/train's evaluation protocol (train_evaluate) on the resident weights (devtrain_eval.c): the
+ * split ids[n] as eval_batch streams, zero state carried through, windows of window_len steps (< 1:
+ * 64), no dropout.  Sums the NLL, counts tokens and argmax hits.  fn (may be NULL) gets the fraction
+ * done after every window; nonzero stops with TP_ECANCEL. */
+typedef int (*DevtrainEvalProgress)(void *ctx, double fraction);
+TpStatus devtrain_evaluate(Devtrain *d, const int32_t *ids, size_t n, int eval_batch, int window_len,
+                           DevtrainEvalProgress fn, void *ctx, double *nll, long *tokens, long *hits);
 /* As model_state_sparsity, over the steps run here. */
 double devtrain_state_sparsity(Devtrain *d, int reset);
 

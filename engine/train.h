@@ -99,6 +99,10 @@ TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, 
 typedef int (*TrainEvalProgress)(void *ctx, double fraction);
 TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
                                  TrainEvalProgress fn, void *ctx);
+/* The same on whichever backend trains t: the CPU trainer's model, or the weights resident in its
+ * backend (devtrain_evaluate: nothing copied back). */
+TpStatus train_evaluate_backend(Trainer *t, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
+                                TrainEvalProgress fn, void *ctx);
 
 
 #endif

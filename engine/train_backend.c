@@ -1,7 +1,10 @@
 /* engine/train_backend: the trainer on a table of operations (train.h's train_use_backend and the
  * pull/push protocol), so engine/train.c keeps the CPU trainer alone. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/clock.h"
 
 #include "devtrain.h"
 #include "train.h"
@@ -74,4 +77,21 @@ const char *train_backend_name(const Trainer *t) { return t->dev ? t->dev->ops->
 double train_state_sparsity(Trainer *t, int reset)
 {
     return t->dev ? devtrain_state_sparsity(t->dev, reset) : model_state_sparsity(t->model, reset);
+}
+
+TpStatus train_evaluate_backend(Trainer *t, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
+                                TrainEvalProgress fn, void *ctx)
+{
+    if (!t->dev) return train_evaluate_progress(t->model, ids, n, eval_batch, window, r, fn, ctx);
+    memset(r, 0, sizeof *r);
+    double t0 = clock_now(), nll = 0.0;
+    long tokens = 0, hits = 0;
+    TpStatus s = devtrain_evaluate(t->dev, ids, n, eval_batch, window, fn, ctx, &nll, &tokens, &hits);
+    if (s != TP_OK) return s;
+    r->tokens = tokens;
+    r->loss = nll / (double)tokens;
+    r->ppl = exp(r->loss);
+    r->accuracy = (double)hits / (double)tokens;
+    r->seconds = clock_now() - t0;
+    return TP_OK;
 }

@@ -85,14 +85,14 @@ static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn,
             m.seconds = s->wall_seconds;
             m.state_sparsity = train_state_sparsity(t, 1); /* NaN unless state tau > 0 */
             if (info.epoch_done) {
-                if ((st = train_pull(t)) != TP_OK) return st; /* the evaluation and the save read the host */
+                if ((st = train_pull(t)) != TP_OK) return st; /* the save reads the host's copy */
                 EvalResult ev;
                 m.epoch = t->epoch - 1;
                 m.train_loss = t->last_epoch_loss;
                 m.train_ppl = exp(t->last_epoch_loss);
                 EvalHook hook = {fn, ctx, s, run};
-                st = train_evaluate_progress(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
-                                             s->task.eval_batch, 64, &ev, eval_hook, &hook);
+                st = train_evaluate_backend(t, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                            s->task.eval_batch, 64, &ev, eval_hook, &hook);
                 if (st != TP_OK) return st;
                 s->valid_ppl = m.valid_ppl = run->last_valid_ppl = ev.ppl;
                 run->epochs_done++;

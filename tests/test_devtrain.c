@@ -5,6 +5,7 @@
  * norm's vector reduction), for SGD and Adam, with pruned entries (which stay exactly 0), with the
  * hidden-state threshold, and across an epoch boundary and a pull to the host and back to the CPU
  * trainer.  Dropout is the table's counter-based stream: reproducible, and not the CPU trainer's.
+ * The evaluation on the resident weights equals engine/train's evaluation of the pulled model.
  * A non-finite step is refused with the weights untouched; an H-LSTM model is refused. */
 #include <math.h>
 #include <setjmp.h>
@@ -172,6 +173,32 @@ static void test_pull_then_cpu_trainer_continues(void **state)
     model_free(&mb);
 }
 
+/* evaluation on the resident weights = engine/train's evaluation of the pulled model */
+static void test_evaluation_on_the_table_matches(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        Setup u = {.opt = OPTIM_ADAM, .tau = k ? 0.02f : 0.0f, .dropout = 0.2f, .batch = 4, .bptt = 10};
+        Model m;
+        Trainer t;
+        start(&m, &t, &u, 1);
+        TrainStepInfo info;
+        for (int i = 0; i < 4; i++) assert_int_equal(train_step(&t, &info), TP_OK);
+        EvalResult a, b;
+        assert_int_equal(train_evaluate_backend(&t, corpus.ids[CORPUS_VALID], corpus.n_ids[CORPUS_VALID], 3, 17, &a,
+                                                NULL, NULL), TP_OK);
+        assert_true(t.dev_ahead); /* nothing was copied back */
+        assert_int_equal(train_pull(&t), TP_OK);
+        assert_int_equal(train_evaluate(&m, corpus.ids[CORPUS_VALID], corpus.n_ids[CORPUS_VALID], 3, 17, &b), TP_OK);
+        assert_int_equal(a.tokens, b.tokens);
+        assert_true(fabs(a.loss - b.loss) <= 1e-6 * b.loss);
+        assert_true(fabs(a.accuracy - b.accuracy) < 1e-12);
+        assert_true(b.loss > 0.5 && b.loss < 5.0);
+        train_free(&t);
+        model_free(&m);
+    }
+}
+
 static void test_dropout_stream_reproducible(void **state)
 {
     (void)state;
@@ -245,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_adam_with_pruned_entries_matches),
         cmocka_unit_test(test_threshold_and_epoch_boundary_match),
         cmocka_unit_test(test_pull_then_cpu_trainer_continues),
+        cmocka_unit_test(test_evaluation_on_the_table_matches),
         cmocka_unit_test(test_dropout_stream_reproducible),
         cmocka_unit_test(test_nonfinite_step_refused_weights_untouched),
         cmocka_unit_test(test_hlstm_refused),

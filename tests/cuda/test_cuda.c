@@ -9,7 +9,8 @@
  *      the device (engine/devtrain), SGD and Adam, then the CPU table against the device table with
  *      dropout (the same counter-based masks); every step's loss must agree to 1e-3 relative and the
  *      weights after the run to 2e-3 absolute (float32 through 30 steps: the device's expf/tanhf and
- *      its summation orders differ from the CPU's in the last bits, and the differences grow slowly);
+ *      its summation orders differ from the CPU's in the last bits, and the differences grow slowly),
+ *      and the evaluation on the device against the CPU's of the same weights (1e-4 relative);
  *   3. (tests/cuda/sessions.sh, run by the same make target) a session saved after device training
  *      reopens on the CPU and continues, and the other way round.
  * Exit 1 when any check fails, naming it. */
@@ -367,8 +368,11 @@ static void train_pair(const char *name, const BackendOps *ta, const BackendOps 
         if (!i) first = a.loss;
         last = a.loss;
     }
+    EvalResult ed, ec; /* evaluation on the resident weights vs the CPU's on the weights copied back */
+    MUST(train_evaluate_backend(&t[1], ids + NTOK / 2, NTOK / 2, 3, 37, &ed, NULL, NULL));
     MUST(train_pull(&t[0]));
     MUST(train_pull(&t[1]));
+    MUST(train_evaluate(&m[1], ids + NTOK / 2, NTOK / 2, 3, 37, &ec));
     double wd = 0;
     int masked_ok = 1;
     for (size_t i = 0; i < m[0].n_params; i++) {
@@ -383,6 +387,8 @@ static void train_pair(const char *name, const BackendOps *ta, const BackendOps 
     report(line, wd, 2e-3);
     snprintf(line, sizeof line, "%s: pruned weights stay 0", name);
     report(line, masked_ok ? 0 : 1, 0);
+    snprintf(line, sizeof line, "%s: evaluation on the device vs cpu", name);
+    report(line, fabs(ed.loss - ec.loss) / ec.loss + fabs(ed.accuracy - ec.accuracy), 1e-4);
     for (int k = 0; k < 2; k++) {
         train_free(&t[k]);
         model_free(&m[k]);
