@@ -35,9 +35,33 @@ TpStatus train_pull(Trainer *t)
     return TP_OK;
 }
 
+/* the model's layout changed on the host (a resize, a restored snapshot of other sizes): rebuild */
+static int layout_changed(const Devtrain *d, const Model *m)
+{
+    if (d->n_params != m->n_params || d->n_tensors != m->n_tensors || d->cfg.n_layers != m->cfg.n_layers) return 1;
+    if ((d->cfg.dropout > 0.0f) != (m->cfg.dropout > 0.0f)) return 1; /* dropout buffers exist or not */
+    for (int i = 0; i < m->n_tensors; i++)
+        if (d->off[i] != m->p[i].off) return 1;
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        if (d->cfg.hidden[l] != m->cfg.hidden[l]) return 1;
+    return 0;
+}
+
 TpStatus train_push(Trainer *t)
 {
     if (!t->dev) return TP_OK;
+    if (layout_changed(t->dev, t->model)) {
+        const BackendOps *ops = t->dev->ops;
+        devtrain_free(t->dev);
+        TpStatus s = devtrain_init(t->dev, ops, t->model, &t->opt, t->cfg.bptt, t->cfg.batch, t->cfg.seed);
+        if (s != TP_OK) { /* back to the CPU trainer, whose model is the host's, intact */
+            free(t->dev);
+            t->dev = NULL;
+            t->dev_ahead = 0;
+            return err_wrap(s, "re-creating the model on the device after a resize: ");
+        }
+    }
+    t->dev->cfg = t->model->cfg; /* dropout, tau may have been changed by a verb */
     TpStatus s = devtrain_push(t->dev, t->model, &t->opt);
     if (s == TP_OK) s = state_copy(t, 1);
     if (s != TP_OK) return err_wrap(s, "copying the model to %s: ", t->dev->ops->name);

@@ -27,7 +27,14 @@ static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn,
 
 TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run)
 {
-    TpStatus st = loop(s, max_steps, max_epochs, fn, ctx, run);
+    /* between runs the host's copy is the model (verbs may have pruned, grown or restored it): send it */
+    TpStatus st = train_pull(&s->trainer);
+    if (st == TP_OK && s->trainer.dev) st = train_push(&s->trainer);
+    if (st != TP_OK) {
+        memset(run, 0, sizeof *run);
+        return st;
+    }
+    st = loop(s, max_steps, max_epochs, fn, ctx, run);
     TpStatus back = train_pull(&s->trainer);
     return st != TP_OK ? st : back;
 }

@@ -22,6 +22,7 @@
 #include "engine/corpus.h"
 #include "engine/devtrain.h"
 #include "engine/model.h"
+#include "engine/resize.h"
 #include "engine/train.h"
 
 static Corpus corpus;
@@ -199,6 +200,37 @@ static void test_evaluation_on_the_table_matches(void **state)
     }
 }
 
+/* a resize on the host between runs: the push rebuilds the table's model and both trainers go on alike */
+static void test_resize_between_runs_rebuilds(void **state)
+{
+    (void)state;
+    Setup u = {.opt = OPTIM_ADAM, .batch = 4, .bptt = 10};
+    Model ma, mb;
+    Trainer ta, tb;
+    start(&ma, &ta, &u, 0);
+    start(&mb, &tb, &u, 1);
+    TrainStepInfo a, b;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(train_step(&ta, &a), TP_OK);
+        assert_int_equal(train_step(&tb, &b), TP_OK);
+    }
+    assert_int_equal(train_pull(&tb), TP_OK);
+    ResizeInit none = {0};
+    assert_int_equal(resize_layer(&ma, &ta.opt, &ta.state, 0, 17, none, NULL), TP_OK);
+    assert_int_equal(resize_layer(&mb, &tb.opt, &tb.state, 0, 17, none, NULL), TP_OK);
+    assert_int_equal(train_push(&tb), TP_OK);
+    assert_int_equal(tb.dev->n_params, mb.n_params);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(train_step(&ta, &a), TP_OK);
+        assert_int_equal(train_step(&tb, &b), TP_OK);
+        assert_true(fabs(a.loss - b.loss) <= 1e-5 * fabs(a.loss));
+    }
+    train_free(&ta);
+    train_free(&tb);
+    model_free(&ma);
+    model_free(&mb);
+}
+
 static void test_dropout_stream_reproducible(void **state)
 {
     (void)state;
@@ -273,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_threshold_and_epoch_boundary_match),
         cmocka_unit_test(test_pull_then_cpu_trainer_continues),
         cmocka_unit_test(test_evaluation_on_the_table_matches),
+        cmocka_unit_test(test_resize_between_runs_rebuilds),
         cmocka_unit_test(test_dropout_stream_reproducible),
         cmocka_unit_test(test_nonfinite_step_refused_weights_untouched),
         cmocka_unit_test(test_hlstm_refused),
