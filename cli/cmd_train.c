@@ -176,11 +176,7 @@ int cmd_train(int argc, char **argv)
     }
     if (!dir) return cli_usage("train: --session DIR is required");
     /* --backend cuda without a usable device: exit 2 with the reason, before anything is opened */
-    char said[640] = "";
-    if (backend && runtime_backend_check(backend, said, sizeof said) != TP_OK) {
-        fprintf(stderr, "topiary: %s\n", err_msg());
-        return EXIT_CODE_USAGE;
-    }
+    if (cli_backend_check(backend)) return EXIT_CODE_USAGE;
     Session s;
     SessionWriter w;
     int resumed, rc = open_session(&s, &w, dir, &given, fixed_opt, schedule, &resumed);
@@ -199,13 +195,11 @@ int cmd_train(int argc, char **argv)
         }
         if (!json) fprintf(stderr, "topiary: %s\n", cr.text);
     }
-    if (backend && (st = runtime_train_backend(&s, backend, said, sizeof said)) != TP_OK) {
-        fprintf(stderr, "topiary: %s\n", err_msg());
+    if (cli_backend_apply(&s, backend)) {
         session_free(&s);
         writer_close(&w);
         return EXIT_CODE_USAGE;
     }
-    if (said[0]) fprintf(stderr, "topiary: %s\n", said);
     signals_catch_stop();
     TrainCli cl = {.json = json, .tty = isatty(STDERR_FILENO) && !json, .max_steps = given.train.max_steps, .ema_loss = NAN};
     if (!json) {

@@ -4,7 +4,8 @@
 #   --backend gpu (unknown) exits 2 naming the choices; --backend cuda exits 2 with the reason where no
 #   CUDA device is usable (no device / driver / out of memory / not compiled in) and creates nothing,
 #   or trains where one is; --backend auto says which backend it chose and trains; --backend cpu trains
-#   silently as before; `profile --target cuda` without a device exits 2 with the reason too.
+#   silently as before; `run --backend` likewise; `profile --target cuda` without a device exits 2 with
+#   the reason too.
 set -euo pipefail
 TOPIARY=${TOPIARY:-./build/topiary}
 case $TOPIARY in /*) ;; *) TOPIARY=$PWD/$TOPIARY ;; esac
@@ -47,7 +48,17 @@ ok "--backend auto says: $(grep 'backend auto' err | head -n 1)"
 ! grep -q "backend auto\|backend: cuda" err || fail "--backend cpu said something about a device"
 ok "--backend cpu trains on the CPU trainer"
 
+printf 'train steps=2\ntrain steps=2\n' >script.txt
+"$TOPIARY" run script.txt --session r --hidden 16 --embed 8 --backend auto >out 2>err || fail "run --backend auto: $(cat err)"
+grep -q "backend auto:" err || fail "run --backend auto did not say what it chose: $(cat err)"
+ok "run --backend auto runs a script of two train verbs"
+
 if [ $cuda = no ]; then
+    set +e
+    "$TOPIARY" run script.txt --session r2 --hidden 16 --embed 8 --backend cuda >out 2>err; rc=$?
+    set -e
+    [ $rc = 2 ] && [ ! -e r2 ] || fail "run --backend cuda without a device: rc $rc: $(cat err)"
+    ok "run --backend cuda without a device exits 2 before creating the session"
     set +e
     "$TOPIARY" profile --target cuda --sizes 8,16 >out 2>err; rc=$?
     set -e
