@@ -14,10 +14,10 @@
 const char CLI_SUBCOMMANDS[] =
     "usage: topiary <command> [options]\n"
     "\n"
-    "  tui      [--session DIR] [task options] [--ascii] [--no-color]   the interactive workbench (default)\n"
+    "  tui      [--session DIR] [task options] [--ascii] [--no-color] [--backend cpu|cuda|auto]   the interactive workbench (default)\n"
     "  train    --session DIR [task options] [--backend cpu|cuda|auto]  headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
-    "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
+    "  run      SCRIPT --session DIR [task options] [--keep-going] [--backend cpu|cuda|auto]   execute a command script\n"
     "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
     "  dse      --session DIR [--rows LIST] [--cols LIST] [--sram-kib LIST] ... [--out FILE.tsv] [--plot FILE.png]\n"
