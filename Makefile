@@ -35,19 +35,20 @@ SAN    :=
 CFLAGS  = $(OPT) $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
 
 # ---- CUDA: compiled and linked when nvcc exists and its runtime links; at run time no device => CPU ----
-# engine/cuda/probe.sh finds where this install keeps libcudart/libcublas with a real test link.
+# engine/cuda/probe.sh finds where this install keeps libcudart/libcublas/libcusparse with a real test link.
 # When nvcc exists but nothing links, the .cu file is still compiled (a check of the CUDA code)
 # and the binary is CPU-only, with the reason in `make info` and `topiary info`.
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
+CUDA_CU   := $(wildcard engine/cuda/*.cu)
 CUDA_LIBS := $(if $(NVCC),$(shell sh engine/cuda/probe.sh '$(CC)' '$(NVCC)'))
 ifneq ($(CUDA_LIBS),)
-CUDA_OBJ   := $(BUILD)/engine/cuda/backend_cuda.o
+CUDA_OBJ   := $(CUDA_CU:%.cu=$(BUILD)/%.o)
 CUDA_CHECK :=
 CUDA_STATE := ✓ CUDA: $(NVCC), linked with $(CUDA_LIBS)
 else ifneq ($(NVCC),)
 CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
 CUDA_CHECK := cuda-check
-CUDA_STATE := ✗ CUDA: $(NVCC) compiles the backend, but libcudart/libcublas do not link (CPU only)
+CUDA_STATE := ✗ CUDA: $(NVCC) compiles the backend, but libcudart/libcublas/libcusparse do not link (CPU only)
 else
 CUDA_OBJ   := $(BUILD)/engine/cuda/cuda_none.o
 CUDA_CHECK :=
@@ -81,7 +82,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
-.PHONY: bench-ptb-hwgp bench-an4
+.PHONY: bench-ptb-hwgp bench-an4 test-cuda
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -129,18 +130,23 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/engine/cuda/backend_cuda.o: engine/cuda/backend_cuda.cu engine/cuda/backend_cuda.h base/status.h
+# -fno-threadsafe-statics: the kernel launch stubs nvcc generates would otherwise need libstdc++'s guards
+NVCC_FLAGS := -O2 -I. -Xcompiler -fPIC -Xcompiler -fno-threadsafe-statics
+CUDA_HDR := $(wildcard engine/cuda/*.h) engine/backend_ops.h engine/backend.h base/status.h
+$(BUILD)/engine/cuda/%.o: engine/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC $<")
-	$(Q)$(NVCC) -O2 -I. -Xcompiler -fPIC -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
 # nvcc without a linkable runtime: compile the backend anyway so its code is checked; an install too
 # broken to compile it (no cuBLAS headers) is reported, not fatal, since the binary is CPU-only.
 cuda-check:
 	@mkdir -p $(BUILD)/engine/cuda
-	@$(NVCC) -O2 -I. -Xcompiler -fPIC -c engine/cuda/backend_cuda.cu -o $(BUILD)/engine/cuda/backend_cuda.o \
-	    && echo "  NVCC engine/cuda/backend_cuda.cu (compile check; not linked: no CUDA runtime links)" \
-	    || echo "warning: nvcc could not compile engine/cuda/backend_cuda.cu here; the build is CPU-only"
+	@for f in $(CUDA_CU); do \
+	  $(NVCC) $(NVCC_FLAGS) -c $$f -o $(BUILD)/$${f%.cu}.o \
+	    && echo "  NVCC $$f (compile check; not linked: no CUDA runtime links)" \
+	    || echo "warning: nvcc could not compile $$f here; the build is CPU-only"; \
+	done
 
 $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR  $@")
@@ -190,6 +196,17 @@ e2e: $(BIN)
 	    echo "== $$s"; if TOPIARY=$(abspath $(BIN)) bash $$s; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
 	  done; echo "e2e: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]; \
 	fi
+
+# The CUDA table against the CPU table, training on the device against the CPU, sessions across
+# backends (tests/cuda/).  Prints "skipped: no CUDA device (reason)" and succeeds where none is usable.
+$(BUILD)/tests/cuda/%: tests/cuda/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
+test-cuda: $(BUILD)/tests/cuda/test_cuda $(BIN)
+	./$(BUILD)/tests/cuda/test_cuda
+	TOPIARY=$(abspath $(BIN)) bash tests/cuda/sessions.sh
 
 # GCC 12's -Wformat-truncation gives false "null destination" reports once UBSan instruments the
 # code, so that one warning is off in this build only (the normal build keeps it as an error).

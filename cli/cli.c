@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/spell.h"
+#include "sessions/runtime.h"
 
 
 int cli_fail(const char *who, TpStatus s)
@@ -184,6 +185,25 @@ int cli_open_or_create(Session *s, SessionWriter *w, const char *dir, const Task
     return 0;
 }
 
+int cli_backend_check(const char *name)
+{
+    if (!name) return 0;
+    if (runtime_backend_check(name, NULL, 0) == TP_OK) return 0;
+    fprintf(stderr, "topiary: %s\n", err_msg());
+    return EXIT_CODE_USAGE;
+}
+
+int cli_backend_apply(Session *s, const char *name)
+{
+    char said[640] = "";
+    if (!name) return 0;
+    if (runtime_train_backend(s, name, said, sizeof said) != TP_OK) {
+        fprintf(stderr, "topiary: %s\n", err_msg());
+        return EXIT_CODE_USAGE;
+    }
+    if (said[0]) fprintf(stderr, "topiary: %s\n", said);
+    return 0;
+}
 
 void cli_bar(char *buf, int width, double frac)
 {

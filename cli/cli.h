@@ -75,6 +75,11 @@ const char *const *cli_task_options(void);
  * and the lock ("topiary <verb>").  Returns 0 or the exit code after the reason was printed (2 when
  * another process holds the session). */
 int cli_open_or_create(Session *s, SessionWriter *w, const char *dir, const Task *task, int task_given, const char *verb);
+/* --backend NAME of train, run and tui (sessions/runtime): before anything is opened
+ * (cli_backend_check: 0, or 2 after printing why CUDA is not usable), then on the opened session
+ * (cli_backend_apply: 0, or 2 after printing why; prints what auto chose).  NULL name: nothing. */
+int cli_backend_check(const char *name);
+int cli_backend_apply(Session *s, const char *name);
 /* The note of a writer that took over a dead holder's lock, on stderr (nothing when there is none). */
 void cli_writer_note(const SessionWriter *w, const char *verb);
 

@@ -82,10 +82,11 @@ static int check_script(FILE *f, const char *script)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *script = NULL, *dir = NULL;
+    const char *script = NULL, *dir = NULL, *backend = NULL;
     int keep_going = 0, task_given = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir},
-                              {"keep-going", no_argument, .flag = &keep_going}, {NULL}};
+                              {"keep-going", no_argument, .flag = &keep_going},
+                              {"backend", required_argument, .value = &backend}, {NULL}};
     Task task;
     CliParser p;
     cli_parser_init(&p, "run", argc, argv, opts, &task);
@@ -95,7 +96,9 @@ int cmd_run(int argc, char **argv)
         else if (id == CLI_ARG && !script) script = p.value;
         else return cli_usage("run: unknown option '%s'", p.value);
     }
-    if (!script || !dir) return cli_usage("run: usage: topiary run SCRIPT --session DIR [task options] [--keep-going]");
+    if (!script || !dir)
+        return cli_usage("run: usage: topiary run SCRIPT --session DIR [task options] [--keep-going] [--backend cpu|cuda|auto]");
+    if (cli_backend_check(backend)) return EXIT_CODE_USAGE;
     FILE *f = stdin; /* a device or FIFO would never end or block: a pipe comes in as `run -` */
     TpStatus fst = strcmp(script, "-") ? fsutil_fopen_regular(script, &f) : TP_OK;
     if (fst != TP_OK) {
@@ -110,6 +113,10 @@ int cmd_run(int argc, char **argv)
     Session s;
     SessionWriter w;
     rc = cli_open_or_create(&s, &w, dir, &task, task_given, "run");
+    if (!rc && (rc = cli_backend_apply(&s, backend)) != 0) {
+        session_free(&s);
+        writer_close(&w);
+    }
     if (rc) {
         if (f != stdin) fclose(f);
         return rc;
@@ -147,14 +154,15 @@ int cmd_tui(int argc, char **argv)
         fputs(CLI_SUBCOMMANDS, stderr);
         return EXIT_CODE_USAGE;
     }
-    const char *dir = NULL;
+    const char *dir = NULL, *backend = NULL;
     char dflt[4096];
     TuiOptions o = {0, 0, NULL};
     const char *lessons = NULL;
     int task_given = 0, log_every_given = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"ascii", no_argument, .flag = &o.ascii},
                               {"no-color", no_argument, .flag = &o.no_color},
-                              {"lessons", required_argument, .value = &lessons}, {NULL}};
+                              {"lessons", required_argument, .value = &lessons},
+                              {"backend", required_argument, .value = &backend}, {NULL}};
     Task task;
     CliParser p;
     cli_parser_init(&p, "tui", argc, argv, opts, &task);
@@ -163,6 +171,7 @@ int cmd_tui(int argc, char **argv)
         if (id == CLI_TASK) task_given = 1, log_every_given |= !strcmp(p.name, "--log-every");
         else return cli_usage("tui: unknown option '%s'", p.value);
     }
+    if (cli_backend_check(backend)) return EXIT_CODE_USAGE;
     lesson_set_dir(lessons); /* the Lessons screen's extra directory */
     if (!dir) {
         default_session_dir(dflt, sizeof dflt);
@@ -174,7 +183,7 @@ int cmd_tui(int argc, char **argv)
     SessionWriter w; /* the workbench is the session's writer for its whole run */
     int rc = cli_open_or_create(&s, &w, dir, &task, task_given, "tui");
     if (rc) return rc;
-    rc = tui_run(&s, &o);
+    if ((rc = cli_backend_apply(&s, backend)) == 0) rc = tui_run(&s, &o);
     session_free(&s);
     writer_close(&w);
     return rc;

@@ -158,10 +158,11 @@ static void print_final(const Session *s, const TrainCli *cl, const char *dir, d
 
 int cmd_train(int argc, char **argv)
 {
-    const char *dir = NULL, *schedule = NULL;
+    const char *dir = NULL, *schedule = NULL, *backend = NULL;
     int json = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir}, {"json", no_argument, .flag = &json},
-                              {"schedule", required_argument, .value = &schedule}, {NULL}};
+                              {"schedule", required_argument, .value = &schedule},
+                              {"backend", required_argument, .value = &backend}, {NULL}};
     const char *fixed_opt = NULL; /* first option that cannot change when resuming */
     char fixed[48];
     Task given;
@@ -174,6 +175,8 @@ int cmd_train(int argc, char **argv)
         else if (id == CLI_ARG) return cli_usage("train: unknown option '%s'", p.value);
     }
     if (!dir) return cli_usage("train: --session DIR is required");
+    /* --backend cuda without a usable device: exit 2 with the reason, before anything is opened */
+    if (cli_backend_check(backend)) return EXIT_CODE_USAGE;
     Session s;
     SessionWriter w;
     int resumed, rc = open_session(&s, &w, dir, &given, fixed_opt, schedule, &resumed);
@@ -191,6 +194,11 @@ int cmd_train(int argc, char **argv)
             return exitcode_from_status(st);
         }
         if (!json) fprintf(stderr, "topiary: %s\n", cr.text);
+    }
+    if (cli_backend_apply(&s, backend)) {
+        session_free(&s);
+        writer_close(&w);
+        return EXIT_CODE_USAGE;
     }
     signals_catch_stop();
     TrainCli cl = {.json = json, .tty = isatty(STDERR_FILENO) && !json, .max_steps = given.train.max_steps, .ema_loss = NAN};

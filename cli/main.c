@@ -14,10 +14,10 @@
 const char CLI_SUBCOMMANDS[] =
     "usage: topiary <command> [options]\n"
     "\n"
-    "  tui      [--session DIR] [task options] [--ascii] [--no-color]   the interactive workbench (default)\n"
-    "  train    --session DIR [task options]      headless training (progress bar on a TTY)\n"
+    "  tui      [--session DIR] [task options] [--ascii] [--no-color] [--backend cpu|cuda|auto]   the interactive workbench (default)\n"
+    "  train    --session DIR [task options] [--backend cpu|cuda|auto]  headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
-    "  run      SCRIPT --session DIR [task options] [--keep-going]   execute a command script\n"
+    "  run      SCRIPT --session DIR [task options] [--keep-going] [--backend cpu|cuda|auto]   execute a command script\n"
     "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
     "  dse      --session DIR [--rows LIST] [--cols LIST] [--sram-kib LIST] ... [--out FILE.tsv] [--plot FILE.png]\n"
@@ -78,11 +78,15 @@ static void print_help(const char *cmd)
     }
     if (cmd && (!strcmp(cmd, "train") || !strcmp(cmd, "eval"))) {
         if (!strcmp(cmd, "train"))
-            printf("usage: topiary train --session DIR [task options] [--schedule 'agp|gp KEY=VALUE ...'] [--json]\n\n"
+            printf("usage: topiary train --session DIR [task options] [--schedule 'agp|gp KEY=VALUE ...'] [--backend cpu|cuda|auto] [--json]\n\n"
                    "Creates the session if DIR is new, otherwise resumes it (then only --epochs, --max-steps,\n"
                    "--threads, --data and --log-every may be given).  Saves atomically at every epoch end and on\n"
                    "SIGINT/SIGTERM/SIGHUP.  --max-steps counts minibatches of this run.  Runs the `train` verb\n"
-                   "(journaled as the steps it ran, with an undo point before).\n\ntask options:\n%s",
+                   "(journaled as the steps it ran, with an undo point before).\n"
+                   "--backend cuda trains on the GPU with the model resident there (LSTM cells; only the loss comes\n"
+                   "back per step; the session is saved by one copy back); without a usable device it exits 2 and\n"
+                   "says why (no device, driver too old, out of memory).  auto takes CUDA when usable, else the CPU,\n"
+                   "and says which.  Default: cpu.\n\ntask options:\n%s",
                    task_options_help());
         else
             printf("usage: topiary eval --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n\n"

@@ -22,9 +22,6 @@ void backend_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float
                    const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    if (current == BACKEND_CUDA &&
-        cuda_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == TP_OK)
-        return;
     if (M == 1) {
         /* one row of C: C = alpha * op(B)^T a + beta * C, a sgemv */
         if (!tb)  /* C[1,N] = a[K] B[K,N]  ->  y = B^T a */
@@ -71,7 +68,8 @@ TpStatus backend_select(BackendKind k)
         return TP_OK;
     }
     if (k == BACKEND_CUDA) {
-        TpStatus s = cuda_init();
+        const struct BackendOps *ops;
+        TpStatus s = cuda_ops(&ops);
         if (s != TP_OK) {
             current = BACKEND_CPU;
             return s;

@@ -1,9 +1,11 @@
 /* engine/backend: the linear-algebra backend every engine module calls (row-major BLAS wrappers), its
  * thread count, its description for hardware fingerprints, and the choice of CPU or CUDA.
  *
- * CPU = OpenBLAS: sgemm for batches, sgemv when one side is a single row.  CUDA (engine/cuda/) is
- * compiled in when nvcc was found at build time; selecting it with no device at run time fails with
- * TP_ENODEV and a message, and the caller falls back to the CPU.
+ * CPU = OpenBLAS: sgemm for batches, sgemv when one side is a single row.  These wrappers take host
+ * memory and always run on the CPU: host buffers are never copied to a device behind the caller's
+ * back (that made every product slower than the CPU).  Device work goes through a table of
+ * operations on device-resident buffers (engine/backend_ops.h; CUDA in engine/cuda/, compiled in when
+ * nvcc and its runtime link at build time).
  */
 #ifndef TP_BACKEND_H
 #define TP_BACKEND_H
@@ -26,8 +28,9 @@ int backend_threads(void);
 /* Human-readable description: "OpenBLAS 0.3.21 (SkylakeX), 2 threads". */
 void backend_describe(char *buf, size_t n);
 
-/* Choose the backend for training/inference; BACKEND_CUDA without a usable device returns TP_ENODEV
- * (message says why) and keeps the CPU. */
+/* Record the process's backend (shown by backend_describe): BACKEND_CUDA succeeds only when the CUDA
+ * table is usable (else TP_ENODEV / TP_ENOMEM / TP_ENOTAVAIL / TP_EDEVICE saying why, and the CPU is
+ * kept).  It moves no work by itself: the products above stay on the CPU. */
 TpStatus backend_select(BackendKind k);
 BackendKind backend_current(void);
 const char *backend_name(BackendKind k);

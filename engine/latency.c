@@ -1,6 +1,7 @@
 /* engine/latency: curves, sizes, fingerprint and the profiler (see latency.h for the protocol); the
  * TSV and JSON forms are in latency_io.c. */
 #include "latency.h"
+#include "backend_ops.h"
 #include "base/clock.h"
 
 #include <ctype.h>
@@ -410,6 +411,13 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     BackendKind kind = BACKEND_CPU;
     TpStatus st = check_options(o, &kind);
     if (st != TP_OK) return st;
+    if (kind == BACKEND_CUDA) { /* on the device, through the table (engine/latency_device) */
+        const BackendOps *ops;
+        if ((st = backend_ops_cuda(&ops)) != TP_OK) return st;
+        st = latency_profile_device(out, o, ops);
+        if (st != TP_OK) latency_curve_free(out);
+        return st;
+    }
     const int n = o->n_sizes;
     const double t_start = clock_now();
     int saved_threads = backend_threads();

@@ -123,6 +123,12 @@ void latency_options_defaults(LatencyOptions *o);
  * TP_ENODEV for cuda without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE
  * for sizes too big. */
 TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o);
+/* The steady protocol on a device through a table of operations (latency_device.c): one call is
+ * devtrain_lstm_forward on device-resident weights, samples are timed by the table's timer (CUDA
+ * events around the n_inner calls), calibration, rounds and statistics as above; the fingerprint
+ * starts with "gpu=".  latency_profile calls it for backend "cuda"; o must be checked (dense). */
+struct BackendOps;
+TpStatus latency_profile_device(LatencyCurve *out, const LatencyOptions *o, const struct BackendOps *ops);
 /* 1 if `pattern` is one of the patterns above ("dense" included). */
 int latency_pattern_known(const char *pattern);
 #define LATENCY_PATTERNS "dense, csr, sell, row, block16x1, block8x1 or block4x4"

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "corpus.h"
+#include "devtrain.h"
 
 
 TpStatus train_config_check(const TrainConfig *c)
@@ -59,6 +60,10 @@ TpStatus train_init(Trainer *t, Model *m, const int32_t *train_ids, size_t n, co
 
 void train_free(Trainer *t)
 {
+    if (t->dev) {
+        devtrain_free(t->dev);
+        free(t->dev);
+    }
     free(t->data);
     free(t->x);
     free(t->y);
@@ -88,13 +93,21 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
     corpus_window(t->x, t->y, &Tw, t->data, B, t->L, t->cfg.bptt, t->window);
     /* Keep the state and dropout stream as they were if this step fails, so it can be retried. */
     double nll = 0.0;
-    model_zero_grad(m);
-    TpStatus s = model_forward(m, &t->state, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &t->rng, &nll, NULL);
-    if (s != TP_OK) return s;
-    model_backward(m, Tw, B);
-    s = optim_clip(m->g, m->n_params, t->cfg.clip, &info->grad_norm);
-    if (s != TP_OK) return s;
-    optim_step(&t->opt, m->w, m->g, m->mask);
+    TpStatus s;
+    if (t->dev) {
+        if (t->window == 0 && (s = devtrain_state_zero(t->dev)) != TP_OK) return s;
+        s = devtrain_step(t->dev, t->x, t->y, Tw, t->opt.lr, t->cfg.clip, t->step, &nll, &info->grad_norm);
+        if (s != TP_OK) return s;
+        t->dev_ahead = 1;
+    } else {
+        model_zero_grad(m);
+        s = model_forward(m, &t->state, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &t->rng, &nll, NULL);
+        if (s != TP_OK) return s;
+        model_backward(m, Tw, B);
+        s = optim_clip(m->g, m->n_params, t->cfg.clip, &info->grad_norm);
+        if (s != TP_OK) return s;
+        optim_step(&t->opt, m->w, m->g, m->mask);
+    }
     int N = Tw * B;
     info->loss = nll / N;
     info->tokens = N;

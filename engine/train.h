@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend_ops.h"
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
@@ -54,6 +55,8 @@ typedef struct {
     long ep_tokens;
     double ep_seconds;
     double last_epoch_loss;    /* mean NLL per token of the last complete epoch */
+    struct Devtrain *dev;      /* training through a table of operations (train_use_backend), or NULL */
+    int dev_ahead;             /* the backend's model is newer than the host's (train_pull)          */
 } Trainer;
 
 typedef struct {
@@ -71,7 +74,19 @@ void train_free(Trainer *t);
 /* One minibatch: forward, backward, clip, masked update.  A non-finite loss or gradient returns
  * TP_ENAN without touching the weights. */
 TpStatus train_step(Trainer *t, TrainStepInfo *info);
-int train_finished(const Trainer *t);   /* epochs or max_steps reached */
+int train_finished(const Trainer *t);
+
+/* Train through a table of operations (engine/devtrain: everything resident in its memory) from the
+ * next step on; ops NULL returns to the CPU trainer (after pulling the model back).  The CPU trainer
+ * stays the default; the CPU table is for tests.  While a backend trains, the host's model, optimizer
+ * and carried state are stale after a step: train_pull copies them back (a no-op when fresh), and
+ * after any host-side change (prune, grow, restore) train_push sends them over. */
+TpStatus train_use_backend(Trainer *t, const BackendOps *ops);
+TpStatus train_pull(Trainer *t);
+TpStatus train_push(Trainer *t);
+const char *train_backend_name(const Trainer *t);   /* "cpu" for the CPU trainer */
+/* model_state_sparsity of whichever trainer ran the steps */
+double train_state_sparsity(Trainer *t, int reset);   /* epochs or max_steps reached */
 double train_epoch_progress(const Trainer *t); /* 0..1 within the current epoch */
 
 /* DESIGN 2.5: the split as one stream, zero initial state carried through, predictions for tokens
@@ -84,6 +99,10 @@ TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, 
 typedef int (*TrainEvalProgress)(void *ctx, double fraction);
 TpStatus train_evaluate_progress(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
                                  TrainEvalProgress fn, void *ctx);
+/* The same on whichever backend trains t: the CPU trainer's model, or the weights resident in its
+ * backend (devtrain_evaluate: nothing copied back). */
+TpStatus train_evaluate_backend(Trainer *t, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r,
+                                TrainEvalProgress fn, void *ctx);
 
 
 #endif

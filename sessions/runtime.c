@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "engine/backend_ops.h"
 #include "engine/breakeven.h"
 #include "engine/cuda/backend_cuda.h"
 
@@ -43,6 +44,42 @@ void runtime_info(char *buf, size_t n)
                                           "--model` measures every layout x ISA x threads and caches it)\n");
     }
     free(be);
+}
+
+TpStatus runtime_backend_check(const char *name, char *said, size_t n)
+{
+    const BackendOps *ops;
+    char why[512];
+    if (said && n) said[0] = '\0';
+    if (!name) name = "cpu";
+    TpStatus st = backend_ops_get(name, &ops, why, sizeof why);
+    if (st == TP_EINVAL) return st;
+    if (st != TP_OK) return err_wrap(st, "--backend %s: ", name);
+    if (said && n) {
+        char dev[192] = "";
+        if (ops->kind == BACKEND_CUDA) cuda_describe(dev, sizeof dev);
+        if (!strcmp(name, "auto"))
+            snprintf(said, n, "backend auto: %s (%s)", ops->name, ops->kind == BACKEND_CUDA ? dev : why);
+        else if (ops->kind == BACKEND_CUDA)
+            snprintf(said, n, "backend: cuda (%s)", dev);
+    }
+    return TP_OK;
+}
+
+TpStatus runtime_train_backend(Session *s, const char *name, char *said, size_t n)
+{
+    TpStatus st = runtime_backend_check(name, said, n);
+    if (st != TP_OK) return st;
+    const BackendOps *ops;
+    backend_ops_get(name ? name : "cpu", &ops, NULL, 0);
+    if (ops->kind == BACKEND_CPU) return train_use_backend(&s->trainer, NULL); /* the CPU trainer */
+    st = train_use_backend(&s->trainer, ops);
+    if (st == TP_ENOTAVAIL && !strcmp(name, "auto")) { /* a model the table does not train: the CPU */
+        if (said && n) snprintf(said, n, "backend auto: cpu (%s)", err_msg());
+        err_clear();
+        return TP_OK;
+    }
+    return st == TP_OK ? TP_OK : err_wrap(st, "--backend %s: ", name);
 }
 
 TpStatus runtime_resume_overrides(Session *s, int epochs, int threads, int log_every)

@@ -15,6 +15,15 @@ void runtime_describe(char *buf, size_t n);
  * whether the CUDA backend can be selected (else why not).  Selects CUDA when it can. */
 void runtime_info(char *buf, size_t n);
 
+/* The trainer's backend by name (`topiary train --backend`): "cpu" the CPU trainer; "cuda" the training
+ * step on the GPU with the model resident there (engine/devtrain), or TP_ENODEV / TP_ENOMEM /
+ * TP_ENOTAVAIL / TP_EDEVICE with the reason (no device, driver too old, out of memory, not compiled
+ * in, an H-LSTM model) and the CPU trainer kept; "auto" CUDA when usable, else the CPU.  *said gets
+ * the line to show ("backend: cuda (NVIDIA ...)", "backend auto: cpu (CUDA: no device ...)"). */
+TpStatus runtime_train_backend(Session *s, const char *name, char *said, size_t n);
+/* The same check without a session (before anything is opened or created). */
+TpStatus runtime_backend_check(const char *name, char *said, size_t n);
+
 /* Changes `topiary train` may make when it resumes a session (0 = keep): the session's total epochs,
  * BLAS threads, metrics row interval. */
 TpStatus runtime_resume_overrides(Session *s, int epochs, int threads, int log_every);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
+#include "engine/backend_ops.h"
 
 struct Target {
     TargetKind kind;
@@ -81,10 +82,8 @@ TpStatus target_open(const char *spec, const char *session_dir, Target **out)
     else if (!strcmp(spec, "cpu")) t->kind = TARGET_CPU;
     else if (!strcmp(spec, "cuda")) {
         t->kind = TARGET_CUDA;
-        BackendKind prev = backend_current();
-        st = backend_select(BACKEND_CUDA);
-        if (st != TP_OK) st = err_wrap(TP_ENODEV, "target cuda: ");
-        else backend_select(prev);
+        const BackendOps *ops; /* it measures through the CUDA table (engine/latency_device) */
+        if ((st = backend_ops_cuda(&ops)) != TP_OK) st = err_wrap(TP_ENODEV, "target cuda: ");
     } else if (!strcmp(spec, "accel")) {
         t->kind = TARGET_ACCEL;
         accel_defaults(&t->accel);

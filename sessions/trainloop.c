@@ -20,7 +20,26 @@ static int eval_hook(void *p, double fraction)
     return h->fn ? h->fn(h->ctx, TRAINLOOP_EVAL, h->s, h->run, NULL) : 0;
 }
 
+/* Training through a backend's table (train_use_backend) keeps the model there: the host's copy is
+ * pulled back only where host code reads it (a schedule's actions and its growth accumulator, the
+ * epoch's evaluation and save, the end of the run) and pushed after the schedule changed it. */
+static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run);
+
 TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run)
+{
+    /* between runs the host's copy is the model (verbs may have pruned, grown or restored it): send it */
+    TpStatus st = train_pull(&s->trainer);
+    if (st == TP_OK && s->trainer.dev) st = train_push(&s->trainer);
+    if (st != TP_OK) {
+        memset(run, 0, sizeof *run);
+        return st;
+    }
+    st = loop(s, max_steps, max_epochs, fn, ctx, run);
+    TpStatus back = train_pull(&s->trainer);
+    return st != TP_OK ? st : back;
+}
+
+static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn, void *ctx, TrainRun *run)
 {
     memset(run, 0, sizeof *run);
     run->last_valid_ppl = NAN;
@@ -32,7 +51,10 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
            !(max_epochs > 0 && run->epochs_done >= max_epochs)) {
         int changed = 0;
         int notes = s->n_notes; /* the schedule's events are queued there (sessions/events) */
+        int sched = s->gp.sched.cfg.kind != SCHEDULE_OFF;
+        if (sched && (st = train_pull(t)) != TP_OK) return st;
         if ((st = compress_schedule_tick(s, &changed)) != TP_OK) return st;
+        if (changed && t->dev && (st = train_push(t)) != TP_OK) return st;
         for (int i = notes; i < s->n_notes; i++, run->n_events++) {
             run->event = s->notes[i].text;
             if (fn) fn(ctx, TRAINLOOP_SCHEDULE, s, run, NULL);
@@ -47,6 +69,7 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
                                     "learning rate or the clip and continue", t->step + 1, err_msg());
         }
         if (st != TP_OK) return st;
+        if (sched && schedule_wants_grad(&s->gp.sched) && (st = train_pull(t)) != TP_OK) return st;
         if ((st = compress_after_step(s, &info)) != TP_OK) return st;
         run->steps_done++;
         run->tokens += info.tokens;
@@ -67,15 +90,16 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
             m.train_ppl = exp(m.train_loss);
             m.tokens_per_s = run->tokens_per_s;
             m.seconds = s->wall_seconds;
-            m.state_sparsity = model_state_sparsity(&s->model, 1); /* NaN unless state tau > 0 */
+            m.state_sparsity = train_state_sparsity(t, 1); /* NaN unless state tau > 0 */
             if (info.epoch_done) {
+                if ((st = train_pull(t)) != TP_OK) return st; /* the save reads the host's copy */
                 EvalResult ev;
                 m.epoch = t->epoch - 1;
                 m.train_loss = t->last_epoch_loss;
                 m.train_ppl = exp(t->last_epoch_loss);
                 EvalHook hook = {fn, ctx, s, run};
-                st = train_evaluate_progress(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
-                                             s->task.eval_batch, 64, &ev, eval_hook, &hook);
+                st = train_evaluate_backend(t, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                            s->task.eval_batch, 64, &ev, eval_hook, &hook);
                 if (st != TP_OK) return st;
                 s->valid_ppl = m.valid_ppl = run->last_valid_ppl = ev.ppl;
                 run->epochs_done++;

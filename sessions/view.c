@@ -41,7 +41,7 @@ void view_status(const Session *s, ViewStatus *v)
     v->valid_ppl = s->valid_ppl;
     v->level = s->task.level == CORPUS_WORD ? "word" : "char";
     v->cell = s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM";
-    v->backend = backend_name(backend_current());
+    v->backend = train_backend_name(&s->trainer); /* cuda while training on the device */
     SessionMetrics m;
     session_metrics_now(s, &m);
     v->lr = m.lr;

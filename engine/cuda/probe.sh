@@ -1,5 +1,5 @@
 #!/bin/sh
-# engine/cuda/probe.sh CC NVCC: print the linker flags for the CUDA runtime and cuBLAS, or nothing.
+# engine/cuda/probe.sh CC NVCC: print the linker flags for the CUDA runtime, cuBLAS and cuSPARSE, or nothing.
 #
 # CUDA installs put their libraries in different places (lib64, lib, targets/<arch>/lib, the Debian
 # multiarch directory) and some ship only the versioned names (libcublas.so.13, no libcublas.so).
@@ -20,15 +20,16 @@ try() { # $1 dir, rest: libs.  Links, and the result starts (the loader finds ev
 for d in "$home/lib64" "$home/lib" "$home/targets/x86_64-linux/lib" /usr/local/cuda/lib64 \
          /usr/local/cuda/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
     [ -d "$d" ] || continue
-    if try "$d" -lcublas -lcudart; then
-        echo "-L$d -Wl,-rpath,$d -lcublas -lcudart"; exit 0
+    if try "$d" -lcusparse -lcublas -lcudart; then
+        echo "-L$d -Wl,-rpath,$d -lcusparse -lcublas -lcudart"; exit 0
     fi
+    sp=$(ls "$d"/libcusparse.so.* 2>/dev/null | sort -V | tail -n 1)
     blas=$(ls "$d"/libcublas.so.* 2>/dev/null | sort -V | tail -n 1)
     rt=$(ls "$d"/libcudart.so.* 2>/dev/null | sort -V | tail -n 1)
-    [ -n "$blas" ] && [ -n "$rt" ] || continue
-    blas=${blas##*/}; rt=${rt##*/}
-    if try "$d" -l:"$blas" -l:"$rt"; then
-        echo "-L$d -Wl,-rpath,$d -l:$blas -l:$rt"; exit 0
+    [ -n "$sp" ] && [ -n "$blas" ] && [ -n "$rt" ] || continue
+    sp=${sp##*/}; blas=${blas##*/}; rt=${rt##*/}
+    if try "$d" -l:"$sp" -l:"$blas" -l:"$rt"; then
+        echo "-L$d -Wl,-rpath,$d -l:$sp -l:$blas -l:$rt"; exit 0
     fi
 done
 exit 0
