@@ -39,6 +39,9 @@ void view_status(const Session *s, ViewStatus *v)
     v->epoch = s->trainer.epoch;
     v->epochs = s->trainer.cfg.epochs;
     v->valid_ppl = s->valid_ppl;
+    v->speech = task_is_asr(&s->task);
+    v->valid_wer = s->valid_wer;
+    v->valid_cer = s->valid_cer;
     v->level = s->task.level == CORPUS_WORD ? "word" : "char";
     v->cell = s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM";
     v->backend = backend_name(backend_current());
