@@ -85,8 +85,14 @@ TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
     TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
     r->changed = run.steps_done > 0;
     if (st != TP_OK) return st;
-    command_say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done, t->step,
-        t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
+    if (task_is_asr(&s->task)) {
+        command_say(r, "trained %ld step(s) to step %ld (epoch %d): CTC loss %.3f per utterance, %.1f utt/s", run.steps_done,
+                    t->step, t->epoch, run.window_loss, run.steps_done ? run.tokens / run.train_seconds : 0.0);
+        if (isfinite(s->valid_wer) && run.epochs_done)
+            command_say(r, ", valid WER %.2f %%, CER %.2f %%", 100.0 * s->valid_wer, 100.0 * s->valid_cer);
+    } else
+        command_say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done,
+                    t->step, t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
     if (isfinite(run.last_valid_ppl)) command_say(r, ", valid ppl %.2f", run.last_valid_ppl);
     if (run.stopped) command_say(r, " (stopped)");
     command_say(r, "%s", tc.events);
@@ -100,6 +106,17 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 {
     const char *sp = command_arg(c, "split");
     int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
+    if (task_is_asr(&s->task)) {
+        int beam = command_arg(c, "beam") ? (int)strtod(command_arg(c, "beam"), NULL) : 1;
+        SpeechEval e;
+        TpStatus st = speech_evaluate(s->speech, &s->model, split, beam, &e, eval_progress, s);
+        if (st != TP_OK) return st;
+        if (split == CORPUS_VALID && beam <= 1) s->valid_wer = e.wer, s->valid_cer = e.cer;
+        command_say(r, "%s WER %.2f %%, CER %.2f %% (%s; CTC loss %.4f, %d utterances)", corpus_split_name(split),
+                    100.0 * e.wer, 100.0 * e.cer, beam > 1 ? "beam search" : "greedy", e.loss, e.utterances);
+        return TP_OK;
+    }
+    if (command_arg(c, "beam")) return err_set(TP_EINVAL, "eval: beam=W is for a speech (an4) session");
     EvalResult e;
     TpStatus st = train_evaluate_progress(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch,
                                           64, &e, eval_progress, s);
