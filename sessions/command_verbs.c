@@ -242,7 +242,9 @@ TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r)
     TpStatus st = require_arg(c, "out", "export: out=DIR is required", &out);
     if (st == TP_OK) st = export_write(s, out);
     if (st != TP_OK) return st;
-    command_say(r, "exported step %ld to %s (model.safetensors, model.compact.safetensors, config.json, vocab.json)", s->trainer.step, out);
+    command_say(r, "exported step %ld to %s (%s)", s->trainer.step, out, task_is_asr(&s->task)
+        ? "model.safetensors with PyTorch names, check.safetensors, config.json, vocab.json"
+        : "model.safetensors, model.compact.safetensors, config.json, vocab.json");
     return TP_OK;
 }
 
@@ -423,6 +425,8 @@ static TpStatus st_check_params(const Session *s, const char *glob) { return mas
 
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
 {
+    if (!strcmp(c->word, "hwgp") && task_is_asr(&s->task))
+        return speech_refuse("schedule hwgp", "its targets are latency profiles of the language model's layers");
     if (!strcmp(c->word, "hwgp")) return command_verb_hwgp(s, c, r);
     static const char *const HWGP_ONLY[] = {"target", "budget_us", "speedup", "phases", "min_hidden", "max_hidden", "sizes"};
     for (size_t i = 0; i < sizeof HWGP_ONLY / sizeof HWGP_ONLY[0]; i++)

@@ -301,3 +301,17 @@ void speech_free(SessionSpeech *sp)
     free(sp->perm);
     free(sp);
 }
+
+TpStatus speech_utterance(SessionSpeech *sp, Model *m, int split, int i, const float **feat, int *T, const int **labels,
+                          int *L, double *loss, int *n_utts)
+{
+    if (split < 0 || split > 2) return err_set(TP_EINVAL, "speech: no split %d", split);
+    TpStatus st = open_split(sp, split);
+    if (st != TP_OK) return st;
+    *n_utts = sp->n[split];
+    if (i < 0 || i >= sp->n[split]) return err_set(TP_ERANGE, "speech: no utterance %d", i);
+    if ((st = an4_utt(sp->ds[split], i, feat, T, labels, L, NULL)) != TP_OK) return st;
+    *loss = INFINITY;
+    if (asr_out_frames(&m->cfg, *T) < 1) return TP_OK;
+    return asr_utterance(&sp->net, *feat, *T, (const int32_t *)*labels, *L, 0, 0.0f, NULL, loss);
+}

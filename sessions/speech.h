@@ -52,6 +52,10 @@ typedef int (*SpeechProgress)(void *ctx, double fraction);
  * prefix beam search of width beam. */
 TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, SpeechEval *r, SpeechProgress fn, void *ctx);
 void speech_free(SessionSpeech *sp);
+/* Utterance i of a split (the first --max-utts count): features [T][F], labels [L], and the model's
+ * CTC loss of it (infinite when too short for its labels); *n_utts gets the split's count. */
+TpStatus speech_utterance(SessionSpeech *sp, Model *m, int split, int i, const float **feat, int *T, const int **labels,
+                          int *L, double *loss, int *n_utts);
 
 /* An LM-only feature asked of a speech session: TP_EINVAL "WHAT: not available for the speech
  * task (an4 session): WHY". */
