@@ -99,7 +99,6 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
     const char *v = argv[*i + 1];
     *matched = 1;
     *i += 2;
-    t->given |= (uint64_t)1 << k;
     long n;
     TpStatus s = TP_OK;
     if (!strcmp(opt, "--data")) {
@@ -159,6 +158,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
     } else if (!strcmp(opt, "--log-every")) {
         if ((s = parse_long(opt, v, 1, 100000000, &n)) == TP_OK) t->log_every = (int)n;
     }
+    if (s == TP_OK) t->given |= (uint64_t)1 << k;
     return s;
 }
 
