@@ -84,6 +84,11 @@ typedef struct {
     int n, cap;
     double *step, *train_ppl, *valid_ppl, *sparsity, *nnz, *tok_s;   /* sparsity in percent */
     double *matrix_sparsity;   /* "prunable matrices", in percent (NaN in rows of older sessions) */
+    /* the speech task: CTC loss per utterance (train, valid) and valid WER, CER in percent (NaN in
+     * rows without them); speech = 1 when the series is a speech session's (the Train screen then
+     * draws these where perplexity was) */
+    double *train_loss, *valid_loss, *valid_wer, *valid_cer;
+    int speech;
     /* SESSION/events.tsv (sessions/events): every prune, grow, resize and schedule restore, with its
      * slice perplexity before and after; for markers on the charts.  Owned. */
     SessionEvent *events;
