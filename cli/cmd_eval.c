@@ -9,6 +9,7 @@
 #include "cli/cmd.h"
 #include "sessions/evaluate.h"
 #include "sessions/export.h"
+#include "sessions/runtime.h"
 
 /* extra_json (may be NULL): more "key":value fields for the JSON object; extra_text: a line after. */
 static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json, const char *extra_json,
@@ -41,7 +42,7 @@ static int eval_export(const char *dir, const char *data, int split, const char 
     return EXIT_CODE_OK;
 }
 
-enum { OPT_EVAL_BATCH = 2, OPT_BEAM = 3 };
+enum { OPT_EVAL_BATCH = 2, OPT_BEAM = 3, OPT_THREADS = 4 };
 
 static void print_speech(const char *split_s, const SpeechEval *r, int beam, int json)
 {
@@ -58,11 +59,12 @@ static void print_speech(const char *split_s, const SpeechEval *r, int beam, int
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "valid"; /* the test split only when asked */
-    int json = 0, eval_batch = 0, beam = 1, beam_given = 0, id;
+    int json = 0, eval_batch = 0, beam = 1, beam_given = 0, threads = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir},   {"model", required_argument, .value = &model},
                               {"data", required_argument, .value = &data},     {"split", required_argument, .value = &split_s},
                               {"eval-batch", required_argument, .id = OPT_EVAL_BATCH}, {"json", no_argument, .flag = &json},
-                              {"beam", required_argument, .id = OPT_BEAM}, {NULL}};
+                              {"beam", required_argument, .id = OPT_BEAM}, {"threads", required_argument, .id = OPT_THREADS},
+                              {NULL}};
     CliParser p;
     cli_parser_init(&p, "eval", argc, argv, opts, NULL);
     while ((id = cli_next(&p)) != CLI_END) {
@@ -78,6 +80,11 @@ int cmd_eval(int argc, char **argv)
             if (*end || v < 1 || v > 1000) return cli_usage("--beam: expected 1..1000, got '%s'", p.value);
             beam = (int)v;
             beam_given = 1;
+        } else if (id == OPT_THREADS) {
+            char *end;
+            long v = strtol(p.value, &end, 10);
+            if (*end || v < 1 || v > 256) return cli_usage("--threads: expected 1..256, got '%s'", p.value);
+            threads = (int)v;
         } else return cli_usage("eval: unknown option '%s'", p.value);
     }
     int split = evaluate_split_index(split_s);
@@ -88,6 +95,10 @@ int cmd_eval(int argc, char **argv)
     Session s;
     TpStatus st = session_open(&s, dir, data);
     if (st != TP_OK) return cli_fail(NULL, st);
+    if (threads && (st = runtime_set_threads(NULL, threads)) != TP_OK) {
+        session_free(&s);
+        return cli_fail(NULL, st);
+    }
     if (evaluate_is_speech(&s)) {
         SpeechEval se;
         st = evaluate_speech(&s, split, beam, &se);
