@@ -156,7 +156,15 @@ static void print_final(const Session *s, const TrainCli *cl, const char *dir, d
     ViewProgress v;
     view_progress(s, &v);
     const TrainRun *run = &cl->run;
-    if (cl->json)
+    ViewStatus vs;
+    view_status(s, &vs);
+    if (cl->json && vs.speech) /* the speech task: CTC loss, the last validation's WER and CER (-1: none) */
+        printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_loss\":%.4f,\"valid_wer\":%.6f,"
+               "\"valid_cer\":%.6f,\"steps_run\":%ld,\"utterances_per_s\":%.1f,\"seconds\":%.2f}\n", v.step,
+               v.epoch > v.epochs ? v.epochs : v.epoch, v.lr, run->tokens > 0 ? run->nll / (double)run->tokens : -1.0,
+               isfinite(vs.valid_wer) ? vs.valid_wer : -1.0, isfinite(vs.valid_cer) ? vs.valid_cer : -1.0,
+               run->steps_done, run->train_seconds > 0 ? run->tokens / run->train_seconds : 0.0, el);
+    else if (cl->json)
         /* train_ppl: over this run's minibatches (DESIGN 2.1 asks for it on every line) */
         printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
                "\"steps_run\":%ld,\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", v.step,
