@@ -477,6 +477,8 @@ TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
     command_say(r, ", %zu non-zeros of %zu; sparsity: model %.1f %% (prunable matrices %.1f %%)", m.nnz, m.params,
         100.0 * m.sparsity, 100.0 * m.matrix_sparsity);
     if (isfinite(s->valid_ppl)) command_say(r, ", valid ppl %.2f", s->valid_ppl);
+    if (task_is_asr(&s->task) && isfinite(s->valid_wer))
+        command_say(r, ", valid WER %.2f %%, CER %.2f %%", 100.0 * s->valid_wer, 100.0 * s->valid_cer);
     char d[256];
     command_say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
     if (s->gp.last_event[0]) command_say(r, "; last: %s", s->gp.last_event);
