@@ -82,7 +82,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
-.PHONY: bench-ptb-hwgp bench-an4 test-cuda
+.PHONY: bench-ptb-hwgp bench-an4 bench-an4-train test-cuda
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -258,6 +258,12 @@ bench-sparse: deps $(BUILD)/bench/bench_sparse
 # make bench-an4 [BENCH_AN4_ARGS='--split test --reps 5'] (needs ../shared/data/an4)
 bench-an4: deps $(BUILD)/bench/bench_an4_features
 	./$(BUILD)/bench/bench_an4_features $(BENCH_AN4_ARGS)
+
+# The AN4 speech benchmark: a baseline trained with --task an4 and a grow-and-prune copy (bench/an4_gp.tp);
+# WER, CER, params, non-zeros, time per second of audio into bench/out/an4/results.tsv (about 15 min
+# of training on 2 cores): make bench-an4-train [BENCH_AN4_TRAIN_ARGS='--epochs 20']
+bench-an4-train: all
+	bash bench/bench_an4.sh $(BENCH_AN4_TRAIN_ARGS)
 
 # Per-token batch-1 latency of an export through the runtime vs dense: make bench-infer MODEL=EXPORTDIR
 bench-infer: $(BUILD)/bench/bench_infer

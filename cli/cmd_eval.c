@@ -9,6 +9,7 @@
 #include "cli/cmd.h"
 #include "sessions/evaluate.h"
 #include "sessions/export.h"
+#include "sessions/runtime.h"
 
 /* extra_json (may be NULL): more "key":value fields for the JSON object; extra_text: a line after. */
 static void print_eval(const char *split_s, const EvalResult *r, int eval_batch, int json, const char *extra_json,
@@ -41,15 +42,28 @@ static int eval_export(const char *dir, const char *data, int split, const char 
     return EXIT_CODE_OK;
 }
 
-enum { OPT_EVAL_BATCH = 2 };
+enum { OPT_EVAL_BATCH = 2, OPT_BEAM = 3, OPT_THREADS = 4 };
+
+static void print_speech(const char *split_s, const SpeechEval *r, int beam, int json)
+{
+    if (json)
+        printf("{\"split\":\"%s\",\"wer\":%.6f,\"cer\":%.6f,\"loss\":%.6f,\"utterances\":%d,\"skipped\":%d,"
+               "\"beam\":%d,\"audio_seconds\":%.2f,\"seconds\":%.2f}\n", split_s, r->wer, r->cer, r->loss, r->utterances,
+               r->skipped, beam, r->audio_seconds, r->seconds);
+    else
+        printf("%s split: WER %.2f %%, CER %.2f %% (%s decoding%s; CTC loss %.4f per utterance over %d utterances, "
+               "%.0f s of audio) in %.1f s\n", split_s, 100.0 * r->wer, 100.0 * r->cer, beam > 1 ? "beam" : "greedy",
+               beam > 1 ? ", width --beam" : "", r->loss, r->utterances, r->audio_seconds, r->seconds);
+}
 
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "valid"; /* the test split only when asked */
-    int json = 0, eval_batch = 0, id;
+    int json = 0, eval_batch = 0, beam = 1, beam_given = 0, threads = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir},   {"model", required_argument, .value = &model},
                               {"data", required_argument, .value = &data},     {"split", required_argument, .value = &split_s},
                               {"eval-batch", required_argument, .id = OPT_EVAL_BATCH}, {"json", no_argument, .flag = &json},
+                              {"beam", required_argument, .id = OPT_BEAM}, {"threads", required_argument, .id = OPT_THREADS},
                               {NULL}};
     CliParser p;
     cli_parser_init(&p, "eval", argc, argv, opts, NULL);
@@ -60,6 +74,17 @@ int cmd_eval(int argc, char **argv)
             long v = strtol(p.value, &end, 10);
             if (*end || v < 1 || v > 100000) return cli_usage("--eval-batch: expected 1..100000, got '%s'", p.value);
             eval_batch = (int)v;
+        } else if (id == OPT_BEAM) {
+            char *end;
+            long v = strtol(p.value, &end, 10);
+            if (*end || v < 1 || v > 1000) return cli_usage("--beam: expected 1..1000, got '%s'", p.value);
+            beam = (int)v;
+            beam_given = 1;
+        } else if (id == OPT_THREADS) {
+            char *end;
+            long v = strtol(p.value, &end, 10);
+            if (*end || v < 1 || v > 256) return cli_usage("--threads: expected 1..256, got '%s'", p.value);
+            threads = (int)v;
         } else return cli_usage("eval: unknown option '%s'", p.value);
     }
     int split = evaluate_split_index(split_s);
@@ -70,6 +95,21 @@ int cmd_eval(int argc, char **argv)
     Session s;
     TpStatus st = session_open(&s, dir, data);
     if (st != TP_OK) return cli_fail(NULL, st);
+    if (threads && (st = runtime_set_threads(NULL, threads)) != TP_OK) {
+        session_free(&s);
+        return cli_fail(NULL, st);
+    }
+    if (evaluate_is_speech(&s)) {
+        SpeechEval se;
+        st = evaluate_speech(&s, split, beam, &se);
+        if (st == TP_OK) print_speech(split_s, &se, beam, json);
+        session_free(&s);
+        return st == TP_OK ? EXIT_CODE_OK : cli_fail(NULL, st);
+    }
+    if (beam_given) {
+        session_free(&s);
+        return cli_usage("--beam: CTC beam search is for a speech (--task an4) session");
+    }
     if (eval_batch) s.task.eval_batch = eval_batch;
     EvalResult r;
     st = evaluate_session(&s, split, &r);

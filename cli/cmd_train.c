@@ -57,6 +57,17 @@ static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainR
             progress_bar(&v, cl->ema_loss, run->tokens_per_s, left * per_step);
             cl->last_draw = now;
         }
+    } else if (ev == TRAINLOOP_EPOCH && isfinite(m->valid_wer)) { /* the speech task */
+        if (cl->json)
+            printf("{\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_loss\":%.4f,\"valid_loss\":%.4f,\"valid_wer\":%.6f,"
+                   "\"valid_cer\":%.6f,\"utterances_per_s\":%.1f,\"seconds\":%.2f}\n",
+                   v.step, m->epoch, m->lr, m->train_loss, m->valid_loss, m->valid_wer, m->valid_cer, m->tokens_per_s,
+                   s->wall_seconds);
+        else
+            fprintf(stderr, "%sepoch %d: train CTC loss %.3f, valid loss %.3f, valid WER %.2f %%, CER %.2f %%, lr %.4g, "
+                    "%.1f utt/s, %.1f s\n", cl->tty ? "\r\033[K" : "", m->epoch, m->train_loss, m->valid_loss,
+                    100.0 * m->valid_wer, 100.0 * m->valid_cer, m->lr, m->tokens_per_s, s->wall_seconds);
+        fflush(stdout);
     } else if (ev == TRAINLOOP_EPOCH) {
         if (cl->json)
             printf("{\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
@@ -69,6 +80,8 @@ static int on_train(void *ctx, TrainloopEvent ev, const Session *s, const TrainR
         fflush(stdout);
     } else if (ev == TRAINLOOP_SCHEDULE) { /* a prune/grow the schedule made: one log line */
         fprintf(stderr, "%sschedule: %s\n", cl->tty ? "\r\033[K" : "", run->event);
+    } else if (ev == TRAINLOOP_LOG && !cl->tty && !cl->json && !isfinite(m->train_ppl) && isfinite(m->train_loss)) {
+        fprintf(stderr, "step %ld epoch %d: CTC loss %.3f, %.1f utt/s\n", v.step, v.epoch, m->train_loss, m->tokens_per_s);
     } else if (ev == TRAINLOOP_LOG && !cl->tty && !cl->json) {
         fprintf(stderr, "step %ld epoch %d: loss %.4f ppl %.2f, %.0f tok/s\n", v.step, v.epoch, m->train_loss,
                 m->train_ppl, m->tokens_per_s);
@@ -143,7 +156,15 @@ static void print_final(const Session *s, const TrainCli *cl, const char *dir, d
     ViewProgress v;
     view_progress(s, &v);
     const TrainRun *run = &cl->run;
-    if (cl->json)
+    ViewStatus vs;
+    view_status(s, &vs);
+    if (cl->json && vs.speech) /* the speech task: CTC loss, the last validation's WER and CER (-1: none) */
+        printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_loss\":%.4f,\"valid_wer\":%.6f,"
+               "\"valid_cer\":%.6f,\"steps_run\":%ld,\"utterances_per_s\":%.1f,\"seconds\":%.2f}\n", v.step,
+               v.epoch > v.epochs ? v.epochs : v.epoch, v.lr, run->tokens > 0 ? run->nll / (double)run->tokens : -1.0,
+               isfinite(vs.valid_wer) ? vs.valid_wer : -1.0, isfinite(vs.valid_cer) ? vs.valid_cer : -1.0,
+               run->steps_done, run->train_seconds > 0 ? run->tokens / run->train_seconds : 0.0, el);
+    else if (cl->json)
         /* train_ppl: over this run's minibatches (DESIGN 2.1 asks for it on every line) */
         printf("{\"final\":true,\"step\":%ld,\"epoch\":%d,\"lr\":%.6g,\"train_ppl\":%.4f,\"valid_ppl\":%.4f,"
                "\"steps_run\":%ld,\"tokens_per_s\":%.1f,\"seconds\":%.2f}\n", v.step,
@@ -207,9 +228,14 @@ int cmd_train(int argc, char **argv)
         ViewStatus vs; /* its params excludes the alignment padding that model.n_params counts */
         view_status(&s, &vs);
         runtime_describe(desc, sizeof desc);
-        fprintf(stderr, "topiary: %s session %s: %s, %s level, vocab %d, %d layer(s) of %d, %zu parameters\n",
-                resumed ? "resuming" : "new", dir, s.task.data, vs.level, vs.n_vocab, vs.n_layers, vs.hidden[0],
-                vs.params);
+        if (vs.speech)
+            fprintf(stderr, "topiary: %s session %s: speech (an4) %s, %d classes, %d bidirectional layer(s) of %d, "
+                    "%zu parameters\n", resumed ? "resuming" : "new", dir, s.task.data, vs.n_vocab, vs.n_layers,
+                    vs.hidden[0], vs.params);
+        else
+            fprintf(stderr, "topiary: %s session %s: %s, %s level, vocab %d, %d layer(s) of %d, %zu parameters\n",
+                    resumed ? "resuming" : "new", dir, s.task.data, vs.level, vs.n_vocab, vs.n_layers, vs.hidden[0],
+                    vs.params);
         fprintf(stderr, "topiary: %s\n", desc);
     }
     /* the train verb: an undo point before, the steps it really ran in the journal */

@@ -17,6 +17,7 @@ const char CLI_SUBCOMMANDS[] =
     "  tui      [--session DIR] [task options] [--ascii] [--no-color] [--backend cpu|cuda|auto]   the interactive workbench (default)\n"
     "  train    --session DIR [task options] [--backend cpu|cuda|auto]  headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
+    "           [--beam W] [--threads N]   a speech (an4) session: WER, CER and CTC loss; --beam: prefix beam search\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going] [--backend cpu|cuda|auto]   execute a command script\n"
     "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"

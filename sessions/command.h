@@ -213,9 +213,11 @@ typedef struct {
  *                 resolved command, e.g. the resize a recommendation made), nothing if it did not
  *   VERB_NOTE     a journal annotation (`event`): changes nothing, never journaled again
  *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
- *                 any other change drops */
+ *                 any other change drops
+ *   VERB_LM       the language model only (the latency profile and what reads it, the accelerator
+ *                 model): a speech (an4) session refuses it, saying why */
 enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
-       VERB_HISTORY = 64u };
+       VERB_HISTORY = 64u, VERB_LM = 128u };
 
 /* The verb's row, or NULL; the whole table (n rows). */
 const CommandVerbSpec *command_table_find(const char *verb);

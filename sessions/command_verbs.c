@@ -85,8 +85,14 @@ TpStatus command_verb_train(Session *s, const Command *c, CommandResult *r)
     TpStatus st = trainloop_run(s, n_steps, n_epochs, train_progress, &tc, &run);
     r->changed = run.steps_done > 0;
     if (st != TP_OK) return st;
-    command_say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done, t->step,
-        t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
+    if (task_is_asr(&s->task)) {
+        command_say(r, "trained %ld step(s) to step %ld (epoch %d): CTC loss %.3f per utterance, %.1f utt/s", run.steps_done,
+                    t->step, t->epoch, run.window_loss, run.steps_done ? run.tokens / run.train_seconds : 0.0);
+        if (isfinite(s->valid_wer) && run.epochs_done)
+            command_say(r, ", valid WER %.2f %%, CER %.2f %%", 100.0 * s->valid_wer, 100.0 * s->valid_cer);
+    } else
+        command_say(r, "trained %ld step(s) to step %ld (epoch %d): loss %.4f (ppl %.2f), %.0f tok/s", run.steps_done,
+                    t->step, t->epoch, run.window_loss, exp(run.window_loss), run.steps_done ? run.tokens / run.train_seconds : 0.0);
     if (isfinite(run.last_valid_ppl)) command_say(r, ", valid ppl %.2f", run.last_valid_ppl);
     if (run.stopped) command_say(r, " (stopped)");
     command_say(r, "%s", tc.events);
@@ -100,6 +106,17 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 {
     const char *sp = command_arg(c, "split");
     int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
+    if (task_is_asr(&s->task)) {
+        int beam = command_arg(c, "beam") ? (int)strtod(command_arg(c, "beam"), NULL) : 1;
+        SpeechEval e;
+        TpStatus st = speech_evaluate(s->speech, &s->model, split, beam, &e, eval_progress, s);
+        if (st != TP_OK) return st;
+        if (split == CORPUS_VALID && beam <= 1) s->valid_wer = e.wer, s->valid_cer = e.cer;
+        command_say(r, "%s WER %.2f %%, CER %.2f %% (%s; CTC loss %.4f, %d utterances)", corpus_split_name(split),
+                    100.0 * e.wer, 100.0 * e.cer, beam > 1 ? "beam search" : "greedy", e.loss, e.utterances);
+        return TP_OK;
+    }
+    if (command_arg(c, "beam")) return err_set(TP_EINVAL, "eval: beam=W is for a speech (an4) session");
     EvalResult e;
     TpStatus st = train_evaluate_progress(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch,
                                           64, &e, eval_progress, s);
@@ -225,7 +242,9 @@ TpStatus command_verb_export(Session *s, const Command *c, CommandResult *r)
     TpStatus st = require_arg(c, "out", "export: out=DIR is required", &out);
     if (st == TP_OK) st = export_write(s, out);
     if (st != TP_OK) return st;
-    command_say(r, "exported step %ld to %s (model.safetensors, model.compact.safetensors, config.json, vocab.json)", s->trainer.step, out);
+    command_say(r, "exported step %ld to %s (%s)", s->trainer.step, out, task_is_asr(&s->task)
+        ? "model.safetensors with PyTorch names, check.safetensors, config.json, vocab.json"
+        : "model.safetensors, model.compact.safetensors, config.json, vocab.json");
     return TP_OK;
 }
 
@@ -406,6 +425,8 @@ static TpStatus st_check_params(const Session *s, const char *glob) { return mas
 
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
 {
+    if (!strcmp(c->word, "hwgp") && task_is_asr(&s->task))
+        return speech_refuse("schedule hwgp", "its targets are latency profiles of the language model's layers");
     if (!strcmp(c->word, "hwgp")) return command_verb_hwgp(s, c, r);
     static const char *const HWGP_ONLY[] = {"target", "budget_us", "speedup", "phases", "min_hidden", "max_hidden", "sizes"};
     for (size_t i = 0; i < sizeof HWGP_ONLY / sizeof HWGP_ONLY[0]; i++)
@@ -456,6 +477,8 @@ TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
     command_say(r, ", %zu non-zeros of %zu; sparsity: model %.1f %% (prunable matrices %.1f %%)", m.nnz, m.params,
         100.0 * m.sparsity, 100.0 * m.matrix_sparsity);
     if (isfinite(s->valid_ppl)) command_say(r, ", valid ppl %.2f", s->valid_ppl);
+    if (task_is_asr(&s->task) && isfinite(s->valid_wer))
+        command_say(r, ", valid WER %.2f %%, CER %.2f %%", 100.0 * s->valid_wer, 100.0 * s->valid_cer);
     char d[256];
     command_say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
     if (s->gp.last_event[0]) command_say(r, "; last: %s", s->gp.last_event);

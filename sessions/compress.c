@@ -53,6 +53,15 @@ static TpStatus peek_gradients(Session *s, int K, PeekFn fn, void *ctx)
     Trainer *t = &s->trainer;
     Model *m = &s->model;
     const int B = t->cfg.batch;
+    if (task_is_asr(&s->task)) { /* the speech task: whole utterances, no carried state */
+        TpStatus rc = TP_OK;
+        for (int k = 0; k < K && rc == TP_OK; k++) {
+            double loss;
+            rc = speech_gradient(s->speech, t, (long)t->window + k, &loss);
+            if (rc == TP_OK) rc = fn(ctx, m, 0, 0);
+        }
+        return rc;
+    }
     ModelState st;
     TpStatus rc = model_state_init(&st, m, B);
     if (rc != TP_OK) return rc;
@@ -154,6 +163,18 @@ TpStatus compress_schedule_tick(Session *s, int *changed)
             break;
         }
         case SCHEDULE_EVAL_NEEDED: {
+            if (task_is_asr(&s->task)) { /* the speech task's figure: the valid CTC loss per utterance */
+                SpeechEval e;
+                st = speech_evaluate(s->speech, &s->model, CORPUS_VALID, 1, &e, NULL, NULL);
+                if (st == TP_OK) st = schedule_report_ppl(&c->sched, &s->model, e.loss);
+                if (st == TP_OK) {
+                    s->valid_wer = e.wer;
+                    s->valid_cer = e.cer;
+                    snprintf(c->last_event, sizeof c->last_event, "step %ld: valid loss %.3f (best %.3f), WER %.1f %%",
+                             step, e.loss, c->sched.best_ppl, 100.0 * e.wer);
+                }
+                break;
+            }
             EvalResult e;
             st = train_evaluate(&s->model, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
                                 s->task.eval_batch, 64, &e);
@@ -229,12 +250,15 @@ TpStatus compress_resize(Session *s, int layer, int hidden, ResizeInitKind kind,
     Rng rng = s->trainer.rng; /* a copy: the dropout stream of training stays as it was */
     ResizeInit init = {.kind = kind, .scale = 0.0f, .rng = &rng, .bridge = NULL};
     TpStatus st = TP_OK;
+    int asr = task_is_asr(&s->task);
+    if (hidden > old && kind == RESIZE_INIT_GRAD && asr)
+        return speech_refuse("resize init=grad", "the gradient bridge follows the LM's windows; use init=zero or fanin");
     if (hidden > old && kind == RESIZE_INIT_GRAD) {
         st = resize_bridge_init(&bridge, m, layer, s->trainer.cfg.bptt, s->trainer.cfg.batch);
         if (st == TP_OK) st = peek_gradients(s, batches < 1 ? 1 : batches, add_to_bridge, &bridge);
         init.bridge = &bridge;
     }
-    if (st == TP_OK) st = resize_layer(m, &s->trainer.opt, &s->trainer.state, layer, hidden, init, NULL);
+    if (st == TP_OK) st = resize_layer(m, &s->trainer.opt, asr ? NULL : &s->trainer.state, layer, hidden, init, NULL);
     resize_bridge_free(&bridge);
     if (st != TP_OK) return st;
     s->task.model.hidden[layer] = hidden;

@@ -16,9 +16,23 @@ int evaluate_split_index(const char *name)
          : !strcmp(name, "train") ? CORPUS_TRAIN : -1;
 }
 
+int evaluate_is_speech(const Session *s) { return task_is_asr(&s->task); }
+
+TpStatus evaluate_speech(Session *s, int split, int beam, SpeechEval *r)
+{
+    if (!task_is_asr(&s->task)) return err_set(TP_EINVAL, "eval: WER and CER are for a speech (an4) session");
+    TpStatus st = speech_evaluate(s->speech, &s->model, split, beam, r, NULL, NULL);
+    if (st == TP_OK && split == CORPUS_VALID && beam <= 1) {
+        s->valid_wer = r->wer;
+        s->valid_cer = r->cer;
+    }
+    return st;
+}
+
 TpStatus evaluate_session(Session *s, int split, EvalResult *r)
 {
     if (split < 0 || split > 2) return err_set(TP_EINVAL, "eval: no split %d", split);
+    if (task_is_asr(&s->task)) return err_set(TP_EINVAL, "eval: a speech session has no perplexity (evaluate_speech)");
     return train_evaluate(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch, 64, r);
 }
 

@@ -17,6 +17,11 @@ int evaluate_split_index(const char *name);
 
 /* Perplexity of a split of the session (s->task.eval_batch streams). */
 TpStatus evaluate_session(Session *s, int split, EvalResult *r);
+/* 1 for a speech (AN4) session: evaluate it with evaluate_speech, not evaluate_session. */
+int evaluate_is_speech(const Session *s);
+/* WER, CER and CTC loss of a split of a speech session: greedy decoding (beam <= 1) or prefix beam
+ * search of width beam; the valid split's figures become the session's (s->valid_wer, valid_cer). */
+TpStatus evaluate_speech(Session *s, int split, int beam, SpeechEval *r);
 
 typedef struct {
     EvalResult r;

@@ -101,7 +101,8 @@ void events_describe(const SessionEvent *e, char *buf, size_t n)
         snprintf(buf, n, "slice ppl %.2f -> %.2f (%+.1f %%, first %ld validation tokens)", e->ppl_before, e->ppl_after,
                  100.0 * (e->ppl_after / e->ppl_before - 1.0), e->slice_tokens);
     else
-        snprintf(buf, n, "slice ppl not measured (no validation text)");
+        snprintf(buf, n, "slice ppl not measured (no validation text; a speech session is measured by its valid WER "
+                         "at epoch ends)");
 }
 
 TpStatus events_load(const char *dir, SessionEvent **out, int *n)

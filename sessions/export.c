@@ -93,6 +93,18 @@ static cJSON *config_json(const Session *s)
     cJSON_AddStringToObject(j, "cell", c->cell == MODEL_CELL_HLSTM ? "hlstm" : "lstm");
     cJSON_AddNumberToObject(j, "gate_hidden", c->cell == MODEL_CELL_HLSTM ? c->gate_hidden : 0);
     cJSON_AddStringToObject(j, "gate_order", "ifgo");
+    if (task_is_asr(&s->task)) { /* the speech model (export_asr.c) */
+        cJSON_AddStringToObject(j, "kind", "an4");
+        cJSON_AddNumberToObject(j, "n_feat", c->n_feat);
+        cJSON *cv = cJSON_AddArrayToObject(j, "conv");
+        for (int k = 0; k < c->n_conv; k++) {
+            const ModelConvLayer *L = &c->conv[k];
+            int v[7] = {L->filters, L->kt, L->kf, L->st, L->sf, L->pt, L->pf};
+            cJSON_AddItemToArray(cv, cJSON_CreateIntArray(v, 7));
+        }
+        cJSON_AddNumberToObject(j, "blank", 0);
+        cJSON_AddNumberToObject(j, "conv_clip", 20);
+    }
     /* the task as it is now: its model part is the live architecture (resizes included), and the
      * data path absolute so that `eval --model` works from any directory */
     Task t = s->task;
@@ -107,6 +119,10 @@ static cJSON *config_json(const Session *s)
     cJSON_AddNumberToObject(mt, "epoch", sm.epoch);
     if (isfinite(s->valid_ppl)) cJSON_AddNumberToObject(mt, "valid_ppl", s->valid_ppl);
     else cJSON_AddNullToObject(mt, "valid_ppl");
+    if (task_is_asr(&s->task) && isfinite(s->valid_wer)) {
+        cJSON_AddNumberToObject(mt, "valid_wer", s->valid_wer);
+        cJSON_AddNumberToObject(mt, "valid_cer", s->valid_cer);
+    }
     cJSON_AddNumberToObject(mt, "nnz", (double)sm.nnz);
     cJSON_AddNumberToObject(mt, "params", (double)sm.params);
     cJSON_AddNumberToObject(mt, "sparsity", sm.sparsity);
@@ -136,7 +152,7 @@ static TpStatus write_model(const Model *m, const ExportTensor *t, int n, const 
 
 /* config.json and vocab.json always; either model file may be deleted by a user who ships the other */
 static const char *const EXPORT_FILES[] = {"config.json", "vocab.json", "model.safetensors", "model.compact.safetensors",
-                                           EXPORTSUM_FILE};
+                                           EXPORTSUM_FILE, "check.safetensors"};
 #define N_CHECKSUMMED 4 /* the first four; checksums.json lists them */
 #define N_MANDATORY 2
 #define N_EXPORT_FILES (sizeof EXPORT_FILES / sizeof EXPORT_FILES[0])
@@ -234,7 +250,8 @@ TpStatus export_write(const Session *s, const char *outdir)
     int n = 0;
     char *pretty = NULL, *compact = NULL;
     char p[4200];
-    TpStatus st = export_names(&s->model, t, &n);
+    int asr = task_is_asr(&s->task);
+    TpStatus st = asr ? TP_OK : export_names(&s->model, t, &n);
     if (st != TP_OK) return st;
     if ((st = check_outdir(outdir)) != TP_OK) return st;
     if ((st = remove_stale_temps(outdir)) != TP_OK) return st;
@@ -256,6 +273,14 @@ TpStatus export_write(const Session *s, const char *outdir)
     path_join(p, sizeof p, outdir, "vocab.json");
     if ((st = modelio_write_vocab(&s->corpus, p)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "model.safetensors");
+    if (asr) { /* the speech model: PyTorch names and a check set, no compact runtime file (export_asr.c) */
+        static const char *const ASR_FILES[] = {"config.json", "vocab.json", "model.safetensors", "check.safetensors"};
+        if ((st = export_speech_write(s, outdir, compact)) != TP_OK) goto fail;
+        path_join(p, sizeof p, outdir, "config.json");
+        if ((st = fsutil_write_atomic(p, pretty, strlen(pretty))) != TP_OK) goto fail;
+        st = exportsum_write(outdir, ASR_FILES, 4);
+        goto fail;
+    }
     if ((st = write_model(&s->model, t, n, compact, p)) != TP_OK) goto fail;
     path_join(p, sizeof p, outdir, "model.compact.safetensors"); /* trimmed, sparse layouts (engine/compact) */
     if ((st = compact_write(&s->model, export_names, compact, p, NULL)) != TP_OK) goto fail;
@@ -295,6 +320,10 @@ static TpStatus parse_architecture(const cJSON *j, ModelConfig *c, const char *p
     if (v->valueint > EXPORT_VERSION_MAJOR)
         return err_set(TP_EFORMAT, "%s: export format version %d is newer than this topiary (%d); upgrade topiary",
                        path, v->valueint, EXPORT_VERSION_MAJOR);
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "an4"))
+        return err_set(TP_EINVAL, "%s: a speech (an4) export: the inference runtime serves language models; evaluate "
+                                  "its session (topiary eval --session DIR) or load it in PyTorch", path);
     if ((st = get_int(j, "vocab", 2, 100000000, -1, &c->n_vocab, path)) != TP_OK ||
         (st = get_int(j, "embed", 1, 65536, -1, &c->n_embed, path)) != TP_OK ||
         (st = get_int(j, "layers", 1, MODEL_MAX_LAYERS, -1, &c->n_layers, path)) != TP_OK)

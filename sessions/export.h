@@ -70,6 +70,9 @@ typedef struct {
 
 /* Write the session's current model into outdir (created if needed). */
 TpStatus export_write(const Session *s, const char *outdir);
+/* A speech (an4) session's model.safetensors and check.safetensors (sessions/export_asr.c; export_write
+ * calls it in place of the LM's files): meta is config.json's text. */
+TpStatus export_speech_write(const Session *s, const char *outdir, const char *meta);
 
 /* Read the export in dir into m (model_init'ed here; model_free it) and *info (export_info_free).
  * On failure both are left empty and err_msg() names the file and the problem (TP_EFORMAT,

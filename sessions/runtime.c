@@ -1,6 +1,7 @@
 /* sessions/runtime: see runtime.h. */
 #include "sessions/runtime.h"
 
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,8 @@ TpStatus runtime_train_backend(Session *s, const char *name, char *said, size_t 
     const BackendOps *ops;
     backend_ops_get(name ? name : "cpu", &ops, NULL, 0);
     if (ops->kind == BACKEND_CPU) return train_use_backend(&s->trainer, NULL); /* the CPU trainer */
-    st = train_use_backend(&s->trainer, ops);
+    st = task_is_asr(&s->task) ? err_set(TP_ENOTAVAIL, "the speech task trains on the CPU only (the table has no ASR model)")
+                               : train_use_backend(&s->trainer, ops);
     if (st == TP_ENOTAVAIL && !strcmp(name, "auto")) { /* a model the table does not train: the CPU */
         if (said && n) snprintf(said, n, "backend auto: cpu (%s)", err_msg());
         err_clear();

@@ -29,10 +29,6 @@ int session_exists(const char *dir)
     return fsutil_exists(p);
 }
 
-static const char METRICS_HEADER[] =
-    "step\tepoch\tlr\ttrain_loss\ttrain_ppl\tvalid_ppl\tnnz\tparams\tsparsity\tstate_sparsity\tlatency_us"
-    "\ttokens_per_s\tseconds\tmatrix_sparsity\n";
-
 static TpStatus build(Session *s)
 {
     TpStatus st;
@@ -41,6 +37,10 @@ static TpStatus build(Session *s)
     t->model.n_vocab = s->corpus.n_vocab;
     rng_seed(&s->init_rng, t->seed);
     if ((st = model_init(&s->model, &t->model, &s->init_rng)) != TP_OK) return st;
+    if (task_is_asr(t)) {
+        st = speech_trainer_init(s->speech, t, &s->model, &s->trainer);
+        return st == TP_OK ? gpstate_init(&s->gp, &s->model) : st;
+    }
     /* --max-steps limits one run (the CLI counts it), not the session */
     TrainConfig tc = t->train;
     tc.max_steps = 0;
@@ -91,14 +91,16 @@ TpStatus session_check_new_dir(const char *dir)
 TpStatus session_create_prepare(Session *s, const char *dir, const Task *task)
 {
     memset(s, 0, sizeof *s);
-    s->valid_ppl = NAN;
+    s->valid_ppl = s->valid_wer = s->valid_cer = NAN;
     TpStatus st;
     if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     if ((st = session_check_new_dir(dir)) != TP_OK) return st;
     s->task = *task;
     if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
-    if ((st = corpus_load(&s->corpus, s->task.data, s->task.level, s->task.max_vocab)) != TP_OK) goto fail;
+    if (task_is_asr(&s->task)) st = speech_load(&s->speech, &s->task, &s->corpus);
+    else st = corpus_load(&s->corpus, s->task.data, s->task.level, s->task.max_vocab);
+    if (st != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
     s->journal_committed = 0;
     s->journal_recovered = 1;
@@ -115,7 +117,8 @@ TpStatus session_create_write(Session *s)
     if ((st = fsutil_mkdir_p(s->dir)) != TP_OK) return st;
     if ((st = session_check_new_dir(s->dir)) != TP_OK) return st;
     path_join(p, sizeof p, s->dir, "metrics.tsv");
-    if ((st = fsutil_write_atomic(p, METRICS_HEADER, sizeof METRICS_HEADER - 1)) != TP_OK) return st;
+    const char *head = session_metrics_header(s);
+    if ((st = fsutil_write_atomic(p, head, strlen(head))) != TP_OK) return st;
     return session_save(s);
 }
 
@@ -167,7 +170,7 @@ static TpStatus write_model(const Session *s, const char *path)
     int has_acc = s->gp.acc.n_batches > 0 && s->gp.acc.n == m->n_params && s->gp.acc.sum;
     for (int i = 0; i < m->n_tensors && st == TP_OK && has_acc; i++)
         st = add_tensor(w, "grow.accum.", &m->p[i], s->gp.acc.sum + m->p[i].off, SAFETENSORS_F32);
-    for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
+    for (int l = 0; l < m->cfg.n_layers && st == TP_OK && tr->state.B > 0; l++) { /* the speech task: none */
         char name[32];
         int64_t shape[2] = {tr->state.B, m->cfg.hidden[l]};
         snprintf(name, sizeof name, "state.h.l%d", l);
@@ -220,6 +223,10 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
     cJSON_AddNumberToObject(state, "adam_t", (double)tr->opt.t);
     manifest_add_exact(state, "valid_ppl", isfinite(s->valid_ppl) ? s->valid_ppl : -1.0);
     manifest_add_exact(state, "wall_seconds", s->wall_seconds);
+    if (task_is_asr(&s->task)) {
+        manifest_add_exact(state, "valid_wer", isfinite(s->valid_wer) ? s->valid_wer : -1.0);
+        manifest_add_exact(state, "valid_cer", isfinite(s->valid_cer) ? s->valid_cer : -1.0);
+    }
     cJSON *rng = cJSON_AddArrayToObject(state, "rng");
     for (int i = 0; i < 4; i++) {
         char hex[20];
@@ -299,7 +306,7 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
         snprintf(name, sizeof name, "optim.v.%s", p->name);
         if (st == TP_OK && tr->opt.v) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.v + p->off);
     }
-    for (int l = 0; l < m->cfg.n_layers && st == TP_OK; l++) {
+    for (int l = 0; l < m->cfg.n_layers && st == TP_OK && tr->state.B > 0; l++) {
         snprintf(name, sizeof name, "state.h.l%d", l);
         st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
         snprintf(name, sizeof name, "state.c.l%d", l);
@@ -360,6 +367,8 @@ static TpStatus check_model_fits(const ModelConfig *c, const char *dir, const ch
         in = H;
     }
     n += (double)c->n_vocab * (in + 1);
+    size_t na = 0; /* the speech model: its own count (no embedding, two directions, convolutions) */
+    if (c->task == MODEL_TASK_ASR) n = model_count_params(c, &na) == TP_OK ? (double)na : 0.0;
     struct stat sb;
     if (stat(model_path, &sb) != 0) return err_set(TP_EIO, "%s: %s", model_path, strerror(errno));
     if (4.0 * n > (double)sb.st_size)
@@ -411,6 +420,10 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
     s->valid_ppl = manifest_num(state, "valid_ppl", -1);
     if (s->valid_ppl < 0) s->valid_ppl = NAN;
     s->wall_seconds = manifest_num(state, "wall_seconds", 0);
+    s->valid_wer = manifest_num(state, "valid_wer", -1);
+    s->valid_cer = manifest_num(state, "valid_cer", -1);
+    if (!(s->valid_wer >= 0)) s->valid_wer = NAN;
+    if (!(s->valid_cer >= 0)) s->valid_cer = NAN;
     if (tr->step < 0 || tr->epoch < 1 || tr->window > tr->n_windows)
         return err_set(TP_EFORMAT, "%s/manifest.json: state (step %ld, epoch %d, window %zu) does not fit the task", dir,
                        tr->step, tr->epoch, tr->window);
@@ -460,7 +473,7 @@ TpStatus session_read_state(Session *s, const char *dir)
 TpStatus session_open(Session *s, const char *dir, const char *data_override)
 {
     memset(s, 0, sizeof *s);
-    s->valid_ppl = NAN;
+    s->valid_ppl = s->valid_wer = s->valid_cer = NAN;
     if (strlen(dir) >= sizeof s->dir - 32) return err_set(TP_EINVAL, "--session: path too long");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     char **vocab = NULL, mp[4200], vp[4200];
@@ -483,7 +496,9 @@ TpStatus session_open(Session *s, const char *dir, const char *data_override)
         goto fail;
     }
     if ((st = task_resolve(&s->task)) != TP_OK) goto fail;
-    if ((st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab)) != TP_OK) goto fail;
+    if (task_is_asr(&s->task)) st = speech_load(&s->speech, &s->task, &s->corpus);
+    else st = corpus_load_with_vocab(&s->corpus, s->task.data, s->task.level, vocab, n_vocab);
+    if (st != TP_OK) goto fail;
     s->task.model.n_vocab = s->corpus.n_vocab;
     if ((st = check_model_fits(&s->task.model, dir, mp)) != TP_OK) goto fail;
     if ((st = build(s)) != TP_OK) goto fail;
@@ -499,77 +514,6 @@ fail:
     return st;
 }
 
-/* ---- metrics ------------------------------------------------------------------------------ */
-
-void session_metrics_now(const Session *s, SessionMetrics *m)
-{
-    memset(m, 0, sizeof *m);
-    m->step = s->trainer.step;
-    m->epoch = s->trainer.epoch;
-    m->lr = s->trainer.opt.lr;
-    m->params = true_params(&s->model);
-    m->nnz = model_nnz(&s->model);
-    m->sparsity = m->params ? 1.0 - (double)m->nnz / (double)m->params : 0.0;
-    m->matrix_sparsity = session_matrix_sparsity(&s->model);
-    m->train_loss = m->train_ppl = m->valid_ppl = NAN;
-    m->state_sparsity = m->latency_us = NAN;
-}
-
-double session_matrix_sparsity(const Model *m)
-{
-    size_t n = 0, nnz = 0;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const ModelParam *p = &m->p[i];
-        if (p->kind != PARAM_WEIGHT) continue;
-        n += p->n;
-        for (size_t k = 0; k < p->n; k++) nnz += m->mask[p->off + k] != 0;
-    }
-    return n ? 1.0 - (double)nnz / (double)n : 0.0;
-}
-
-/* 1 when metrics.tsv's header names matrix_sparsity (a session created before it has 13 columns:
- * its rows keep that width, so the file stays readable). */
-static int has_matrix_column(const char *path)
-{
-    char head[1024] = "";
-    FILE *f = NULL;
-    if (fsutil_fopen_regular(path, &f) != TP_OK) return 1; /* the append then reports the problem */
-    if (!fgets(head, sizeof head, f)) head[0] = '\0';
-    fclose(f);
-    return strstr(head, "\tmatrix_sparsity") != NULL;
-}
-
-static void fmt_num(char *b, size_t n, double v)
-{
-    if (isfinite(v)) snprintf(b, n, "%.6g", v);
-    else snprintf(b, n, "NaN");
-}
-
-TpStatus session_log_metrics(Session *s, const SessionMetrics *m)
-{
-    char f[10][32], line[512], p[4200];
-    fmt_num(f[0], 32, m->lr);
-    fmt_num(f[1], 32, m->train_loss);
-    fmt_num(f[2], 32, m->train_ppl);
-    fmt_num(f[3], 32, m->valid_ppl);
-    fmt_num(f[4], 32, m->sparsity);
-    fmt_num(f[5], 32, m->state_sparsity);
-    fmt_num(f[6], 32, m->latency_us);
-    fmt_num(f[7], 32, m->tokens_per_s);
-    fmt_num(f[8], 32, m->seconds);
-    fmt_num(f[9], 32, m->matrix_sparsity);
-    path_join(p, sizeof p, s->dir, "metrics.tsv");
-    int wide = has_matrix_column(p);
-    snprintf(line, sizeof line, "%ld\t%d\t%s\t%s\t%s\t%s\t%zu\t%zu\t%s\t%s\t%s\t%s\t%s%s%s", m->step, m->epoch, f[0], f[1],
-             f[2], f[3], m->nnz, m->params, f[4], f[5], f[6], f[7], f[8], wide ? "\t" : "", wide ? f[9] : "");
-    /* a session copied without it (replay --out) or whose log was deleted: the header comes first */
-    if (!fsutil_exists(p)) {
-        TpStatus st = fsutil_append_line(p, METRICS_HEADER);
-        if (st != TP_OK) return st;
-    }
-    return fsutil_append_line(p, line);
-}
-
 void session_free(Session *s)
 {
     free(s->notes);
@@ -579,4 +523,6 @@ void session_free(Session *s)
     train_free(&s->trainer);
     model_free(&s->model);
     corpus_free(&s->corpus);
+    speech_free(s->speech);
+    s->speech = NULL;
 }

@@ -15,6 +15,7 @@
 #include "engine/train.h"
 #include "sessions/gpstate.h"
 #include "sessions/manifest.h"
+#include "sessions/speech.h"
 #include "sessions/task.h"
 
 #define SESSION_FORMAT MANIFEST_FORMAT
@@ -35,6 +36,10 @@ typedef struct {
     double sparsity, state_sparsity, latency_us;   /* NaN until those features measure them */
     double tokens_per_s, seconds;
     double matrix_sparsity;                        /* "prunable matrices" (above)          */
+    /* the speech task (sessions/speech): valid CTC loss per utterance, greedy WER and CER as fractions,
+     * at epoch ends; columns of its metrics.tsv only (train_loss is then the CTC loss per utterance,
+     * train_ppl and valid_ppl NaN, tokens_per_s utterances per second) */
+    double valid_loss, valid_wer, valid_cer;
 } SessionMetrics;
 
 /* A schedule's event (sessions/events) whose journal annotation waits for the record of the train
@@ -62,6 +67,8 @@ typedef struct Session {
     char undo_dropped[64];  /* an undo snapshot restored, to be removed once the restore is saved */
     SessionNote *notes;     /* schedule events not journaled yet (owned; see sessions/events.h) */
     int n_notes, cap_notes;
+    SessionSpeech *speech;       /* the speech task's data and activations (sessions/speech); NULL for an LM */
+    double valid_wer, valid_cer;  /* speech: last validation WER, CER (NaN before the first) */
 } Session;
 
 /* New session in dir (created if needed; refused unless session_check_new_dir allows dir): the task
@@ -98,6 +105,8 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
  * rebuilt if the recorded architecture differs). */
 TpStatus session_read_state(Session *s, const char *dir);
 TpStatus session_log_metrics(Session *s, const SessionMetrics *m);
+/* metrics.tsv's header line for this session's task (the speech task's has valid_loss/wer/cer). */
+const char *session_metrics_header(const Session *s);
 void session_metrics_now(const Session *s, SessionMetrics *m); /* step/epoch/lr/nnz/params, both sparsities */
 /* The "prunable matrices" sparsity (above) of a model. */
 double session_matrix_sparsity(const Model *m);

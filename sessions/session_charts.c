@@ -29,12 +29,15 @@ static const MetricChart METRIC_CHARTS[] = {
     {"nnz", "non-zero parameters", "parameters", 0, {"nnz", "params"}, {"nnz", "params (dense)"}, 1},
     {"lr", "learning rate", "lr", 0, {"lr", NULL}, {"lr", NULL}, 1},
     {"tokens", "training throughput", "tokens/s", 0, {"tokens_per_s", NULL}, {"tokens_per_s", NULL}, 1},
+    /* the speech task (sessions/speech): its metrics.tsv's own columns */
+    {"ctc", "CTC loss (nats per utterance)", "loss", 0, {"train_loss", "valid_loss"}, {"train", "valid"}, 1},
+    {"wer", "valid error rates (greedy decoding)", "%", 0, {"valid_wer", "valid_cer"}, {"WER", "CER"}, 100},
 };
 
 /* DESIGN 2.3: the metrics.tsv columns that hold numbers (others, if any, may hold text). */
 static const char *const METRIC_COLS[] = {"step", "epoch", "lr", "train_loss", "train_ppl", "valid_ppl", "nnz",
                                           "params", "sparsity", "state_sparsity", "latency_us", "tokens_per_s",
-                                          "seconds", "matrix_sparsity", NULL};
+                                          "seconds", "matrix_sparsity", "valid_loss", "valid_wer", "valid_cer", NULL};
 static const char *const LATENCY_COLS[] = {"threads", "batch", "seq", "hidden", "sparsity", "median_us", "p10_us",
                                            "p90_us", NULL};
 

@@ -90,7 +90,11 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
                                         "--log-every", "--state-tau", NULL};
     int k = 0;
     while (names[k] && strcmp(names[k], opt) != 0) k++;
-    if (!names[k]) return TP_OK;
+    if (!names[k]) {
+        TpStatus s = task_asr_parse_arg(t, opt, *i + 1 < argc ? argv[*i + 1] : NULL, matched);
+        if (*matched) *i += 2;
+        return s;
+    }
     if (*i + 1 >= argc) return err_set(TP_EINVAL, "%s: missing value", opt);
     const char *v = argv[*i + 1];
     *matched = 1;
@@ -154,6 +158,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
     } else if (!strcmp(opt, "--log-every")) {
         if ((s = parse_long(opt, v, 1, 100000000, &n)) == TP_OK) t->log_every = (int)n;
     }
+    if (s == TP_OK) t->given |= (uint64_t)1 << k;
     return s;
 }
 
@@ -183,7 +188,13 @@ const char *task_options_help(void)
            "  --threads N          BLAS threads (default 2)\n"
            "  --eval-batch B       evaluate with B streams instead of 1 (faster, says so)\n"
            "  --max-vocab N        refuse a vocabulary larger than N\n"
-           "  --log-every N        metrics row every N steps (default 100)\n";
+           "  --log-every N        metrics row every N steps (default 100)\n"
+           "  --task lm|an4        the task: a language model (default) or speech recognition on AN4 (--data\n"
+           "                       the AN4 directory; sets its defaults: 2x128 bidirectional LSTM, adam 1e-3,\n"
+           "                       batch 16 utterances, 30 epochs, on options not given before it)\n"
+           "  --mels F             an4: log-mel features per frame (default 40)\n"
+           "  --conv N             an4: convolution layers in front, 1 or 2 (default 1)\n"
+           "  --max-utts N         an4: only the first N utterances of each split (smoke runs; 0 = all)\n";
 }
 
 TpStatus task_bundled_corpus(char *buf, size_t n)
@@ -226,7 +237,7 @@ TpStatus task_resolve(Task *t)
             return err_set(TP_EINVAL, "--hidden lists %d sizes but --layers is %d", t->hidden_given, t->model.n_layers);
     }
     t->train.seed = t->seed;
-    return TP_OK;
+    return task_is_asr(t) ? task_asr_resolve(t) : TP_OK;
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
@@ -261,6 +272,7 @@ cJSON *task_to_json(const Task *t)
     cJSON_AddNumberToObject(j, "max_vocab", t->max_vocab);
     cJSON_AddNumberToObject(j, "log_every", t->log_every);
     cJSON_AddNumberToObject(j, "undo_confirm", t->undo_confirm);
+    task_asr_to_json(t, j);
     return j;
 }
 
@@ -335,5 +347,5 @@ TpStatus task_from_json(Task *t, const cJSON *j)
             t->model.hidden[l] = e->valueint;
         }
     }
-    return TP_OK;
+    return task_asr_from_json(t, j);
 }

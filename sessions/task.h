@@ -29,6 +29,10 @@ typedef struct {
     int undo_confirm;       /* `undo` of more training steps than this asks first (set undo_confirm=N) */
     int layers_given;       /* --layers was given                                 */
     int hidden_given;       /* sizes listed by --hidden (0 = not given)           */
+    /* The task kind is model.task (MODEL_TASK_LM, MODEL_TASK_ASR = "--task an4"); the speech model's
+     * front end is model.n_feat (--mels) and model.conv (--conv), sessions/task_asr.c */
+    int max_utts;           /* --max-utts N: only the first N utterances of each AN4 split (0 = all) */
+    uint64_t given;         /* bit k: option k of task_parse_arg was given (AN4 defaults skip those) */
 } Task;
 
 void task_defaults(Task *t);
@@ -43,6 +47,21 @@ const char *task_options_help(void);
 
 cJSON *task_to_json(const Task *t);
 TpStatus task_from_json(Task *t, const cJSON *j);   /* missing fields keep their defaults */
+
+/* ---- the AN4 speech task (sessions/task_asr.c) ---- */
+#define TASK_AN4_CLASSES 29   /* engine/an4's alphabet: blank, space, apostrophe, A..Z */
+/* 1 when t is the speech task. */
+int task_is_asr(const Task *t);
+/* "--task lm|an4", "--mels F", "--conv N", "--max-utts N": like task_parse_arg.  --task an4 sets the
+ * AN4 defaults (a 2x128 bidirectional LSTM over one convolution, Adam 1e-3, batch 16, 30 epochs) on
+ * every option not given before it. */
+TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matched);
+/* The speech model's configuration from the task's options (n_embed = the convolutions' output
+ * width); TP_EINVAL when they do not fit. */
+TpStatus task_asr_resolve(Task *t);
+/* The AN4 fields into / from a task's JSON (nothing for an LM: its JSON is as before). */
+void task_asr_to_json(const Task *t, cJSON *j);
+TpStatus task_asr_from_json(Task *t, const cJSON *j);
 
 /* Where the bundled corpus is: $TOPIARY_DATA, ./data, or next to the binary (../data). */
 TpStatus task_bundled_corpus(char *buf, size_t n);

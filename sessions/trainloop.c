@@ -20,6 +20,28 @@ static int eval_hook(void *p, double fraction)
     return h->fn ? h->fn(h->ctx, TRAINLOOP_EVAL, h->s, h->run, NULL) : 0;
 }
 
+/* The epoch-end validation into row m: perplexity for the LM; CTC loss, WER and CER (greedy) for the
+ * speech task. */
+static TpStatus validate(Session *s, SessionMetrics *m, EvalHook *hook)
+{
+    if (task_is_asr(&s->task)) {
+        SpeechEval ev;
+        TpStatus st = speech_evaluate(s->speech, &s->model, CORPUS_VALID, 1, &ev, eval_hook, hook);
+        if (st != TP_OK) return st;
+        m->train_ppl = NAN;
+        m->valid_loss = ev.loss;
+        s->valid_wer = m->valid_wer = ev.wer;
+        s->valid_cer = m->valid_cer = ev.cer;
+        return TP_OK;
+    }
+    EvalResult ev;
+    TpStatus st = train_evaluate_backend(&s->trainer, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
+                                         s->task.eval_batch, 64, &ev, eval_hook, hook);
+    if (st != TP_OK) return st;
+    s->valid_ppl = m->valid_ppl = hook->run->last_valid_ppl = ev.ppl;
+    return TP_OK;
+}
+
 /* Training through a backend's table (train_use_backend) keeps the model there: the host's copy is
  * pulled back only where host code reads it (a schedule's actions and its growth accumulator, the
  * epoch's evaluation and save, the end of the run) and pushed after the schedule changed it. */
@@ -44,6 +66,8 @@ static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn,
     memset(run, 0, sizeof *run);
     run->last_valid_ppl = NAN;
     Trainer *t = &s->trainer;
+    if (task_is_asr(&s->task) && t->dev)
+        return err_set(TP_ENOTAVAIL, "the speech task trains on the CPU only (the device table has no ASR model): use --backend cpu");
     double win_nll = 0.0, win_t = 0.0;
     long win_tok = 0;
     TpStatus st = TP_OK;
@@ -62,7 +86,7 @@ static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn,
         }
         TrainStepInfo info;
         float lr_used = t->opt.lr; /* an epoch end moves opt.lr to the next epoch's rate */
-        st = train_step(t, &info);
+        st = task_is_asr(&s->task) ? speech_train_step(s->speech, t, &info) : train_step(t, &info);
         if (st == TP_ENAN) {
             run->diverged = 1;
             return err_set(TP_ENAN, "training diverged at step %ld (%s); the update was not applied: lower the "
@@ -91,17 +115,14 @@ static TpStatus loop(Session *s, long max_steps, int max_epochs, TrainloopFn fn,
             m.tokens_per_s = run->tokens_per_s;
             m.seconds = s->wall_seconds;
             m.state_sparsity = train_state_sparsity(t, 1); /* NaN unless state tau > 0 */
+            if (task_is_asr(&s->task)) m.train_ppl = NAN; /* a CTC loss per utterance: no perplexity */
             if (info.epoch_done) {
                 if ((st = train_pull(t)) != TP_OK) return st; /* the save reads the host's copy */
-                EvalResult ev;
                 m.epoch = t->epoch - 1;
                 m.train_loss = t->last_epoch_loss;
                 m.train_ppl = exp(t->last_epoch_loss);
                 EvalHook hook = {fn, ctx, s, run};
-                st = train_evaluate_backend(t, s->corpus.ids[CORPUS_VALID], s->corpus.n_ids[CORPUS_VALID],
-                                            s->task.eval_batch, 64, &ev, eval_hook, &hook);
-                if (st != TP_OK) return st;
-                s->valid_ppl = m.valid_ppl = run->last_valid_ppl = ev.ppl;
+                if ((st = validate(s, &m, &hook)) != TP_OK) return st;
                 run->epochs_done++;
             }
             if ((st = session_log_metrics(s, &m)) != TP_OK) return st;

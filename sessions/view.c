@@ -39,6 +39,9 @@ void view_status(const Session *s, ViewStatus *v)
     v->epoch = s->trainer.epoch;
     v->epochs = s->trainer.cfg.epochs;
     v->valid_ppl = s->valid_ppl;
+    v->speech = task_is_asr(&s->task);
+    v->valid_wer = s->valid_wer;
+    v->valid_cer = s->valid_cer;
     v->level = s->task.level == CORPUS_WORD ? "word" : "char";
     v->cell = s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM";
     v->backend = train_backend_name(&s->trainer); /* cuda while training on the device */
@@ -105,8 +108,9 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 {
     if (m->n == m->cap) {
         int cap = m->cap ? 2 * m->cap : 256;
-        double **cols[7] = {&m->step, &m->train_ppl, &m->valid_ppl, &m->sparsity, &m->nnz, &m->tok_s, &m->matrix_sparsity};
-        for (int i = 0; i < 7; i++) {
+        double **cols[11] = {&m->step, &m->train_ppl, &m->valid_ppl, &m->sparsity, &m->nnz, &m->tok_s, &m->matrix_sparsity,
+                             &m->train_loss, &m->valid_loss, &m->valid_wer, &m->valid_cer};
+        for (int i = 0; i < 11; i++) {
             double *p = realloc(*cols[i], (size_t)cap * sizeof(double));
             if (!p) return err_set(TP_ENOMEM, "metrics: out of memory");
             *cols[i] = p;
@@ -120,6 +124,10 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
     m->matrix_sparsity[m->n] = 100.0 * r->matrix_sparsity;
     m->nnz[m->n] = (double)r->nnz;
     m->tok_s[m->n] = r->tokens_per_s;
+    m->train_loss[m->n] = r->train_loss;
+    m->valid_loss[m->n] = r->valid_loss;
+    m->valid_wer[m->n] = 100.0 * r->valid_wer;
+    m->valid_cer[m->n] = 100.0 * r->valid_cer;
     m->n++;
     return TP_OK;
 }
@@ -127,6 +135,7 @@ TpStatus view_metrics_push(ViewSeries *m, const SessionMetrics *r)
 void view_metrics_free(ViewSeries *m)
 {
     MEM_FREE_ALL(m->step, m->train_ppl, m->valid_ppl, m->sparsity, m->nnz, m->tok_s, m->matrix_sparsity, m->events);
+    MEM_FREE_ALL(m->train_loss, m->valid_loss, m->valid_wer, m->valid_cer);
     memset(m, 0, sizeof *m);
 }
 
@@ -145,7 +154,9 @@ TpStatus view_metrics_load(ViewSeries *m, const char *dir)
     if (st != TP_OK) return err_wrap(st, "metrics.tsv: ");
     const double *step = tsv_col(&t, "step"), *tp = tsv_col(&t, "train_ppl"), *vp = tsv_col(&t, "valid_ppl"),
                  *sp = tsv_col(&t, "sparsity"), *nz = tsv_col(&t, "nnz"), *ts = tsv_col(&t, "tokens_per_s"),
-                 *ms = tsv_col(&t, "matrix_sparsity");
+                 *ms = tsv_col(&t, "matrix_sparsity"), *tl = tsv_col(&t, "train_loss"), *vl = tsv_col(&t, "valid_loss"),
+                 *vw = tsv_col(&t, "valid_wer"), *vc = tsv_col(&t, "valid_cer");
+    if (vw) m->speech = 1; /* a speech session's log (its header has the column from the start) */
     for (size_t i = 0; step && i < t.n_rows && st == TP_OK; i++) {
         SessionMetrics r = {0};
         r.step = (long)step[i];
@@ -155,6 +166,10 @@ TpStatus view_metrics_load(ViewSeries *m, const char *dir)
         r.matrix_sparsity = ms ? ms[i] : NAN;
         r.nnz = nz && isfinite(nz[i]) ? (size_t)nz[i] : 0;
         r.tokens_per_s = ts ? ts[i] : NAN;
+        r.train_loss = tl ? tl[i] : NAN;
+        r.valid_loss = vl ? vl[i] : NAN;
+        r.valid_wer = vw ? vw[i] : NAN;
+        r.valid_cer = vc ? vc[i] : NAN;
         st = view_metrics_push(m, &r);
     }
     tsv_free(&t);

@@ -38,6 +38,8 @@ typedef struct {
     int hidden[VIEW_MAX_LAYERS];
     int n_vocab;               /* the corpus' vocabulary                          */
     char schedule[200];        /* the pruning schedule, described                 */
+    int speech;                /* the speech task (AN4): CTC loss, WER, CER instead of perplexity */
+    double valid_wer, valid_cer; /* speech: last validation, fractions; NaN before the first     */
 } ViewStatus;
 
 void view_status(const Session *s, ViewStatus *v);
@@ -82,6 +84,11 @@ typedef struct {
     int n, cap;
     double *step, *train_ppl, *valid_ppl, *sparsity, *nnz, *tok_s;   /* sparsity in percent */
     double *matrix_sparsity;   /* "prunable matrices", in percent (NaN in rows of older sessions) */
+    /* the speech task: CTC loss per utterance (train, valid) and valid WER, CER in percent (NaN in
+     * rows without them); speech = 1 when the series is a speech session's (the Train screen then
+     * draws these where perplexity was) */
+    double *train_loss, *valid_loss, *valid_wer, *valid_cer;
+    int speech;
     /* SESSION/events.tsv (sessions/events): every prune, grow, resize and schedule restore, with its
      * slice perplexity before and after; for markers on the charts.  Owned. */
     SessionEvent *events;

@@ -27,10 +27,12 @@ static void status_bar(App *a)
     double tok = a->m.n ? a->m.tok_s[a->m.n - 1] : NAN;
     char ppl[32] = "-", speed[32] = "-", left[512];
     if (isfinite(v.valid_ppl)) snprintf(ppl, sizeof ppl, "%.2f", v.valid_ppl);
+    if (v.speech) snprintf(ppl, sizeof ppl, isfinite(v.valid_wer) ? "WER %.1f%%" : "WER -", 100.0 * v.valid_wer);
     if (isfinite(tok)) snprintf(speed, sizeof speed, "%.0f", tok);
     /* most important first: what a narrow terminal clips is the least needed */
-    snprintf(left, sizeof left, " %s | step %ld ep %d/%d | valid %s | %s tok/s | %.24s | %s %s %s | topiary",
-             a->running ? "RUNNING" : "paused", v.step, v.epoch, v.epochs, ppl, speed, v.name, v.level, v.cell, v.backend);
+    snprintf(left, sizeof left, " %s | step %ld ep %d/%d | valid %s | %s %s | %.24s | %s %s %s | topiary",
+             a->running ? "RUNNING" : "paused", v.step, v.epoch, v.epochs, ppl, speed, v.speech ? "utt/s" : "tok/s", v.name,
+             v.speech ? "an4" : v.level, v.cell, v.backend);
     /* cut at a field boundary rather than in the middle of a number */
     int room = COLS - tw - 1;
     if ((int)strlen(left) > room && room > 0) {

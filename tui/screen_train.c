@@ -38,7 +38,18 @@ static void train_draw(App *a, void *st, int top, int h)
     spec.log_y = log_y;
     spec.markers = marks;
     spec.n_markers = nm;
-    draw_chart(&a->caps, top, 0, ch, w1, &spec, names, m->step, ppl, 2, m->n);
+    if (m->speech) { /* the speech task: CTC loss above, valid WER and CER below, where perplexity was */
+        const double *loss[2] = {m->train_loss, m->valid_loss}, *er[2] = {m->valid_wer, m->valid_cer};
+        const char *ln[2] = {"train CTC loss", "valid CTC loss"}, *en[2] = {"valid WER %", "valid CER %"};
+        int h1 = ch / 2;
+        spec.title = "CTC loss (nats per utterance) vs step";
+        spec.log_y = 0;
+        draw_chart(&a->caps, top, 0, h1, w1, &spec, ln, m->step, loss, 2, m->n);
+        spec.title = "valid error rates (greedy) vs step";
+        draw_chart(&a->caps, top + h1, 0, ch - h1, w1, &spec, en, m->step, er, 2, m->n);
+    } else {
+        draw_chart(&a->caps, top, 0, ch, w1, &spec, names, m->step, ppl, 2, m->n);
+    }
     const double *sp[2] = {m->sparsity, m->matrix_sparsity};
     const char *sn[2] = {"model", "prunable matrices"};
     chart_spec_init(&spec);
@@ -60,8 +71,11 @@ static void train_draw(App *a, void *st, int top, int h)
         if (isfinite(e->ppl_before) && isfinite(e->ppl_after))
             snprintf(last, sizeof last, " | last %s @%ld: slice ppl %.2f -> %.2f", e->kind, e->step, e->ppl_before, e->ppl_after);
     }
-    draw_text(top + ch, 0, COLS, (int)A_BOLD, " lr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
-              "%.1f %%) | layers %s%s | schedule %s", v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
+    char wer[64] = "";
+    if (v.speech && isfinite(v.valid_wer))
+        snprintf(wer, sizeof wer, "valid WER %.1f %%, CER %.1f %% | ", 100 * v.valid_wer, 100 * v.valid_cer);
+    draw_text(top + ch, 0, COLS, (int)A_BOLD, " %slr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
+              "%.1f %%) | layers %s%s | schedule %s", wer, v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
               sizes, last, v.schedule);
     /* the log of recent commands and events */
     int ly = top + ch + 1;

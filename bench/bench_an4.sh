@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/bench_an4.sh: the AN4 speech benchmark (issue 15): a dense baseline and a grow-and-prune
+# compressed copy of it, with WER, CER, parameters, non-zeros and batch-1 time per second of audio.
+#
+#   1. trains the baseline session OUT/baseline (the default an4 model: a 2x128 bidirectional LSTM over
+#      one convolution, Adam, `topiary train --task an4`, --epochs E) unless it exists;
+#   2. copies it to OUT/gp and runs bench/an4_gp.tp there (AGP ramp to 90 % of the weight matrices, two
+#      grow-and-prune cycles, fine-tuning; journaled: `topiary replay --verify` repeats it);
+#   3. evaluates both on the test split with greedy decoding (`topiary eval --json`) at 1 and 2 BLAS
+#      threads: WER, CER, and the evaluation's wall time per second of test audio (batch 1: one
+#      utterance at a time, forward and greedy decoding; the features are computed before);
+#   4. writes OUT/results.tsv: name, wer, cer, params, nnz, ms_per_audio_s_1t, ms_per_audio_s_2t.
+#
+#   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--epochs E] [--quick]
+#
+# --quick: 32 utterances per split, 1 epoch, a 2x32 model and a short script (the smoke test).
+# make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, 30 epochs).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${TOPIARY:-$ROOT/build/topiary}
+OUT=bench/out/an4
+DATA=$ROOT/../shared/data/an4
+EPOCHS=30
+QUICK=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) OUT=$2; shift 2 ;;
+        --data) DATA=$2; shift 2 ;;
+        --epochs) EPOCHS=$2; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[ -d "$DATA" ] || { echo "bench_an4: no AN4 at $DATA (--data)" >&2; exit 1; }
+mkdir -p "$OUT"
+EXTRA=()
+EPOCH_STEPS=54 # 857 train utterances (valid speakers held out) / batch 16
+if [ "$QUICK" = 1 ]; then
+    EXTRA=(--max-utts 32 --hidden 32)
+    EPOCHS=1
+    EPOCH_STEPS=2
+fi
+if [ ! -f "$OUT/baseline/manifest.json" ]; then
+    echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
+    "$BIN" train --task an4 --data "$DATA" --epochs "$EPOCHS" --threads 2 "${EXTRA[@]}" --session "$OUT/baseline"
+fi
+rm -rf "$OUT/gp"
+cp -r "$OUT/baseline" "$OUT/gp"
+RAMP=$((EPOCH_STEPS * 8))
+EVERY=$((EPOCH_STEPS / 3 > 0 ? EPOCH_STEPS / 3 : 1))
+sed -e "s/@EPOCH@/$EPOCH_STEPS/g" -e "s/@RAMP@/$RAMP/g" -e "s/@EVERY@/$EVERY/g" -e "s/@TO@/0.9/g" \
+    "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
+if [ "$QUICK" = 1 ]; then # the smoke version: one epoch of each stage
+    sed -i -e 's/train epochs=[0-9]*/train epochs=1/' "$OUT/gp.tp"
+fi
+echo "== grow-and-prune: topiary run $OUT/gp.tp" >&2
+"$BIN" run "$OUT/gp.tp" --session "$OUT/gp" >&2
+field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
+printf 'name\twer\tcer\tparams\tnnz\tms_per_audio_s_1t\tms_per_audio_s_2t\n' > "$OUT/results.tsv"
+for name in baseline gp; do
+    j1=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 1)
+    j2=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 2)
+    ms1=$(/usr/bin/env python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (1000*j["seconds"]/j["audio_seconds"]))' "$j1")
+    ms2=$(/usr/bin/env python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (1000*j["seconds"]/j["audio_seconds"]))' "$j2")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(field "$j1" wer)" "$(field "$j1" cer)" "$(model "$OUT/$name" params)" \
+        "$(model "$OUT/$name" nnz)" "$ms1" "$ms2" >> "$OUT/results.tsv"
+done
+column -t "$OUT/results.tsv" 2>/dev/null || cat "$OUT/results.tsv"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# tests/e2e/an4_speech: the speech task (--task an4) end to end on the real binary, on the first 8
+# utterances of each AN4 split (../shared/data/an4; skipped with a message when it is not there):
+#
+#   train --task an4 --json: per-epoch JSON lines with valid_wer/valid_cer; metrics.tsv's speech columns;
+#   eval --split test --json: the keys wer, cer, loss, utterances, seconds; --beam 3;
+#   a script of verbs (prune, grow, snapshot, train, undo) then replay --verify bit for bit;
+#   the LM-only verbs refuse the session with the reason; eval --model refuses its export;
+#   export: PyTorch reproduces the CTC losses of check.safetensors (tests/e2e/an4_torch_check.py, with
+#   /usr/bin/python3's torch; skipped without it).
+#
+# $TOPIARY is the binary (default ./build/topiary).  Prints "ok: <name>" per check; stops at the first
+# failure.  Takes about ten seconds.
+set -euo pipefail
+
+TOPIARY=${TOPIARY:-./build/topiary}
+case $TOPIARY in /*) ;; *) TOPIARY=$PWD/$TOPIARY ;; esac
+[ -x "$TOPIARY" ] || { echo "FAIL: $TOPIARY is not an executable (build it first: make)" >&2; exit 1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+DATA=${TOPIARY_SHARED:-$HERE/../../../shared/data}/an4
+[ -f "$DATA/etc/an4_test.fileids" ] || { echo "skip: AN4 not found at $DATA"; exit 0; }
+command -v python3 >/dev/null || { echo "FAIL: python3 is needed to parse the JSON output" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/topiary-e2e-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+S=$tmp/s
+task=(--task an4 --data "$DATA" --max-utts 8 --batch 4 --hidden 16 --epochs 2 --threads 1)
+
+"$TOPIARY" train "${task[@]}" --session "$S" --json > "$tmp/train.json" 2> "$tmp/train.err" || { cat "$tmp/train.err"; fail "train --task an4"; }
+python3 - "$tmp/train.json" <<'PY' || fail "train --json lines"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 3 and rows[2]["final"], rows
+assert 0 <= rows[2]["valid_wer"] and rows[2]["train_loss"] > 0, rows[2]
+for r in rows[:2]:
+    for k in ("step", "epoch", "train_loss", "valid_loss", "valid_wer", "valid_cer", "seconds"):
+        assert isinstance(r[k], (int, float)), (k, r)
+    assert 0 <= r["valid_cer"] and 0 <= r["valid_wer"]
+PY
+ok "train --task an4 --json: CTC loss and valid WER/CER per epoch"
+head -1 "$S/metrics.tsv" | grep -q $'\tvalid_loss\tvalid_wer\tvalid_cer$' || fail "metrics.tsv header: $(head -1 "$S/metrics.tsv")"
+ok "metrics.tsv: the speech columns after the LM's"
+
+"$TOPIARY" eval --session "$S" --split test --json > "$tmp/eval.json" || fail "eval --json"
+python3 - "$tmp/eval.json" <<'PY' || fail "eval --json keys: $(cat "$tmp/eval.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("wer", "cer", "loss", "utterances", "seconds"):
+    assert isinstance(j[k], (int, float)), k
+assert j["utterances"] == 8 and j["split"] == "test"
+PY
+"$TOPIARY" eval --session "$S" --split valid --beam 3 | grep -q 'WER .*beam decoding' || fail "eval --beam 3"
+ok "eval: WER, CER, loss, utterances, seconds (--json), beam search"
+
+cat > "$tmp/verbs.tp" <<'TP'
+prune sparsity=0.5
+grow ratio=0.1 batches=2
+snapshot name=half
+train steps=2
+undo
+prune sparsity=0.6 pattern=block block=4x4
+TP
+"$TOPIARY" run "$tmp/verbs.tp" --session "$S" > "$tmp/run.out" 2>&1 || { cat "$tmp/run.out"; fail "verbs on a speech session"; }
+"$TOPIARY" replay --session "$S" --verify 2>&1 | grep -q 'bit for bit' || fail "replay --verify"
+ok "prune, grow, snapshot, train, undo, block pruning; replay --verify bit for bit"
+
+printf 'profile sizes=8:16:8 reps=1\n' > "$tmp/lm.tp"
+if "$TOPIARY" run "$tmp/lm.tp" --session "$S" > "$tmp/lm.out" 2>&1; then fail "profile accepted on a speech session"; fi
+grep -q 'not available for the speech task' "$tmp/lm.out" || fail "profile's refusal: $(cat "$tmp/lm.out")"
+ok "the latency profile refuses a speech session, saying why"
+
+"$TOPIARY" export --session "$S" --out "$tmp/x" 2> "$tmp/export.err" || { cat "$tmp/export.err"; fail "export"; }
+[ -f "$tmp/x/check.safetensors" ] || fail "export: no check.safetensors"
+if "$TOPIARY" eval --model "$tmp/x" > "$tmp/m.out" 2>&1; then fail "eval --model accepted a speech export"; fi
+grep -q 'speech (an4) export' "$tmp/m.out" || fail "eval --model's refusal: $(cat "$tmp/m.out")"
+ok "export: model + check set; eval --model refuses it with the reason"
+if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+    /usr/bin/python3 "$HERE/an4_torch_check.py" "$tmp/x" || fail "PyTorch does not reproduce the CTC losses"
+    ok "PyTorch reproduces the export's CTC losses"
+else
+    echo "skip: /usr/bin/python3 has no torch: the PyTorch check is not run"
+fi
