@@ -38,7 +38,8 @@ static char *trim(char *s)
     return s;
 }
 
-static const char *const PLACEHOLDERS[] = {"hidden", "input", "batch", "seq", "density", "pattern", "threads"};
+/* {dir}: the directory of the target file, shell-quoted, so a bundled script runs from anywhere */
+static const char *const PLACEHOLDERS[] = {"hidden", "input", "batch", "seq", "density", "pattern", "threads", "dir"};
 #define N_PLACEHOLDERS ((int)(sizeof PLACEHOLDERS / sizeof PLACEHOLDERS[0]))
 
 /* Index of the placeholder at p ("{name}"), its length in *len; -1 if p holds none. */
@@ -111,7 +112,7 @@ TpStatus target_cmd_parse(TargetCmd *c, const char *name, const char *path, cons
         size_t len;
         if (*q != '{' || placeholder_at(q, &len) >= 0) continue;
         return err_set(TP_EFORMAT, "%s: command: unknown placeholder at '%.20s' (expected {hidden} {input} {batch} {seq} "
-                       "{density} {pattern} {threads})", path, q);
+                       "{density} {pattern} {threads} {dir})", path, q);
     }
     return TP_OK;
 }
@@ -186,7 +187,7 @@ TpStatus target_cmd_expand(const TargetCmd *c, const TargetQuery *q, char *buf, 
     for (const char *p = c->command; *p;) {
         size_t len = 1;
         int k = placeholder_at(p, &len);
-        char val[64];
+        char val[4 * 4096 + 8];
         if (k < 0) {
             val[0] = *p;
             val[1] = '\0';
@@ -196,7 +197,23 @@ TpStatus target_cmd_expand(const TargetCmd *c, const TargetQuery *q, char *buf, 
         else if (k == 3) snprintf(val, sizeof val, "%d", q->seq);
         else if (k == 4) snprintf(val, sizeof val, "%.6g", q->density);
         else if (k == 5) snprintf(val, sizeof val, "%s", q->pattern);
-        else snprintf(val, sizeof val, "%d", q->threads > 0 ? q->threads : 1);
+        else if (k == 6) snprintf(val, sizeof val, "%d", q->threads > 0 ? q->threads : 1);
+        else { /* the file's directory in single quotes (' as '\'') */
+            const char *slash = strrchr(c->path, '/');
+            size_t dl = slash ? (size_t)(slash - c->path) : 0, v = 0;
+            val[v++] = '\'';
+            if (!slash) val[v++] = '.';
+            else if (dl == 0) val[v++] = '/';
+            for (size_t i = 0; i < dl; i++) {
+                if (c->path[i] == '\'') {
+                    memcpy(val + v, "'\\''", 4);
+                    v += 4;
+                } else
+                    val[v++] = c->path[i];
+            }
+            val[v++] = '\'';
+            val[v] = '\0';
+        }
         size_t vl = strlen(val);
         if (u + vl + 1 > n) return err_set(TP_ERANGE, "target cmd:%s: the command is longer than %zu characters", c->name, n - 1);
         memcpy(buf + u, val, vl);

@@ -145,6 +145,15 @@ static void test_cmd_good(void **state)
     assert_string_equal(line, "echo 32 16 1 5 0.25 sell 2");
     snprintf(e.pattern, sizeof e.pattern, "x;rm");
     assert_int_equal(target_cmd_expand(&tc, &e, line, sizeof line), TP_EINVAL);
+    /* {dir}: the target file's directory, single-quoted for the shell (a quote in it escaped) */
+    snprintf(e.pattern, sizeof e.pattern, "dense");
+    assert_int_equal(target_cmd_parse(&tc, "d", "/opt/it's here/d.target", "command = sh {dir}/run.sh {hidden}\n"), TP_OK);
+    assert_int_equal(target_cmd_expand(&tc, &e, line, sizeof line), TP_OK);
+    assert_string_equal(line, "sh '/opt/it'\\''s here'/run.sh 32");
+    assert_int_equal(target_cmd_parse(&tc, "d", "d.target", "command = sh {dir}/run.sh\n"), TP_OK);
+    assert_int_equal(target_cmd_expand(&tc, &e, line, sizeof line), TP_OK);
+    assert_string_equal(line, "sh '.'/run.sh");
+    assert_int_equal(target_cmd_parse(&tc, "d", "d.target", "command = sh {dirs}/run.sh\n"), TP_EFORMAT);
 }
 
 static void test_cmd_failures(void **state)

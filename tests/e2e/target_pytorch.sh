@@ -62,3 +62,13 @@ rc=0; run 32 0 1 1 0.5 diagonal 1 > /dev/null 2> bad.err || rc=$?
 rc=0; run 0 0 1 1 1 dense 1 > /dev/null 2> bad.err || rc=$?
 [ "$rc" -eq 2 ] || fail "hidden 0: exit $rc"
 ok "bad arguments refused (exit 2)"
+
+# ---- through topiary itself: the bundled file found beside the binary, {dir} filled in ----
+bin=${TOPIARY:-$root/build/topiary}
+if [ -x "$bin" ]; then
+    "$bin" profile --target cmd:pytorch-lstm --sizes 16,32 --reps 3 --json > prof.json 2> prof.err \
+        || fail "topiary profile --target cmd:pytorch-lstm: $(cat prof.err)"
+    n=$(grep -o '"median_us":[0-9.e+-]*' prof.json | awk -F: '$2 > 0' | wc -l)
+    [ "$n" -eq 2 ] || fail "topiary profile --target cmd:pytorch-lstm: $(head -c 400 prof.json)"
+    ok "topiary profile --target cmd:pytorch-lstm: the bundled target runs from another directory"
+fi
