@@ -116,7 +116,8 @@ static void release(AsrNet *n)
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
         birnn_cache_free(&n->rnn[l]);
         free(n->y[l]);
-        n->y[l] = NULL;
+        free(n->ymask[l]);
+        n->y[l] = n->ymask[l] = NULL;
     }
     free(n->logits);
     free(n->dlogits);
@@ -169,7 +170,8 @@ static TpStatus reserve(AsrNet *n, int T)
         int I = model_layer_input(m, l), H = c->hidden[l];
         if ((s = birnn_cache_init(&n->rnn[l], c->cell == MODEL_CELL_HLSTM, I, H, c->gate_hidden, To, 1)) != TP_OK)
             break;
-        ok = (n->y[l] = backend_alloc((size_t)To * H, sizeof(float))) != NULL;
+        ok = (n->y[l] = backend_alloc((size_t)To * H, sizeof(float))) != NULL &&
+             (n->ymask[l] = backend_alloc((size_t)To * H, sizeof(float))) != NULL;
         size_t sz = (size_t)To * (I > H ? I : H);
         big = sz > big ? sz : big;
         n->hidden[l] = H;
@@ -210,7 +212,9 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
         Tk = conv2d_out_frames(&n->conv[k].s, Tk);
         x = n->act[k];
     }
-    int hl_drop = train && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
+    int hl_drop = train && rng && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
+    n->dropped = train && rng && c->cell == MODEL_CELL_LSTM && c->dropout > 0.0f;
+    const float p_keep = 1.0f - c->dropout, scale = n->dropped ? 1.0f / p_keep : 1.0f;
     for (int l = 0; l < c->n_layers; l++) {
         BirnnWeights w;
         layer_views(m, m->w, l, &w);
@@ -219,6 +223,14 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
         if (train && c->state_tau > 0.0f) {
             n->state_zero += (double)n->rnn[l].n_zero;
             n->state_n += 2.0 * To * c->hidden[l];
+        }
+        if (n->dropped) {
+            size_t e = (size_t)To * c->hidden[l];
+            float *y = n->y[l], *mk = n->ymask[l];
+            for (size_t i = 0; i < e; i++) {
+                mk[i] = rng_uniform(rng) < p_keep ? scale : 0.0f;
+                y[i] *= mk[i];
+            }
         }
         x = n->y[l];
     }
@@ -248,6 +260,8 @@ void asr_backward(AsrNet *n, const float *dlogits)
         layer_views(m, m->w, l, &w);
         layer_views(m, m->g, l, &g);
         const float *in = l > 0 ? n->y[l - 1] : n->act[c->n_conv - 1];
+        if (n->dropped) /* through the output dropout of layer l */
+            for (size_t i = 0, e = (size_t)To * c->hidden[l]; i < e; i++) dy[i] *= n->ymask[l][i];
         birnn_backward(&n->rnn[l], &g, dx, &w, in, dy, To, 1);
         float *t = dy;
         dy = dx;

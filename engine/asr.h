@@ -15,7 +15,9 @@
  * One utterance at a time (batch 1 inside the layers): a minibatch is a loop over its utterances
  * with the gradients accumulated, so utterances of different lengths need no padding, no masking
  * and no reversal of padded sequences, and the result does not depend on how they are grouped.
- * Dropout (cfg.dropout) acts only inside H-LSTM gates (hlstm.h) during training.
+ * Dropout (cfg.dropout, training only): inside the H-LSTM's gates (hlstm.h) for an H-LSTM; on each
+ * LSTM layer's output (the next layer's or the decoder's input, Zaremba's non-recurrent connections)
+ * for an LSTM, inverted (kept entries scaled by 1/(1-p)), drawn from the caller's rng layer by layer.
  *
  * Frames: T' = the convolutions' output frames (conv2d_out_frames through the stack, asr_out_frames);
  * an utterance shorter than the front end's kernel is an error (TP_EINVAL); one with fewer frames
@@ -60,7 +62,9 @@ typedef struct {
     Conv2dCache conv[MODEL_MAX_CONV];
     float *act[MODEL_MAX_CONV];        /* [T_k+1][K_k F_k] output of convolution k           */
     BirnnCache rnn[MODEL_MAX_LAYERS];
-    float *y[MODEL_MAX_LAYERS];        /* [T'][H_l] output of layer l                        */
+    float *y[MODEL_MAX_LAYERS];        /* [T'][H_l] output of layer l (after dropout)          */
+    float *ymask[MODEL_MAX_LAYERS];    /* [T'][H_l] its dropout factors: 0 or 1/(1-p)          */
+    int dropped;                       /* the last forward applied the output dropout         */
     float *logits;                     /* [T'][C] of the last forward                         */
     float *dlogits;                    /* [T'][C]                                             */
     float *s0, *s1;                    /* backward scratch                                    */
@@ -72,7 +76,7 @@ TpStatus asr_net_init(AsrNet *n, Model *m);
 void asr_net_free(AsrNet *n);
 
 /* Forward of one utterance feat [T][F] (F = cfg.n_feat); logits in n->logits [n->T_out][C].
- * train != 0: H-LSTM gate dropout from rng, state sparsity counted.  (Re)builds the buffers when
+ * train != 0 with rng: dropout (H-LSTM gates, or LSTM layer outputs); train != 0: state sparsity counted.  (Re)builds the buffers when
  * the utterance is longer than any before or the model was resized. */
 TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng);
 /* Backward of the last forward from dlogits [T_out][C]: gradients accumulate (+=) into m->g. */

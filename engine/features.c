@@ -286,3 +286,20 @@ TpStatus features_augment(float **y, size_t *ny, const FeatAugment *a, Rng *rng,
     }
     return TP_OK;
 }
+
+void features_spec_augment(float *feat, int T, int F, int n_freq, int freq_w, int n_time, int time_w, Rng *rng)
+{
+    if (T < 1 || F < 1) return;
+    for (int k = 0; k < n_freq; k++) {
+        int wmax = freq_w < F ? freq_w : F;
+        int w = (int)rng_below(rng, (uint32_t)wmax + 1);
+        int f0 = (int)rng_below(rng, (uint32_t)(F - w) + 1);
+        for (int t = 0; t < T; t++) memset(feat + (size_t)t * F + f0, 0, (size_t)w * sizeof *feat);
+    }
+    int tmax = time_w < T / 5 ? time_w : T / 5;
+    for (int k = 0; k < n_time; k++) {
+        int w = (int)rng_below(rng, (uint32_t)tmax + 1);
+        int t0 = (int)rng_below(rng, (uint32_t)(T - w) + 1);
+        memset(feat + (size_t)t0 * F, 0, (size_t)w * F * sizeof *feat);
+    }
+}

@@ -99,4 +99,11 @@ void features_add_noise(float *x, size_t n, float snr_db, Rng *rng);
  * Draws from rng only for the parts enabled. */
 TpStatus features_augment(float **y, size_t *ny, const FeatAugment *a, Rng *rng, const float *x, size_t n);
 
+/* SpecAugment's masks on normalised features feat[T][F] in place [Park et al., "SpecAugment", 2019]
+ * (no time warping): n_freq bands of w ~ U{0..freq_w} consecutive features starting at
+ * f0 ~ U{0..F-w}, then n_time spans of w ~ U{0..min(time_w, T/5)} consecutive frames starting at
+ * t0 ~ U{0..T-w}, set to 0 (the mean after per-utterance normalisation).  Draws 2 numbers per mask
+ * from rng in that order, so a seed replays it; counts of 0 draw nothing.  Masks may overlap. */
+void features_spec_augment(float *feat, int T, int F, int n_freq, int freq_w, int n_time, int time_w, Rng *rng);
+
 #endif

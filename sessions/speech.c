@@ -25,6 +25,9 @@ struct SessionSpeech {
     char data[4096];         /* the AN4 directory                      */
     int n_feat, max_utts;
     uint64_t seed;           /* the batch orders' seed (task --seed)   */
+    int freq_mask[2], time_mask[2]; /* SpecAugment (task --freq-mask, --time-mask) */
+    float *aug;              /* [aug_cap] the masked features of a training batch */
+    size_t aug_cap;
 };
 
 TpStatus speech_refuse(const char *what, const char *why)
@@ -55,6 +58,8 @@ TpStatus speech_load(SessionSpeech **out, const Task *t, Corpus *c)
     sp->n_feat = t->model.n_feat;
     sp->max_utts = t->max_utts;
     sp->seed = t->seed;
+    memcpy(sp->freq_mask, t->freq_mask, sizeof sp->freq_mask);
+    memcpy(sp->time_mask, t->time_mask, sizeof sp->time_mask);
     TpStatus st = open_split(sp, 0);
     if (st == TP_OK) st = open_split(sp, 1);
     if (st != TP_OK) return st;
@@ -127,18 +132,40 @@ static void epoch_perm(SessionSpeech *sp, const Trainer *t, int e)
     sp->perm_epoch = e;
 }
 
-/* Minibatch b (in length order) into sp->batch; *n its utterances. */
-static TpStatus fill_batch(SessionSpeech *sp, const Trainer *t, int b, int *n)
+/* Minibatch b (in length order) into sp->batch; *n its utterances.  augment: the training copy,
+ * with SpecAugment's masks drawn from the seed and the step alone (a replay draws the same). */
+static TpStatus fill_batch(SessionSpeech *sp, const Trainer *t, int b, int *n, int augment)
 {
     int B = t->cfg.batch, lo = b * B, hi = lo + B < sp->n[0] ? lo + B : sp->n[0];
+    size_t need = 0;
     for (int i = lo; i < hi; i++) {
         AsrUtterance *u = &sp->batch[i - lo];
         const int *labels;
         TpStatus st = an4_utt(sp->ds[0], sp->order[i], &u->feat, &u->T, &labels, &u->L, NULL);
         if (st != TP_OK) return st;
         u->labels = (const int32_t *)labels;
+        need += (size_t)u->T * sp->n_feat;
     }
     *n = hi - lo;
+    if (!augment || (sp->freq_mask[0] == 0 && sp->time_mask[0] == 0)) return TP_OK;
+    if (need > sp->aug_cap) {
+        float *a = realloc(sp->aug, need * sizeof *a);
+        if (!a) return err_set(TP_ENOMEM, "an4: out of memory for a batch's augmented features");
+        sp->aug = a;
+        sp->aug_cap = need;
+    }
+    Rng r;
+    rng_seed(&r, (sp->seed + 0x5bd1e995ull) * 0x9E3779B97F4A7C15ull ^ (uint64_t)t->step);
+    float *dst = sp->aug;
+    for (int i = 0; i < *n; i++) {
+        AsrUtterance *u = &sp->batch[i];
+        size_t e = (size_t)u->T * sp->n_feat;
+        memcpy(dst, u->feat, e * sizeof *dst);
+        features_spec_augment(dst, u->T, sp->n_feat, sp->freq_mask[0], sp->freq_mask[1], sp->time_mask[0],
+                              sp->time_mask[1], &r);
+        u->feat = dst;
+        dst += e;
+    }
     return TP_OK;
 }
 
@@ -148,7 +175,7 @@ TpStatus speech_train_step(SessionSpeech *sp, Trainer *t, TrainStepInfo *info)
     memset(info, 0, sizeof *info);
     epoch_perm(sp, t, t->epoch);
     int n;
-    TpStatus st = fill_batch(sp, t, sp->perm[t->window], &n);
+    TpStatus st = fill_batch(sp, t, sp->perm[t->window], &n, 1);
     if (st != TP_OK) return st;
     /* the engine's trainer over the session's optimizer, dropout stream and step */
     AsrTrainer at;
@@ -190,7 +217,7 @@ TpStatus speech_train_step(SessionSpeech *sp, Trainer *t, TrainStepInfo *info)
 TpStatus speech_gradient(SessionSpeech *sp, Trainer *t, long batch_index, double *loss)
 {
     int n, nw = (int)t->n_windows;
-    TpStatus st = fill_batch(sp, t, (int)(batch_index % nw), &n);
+    TpStatus st = fill_batch(sp, t, (int)(batch_index % nw), &n, 0);
     if (st != TP_OK) return st;
     const ModelConfig *cfg = &t->model->cfg;
     model_zero_grad(t->model);
@@ -297,6 +324,7 @@ void speech_free(SessionSpeech *sp)
     for (int i = 0; i < 3; i++) an4_close(sp->ds[i]);
     asr_net_free(&sp->net);
     free(sp->order);
+    free(sp->aug);
     free(sp->batch);
     free(sp->perm);
     free(sp);

@@ -12,7 +12,9 @@
  * Minibatches: the train utterances (the first --max-utts of them) sorted by length, cut into
  * batches of --batch; epoch 1 takes them shortest first (SortaGrad, Amodei et al. 2016), later
  * epochs in an order drawn from the seed and the epoch number alone, so a resumed or replayed
- * session draws the same batches.
+ * session draws the same batches.  Training batches get SpecAugment's masks (task --freq-mask,
+ * --time-mask; engine/features) on a copy of their features, drawn from the seed and the step alone;
+ * the gradient of speech_gradient (growth) and every evaluation read the features unmasked.
  */
 #ifndef TP_SPEECH_H
 #define TP_SPEECH_H

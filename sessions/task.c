@@ -194,7 +194,11 @@ const char *task_options_help(void)
            "                       batch 16 utterances, 30 epochs, on options not given before it)\n"
            "  --mels F             an4: log-mel features per frame (default 40)\n"
            "  --conv N             an4: convolution layers in front, 1 or 2 (default 1)\n"
-           "  --max-utts N         an4: only the first N utterances of each split (smoke runs; 0 = all)\n";
+           "  --max-utts N         an4: only the first N utterances of each split (smoke runs; 0 = all)\n"
+           "  --freq-mask NxW      an4: SpecAugment, N bands of up to W features zeroed in each training\n"
+           "                       utterance (default 2x8; 0x0 = off)\n"
+           "  --time-mask NxW      an4: SpecAugment, N spans of up to W frames (and a fifth of the utterance)\n"
+           "                       zeroed in each training utterance (default 2x20; 0x0 = off)\n";
 }
 
 TpStatus task_bundled_corpus(char *buf, size_t n)

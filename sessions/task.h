@@ -32,6 +32,8 @@ typedef struct {
     /* The task kind is model.task (MODEL_TASK_LM, MODEL_TASK_ASR = "--task an4"); the speech model's
      * front end is model.n_feat (--mels) and model.conv (--conv), sessions/task_asr.c */
     int max_utts;           /* --max-utts N: only the first N utterances of each AN4 split (0 = all) */
+    int freq_mask[2];       /* --freq-mask NxW: SpecAugment bands per training utterance, widest (0x0 = off) */
+    int time_mask[2];       /* --time-mask NxW: SpecAugment spans of frames, widest (0x0 = off) */
     uint64_t given;         /* bit k: option k of task_parse_arg was given (AN4 defaults skip those) */
 } Task;
 
@@ -52,7 +54,8 @@ TpStatus task_from_json(Task *t, const cJSON *j);   /* missing fields keep their
 #define TASK_AN4_CLASSES 29   /* engine/an4's alphabet: blank, space, apostrophe, A..Z */
 /* 1 when t is the speech task. */
 int task_is_asr(const Task *t);
-/* "--task lm|an4", "--mels F", "--conv N", "--max-utts N": like task_parse_arg.  --task an4 sets the
+/* "--task lm|an4", "--mels F", "--conv N", "--max-utts N", "--freq-mask NxW", "--time-mask NxW": like
+ * task_parse_arg.  --task an4 sets the
  * AN4 defaults (a 2x128 bidirectional LSTM over one convolution, Adam 1e-3, batch 16, 30 epochs) on
  * every option not given before it. */
 TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matched);

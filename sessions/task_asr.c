@@ -38,6 +38,8 @@ static void an4_defaults(Task *t)
     if (!given(t, G_DECAY_START)) t->train.decay_start = 10;
     if (!given(t, G_CLIP)) t->train.clip = 5.0f;
     if (!given(t, G_LOG_EVERY)) t->log_every = 20;
+    t->freq_mask[0] = 2, t->freq_mask[1] = 8;
+    t->time_mask[0] = 2, t->time_mask[1] = 20;
     t->train.bptt = 1; /* unused by the speech task: whole utterances */
 }
 
@@ -56,9 +58,27 @@ static TpStatus parse_int(const char *opt, const char *v, long lo, long hi, long
     return TP_OK;
 }
 
+/* "NxW": N masks (0..16) of up to W (0..1000) features or frames. */
+static TpStatus parse_mask(const char *opt, const char *v, int out[2])
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10), w = -1;
+    if (!errno && end != v && *end == 'x') {
+        const char *p = end + 1;
+        w = strtol(p, &end, 10);
+        if (errno || end == p || *end) w = -1;
+    }
+    if (w < 0 || n < 0) return err_set(TP_EINVAL, "%s: expected NxW (masks x widest, e.g. 2x8), got '%s'", opt, v);
+    if (n > 16 || w > 1000) return err_set(TP_ERANGE, "%s: expected N 0..16 and W 0..1000, got '%s'", opt, v);
+    out[0] = (int)n;
+    out[1] = (int)w;
+    return TP_OK;
+}
+
 TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matched)
 {
-    static const char *const names[] = {"--task", "--mels", "--conv", "--max-utts", NULL};
+    static const char *const names[] = {"--task", "--mels", "--conv", "--max-utts", "--freq-mask", "--time-mask", NULL};
     int k = 0;
     *matched = 0;
     while (names[k] && strcmp(names[k], opt)) k++;
@@ -83,6 +103,8 @@ TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matche
         }
     } else if (k == 3) {
         if ((s = parse_int(opt, v, 0, 100000000, &n)) == TP_OK) t->max_utts = (int)n;
+    } else {
+        s = parse_mask(opt, v, k == 4 ? t->freq_mask : t->time_mask);
     }
     return s;
 }
@@ -104,12 +126,29 @@ void task_asr_to_json(const Task *t, cJSON *j)
     cJSON_AddStringToObject(j, "kind", "an4");
     cJSON_AddNumberToObject(j, "n_feat", t->model.n_feat);
     cJSON_AddNumberToObject(j, "max_utts", t->max_utts);
+    cJSON_AddItemToObject(j, "freq_mask", cJSON_CreateIntArray(t->freq_mask, 2));
+    cJSON_AddItemToObject(j, "time_mask", cJSON_CreateIntArray(t->time_mask, 2));
     cJSON *c = cJSON_AddArrayToObject(j, "conv");
     for (int k = 0; k < t->model.n_conv; k++) {
         const ModelConvLayer *L = &t->model.conv[k];
         int v[7] = {L->filters, L->kt, L->kf, L->st, L->sf, L->pt, L->pf};
         cJSON_AddItemToArray(c, cJSON_CreateIntArray(v, 7));
     }
+}
+
+/* A mask pair [N, W]; absent = off (sessions made before SpecAugment). */
+static TpStatus mask_from_json(const cJSON *j, const char *key, int out[2])
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, key);
+    out[0] = out[1] = 0;
+    if (!a) return TP_OK;
+    const cJSON *n = cJSON_GetArrayItem(a, 0), *w = cJSON_GetArrayItem(a, 1);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 2 || !cJSON_IsNumber(n) || !cJSON_IsNumber(w) ||
+        n->valuedouble < 0 || n->valuedouble > 16 || w->valuedouble < 0 || w->valuedouble > 1000)
+        return err_set(TP_EFORMAT, "task.%s: expected [N 0..16, W 0..1000]", key);
+    out[0] = n->valueint;
+    out[1] = w->valueint;
+    return TP_OK;
 }
 
 TpStatus task_asr_from_json(Task *t, const cJSON *j)
@@ -128,6 +167,9 @@ TpStatus task_asr_from_json(Task *t, const cJSON *j)
     if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e8))
         return err_set(TP_EFORMAT, "task.max_utts: expected 0..100000000");
     t->max_utts = v ? v->valueint : 0;
+    TpStatus s = mask_from_json(j, "freq_mask", t->freq_mask);
+    if (s == TP_OK) s = mask_from_json(j, "time_mask", t->time_mask);
+    if (s != TP_OK) return s;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "conv");
     int n = cJSON_GetArraySize(c);
     if (!cJSON_IsArray(c) || n < 1 || n > MODEL_MAX_CONV)

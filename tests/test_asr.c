@@ -103,24 +103,29 @@ typedef struct {
     AsrNet net;
     float feat[11 * 6];
     int32_t lab[3];
+    int train;   /* 1: the loss with dropout drawn from a copy of drop (the same masks every call) */
+    Rng drop;
 } Fx;
 
 static double loss_fn(void *ctx)
 {
     Fx *f = ctx;
     double loss;
-    asr_utterance(&f->net, f->feat, 11, f->lab, 3, 0, 0.0f, NULL, &loss);
+    Rng r = f->drop;
+    asr_utterance(&f->net, f->feat, 11, f->lab, 3, f->train, f->train ? 1.0f : 0.0f, f->train ? &r : NULL, &loss);
     return loss;
 }
 
 /* Every tensor's gradient against central differences.  The convolutions' biases are set to 3 and
  * their weights kept small so every pre-activation lies inside (0, 20), away from the clip's kinks
  * (asserted; the kinks are tested in tests/test_conv2d). */
-static void test_whole_model_gradient(void **state)
+static void whole_model_gradient(float dropout)
 {
-    (void)state;
     Fx f;
     ModelConfig c = tiny(MODEL_CELL_LSTM);
+    c.dropout = dropout;
+    f.train = dropout > 0.0f;
+    rng_seed(&f.drop, 77);
     Rng rng;
     rng_seed(&rng, 4);
     assert_int_equal(model_init(&f.m, &c, &rng), TP_OK);
@@ -141,8 +146,20 @@ static void test_whole_model_gradient(void **state)
         int rows = Tk * conv2d_out_freq(&cc->s);
         for (int i = 0; i < rows * cc->s.K; i++) assert_true(cc->pre[i] > 0.5f && cc->pre[i] < 19.5f);
     }
-    assert_int_equal(asr_utterance(&f.net, f.feat, 11, f.lab, 3, 1, 1.0f, NULL, &loss), TP_OK);
+    Rng dr = f.drop;
+    assert_int_equal(asr_utterance(&f.net, f.feat, 11, f.lab, 3, 1, 1.0f, f.train ? &dr : NULL, &loss), TP_OK);
     assert_true(isfinite(loss) && loss > 0.0);
+    assert_int_equal(f.net.dropped, f.train);
+    if (f.train) { /* some outputs of each layer dropped, the rest scaled by 1/(1-p) */
+        for (int l = 0; l < 2; l++) {
+            int zero = 0, kept = 0, e = f.net.T_out * c.hidden[l];
+            for (int i = 0; i < e; i++) {
+                zero += f.net.ymask[l][i] == 0.0f;
+                kept += fabsf(f.net.ymask[l][i] - 1.0f / (1.0f - dropout)) < 1e-6f;
+            }
+            assert_true(zero > 0 && kept > 0 && zero + kept == e);
+        }
+    }
     float *g = malloc(f.m.n_params * sizeof(float));
     memcpy(g, f.m.g, f.m.n_params * sizeof(float));
     for (int t = 0; t < f.m.n_tensors; t++) {
@@ -162,6 +179,20 @@ static void test_whole_model_gradient(void **state)
     free(g);
     asr_net_free(&f.net);
     model_free(&f.m);
+}
+
+static void test_whole_model_gradient(void **state)
+{
+    (void)state;
+    whole_model_gradient(0.0f);
+}
+
+/* The same check through the LSTM layers' output dropout (fixed masks: the loss redraws them from
+ * the same stream). */
+static void test_gradient_with_dropout(void **state)
+{
+    (void)state;
+    whole_model_gradient(0.3f);
 }
 
 /* ---- a tiny synthetic task: label k is a burst of energy in bins 2(k-1), 2(k-1)+1 ---- */
@@ -521,6 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_whole_model_gradient),
+        cmocka_unit_test(test_gradient_with_dropout),
         cmocka_unit_test(test_overfits_tiny_task),
         cmocka_unit_test(test_infeasible_and_short),
         cmocka_unit_test(test_compression_on_asr),

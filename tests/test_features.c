@@ -324,6 +324,59 @@ static void test_augment(void **state)
     free(x);
 }
 
+/* SpecAugment: every zeroed feature lies in whole bands (all frames of a feature) or whole frames
+ * (all features of a frame); widths within their limits; a seed replays it; counts of 0 draw nothing. */
+static void test_spec_augment(void **state)
+{
+    (void)state;
+    enum { T = 100, F = 40 };
+    float *x = malloc(T * F * sizeof(float)), *y = malloc(T * F * sizeof(float));
+    for (int i = 0; i < T * F; i++) x[i] = 1.0f + (float)(i % 7);
+    Rng r, before;
+    rng_seed(&r, 9);
+    before = r;
+    memcpy(y, x, T * F * sizeof(float));
+    features_spec_augment(y, T, F, 0, 8, 0, 30, &r);
+    assert_memory_equal(y, x, T * F * sizeof(float));
+    assert_memory_equal(&r, &before, sizeof r);
+    int seen_f = 0, seen_t = 0;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        memcpy(y, x, T * F * sizeof(float));
+        rng_seed(&r, seed);
+        features_spec_augment(y, T, F, 2, 8, 2, 30, &r);
+        int fz[F] = {0}, tz[T] = {0};
+        for (int t = 0; t < T; t++)
+            for (int f = 0; f < F; f++)
+                if (y[t * F + f] == 0.0f) fz[f]++, tz[t]++;
+                else assert_true(y[t * F + f] == x[t * F + f]);
+        int nf = 0, nt = 0;
+        for (int f = 0; f < F; f++) nf += fz[f] == T;
+        for (int t = 0; t < T; t++) nt += tz[t] == F;
+        for (int t = 0; t < T; t++)
+            for (int f = 0; f < F; f++)
+                if (y[t * F + f] == 0.0f) assert_true(fz[f] == T || tz[t] == F);
+        assert_true(nf <= 2 * 8);
+        assert_true(nt <= 2 * (T / 5)); /* the time limit is min(30, T/5) = 20 per mask */
+        seen_f += nf > 0;
+        seen_t += nt > 0;
+        /* replay */
+        float *z = malloc(T * F * sizeof(float));
+        memcpy(z, x, T * F * sizeof(float));
+        rng_seed(&r, seed);
+        features_spec_augment(z, T, F, 2, 8, 2, 30, &r);
+        assert_memory_equal(z, y, T * F * sizeof(float));
+        free(z);
+    }
+    assert_true(seen_f > 20 && seen_t > 20);
+    /* a 3-frame utterance gets no time mask (T/5 = 0): unchanged */
+    memcpy(y, x, 3 * F * sizeof(float));
+    rng_seed(&r, 2);
+    features_spec_augment(y, 3, F, 0, 8, 3, 30, &r);
+    assert_memory_equal(y, x, 3 * F * sizeof(float));
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_resample),
         cmocka_unit_test(test_noise),
         cmocka_unit_test(test_augment),
+        cmocka_unit_test(test_spec_augment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

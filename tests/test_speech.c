@@ -69,6 +69,40 @@ static void test_task_options(void **state)
     assert_int_equal(u.model.n_embed, t.model.n_embed);
     assert_int_equal(u.max_utts, 8);
     assert_memory_equal(&u.model.conv[0], &t.model.conv[0], sizeof t.model.conv[0]);
+    /* SpecAugment: on by default for an4 (2x8, 2x20), NxW parsed and range-checked, round-tripped */
+    assert_int_equal(t.freq_mask[0], 2);
+    assert_int_equal(t.freq_mask[1], 8);
+    assert_int_equal(u.time_mask[0], 2);
+    assert_int_equal(u.time_mask[1], 20);
+    char *fm[] = {"--freq-mask", "3x5", "--time-mask", "0x0"};
+    for (i = 0; i < 4;) assert_int_equal(task_parse_arg(&t, 4, fm, &i, &matched), TP_OK);
+    assert_int_equal(t.freq_mask[0], 3);
+    assert_int_equal(t.freq_mask[1], 5);
+    assert_int_equal(t.time_mask[0], 0);
+    const char *bad_masks[] = {"3", "x5", "3x", "3x5y", "-1x4", "17x4", "2x1001", "axb"};
+    for (size_t k = 0; k < sizeof bad_masks / sizeof bad_masks[0]; k++) {
+        char *av[] = {"--freq-mask", (char *)bad_masks[k]};
+        i = 0;
+        assert_int_not_equal(task_parse_arg(&t, 2, av, &i, &matched), TP_OK);
+        assert_non_null(strstr(err_msg(), "--freq-mask"));
+        assert_int_equal(t.freq_mask[0], 3); /* unchanged */
+    }
+    cJSON_Delete(j);
+    j = task_to_json(&t);
+    task_defaults(&u);
+    assert_int_equal(task_from_json(&u, j), TP_OK);
+    assert_int_equal(u.freq_mask[0], 3);
+    assert_int_equal(u.freq_mask[1], 5);
+    assert_int_equal(u.time_mask[0], 0);
+    cJSON_ReplaceItemInObject(j, "time_mask", cJSON_CreateString("2x20"));
+    task_defaults(&u);
+    assert_int_equal(task_from_json(&u, j), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "time_mask"));
+    cJSON_DeleteItemFromObject(j, "time_mask"); /* a session made before SpecAugment: off */
+    cJSON_DeleteItemFromObject(j, "freq_mask");
+    task_defaults(&u);
+    assert_int_equal(task_from_json(&u, j), TP_OK);
+    assert_int_equal(u.freq_mask[0] + u.time_mask[0], 0);
     /* an old manifest's task (no "kind") is the LM */
     cJSON_DeleteItemFromObject(j, "kind");
     task_defaults(&u);
