@@ -111,13 +111,19 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
     int N = Tw * B;
     info->loss = nll / N;
     info->tokens = N;
+    train_advance(t, info, nll, N, t0);
+    return TP_OK;
+}
+
+void train_advance(Trainer *t, TrainStepInfo *info, double nll, long units, double t0)
+{
     t->ep_nll += nll;
-    t->ep_tokens += N;
+    t->ep_tokens += units;
     t->step++;
     t->window++;
     if (t->window >= t->n_windows) {
         info->epoch_done = 1;
-        t->last_epoch_loss = t->ep_nll / (double)t->ep_tokens;
+        t->last_epoch_loss = t->ep_tokens ? t->ep_nll / (double)t->ep_tokens : NAN;
         t->window = 0;
         t->epoch++;
         t->ep_nll = 0.0;
@@ -127,7 +133,6 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
     }
     info->seconds = clock_now() - t0;
     t->ep_seconds += info->seconds;
-    return TP_OK;
 }
 
 TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r)

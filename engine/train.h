@@ -74,6 +74,11 @@ void train_free(Trainer *t);
 /* One minibatch: forward, backward, clip, masked update.  A non-finite loss or gradient returns
  * TP_ENAN without touching the weights. */
 TpStatus train_step(Trainer *t, TrainStepInfo *info);
+/* The bookkeeping after a minibatch whose summed loss over `units` scored units (tokens; for a
+ * speech task, utterances) is `nll`, begun at clock time t0: the epoch sums, step and window, and at
+ * the last window of an epoch its mean loss, the next epoch and its scheduled learning rate
+ * (info->epoch_done); info->seconds.  Every task's step ends with it (engine/train, sessions/speech). */
+void train_advance(Trainer *t, TrainStepInfo *info, double nll, long units, double t0);
 int train_finished(const Trainer *t);
 
 /* Train through a table of operations (engine/devtrain: everything resident in its memory) from the

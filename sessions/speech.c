@@ -195,22 +195,7 @@ TpStatus speech_train_step(SessionSpeech *sp, Trainer *t, TrainStepInfo *info)
     info->loss = ai.n_scored ? ai.loss : 0.0;
     info->tokens = ai.n_scored;
     info->grad_norm = ai.grad_norm;
-    t->ep_nll += ai.loss * ai.n_scored;
-    t->ep_tokens += ai.n_scored;
-    t->step++;
-    t->window++;
-    if (t->window >= t->n_windows) {
-        info->epoch_done = 1;
-        t->last_epoch_loss = t->ep_tokens ? t->ep_nll / (double)t->ep_tokens : NAN;
-        t->window = 0;
-        t->epoch++;
-        t->ep_nll = 0.0;
-        t->ep_tokens = 0;
-        t->ep_seconds = 0.0;
-        t->opt.lr = optim_schedule_lr(t->cfg.lr, t->cfg.lr_decay, t->cfg.decay_start, t->epoch);
-    }
-    info->seconds = clock_now() - t0;
-    t->ep_seconds += info->seconds;
+    train_advance(t, info, ai.loss * ai.n_scored, ai.n_scored, t0);
     return TP_OK;
 }
 
