@@ -2,10 +2,12 @@
 # bench/bench_an4.sh: the AN4 speech benchmark (issue 15): a dense baseline and a grow-and-prune
 # compressed copy of it, with WER, CER, parameters, non-zeros and batch-1 time per second of audio.
 #
-#   1. trains the baseline session OUT/baseline (the default an4 model: a 2x128 bidirectional LSTM over
-#      one convolution, Adam, `topiary train --task an4`, --epochs E) unless it exists;
-#   2. copies it to OUT/gp and runs bench/an4_gp.tp there (AGP ramp to 90 % of the weight matrices, two
-#      grow-and-prune cycles, fine-tuning; journaled: `topiary replay --verify` repeats it);
+#   1. trains the baseline session OUT/baseline unless it exists: the default an4 model (a 2x128
+#      bidirectional LSTM over one strided convolution), Adam 1e-3, SpecAugment 2x8 bands + 2x20 frames,
+#      dropout 0.2 on the layers' outputs, --epochs E (100), the rate x0.95 an epoch after epoch 40,
+#      one BLAS thread (`topiary train --task an4 ...`; the options are written out below);
+#   2. copies it to OUT/gp and runs bench/an4_gp.tp there (AGP ramp of the LSTM matrices and the decoder
+#      to 90 %, a grow-and-prune step, fine-tuning; journaled: `topiary replay --verify` repeats it);
 #   3. evaluates both on the test split with greedy decoding (`topiary eval --json`) at 1 and 2 BLAS
 #      threads: WER, CER, and the evaluation's wall time per second of test audio (batch 1: one
 #      utterance at a time, forward and greedy decoding; the features are computed before);
@@ -20,7 +22,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TOPIARY:-$ROOT/build/topiary}
 OUT=bench/out/an4
 DATA=$ROOT/../shared/data/an4
-EPOCHS=30
+EPOCHS=100
 QUICK=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,13 +44,19 @@ if [ "$QUICK" = 1 ]; then
 fi
 if [ ! -f "$OUT/baseline/manifest.json" ]; then
     echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
-    "$BIN" train --task an4 --data "$DATA" --epochs "$EPOCHS" --threads 2 "${EXTRA[@]}" --session "$OUT/baseline"
+    "$BIN" train --task an4 --data "$DATA" --hidden 128 --dropout 0.2 --freq-mask 2x8 --time-mask 2x20 \
+        --epochs "$EPOCHS" --decay-start 40 --lr-decay 0.95 --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
 fi
+E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
 rm -rf "$OUT/gp"
 cp -r "$OUT/baseline" "$OUT/gp"
-RAMP=$((EPOCH_STEPS * 8))
-EVERY=$((EPOCH_STEPS / 3 > 0 ? EPOCH_STEPS / 3 : 1))
+RAMPE=20 # epochs of the AGP ramp
+FTE=20   # epochs of fine-tuning
+RAMP=$((EPOCH_STEPS * RAMPE))
+EVERY=$((EPOCH_STEPS / 2 > 0 ? EPOCH_STEPS / 2 : 1))
+E1=$((E0 + RAMPE + 2)) # the epoch the fine-tuning starts from
 sed -e "s/@EPOCH@/$EPOCH_STEPS/g" -e "s/@RAMP@/$RAMP/g" -e "s/@EVERY@/$EVERY/g" -e "s/@TO@/0.9/g" \
+    -e "s/@RAMPE@/$RAMPE/g" -e "s/@FTE@/$FTE/g" -e "s/@E1@/$E1/g" -e "s/@E0@/$E0/g" \
     "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
 if [ "$QUICK" = 1 ]; then # the smoke version: one epoch of each stage
     sed -i -e 's/train epochs=[0-9]*/train epochs=1/' "$OUT/gp.tp"

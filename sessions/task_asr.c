@@ -10,7 +10,7 @@
 
 /* bits of Task.given (the index of the option in task_parse_arg's table) */
 enum { G_CELL = 2, G_LAYERS = 3, G_HIDDEN = 4, G_BATCH = 8, G_EPOCHS = 9, G_LR = 10, G_LR_DECAY = 11,
-       G_DECAY_START = 12, G_CLIP = 13, G_OPTIM = 15, G_LOG_EVERY = 22 };
+       G_DECAY_START = 12, G_CLIP = 13, G_DROPOUT = 14, G_OPTIM = 15, G_LOG_EVERY = 22 };
 
 int task_is_asr(const Task *t) { return t->model.task == MODEL_TASK_ASR; }
 
@@ -31,11 +31,12 @@ static void an4_defaults(Task *t)
         for (int l = 0; l < MODEL_MAX_LAYERS; l++) m->hidden[l] = 128;
     if (!given(t, G_CELL)) m->cell = MODEL_CELL_LSTM;
     if (!given(t, G_BATCH)) t->train.batch = 16;
-    if (!given(t, G_EPOCHS)) t->train.epochs = 30;
+    if (!given(t, G_EPOCHS)) t->train.epochs = 100;
     if (!given(t, G_LR)) t->train.lr = 1e-3f;
     if (!given(t, G_OPTIM)) t->train.optim = OPTIM_ADAM;
-    if (!given(t, G_LR_DECAY)) t->train.lr_decay = 0.9f;
-    if (!given(t, G_DECAY_START)) t->train.decay_start = 10;
+    if (!given(t, G_LR_DECAY)) t->train.lr_decay = 0.95f;
+    if (!given(t, G_DECAY_START)) t->train.decay_start = 40;
+    if (!given(t, G_DROPOUT)) t->model.dropout = 0.2f;
     if (!given(t, G_CLIP)) t->train.clip = 5.0f;
     if (!given(t, G_LOG_EVERY)) t->log_every = 20;
     t->freq_mask[0] = 2, t->freq_mask[1] = 8;

@@ -57,6 +57,10 @@ static void test_task_options(void **state)
     assert_int_equal(t.model.hidden[0], 16);
     assert_int_equal(t.train.optim, OPTIM_ADAM);
     assert_int_equal(t.max_utts, 8);
+    assert_float_equal(t.model.dropout, 0.2f, 1e-7); /* the an4 recipe's regularisation */
+    assert_float_equal(t.train.lr_decay, 0.95f, 1e-7);
+    assert_int_equal(t.train.decay_start, 40);
+    assert_int_equal(t.train.epochs, 2); /* given */
     assert_int_equal(task_asr_resolve(&t), TP_OK);
     assert_int_equal(t.model.n_vocab, TASK_AN4_CLASSES);
     /* JSON round trip */
