@@ -54,7 +54,7 @@ static const CommandVerbSpec VERBS[] = {
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
       {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
-    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau, undo_confirm", NULL, 0, 1, NULL,
+    {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau, dropout, undo_confirm; an4: freq_mask, time_mask", NULL, 0, 1, NULL,
      command_verb_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},
       {"epochs", K_INT, 1, 1e6, NULL, "total epochs of the session"}, {"threads", K_INT, 1, 256, NULL, "BLAS threads"},
@@ -64,7 +64,9 @@ static const CommandVerbSpec VERBS[] = {
       {"decay_start", K_INT, 0, 1e6, NULL, "last epoch at the base rate (absolute epoch number)"},
       {"state.tau", K_NUM, 0, 1e3, NULL, "hidden-state threshold (as state tau=T)"},
       {"dropout", K_NUM, 0, 0.99, NULL, "Zaremba dropout probability (non-recurrent connections)"},
-      {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"}, END}},
+      {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"},
+      {"freq_mask", K_STR, 0, 0, NULL, "an4: SpecAugment bands NxW (N masks of up to W features; 0x0 = off)"},
+      {"time_mask", K_STR, 0, 0, NULL, "an4: SpecAugment spans NxW (N masks of up to W frames; 0x0 = off)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
                  " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC]+... ramp=N every=N grow=R retrain=N]"
                  " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",

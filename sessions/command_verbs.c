@@ -130,6 +130,17 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
 {
     if (c->n_args == 0) return err_set(TP_EINVAL, "set: expected KEY=VALUE (see 'help set')");
+    int fm[2], tm[2]; /* the speech task's masks: checked before anything changes */
+    memcpy(fm, s->task.freq_mask, sizeof fm);
+    memcpy(tm, s->task.time_mask, sizeof tm);
+    for (int i = 0; i < c->n_args; i++) {
+        const char *k = c->args[i].key;
+        int is_f = !strcmp(k, "freq_mask");
+        if (!is_f && strcmp(k, "time_mask")) continue;
+        if (!task_is_asr(&s->task)) return err_set(TP_EINVAL, "set %s: SpecAugment is a speech (an4) session's", k);
+        TpStatus st = task_asr_parse_mask(k, c->args[i].value, is_f ? fm : tm);
+        if (st != TP_OK) return err_wrap(st, "set: ");
+    }
     for (int i = 0; i < c->n_args; i++) {
         const char *k = c->args[i].key;
         double v = strtod(c->args[i].value, NULL);
@@ -147,6 +158,11 @@ TpStatus command_verb_set(Session *s, const Command *c, CommandResult *r)
         else if (!strcmp(k, "decay_start")) s->trainer.cfg.decay_start = s->task.train.decay_start = (int)v;
         else if (!strcmp(k, "dropout")) s->model.cfg.dropout = s->task.model.dropout = (float)v;
         else if (!strcmp(k, "state.tau")) s->model.cfg.state_tau = s->task.model.state_tau = (float)v;
+        else if (!strcmp(k, "freq_mask") || !strcmp(k, "time_mask")) {
+            memcpy(s->task.freq_mask, fm, sizeof fm);
+            memcpy(s->task.time_mask, tm, sizeof tm);
+            speech_set_masks(s->speech, fm, tm);
+        }
         command_say(r, "%s%s = %s", i ? ", " : "", k, c->args[i].value);
     }
     r->changed = 1;

@@ -199,6 +199,12 @@ TpStatus speech_train_step(SessionSpeech *sp, Trainer *t, TrainStepInfo *info)
     return TP_OK;
 }
 
+void speech_set_masks(SessionSpeech *sp, const int freq_mask[2], const int time_mask[2])
+{
+    memcpy(sp->freq_mask, freq_mask, sizeof sp->freq_mask);
+    memcpy(sp->time_mask, time_mask, sizeof sp->time_mask);
+}
+
 TpStatus speech_gradient(SessionSpeech *sp, Trainer *t, long batch_index, double *loss)
 {
     int n, nw = (int)t->n_windows;

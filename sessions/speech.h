@@ -35,6 +35,8 @@ TpStatus speech_trainer_init(SessionSpeech *sp, const Task *t, Model *m, Trainer
 /* One minibatch (train_step's contract: TP_ENAN leaves the weights unchanged; info->tokens = the
  * utterances scored, info->loss their mean CTC loss, info->epoch_done at an epoch's end). */
 TpStatus speech_train_step(SessionSpeech *sp, Trainer *tr, TrainStepInfo *info);
+/* SpecAugment's masks of the next training batches (task --freq-mask, --time-mask; `set`). */
+void speech_set_masks(SessionSpeech *sp, const int freq_mask[2], const int time_mask[2]);
 /* Mean loss and summed gradient of one minibatch of the train split (for growth: gradients only,
  * no update); gradients accumulate into the model's g after a zero. */
 TpStatus speech_gradient(SessionSpeech *sp, Trainer *tr, long batch_index, double *loss);

@@ -60,6 +60,9 @@ int task_is_asr(const Task *t);
  * Adam 1e-3, batch 16, 100 epochs, lr x0.95 an epoch after epoch 40, SpecAugment 2x8 bands and 2x20
  * frames) on every option not given before it. */
 TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matched);
+/* "NxW" of --freq-mask / --time-mask (and `set freq_mask=`): N masks (0..16) of up to W (0..1000)
+ * features or frames into out[2]; TP_EINVAL/TP_ERANGE naming opt, out unchanged. */
+TpStatus task_asr_parse_mask(const char *opt, const char *v, int out[2]);
 /* The speech model's configuration from the task's options (n_embed = the convolutions' output
  * width); TP_EINVAL when they do not fit. */
 TpStatus task_asr_resolve(Task *t);

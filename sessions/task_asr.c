@@ -59,8 +59,7 @@ static TpStatus parse_int(const char *opt, const char *v, long lo, long hi, long
     return TP_OK;
 }
 
-/* "NxW": N masks (0..16) of up to W (0..1000) features or frames. */
-static TpStatus parse_mask(const char *opt, const char *v, int out[2])
+TpStatus task_asr_parse_mask(const char *opt, const char *v, int out[2])
 {
     char *end;
     errno = 0;
@@ -105,7 +104,7 @@ TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matche
     } else if (k == 3) {
         if ((s = parse_int(opt, v, 0, 100000000, &n)) == TP_OK) t->max_utts = (int)n;
     } else {
-        s = parse_mask(opt, v, k == 4 ? t->freq_mask : t->time_mask);
+        s = task_asr_parse_mask(opt, v, k == 4 ? t->freq_mask : t->time_mask);
     }
     return s;
 }

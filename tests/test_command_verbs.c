@@ -151,6 +151,9 @@ static void test_set_changes_the_rate(void **state)
     assert_int_equal(vf_run(&s, "set", &r), TP_EINVAL);
     assert_int_equal(vf_run(&s, "set lr=0", &r), TP_ERANGE);
     assert_true(s.trainer.opt.lr == 0.003f);
+    assert_int_equal(vf_run(&s, "set lr=0.1 freq_mask=2x8", &r), TP_EINVAL); /* a speech session's setting */
+    assert_non_null(strstr(err_msg(), "speech"));
+    assert_true(s.trainer.opt.lr == 0.003f);
     /* the rate is used by the next step and survives save/open */
     vf_run_ok(&s, "train steps=1");
     assert_true(s.trainer.opt.lr == 0.003f);

@@ -191,6 +191,14 @@ static void test_session(void **state)
     run_ok(&s, "schedule agp from=0.6 to=0.8 start=6 end=9 every=1", NULL);
     run_ok(&s, "train steps=3", NULL);
     run_ok(&s, "schedule none", NULL);
+    run_refused(&s, "set lr=0.01 freq_mask=2x", "NxW");
+    assert_int_equal(s.task.freq_mask[0], 2); /* nothing changed, lr included */
+    assert_true(s.trainer.opt.lr != 0.01f);
+    run_ok(&s, "set freq_mask=1x4 time_mask=0x0", "time_mask = 0x0");
+    assert_int_equal(s.task.freq_mask[0], 1);
+    assert_int_equal(s.task.freq_mask[1], 4);
+    assert_int_equal(s.task.time_mask[0], 0);
+    run_ok(&s, "train steps=1", NULL);
     run_ok(&s, "eval split=valid", "WER");
     run_ok(&s, "eval split=test beam=3", "beam search");
     run_refused(&s, "profile sizes=8:16:8 reps=1", "not available for the speech task");
