@@ -70,7 +70,7 @@ TUI_LIB := $(BUILD)/libtopiary_tui.a
 CLI_SRC := $(wildcard cli/*.c)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
-HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o sparse_bsr.o infer.o)
+HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o sparse_bsr.o infer.o infer_asr.o)
 $(HOT_OBJ): OPT = -O3
 BIN     := $(BUILD)/topiary
 TEST_SRC := $(sort $(wildcard tests/test_*.c))

@@ -434,22 +434,28 @@ double infer_state_kernel_share(const InferModel *im)
     return im->k.rec_products > 0 ? im->k.state_uses / im->k.rec_products : 0.0;
 }
 
-void infer_describe(const InferModel *im, char *buf, size_t n)
+void infer_matrices_describe(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                             int measured, char *buf, size_t n)
 {
     size_t used = 0;
     buf[0] = '\0';
 #define ADD(...) (used += used < n ? (size_t)snprintf(buf + used, n - used, __VA_ARGS__) : 0)
     ADD("hidden");
-    for (int l = 0; l < im->cfg.n_layers; l++) ADD(" %d/%d", im->cfg.hidden[l], im->nominal[l]);
-    ADD(" (kept/nominal units); cost model: %s\n", im->k.cost.measured ? "measured" : "built-in default");
-    for (int i = 0; i < im->n_mat; i++) {
-        const InferMatrix *x = &im->mat[i];
+    for (int l = 0; l < n_layers; l++) ADD(" %d/%d", hidden[l], nominal[l]);
+    ADD(" (kept/nominal units); cost model: %s\n", measured ? "measured" : "built-in default");
+    for (int i = 0; i < n_mat; i++) {
+        const InferMatrix *x = &mat[i];
         char kn[64];
         infer_kernel_name(x, kn, sizeof kn);
         ADD("  %-22s [%d, %d] density %5.1f%%  %-18s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
             100.0 * x->density, kn, x->cost, x->st.val ? ", sparse-state: " : "", x->st.val ? sparse_kind_name(x->st.kind) : "");
     }
 #undef ADD
+}
+
+void infer_describe(const InferModel *im, char *buf, size_t n)
+{
+    infer_matrices_describe(im->mat, im->n_mat, im->cfg.hidden, im->nominal, im->cfg.n_layers, im->k.cost.measured, buf, n);
 }
 
 void infer_kernel_name(const InferMatrix *x, char *buf, size_t n) { breakeven_choice_name(&x->kernel, buf, n); }

@@ -139,6 +139,9 @@ void infer_layer_reset(InferLayer *ly);
 /* One step of the layer on input x [I] (engine/lstm's cell, thresholded with k->tau): returns its
  * new h~ [H] (ly->h). */
 const float *infer_layer_step(InferKernels *k, InferLayer *ly, const float *x);
+/* infer_describe's table over any set of matrices and layer sizes; measured: the cost model's origin. */
+void infer_matrices_describe(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                             int measured, char *buf, size_t n);
 /* The summary line of infer_summary over any set of matrices and layer sizes (run / nominal). */
 void infer_matrices_summary(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
                             char *buf, size_t n);
