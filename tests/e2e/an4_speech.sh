@@ -70,6 +70,19 @@ printf 'eval split=test runtime=1\n' > "$tmp/rt.tp"
 "$TOPIARY" run "$tmp/rt.tp" --session "$S" > "$tmp/rt.out" 2>&1 || { cat "$tmp/rt.out"; fail "eval runtime=1"; }
 grep -q 'ms per audio second, runtime' "$tmp/rt.out" && grep -q '^kernels: ' "$tmp/rt.out" || fail "eval runtime=1: $(cat "$tmp/rt.out")"
 ok "eval --runtime (and the verb's runtime=1): the same WER, CER and loss through the inference runtime, ms per audio second, kernels"
+BENCH=$(dirname "$TOPIARY")/bench/bench_infer_asr
+if [ -x "$BENCH" ]; then # the smoke run of the latency bench (make e2e builds it)
+    "$BENCH" "$S" --utts 3 --reps 1 --threads 1 --json > "$tmp/bench.out" 2>&1 || { cat "$tmp/bench.out"; fail "bench_infer_asr"; }
+    python3 - <(tail -1 "$tmp/bench.out") <<'PY' || fail "bench_infer_asr --json: $(tail -1 "$tmp/bench.out")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["utterances"] == 3 and j["threads"] == 1 and j["max_rel_diff"] <= 1e-4, j
+assert j["dense_ms_per_audio_s"] > 0 and j["runtime_ms_per_audio_s"] > 0 and j["speedup"] > 0, j
+PY
+    ok "bench_infer_asr: dense vs runtime ms per audio second on 3 utterances, logits agree"
+else
+    echo "skip: $BENCH not built (make $BENCH): the latency bench's smoke run"
+fi
 
 cat > "$tmp/verbs.tp" <<'TP'
 prune sparsity=0.5
