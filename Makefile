@@ -70,7 +70,7 @@ TUI_LIB := $(BUILD)/libtopiary_tui.a
 CLI_SRC := $(wildcard cli/*.c)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 # hot loops: vectorise with -O3 (they are written in shapes GCC vectorises; see engine/vmath.h)
-HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o sparse_bsr.o infer.o)
+HOT_OBJ := $(addprefix $(BUILD)/engine/,vmath.o lstm.o hlstm.o model.o optim.o sparse.o sparse_simd.o sparse_bsr.o infer.o infer_asr.o)
 $(HOT_OBJ): OPT = -O3
 BIN     := $(BUILD)/topiary
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -82,7 +82,7 @@ TEST_WRAPS_test_fsutil := -Wl,--wrap=write -Wl,--wrap=fsync -Wl,--wrap=rename
 TEST_WRAPS_test_savecrash := -Wl,--wrap=rename
 
 .PHONY: cuda-check all deps run demo test unit e2e asan bench bench-train bench-sparse bench-infer clean info check-layers
-.PHONY: bench-ptb-hwgp bench-an4 bench-an4-train test-cuda
+.PHONY: bench-ptb-hwgp bench-an4 bench-an4-train bench-infer-asr test-cuda
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(CUDA_CHECK)
@@ -190,7 +190,7 @@ unit: $(TEST_BIN)
 	echo "unit: $$pass passed, $$fail failed"; \
 	[ $$fail -eq 0 ] || { echo "FAILED:$$failed"; exit 1; }
 
-e2e: $(BIN)
+e2e: $(BIN) $(BUILD)/bench/bench_infer_asr
 	@if ls tests/e2e/*.sh >/dev/null 2>&1; then \
 	  pass=0; fail=0; for s in tests/e2e/*.sh; do \
 	    echo "== $$s"; if TOPIARY=$(abspath $(BIN)) bash $$s; then pass=$$((pass+1)); else fail=$$((fail+1)); fi; \
@@ -262,8 +262,14 @@ bench-an4: deps $(BUILD)/bench/bench_an4_features
 # The AN4 speech benchmark: a baseline trained with --task an4 and a grow-and-prune copy (bench/an4_gp.tp);
 # WER, CER, params, non-zeros, time per second of audio into bench/out/an4/results.tsv (about 15 min
 # of training on 2 cores): make bench-an4-train [BENCH_AN4_TRAIN_ARGS='--epochs 20']
-bench-an4-train: all
+bench-an4-train: all $(BUILD)/bench/bench_infer_asr
 	bash bench/bench_an4.sh $(BENCH_AN4_TRAIN_ARGS)
+
+# Batch-1 latency per second of audio of a speech session through the runtime vs dense:
+# make bench-infer-asr SESSION=DIR [BENCH_INFER_ASR_ARGS='--utts 130 --threads 2']
+bench-infer-asr: $(BUILD)/bench/bench_infer_asr
+	@[ -n "$(SESSION)" ] || { echo "usage: make bench-infer-asr SESSION=DIR [BENCH_INFER_ASR_ARGS=...]"; exit 2; }
+	./$(BUILD)/bench/bench_infer_asr $(SESSION) $(BENCH_INFER_ASR_ARGS)
 
 # Per-token batch-1 latency of an export through the runtime vs dense: make bench-infer MODEL=EXPORTDIR
 bench-infer: $(BUILD)/bench/bench_infer

@@ -8,15 +8,20 @@
 #      one BLAS thread (`topiary train --task an4 ...`; the options are written out below);
 #   2. copies it to OUT/gp and runs bench/an4_gp.tp there (AGP ramp of the LSTM matrices and the decoder
 #      to 90 %, a grow-and-prune step, fine-tuning; journaled: `topiary replay --verify` repeats it);
-#   3. evaluates both on the test split with greedy decoding (`topiary eval --json`) at 1 and 2 BLAS
-#      threads: WER, CER, and the evaluation's wall time per second of test audio (batch 1: one
-#      utterance at a time, forward and greedy decoding; the features are computed before);
-#   4. writes OUT/results.tsv: name, wer, cer, params, nnz, ms_per_audio_s_1t, ms_per_audio_s_2t.
+#   3. evaluates both on the test split with greedy decoding (`topiary eval --json`): WER, CER; and
+#      through the inference runtime (`topiary eval --runtime --json`), whose WER and CER must be the same;
+#   4. measures the batch-1 forward per second of test audio through the inference runtime
+#      (build/bench/bench_infer_asr: every test utterance, 3 reps, the model run dense -- every matrix
+#      dense sgemv -- and with the runtime's kernels, alternating per utterance; medians) at 1 and 2
+#      threads;
+#   5. writes OUT/results.tsv: name, wer, cer, params, nnz, dense_ms_1t, runtime_ms_1t, speedup_1t,
+#      dense_ms_2t, runtime_ms_2t, speedup_2t (ms per second of audio).  These replace the earlier
+#      ms_per_audio_s_1t/_2t columns (the eval's wall time through the training code's forward).
 #
 #   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--epochs E] [--quick]
 #
 # --quick: 32 utterances per split, 1 epoch, a 2x32 model and a short script (the smoke test).
-# make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, 30 epochs).
+# make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, 100 epochs).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TOPIARY:-$ROOT/build/topiary}
@@ -65,13 +70,22 @@ echo "== grow-and-prune: topiary run $OUT/gp.tp" >&2
 "$BIN" run "$OUT/gp.tp" --session "$OUT/gp" >&2
 field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
-printf 'name\twer\tcer\tparams\tnnz\tms_per_audio_s_1t\tms_per_audio_s_2t\n' > "$OUT/results.tsv"
+BENCH=${BENCH_INFER_ASR:-$ROOT/build/bench/bench_infer_asr}
+[ -x "$BENCH" ] || { echo "bench_an4: $BENCH is not built (make build/bench/bench_infer_asr)" >&2; exit 1; }
+UTTS=130; REPS=3
+[ "$QUICK" = 1 ] && { UTTS=8; REPS=1; }
+printf 'name\twer\tcer\tparams\tnnz\tdense_ms_1t\truntime_ms_1t\tspeedup_1t\tdense_ms_2t\truntime_ms_2t\tspeedup_2t\n' > "$OUT/results.tsv"
 for name in baseline gp; do
-    j1=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 1)
-    j2=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 2)
-    ms1=$(/usr/bin/env python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (1000*j["seconds"]/j["audio_seconds"]))' "$j1")
-    ms2=$(/usr/bin/env python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("%.3f" % (1000*j["seconds"]/j["audio_seconds"]))' "$j2")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(field "$j1" wer)" "$(field "$j1" cer)" "$(model "$OUT/$name" params)" \
-        "$(model "$OUT/$name" nnz)" "$ms1" "$ms2" >> "$OUT/results.tsv"
+    j=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 1)
+    jr=$("$BIN" eval --session "$OUT/$name" --split test --json --threads 1 --runtime)
+    [ "$(field "$j" wer) $(field "$j" cer)" = "$(field "$jr" wer) $(field "$jr" cer)" ] ||
+        { echo "bench_an4: $name: the runtime's WER/CER differ: $j vs $jr" >&2; exit 1; }
+    row="$name\t$(field "$j" wer)\t$(field "$j" cer)\t$(model "$OUT/$name" params)\t$(model "$OUT/$name" nnz)"
+    for t in 1 2; do
+        b=$("$BENCH" "$OUT/$name" --utts $UTTS --reps $REPS --threads $t --json | tail -1)
+        row="$row\t$(field "$b" dense_ms_per_audio_s)\t$(field "$b" runtime_ms_per_audio_s)\t$(field "$b" speedup)"
+        echo "== $name, $t thread(s): kernels $(field "$b" kernels)" >&2
+    done
+    printf "$row\n" >> "$OUT/results.tsv"
 done
 column -t "$OUT/results.tsv" 2>/dev/null || cat "$OUT/results.tsv"

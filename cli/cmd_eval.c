@@ -46,25 +46,31 @@ enum { OPT_EVAL_BATCH = 2, OPT_BEAM = 3, OPT_THREADS = 4 };
 
 static void print_speech(const char *split_s, const SpeechEval *r, int beam, int json)
 {
-    if (json)
+    if (json) {
         printf("{\"split\":\"%s\",\"wer\":%.6f,\"cer\":%.6f,\"loss\":%.6f,\"utterances\":%d,\"skipped\":%d,"
-               "\"beam\":%d,\"audio_seconds\":%.2f,\"seconds\":%.2f}\n", split_s, r->wer, r->cer, r->loss, r->utterances,
-               r->skipped, beam, r->audio_seconds, r->seconds);
-    else
-        printf("%s split: WER %.2f %%, CER %.2f %% (%s decoding%s; CTC loss %.4f per utterance over %d utterances, "
-               "%.0f s of audio) in %.1f s\n", split_s, 100.0 * r->wer, 100.0 * r->cer, beam > 1 ? "beam" : "greedy",
-               beam > 1 ? ", width --beam" : "", r->loss, r->utterances, r->audio_seconds, r->seconds);
+               "\"beam\":%d,\"audio_seconds\":%.2f,\"seconds\":%.2f,\"ms_per_audio_s\":%.4f", split_s, r->wer, r->cer,
+               r->loss, r->utterances, r->skipped, beam, r->audio_seconds, r->seconds, r->ms_per_audio_s);
+        if (r->runtime) printf(",\"runtime\":\"infer_asr\",\"kernels\":\"%s\"", r->kernels);
+        printf("}\n");
+        return;
+    }
+    printf("%s split: WER %.2f %%, CER %.2f %% (%s decoding%s; CTC loss %.4f per utterance over %d utterances, "
+           "%.0f s of audio) in %.1f s\n", split_s, 100.0 * r->wer, 100.0 * r->cer, beam > 1 ? "beam" : "greedy",
+           beam > 1 ? ", width --beam" : "", r->loss, r->utterances, r->audio_seconds, r->seconds);
+    printf("%s: %.3f ms per second of audio (forward and decoding, batch 1)\n",
+           r->runtime ? "runtime" : "training forward", r->ms_per_audio_s);
+    if (r->runtime) printf("kernels: %s\n", r->kernels);
 }
 
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *model = NULL, *data = NULL, *split_s = "valid"; /* the test split only when asked */
-    int json = 0, eval_batch = 0, beam = 1, beam_given = 0, threads = 0, id;
+    int json = 0, eval_batch = 0, beam = 1, beam_given = 0, threads = 0, use_runtime = 0, id;
     const CliOption opts[] = {{"session", required_argument, .value = &dir},   {"model", required_argument, .value = &model},
                               {"data", required_argument, .value = &data},     {"split", required_argument, .value = &split_s},
                               {"eval-batch", required_argument, .id = OPT_EVAL_BATCH}, {"json", no_argument, .flag = &json},
                               {"beam", required_argument, .id = OPT_BEAM}, {"threads", required_argument, .id = OPT_THREADS},
-                              {NULL}};
+                              {"runtime", no_argument, .flag = &use_runtime}, {NULL}};
     CliParser p;
     cli_parser_init(&p, "eval", argc, argv, opts, NULL);
     while ((id = cli_next(&p)) != CLI_END) {
@@ -90,6 +96,7 @@ int cmd_eval(int argc, char **argv)
     int split = evaluate_split_index(split_s);
     if (split < 0) return cli_usage("--split: expected valid, test or train, got '%s'", split_s);
     if (model && dir) return cli_usage("eval: give --session DIR or --model EXPORTDIR, not both");
+    if (model && use_runtime) return cli_usage("eval: --runtime is for --session (an export always runs through the runtime)");
     if (model) return eval_export(model, data, split, split_s, eval_batch, json);
     if (!dir) return cli_usage("eval: --session DIR (or --model EXPORTDIR) is required");
     Session s;
@@ -101,7 +108,10 @@ int cmd_eval(int argc, char **argv)
     }
     if (evaluate_is_speech(&s)) {
         SpeechEval se;
-        st = evaluate_speech(&s, split, beam, &se);
+        char note[600] = "";
+        st = use_runtime ? evaluate_speech_runtime(&s, split, beam, &se, note, sizeof note, NULL, NULL)
+                         : evaluate_speech(&s, split, beam, &se);
+        if (note[0]) fprintf(stderr, "topiary: %s\n", note);
         if (st == TP_OK) print_speech(split_s, &se, beam, json);
         session_free(&s);
         return st == TP_OK ? EXIT_CODE_OK : cli_fail(NULL, st);
@@ -109,6 +119,11 @@ int cmd_eval(int argc, char **argv)
     if (beam_given) {
         session_free(&s);
         return cli_usage("--beam: CTC beam search is for a speech (--task an4) session");
+    }
+    if (use_runtime) {
+        session_free(&s);
+        return cli_usage("--runtime: decodes a speech (--task an4) session; a language model runs through the runtime "
+                         "with eval --model EXPORTDIR (after topiary export)");
     }
     if (eval_batch) s.task.eval_batch = eval_batch;
     EvalResult r;

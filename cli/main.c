@@ -17,7 +17,8 @@ const char CLI_SUBCOMMANDS[] =
     "  tui      [--session DIR] [task options] [--ascii] [--no-color] [--backend cpu|cuda|auto]   the interactive workbench (default)\n"
     "  train    --session DIR [task options] [--backend cpu|cuda|auto]  headless training (progress bar on a TTY)\n"
     "  eval     --session DIR|--model EXPORTDIR [--split valid|test] [--data PATH] [--eval-batch B] [--json]\n"
-    "           [--beam W] [--threads N]   a speech (an4) session: WER, CER and CTC loss; --beam: prefix beam search\n"
+    "           [--beam W] [--threads N] [--runtime]   a speech (an4) session: WER, CER and CTC loss; --beam: prefix\n"
+    "           beam search; --runtime: decode through the batch-1 inference runtime (ms per audio second, kernels)\n"
     "  run      SCRIPT --session DIR [task options] [--keep-going] [--backend cpu|cuda|auto]   execute a command script\n"
     "  profile  [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP] [--threads N] [--batch B] ... [--out FILE.tsv]\n"
     "           [--json] | --analyze FILE.tsv ...   latency vs hidden size, hysteresis analysis ('help profile')\n"
@@ -96,7 +97,13 @@ static void print_help(const char *cmd)
                    "carried through.  --eval-batch B cuts it into B streams (faster; the output says so).\n"
                    "--model runs the batch-1 inference runtime (engine/infer) on model.compact.safetensors when the\n"
                    "export has one, else on model.safetensors, with a kernel per matrix chosen from the sparse\n"
-                   "break-even measured once per machine (cached in $XDG_CACHE_HOME/topiary); it prints which.\n");
+                   "break-even measured once per machine (cached in $XDG_CACHE_HOME/topiary); it prints which.\n\n"
+                   "A speech (--task an4) session: WER, CER and the CTC loss, greedy decoding (--beam W: prefix beam\n"
+                   "search), and the wall time of forward and decoding per second of audio (batch 1).  --runtime\n"
+                   "decodes through the batch-1 inference runtime (engine/infer_asr: a kernel per matrix of each\n"
+                   "direction from the measured break-even, as --model) instead of the training code's forward:\n"
+                   "the same WER and CER, its ms per audio second and the kernels chosen.  --threads N: BLAS and\n"
+                   "runtime threads.\n");
         return;
     }
     fputs(CLI_SUBCOMMANDS, stdout);

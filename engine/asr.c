@@ -27,7 +27,7 @@ ModelConfig asr_config_default(int n_feat, int n_classes, int n_layers, int hidd
     return c;
 }
 
-static Conv2dShape conv_shape(const ModelConfig *c, int k)
+Conv2dShape asr_conv_shape(const ModelConfig *c, int k)
 {
     int C = 1, F = c->n_feat;
     for (int j = 0; j < k; j++) {
@@ -43,7 +43,7 @@ static Conv2dShape conv_shape(const ModelConfig *c, int k)
 int asr_out_frames(const ModelConfig *c, int T)
 {
     for (int k = 0; k < c->n_conv && T > 0; k++) {
-        Conv2dShape s = conv_shape(c, k);
+        Conv2dShape s = asr_conv_shape(c, k);
         T = conv2d_out_frames(&s, T);
     }
     return T;
@@ -86,9 +86,9 @@ TpStatus asr_torch_name(const Model *m, int t, char *name, size_t n, int *ndim, 
 /* ---- views of the registry (model_asr.c's order) ---- */
 
 static int t_layer(const Model *m, int l) { return 2 * m->cfg.n_conv + 8 * l; }
-static int t_decoder(const Model *m) { return 2 * m->cfg.n_conv + 8 * m->cfg.n_layers; }
+int asr_decoder_tensor(const Model *m) { return 2 * m->cfg.n_conv + 8 * m->cfg.n_layers; }
 
-static void layer_views(const Model *m, float *base, int l, BirnnWeights *w)
+void asr_layer_views(const Model *m, float *base, int l, BirnnWeights *w)
 {
     const ModelConfig *c = &m->cfg;
     int I = model_layer_input(m, l), H = c->hidden[l], M = c->gate_hidden;
@@ -159,7 +159,7 @@ static TpStatus reserve(AsrNet *n, int T)
     size_t big = (size_t)T * c->n_feat;
     TpStatus s = TP_OK;
     for (int k = 0; k < c->n_conv && s == TP_OK; k++) {
-        Conv2dShape sh = conv_shape(c, k);
+        Conv2dShape sh = asr_conv_shape(c, k);
         if ((s = conv2d_cache_init(&n->conv[k], &sh)) != TP_OK || (s = conv2d_reserve(&n->conv[k], Tk)) != TP_OK) break;
         Tk = conv2d_out_frames(&sh, Tk);
         size_t sz = (size_t)Tk * sh.K * conv2d_out_freq(&sh);
@@ -217,7 +217,7 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
     const float p_keep = 1.0f - c->dropout, scale = n->dropped ? 1.0f / p_keep : 1.0f;
     for (int l = 0; l < c->n_layers; l++) {
         BirnnWeights w;
-        layer_views(m, m->w, l, &w);
+        asr_layer_views(m, m->w, l, &w);
         n->rnn[l].tau = c->state_tau;
         birnn_forward(&n->rnn[l], &w, x, To, 1, n->y[l], hl_drop ? c->dropout : 0.0f, hl_drop ? rng : NULL);
         if (train && c->state_tau > 0.0f) {
@@ -234,7 +234,7 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
         }
         x = n->y[l];
     }
-    const ModelParam *d = &m->p[t_decoder(m)];
+    const ModelParam *d = &m->p[asr_decoder_tensor(m)];
     int H = c->hidden[c->n_layers - 1];
     for (int t = 0; t < To; t++) memcpy(n->logits + (size_t)t * C, m->w + d[1].off, (size_t)C * sizeof(float));
     backend_sgemm(0, 1, To, C, H, 1.0f, x, H, m->w + d[0].off, H, 1.0f, n->logits, C);
@@ -248,7 +248,7 @@ void asr_backward(AsrNet *n, const float *dlogits)
     Model *m = n->m;
     const ModelConfig *c = &m->cfg;
     const int To = n->T_out, C = c->n_vocab, L = c->n_layers, H = c->hidden[L - 1];
-    const ModelParam *d = &m->p[t_decoder(m)];
+    const ModelParam *d = &m->p[asr_decoder_tensor(m)];
     float *gw = m->g + d[0].off, *gb = m->g + d[1].off;
     backend_sgemm(1, 0, C, H, To, 1.0f, dlogits, C, n->y[L - 1], H, 1.0f, gw, H);
     for (int t = 0; t < To; t++)
@@ -257,8 +257,8 @@ void asr_backward(AsrNet *n, const float *dlogits)
     backend_sgemm(0, 0, To, H, C, 1.0f, dlogits, C, m->w + d[0].off, H, 0.0f, dy, H);
     for (int l = L - 1; l >= 0; l--) {
         BirnnWeights w, g;
-        layer_views(m, m->w, l, &w);
-        layer_views(m, m->g, l, &g);
+        asr_layer_views(m, m->w, l, &w);
+        asr_layer_views(m, m->g, l, &g);
         const float *in = l > 0 ? n->y[l - 1] : n->act[c->n_conv - 1];
         if (n->dropped) /* through the output dropout of layer l */
             for (size_t i = 0, e = (size_t)To * c->hidden[l]; i < e; i++) dy[i] *= n->ymask[l][i];

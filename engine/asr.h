@@ -55,6 +55,13 @@ int asr_out_frames(const ModelConfig *cfg, int T);
  * TP_EINVAL for an LM or an index out of range. */
 TpStatus asr_torch_name(const Model *m, int t, char *name, size_t n, int *ndim, int dims[4]);
 
+/* Views of the registry (engine/model_asr.c's order), for the forward here and the runtime
+ * (engine/infer_asr): convolution k's shape; layer l's weights of both directions as pointers into
+ * base (m->w, or m->g for gradients); the registry index of decoder.weight (decoder.bias follows). */
+Conv2dShape asr_conv_shape(const ModelConfig *cfg, int k);
+void asr_layer_views(const Model *m, float *base, int l, BirnnWeights *w);
+int asr_decoder_tensor(const Model *m);
+
 typedef struct {
     Model *m;                          /* borrowed; cfg.task == MODEL_TASK_ASR              */
     int hidden[MODEL_MAX_LAYERS];      /* the layer sizes the buffers were built for         */

@@ -139,17 +139,29 @@ static double work_density(int k, const float *w, int R, int C, int ld, double d
     return density;
 }
 
-/* The fastest kernel variant of W [R, C] (leading dimension ld) by the cost model, or the forced
- * layout's fastest variant; a recurrent matrix of a thresholded model also gets its sparse-state copy. */
-static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, const float *w, int R, int C, int ld,
+void infer_kernels_init(InferKernels *k, const InferOptions *o, float tau)
+{
+    memset(k, 0, sizeof *k);
+    if (o && o->cost) k->cost = *o->cost;
+    else breakeven_default(&k->cost);
+    k->state_kernel = o ? o->state_kernel : 1;
+    k->tau = tau;
+}
+
+void infer_kernels_free(InferKernels *k)
+{
+    sparse_pool_free(k->pool);
+    k->pool = NULL;
+}
+
+TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, const float *w, int R, int C, int ld,
                            const InferOptions *o, int recurrent)
 {
-    InferMatrix *x = &im->mat[im->n_mat++];
-    *out = x;
+    memset(x, 0, sizeof *x);
     snprintf(x->name, sizeof x->name, "%s", name);
     x->density = sparse_density(w, R, C, ld);
     x->dense_bytes = 4.0 * R * C;
-    Breakeven be = im->cost;
+    Breakeven be = k->cost;
     if (o->threads > 0 && o->threads < be.threads) be.threads = 1; /* no threaded variant */
     BreakevenChoice best = breakeven_best(&be, SPARSE_DENSE, x->dense_bytes, 1.0);
     static const SparseKind CAND[] = {SPARSE_CSR,     SPARSE_SELL,   SPARSE_ROW,    SPARSE_STATE,
@@ -164,11 +176,11 @@ static TpStatus add_matrix(InferModel *im, InferMatrix **out, const char *name, 
     TpStatus st = sparse_from_dense(&x->w, best.kind, w, R, C, ld);
     if (st == TP_OK && best.kind != SPARSE_DENSE) st = sparse_use_isa(&x->w, best.isa);
     if (st == TP_OK && best.threads > 1) {
-        if (!im->pool) st = sparse_pool_create(&im->pool, best.threads);
+        if (!k->pool) st = sparse_pool_create(&k->pool, best.threads);
         if (st == TP_OK) sparse_split(&x->w, best.threads);
     }
     int skips = best.kind == SPARSE_STATE || best.kind == SPARSE_STATE_CSC; /* already skips zero inputs */
-    if (st == TP_OK && recurrent && im->cfg.state_tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
+    if (st == TP_OK && recurrent && k->tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
         st = sparse_from_dense(&x->st, best.kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
     if (st != TP_OK) return err_wrap(st, "runtime: %s: ", name);
     return TP_OK;
@@ -181,6 +193,62 @@ static float *dup_floats(const float *src, size_t n)
     return p;
 }
 
+TpStatus infer_layer_init(InferKernels *k, InferLayer *ly, InferMatrix *slots, int *n_mat, const char *prefix, int I,
+                          int H, const LstmWeights *lw, const HlstmWeights *hw, const InferOptions *o)
+{
+    memset(ly, 0, sizeof *ly);
+    const int G = 4 * H;
+    char name[40];
+    TpStatus st = TP_OK;
+    ly->I = I;
+    ly->H = H;
+#define MAT(dst, nm_fmt, nm_arg, ...)                                                                    \
+    do {                                                                                                 \
+        snprintf(name, sizeof name, nm_fmt, prefix, nm_arg);                                             \
+        if (st == TP_OK) { /* counted before it is built: the owner frees a half-built one */           \
+            (dst) = &slots[(*n_mat)++];                                                                  \
+            st = infer_matrix_init(k, (dst), name, __VA_ARGS__);                                         \
+        }                                                                                                \
+    } while (0)
+    if (hw) {
+        const int M = hw->M, Q = 4 * M, Z = I + H;
+        ly->M = M;
+        MAT(ly->w_x, "%s.fc1.weight[:, %s]", "x", hw->w1, Q, I, Z, o, 0);
+        MAT(ly->w_h, "%s.fc1.weight[:, %s]", "h", hw->w1 + I, Q, H, Z, o, 1);
+        for (int q = 0; q < 4; q++) MAT(ly->w2[q], "%s.fc2.weight[%c]", "ifgo"[q], hw->w2 + (size_t)q * H * M, H, M, M, o, 0);
+        ly->b1 = dup_floats(hw->b1, (size_t)Q);
+        ly->bias = dup_floats(hw->b2, (size_t)G);
+        ly->u = backend_alloc((size_t)Q, sizeof(float));
+        if (!ly->b1 || !ly->u) goto oom;
+    } else {
+        MAT(ly->w_x, "%s.%s", "w_ih", lw->w_ih, G, I, I, o, 0);
+        MAT(ly->w_h, "%s.%s", "w_hh", lw->w_hh, G, H, H, o, 1);
+        if (!(ly->bias = backend_alloc((size_t)G, sizeof(float)))) goto oom;
+        for (int j = 0; j < G; j++) ly->bias[j] = lw->b_ih[j] + lw->b_hh[j]; /* as lstm_forward sums them */
+    }
+#undef MAT
+    if (st != TP_OK) return st;
+    ly->h = backend_alloc((size_t)H, sizeof(float));
+    ly->c = backend_alloc((size_t)H, sizeof(float));
+    ly->tc = backend_alloc((size_t)H, sizeof(float));
+    ly->a = backend_alloc((size_t)G, sizeof(float));
+    if (!ly->bias || !ly->h || !ly->c || !ly->tc || !ly->a) goto oom;
+    return TP_OK;
+oom:
+    return err_set(TP_ENOMEM, "runtime: out of memory");
+}
+
+void infer_layer_free(InferLayer *ly)
+{
+    MEM_FREE_ALL(ly->bias, ly->b1, ly->h, ly->c, ly->tc, ly->a, ly->u);
+}
+
+void infer_layer_reset(InferLayer *ly)
+{
+    memset(ly->h, 0, (size_t)ly->H * sizeof(float));
+    memset(ly->c, 0, (size_t)ly->H * sizeof(float));
+}
+
 TpStatus infer_init(InferModel *im, const Model *m0, const InferOptions *o)
 {
     memset(im, 0, sizeof *im);
@@ -190,9 +258,8 @@ TpStatus infer_init(InferModel *im, const Model *m0, const InferOptions *o)
         o = &def;
     }
     if (o->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", o->force);
-    if (o->cost) im->cost = *o->cost;
-    else breakeven_default(&im->cost);
-    im->state_kernel = o->state_kernel;
+    if (m0->cfg.task == MODEL_TASK_ASR) return err_set(TP_EINVAL, "runtime: a speech (ASR) model runs through infer_asr");
+    infer_kernels_init(&im->k, o, m0->cfg.state_tau);
     Model trimmed = {0};
     const Model *m = m0;
     TpStatus st = TP_OK;
@@ -204,46 +271,19 @@ TpStatus infer_init(InferModel *im, const Model *m0, const InferOptions *o)
     im->cfg = *c;
     for (int l = 0; l < c->n_layers; l++) im->nominal[l] = m0->cfg.hidden[l];
     const int V = c->n_vocab, E = c->n_embed;
-    char name[40];
+    char prefix[16];
     if (!(im->embed = dup_floats(m->embed, (size_t)V * E))) goto oom;
     for (int l = 0; l < c->n_layers && st == TP_OK; l++) {
-        InferLayer *ly = &im->layer[l];
-        const int I = model_layer_input(m, l), H = c->hidden[l], G = 4 * H;
-        ly->I = I;
-        ly->H = H;
-        if (c->cell == MODEL_CELL_HLSTM) {
-            const HlstmWeights *w = &m->hw[l];
-            const int M = c->gate_hidden, Q = 4 * M, Z = I + H;
-            ly->M = M;
-            snprintf(name, sizeof name, "l%d.fc1.weight[:, x]", l);
-            st = add_matrix(im, &ly->w_x, name, w->w1, Q, I, Z, o, 0);
-            snprintf(name, sizeof name, "l%d.fc1.weight[:, h]", l);
-            if (st == TP_OK) st = add_matrix(im, &ly->w_h, name, w->w1 + I, Q, H, Z, o, 1);
-            for (int q = 0; q < 4 && st == TP_OK; q++) {
-                snprintf(name, sizeof name, "l%d.fc2.weight[%c]", l, "ifgo"[q]);
-                st = add_matrix(im, &ly->w2[q], name, w->w2 + (size_t)q * H * M, H, M, M, o, 0);
-            }
-            ly->b1 = dup_floats(w->b1, (size_t)Q);
-            ly->bias = dup_floats(w->b2, (size_t)G);
-            ly->u = backend_alloc((size_t)Q, sizeof(float));
-            if (!ly->b1 || !ly->u) goto oom;
-        } else {
-            const LstmWeights *w = &m->lw[l];
-            snprintf(name, sizeof name, "l%d.w_ih", l);
-            st = add_matrix(im, &ly->w_x, name, w->w_ih, G, I, I, o, 0);
-            snprintf(name, sizeof name, "l%d.w_hh", l);
-            if (st == TP_OK) st = add_matrix(im, &ly->w_h, name, w->w_hh, G, H, H, o, 1);
-            if (!(ly->bias = backend_alloc((size_t)G, sizeof(float)))) goto oom;
-            for (int k = 0; k < G; k++) ly->bias[k] = w->b_ih[k] + w->b_hh[k]; /* as lstm_forward sums them */
-        }
-        ly->h = backend_alloc((size_t)H, sizeof(float));
-        ly->c = backend_alloc((size_t)H, sizeof(float));
-        ly->tc = backend_alloc((size_t)H, sizeof(float));
-        ly->a = backend_alloc((size_t)G, sizeof(float));
-        if (!ly->bias || !ly->h || !ly->c || !ly->tc || !ly->a) goto oom;
+        snprintf(prefix, sizeof prefix, "l%d", l);
+        int hl = c->cell == MODEL_CELL_HLSTM;
+        st = infer_layer_init(&im->k, &im->layer[l], im->mat, &im->n_mat, prefix, model_layer_input(m, l), c->hidden[l],
+                              hl ? NULL : &m->lw[l], hl ? &m->hw[l] : NULL, o);
     }
-    if (st == TP_OK) st = add_matrix(im, &im->dec, "decoder.weight", m->dec_w, V, c->hidden[c->n_layers - 1],
-                                     c->hidden[c->n_layers - 1], o, 0);
+    if (st == TP_OK) {
+        im->dec = &im->mat[im->n_mat++];
+        st = infer_matrix_init(&im->k, im->dec, "decoder.weight", m->dec_w, V, c->hidden[c->n_layers - 1],
+                               c->hidden[c->n_layers - 1], o, 0);
+    }
     if (st != TP_OK) goto fail;
     im->dec_b = dup_floats(m->dec_b, (size_t)V);
     im->logits = backend_alloc((size_t)V, sizeof(float));
@@ -264,73 +304,68 @@ void infer_free(InferModel *im)
         sparse_free(&im->mat[i].w);
         sparse_free(&im->mat[i].st);
     }
-    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
-        InferLayer *ly = &im->layer[l];
-        MEM_FREE_ALL(ly->bias, ly->b1, ly->h, ly->c, ly->tc, ly->a, ly->u);
-    }
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) infer_layer_free(&im->layer[l]);
     MEM_FREE_ALL(im->embed, im->dec_b, im->logits);
-    sparse_pool_free(im->pool);
+    infer_kernels_free(&im->k);
     memset(im, 0, sizeof *im);
 }
 
 void infer_reset(InferModel *im)
 {
-    for (int l = 0; l < im->cfg.n_layers; l++) {
-        memset(im->layer[l].h, 0, (size_t)im->layer[l].H * sizeof(float));
-        memset(im->layer[l].c, 0, (size_t)im->layer[l].H * sizeof(float));
-    }
+    for (int l = 0; l < im->cfg.n_layers; l++) infer_layer_reset(&im->layer[l]);
 }
 
-void infer_stats_reset(InferModel *im) { im->steps = im->state_zero = im->state_n = im->state_uses = im->rec_products = 0; }
+void infer_stats_reset(InferModel *im) { im->k.steps = im->k.state_zero = im->k.state_n = im->k.state_uses = im->k.rec_products = 0; }
 
 /* y += W h~ for the recurrent matrix: the sparse-state copy when this h~'s density predicts it faster */
-static void recurrent_product(InferModel *im, InferMatrix *x, float *y, const float *h, int H)
+static void recurrent_product(InferKernels *k, InferMatrix *x, float *y, const float *h, int H)
 {
-    im->rec_products++;
-    if (x->w.kind == SPARSE_STATE || x->w.kind == SPARSE_STATE_CSC) im->state_uses++;
-    if (x->st.val && im->state_kernel) {
+    k->rec_products++;
+    if (x->w.kind == SPARSE_STATE || x->w.kind == SPARSE_STATE_CSC) k->state_uses++;
+    if (x->st.val && k->state_kernel) {
         double s = (double)sparse_count_nonzero(h, H) / H;
         double d = x->st.kind == SPARSE_STATE ? s : x->density * s;
-        if (breakeven_cost(&im->cost, x->st.kind, x->dense_bytes, d) < x->cost) {
+        if (breakeven_cost(&k->cost, x->st.kind, x->dense_bytes, d) < x->cost) {
             sparse_gemv(&x->st, y, h, 1);
-            im->state_uses++;
+            k->state_uses++;
             return;
         }
     }
-    sparse_pool_gemv(im->pool, &x->w, y, h, 1);
+    sparse_pool_gemv(k->pool, &x->w, y, h, 1);
+}
+
+const float *infer_layer_step(InferKernels *k, InferLayer *ly, const float *x)
+{
+    const int H = ly->H, G = 4 * H;
+    if (ly->M > 0) { /* H-LSTM */
+        const int M = ly->M, Q = 4 * M;
+        memcpy(ly->u, ly->b1, (size_t)Q * sizeof(float));
+        sparse_pool_gemv(k->pool, &ly->w_x->w, ly->u, x, 1);
+        recurrent_product(k, ly->w_h, ly->u, ly->h, H);
+#pragma omp simd
+        for (int j = 0; j < Q; j++) ly->u[j] = ly->u[j] > 0.0f ? ly->u[j] : 0.0f;
+        memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
+        for (int q = 0; q < 4; q++) sparse_pool_gemv(k->pool, &ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
+    } else {
+        memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
+        sparse_pool_gemv(k->pool, &ly->w_x->w, ly->a, x, 1);
+        recurrent_product(k, ly->w_h, ly->a, ly->h, H);
+    }
+    /* engine/lstm's cell (c is updated in place: each entry reads only its own old value) */
+    lstm_cell_forward(ly->a, ly->c, ly->h, ly->tc, ly->c, 1, H);
+    if (k->tau > 0.0f) {
+        k->state_zero += (double)lstm_state_threshold(ly->h, (size_t)H, k->tau);
+        k->state_n += H;
+    }
+    return ly->h;
 }
 
 /* The recurrent part of a step: returns the top layer's h~ [H_last]. */
 static const float *step_hidden(InferModel *im, int32_t tok)
 {
-    const ModelConfig *c = &im->cfg;
-    const float *x = im->embed + (size_t)tok * c->n_embed;
-    for (int l = 0; l < c->n_layers; l++) {
-        InferLayer *ly = &im->layer[l];
-        const int H = ly->H, G = 4 * H;
-        if (c->cell == MODEL_CELL_HLSTM) {
-            const int M = ly->M, Q = 4 * M;
-            memcpy(ly->u, ly->b1, (size_t)Q * sizeof(float));
-            sparse_pool_gemv(im->pool, &ly->w_x->w, ly->u, x, 1);
-            recurrent_product(im, ly->w_h, ly->u, ly->h, H);
-#pragma omp simd
-            for (int k = 0; k < Q; k++) ly->u[k] = ly->u[k] > 0.0f ? ly->u[k] : 0.0f;
-            memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-            for (int q = 0; q < 4; q++) sparse_pool_gemv(im->pool, &ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
-        } else {
-            memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-            sparse_pool_gemv(im->pool, &ly->w_x->w, ly->a, x, 1);
-            recurrent_product(im, ly->w_h, ly->a, ly->h, H);
-        }
-        /* engine/lstm's cell (c is updated in place: each entry reads only its own old value) */
-        lstm_cell_forward(ly->a, ly->c, ly->h, ly->tc, ly->c, 1, H);
-        if (c->state_tau > 0.0f) {
-            im->state_zero += (double)lstm_state_threshold(ly->h, (size_t)H, c->state_tau);
-            im->state_n += H;
-        }
-        x = ly->h;
-    }
-    im->steps++;
+    const float *x = im->embed + (size_t)tok * im->cfg.n_embed;
+    for (int l = 0; l < im->cfg.n_layers; l++) x = infer_layer_step(&im->k, &im->layer[l], x);
+    im->k.steps++;
     return x;
 }
 
@@ -338,7 +373,7 @@ const float *infer_step(InferModel *im, int32_t tok)
 {
     const float *x = step_hidden(im, tok);
     memcpy(im->logits, im->dec_b, (size_t)im->cfg.n_vocab * sizeof(float));
-    sparse_pool_gemv(im->pool, &im->dec->w, im->logits, x, 1);
+    sparse_pool_gemv(im->k.pool, &im->dec->w, im->logits, x, 1);
     return im->logits;
 }
 
@@ -373,7 +408,7 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
             int w = L - 1 - p < (size_t)W ? (int)(L - 1 - p) : W;
             for (int i = 0; i < w; i++) memcpy(top + (size_t)i * H, step_hidden(im, s[p + i]), (size_t)H * sizeof(float));
             for (int i = 0; i < w; i++) memcpy(lg + (size_t)i * V, im->dec_b, (size_t)V * sizeof(float));
-            sparse_pool_gemm(im->pool, &im->dec->w, lg, top, w, 1);
+            sparse_pool_gemm(im->k.pool, &im->dec->w, lg, top, w, 1);
             nll += vmath_softmax_xent(lg, s + p + 1, w, V, 0.0f, &correct);
         }
     }
@@ -392,23 +427,24 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
 
 /* ==== reporting ================================================================================= */
 
-double infer_state_sparsity(const InferModel *im) { return im->state_n > 0 ? im->state_zero / im->state_n : NAN; }
+double infer_state_sparsity(const InferModel *im) { return im->k.state_n > 0 ? im->k.state_zero / im->k.state_n : NAN; }
 
 double infer_state_kernel_share(const InferModel *im)
 {
-    return im->rec_products > 0 ? im->state_uses / im->rec_products : 0.0;
+    return im->k.rec_products > 0 ? im->k.state_uses / im->k.rec_products : 0.0;
 }
 
-void infer_describe(const InferModel *im, char *buf, size_t n)
+void infer_matrices_describe(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                             int measured, char *buf, size_t n)
 {
     size_t used = 0;
     buf[0] = '\0';
 #define ADD(...) (used += used < n ? (size_t)snprintf(buf + used, n - used, __VA_ARGS__) : 0)
     ADD("hidden");
-    for (int l = 0; l < im->cfg.n_layers; l++) ADD(" %d/%d", im->cfg.hidden[l], im->nominal[l]);
-    ADD(" (kept/nominal units); cost model: %s\n", im->cost.measured ? "measured" : "built-in default");
-    for (int i = 0; i < im->n_mat; i++) {
-        const InferMatrix *x = &im->mat[i];
+    for (int l = 0; l < n_layers; l++) ADD(" %d/%d", hidden[l], nominal[l]);
+    ADD(" (kept/nominal units); cost model: %s\n", measured ? "measured" : "built-in default");
+    for (int i = 0; i < n_mat; i++) {
+        const InferMatrix *x = &mat[i];
         char kn[64];
         infer_kernel_name(x, kn, sizeof kn);
         ADD("  %-22s [%d, %d] density %5.1f%%  %-18s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
@@ -417,28 +453,42 @@ void infer_describe(const InferModel *im, char *buf, size_t n)
 #undef ADD
 }
 
+void infer_describe(const InferModel *im, char *buf, size_t n)
+{
+    infer_matrices_describe(im->mat, im->n_mat, im->cfg.hidden, im->nominal, im->cfg.n_layers, im->k.cost.measured, buf, n);
+}
+
 void infer_kernel_name(const InferMatrix *x, char *buf, size_t n) { breakeven_choice_name(&x->kernel, buf, n); }
 
-void infer_summary(const InferModel *im, char *buf, size_t n)
+void infer_matrices_summary(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                            char *buf, size_t n)
 {
-    char names[3 + 6 * MODEL_MAX_LAYERS][64];
-    int st = 0, done[3 + 6 * MODEL_MAX_LAYERS] = {0};
-    for (int i = 0; i < im->n_mat; i++) {
-        infer_kernel_name(&im->mat[i], names[i], sizeof names[i]);
-        st += im->mat[i].st.val != NULL;
-    }
+    char a[64], b[64];
+    int st = 0;
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < im->n_mat && used < n; i++) { /* "name count" in order of first use */
-        if (done[i]) continue;
-        int cnt = 0;
-        for (int j = i; j < im->n_mat; j++)
-            if (!strcmp(names[j], names[i])) done[j] = 1, cnt++;
-        used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", names[i], cnt);
+    for (int i = 0; i < n_mat && used < n; i++) { /* "name count" in order of first use */
+        st += mat[i].st.val != NULL;
+        infer_kernel_name(&mat[i], a, sizeof a);
+        int seen = 0, cnt = 0;
+        for (int j = 0; j < i && !seen; j++) {
+            infer_kernel_name(&mat[j], b, sizeof b);
+            seen = !strcmp(a, b);
+        }
+        if (seen) continue;
+        for (int j = i; j < n_mat; j++) {
+            infer_kernel_name(&mat[j], b, sizeof b);
+            cnt += !strcmp(a, b);
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", a, cnt);
     }
     if (st && used < n) used += (size_t)snprintf(buf + used, n - used, ", sparse-state on %d", st);
     if (used < n) used += (size_t)snprintf(buf + used, n - used, "; hidden");
-    for (int l = 0; l < im->cfg.n_layers && used < n; l++)
-        used += (size_t)snprintf(buf + used, n - used, " %d/%d", im->cfg.hidden[l], im->nominal[l]);
+    for (int l = 0; l < n_layers && used < n; l++) used += (size_t)snprintf(buf + used, n - used, " %d/%d", hidden[l], nominal[l]);
     if (used < n) snprintf(buf + used, n - used, " (kept/nominal)");
+}
+
+void infer_summary(const InferModel *im, char *buf, size_t n)
+{
+    infer_matrices_summary(im->mat, im->n_mat, im->cfg.hidden, im->nominal, im->cfg.n_layers, buf, n);
 }

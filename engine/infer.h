@@ -36,6 +36,8 @@
 #include "sparse.h"
 #include "sparse_pool.h"
 #include "base/status.h"
+#include "hlstm.h"
+#include "lstm.h"
 #include "train.h"
 
 typedef struct {
@@ -66,6 +68,17 @@ typedef struct {
     float *h, *c, *tc, *a, *u; /* state h~ and c [H]; scratch tanh(c) [H], gates [G], fc1 [Q]     */
 } InferLayer;
 
+/* What the kernels of a runtime share (engine/infer and engine/infer_asr): the cost model they were
+ * chosen with (and the per-step sparse-state choice), the threads of the threaded variants, the
+ * hidden-state threshold, and the counters since init / infer_stats_reset. */
+typedef struct {
+    Breakeven cost;          /* the cost model the kernels were chosen with                      */
+    SparsePool *pool;        /* threads of the threaded variants (NULL: none chosen)             */
+    int state_kernel;        /* InferOptions.state_kernel                                       */
+    float tau;               /* cfg.state_tau: h~ = h 1(|h| > tau) after each cell step (0 off)   */
+    double steps, state_zero, state_n, state_uses, rec_products;
+} InferKernels;
+
 typedef struct {
     ModelConfig cfg;         /* as run: trimmed hidden sizes                                     */
     int nominal[MODEL_MAX_LAYERS]; /* hidden sizes before trimming                               */
@@ -75,11 +88,7 @@ typedef struct {
     InferLayer layer[MODEL_MAX_LAYERS];
     InferMatrix *dec;        /* [V, H_last] */
     float *dec_b, *logits;   /* [V] */
-    Breakeven cost;          /* the cost model the kernels were chosen with (per-step state choice) */
-    SparsePool *pool;        /* threads of the threaded variants (NULL: none chosen)             */
-    int state_kernel;        /* InferOptions.state_kernel                                       */
-    /* counters since infer_init / infer_stats_reset */
-    double steps, state_zero, state_n, state_uses, rec_products;
+    InferKernels k;
 } InferModel;
 
 void infer_options_defaults(InferOptions *o);
@@ -109,6 +118,33 @@ void infer_summary(const InferModel *im, char *buf, size_t n);
 double infer_state_sparsity(const InferModel *im);
 double infer_state_kernel_share(const InferModel *im);
 void infer_stats_reset(InferModel *im);
+
+/* ---- the pieces infer_init is made of, shared with engine/infer_asr (the ASR runtime) ---- */
+
+/* Start k for options o (NULL: defaults) and threshold tau: the cost model, no pool yet. */
+void infer_kernels_init(InferKernels *k, const InferOptions *o, float tau);
+void infer_kernels_free(InferKernels *k);
+/* x = the kernel of W [R, C] (leading dimension ld) chosen as for every matrix of the runtime: the
+ * fastest variant by the cost model, or the forced layout's fastest; a recurrent matrix of a
+ * thresholded model also gets its sparse-state copy.  Starts k's pool when a threaded variant wins. */
+TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, const float *w, int R, int C, int ld,
+                           const InferOptions *o, int recurrent);
+/* One recurrent layer: an LSTM (lw; hw NULL) or an H-LSTM (hw; lw NULL) of input I, H units (M gate
+ * hidden), its matrices built into slots[*n_mat..] (*n_mat advances; up to 6) named PREFIX.w_ih,
+ * PREFIX.fc1.weight[:, x] ...  infer_layer_free releases its vectors (the matrices are the slots'). */
+TpStatus infer_layer_init(InferKernels *k, InferLayer *ly, InferMatrix *slots, int *n_mat, const char *prefix, int I,
+                          int H, const LstmWeights *lw, const HlstmWeights *hw, const InferOptions *o);
+void infer_layer_free(InferLayer *ly);
+void infer_layer_reset(InferLayer *ly);
+/* One step of the layer on input x [I] (engine/lstm's cell, thresholded with k->tau): returns its
+ * new h~ [H] (ly->h). */
+const float *infer_layer_step(InferKernels *k, InferLayer *ly, const float *x);
+/* infer_describe's table over any set of matrices and layer sizes; measured: the cost model's origin. */
+void infer_matrices_describe(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                             int measured, char *buf, size_t n);
+/* The summary line of infer_summary over any set of matrices and layer sizes (run / nominal). */
+void infer_matrices_summary(const InferMatrix *mat, int n_mat, const int *hidden, const int *nominal, int n_layers,
+                            char *buf, size_t n);
 
 /* A copy of m cut to the units whose output is read (above): out is model_init'ed here (model_free
  * it); kept[l] (if kept != NULL) receives a malloc'd list of the kept units' old indices, ascending,

@@ -16,6 +16,7 @@
 #include "base/fsutil.h"
 #include "sessions/session_charts.h"
 #include "sessions/compress.h"
+#include "sessions/evaluate.h"
 #include "sessions/events.h"
 #include "sessions/export.h"
 #include "sessions/journal.h"
@@ -108,15 +109,23 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
     int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
     if (task_is_asr(&s->task)) {
         int beam = command_arg(c, "beam") ? (int)strtod(command_arg(c, "beam"), NULL) : 1;
+        int rt = command_arg(c, "runtime") && strtod(command_arg(c, "runtime"), NULL) != 0.0;
         SpeechEval e;
-        TpStatus st = speech_evaluate(s->speech, &s->model, split, beam, &e, eval_progress, s);
+        char note[600] = "";
+        TpStatus st = rt ? evaluate_speech_runtime(s, split, beam, &e, note, sizeof note, eval_progress, s)
+                         : speech_evaluate(s->speech, &s->model, split, beam, &e, eval_progress, s);
         if (st != TP_OK) return st;
-        if (split == CORPUS_VALID && beam <= 1) s->valid_wer = e.wer, s->valid_cer = e.cer;
-        command_say(r, "%s WER %.2f %%, CER %.2f %% (%s; CTC loss %.4f, %d utterances)", corpus_split_name(split),
-                    100.0 * e.wer, 100.0 * e.cer, beam > 1 ? "beam search" : "greedy", e.loss, e.utterances);
+        if (!rt && split == CORPUS_VALID && beam <= 1) s->valid_wer = e.wer, s->valid_cer = e.cer;
+        command_say(r, "%s WER %.2f %%, CER %.2f %% (%s; CTC loss %.4f, %d utterances; %.2f ms per audio second%s)",
+                    corpus_split_name(split), 100.0 * e.wer, 100.0 * e.cer, beam > 1 ? "beam search" : "greedy", e.loss,
+                    e.utterances, e.ms_per_audio_s, rt ? ", runtime" : "");
+        if (rt) command_say(r, "\nkernels: %s%s%s", e.kernels, note[0] ? "\n" : "", note);
         return TP_OK;
     }
     if (command_arg(c, "beam")) return err_set(TP_EINVAL, "eval: beam=W is for a speech (an4) session");
+    if (command_arg(c, "runtime") && strtod(command_arg(c, "runtime"), NULL) != 0.0)
+        return err_set(TP_EINVAL, "eval: runtime=1 is for a speech (an4) session; a language model runs through the "
+                                  "runtime with `topiary eval --model EXPORTDIR` (after export)");
     EvalResult e;
     TpStatus st = train_evaluate_progress(&s->model, s->corpus.ids[split], s->corpus.n_ids[split], s->task.eval_batch,
                                           64, &e, eval_progress, s);

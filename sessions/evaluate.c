@@ -54,6 +54,20 @@ static void get_breakeven(Breakeven *be, char *note, size_t n)
     }
 }
 
+TpStatus evaluate_speech_runtime(Session *s, int split, int beam, SpeechEval *r, char *note, size_t n, SpeechProgress fn,
+                                 void *ctx)
+{
+    memset(r, 0, sizeof *r);
+    if (!task_is_asr(&s->task)) return err_set(TP_EINVAL, "eval: runtime=1 decodes a speech (an4) session; a language "
+                                                          "model runs through the runtime with eval --model EXPORTDIR");
+    Breakeven be;
+    get_breakeven(&be, note, n);
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    return speech_evaluate_runtime(s->speech, &s->model, split, beam, &o, r, fn, ctx);
+}
+
 TpStatus evaluate_export(const char *dir, const char *data, int split, int eval_batch, ExportEval *out)
 {
     memset(out, 0, sizeof *out);

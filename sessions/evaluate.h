@@ -23,6 +23,14 @@ int evaluate_is_speech(const Session *s);
  * search of width beam; the valid split's figures become the session's (s->valid_wer, valid_cer). */
 TpStatus evaluate_speech(Session *s, int split, int beam, SpeechEval *r);
 
+/* The same through the batch-1 inference runtime (engine/infer_asr), kernels chosen from the machine's
+ * measured sparse break-even (measured now when not cached; note, n bytes, says so, else ""), at the
+ * BLAS threads in force: WER/CER equal evaluate_speech's, plus r->ms_per_audio_s and r->kernels.
+ * The session's valid WER is not updated (the dense evaluation stays the session's figure).
+ * fn (may be NULL): progress, as speech_evaluate. */
+TpStatus evaluate_speech_runtime(Session *s, int split, int beam, SpeechEval *r, char *note, size_t n, SpeechProgress fn,
+                                 void *ctx);
+
 typedef struct {
     EvalResult r;
     int eval_batch;             /* streams used (the export's, or the override)               */

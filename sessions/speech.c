@@ -12,6 +12,7 @@
 #include "engine/ctc.h"
 #include "engine/ctc_decode.h"
 #include "engine/features.h"
+#include "engine/infer_asr.h"
 #include "base/clock.h"
 
 struct SessionSpeech {
@@ -233,7 +234,18 @@ TpStatus speech_gradient(SessionSpeech *sp, Trainer *t, long batch_index, double
     return TP_OK;
 }
 
-TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, SpeechEval *r, SpeechProgress fn, void *ctx)
+/* The logits [*To][C] of one utterance: the training code's forward (rt NULL) or the runtime's. */
+static TpStatus forward(SessionSpeech *sp, InferAsr *rt, const float *feat, int T, const float **logits, int *To)
+{
+    if (rt) return infer_asr_forward(rt, feat, T, logits, To);
+    TpStatus st = asr_forward(&sp->net, feat, T, 0, NULL);
+    *logits = sp->net.logits;
+    *To = sp->net.T_out;
+    return st;
+}
+
+static TpStatus evaluate(SessionSpeech *sp, Model *m, InferAsr *rt, int split, int beam, SpeechEval *r, SpeechProgress fn,
+                         void *ctx)
 {
     memset(r, 0, sizeof *r);
     if (split < 0 || split > 2) return err_set(TP_EINVAL, "evaluate: no split %d", split);
@@ -242,14 +254,14 @@ TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, Speec
     if (sp->net.m != m) return err_set(TP_EINVAL, "evaluate: the speech data serves another model");
     const An4 *ds = sp->ds[split];
     const int C = m->cfg.n_vocab, n = sp->n[split];
-    double t0 = clock_now(), sum = 0.0;
+    double t0 = clock_now(), sum = 0.0, busy = 0.0;
     AsrTotals tot;
     asr_totals_init(&tot);
     float *logp = NULL;
     int *hyp = NULL, cap = 0;
     char text[AN4_MAX_LINE];
     for (int i = 0; i < n && st == TP_OK; i++) {
-        const float *feat;
+        const float *feat, *z0;
         const int *labels;
         int T, L, To = 0, H = 0;
         if ((st = an4_utt(ds, i, &feat, &T, &labels, &L, NULL)) != TP_OK) break;
@@ -267,17 +279,22 @@ TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, Speec
         }
         text[0] = '\0';
         if (out >= 1) {
-            double loss;
-            if ((st = asr_utterance(&sp->net, feat, T, (const int32_t *)labels, L, 0, 0.0f, NULL, &loss)) != TP_OK) break;
+            double loss, t1 = clock_now(); /* timed: forward and decoding (batch 1), not the loss */
+            if ((st = forward(sp, rt, feat, T, &z0, &To)) != TP_OK) break;
+            double t2 = clock_now();
+            if ((st = ctc_loss(z0, To, C, (const int32_t *)labels, L, 0.0f, &loss, NULL)) != TP_OK) {
+                st = err_wrap(st, "asr");
+                break;
+            }
             if (isfinite(loss)) {
                 sum += loss;
                 r->utterances++;
             } else {
                 r->skipped++;
             }
-            To = sp->net.T_out;
+            double t3 = clock_now();
             for (int f = 0; f < To; f++) { /* log-softmax of the logits just computed */
-                const float *z = sp->net.logits + (size_t)f * C;
+                const float *z = z0 + (size_t)f * C;
                 float *o = logp + (size_t)f * C, mx = z[0];
                 for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
                 double e = 0.0;
@@ -288,6 +305,7 @@ TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, Speec
             float score;
             st = beam > 1 ? ctc_beam(hyp, &H, &score, logp, To, C, AN4_BLANK, beam)
                           : ctc_greedy(hyp, &H, logp, To, C, AN4_BLANK);
+            busy += (t2 - t1) + (clock_now() - t3);
             if (st == TP_OK) st = an4_labels_to_text(text, sizeof text, hyp, H);
             if (st != TP_OK) break;
         } else {
@@ -306,7 +324,29 @@ TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, Speec
     r->wer = asr_wer(&tot);
     r->cer = asr_cer(&tot);
     r->seconds = clock_now() - t0;
+    r->ms_per_audio_s = r->audio_seconds > 0 ? 1000.0 * busy / r->audio_seconds : NAN;
     return TP_OK;
+}
+
+TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, SpeechEval *r, SpeechProgress fn, void *ctx)
+{
+    return evaluate(sp, m, NULL, split, beam, r, fn, ctx);
+}
+
+TpStatus speech_evaluate_runtime(SessionSpeech *sp, Model *m, int split, int beam, const InferOptions *o, SpeechEval *r,
+                                 SpeechProgress fn, void *ctx)
+{
+    memset(r, 0, sizeof *r);
+    InferAsr rt;
+    TpStatus st = infer_asr_init(&rt, m, o);
+    if (st != TP_OK) return st;
+    st = evaluate(sp, m, &rt, split, beam, r, fn, ctx);
+    if (st == TP_OK) {
+        infer_asr_summary(&rt, r->kernels, sizeof r->kernels);
+        r->runtime = 1;
+    }
+    infer_asr_free(&rt);
+    return st;
 }
 
 void speech_free(SessionSpeech *sp)

@@ -20,6 +20,7 @@
 #define TP_SPEECH_H
 
 #include "engine/corpus.h"
+#include "engine/infer.h"
 #include "engine/train.h"
 #include "base/status.h"
 #include "sessions/task.h"
@@ -48,6 +49,10 @@ typedef struct {
     double wer, cer;         /* fractions: 0.1 = 10 %                                             */
     double seconds;          /* wall time                                                         */
     double audio_seconds;    /* audio of the utterances evaluated                                  */
+    double ms_per_audio_s;   /* wall time of the forwards and decodings (batch 1, one utterance at a
+                                time; not the features, not the loss) per second of audio, in ms      */
+    int runtime;             /* 1: through the inference runtime (speech_evaluate_runtime)            */
+    char kernels[256];       /* runtime: the kernels chosen (engine/infer's summary line)             */
 } SpeechEval;
 
 /* Progress: fraction done; nonzero stops (TP_ECANCEL). */
@@ -55,6 +60,11 @@ typedef int (*SpeechProgress)(void *ctx, double fraction);
 /* Evaluate split 0 train, 1 valid, 2 test (corpus numbering) with greedy decoding (beam <= 1) or
  * prefix beam search of width beam. */
 TpStatus speech_evaluate(SessionSpeech *sp, Model *m, int split, int beam, SpeechEval *r, SpeechProgress fn, void *ctx);
+/* The same through the batch-1 inference runtime (engine/infer_asr) built from m with options o
+ * (NULL: defaults, the built-in cost model): the same WER/CER up to summation order; r->kernels says
+ * which kernel each matrix got.  TP_EINVAL from the runtime (an unknown forced kernel). */
+TpStatus speech_evaluate_runtime(SessionSpeech *sp, Model *m, int split, int beam, const InferOptions *o, SpeechEval *r,
+                                 SpeechProgress fn, void *ctx);
 void speech_free(SessionSpeech *sp);
 /* Utterance i of a split (the first --max-utts count): features [T][F], labels [L], and the model's
  * CTC loss of it (infinite when too short for its labels); *n_utts gets the split's count. */

@@ -392,7 +392,7 @@ static void test_kernel_choice_by_measurement(void **state)
         assert_int_equal(x->kernel.threads, 1);
     }
     assert_true(sparse >= 4);
-    assert_null(im.pool);
+    assert_null(im.k.pool);
     char sum[256];
     infer_summary(&im, sum, sizeof sum);
     assert_non_null(strstr(sum, "sell/scalar "));
@@ -401,7 +401,7 @@ static void test_kernel_choice_by_measurement(void **state)
     be.threads = 2;
     set_cost(&be, SPARSE_SELL, SPARSE_ISA_SCALAR, 1, 0.005, 0.2);
     assert_true(eval_runtime(&m, ids, 400, 1, &o, &im) == one);
-    assert_non_null(im.pool);
+    assert_non_null(im.k.pool);
     assert_int_equal(im.mat[1].kernel.threads, 2);
     assert_int_equal(im.mat[1].w.n_parts, 2);
     infer_summary(&im, sum, sizeof sum);
@@ -409,7 +409,7 @@ static void test_kernel_choice_by_measurement(void **state)
     infer_free(&im);
     o.threads = 1; /* limited to one thread: the threaded variant is not taken */
     assert_true(eval_runtime(&m, ids, 400, 1, &o, &im) == one);
-    assert_null(im.pool);
+    assert_null(im.k.pool);
     infer_free(&im);
     model_free(&m);
     free(ids);

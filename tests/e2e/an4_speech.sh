@@ -4,6 +4,7 @@
 #
 #   train --task an4 --json: per-epoch JSON lines with valid_wer/valid_cer; metrics.tsv's speech columns;
 #   eval --split test --json: the keys wer, cer, loss, utterances, seconds; --beam 3;
+#   eval --runtime (and the verb eval runtime=1): the same WER, CER and loss through engine/infer_asr;
 #   a script of verbs (prune, grow, snapshot, train, undo) then replay --verify bit for bit;
 #   the LM-only verbs refuse the session with the reason; eval --model refuses its export;
 #   export: PyTorch reproduces the CTC losses of check.safetensors (tests/e2e/an4_torch_check.py, with
@@ -53,6 +54,35 @@ assert j["utterances"] == 8 and j["split"] == "test"
 PY
 "$TOPIARY" eval --session "$S" --split valid --beam 3 | grep -q 'WER .*beam decoding' || fail "eval --beam 3"
 ok "eval: WER, CER, loss, utterances, seconds (--json), beam search"
+
+export XDG_CACHE_HOME=$tmp/cache # the sparse break-even is measured here once (a few seconds)
+"$TOPIARY" eval --session "$S" --split test --json --runtime --threads 1 > "$tmp/rt.json" 2> "$tmp/rt.err" || { cat "$tmp/rt.err"; fail "eval --runtime"; }
+python3 - "$tmp/eval.json" "$tmp/rt.json" <<'PY' || fail "eval --runtime: $(cat "$tmp/rt.json")"
+import json, sys
+d, r = (json.load(open(p)) for p in sys.argv[1:3])
+assert r["runtime"] == "infer_asr" and "hidden 16/16" in r["kernels"], r
+assert r["wer"] == d["wer"] and r["cer"] == d["cer"] and r["utterances"] == d["utterances"], (d, r)
+assert abs(r["loss"] - d["loss"]) <= 1e-4 * abs(d["loss"]), (d, r)
+assert r["ms_per_audio_s"] > 0 and d["ms_per_audio_s"] > 0
+PY
+"$TOPIARY" eval --session "$S" --split test --runtime | grep -q '^runtime: .* ms per second of audio' || fail "eval --runtime text"
+printf 'eval split=test runtime=1\n' > "$tmp/rt.tp"
+"$TOPIARY" run "$tmp/rt.tp" --session "$S" > "$tmp/rt.out" 2>&1 || { cat "$tmp/rt.out"; fail "eval runtime=1"; }
+grep -q 'ms per audio second, runtime' "$tmp/rt.out" && grep -q '^kernels: ' "$tmp/rt.out" || fail "eval runtime=1: $(cat "$tmp/rt.out")"
+ok "eval --runtime (and the verb's runtime=1): the same WER, CER and loss through the inference runtime, ms per audio second, kernels"
+BENCH=$(dirname "$TOPIARY")/bench/bench_infer_asr
+if [ -x "$BENCH" ]; then # the smoke run of the latency bench (make e2e builds it)
+    "$BENCH" "$S" --utts 3 --reps 1 --threads 1 --json > "$tmp/bench.out" 2>&1 || { cat "$tmp/bench.out"; fail "bench_infer_asr"; }
+    python3 - <(tail -1 "$tmp/bench.out") <<'PY' || fail "bench_infer_asr --json: $(tail -1 "$tmp/bench.out")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["utterances"] == 3 and j["threads"] == 1 and j["max_rel_diff"] <= 1e-4, j
+assert j["dense_ms_per_audio_s"] > 0 and j["runtime_ms_per_audio_s"] > 0 and j["speedup"] > 0, j
+PY
+    ok "bench_infer_asr: dense vs runtime ms per audio second on 3 utterances, logits agree"
+else
+    echo "skip: $BENCH not built (make $BENCH): the latency bench's smoke run"
+fi
 
 cat > "$tmp/verbs.tp" <<'TP'
 prune sparsity=0.5

@@ -54,6 +54,11 @@ python3 -c "import sys; d, c = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if
     || fail "compact file $compact bytes is not under half the dense $dense"
 ok "90% pruned: model.compact.safetensors $compact bytes, model.safetensors $dense bytes"
 
+# eval --runtime is the speech session's switch: a language model session is told to use --model
+if "$TOPIARY" eval --session "$S" --runtime >"$tmp/rt.out" 2>&1; then fail "eval --runtime accepted an LM session"; fi
+grep -q 'eval --model EXPORTDIR' "$tmp/rt.out" || fail "eval --runtime's refusal: $(cat "$tmp/rt.out")"
+ok "eval --runtime refuses a language model session, pointing to eval --model"
+
 for split in test valid; do
     "$TOPIARY" eval --session "$S" --split $split --json >"$tmp/es.$split" 2>"$tmp/err" || fail "eval --session: $(cat "$tmp/err")"
     "$TOPIARY" eval --model "$E" --split $split --json >"$tmp/em.$split" 2>"$tmp/err" || fail "eval --model: $(cat "$tmp/err")"
