@@ -19,6 +19,7 @@ void infer_options_defaults(InferOptions *o)
     o->trim = 1;
     o->force = -1;
     o->state_kernel = 1;
+    o->tie = 0.15;
 }
 
 /* ==== trimming ================================================================================== */
@@ -154,6 +155,81 @@ void infer_kernels_free(InferKernels *k)
     k->pool = NULL;
 }
 
+/* W in variant c (layout, vector path, row split for its threads; the pool made on first need). */
+static TpStatus build_variant(InferKernels *k, SparseMatrix *out, const BreakevenChoice *c, const float *w, int R,
+                              int C, int ld)
+{
+    TpStatus st = sparse_from_dense(out, c->kind, w, R, C, ld);
+    if (st == TP_OK && c->kind != SPARSE_DENSE) st = sparse_use_isa(out, c->isa);
+    if (st == TP_OK && c->threads > 1) {
+        if (!k->pool) st = sparse_pool_create(&k->pool, c->threads);
+        if (st == TP_OK) sparse_split(out, c->threads);
+    }
+    return st;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The variants of ch predicted within `tie` of *best (at most 4, best first) are built and timed on
+ * this matrix: 7 interleaved rounds of ~0.3 ms of products on a fixed x each, the median per call
+ * kept; the fastest becomes *best (its cost scaled by the measured ratio).  A cost model is a fit
+ * over a few sizes and densities; two layouts it ranks within noise of each other can differ by 2x
+ * on a particular matrix (row lengths, block fill, cache), so a near-tie is decided by the clock. */
+static TpStatus settle_tie(InferKernels *k, InferMatrix *x, BreakevenChoice *best, const BreakevenChoice *ch, int n_ch,
+                           double tie, const float *w, int R, int C, int ld)
+{
+    enum { MAX_TIED = 4, ROUNDS = 7 };
+    BreakevenChoice tied[MAX_TIED];
+    int n = 0;
+    tied[n++] = *best;
+    for (int i = 0; i < n_ch && n < MAX_TIED; i++) {
+        const BreakevenChoice *c = &ch[i];
+        int same = c->kind == best->kind && c->isa == best->isa && c->threads == best->threads;
+        if (!same && isfinite(c->cost) && c->cost <= best->cost * (1.0 + tie)) tied[n++] = *c;
+    }
+    if (n < 2) return TP_OK;
+    SparseMatrix mv[MAX_TIED];
+    memset(mv, 0, sizeof mv);
+    float *xv = backend_alloc((size_t)C, sizeof(float)), *yv = backend_alloc((size_t)R, sizeof(float));
+    TpStatus st = xv && yv ? TP_OK : err_set(TP_ENOMEM, "runtime: out of memory timing %s", x->name);
+    for (int i = 0; i < n && st == TP_OK; i++) st = build_variant(k, &mv[i], &tied[i], w, R, C, ld);
+    double med[MAX_TIED] = {0};
+    if (st == TP_OK) {
+        for (int j = 0; j < C; j++) xv[j] = (float)((j * 7919) % 199) / 199.0f - 0.5f;
+        double t0 = clock_now();
+        for (int i = 0; i < n; i++) sparse_pool_gemv(k->pool, &mv[i], yv, xv, 0); /* warm-up */
+        double one = (clock_now() - t0) / n;
+        int calls = one > 0 ? (int)(3e-4 / one) : 100;
+        calls = calls < 1 ? 1 : calls > 2000 ? 2000 : calls;
+        double samples[MAX_TIED][ROUNDS];
+        for (int r = 0; r < ROUNDS; r++)
+            for (int i = 0; i < n; i++) {
+                double a = clock_now();
+                for (int q = 0; q < calls; q++) sparse_pool_gemv(k->pool, &mv[i], yv, xv, 0);
+                samples[i][r] = (clock_now() - a) / calls;
+            }
+        int fast = 0;
+        for (int i = 0; i < n; i++) {
+            qsort(samples[i], ROUNDS, sizeof(double), cmp_dbl);
+            med[i] = samples[i][ROUNDS / 2];
+            if (med[i] < med[fast]) fast = i;
+        }
+        if (fast != 0 && med[0] > 0) {
+            tied[fast].cost = best->cost * med[fast] / med[0];
+            *best = tied[fast];
+        }
+        x->timed = n;
+    }
+    for (int i = 0; i < n; i++) sparse_free(&mv[i]);
+    free(xv);
+    free(yv);
+    return st;
+}
+
 TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, const float *w, int R, int C, int ld,
                            const InferOptions *o, int recurrent)
 {
@@ -163,22 +239,24 @@ TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, co
     x->dense_bytes = 4.0 * R * C;
     Breakeven be = k->cost;
     if (o->threads > 0 && o->threads < be.threads) be.threads = 1; /* no threaded variant */
-    BreakevenChoice best = breakeven_best(&be, SPARSE_DENSE, x->dense_bytes, 1.0);
-    static const SparseKind CAND[] = {SPARSE_CSR,     SPARSE_SELL,   SPARSE_ROW,    SPARSE_STATE,
-                                      SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
-    if (o->force >= 0) best = breakeven_best(&be, (SparseKind)o->force, x->dense_bytes, work_density(o->force, w, R, C, ld, x->density));
-    for (size_t i = 0; i < sizeof CAND / sizeof CAND[0] && o->force < 0; i++) {
-        BreakevenChoice c = breakeven_best(&be, CAND[i], x->dense_bytes, work_density(CAND[i], w, R, C, ld, x->density));
-        if (c.cost < best.cost) best = c;
-    }
+    enum { N_CAND = 8 };
+    static const SparseKind CAND[N_CAND] = {SPARSE_DENSE,   SPARSE_CSR,    SPARSE_SELL,   SPARSE_ROW,
+                                            SPARSE_STATE,   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+    BreakevenChoice ch[N_CAND];
+    int n_ch = 0;
+    if (o->force >= 0)
+        ch[n_ch++] = breakeven_best(&be, (SparseKind)o->force, x->dense_bytes, work_density(o->force, w, R, C, ld, x->density));
+    for (int i = 0; i < N_CAND && o->force < 0; i++)
+        ch[n_ch++] = breakeven_best(&be, CAND[i], x->dense_bytes,
+                                    CAND[i] == SPARSE_DENSE ? 1.0 : work_density(CAND[i], w, R, C, ld, x->density));
+    BreakevenChoice best = ch[0];
+    for (int i = 1; i < n_ch; i++)
+        if (ch[i].cost < best.cost) best = ch[i];
+    TpStatus st = TP_OK;
+    if (o->force < 0 && o->tie > 0.0 && be.measured) st = settle_tie(k, x, &best, ch, n_ch, o->tie, w, R, C, ld);
     x->kernel = best;
     x->cost = best.cost;
-    TpStatus st = sparse_from_dense(&x->w, best.kind, w, R, C, ld);
-    if (st == TP_OK && best.kind != SPARSE_DENSE) st = sparse_use_isa(&x->w, best.isa);
-    if (st == TP_OK && best.threads > 1) {
-        if (!k->pool) st = sparse_pool_create(&k->pool, best.threads);
-        if (st == TP_OK) sparse_split(&x->w, best.threads);
-    }
+    if (st == TP_OK) st = build_variant(k, &x->w, &best, w, R, C, ld);
     int skips = best.kind == SPARSE_STATE || best.kind == SPARSE_STATE_CSC; /* already skips zero inputs */
     if (st == TP_OK && recurrent && k->tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
         st = sparse_from_dense(&x->st, best.kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
@@ -483,6 +561,9 @@ void infer_matrices_summary(const InferMatrix *mat, int n_mat, const int *hidden
         used += (size_t)snprintf(buf + used, n - used, "%s%s %d", used ? ", " : "", a, cnt);
     }
     if (st && used < n) used += (size_t)snprintf(buf + used, n - used, ", sparse-state on %d", st);
+    int timed = 0;
+    for (int i = 0; i < n_mat; i++) timed += mat[i].timed > 1;
+    if (timed && used < n) used += (size_t)snprintf(buf + used, n - used, "; %d near-tie(s) timed", timed);
     if (used < n) used += (size_t)snprintf(buf + used, n - used, "; hidden");
     for (int l = 0; l < n_layers && used < n; l++) used += (size_t)snprintf(buf + used, n - used, " %d/%d", hidden[l], nominal[l]);
     if (used < n) snprintf(buf + used, n - used, " (kept/nominal)");

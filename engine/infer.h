@@ -46,6 +46,9 @@ typedef struct {
     int state_kernel;        /* tau > 0: allow the sparse-state kernel on recurrent matrices (1)   */
     const Breakeven *cost;   /* the cost model; NULL: breakeven_default (nothing measured)        */
     int threads;             /* most threads a sparse product may use (0: the cost model's)       */
+    double tie;              /* a measured cost model's variants predicted within this fraction of
+                                the best are timed on the matrix itself and the fastest kept
+                                (default 0.15; 0: the prediction alone decides)                    */
 } InferOptions;
 
 typedef struct {
@@ -56,6 +59,7 @@ typedef struct {
     double cost;             /* predicted time of w relative to dense sgemv                      */
     BreakevenChoice kernel;  /* w's variant: layout, vector path, threads (and cost)             */
     double dense_bytes;      /* 4 rows cols                                                      */
+    int timed;               /* variants timed on this matrix to settle a near-tie (0: predicted)  */
 } InferMatrix;
 
 typedef struct {

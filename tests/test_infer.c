@@ -415,6 +415,60 @@ static void test_kernel_choice_by_measurement(void **state)
     free(ids);
 }
 
+/* A measured cost model that ranks layouts within `tie` of each other: they are timed on the matrix
+ * itself, one of them is kept (whichever the clock says), the product still equals the dense one; with
+ * tie = 0, or a model that was not measured, the prediction alone decides (nothing timed). */
+static void test_near_tie_timed(void **state)
+{
+    (void)state;
+    enum { R = 256, C = 128 };
+    float *w = calloc((size_t)R * C, sizeof(float)), x[C], y0[R], y1[R];
+    Rng rng;
+    rng_seed(&rng, 31);
+    for (int i = 0; i < R * C; i++)
+        if (rng_uniform(&rng) < 0.1f) w[i] = rng_range(&rng, -1.0f, 1.0f);
+    for (int j = 0; j < C; j++) x[j] = rng_range(&rng, -1.0f, 1.0f);
+    for (int r = 0; r < R; r++) {
+        double a = 0;
+        for (int j = 0; j < C; j++) a += (double)w[r * C + j] * x[j];
+        y0[r] = (float)a;
+    }
+    Breakeven be;
+    breakeven_default(&be); /* csr = sell (0.05 + 3 d): a tie; the blocks far behind at 10 % */
+    be.measured = 1;
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    InferKernels k;
+    InferMatrix m;
+    infer_kernels_init(&k, &o, 0.0f);
+    assert_int_equal(infer_matrix_init(&k, &m, "w", w, R, C, C, &o, 0), TP_OK);
+    assert_true(m.timed >= 2);
+    assert_true(m.w.kind == SPARSE_CSR || m.w.kind == SPARSE_SELL || m.w.kind == SPARSE_ROW);
+    sparse_pool_gemv(k.pool, &m.w, y1, x, 0);
+    for (int r = 0; r < R; r++) assert_true(fabsf(y1[r] - y0[r]) <= 1e-4f * (1.0f + fabsf(y0[r])));
+    char sum[256];
+    infer_matrices_summary(&m, 1, NULL, NULL, 0, sum, sizeof sum);
+    assert_non_null(strstr(sum, "1 near-tie(s) timed"));
+    sparse_free(&m.w);
+    /* tie = 0: the first of the tied in the candidates' order (csr), nothing timed */
+    o.tie = 0.0;
+    assert_int_equal(infer_matrix_init(&k, &m, "w", w, R, C, C, &o, 0), TP_OK);
+    assert_int_equal(m.timed, 0);
+    assert_int_equal(m.w.kind, SPARSE_CSR);
+    sparse_free(&m.w);
+    /* a model not measured (the built-in default): predictions only */
+    o.tie = 0.15;
+    be.measured = 0;
+    infer_kernels_free(&k);
+    infer_kernels_init(&k, &o, 0.0f);
+    assert_int_equal(infer_matrix_init(&k, &m, "w", w, R, C, C, &o, 0), TP_OK);
+    assert_int_equal(m.timed, 0);
+    sparse_free(&m.w);
+    infer_kernels_free(&k);
+    free(w);
+}
+
 /* ---- thresholding --------------------------------------------------------------------------------- */
 
 static double sg(double a) { return 1.0 / (1.0 + exp(-a)); }
@@ -577,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_compact_refuses_damage),
         cmocka_unit_test(test_runtime_equals_train_evaluate),
         cmocka_unit_test(test_kernel_choice_by_measurement),
+        cmocka_unit_test(test_near_tie_timed),
         cmocka_unit_test(test_threshold_forward_by_hand),
         cmocka_unit_test(test_straight_through_gradient),
     };
