@@ -18,6 +18,14 @@
 
 #define RUN_MAX_LINE (16u << 20) /* a line longer than this is refused, not read */
 
+/* A long verb of the script (train epochs=N, a schedule, eval) stops at its next step when a signal
+ * asked to stop: the verbs poll this between steps. */
+static int run_progress(void *ctx, const char *what, double fraction, const Session *s, const SessionMetrics *row)
+{
+    (void)ctx, (void)what, (void)fraction, (void)s, (void)row;
+    return signals_stop_requested() != 0;
+}
+
 /* Execute the lines of f against s; returns the exit code.  Lines are read whole (base/lines): a NUL
  * or CR in a line is an error naming its line and column, and the script stops there. */
 static int run_script(Session *s, FILE *f, const char *script, int keep_going)
@@ -122,7 +130,9 @@ int cmd_run(int argc, char **argv)
         return rc;
     }
     signals_catch_stop();
+    command_set_progress(run_progress, NULL);
     rc = run_script(&s, f, script, keep_going);
+    command_set_progress(NULL, NULL);
     if (f != stdin) fclose(f);
     if (session_save(&s) != TP_OK) {
         fprintf(stderr, "topiary: could not save: %s\n", err_msg());

@@ -187,6 +187,33 @@ for c in train eval run profile export replay plot help; do
 done
 ok "topiary with no arguments exits 2 and lists the subcommands"
 
+# ---- SIGTERM during a script's long train line: it stops at the next step, not at the line's end ----
+R=$tmp/run-killed
+printf 'train epochs=1000\nstatus\n' >"$tmp/long.tp"
+"$TOPIARY" run "$tmp/long.tp" --session "$R" "${small[@]}" >"$tmp/rkill.out" 2>"$tmp/rkill.err" &
+bg_pid=$!
+for _ in $(seq 1 100); do
+    grep -q "long.tp:1>" "$tmp/rkill.out" 2>/dev/null && break
+    kill -0 "$bg_pid" 2>/dev/null || fail "run SIGTERM: run exited early: $(cat "$tmp/rkill.err")"
+    sleep 0.2
+done
+sleep 2
+kill -0 "$bg_pid" 2>/dev/null || fail "run SIGTERM: run ended before the signal: $(cat "$tmp/rkill.err")"
+kill -TERM "$bg_pid"
+for _ in $(seq 1 50); do kill -0 "$bg_pid" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$bg_pid" 2>/dev/null && { kill -KILL "$bg_pid"; fail "run SIGTERM: still running 10 s after the signal (the train line ignored it)"; }
+rc=0
+wait "$bg_pid" || rc=$?
+bg_pid=
+[ "$rc" -eq 1 ] || fail "run SIGTERM: exit status $rc, expected 1 (stderr: $(tail -n 3 "$tmp/rkill.err"))"
+grep -q "interrupted by signal 15; session saved" "$tmp/rkill.err" || fail "run SIGTERM: stderr: $(tail -n 3 "$tmp/rkill.err")"
+grep -q "long.tp:2>" "$tmp/rkill.out" && fail "run SIGTERM: the script went on to its next line"
+step=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["step"])' "$R/manifest.json")
+[ "$step" -gt 0 ] || fail "run SIGTERM: the saved session is at step $step"
+"$TOPIARY" eval --session "$R" --split valid --json >/dev/null 2>"$tmp/reval.err" \
+    || fail "run SIGTERM: eval of the interrupted session failed: $(cat "$tmp/reval.err")"
+ok "SIGTERM during a script's long train line stops it at the next step, saved (step $step)"
+
 # ---- SIGTERM during a long run: saved, exit 1, and eval opens it ----
 K=$tmp/killed
 "$TOPIARY" train --session "$K" --max-steps 100000 --epochs 1000 "${small[@]}" >"$tmp/kill.out" 2>"$tmp/kill.err" &
