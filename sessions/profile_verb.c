@@ -78,6 +78,9 @@ TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, c
     if (latency_curve_is_audio(&c) != task_is_asr(&s->task)) /* budgets per call and per audio second do not mix */
         st = err_set(TP_EINVAL, "recommend: the newest curve of latency.tsv is %s, this session's is %s: run 'profile' here first",
                      latency_curve_is_audio(&c) ? "per second of audio" : "per call", task_is_asr(&s->task) ? "per second of audio" : "per call");
+    else if (task_is_asr(&s->task) && c.input != model_layer_input(&s->model, layer)) /* a curve is one layer's */
+        st = err_set(TP_EINVAL, "recommend: the newest curve is for input width %d, layer %d's input is %d: run 'profile "
+                                "layer=%d' first", c.input, layer, model_layer_input(&s->model, layer), layer);
     else if ((st = profile_analyze(&a, &c, 0.02, 0)) == TP_OK) {
         st = profile_recommend(text, tn, &c, &a, layer, s->model.cfg.hidden[layer], budget_us);
         hysteresis_free(&a);

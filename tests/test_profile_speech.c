@@ -231,6 +231,8 @@ static void test_session(void **state)
     newest(dir, &c);
     assert_int_equal(c.input, cfg->hidden[0]);
     latency_curve_free(&c);
+    run_refused(&s, "recommend layer=0", "run 'profile layer=0' first"); /* the newest curve is layer 1's */
+    run_ok(&s, "recommend layer=1", "us per second of audio");
     run_refused(&s, "profile backend=accel sizes=8:16:8 seq=7", "per second of audio");
     run_refused(&s, "profile backend=accel sizes=8:16:8 layer=5", "layer 5");
     /* recommend on the newest curve (layer 1's), budget per second of audio; apply=1 resizes (fan-in) */

@@ -110,9 +110,9 @@ cur = [dict(zip(head, r)) for r in rows[1:]]
 assert [r["protocol"] for r in cur] == ["audio-steady"] * 2 + ["audio-model"] * 2, cur
 PY
 grep -q 'profile sizes=8:16:8 reps=1 budget_s=1' "$S/journal.txt" || fail "profile --session is journaled"
-printf 'recommend layer=0\ndse rows=16 cols=16\n' > "$tmp/lm.tp"
+printf 'recommend layer=1\ndse rows=16 cols=16\n' > "$tmp/lm.tp"
 if "$TOPIARY" run "$tmp/lm.tp" --session "$S" > "$tmp/lm.out" 2>&1; then fail "dse accepted on a speech session"; fi
-grep -q '^layer 0: hidden 16 .*us per second of audio' "$tmp/lm.out" || fail "recommend: $(cat "$tmp/lm.out")"
+grep -q '^layer 1: hidden 16 .*us per second of audio' "$tmp/lm.out" || fail "recommend: $(cat "$tmp/lm.out")"
 grep -q 'dse: not available for the speech task' "$tmp/lm.out" || fail "dse's refusal: $(cat "$tmp/lm.out")"
 ok "profile --session: one bidirectional layer per second of audio (text, --json, latency.tsv, journal); recommend; dse refuses, saying why"
 
