@@ -117,17 +117,22 @@ static const CliOption OPTIONS[] = {
     {"layer", required_argument, .id = OPT_LAYER},
     {NULL}};
 
-/* " key=value" of option p (--budget-s -> budget_s) appended to the verb line for --session. */
-static int add_key(char *line, size_t n, const CliParser *p)
+/* " key=value" of option p (--budget-s -> budget_s) appended to the verb line for --session; what
+ * cannot go into a verb line is noted in bad (the first such option), refused only with --session. */
+static void add_key(char *line, size_t n, const CliParser *p, char *bad, size_t bn)
 {
     size_t u = strlen(line);
-    if (strpbrk(p->value, " \t\"#="))
-        return fail(err_set(TP_EINVAL, "%s '%s': spaces, quotes, '=' and '#' are not allowed", p->name, p->value));
-    if (snprintf(line + u, n - u, " %s=%s", p->name + 2, p->value) >= (int)(n - u))
-        return fail(err_set(TP_EINVAL, "the options are too long"));
+    if (strpbrk(p->value, " \t\"#")) {
+        if (!bad[0]) snprintf(bad, bn, "%s '%s': spaces, quotes and '#' are not allowed with --session", p->name, p->value);
+        return;
+    }
+    if (snprintf(line + u, n - u, " %s=%s", p->name + 2, p->value) >= (int)(n - u)) {
+        line[u] = '\0';
+        if (!bad[0]) snprintf(bad, bn, "--session: the options are too long");
+        return;
+    }
     for (char *k = line + u + 1; *k != '='; k++)
         if (*k == '-') *k = '_';
-    return 0;
 }
 
 static int session_progress(void *ctx, const char *what, double fraction, const Session *s, const SessionMetrics *row)
@@ -180,7 +185,7 @@ int cmd_profile(int argc, char **argv)
     profile_request_defaults(&q);
     const char *out = NULL, *marks = NULL, *files[MAX_FILES], *session = NULL;
     int json = 0, table = 0, n_files = 0, id;
-    char line[2048] = "profile";
+    char line[2048] = "profile", bad[300] = "";
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h")) {
             fputs(cmd_profile_usage(), stdout);
@@ -200,8 +205,7 @@ int cmd_profile(int argc, char **argv)
         else if (id == OPT_MARKS) marks = p.value;
         else if (id == OPT_SESSION) session = p.value;
         else if (id == OPT_LAYER) {
-            int rc = add_key(line, sizeof line, &p);
-            if (rc) return rc;
+            add_key(line, sizeof line, &p, bad, sizeof bad);
         } else if (id == OPT_ANALYZE) {
             if (n_files == MAX_FILES) return fail(err_set(TP_EINVAL, "--analyze: at most %d files", MAX_FILES));
             files[n_files++] = p.value;
@@ -210,8 +214,7 @@ int cmd_profile(int argc, char **argv)
             TpStatus st = profile_request_set(&q, p.name + 2, p.value, &known);
             if (st != TP_OK) return fail(err_wrap(st, "%s: ", p.name));
             if (!known) return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", p.name));
-            int rc = add_key(line, sizeof line, &p);
-            if (rc) return rc;
+            add_key(line, sizeof line, &p, bad, sizeof bad);
         } else {
             return fail(err_set(TP_EINVAL, "unknown option '%s' (see 'topiary profile --help')", p.value));
         }
@@ -221,6 +224,7 @@ int cmd_profile(int argc, char **argv)
         if (n_files || out || marks || table)
             return fail(err_set(TP_EINVAL, "--session with --analyze, --out, --marks or --table: the curve goes to the "
                                            "session's latency.tsv (give --json for it)"));
+        if (bad[0]) return fail(err_set(TP_EINVAL, "%s", bad));
         return profile_session(session, line, json, &q);
     }
     if (strstr(line, " layer=")) return fail(err_set(TP_EINVAL, "--layer goes with --session (a speech session's layer)"));
