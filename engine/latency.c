@@ -85,6 +85,18 @@ int latency_curve_same_key(const LatencyCurve *a, const LatencyCurve *b)
            a->input == b->input && a->sparsity == b->sparsity && !strcmp(a->pattern, b->pattern);
 }
 
+int latency_curve_is_audio(const LatencyCurve *c)
+{
+    return !strncmp(c->protocol, LATENCY_AUDIO_PREFIX, strlen(LATENCY_AUDIO_PREFIX));
+}
+
+const char *latency_curve_base_protocol(const LatencyCurve *c)
+{
+    return c->protocol + (latency_curve_is_audio(c) ? strlen(LATENCY_AUDIO_PREFIX) : 0);
+}
+
+int latency_curve_is_model(const LatencyCurve *c) { return !strcmp(latency_curve_base_protocol(c), "model"); }
+
 void latency_curve_describe(const LatencyCurve *c, char *buf, size_t n)
 {
     char sp[48];
@@ -92,8 +104,8 @@ void latency_curve_describe(const LatencyCurve *c, char *buf, size_t n)
     else snprintf(sp, sizeof sp, "%s sparsity %.3g", c->pattern, c->sparsity);
     char in[32] = "";
     if (c->input) snprintf(in, sizeof in, ", input %d", c->input);
-    snprintf(buf, n, "%s, %d thread%s, batch %d, seq %d%s, %s", c->backend, c->threads, c->threads == 1 ? "" : "s",
-             c->batch, c->seq, in, sp);
+    snprintf(buf, n, "%s, %d thread%s, batch %d, seq %d%s, %s%s", c->backend, c->threads, c->threads == 1 ? "" : "s",
+             c->batch, c->seq, in, sp, latency_curve_is_audio(c) ? ", us per second of audio (2 directions x seq frames)" : "");
 }
 
 void latency_set_free(LatencySet *s)

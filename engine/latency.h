@@ -37,6 +37,12 @@
  * session's latency.tsv accumulates them): consecutive rows with the same conditions and run id
  * form one curve.  JSON: one object {"format":"topiary-latency","version":1, conditions, "points":
  * [...], optional "analysis"} (the analysis part is written by the caller through hysteresis).
+ *
+ * Per second of audio (a speech session's profile, sessions/profile_audio.c): protocol
+ * "audio-<base>" (audio-steady, audio-model, audio-command) marks a curve whose times are not per
+ * call but per second of audio: 2 directions x one call over the window of seq frames, seq being the
+ * frames one second of audio makes.  The columns and the rest of the key are as above, so every
+ * reader parses it; the describe text and the JSON ("unit") say it.
  */
 #ifndef TP_LATENCY_H
 #define TP_LATENCY_H
@@ -75,7 +81,13 @@ TpStatus latency_curve_push(LatencyCurve *c, int hidden, double median, double p
                             int n_samples, int n_inner);
 /* Conditions only (no points), e.g. to compare two curves' keys. */
 int latency_curve_same_key(const LatencyCurve *a, const LatencyCurve *b);
-/* "cpu, 2 threads, batch 20, seq 1, dense" */
+/* The audio marking above: 1 when c's times are per second of audio; the protocol without its
+ * "audio-" prefix; 1 when that base is "model" (an exact model curve: no noise). */
+#define LATENCY_AUDIO_PREFIX "audio-"
+int latency_curve_is_audio(const LatencyCurve *c);
+const char *latency_curve_base_protocol(const LatencyCurve *c);
+int latency_curve_is_model(const LatencyCurve *c);
+/* "cpu, 2 threads, batch 20, seq 1, dense" (audio curves: ", us per second of audio" after it) */
 void latency_curve_describe(const LatencyCurve *c, char *buf, size_t n);
 
 /* A list of curves (what a TSV file holds). */

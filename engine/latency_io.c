@@ -300,6 +300,7 @@ TpStatus latency_json_format(const LatencyCurve *c, const char *analysis_json, c
     cJSON_AddNumberToObject(o, "version", 1);
     for (size_t f = 0; f < sizeof COND_FIELDS / sizeof COND_FIELDS[0]; f++)
         if (!add_cond(o, c, &COND_FIELDS[f])) goto oom;
+    if (latency_curve_is_audio(c) && !cJSON_AddStringToObject(o, "unit", "us per second of audio")) goto oom;
     if (!(pts = cJSON_AddArrayToObject(o, "points"))) goto oom;
     for (int i = 0; i < c->n; i++) {
         cJSON *p = cJSON_CreateObject();

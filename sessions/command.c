@@ -326,9 +326,9 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     const VerbSpec *v = find_verb(c.verb);
     if (v->needs) return err_set(TP_ENOTAVAIL, "%s: not available yet: needs %s", v->verb, v->needs);
     if ((v->policy & VERB_LM) && task_is_asr(&s->task))
-        return speech_refuse(v->verb, "it models the language model's unidirectional LSTM layers (latency profiles, the "
-                                      "accelerator); the speech model's convolutions and bidirectional layers are not "
-                                      "modelled yet");
+        return speech_refuse(v->verb, "it sweeps the accelerator model over the language model's whole step (embedding, "
+                                      "unidirectional layers, decoder); the speech model's convolutions are not in the "
+                                      "accelerator model (profile and recommend work, per second of audio)");
     int changes = changes_session(v, s, &c);
     if (v->journaled && changes && strcspn(line, "\r\n#") > JOURNAL_COMMAND_MAX) /* the journal keeps no comment */
         return err_set(TP_EINVAL, "%s: command longer than %d characters (the journal's limit)", v->verb, JOURNAL_COMMAND_MAX);

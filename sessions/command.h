@@ -214,8 +214,8 @@ typedef struct {
  *   VERB_NOTE     a journal annotation (`event`): changes nothing, never journaled again
  *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
  *                 any other change drops
- *   VERB_LM       the language model only (the latency profile and what reads it, the accelerator
- *                 model): a speech (an4) session refuses it, saying why */
+ *   VERB_LM       the language model only (dse: the accelerator model of the LM's whole step): a
+ *                 speech (an4) session refuses it, saying why */
 enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
        VERB_HISTORY = 64u, VERB_LM = 128u };
 

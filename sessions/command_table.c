@@ -97,9 +97,12 @@ static const CommandVerbSpec VERBS[] = {
       {"ramp", K_INT, 1, 10000, NULL, "hwgp targets: prune events of the AGP ramp to the targets (default 16)"},
       {"retrain", K_INT, 1, 1e9, NULL, "hwgp targets: steps of training between growth and pruning back (default 2x every)"},
       {"finetune", K_INT, 1, 1000, NULL, "hwgp: epochs of fine-tuning after the last phase"}, END}},
-    {"profile", "profile [target=cpu|cuda|accel[:K=V,...]|cmd:NAME] [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] ...",
-     "measure layer latency against hidden size (appends to latency.tsv)", NULL, VERB_LM, 1, NULL, command_verb_profile,
+    {"profile", "profile [target=cpu|cuda|accel[:K=V,...]|cmd:NAME] [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] [layer=L] ...",
+     "measure layer latency against hidden size (appends to latency.tsv); on a speech session one bidirectional layer "
+     "(layer=L) in us per second of audio: 2 directions x a window of seq = 100 / the convolutions' time strides frames, "
+     "input = the layer's input width", NULL, 0, 1, NULL, command_verb_profile,
      {{"backend", K_ENUM, 0, 0, "cpu|cuda|accel", "backend"}, {"sizes", K_STR, 0, 0, NULL, "A:B:STEP or a,b,c"},
+      {"layer", K_INT, 0, 7, NULL, "speech session: the layer measured (its input width; default 0)"},
       {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
       {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, {"input", K_INT, 0, 65536, NULL, "input size (0 = hidden)"},
       {"sparsity", K_NUM, 0, 0.999, NULL, "fraction of zero weights"},
@@ -109,9 +112,10 @@ static const CommandVerbSpec VERBS[] = {
       {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"},
       {"target", K_STR, 0, 0, NULL, "latency target: cpu, cuda, accel[:rows=R,cols=C|:FILE], cmd:NAME"}, END}},
     {"recommend", "recommend [layer=L] [budget_us=X] [apply=1]",
-     "latency-optimal size for a layer (newest profile); apply=1 resizes the layer to it (journaled as that resize, undoable)",
-     NULL, VERB_UNDO | VERB_APPLY | VERB_RECORDS | VERB_LM, 1, NULL, command_verb_recommend,
-     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget"},
+     "latency-optimal size for a layer (newest profile); apply=1 resizes the layer to it (journaled as that resize, undoable); "
+     "on a speech session the budget is in us per second of audio",
+     NULL, VERB_UNDO | VERB_APPLY | VERB_RECORDS, 1, NULL, command_verb_recommend,
+     {{"layer", K_INT, 0, 7, NULL, "layer"}, {"budget_us", K_NUM, 0, 1e12, NULL, "latency budget (speech: us per second of audio)"},
       {"apply", K_INT, 0, 1, NULL, "1: resize the layer to the recommended size"}, END}},
     {"dse", "dse [rows=LIST] [cols=LIST] [sram_kib=LIST] [dram_gbps=LIST] [clock_mhz=LIST] [batch=B] [budget_us=X] [out=FILE.tsv] [plot=FILE.png] ...",
      "design-space exploration: sweep the accelerator model's array, SRAM, bandwidth and clock for this model (sizes, masks) and mark the Pareto set of latency vs area (read-only)",

@@ -451,7 +451,9 @@ static TpStatus st_check_params(const Session *s, const char *glob) { return mas
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
 {
     if (!strcmp(c->word, "hwgp") && task_is_asr(&s->task))
-        return speech_refuse("schedule hwgp", "its targets are latency profiles of the language model's layers");
+        return speech_refuse("schedule hwgp", "its budget is the latency of one step of the language model's "
+                                              "unidirectional layers; the speech model's cost per second of audio "
+                                              "(profile) is not wired into the method yet");
     if (!strcmp(c->word, "hwgp")) return command_verb_hwgp(s, c, r);
     static const char *const HWGP_ONLY[] = {"target", "budget_us", "speedup", "phases", "min_hidden", "max_hidden", "sizes"};
     for (size_t i = 0; i < sizeof HWGP_ONLY / sizeof HWGP_ONLY[0]; i++)

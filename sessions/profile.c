@@ -182,7 +182,7 @@ TpStatus profile_analyze(HystAnalysis *a, const LatencyCurve *c, double margin, 
 {
     HystOptions o;
     hysteresis_options_defaults(&o);
-    o.margin = !strcmp(c->protocol, "model") ? 0.0 : margin;
+    o.margin = latency_curve_is_model(c) ? 0.0 : margin;
     o.margin_only = margin_only;
     o.max_jumps = 8;
     HystSeries s = profile_series(c);
@@ -225,9 +225,9 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
     char desc[160];
     latency_curve_describe(c, desc, sizeof desc);
     say(&o, "latency profile: %s; %d sizes %d..%d; ", desc, c->n, c->hidden[0], c->hidden[c->n - 1]);
-    if (!strcmp(c->protocol, "model")) say(&o, "accelerator model (exact, no noise)\n");
+    if (latency_curve_is_model(c)) say(&o, "accelerator model (exact, no noise)\n");
     else say(&o, "protocol %s, %d rounds%s", c->protocol, c->rounds, c->seconds > 0 ? "" : "\n");
-    if (c->seconds > 0 && strcmp(c->protocol, "model")) say(&o, ", %.1f s\n", c->seconds);
+    if (c->seconds > 0 && !latency_curve_is_model(c)) say(&o, ", %.1f s\n", c->seconds);
     say(&o, "hardware: %s\n", c->fingerprint[0] ? c->fingerprint : "(not recorded)");
     if (table) {
         say(&o, "%8s %12s %12s %12s  %s\n", "hidden", "median_us", "p10_us", "p90_us", "note");
@@ -240,13 +240,13 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
             say(&o, "\n");
         }
     }
-    if (strcmp(c->protocol, "model"))
+    if (!latency_curve_is_model(c))
         say(&o, "noise: typical p10..p90 half-width %.1f%% of the median; comparisons use %s%.0f%%%s\n",
             100.0 * a->noise_rel, a->margin_only ? "medians +-" : "max(band, ", 100.0 * a->margin,
             a->margin_only ? " (--noise margin)" : ")");
     say(&o, "Pareto set: %d of %d sizes; dominated (a larger size is at least as fast%s): %d\n", a->n_pareto, c->n,
         a->margin > 0 || a->noise_rel > 0 ? " beyond noise" : "", a->n_dominated);
-    if (a->n_dominated && strcmp(c->protocol, "model")) {
+    if (a->n_dominated && !latency_curve_is_model(c)) {
         say(&o, "  ");
         for (int i = 0, k = 0; i < c->n && k < LIST_MAX; i++) {
             int j = a->dominated_by[i];
@@ -286,7 +286,7 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
     } else {
         say(&o, "non-monotonic jumps: none (the curve never goes down)\n");
     }
-    if (strcmp(c->protocol, "model"))
+    if (!latency_curve_is_model(c))
         say(&o, "non-monotonic effect beyond noise: %s%.1f%%\n", a->max_jump_beyond > 0 ? "up to " : "",
             100.0 * a->max_jump_beyond);
 }
@@ -513,7 +513,7 @@ TpStatus profile_analyze_files(const ProfileRequest *q, const char *const *files
     if (st == TP_OK && !(as = calloc((size_t)n + 1, sizeof *as))) st = err_set(TP_ENOMEM, "out of memory");
     for (int i = 0; i < n && st == TP_OK; i++) {
         st = profile_analyze(&as[i], &cs[i], q->margin, q->margin_only);
-        if (st == TP_OK) st = show(&t, &cs[i], &as[i], strcmp(cs[i].protocol, "model") ? NULL : &ap, o->json, o->table, report);
+        if (st == TP_OK) st = show(&t, &cs[i], &as[i], !latency_curve_is_model(&cs[i]) ? NULL : &ap, o->json, o->table, report);
         if (st == TP_OK && !o->json && i + 1 < n) st = text_add(&t, "\n");
     }
     if (st == TP_OK && !o->json) st = show_overlaps(&t, cs, as, n, report);
@@ -551,7 +551,7 @@ TpStatus profile_measure(const ProfileRequest *q, const ProfileOutput *o, Latenc
         if (st != TP_OK) err_wrap(st, "%s: ", o->out);
     }
     if (st == TP_OK) st = profile_analyze(&a, &c, q->margin, q->margin_only);
-    if (st == TP_OK) st = show(&t, &c, &a, strcmp(c.protocol, "model") ? NULL : &ap, o->json, o->table || !o->out, report);
+    if (st == TP_OK) st = show(&t, &c, &a, !latency_curve_is_model(&c) ? NULL : &ap, o->json, o->table || !o->out, report);
     if (st == TP_OK && o->marks) st = write_marks(o->marks, &c, &a);
     *n_sizes = c.n;
     hysteresis_free(&a);

@@ -100,5 +100,22 @@ typedef int (*ProfileCancelFn)(void *ctx, double fraction);
 TpStatus profile_verb(Session *s, int n, const char *const *keys, const char *const *values, ProfileCancelFn cancel,
                       void *ctx, char *text, size_t tn, char *summary, size_t sn);
 TpStatus profile_verb_recommend(const Session *s, int layer, double budget_us, char *text, size_t tn);
+/* The newest curve of SESSION/latency.tsv with its analysis as one JSON line (malloc'd), as
+ * `topiary profile --json` prints a curve. */
+TpStatus profile_session_latest_json(const char *dir, double margin, int margin_only, char **json);
+
+/* ---- a speech session: per second of audio (profile_audio.c) ----
+ * One bidirectional layer costs, per second of audio, PROFILE_AUDIO_DIRECTIONS calls over a window of
+ * F = profile_audio_frames(cfg) frames (asr_out_frames of 100 input frames, the 10 ms hop) at batch 1.
+ * profile_audio_request: the request of `profile layer=L` on that model: seq = F (a given seq other
+ * than F is refused), input = the layer's input width unless given (layer 0: cfg->n_embed, else
+ * hidden[L-1]), the session's cell and gate_hidden (so an H-LSTM is measured only through the accel
+ * model, as on the LM).  profile_audio_scale: the measured per-call curve -> microseconds per second
+ * of audio (x PROFILE_AUDIO_DIRECTIONS, the one place the factor is applied), protocol "audio-<base>";
+ * refuses a curve that is already per second of audio. */
+#define PROFILE_AUDIO_DIRECTIONS 2
+int profile_audio_frames(const ModelConfig *cfg);
+TpStatus profile_audio_request(ProfileRequest *q, const ModelConfig *cfg, int layer, int seq_given, int input_given);
+TpStatus profile_audio_scale(LatencyCurve *c);
 
 #endif

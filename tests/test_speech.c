@@ -1,7 +1,8 @@
 /* tests/test_speech: the AN4 speech task in sessions (sessions/speech, task_asr, the verbs on a speech
  * session), on the real AN4 in ../shared/data/an4 with --max-utts 8 (skipped with a message when it
  * is not there): create, train, metrics.tsv's columns, bit-exact resume, replay --verify after prune,
- * grow, resize, schedule, state, snapshot and undo; eval; the LM-only verbs refuse; the task's
+ * grow, resize, schedule, state, snapshot and undo; eval; profile and recommend per second of audio;
+ * the LM-only verbs (dse, schedule hwgp) refuse; the task's
  * options and JSON (an old manifest's task loads as the LM). */
 #include <math.h>
 #include <setjmp.h>
@@ -201,9 +202,10 @@ static void test_session(void **state)
     run_ok(&s, "train steps=1", NULL);
     run_ok(&s, "eval split=valid", "WER");
     run_ok(&s, "eval split=test beam=3", "beam search");
-    run_refused(&s, "profile sizes=8:16:8 reps=1", "not available for the speech task");
+    /* profile and recommend work per second of audio (tests/test_profile_speech); dse and hwgp refuse */
+    run_ok(&s, "profile sizes=8:16:8 reps=1 budget_s=1", "us per second of audio");
+    run_ok(&s, "recommend layer=0", "us per second of audio");
     run_refused(&s, "dse rows=16 cols=16", "not available for the speech task");
-    run_refused(&s, "recommend layer=0", "not available for the speech task");
     run_refused(&s, "schedule hwgp targets=l*:0.5 every=2", "not available for the speech task");
     SpeechEval e;
     assert_int_equal(evaluate_speech(&s, CORPUS_TEST, 1, &e), TP_OK);

@@ -6,7 +6,7 @@
 #   eval --split test --json: the keys wer, cer, loss, utterances, seconds; --beam 3;
 #   eval --runtime (and the verb eval runtime=1): the same WER, CER and loss through engine/infer_asr;
 #   a script of verbs (prune, grow, snapshot, train, undo) then replay --verify bit for bit;
-#   the LM-only verbs refuse the session with the reason; eval --model refuses its export;
+#   profile --session (per second of audio), recommend; dse refuses the session with the reason; eval --model refuses its export;
 #   export: PyTorch reproduces the CTC losses of check.safetensors (tests/e2e/an4_torch_check.py, with
 #   /usr/bin/python3's torch; skipped without it).
 #
@@ -96,10 +96,25 @@ TP
 "$TOPIARY" replay --session "$S" --verify 2>&1 | grep -q 'bit for bit' || fail "replay --verify"
 ok "prune, grow, snapshot, train, undo, block pruning; replay --verify bit for bit"
 
-printf 'profile sizes=8:16:8 reps=1\n' > "$tmp/lm.tp"
-if "$TOPIARY" run "$tmp/lm.tp" --session "$S" > "$tmp/lm.out" 2>&1; then fail "profile accepted on a speech session"; fi
-grep -q 'not available for the speech task' "$tmp/lm.out" || fail "profile's refusal: $(cat "$tmp/lm.out")"
-ok "the latency profile refuses a speech session, saying why"
+"$TOPIARY" profile --session "$S" --sizes 8:16:8 --reps 1 --budget-s 1 > "$tmp/prof.out" 2>&1 || { cat "$tmp/prof.out"; fail "profile --session on a speech session"; }
+grep -q '^latency profile: .*seq 50, input [0-9]*, dense, us per second of audio' "$tmp/prof.out" || fail "profile text: $(cat "$tmp/prof.out")"
+"$TOPIARY" profile --session "$S" --layer 1 --sizes 8:16:8 --backend accel --json > "$tmp/prof.json" || fail "profile --session --json"
+python3 - "$tmp/prof.json" "$S/latency.tsv" <<'PY' || fail "profile --json / latency.tsv: $(cat "$tmp/prof.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["unit"] == "us per second of audio" and j["protocol"] == "audio-model", j
+assert j["seq"] == 50 and j["batch"] == 1 and j["input"] == 16 and [p["hidden"] for p in j["points"]] == [8, 16], j
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+head = rows[0]
+cur = [dict(zip(head, r)) for r in rows[1:]]
+assert [r["protocol"] for r in cur] == ["audio-steady"] * 2 + ["audio-model"] * 2, cur
+PY
+grep -q 'profile sizes=8:16:8 reps=1 budget_s=1' "$S/journal.txt" || fail "profile --session is journaled"
+printf 'recommend layer=1\ndse rows=16 cols=16\n' > "$tmp/lm.tp"
+if "$TOPIARY" run "$tmp/lm.tp" --session "$S" > "$tmp/lm.out" 2>&1; then fail "dse accepted on a speech session"; fi
+grep -q '^layer 1: hidden 16 .*us per second of audio' "$tmp/lm.out" || fail "recommend: $(cat "$tmp/lm.out")"
+grep -q 'dse: not available for the speech task' "$tmp/lm.out" || fail "dse's refusal: $(cat "$tmp/lm.out")"
+ok "profile --session: one bidirectional layer per second of audio (text, --json, latency.tsv, journal); recommend; dse refuses, saying why"
 
 "$TOPIARY" export --session "$S" --out "$tmp/x" 2> "$tmp/export.err" || { cat "$tmp/export.err"; fail "export"; }
 [ -f "$tmp/x/check.safetensors" ] || fail "export: no check.safetensors"
