@@ -327,15 +327,21 @@ void infer_layer_reset(InferLayer *ly)
     memset(ly->c, 0, (size_t)ly->H * sizeof(float));
 }
 
+TpStatus infer_options_resolve(const InferOptions **o, InferOptions *def)
+{
+    if (!*o) {
+        infer_options_defaults(def);
+        *o = def;
+    }
+    if ((*o)->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", (*o)->force);
+    return TP_OK;
+}
+
 TpStatus infer_init(InferModel *im, const Model *m0, const InferOptions *o)
 {
     memset(im, 0, sizeof *im);
     InferOptions def;
-    if (!o) {
-        infer_options_defaults(&def);
-        o = &def;
-    }
-    if (o->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", o->force);
+    if (infer_options_resolve(&o, &def) != TP_OK) return TP_EINVAL;
     if (m0->cfg.task == MODEL_TASK_ASR) return err_set(TP_EINVAL, "runtime: a speech (ASR) model runs through infer_asr");
     infer_kernels_init(&im->k, o, m0->cfg.state_tau);
     Model trimmed = {0};

@@ -96,6 +96,9 @@ typedef struct {
 } InferModel;
 
 void infer_options_defaults(InferOptions *o);
+/* *o, or the defaults written into *def when *o is NULL (then *o = def); TP_EINVAL naming an
+ * unknown forced kernel.  What infer_init and infer_asr_init start with. */
+TpStatus infer_options_resolve(const InferOptions **o, InferOptions *def);
 
 /* Build the runtime of model m (which it does not keep).  TP_ENOMEM, TP_EINVAL. */
 TpStatus infer_init(InferModel *im, const Model *m, const InferOptions *o);

@@ -55,13 +55,9 @@ TpStatus infer_asr_init(InferAsr *r, const Model *m0, const InferOptions *o)
 {
     memset(r, 0, sizeof *r);
     InferOptions def;
-    if (!o) {
-        infer_options_defaults(&def);
-        o = &def;
-    }
     if (m0->cfg.task != MODEL_TASK_ASR)
         return err_set(TP_EINVAL, "runtime: infer_asr runs a speech (ASR) model; a language model runs through infer_init");
-    if (o->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", o->force);
+    if (infer_options_resolve(&o, &def) != TP_OK) return TP_EINVAL;
     infer_kernels_init(&r->k, o, m0->cfg.state_tau);
     Model trimmed = {0};
     const Model *m = m0;
