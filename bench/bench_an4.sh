@@ -22,7 +22,13 @@
 #      dense_ms_2t, runtime_ms_2t, speedup_2t (ms per second of audio).  These replace the earlier
 #      ms_per_audio_s_1t/_2t columns (the eval's wall time through the training code's forward).
 #
-#   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E] [--quick]
+#   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E]
+#                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S] [--quick]
+#
+# --gp scratch: instead of step 2, trains OUT/gp from scratch with bench/an4_gp_scratch.tp (the
+# recipe's options, --hidden H when --gp-hidden is given, 100 epochs, the rate x0.94 after epoch 55):
+# eight dense epochs, ten global prunings on a cubic ramp to S (default 0.87), the GP step, fifty
+# epochs of fine-tuning. A wider model pruned further can hold as few non-zeros as the narrow one.
 #
 # --quick: 32 utterances per split, 1 epoch, a 2x32 model and a short script (the smoke test).
 # make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, --recipe large).
@@ -34,12 +40,18 @@ DATA=$ROOT/../shared/data/an4
 EPOCHS=
 RECIPE=large
 QUICK=0
+GP=finetune
+GP_HIDDEN=
+GP_SPARSITY=0.87
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT=$2; shift 2 ;;
         --data) DATA=$2; shift 2 ;;
         --epochs) EPOCHS=$2; shift 2 ;;
         --recipe) RECIPE=$2; shift 2 ;;
+        --gp) GP=$2; shift 2 ;;
+        --gp-hidden) GP_HIDDEN=$2; shift 2 ;;
+        --gp-sparsity) GP_SPARSITY=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
         *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
     esac
@@ -51,6 +63,10 @@ case "$RECIPE" in
     small) BASE=(--hidden 128 --dropout 0.2 --decay-start 40 --lr-decay 0.95); EPOCHS=${EPOCHS:-100} ;;
     *) echo "bench_an4: --recipe: expected large or small, got $RECIPE" >&2; exit 2 ;;
 esac
+case "$GP" in
+    finetune|scratch) ;;
+    *) echo "bench_an4: --gp: expected finetune or scratch, got $GP" >&2; exit 2 ;;
+esac
 EXTRA=()
 if [ "$QUICK" = 1 ]; then
     EXTRA=(--max-utts 32 --hidden 32)
@@ -61,16 +77,31 @@ if [ ! -f "$OUT/baseline/manifest.json" ]; then
     "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
         --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
 fi
-E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
-rm -rf "$OUT/gp"
-cp -r "$OUT/baseline" "$OUT/gp"
-E1=$((E0 + 22)) # the ramp (19 epochs) and the growth step (2) done: the fine-tuning's decay starts
-sed -e "s/@E1@/$E1/g" "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
+if [ "$GP" = finetune ]; then
+    E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
+    rm -rf "$OUT/gp"
+    cp -r "$OUT/baseline" "$OUT/gp"
+    E1=$((E0 + 22)) # the ramp (19 epochs) and the growth step (2) done: the fine-tuning's decay starts
+    sed -e "s/@E1@/$E1/g" "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
+    GP_TASK=()
+else
+    # the cubic ramp's sparsities, then the final one
+    SUBST=$(awk -v s="$GP_SPARSITY" 'BEGIN { if (!(s > 0 && s < 1)) exit 1;
+        for (i = 1; i <= 10; i++) printf "-e s/@S%d@/%.4f/g ", i, s * (1 - (1 - i / 10) ^ 3);
+        printf "-e s/@S@/%s/g", s }') ||
+        { echo "bench_an4: --gp-sparsity: expected a number in (0, 1), got $GP_SPARSITY" >&2; exit 2; }
+    # shellcheck disable=SC2086
+    sed $SUBST "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
+    rm -rf "$OUT/gp"
+    GP_TASK=(--task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 --epochs 100
+             --decay-start 55 --lr-decay 0.94 --threads 1 "${EXTRA[@]}")
+    [ -n "$GP_HIDDEN" ] && GP_TASK+=(--hidden "$GP_HIDDEN")
+fi
 if [ "$QUICK" = 1 ]; then # the smoke version: one epoch of each stage
     sed -i -e 's/train epochs=[0-9]*/train epochs=1/' "$OUT/gp.tp"
 fi
-echo "== grow-and-prune: topiary run $OUT/gp.tp" >&2
-"$BIN" run "$OUT/gp.tp" --session "$OUT/gp" >&2
+echo "== grow-and-prune ($GP): topiary run $OUT/gp.tp" >&2
+"$BIN" run "$OUT/gp.tp" --session "$OUT/gp" "${GP_TASK[@]}" >&2
 field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
 BENCH=${BENCH_INFER_ASR:-$ROOT/build/bench/bench_infer_asr}
