@@ -23,12 +23,14 @@
 #      ms_per_audio_s_1t/_2t columns (the eval's wall time through the training code's forward).
 #
 #   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E]
-#                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S] [--quick]
+#                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S]
+#                           [--gp-block 16x1|8x1|4x4] [--quick]
 #
 # --gp scratch: instead of step 2, trains OUT/gp from scratch with bench/an4_gp_scratch.tp (the
 # recipe's options, --hidden H when --gp-hidden is given, 100 epochs, the rate x0.94 after epoch 55):
 # eight dense epochs, ten global prunings on a cubic ramp to S (default 0.87), the GP step, fifty
 # epochs of fine-tuning. A wider model pruned further can hold as few non-zeros as the narrow one.
+# --gp-block RxC: prune and grow whole RxC blocks (scratch only), the layout that runs faster.
 #
 # --quick: 32 utterances per split, 1 epoch, a 2x32 model and a short script (the smoke test).
 # make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, --recipe large).
@@ -43,6 +45,7 @@ QUICK=0
 GP=finetune
 GP_HIDDEN=
 GP_SPARSITY=0.87
+GP_BLOCK=
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT=$2; shift 2 ;;
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
         --gp) GP=$2; shift 2 ;;
         --gp-hidden) GP_HIDDEN=$2; shift 2 ;;
         --gp-sparsity) GP_SPARSITY=$2; shift 2 ;;
+        --gp-block) GP_BLOCK=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
         *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
     esac
@@ -64,7 +68,9 @@ case "$RECIPE" in
     *) echo "bench_an4: --recipe: expected large or small, got $RECIPE" >&2; exit 2 ;;
 esac
 case "$GP" in
-    finetune|scratch) ;;
+    finetune) [ -z "$GP_BLOCK$GP_HIDDEN" ] ||
+        { echo "bench_an4: --gp-block and --gp-hidden go with --gp scratch" >&2; exit 2; } ;;
+    scratch) ;;
     *) echo "bench_an4: --gp: expected finetune or scratch, got $GP" >&2; exit 2 ;;
 esac
 EXTRA=()
@@ -90,8 +96,13 @@ else
         for (i = 1; i <= 10; i++) printf "-e s/@S%d@/%.4f/g ", i, s * (1 - (1 - i / 10) ^ 3);
         printf "-e s/@S@/%s/g", s }') ||
         { echo "bench_an4: --gp-sparsity: expected a number in (0, 1), got $GP_SPARSITY" >&2; exit 2; }
+    case "$GP_BLOCK" in
+        '') PAT= ;;
+        16x1|8x1|4x4) PAT=" pattern=block block=$GP_BLOCK" ;;
+        *) echo "bench_an4: --gp-block: expected 16x1, 8x1 or 4x4, got $GP_BLOCK" >&2; exit 2 ;;
+    esac
     # shellcheck disable=SC2086
-    sed $SUBST "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
+    sed $SUBST -e "s/@PAT@/$PAT/g" "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
     rm -rf "$OUT/gp"
     GP_TASK=(--task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 --epochs 100
              --decay-start 55 --lr-decay 0.94 --threads 1 "${EXTRA[@]}")
