@@ -66,7 +66,8 @@ const char *cmd_profile_usage(void)
            "--session DIR runs the profile verb there (journaled; the curve is appended to DIR/latency.tsv).  On a speech\n"
            "session (--task an4) it measures one bidirectional layer (--layer L, default 0) in microseconds per second of\n"
            "audio: 2 directions x one window of 100 / (the convolutions' time strides) frames (--seq), batch 1, on the\n"
-           "layer's input width (--input), the session's cell (an H-LSTM through --target accel).\n";
+           "layer's input width (--input), the session's cell and gate width.  --cell hlstm --gate-hidden M measures an H-LSTM\n"
+           "layer (cpu: hlstm_forward, or its fc1/fc2 in a sparse --pattern; accel: the model; not cuda).\n";
 }
 
 static int progress(void *ctx, double f, int round, int rounds, double el)

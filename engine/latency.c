@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "lstm.h"
 #include "rng.h"
+#include "hlstm.h"
 #include "sparse.h"
 
 /* ==== curves ==================================================================================== */
@@ -104,8 +105,12 @@ void latency_curve_describe(const LatencyCurve *c, char *buf, size_t n)
     else snprintf(sp, sizeof sp, "%s sparsity %.3g", c->pattern, c->sparsity);
     char in[32] = "";
     if (c->input) snprintf(in, sizeof in, ", input %d", c->input);
-    snprintf(buf, n, "%s, %d thread%s, batch %d, seq %d%s, %s%s", c->backend, c->threads, c->threads == 1 ? "" : "s",
-             c->batch, c->seq, in, sp, latency_curve_is_audio(c) ? ", us per second of audio (2 directions x seq frames)" : "");
+    char cell[40] = "";
+    const char *mark = strstr(c->fingerprint, LATENCY_HLSTM_MARK " M=");
+    if (mark) snprintf(cell, sizeof cell, ", H-LSTM %.*s", (int)strcspn(mark + strlen(LATENCY_HLSTM_MARK " "), ";"),
+                       mark + strlen(LATENCY_HLSTM_MARK " "));
+    snprintf(buf, n, "%s, %d thread%s, batch %d, seq %d%s%s, %s%s", c->backend, c->threads, c->threads == 1 ? "" : "s",
+             c->batch, c->seq, in, cell, sp, latency_curve_is_audio(c) ? ", us per second of audio (2 directions x seq frames)" : "");
 }
 
 void latency_set_free(LatencySet *s)
@@ -234,15 +239,20 @@ void latency_options_defaults(LatencyOptions *o)
 
 /* A sparse pattern's weights of one size, in the layout the inference runtime runs (engine/sparse). */
 typedef struct {
-    SparseMatrix ih, hh;
+    SparseMatrix ih, hh; /* LSTM: W_ih [4H, I], W_hh [4H, H]; H-LSTM: fc1's x part [4M, I], h part [4M, H] */
+    SparseMatrix w2[4];  /* H-LSTM: each gate's fc2 [H, M]                                              */
 } SparseLayer;
 
 /* One layer of every size, on shared buffers sized for the largest; a sparse pattern keeps each
- * size's W_ih, W_hh in its layout (sp[H], the sizes only). */
+ * size's matrices in its layout (sp[H], the sizes only).  An H-LSTM (hlstm = 1) runs on w1, b1 (fc1),
+ * w_hh, b_ih (fc2: sized for [4H, M]) and hcache; w_ih, b_hh and cache go unused. */
 typedef struct {
     float *w_ih, *w_hh, *b_ih, *b_hh, *x;
     LstmCache cache;
     int batch, seq, input;
+    int hlstm, gate_hidden; /* gate_hidden 0: M = H */
+    float *w1, *b1;
+    HlstmCache hcache;
     SparseLayer **sp; /* [hmax + 1], NULL for dense */
     int cache_hmax;
 } Bench;
@@ -266,8 +276,50 @@ static void sparse_forward(LstmCache *c, const SparseLayer *l, const float *b_ih
     lstm_window_forward(c, sparse_pre, (void *)l, Tw, B);
 }
 
+/* The H-LSTM's step t with the sparse kernels: U += h_{t-1} W1h^T (U holds b1 + x W1x^T), ReLU,
+ * then a = b2 + u_q W2_q^T per gate, as hlstm_pre does densely. */
+typedef struct {
+    HlstmCache *c;
+    const SparseLayer *l;
+    const float *b2;
+    int H, M;
+} SparseHlstmStep;
+
+static void sparse_hlstm_pre(void *ctx, float *a, const float *h_prev, int t, int B)
+{
+    const SparseHlstmStep *s = ctx;
+    const int H = s->H, M = s->M, Q = 4 * M, G = 4 * H;
+    float *U = s->c->u + (size_t)t * B * Q;
+    sparse_gemm(&s->l->hh, U, h_prev, B, 1);
+    for (size_t k = 0; k < (size_t)B * Q; k++) U[k] = U[k] > 0.0f ? U[k] : 0.0f;
+    for (int r = 0; r < B; r++) {
+        memcpy(a + (size_t)r * G, s->b2, (size_t)G * sizeof(float));
+        for (int q = 0; q < 4; q++) sparse_gemv(&s->l->w2[q], a + (size_t)r * G + q * H, U + (size_t)r * Q + q * M, 1);
+    }
+}
+
+static void sparse_hlstm_forward(HlstmCache *c, const SparseLayer *l, const float *b1, const float *b2, const float *x,
+                                 int Tw, int B)
+{
+    const int Q = 4 * c->M;
+    for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->u + r * Q, b1, (size_t)Q * sizeof(float));
+    sparse_gemm(&l->ih, c->u, x, Tw * B, 1);
+    SparseHlstmStep st = {c, l, b2, c->cell.H, c->M};
+    lstm_window_forward(&c->cell, sparse_hlstm_pre, &st, Tw, B);
+}
+
 static void bench_call(Bench *b, int H)
 {
+    if (b->hlstm) {
+        HlstmCache hv = b->hcache; /* strides follow H and M; the buffers hold the largest */
+        hv.cell.I = b->input ? b->input : H;
+        hv.cell.H = H;
+        hv.M = b->gate_hidden ? b->gate_hidden : H;
+        HlstmWeights hw = {hv.cell.I, H, hv.M, b->w1, b->b1, b->w_hh, b->b_ih};
+        if (b->sp) sparse_hlstm_forward(&hv, b->sp[H], b->b1, b->b_ih, b->x, b->seq, b->batch);
+        else hlstm_forward(&hv, &hw, b->x, b->seq, b->batch, 0.0f, NULL);
+        return;
+    }
     LstmWeights w = {b->input ? b->input : H, H, b->w_ih, b->w_hh, b->b_ih, b->b_hh};
     LstmCache view = b->cache; /* strides follow view.H; the buffers hold the largest size */
     view.I = w.I;
@@ -283,12 +335,16 @@ static void bench_free(Bench *b)
     free(b->b_ih);
     free(b->b_hh);
     free(b->x);
+    free(b->w1);
+    free(b->b1);
     lstm_cache_free(&b->cache);
+    if (b->hlstm) hlstm_cache_free(&b->hcache);
     if (b->sp)
         for (int H = 0; H <= b->cache_hmax; H++)
             if (b->sp[H]) {
                 sparse_free(&b->sp[H]->ih);
                 sparse_free(&b->sp[H]->hh);
+                for (int q = 0; q < 4; q++) sparse_free(&b->sp[H]->w2[q]);
                 free(b->sp[H]);
             }
     free(b->sp);
@@ -318,9 +374,11 @@ static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
 {
     SparseKind kind = PATTERNS[pattern_index(o->pattern)].kind;
     double d = 1.0 - o->sparsity, bytes = 0.0;
+    const int hl = o->cell && !strcmp(o->cell, "hlstm");
     for (int i = 0; i < o->n_sizes; i++) {
-        double H = o->sizes[i], I = o->input ? o->input : H;
-        bytes += 4.0 * H * (I + H) * d * 6.0 + 8.0 * (4.0 * H + 1.0);
+        double H = o->sizes[i], I = o->input ? o->input : H, M = o->gate_hidden ? o->gate_hidden : H;
+        bytes += hl ? 4.0 * M * (I + 2.0 * H) * d * 6.0 + 8.0 * (8.0 * M + 4.0 * H + 4.0)
+                    : 4.0 * H * (I + H) * d * 6.0 + 8.0 * (4.0 * H + 1.0);
     }
     if (bytes > 4.0 * 1073741824.0)
         return err_set(TP_ERANGE, "profile: the %s matrices of these %d sizes need %.1f GiB (at most 4): fewer or smaller "
@@ -333,19 +391,24 @@ static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
         int H = o->sizes[i], I = o->input ? o->input : H;
         TpStatus st = TP_OK;
         if (!(b->sp[H] = calloc(1, sizeof(SparseLayer)))) return err_set(TP_ENOMEM, "profile: out of memory");
-        if ((st = sparse_random(&b->sp[H]->ih, kind, 4 * H, I, d, &r)) != TP_OK ||
-            (st = sparse_random(&b->sp[H]->hh, kind, 4 * H, H, d, &r)) != TP_OK)
+        int R = hl ? 4 * (o->gate_hidden ? o->gate_hidden : H) : 4 * H; /* fc1's 4M rows, or the 4H gates */
+        if ((st = sparse_random(&b->sp[H]->ih, kind, R, I, d, &r)) != TP_OK ||
+            (st = sparse_random(&b->sp[H]->hh, kind, R, H, d, &r)) != TP_OK)
             return err_wrap(st, "profile: hidden %d: ", H);
+        for (int q = 0; hl && q < 4; q++)
+            if ((st = sparse_random(&b->sp[H]->w2[q], kind, H, R / 4, d, &r)) != TP_OK)
+                return err_wrap(st, "profile: hidden %d: fc2: ", H);
     }
     return TP_OK;
 }
 
-static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input)
+static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input, int hlstm, int gate_hidden)
 {
     memset(b, 0, sizeof *b);
-    int imax = input ? input : hmax;
-    double G = 4.0 * hmax;
+    int imax = input ? input : hmax, mmax = gate_hidden ? gate_hidden : hmax;
+    double G = 4.0 * hmax, Q = 4.0 * mmax;
     double bytes = 4.0 * (G * imax + G * hmax + (double)seq * batch * (imax + 6.0 * G));
+    if (hlstm) bytes += 4.0 * (Q * (imax + hmax) + G * mmax + (double)seq * batch * 2.0 * Q);
     if (bytes > 8.0 * 1073741824.0)
         return err_set(TP_ERANGE, "profile: the largest layer (hidden %d, input %d, batch %d, seq %d) needs %.1f GiB; at most 8",
                        hmax, imax, batch, seq, bytes / 1073741824.0);
@@ -357,9 +420,22 @@ static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input)
     b->b_ih = backend_alloc((size_t)G, sizeof(float));
     b->b_hh = backend_alloc((size_t)G, sizeof(float));
     b->x = backend_alloc((size_t)seq * batch * imax, sizeof(float));
+    /* an H-LSTM's fc2 [4H, M] lives in w_hh (sized for it), its bias in b_ih */
+    if (hlstm && (size_t)G * mmax > (size_t)G * hmax) {
+        free(b->w_hh);
+        b->w_hh = backend_alloc((size_t)G * mmax, sizeof(float));
+    }
+    b->hlstm = hlstm;
+    b->gate_hidden = gate_hidden;
+    if (hlstm) {
+        b->w1 = backend_alloc((size_t)Q * (imax + hmax), sizeof(float));
+        b->b1 = backend_alloc((size_t)Q, sizeof(float));
+    }
     TpStatus st = TP_OK;
-    if (!b->w_ih || !b->w_hh || !b->b_ih || !b->b_hh || !b->x) st = err_set(TP_ENOMEM, "profile: out of memory for the weights");
-    if (st == TP_OK) st = lstm_cache_init(&b->cache, imax, hmax, seq, batch);
+    if (!b->w_ih || !b->w_hh || !b->b_ih || !b->b_hh || !b->x || (hlstm && (!b->w1 || !b->b1)))
+        st = err_set(TP_ENOMEM, "profile: out of memory for the weights");
+    if (st == TP_OK)
+        st = hlstm ? hlstm_cache_init(&b->hcache, imax, hmax, mmax, seq, batch) : lstm_cache_init(&b->cache, imax, hmax, seq, batch);
     if (st != TP_OK) {
         bench_free(b);
         return st;
@@ -367,7 +443,9 @@ static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input)
     Rng r;
     rng_seed(&r, 12345);
     for (size_t i = 0; i < (size_t)G * imax; i++) b->w_ih[i] = rng_range(&r, -0.1f, 0.1f);
-    for (size_t i = 0; i < (size_t)G * hmax; i++) b->w_hh[i] = rng_range(&r, -0.1f, 0.1f);
+    for (size_t i = 0; i < (size_t)G * (hlstm && mmax > hmax ? mmax : hmax); i++) b->w_hh[i] = rng_range(&r, -0.1f, 0.1f);
+    for (size_t i = 0; hlstm && i < (size_t)Q * (imax + hmax); i++) b->w1[i] = rng_range(&r, -0.1f, 0.1f);
+    for (size_t i = 0; hlstm && i < (size_t)Q; i++) b->b1[i] = rng_range(&r, -0.1f, 0.1f);
     for (size_t i = 0; i < (size_t)G; i++) b->b_ih[i] = b->b_hh[i] = rng_range(&r, -0.1f, 0.1f);
     for (size_t i = 0; i < (size_t)seq * batch * imax; i++) b->x[i] = rng_range(&r, -1.0f, 1.0f);
     return TP_OK;
@@ -401,6 +479,14 @@ static TpStatus check_options(const LatencyOptions *o, BackendKind *kind)
     if (!(o->sparsity >= 0.0 && o->sparsity < 1.0) || (o->sparsity > 0.0) != (strcmp(pat, "dense") != 0))
         return err_set(TP_EINVAL, "profile: sparsity %g with pattern %s: sparse patterns need 0 < sparsity < 1, dense needs 0",
                        o->sparsity, pat);
+    if (o->cell && strcmp(o->cell, "lstm") && strcmp(o->cell, "hlstm"))
+        return err_set(TP_EINVAL, "profile: cell '%s': expected lstm or hlstm", o->cell);
+    if (o->gate_hidden < 0 || o->gate_hidden > LATENCY_MAX_HIDDEN)
+        return err_set(TP_EINVAL, "profile: gate hidden %d: expected 0 (= the hidden size) .. %d", o->gate_hidden,
+                       LATENCY_MAX_HIDDEN);
+    if (o->cell && !strcmp(o->cell, "hlstm") && *kind == BACKEND_CUDA)
+        return err_set(TP_ENOTAVAIL, "profile: an H-LSTM layer is measured on the CPU only (the accel model predicts one "
+                                     "elsewhere)");
     if (strcmp(pat, "dense") && *kind == BACKEND_CUDA)
         return err_set(TP_ENOTAVAIL, "profile: sparse patterns are CPU kernels (engine/sparse); use --backend cpu");
     if (o->batch < 1 || o->seq < 1 || o->input < 0)
@@ -443,7 +529,8 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         err_wrap(st, "profile: ");
         goto fail;
     }
-    if ((st = bench_init(&b, o->sizes[n - 1], o->batch, o->seq, o->input)) != TP_OK) goto fail;
+    const int hlstm = o->cell && !strcmp(o->cell, "hlstm");
+    if ((st = bench_init(&b, o->sizes[n - 1], o->batch, o->seq, o->input, hlstm, o->gate_hidden)) != TP_OK) goto fail;
     bench_ok = 1;
     if (o->sparsity > 0.0 && (st = bench_sparse_init(&b, o)) != TP_OK) goto fail;
     t_call = malloc(sizeof(double) * (size_t)n);
@@ -540,6 +627,13 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     snprintf(out->pattern, sizeof out->pattern, "%s", o->pattern ? o->pattern : "dense");
     out->rounds = done;
     latency_fingerprint(out->fingerprint, sizeof out->fingerprint);
+    if (hlstm) {
+        char fp[sizeof out->fingerprint], m[24] = "H";
+        if (o->gate_hidden) snprintf(m, sizeof m, "%d", o->gate_hidden);
+        snprintf(fp, sizeof fp, "%s", out->fingerprint);
+        if (snprintf(out->fingerprint, sizeof out->fingerprint, LATENCY_HLSTM_MARK " M=%s; %s", m, fp) < 0)
+            out->fingerprint[0] = '\0';
+    }
     {
         time_t now = time(NULL);
         struct tm tm;

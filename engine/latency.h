@@ -114,6 +114,9 @@ typedef struct {
     double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
     const char *pattern;      /* NULL/"dense", "csr", "sell", "row", "block16x1", "block8x1" or
                                * "block4x4" (sparse kernels, see below)                            */
+    const char *cell;         /* NULL/"lstm", or "hlstm": an H-LSTM layer (engine/hlstm), its gates
+                               * each a hidden layer of gate_hidden units; CPU only              */
+    int gate_hidden;          /* the H-LSTM's M; 0 = M equals the hidden size                    */
     const int *sizes;
     int n_sizes;
     int rounds;               /* 0 = automatic from budget_s                                     */
@@ -126,6 +129,11 @@ typedef struct {
 
 void latency_options_defaults(LatencyOptions *o);
 
+/* H-LSTM curves (cell "hlstm"): one call is hlstm_forward() over the window, weights fc1 [4M, I+H]
+ * and fc2 [4H, M] (four gates); a sparse pattern puts fc1's x and h parts and each gate's fc2 in that
+ * layout, as the inference runtime runs them.  The curve's fingerprint starts "cell=hlstm M=<M>; "
+ * ("M=H" for gate_hidden 0), so its record says what it measured. */
+#define LATENCY_HLSTM_MARK "cell=hlstm"
 /* Measure a curve by the steady protocol above.  The BLAS thread count and backend are restored
  * afterwards.  Pattern csr, sell or row: the same layer step with W_ih and W_hh in that engine/sparse
  * layout (csr, sell: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per

@@ -150,9 +150,6 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
                             r->batch, r->seq, r->sparsity, !strcmp(r->pattern, "row")};
         if (st == TP_OK) st = accel_curve(c, &p, &proto, sizes, n);
         if (st == TP_OK && accel) *accel = p;
-    } else if (strcmp(r->cell, "lstm")) {
-        st = err_set(TP_ENOTAVAIL, "profile: measuring an H-LSTM layer is not available yet (the accel model predicts one: "
-                                   "--backend accel --cell hlstm)");
     } else {
         LatencyOptions o;
         latency_options_defaults(&o);
@@ -163,6 +160,8 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
         o.input = r->input;
         o.sparsity = r->sparsity;
         o.pattern = pattern;
+        o.cell = r->cell;
+        o.gate_hidden = r->gate_hidden;
         o.sizes = sizes;
         o.n_sizes = n;
         o.rounds = r->reps;

@@ -30,8 +30,8 @@ typedef struct {
     double margin;          /* noise-band floor of the analysis (0.02; 0 for the model) */
     int margin_only;        /* noise=margin: band = median ± margin, ignoring p10/p90   */
     char accel[1024];       /* accelerator parameter file ("" = the default)            */
-    char cell[8];           /* lstm | hlstm (accel only)                                */
-    int gate_hidden;        /* H-LSTM M (accel only; 0 = M equals the hidden size)      */
+    char cell[8];           /* lstm | hlstm (cpu and accel; not cuda)                   */
+    int gate_hidden;        /* H-LSTM M (0 = M equals the hidden size)                  */
     uint64_t seed;
     char target[160];       /* a latency target (sessions/target: cpu, cuda, accel[:...], cmd:NAME);
                              * "" = the backend above                                    */
@@ -109,8 +109,8 @@ TpStatus profile_session_latest_json(const char *dir, double margin, int margin_
  * F = profile_audio_frames(cfg) frames (asr_out_frames of 100 input frames, the 10 ms hop) at batch 1.
  * profile_audio_request: the request of `profile layer=L` on that model: seq = F (a given seq other
  * than F is refused), input = the layer's input width unless given (layer 0: cfg->n_embed, else
- * hidden[L-1]), the session's cell and gate_hidden (so an H-LSTM is measured only through the accel
- * model, as on the LM).  profile_audio_scale: the measured per-call curve -> microseconds per second
+ * hidden[L-1]), the session's cell and gate_hidden (an H-LSTM: measured on the cpu, modelled on the accel
+ * target, as on the LM).  profile_audio_scale: the measured per-call curve -> microseconds per second
  * of audio (x PROFILE_AUDIO_DIRECTIONS, the one place the factor is applied), protocol "audio-<base>";
  * refuses a curve that is already per second of audio. */
 #define PROFILE_AUDIO_DIRECTIONS 2

@@ -141,9 +141,9 @@ static TpStatus check_query(const Target *t, const TargetQuery *q)
     if (t->kind == TARGET_ACCEL && !dense && strcmp(q->pattern, "row"))
         return err_set(TP_ENOTAVAIL, "target %s: the accel model has no %s dataflow (row-balanced only: pattern row)", t->name,
                        q->pattern);
-    if ((t->kind == TARGET_CPU || t->kind == TARGET_CUDA) && strcmp(q->cell, "lstm"))
-        return err_set(TP_ENOTAVAIL, "target %s: measuring an H-LSTM layer is not available (the accel target models one)",
-                       t->name);
+    if (t->kind == TARGET_CUDA && strcmp(q->cell, "lstm"))
+        return err_set(TP_ENOTAVAIL, "target %s: measuring an H-LSTM layer is not available on the GPU (the cpu and accel "
+                                     "targets measure or model one)", t->name);
     return TP_OK;
 }
 
@@ -176,6 +176,8 @@ static TpStatus measured_curve(Target *t, const TargetQuery *q, const int *sizes
     o.input = q->input;
     o.sparsity = !strcmp(q->pattern, "dense") ? 0.0 : 1.0 - q->density;
     o.pattern = q->pattern;
+    o.cell = q->cell;
+    o.gate_hidden = q->gate_hidden;
     o.sizes = sizes;
     o.n_sizes = n;
     o.rounds = w->rounds;

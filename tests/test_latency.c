@@ -516,6 +516,65 @@ static void test_profiler_tiny(void **state)
     assert_int_equal(c.n, 0);
 }
 
+/* An H-LSTM layer on the CPU: hlstm_forward (or its fc1/fc2 through a sparse layout) is what is timed,
+ * the fingerprint says so, and the describe text too.  With gates 16x wider than the LSTM's
+ * (M = 512 against 4H = 128 rows) the H-LSTM step costs several times the LSTM's of the same size:
+ * a curve that did not run the gate networks would not. */
+static void test_profiler_hlstm(void **state)
+{
+    (void)state;
+    int sizes[] = {16, 32};
+    LatencyOptions o;
+    latency_options_defaults(&o);
+    o.sizes = sizes;
+    o.n_sizes = 2;
+    o.rounds = 7;
+    o.threads = 1;
+    o.min_sample_us = 50;
+    LatencyCurve lstm, hl;
+    assert_int_equal(latency_profile(&lstm, &o), TP_OK);
+    o.cell = "hlstm";
+    o.gate_hidden = 512;
+    assert_int_equal(latency_profile(&hl, &o), TP_OK);
+    assert_int_equal(hl.n, 2);
+    assert_true(!strncmp(hl.fingerprint, "cell=hlstm M=512; cpu=", 22));
+    assert_null(strstr(lstm.fingerprint, "cell=hlstm"));
+    char d[256];
+    latency_curve_describe(&hl, d, sizeof d);
+    assert_non_null(strstr(d, ", H-LSTM M=512, dense"));
+    print_message("H = 32: LSTM %.2f us, H-LSTM (M = 512) %.2f us\n", lstm.median_us[1], hl.median_us[1]);
+    assert_true(hl.median_us[1] > 2.0 * lstm.median_us[1]);
+    latency_curve_free(&lstm);
+    latency_curve_free(&hl);
+
+    /* M = H (gate_hidden 0), with an input width, and every sparse layout */
+    o.gate_hidden = 0;
+    o.input = 24;
+    o.batch = 2;
+    o.seq = 3;
+    assert_int_equal(latency_profile(&hl, &o), TP_OK);
+    assert_true(!strncmp(hl.fingerprint, "cell=hlstm M=H; ", 16));
+    latency_curve_free(&hl);
+    static const char *const PATS[] = {"row", "csr", "sell", "block16x1", "block8x1", "block4x4"};
+    for (int p = 0; p < 6; p++) {
+        o.pattern = PATS[p];
+        o.sparsity = 0.8;
+        assert_int_equal(latency_profile(&hl, &o), TP_OK);
+        assert_string_equal(hl.pattern, PATS[p]);
+        for (int i = 0; i < 2; i++) assert_true(hl.median_us[i] > 0);
+        latency_curve_free(&hl);
+    }
+    /* refused: an unknown cell, a negative gate width */
+    o.pattern = "dense";
+    o.sparsity = 0;
+    o.cell = "gru";
+    assert_int_equal(latency_profile(&hl, &o), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "expected lstm or hlstm"));
+    o.cell = "hlstm";
+    o.gate_hidden = -1;
+    assert_int_equal(latency_profile(&hl, &o), TP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_parse_sizes),
         cmocka_unit_test(test_profiler_tiny),
+        cmocka_unit_test(test_profiler_hlstm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

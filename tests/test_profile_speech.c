@@ -250,10 +250,14 @@ static void test_session(void **state)
     run_refused(&s, "schedule hwgp targets=l*:0.5 every=2", "per second of audio");
     session_free(&s);
     writer_close(&w);
-    /* an H-LSTM session: measured only through the accel model, as on the LM */
+    /* an H-LSTM session: its layer measured as an H-LSTM of its gate width on the cpu, modelled on accel */
     speech_task(&t, data, "hlstm");
     assert_int_equal(writer_create(&w, &s, hdir, &t, "test"), TP_OK);
-    run_refused(&s, "profile sizes=8:16:8 reps=1 budget_s=1", "measuring an H-LSTM layer is not available yet");
+    run_ok(&s, "profile sizes=8:16:8 reps=1 budget_s=1", "us per second of audio");
+    newest(hdir, &c);
+    assert_string_equal(c.protocol, "audio-steady");
+    assert_true(!strncmp(c.fingerprint, "cell=hlstm M=8; ", 16));
+    latency_curve_free(&c);
     run_ok(&s, "profile backend=accel sizes=8:16:8", "us per second of audio");
     newest(hdir, &c);
     assert_string_equal(c.run, "model-hlstm-M8");

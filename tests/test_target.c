@@ -106,6 +106,35 @@ static void test_accel_target(void **state)
     assert_null(t);
 }
 
+/* The cpu target measures an H-LSTM layer as one (its gate networks, in the query's sparse layout):
+ * what hwgp needs on an H-LSTM session.  The curve records the target and the cell. */
+static void test_cpu_target_hlstm(void **state)
+{
+    (void)state;
+    Target *t;
+    assert_int_equal(target_open("cpu", NULL, &t), TP_OK);
+    TargetQuery q = target_query_default(24);
+    snprintf(q.cell, sizeof q.cell, "hlstm");
+    q.gate_hidden = 16;
+    q.threads = 1;
+    q.density = 0.25;
+    snprintf(q.pattern, sizeof q.pattern, "sell");
+    TargetSweep w;
+    target_sweep_defaults(&w);
+    w.rounds = 3;
+    w.budget_s = 5;
+    int sizes[] = {16, 24};
+    LatencyCurve c;
+    assert_int_equal(target_curve(t, &q, sizes, 2, &w, &c), TP_OK);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.pattern, "sell");
+    assert_true(c.median_us[0] > 0 && c.median_us[1] > 0);
+    assert_true(!strncmp(c.fingerprint, "target=cpu; ", 12));
+    assert_non_null(strstr(c.fingerprint, "cell=hlstm M=16; "));
+    latency_curve_free(&c);
+    target_close(t);
+}
+
 static void test_cmd_good(void **state)
 {
     (void)state;
@@ -253,6 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accel_target),
+        cmocka_unit_test(test_cpu_target_hlstm),
         cmocka_unit_test(test_cmd_good),
         cmocka_unit_test(test_cmd_failures),
         cmocka_unit_test(test_session_loses_nothing),
