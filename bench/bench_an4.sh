@@ -24,13 +24,16 @@
 #
 #   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E]
 #                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S]
-#                           [--gp-block 16x1|8x1|4x4] [--quick]
+#                           [--gp-block 16x1|8x1|4x4] [--measure-only] [--quick]
 #
 # --gp scratch: instead of step 2, trains OUT/gp from scratch with bench/an4_gp_scratch.tp (the
 # recipe's options, --hidden H when --gp-hidden is given, 100 epochs, the rate x0.94 after epoch 55):
 # eight dense epochs, ten global prunings on a cubic ramp to S (default 0.87), the GP step, fifty
 # epochs of fine-tuning. A wider model pruned further can hold as few non-zeros as the narrow one.
 # --gp-block RxC: prune and grow whole RxC blocks (scratch only), the layout that runs faster.
+#
+# --measure-only: train nothing; steps 3-5 on the OUT/baseline and OUT/gp already there (an earlier
+# run, or the two trained side by side, one per core, with the options steps 1-2 use).
 #
 # --quick: 32 utterances per split, 1 epoch, a 2x32 model and a short script (the smoke test).
 # make bench-an4-train runs it with the defaults (out bench/out/an4, data ../shared/data/an4, --recipe large).
@@ -42,6 +45,7 @@ DATA=$ROOT/../shared/data/an4
 EPOCHS=
 RECIPE=large
 QUICK=0
+MEASURE_ONLY=0
 GP=finetune
 GP_HIDDEN=
 GP_SPARSITY=0.87
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
         --gp-hidden) GP_HIDDEN=$2; shift 2 ;;
         --gp-sparsity) GP_SPARSITY=$2; shift 2 ;;
         --gp-block) GP_BLOCK=$2; shift 2 ;;
+        --measure-only) MEASURE_ONLY=1; shift ;;
         --quick) QUICK=1; shift ;;
         *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
     esac
@@ -78,41 +83,48 @@ if [ "$QUICK" = 1 ]; then
     EXTRA=(--max-utts 32 --hidden 32)
     EPOCHS=1
 fi
-if [ ! -f "$OUT/baseline/manifest.json" ]; then
-    echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
-    "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
-        --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
-fi
-if [ "$GP" = finetune ]; then
-    E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
-    rm -rf "$OUT/gp"
-    cp -r "$OUT/baseline" "$OUT/gp"
-    E1=$((E0 + 22)) # the ramp (19 epochs) and the growth step (2) done: the fine-tuning's decay starts
-    sed -e "s/@E1@/$E1/g" "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
-    GP_TASK=()
+if [ "$MEASURE_ONLY" = 1 ]; then
+    for name in baseline gp; do
+        [ -f "$OUT/$name/manifest.json" ] ||
+            { echo "bench_an4: --measure-only: no session at $OUT/$name" >&2; exit 1; }
+    done
 else
-    # the cubic ramp's sparsities, then the final one
-    SUBST=$(awk -v s="$GP_SPARSITY" 'BEGIN { if (!(s > 0 && s < 1)) exit 1;
-        for (i = 1; i <= 10; i++) printf "-e s/@S%d@/%.4f/g ", i, s * (1 - (1 - i / 10) ^ 3);
-        printf "-e s/@S@/%s/g", s }') ||
-        { echo "bench_an4: --gp-sparsity: expected a number in (0, 1), got $GP_SPARSITY" >&2; exit 2; }
-    case "$GP_BLOCK" in
-        '') PAT= ;;
-        16x1|8x1|4x4) PAT=" pattern=block block=$GP_BLOCK" ;;
-        *) echo "bench_an4: --gp-block: expected 16x1, 8x1 or 4x4, got $GP_BLOCK" >&2; exit 2 ;;
-    esac
-    # shellcheck disable=SC2086
-    sed $SUBST -e "s/@PAT@/$PAT/g" "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
-    rm -rf "$OUT/gp"
-    GP_TASK=(--task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 --epochs 100
-             --decay-start 55 --lr-decay 0.94 --threads 1 "${EXTRA[@]}")
-    [ -n "$GP_HIDDEN" ] && GP_TASK+=(--hidden "$GP_HIDDEN")
+    if [ ! -f "$OUT/baseline/manifest.json" ]; then
+        echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
+        "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
+            --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
+    fi
+    if [ "$GP" = finetune ]; then
+        E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
+        rm -rf "$OUT/gp"
+        cp -r "$OUT/baseline" "$OUT/gp"
+        E1=$((E0 + 22)) # the ramp (19 epochs) and the growth step (2) done: the fine-tuning's decay starts
+        sed -e "s/@E1@/$E1/g" "$ROOT/bench/an4_gp.tp" > "$OUT/gp.tp"
+        GP_TASK=()
+    else
+        # the cubic ramp's sparsities, then the final one
+        SUBST=$(awk -v s="$GP_SPARSITY" 'BEGIN { if (!(s > 0 && s < 1)) exit 1;
+            for (i = 1; i <= 10; i++) printf "-e s/@S%d@/%.4f/g ", i, s * (1 - (1 - i / 10) ^ 3);
+            printf "-e s/@S@/%s/g", s }') ||
+            { echo "bench_an4: --gp-sparsity: expected a number in (0, 1), got $GP_SPARSITY" >&2; exit 2; }
+        case "$GP_BLOCK" in
+            '') PAT= ;;
+            16x1|8x1|4x4) PAT=" pattern=block block=$GP_BLOCK" ;;
+            *) echo "bench_an4: --gp-block: expected 16x1, 8x1 or 4x4, got $GP_BLOCK" >&2; exit 2 ;;
+        esac
+        # shellcheck disable=SC2086
+        sed $SUBST -e "s/@PAT@/$PAT/g" "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
+        rm -rf "$OUT/gp"
+        GP_TASK=(--task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 --epochs 100
+                 --decay-start 55 --lr-decay 0.94 --threads 1 "${EXTRA[@]}")
+        [ -n "$GP_HIDDEN" ] && GP_TASK+=(--hidden "$GP_HIDDEN")
+    fi
+    if [ "$QUICK" = 1 ]; then # the smoke version: one epoch of each stage
+        sed -i -e 's/train epochs=[0-9]*/train epochs=1/' "$OUT/gp.tp"
+    fi
+    echo "== grow-and-prune ($GP): topiary run $OUT/gp.tp" >&2
+    "$BIN" run "$OUT/gp.tp" --session "$OUT/gp" "${GP_TASK[@]}" >&2
 fi
-if [ "$QUICK" = 1 ]; then # the smoke version: one epoch of each stage
-    sed -i -e 's/train epochs=[0-9]*/train epochs=1/' "$OUT/gp.tp"
-fi
-echo "== grow-and-prune ($GP): topiary run $OUT/gp.tp" >&2
-"$BIN" run "$OUT/gp.tp" --session "$OUT/gp" "${GP_TASK[@]}" >&2
 field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
 BENCH=${BENCH_INFER_ASR:-$ROOT/build/bench/bench_infer_asr}
