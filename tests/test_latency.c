@@ -462,18 +462,24 @@ static int cancel_at_once(void *ctx, double f, int r, int rounds, double el)
     return 1;
 }
 
+/* a one-thread sweep over a few sizes: the profiler's own defaults, shortened */
+static void small_sweep(LatencyOptions *o, int *sizes, int n, int rounds, double min_sample_us)
+{
+    latency_options_defaults(o);
+    o->sizes = sizes;
+    o->n_sizes = n;
+    o->rounds = rounds;
+    o->threads = 1;
+    o->min_sample_us = min_sample_us;
+}
+
 static void test_profiler_tiny(void **state)
 {
     (void)state;
     int sizes[] = {8, 16, 24};
     LatencyOptions o;
-    latency_options_defaults(&o);
-    o.sizes = sizes;
-    o.n_sizes = 3;
-    o.rounds = 5;
-    o.threads = 1;
+    small_sweep(&o, sizes, 3, 5, 20);
     o.batch = 2;
-    o.min_sample_us = 20;
     LatencyCurve c;
     assert_int_equal(latency_profile(&c, &o), TP_OK);
     assert_int_equal(c.n, 3);
@@ -525,12 +531,7 @@ static void test_profiler_hlstm(void **state)
     (void)state;
     int sizes[] = {16, 32};
     LatencyOptions o;
-    latency_options_defaults(&o);
-    o.sizes = sizes;
-    o.n_sizes = 2;
-    o.rounds = 7;
-    o.threads = 1;
-    o.min_sample_us = 50;
+    small_sweep(&o, sizes, 2, 7, 50);
     LatencyCurve lstm, hl;
     assert_int_equal(latency_profile(&lstm, &o), TP_OK);
     o.cell = "hlstm";
