@@ -18,7 +18,7 @@ TOPIARY=${TOPIARY:-./build/topiary}
 case $TOPIARY in /*) ;; *) TOPIARY=$PWD/$TOPIARY ;; esac
 [ -x "$TOPIARY" ] || { echo "FAIL: $TOPIARY is not an executable (build it first: make)" >&2; exit 1; }
 HERE=$(cd "$(dirname "$0")" && pwd)
-DATA=${TOPIARY_SHARED:-$HERE/../../../shared/data}/an4
+DATA=${TOPIARY_SHARED:-$HERE/../../../shared}/data/an4
 [ -f "$DATA/etc/an4_test.fileids" ] || { echo "skip: AN4 not found at $DATA"; exit 0; }
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed to parse the JSON output" >&2; exit 1; }
 
