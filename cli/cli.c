@@ -32,7 +32,7 @@ int cli_usage(const char *fmt, ...)
 static const char *const TASK_OPTIONS[] = {"data", "level", "cell", "layers", "hidden", "embed", "gate-hidden", "bptt",
                                            "batch", "epochs", "lr", "lr-decay", "decay-start", "clip", "dropout",
                                            "optimizer", "seed", "threads", "max-steps", "eval-batch", "max-vocab",
-                                           "init", "log-every", "state-tau", "task", "mels", "conv",
+                                           "init", "log-every", "state-tau", "tie", "task", "mels", "conv",
                                            "max-utts", "freq-mask", "time-mask", NULL};
 
 const char *const *cli_task_options(void) { return TASK_OPTIONS; }

@@ -162,7 +162,8 @@ double devtrain_state_sparsity(Devtrain *d, int reset)
     return v;
 }
 
-/* registry tensors (model.h): 0 embed; 1 + 4l .. 4 + 4l layer l's w_ih, w_hh, b_ih, b_hh; then decoder */
+/* registry tensors (model.h): 0 embed; 1 + 4l .. 4 + 4l layer l's w_ih, w_hh, b_ih, b_hh; then decoder
+ * (model_decoder_index: embed.weight itself when tied) */
 static float *P(const Devtrain *d, float *base, int t) { return base + d->off[t]; }
 
 TpStatus devtrain_lstm_forward(const BackendOps *ops, DevtrainLayer *y, const float *w_ih, const float *w_hh,
@@ -257,8 +258,8 @@ static TpStatus forward(Devtrain *d, int Tw, long step, double *nll)
                          seed, counter));
         in = d->xin[MODEL_MAX_LAYERS];
     }
-    TRY(ops->rows_set(d->logits, P(d, d->w, 2 + 4 * L), N, V));
-    TRY(ops->sgemm(0, 1, N, V, Hl, 1.0f, in, Hl, P(d, d->w, 1 + 4 * L), Hl, 1.0f, d->logits, V));
+    TRY(ops->rows_set(d->logits, P(d, d->w, model_decoder_bias_index(&d->cfg)), N, V));
+    TRY(ops->sgemm(0, 1, N, V, Hl, 1.0f, in, Hl, P(d, d->w, model_decoder_index(&d->cfg)), Hl, 1.0f, d->logits, V));
     return ops->softmax_xent(d->logits, d->y, N, V, 1.0f / (float)B, nll, NULL);
 }
 
@@ -269,9 +270,9 @@ static TpStatus backward(Devtrain *d, int Tw)
     const int Hl = d->cfg.hidden[L - 1];
     const int drop = d->cfg.dropout > 0.0f;
     const float *top = drop ? d->xin[MODEL_MAX_LAYERS] : d->L[L - 1].h + (size_t)B * Hl;
-    TRY(ops->sgemm(1, 0, V, Hl, N, 1.0f, d->logits, V, top, Hl, 1.0f, P(d, d->g, 1 + 4 * L), Hl));
-    TRY(ops->colsum_add(P(d, d->g, 2 + 4 * L), d->logits, N, V, V));
-    TRY(ops->sgemm(0, 0, N, Hl, V, 1.0f, d->logits, V, P(d, d->w, 1 + 4 * L), Hl, 0.0f, d->dtop, Hl));
+    TRY(ops->sgemm(1, 0, V, Hl, N, 1.0f, d->logits, V, top, Hl, 1.0f, P(d, d->g, model_decoder_index(&d->cfg)), Hl));
+    TRY(ops->colsum_add(P(d, d->g, model_decoder_bias_index(&d->cfg)), d->logits, N, V, V));
+    TRY(ops->sgemm(0, 0, N, Hl, V, 1.0f, d->logits, V, P(d, d->w, model_decoder_index(&d->cfg)), Hl, 0.0f, d->dtop, Hl));
     if (drop) TRY(ops->mul(d->dtop, d->dmask[MODEL_MAX_LAYERS], (size_t)N * Hl));
     float *dh = d->dtop, *dx = d->dx;
     for (int l = L - 1; l >= 0; l--) {

@@ -65,8 +65,8 @@ static TpStatus window(Devtrain *d, EvalBufs *b, int Tw, int B, double *nll, lon
         in = y->h + BH;
     }
     const int Hl = c->hidden[L - 1], V = c->n_vocab;
-    if (s == TP_OK) s = o->rows_set(b->logits, d->w + d->off[2 + 4 * L], N, V);
-    if (s == TP_OK) s = o->sgemm(0, 1, N, V, Hl, 1.0f, in, Hl, d->w + d->off[1 + 4 * L], Hl, 1.0f, b->logits, V);
+    if (s == TP_OK) s = o->rows_set(b->logits, d->w + d->off[model_decoder_bias_index(&d->cfg)], N, V);
+    if (s == TP_OK) s = o->sgemm(0, 1, N, V, Hl, 1.0f, in, Hl, d->w + d->off[model_decoder_index(&d->cfg)], Hl, 1.0f, b->logits, V);
     if (s == TP_OK) s = o->softmax_xent(b->logits, b->y, N, V, 0.0f, nll, hits);
     for (int l = 0; l < L && s == TP_OK; l++) {
         const size_t BH = (size_t)B * c->hidden[l];

@@ -69,6 +69,9 @@ TpStatus infer_trim(Model *out, const Model *m, int *kept[MODEL_MAX_LAYERS])
         st = err_set(TP_ENOMEM, "trim: out of memory");
         goto done;
     }
+    /* tied: embed.weight's columns are the last layer's units as the decoder reads them, and its width
+     * must stay the last layer's, so every unit of that layer is kept */
+    if (cfg->tie) memset(need[L - 1], 1, (size_t)cfg->hidden[L - 1]);
     /* reachability from the decoder: a kept row (fixed, or of a kept unit) makes every unit it reads
      * through a non-zero weight kept; repeat until nothing changes */
     for (int changed = 1; changed;) {

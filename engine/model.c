@@ -37,8 +37,16 @@ TpStatus model_config_check(const ModelConfig *c)
         return err_set(TP_ERANGE, "init scale: expected 0 < s < 10, got %g", (double)c->init_scale);
     if (!(c->state_tau >= 0.0f && c->state_tau <= 1000.0f))
         return err_set(TP_ERANGE, "state tau: expected 0 <= tau <= 1000, got %g", (double)c->state_tau);
+    if (c->tie != 0 && c->tie != 1) return err_set(TP_EINVAL, "--tie: expected 0 or 1, got %d", c->tie);
+    if (c->tie && c->n_embed != c->hidden[c->n_layers - 1])
+        return err_set(TP_EINVAL,
+                       "--tie: the tied embedding is also the decoder, so its width (--embed %d) must equal the last "
+                       "layer's hidden size (%d)", c->n_embed, c->hidden[c->n_layers - 1]);
     return TP_OK;
 }
+
+int model_decoder_index(const ModelConfig *c) { return c->tie ? 0 : 1 + 4 * c->n_layers; }
+int model_decoder_bias_index(const ModelConfig *c) { return (c->tie ? 1 : 2) + 4 * c->n_layers; }
 
 int model_layer_input(const Model *m, int l) { return l == 0 ? m->cfg.n_embed : m->cfg.hidden[l - 1]; }
 
@@ -103,7 +111,8 @@ static void build_registry(Model *m)
         model_asr_registry(m);
         return;
     }
-    model_add_param(m, "embed.weight", PARAM_EMBED, -1, ax_fixed(c->n_vocab), ax_fixed(c->n_embed));
+    /* tied, embed.weight is also the decoder's weight matrix: selected by default as one (mask.h) */
+    model_add_param(m, "embed.weight", c->tie ? PARAM_WEIGHT : PARAM_EMBED, -1, ax_fixed(c->n_vocab), ax_fixed(c->n_embed));
     for (int l = 0; l < L; l++) {
         if (c->cell == MODEL_CELL_HLSTM) {
             ModelAxis z = ax_input(c, l); /* fc1 columns: [x; h] */
@@ -128,7 +137,7 @@ static void build_registry(Model *m)
             model_add_param(m, name, PARAM_BIAS, l, ax_units(l, 4), ax_fixed(1));
         }
     }
-    model_add_param(m, "decoder.weight", PARAM_WEIGHT, -1, ax_fixed(c->n_vocab), ax_units(L - 1, 1));
+    if (!c->tie) model_add_param(m, "decoder.weight", PARAM_WEIGHT, -1, ax_fixed(c->n_vocab), ax_units(L - 1, 1));
     model_add_param(m, "decoder.bias", PARAM_BIAS, -1, ax_fixed(c->n_vocab), ax_fixed(1));
 }
 
@@ -149,8 +158,8 @@ static void bind_views(Model *m)
             m->lg[l] = (LstmWeights){I, H, m->g + p[0].off, m->g + p[1].off, m->g + p[2].off, m->g + p[3].off};
         }
     }
-    m->dec_w = m->w + m->p[1 + 4 * L].off;
-    m->dec_b = m->w + m->p[2 + 4 * L].off;
+    m->dec_w = m->w + m->p[model_decoder_index(&m->cfg)].off;
+    m->dec_b = m->w + m->p[model_decoder_bias_index(&m->cfg)].off;
 }
 
 TpStatus model_init(Model *m, const ModelConfig *cfg, Rng *rng)
@@ -405,8 +414,9 @@ void model_backward(Model *m, int Tw, int B)
     const size_t N = (size_t)Tw * B;
     int drop = m->cfg.dropout > 0.0f;
     const float *top = drop ? m->xin[MODEL_MAX_LAYERS] : lstm_cache_out(model_cell_cache(m, L - 1), B);
-    float *gdec_w = m->g + m->p[1 + 4 * L].off, *gdec_b = m->g + m->p[2 + 4 * L].off;
-    /* decoder: dW += dlogits^T top, db += column sums, dtop = dlogits W */
+    float *gdec_w = m->g + m->p[model_decoder_index(&m->cfg)].off, *gdec_b = m->g + m->p[model_decoder_bias_index(&m->cfg)].off;
+    /* decoder: dW += dlogits^T top, db += column sums, dtop = dlogits W (tied: dW lands in embed.weight's
+     * gradient, to which the lookups' rows are added below) */
     backend_sgemm(1, 0, V, Hl, (int)N, 1.0f, m->logits, V, top, Hl, 1.0f, gdec_w, Hl);
     for (size_t r = 0; r < N; r++) {
         const float *d = m->logits + r * V;
@@ -509,7 +519,7 @@ TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_
     if (st != TP_OK) return st;
     if (cfg->n_layers != oc->n_layers || cfg->n_vocab != oc->n_vocab || cfg->n_embed != oc->n_embed ||
         cfg->cell != oc->cell || (cfg->cell == MODEL_CELL_HLSTM && cfg->gate_hidden != oc->gate_hidden) ||
-        cfg->task != oc->task || cfg->n_feat != oc->n_feat || cfg->n_conv != oc->n_conv ||
+        cfg->task != oc->task || cfg->tie != oc->tie || cfg->n_feat != oc->n_feat || cfg->n_conv != oc->n_conv ||
         memcmp(cfg->conv, oc->conv, sizeof cfg->conv) != 0)
         return err_set(TP_EINVAL, "model: a relayout may change only the hidden sizes");
     if (n_extra < 0 || n_extra > RELAYOUT_MAX_EXTRA)
@@ -570,6 +580,65 @@ TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_
 fail:
     free(rmap);
     free(cmap);
+    model_free(&nm);
+    for (int e = 0; e < n_extra; e++) free(nx[e]);
+    return st;
+}
+
+TpStatus model_tie(Model *m, const char *from, float **extra, int n_extra)
+{
+    const ModelConfig *oc = &m->cfg;
+    if (oc->task != MODEL_TASK_LM) return err_set(TP_EINVAL, "tie: only a language model has an embedding to tie");
+    if (oc->tie) return err_set(TP_EINVAL, "tie: the embedding and the decoder are already tied");
+    if (!from || (strcmp(from, "decoder") && strcmp(from, "embed")))
+        return err_set(TP_EINVAL, "tie: from=%s: expected decoder or embed", from ? from : "(null)");
+    if (n_extra < 0 || n_extra > RELAYOUT_MAX_EXTRA)
+        return err_set(TP_EINVAL, "model: tie with %d extra arrays (at most %d)", n_extra, RELAYOUT_MAX_EXTRA);
+    ModelConfig cfg = *oc;
+    cfg.tie = 1;
+    TpStatus st = model_config_check(&cfg);
+    if (st != TP_OK) return st;
+    const ModelParam *src_tied = model_param(m, !strcmp(from, "decoder") ? "decoder.weight" : "embed.weight");
+    if (!src_tied) return err_set(TP_EINVAL, "tie: the model has no %s.weight", from);
+
+    Model nm;
+    memset(&nm, 0, sizeof nm);
+    nm.cfg = cfg;
+    build_registry(&nm);
+    float *nx[RELAYOUT_MAX_EXTRA] = {0};
+    nm.w = backend_alloc(nm.n_params, sizeof(float));
+    nm.g = backend_alloc(nm.n_params, sizeof(float));
+    nm.mask = backend_alloc(nm.n_params, 1);
+    int ok = nm.w && nm.g && nm.mask;
+    for (int e = 0; e < n_extra && ok; e++) ok = (nx[e] = backend_alloc(nm.n_params, sizeof(float))) != NULL;
+    if (!ok) {
+        st = err_set(TP_ENOMEM, "model: out of memory for tying %zu parameters", nm.n_params);
+        goto fail;
+    }
+    for (int t = 0; t < nm.n_tensors; t++) {
+        const ModelParam *np = &nm.p[t], *op = t == 0 ? src_tied : model_param(m, np->name);
+        if (!op || op->n != np->n) { /* cannot happen: the same sizes, one tensor fewer */
+            st = err_set(TP_EINVAL, "tie: no tensor %s of %zu entries in the untied model", np->name, np->n);
+            goto fail;
+        }
+        memcpy(nm.w + np->off, m->w + op->off, np->n * sizeof(float));
+        memcpy(nm.g + np->off, m->g + op->off, np->n * sizeof(float));
+        memcpy(nm.mask + np->off, m->mask + op->off, np->n);
+        for (int e = 0; e < n_extra; e++) memcpy(nx[e] + np->off, extra[e] + op->off, np->n * sizeof(float));
+    }
+    bind_views(&nm);
+    if (m->T > 0 && (st = model_reserve(&nm, m->T, m->B)) != TP_OK) goto fail;
+    nm.last_x = m->last_x;
+    nm.state_zero = m->state_zero;
+    nm.state_n = m->state_n;
+    model_free(m);
+    *m = nm;
+    for (int e = 0; e < n_extra; e++) {
+        free(extra[e]);
+        extra[e] = nx[e];
+    }
+    return TP_OK;
+fail:
     model_free(&nm);
     for (int e = 0; e < n_extra; e++) free(nx[e]);
     return st;

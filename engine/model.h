@@ -10,7 +10,9 @@
  * per-gate tensors are their row blocks).  Every layer has exactly 4 tensors, at registry index
  * 1 + 4k.  Dropout is Zaremba's: on the non-recurrent connections only (embedding → layer 0,
  * between layers, last layer → decoder), inverted scaling; an H-LSTM also drops inside its gate DNNs
- * (DESIGN 3.1) with the same rate.
+ * (DESIGN 3.1) with the same rate.  With cfg.tie the registry has no decoder.weight: the decoder
+ * multiplies by embed.weight [V, E = H_last] (one matrix, one mask, counted once), and decoder.bias
+ * follows the last layer at index 1 + 4L (model_decoder_index says where the decoder's tensors are).
  *
  * Letters: T steps, B batch, N = T*B rows (time-major), E embed, H hidden, V vocab.
  */
@@ -53,6 +55,10 @@ typedef struct {
     float state_tau;                  /* hidden-state threshold, 0 = off (DESIGN 3.4, engine/lstm.h):
                                          every layer's h~ = h 1(|h| > tau), training and evaluation */
     ModelTask task;                   /* MODEL_TASK_LM (0) unless set                               */
+    int tie;                          /* LM only: 1 = the decoder's weight IS embed.weight (Press & Wolf,
+                                         "Using the output embedding to improve language models"):
+                                         no decoder.weight tensor; needs E = H_last; the decoder's
+                                         gradient and the lookups' both land in embed.weight's        */
     /* ASR only (engine/asr.h): n_vocab is then the class count, n_embed the width of one frame out
      * of the convolutions (model_asr_input_width), the layers bidirectional */
     int n_feat;                       /* F features per input frame                                 */
@@ -137,6 +143,15 @@ TpStatus model_reserve(Model *m, int T, int B);
 void model_free(Model *m);
 
 const ModelParam *model_param(const Model *m, const char *name);   /* NULL if no such tensor */
+/* LM: the registry index of the decoder's weight (0, embed.weight, when cfg.tie) and of its bias. */
+int model_decoder_index(const ModelConfig *c);
+int model_decoder_bias_index(const ModelConfig *c);
+/* Tie an untied LM (cfg.tie = 0, E = H_last): embed.weight becomes the one matrix of both the lookup
+ * and the decoder, taken from `from` ("decoder": decoder.weight, the output embedding, which Press &
+ * Wolf find the better of the two; "embed": embed.weight as it is), with that tensor's weights,
+ * gradients and mask; decoder.weight leaves the registry.  extra[0..n_extra-1] (Adam moments) are
+ * mapped the same way into new backend_alloc'd arrays.  All or nothing, as model_relayout. */
+TpStatus model_tie(Model *m, const char *from, float **extra, int n_extra);
 int model_layer_input(const Model *m, int l);                       /* E or H_{l-1}          */
 /* Layer l's LSTM memory (h with h_0 in block 0, c, gates, dgates) whatever the cell: its outputs
  * are lstm_cache_out(model_cell_cache(m, l), B). */

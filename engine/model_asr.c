@@ -49,6 +49,7 @@ int model_asr_input_width(const ModelConfig *c)
 TpStatus model_asr_config_check(const ModelConfig *c)
 {
     if (c->n_vocab < 2) return err_set(TP_EINVAL, "asr model: %d classes (need the blank and at least one)", c->n_vocab);
+    if (c->tie) return err_set(TP_EINVAL, "--tie: the speech model has no embedding to tie to its decoder");
     if (c->n_feat < 1 || c->n_feat > 4096) return err_set(TP_ERANGE, "asr model: features: expected 1..4096, got %d", c->n_feat);
     if (c->n_conv < 1 || c->n_conv > MODEL_MAX_CONV)
         return err_set(TP_ERANGE, "asr model: convolution layers: expected 1..%d, got %d", MODEL_MAX_CONV, c->n_conv);

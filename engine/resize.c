@@ -244,6 +244,9 @@ TpStatus resize_layer(Model *m, Optim *o, ModelState *s, int layer, int new_hidd
     if (o && o->kind == OPTIM_ADAM && (!o->m || !o->v)) return err_set(TP_EINVAL, "resize: Adam without moments");
     if (s && (s->B < 1 || !s->h[layer] || !s->c[layer])) return err_set(TP_EINVAL, "resize: no state for layer %d", layer);
     if (Hn == Ho) return TP_OK;
+    if (m->cfg.tie && layer == m->cfg.n_layers - 1)
+        return err_set(TP_EINVAL, "resize: layer %d is the last one and the embedding is tied to the decoder "
+                                  "(tie=1): its width is the embedding's, %d", layer, Ho);
     const int grow = Hn > Ho, k_new = grow ? Hn - Ho : 0;
     if (grow && init.kind == RESIZE_INIT_FANIN && !init.rng) return err_set(TP_EINVAL, "resize init=fanin: no rng");
     if (grow && init.kind == RESIZE_INIT_GRAD && (st = check_bridge(m, layer, k_new, init.bridge)) != TP_OK) return st;

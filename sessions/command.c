@@ -32,6 +32,7 @@ static unsigned views_of(const VerbSpec *v)
         {"snapshot", COMMAND_VIEW_HISTORY}, {"undo", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS},
         {"redo", COMMAND_VIEW_MODEL | COMMAND_VIEW_METRICS}, {"restore", COMMAND_VIEW_MODEL},
         {"prune", COMMAND_VIEW_METRICS}, {"grow", COMMAND_VIEW_METRICS}, {"resize", COMMAND_VIEW_METRICS},
+        {"tie", COMMAND_VIEW_METRICS},
         {"recommend", COMMAND_VIEW_METRICS},
         {"eval", COMMAND_VIEW_MODEL}, {"schedule", COMMAND_VIEW_METRICS | COMMAND_VIEW_LATENCY},
     };
@@ -350,6 +351,13 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
                        v->journaled && journal_on, take_undo);
     st = v->run(s, &c, res);
     res->nan = st == TP_ENAN;
+    /* refused before changing anything (every verb but a train is all or nothing, and one that journals
+     * its own nested commands has changed something): its undo point would only make `undo` go back
+     * over the refusal */
+    if (st != TP_OK && take_undo && !(v->policy & VERB_TRAINS) && !command_exec_records()) {
+        TpStatus ds = snapshot_drop_newest_undo(s);
+        if (ds != TP_OK) st = err_wrap(ds, "%s failed (%s), and its undo point could not be removed: ", v->verb, err_msg());
+    }
     /* a failed train may have run steps (and a NaN rolls back): views refresh after any outcome */
     if (!is_dry) res->views = views_of(v);
     if (!res->summary[0]) {

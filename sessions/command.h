@@ -176,6 +176,7 @@ TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r);
  * verbs gp schedule, train, resize and eval through command_execute_nested. */
 TpStatus command_verb_hwgp(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_tie(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 /* sessions/command_dse.c */
 TpStatus command_verb_dse(Session *s, const Command *c, CommandResult *r);

@@ -55,6 +55,11 @@ static const CommandVerbSpec VERBS[] = {
      {{"layer", K_INT, 0, 7, NULL, "layer index"}, {"hidden", K_INT, 1, 65536, NULL, "new hidden size"},
       {"init", K_ENUM, 0, 0, "fanin|grad|zero", "new units (default fanin)"},
       {"batches", K_INT, 1, 1e6, NULL, "minibatches of bridging gradients for init=grad (default 10)"}, END}},
+    {"tie", "tie [from=decoder|embed]",
+     "one matrix for the embedding and the decoder (Press & Wolf): embed.weight takes decoder.weight's values and "
+     "mask (or keeps its own), decoder.weight goes; needs embed = the last layer's hidden size", NULL,
+     VERB_UNDO | VERB_LM, 1, NULL, command_verb_tie,
+     {{"from", K_ENUM, 0, 0, "decoder|embed", "the matrix kept (default decoder: the output embedding)"}, END}},
     {"set", "set KEY=VALUE ...", "change a setting: lr, clip, epochs, threads, log_every, eval_batch, lr_decay, decay_start, state.tau, dropout, undo_confirm; an4: freq_mask, time_mask", NULL, 0, 1, NULL,
      command_verb_set,
      {{"lr", K_NUM, 1e-9, 1e6, NULL, "learning rate (current)"}, {"clip", K_NUM, 0, 1e9, NULL, "gradient-norm clip"},

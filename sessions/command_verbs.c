@@ -446,6 +446,21 @@ TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r)
     return TP_OK;
 }
 
+TpStatus command_verb_tie(Session *s, const Command *c, CommandResult *r)
+{
+    const char *from = command_arg(c, "from");
+    char what[240], d[256];
+    SessionEvent ev;
+    TpStatus st = events_begin(s, &ev, "tie", "command");
+    if (st == TP_OK) st = compress_tie(s, from ? from : "decoder", what, sizeof what);
+    if (st == TP_OK) st = events_end(s, &ev, what);
+    if (st != TP_OK) return st;
+    r->changed = 1;
+    events_describe(&ev, d, sizeof d);
+    command_say(r, "tied: %s\n  %s", what, d);
+    return TP_OK;
+}
+
 static TpStatus st_check_params(const Session *s, const char *glob) { return mask_params_check(&s->model, glob); }
 
 TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)

@@ -235,6 +235,25 @@ const char *compress_schedule_describe(const Session *s, char *buf, size_t n)
 
 static TpStatus add_to_bridge(void *ctx, Model *m, int Tw, int B) { return resize_bridge_add(ctx, m, Tw, B); }
 
+TpStatus compress_tie(Session *s, const char *from, char *what, size_t n)
+{
+    Model *m = &s->model;
+    Optim *o = &s->trainer.opt;
+    if (task_is_asr(&s->task)) return speech_refuse("tie", "the speech model has no embedding to tie to its decoder");
+    size_t before = model_nnz(m);
+    float *extra[2] = {o->m, o->v};
+    int n_extra = o->kind == OPTIM_ADAM && o->m && o->v ? 2 : 0;
+    TpStatus st = model_tie(m, from, extra, n_extra);
+    if (st != TP_OK) return st;
+    if (n_extra) o->m = extra[0], o->v = extra[1];
+    o->n = m->n_params;
+    s->task.model.tie = 1;
+    if ((st = compress_relayout(s)) != TP_OK) return st;
+    snprintf(what, n, "embed.weight is now also the decoder's weight (taken from %s.weight): %zu -> %zu non-zeros, "
+             "%zu parameters", from, before, model_nnz(m), m->n_params);
+    return TP_OK;
+}
+
 TpStatus compress_resize(Session *s, int layer, int hidden, ResizeInitKind kind, int batches, char *what, size_t n)
 {
     Model *m = &s->model;

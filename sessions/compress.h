@@ -36,6 +36,9 @@ TpStatus compress_grow(struct Session *s, const GrowConfig *cfg, int batches, in
 
 /* Resize a layer (engine/resize): shrink by importance, grow with kind (GRAD: NeST bridging
  * gradients from `batches` peeked minibatches).  History and accumulator are reset. */
+/* Tie the embedding and the decoder (model_tie, from "decoder" or "embed"): the Adam moments follow the
+ * kept matrix, the task records tie = 1, the GP state is laid out again.  *what says what was done. */
+TpStatus compress_tie(struct Session *s, const char *from, char *what, size_t n);
 TpStatus compress_resize(struct Session *s, int layer, int hidden, ResizeInitKind kind, int batches, char *what,
                          size_t n);
 

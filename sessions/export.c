@@ -75,6 +75,20 @@ static TpStatus export_names(const Model *m, ExportTensor *t, int *n_out)
     return TP_OK;
 }
 
+/* model.safetensors is read by PyTorch, whose tied model holds both names (its state_dict lists the
+ * one matrix as embed.weight and decoder.weight): a tied model's file carries embed.weight under
+ * both, and a reader checks that the two are the same.  The compact file stores it once. */
+static TpStatus export_names_pytorch(const Model *m, ExportTensor *t, int *n_out, int *n_registry)
+{
+    TpStatus st = export_names(m, t, n_out);
+    *n_registry = *n_out;
+    if (st != TP_OK || !m->cfg.tie) return st;
+    t[*n_out] = t[0]; /* embed.weight, registry index 0 */
+    snprintf(t[*n_out].name, sizeof t->name, "decoder.weight");
+    (*n_out)++;
+    return TP_OK;
+}
+
 /* ==== write ===================================================================================== */
 
 static cJSON *config_json(const Session *s)
@@ -93,6 +107,7 @@ static cJSON *config_json(const Session *s)
     cJSON_AddStringToObject(j, "cell", c->cell == MODEL_CELL_HLSTM ? "hlstm" : "lstm");
     cJSON_AddNumberToObject(j, "gate_hidden", c->cell == MODEL_CELL_HLSTM ? c->gate_hidden : 0);
     cJSON_AddStringToObject(j, "gate_order", "ifgo");
+    if (!task_is_asr(&s->task)) cJSON_AddNumberToObject(j, "tie", c->tie); /* 1: decoder.weight IS embed.weight */
     if (task_is_asr(&s->task)) { /* the speech model (export_asr.c) */
         cJSON_AddStringToObject(j, "kind", "an4");
         cJSON_AddNumberToObject(j, "n_feat", c->n_feat);
@@ -251,7 +266,8 @@ TpStatus export_write(const Session *s, const char *outdir)
     char *pretty = NULL, *compact = NULL;
     char p[4200];
     int asr = task_is_asr(&s->task);
-    TpStatus st = asr ? TP_OK : export_names(&s->model, t, &n);
+    int n_registry = 0;
+    TpStatus st = asr ? TP_OK : export_names_pytorch(&s->model, t, &n, &n_registry);
     if (st != TP_OK) return st;
     if ((st = check_outdir(outdir)) != TP_OK) return st;
     if ((st = remove_stale_temps(outdir)) != TP_OK) return st;
@@ -341,6 +357,7 @@ static TpStatus parse_architecture(const cJSON *j, ModelConfig *c, const char *p
     if (!cJSON_IsString(cell) || (strcmp(cell->valuestring, "lstm") && strcmp(cell->valuestring, "hlstm")))
         return err_set(TP_EFORMAT, "%s: \"cell\": expected \"lstm\" or \"hlstm\"", path);
     c->cell = strcmp(cell->valuestring, "lstm") ? MODEL_CELL_HLSTM : MODEL_CELL_LSTM;
+    if ((st = get_int(j, "tie", 0, 1, 0, &c->tie, path)) != TP_OK) return st; /* absent: untied (older exports) */
     if (c->cell == MODEL_CELL_HLSTM) return get_int(j, "gate_hidden", 1, 65536, -1, &c->gate_hidden, path);
     return get_int(j, "gate_hidden", 0, 65536, 0, &c->gate_hidden, path);
 }
@@ -380,13 +397,13 @@ static void parse_metrics(ExportInfo *info, const cJSON *mt)
 static TpStatus load_weights(Model *m, const char *path)
 {
     ExportTensor t[EXPORT_MAX_TENSORS];
-    int n = 0;
-    TpStatus st = export_names(m, t, &n);
+    int n = 0, n_registry = 0;
+    TpStatus st = export_names_pytorch(m, t, &n, &n_registry);
     if (st != TP_OK) return st;
     SafetensorsFile f = {0};
     if ((st = safetensors_read(&f, path, NULL)) != TP_OK) return st;
     char name[80];
-    for (int i = 0; i < n && st == TP_OK; i++) {
+    for (int i = 0; i < n_registry && st == TP_OK; i++) {
         const ModelParam *p = &m->p[t[i].param];
         size_t at = p->off + (size_t)t[i].row0 * (size_t)t[i].cols, cnt = (size_t)t[i].rows * (size_t)t[i].cols;
         st = modelio_load_tensor(&f, path, t[i].name, SAFETENSORS_F32, t[i].ndim, t[i].rows, t[i].cols, IMPLIES, m->w + at);
@@ -401,6 +418,22 @@ static TpStatus load_weights(Model *m, const char *path)
                 st = err_set(TP_EFORMAT, "%s: tensor %s: entry %zu is pruned (mask 0) but holds %g; pruned entries "
                                          "must be exact zeros", path, t[i].name, k, (double)m->w[at + k]);
         }
+    }
+    for (int i = n_registry; i < n && st == TP_OK; i++) { /* a tied model's second name: the same matrix */
+        const ModelParam *p = &m->p[t[i].param];
+        float *w = malloc(p->n * sizeof(float));
+        uint8_t *k = malloc(p->n);
+        if (!w || !k) st = err_set(TP_ENOMEM, "%s: out of memory", path);
+        if (st == TP_OK)
+            st = modelio_load_tensor(&f, path, t[i].name, SAFETENSORS_F32, t[i].ndim, t[i].rows, t[i].cols, IMPLIES, w);
+        snprintf(name, sizeof name, "mask.%.63s", t[i].name);
+        if (st == TP_OK)
+            st = modelio_load_tensor(&f, path, name, SAFETENSORS_U8, t[i].ndim, t[i].rows, t[i].cols, IMPLIES, k);
+        if (st == TP_OK && (memcmp(w, m->w + p->off, p->n * sizeof(float)) || memcmp(k, m->mask + p->off, p->n)))
+            st = err_set(TP_EFORMAT, "%s: config.json says the embedding and the decoder are tied (\"tie\": 1), but "
+                                     "decoder.weight or its mask differs from embed.weight", path);
+        free(w);
+        free(k);
     }
     /* every tensor of the file must be one of these: a longer file describes another model */
     for (int i = 0; i < f.n && st == TP_OK; i++) {
@@ -488,6 +521,7 @@ static TpStatus load_impl(Model *m, ExportInfo *info, const char *dir, int from_
     memcpy(c->hidden, arch.hidden, sizeof c->hidden);
     c->cell = arch.cell;
     c->gate_hidden = arch.gate_hidden;
+    c->tie = arch.tie;
     if ((st = model_config_check(c)) != TP_OK) {
         err_wrap(st, "%s: ", p);
         goto fail;

@@ -18,7 +18,7 @@ static int index_of(const HystSeries *s, int h)
     return -1;
 }
 
-TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur, int L, double budget_us, int min_h,
+TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur, int L, int keep_last, double budget_us, int min_h,
                      int max_h, int *out, double *lat_now, double *lat_new, int *met)
 {
     double now = 0, lat[MODEL_MAX_LAYERS];
@@ -31,9 +31,15 @@ TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur,
     }
     /* candidates: the hysteresis points, else the Pareto set */
     int nc = a->n_points ? a->n_points : a->n_pareto;
-    double total = 0;
+    double total = 0, fixed = keep_last ? lat[L - 1] : 0.0;
     for (int l = 0; l < L; l++) {
-        double share = now <= budget_us ? lat[l] : budget_us * lat[l] / now;
+        if (keep_last && l == L - 1) {
+            out[l] = cur[l];
+            total += lat[l];
+            continue;
+        }
+        double free_now = now - fixed, free_budget = budget_us - fixed;
+        double share = now <= budget_us ? lat[l] : free_budget > 0 && free_now > 0 ? free_budget * lat[l] / free_now : 0.0;
         int best = -1, fastest = -1;
         for (int k = 0; k < nc; k++) {
             int i = a->n_points ? a->points[k].index : a->pareto[k];

@@ -43,8 +43,10 @@
  * largest candidate size (hysteresis points of a; its Pareto set when it has none) within
  * [min_h, max_h] whose latency fits the layer's share of budget_us (when Σ L(cur) <= budget: L(cur_l)
  * itself).  out[l] = cur[l] when no candidate fits a layer that already meets its share; else the
- * fastest candidate.  *lat_now, *lat_new: Σ L before and after; *met: lat_new <= budget_us. */
-TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur, int L, double budget_us, int min_h,
+ * fastest candidate.  *lat_now, *lat_new: Σ L before and after; *met: lat_new <= budget_us.
+ * keep_last != 0: the last layer keeps its size (a tied embedding fixes its width, model.h); its
+ * latency is taken off the budget before the other layers' shares. */
+TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur, int L, int keep_last, double budget_us, int min_h,
                      int max_h, int *out, double *lat_now, double *lat_new, int *met);
 
 /* The connection targets of `schedule hwgp targets=...` (dual ratios and patterns per group, the

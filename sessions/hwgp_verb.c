@@ -415,7 +415,7 @@ static TpStatus dimensions(Run *u, int *changed, int *met)
     int L = s->model.cfg.n_layers, out[MODEL_MAX_LAYERS];
     double now, next;
     HystSeries hs = profile_series(&c);
-    st = hwgp_choose(&hs, &a, s->model.cfg.hidden, L, u->st.budget_us, u->c.min_h, u->c.max_h, out, &now, &next, met);
+    st = hwgp_choose(&hs, &a, s->model.cfg.hidden, L, s->model.cfg.tie, u->st.budget_us, u->c.min_h, u->c.max_h, out, &now, &next, met);
     *changed = 0;
     for (int l = 0; l < L && st == TP_OK; l++) {
         int h = s->model.cfg.hidden[l];

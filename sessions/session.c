@@ -346,7 +346,7 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
 static int same_architecture(const ModelConfig *a, const ModelConfig *b)
 {
     if (a->n_vocab != b->n_vocab || a->n_embed != b->n_embed || a->n_layers != b->n_layers || a->cell != b->cell ||
-        a->gate_hidden != b->gate_hidden)
+        a->gate_hidden != b->gate_hidden || a->tie != b->tie)
         return 0;
     for (int l = 0; l < a->n_layers; l++)
         if (a->hidden[l] != b->hidden[l]) return 0;
@@ -366,7 +366,7 @@ static TpStatus check_model_fits(const ModelConfig *c, const char *dir, const ch
         n += c->cell == MODEL_CELL_HLSTM ? 4 * M * (in + H) + 4 * M + 4 * H * M + 4 * H : 4 * H * (in + H) + 8 * H;
         in = H;
     }
-    n += (double)c->n_vocab * (in + 1);
+    n += (double)c->n_vocab * (c->tie ? 1 : in + 1); /* tied: the decoder's weight is the embedding */
     size_t na = 0; /* the speech model: its own count (no embedding, two directions, convolutions) */
     if (c->task == MODEL_TASK_ASR) n = model_count_params(c, &na) == TP_OK ? (double)na : 0.0;
     struct stat sb;

@@ -223,6 +223,16 @@ TpStatus snapshot_take_undo(const Session *s, const char *reason)
     return TP_OK;
 }
 
+TpStatus snapshot_drop_newest_undo(const Session *s)
+{
+    long seqs[256];
+    int k = undo_list(s->dir, seqs, 256);
+    if (k == 0) return TP_OK;
+    char p[4300];
+    snprintf(p, sizeof p, "%s/snapshots/undo-%ld", s->dir, seqs[k - 1]);
+    return remove_flat_dir(p);
+}
+
 TpStatus snapshot_restore(Session *s, const char *name)
 {
     TpStatus st = snapshot_name_check(name);

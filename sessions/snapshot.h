@@ -37,6 +37,9 @@ TpStatus snapshot_drop_undone(Session *s);
  * one an undo restored and saved (s->undo_dropped).  *note (may be NULL) says what was dropped, or "". */
 TpStatus snapshot_recover(Session *s, char *note, size_t n);
 TpStatus snapshot_restore(Session *s, const char *name);
+/* Remove the newest undo snapshot: the one taken before a command that then failed having changed
+ * nothing (sessions/command), so that `undo` goes back over the last change, not over a refusal. */
+TpStatus snapshot_drop_newest_undo(const Session *s);
 /* Redo (sessions/command_history): snapshot_undo also keeps the state it undoes as "redo-<seq>"
  * (reason: the command undone); snapshot_redo restores the newest redo point, after taking an undo
  * snapshot of the current state (so undo goes back again), and names it in s->undo_dropped (removed

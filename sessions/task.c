@@ -87,7 +87,7 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
                                         "--gate-hidden", "--bptt", "--batch", "--epochs", "--lr", "--lr-decay",
                                         "--decay-start", "--clip", "--dropout", "--optimizer", "--seed",
                                         "--threads", "--max-steps", "--eval-batch", "--max-vocab", "--init",
-                                        "--log-every", "--state-tau", NULL};
+                                        "--log-every", "--state-tau", "--tie", NULL};
     int k = 0;
     while (names[k] && strcmp(names[k], opt) != 0) k++;
     if (!names[k]) {
@@ -119,6 +119,8 @@ TpStatus task_parse_arg(Task *t, int argc, char **argv, int *i, int *matched)
         s = parse_hidden(t, v);
     } else if (!strcmp(opt, "--embed")) {
         if ((s = parse_long(opt, v, 1, 65536, &n)) == TP_OK) t->model.n_embed = (int)n;
+    } else if (!strcmp(opt, "--tie")) {
+        if ((s = parse_long(opt, v, 0, 1, &n)) == TP_OK) t->model.tie = (int)n;
     } else if (!strcmp(opt, "--gate-hidden")) {
         if ((s = parse_long(opt, v, 1, 65536, &n)) == TP_OK) t->model.gate_hidden = (int)n;
     } else if (!strcmp(opt, "--bptt")) {
@@ -182,6 +184,8 @@ const char *task_options_help(void)
            "  --clip X             global gradient-norm clip (default 5, 0 = off)\n"
            "  --dropout P          Zaremba dropout on non-recurrent connections (default 0)\n"
            "  --init S             initialise weights U(-S, S) (default 0.1)\n"
+           "  --tie 0|1            1: one matrix is both the embedding and the decoder (Press & Wolf;\n"
+           "                       needs --embed = the last layer's --hidden; default 0)\n"
            "  --state-tau T        hidden-state threshold: h = 0 where |h| <= T (default 0 = off)\n"
            "  --optimizer sgd|adam (default sgd)\n"
            "  --seed S             random seed (default 1)\n"
@@ -259,6 +263,7 @@ cJSON *task_to_json(const Task *t)
     cJSON_AddNumberToObject(j, "embed", t->model.n_embed);
     cJSON_AddNumberToObject(j, "vocab", t->model.n_vocab);
     cJSON_AddNumberToObject(j, "gate_hidden", t->model.gate_hidden);
+    cJSON_AddNumberToObject(j, "tie", t->model.tie);
     cJSON_AddNumberToObject(j, "dropout", t->model.dropout);
     cJSON_AddNumberToObject(j, "init", t->model.init_scale);
     cJSON_AddNumberToObject(j, "state_tau", t->model.state_tau);
@@ -318,6 +323,7 @@ TpStatus task_from_json(Task *t, const cJSON *j)
     struct { const char *k; double lo, hi; int kind; void *p; } f[] = {
         {"layers", 1, MODEL_MAX_LAYERS, 0, &t->model.n_layers}, {"embed", 1, 65536, 0, &t->model.n_embed},
         {"vocab", 0, 1e8, 0, &t->model.n_vocab}, {"gate_hidden", 0, 65536, 0, &t->model.gate_hidden},
+        {"tie", 0, 1, 0, &t->model.tie},
         {"dropout", 0, 0.99, 1, &t->model.dropout}, {"init", 1e-6, 9, 1, &t->model.init_scale},
         {"state_tau", 0, 1000, 1, &t->model.state_tau},
         {"bptt", 1, 100000, 0, &t->train.bptt}, {"batch", 1, 100000, 0, &t->train.batch},

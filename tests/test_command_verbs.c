@@ -298,6 +298,26 @@ static void test_parse_errors_through_execute(void **state)
     session_free(&s);
 }
 
+/* A verb refused after its undo point was taken leaves none: `undo` then goes back over the last
+ * change, not over the refusal (found with `tie` refused on a tied model, then two undos). */
+static void test_refused_verbs_leave_no_undo_point(void **state)
+{
+    (void)state;
+    Session s;
+    vf_new_session(&s); /* embed 8, hidden 16: nothing to tie */
+    vf_run_ok(&s, "train steps=2");
+    int before = vf_count_undo(&s);
+    CommandResult r;
+    assert_int_equal(vf_run(&s, "prune sparsity=0.5 params=nothing*", &r), TP_EINVAL);
+    assert_int_equal(vf_run(&s, "tie", &r), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "--embed 8"));
+    assert_int_equal(vf_run(&s, "resize layer=3 hidden=4", &r), TP_ERANGE);
+    assert_int_equal(vf_count_undo(&s), before);
+    vf_run_ok(&s, "undo"); /* the train */
+    assert_int_equal(s.trainer.step, 0);
+    session_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_gp_schedule_resumes_exactly),
         cmocka_unit_test(test_quit_sets_quit),
         cmocka_unit_test(test_parse_errors_through_execute),
+        cmocka_unit_test(test_refused_verbs_leave_no_undo_point),
     };
     return cmocka_run_group_tests(tests, vf_group_setup, vf_group_teardown);
 }

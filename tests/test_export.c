@@ -262,6 +262,58 @@ static void test_eval_equal_hlstm(void **state)
     check_eval_equal(MODEL_CELL_HLSTM, "evh");
 }
 
+/* A tied model (task tie = 1: embed.weight is the decoder's weight): model.safetensors carries the
+ * matrix under both PyTorch names, config.json says "tie": 1, and both files read back to the
+ * session's model and its evaluation bit for bit. */
+static void test_tied_roundtrip(void **state)
+{
+    (void)state;
+    char sdir[2048], edir[2048], p[4200];
+    snprintf(sdir, sizeof sdir, "%s/tied-session", ef_root);
+    snprintf(edir, sizeof edir, "%s/tied-export", ef_root);
+    Task t;
+    ef_tiny_task(&t, MODEL_CELL_LSTM);
+    t.model.tie = 1; /* embed 8 = the last layer's 8 */
+    Session s;
+    if (session_new(&s, sdir, &t) != TP_OK) fail_msg("session_new: %s", err_msg());
+    for (int i = 0; i < 6; i++) {
+        TrainStepInfo info;
+        assert_int_equal(train_step(&s.trainer, &info), TP_OK);
+    }
+    CommandResult r;
+    if (command_execute(&s, "prune sparsity=0.5", &r) != TP_OK) fail_msg("prune: %s", err_msg());
+    assert_null(model_param(&s.model, "decoder.weight"));
+    assert_int_equal(export_write(&s, edir), TP_OK);
+    ef_path_in(p, sizeof p, edir, "model.safetensors");
+    SafetensorsFile f = {0};
+    assert_int_equal(safetensors_read(&f, p, NULL), TP_OK);
+    const SafetensorsTensor *te = safetensors_find(&f, "embed.weight"), *td = safetensors_find(&f, "decoder.weight");
+    assert_non_null(te);
+    assert_non_null(td);
+    assert_int_equal(te->nbytes, td->nbytes);
+    assert_memory_equal(te->data, td->data, te->nbytes);
+    safetensors_free(&f);
+    Model m;
+    ExportInfo info;
+    if (export_load(&m, &info, edir) != TP_OK) fail_msg("export_load: %s", err_msg());
+    assert_int_equal(m.cfg.tie, 1);
+    assert_models_equal(&s.model, &m);
+    model_free(&m);
+    export_info_free(&info);
+    for (int compact = 0; compact < 2; compact++) {
+        ExportModel e;
+        TpStatus st = compact ? export_open_compact(&e, edir, NULL) : export_open(&e, edir, NULL);
+        if (st != TP_OK) fail_msg("export_open%s: %s", compact ? "_compact" : "", err_msg());
+        EvalResult a, b;
+        const int32_t *ids = s.corpus.ids[CORPUS_VALID];
+        assert_int_equal(train_evaluate(&s.model, ids, s.corpus.n_ids[CORPUS_VALID], 1, 64, &a), TP_OK);
+        assert_int_equal(train_evaluate(&e.model, ids, s.corpus.n_ids[CORPUS_VALID], 1, 64, &b), TP_OK);
+        if (memcmp(&a.loss, &b.loss, sizeof a.loss)) fail_msg("tied, compact %d: loss %.17g vs %.17g", compact, a.loss, b.loss);
+        export_close(&e);
+    }
+    session_free(&s);
+}
+
 /* the `export out=DIR` verb; re-export over a previous export; a stale compact file goes */
 static void test_verb_and_reexport(void **state)
 {
@@ -358,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_eval_equal_lstm),
         cmocka_unit_test(test_eval_equal_hlstm),
         cmocka_unit_test(test_verb_and_reexport),
+        cmocka_unit_test(test_tied_roundtrip),
         cmocka_unit_test(test_write_refuses_session_and_foreign_dirs),
     };
     return cmocka_run_group_tests(tests, ef_group_setup, ef_group_teardown);

@@ -146,6 +146,12 @@ static void test_refuses_config_lying_about_shapes(void **state)
     cJSON_ReplaceItemInObjectCaseSensitive(j, "vocab", cJSON_CreateString("many"));
     config_store(dir, j);
     expect_refused(dir, TP_EFORMAT, "config.json", "vocab");
+    /* "tie": 1 on an untied model (embed 8 = the last layer's 8): its decoder.weight is not embed.weight */
+    copy_export(dir, sizeof dir, "lie-tie");
+    j = config_load(dir);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "tie", cJSON_CreateNumber(1));
+    config_store(dir, j);
+    expect_refused(dir, TP_EFORMAT, "model.safetensors", "tied");
     copy_export(dir, sizeof dir, "no-embed");
     j = config_load(dir);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "embed");

@@ -60,22 +60,26 @@ static void test_choose_on_a_staircase(void **state)
     int cur[2], out[2], met;
     double now, next;
     cur[0] = 40; /* over budget: the step below that fits */
-    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 2.5, 8, 64, out, &now, &next, &met), TP_OK);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0, 2.5, 8, 64, out, &now, &next, &met), TP_OK);
     assert_int_equal(out[0], 32);
     assert_true(now == 3 && next == 2 && met);
     cur[0] = cur[1] = 40; /* two layers share the budget */
-    assert_int_equal(hwgp_choose(&s, &a, cur, 2, 4, 8, 64, out, &now, &next, &met), TP_OK);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 2, 0, 4, 8, 64, out, &now, &next, &met), TP_OK);
     assert_true(out[0] == 32 && out[1] == 32 && next == 4 && met);
     cur[0] = 24; /* within budget: grow to the plateau's right edge, at no cost */
-    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 10, 8, 64, out, &now, &next, &met), TP_OK);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0, 10, 8, 64, out, &now, &next, &met), TP_OK);
     assert_true(out[0] == 32 && next == now && met);
-    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 10, 8, 24, out, &now, &next, &met), TP_OK);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0, 10, 8, 24, out, &now, &next, &met), TP_OK);
     assert_int_equal(out[0], 16); /* max_hidden: the largest point below it at no more latency */
     cur[0] = 8; /* nothing fits: the fastest point, budget not met */
-    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0.5, 8, 64, out, &now, &next, &met), TP_OK);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0, 0.5, 8, 64, out, &now, &next, &met), TP_OK);
     assert_true(out[0] == 16 && !met);
+    cur[0] = 48; /* a tied last layer keeps its size; the first takes what the budget leaves */
+    cur[1] = 40;
+    assert_int_equal(hwgp_choose(&s, &a, cur, 2, 1, 4, 8, 64, out, &now, &next, &met), TP_OK);
+    assert_true(out[1] == 40 && out[0] == 16 && now == 6 && next == 4 && met);
     cur[0] = 20; /* a size off the curve */
-    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 1, 8, 64, out, &now, &next, &met), TP_EINVAL);
+    assert_int_equal(hwgp_choose(&s, &a, cur, 1, 0, 1, 8, 64, out, &now, &next, &met), TP_EINVAL);
     hysteresis_free(&a);
 }
 

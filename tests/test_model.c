@@ -136,6 +136,94 @@ static void test_registry_names_and_shapes(void **state)
     ctx_free(&c);
 }
 
+/* ---- weight tying (cfg.tie): embed.weight is also the decoder's weight ---- */
+static void ctx_init_tied(Ctx *c, float dropout, uint64_t seed)
+{
+    ModelConfig cfg = {.n_vocab = V, .n_embed = H1, .n_layers = 2, .hidden = {H0, H1}, .dropout = dropout,
+                       .init_scale = 0.5f, .tie = 1};
+    ctx_init_cfg(c, &cfg, seed);
+}
+
+/* one matrix, two uses: the finite differences of embed.weight see the lookup and the decoder at
+ * once, so this checks that both gradients land in it */
+static void test_tied_gradients(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init_tied(&c, 0.0f, 31);
+    check_all_tensors(&c);
+    ctx_free(&c);
+    ctx_init_tied(&c, 0.3f, 32);
+    check_all_tensors(&c);
+    ctx_free(&c);
+}
+
+static void test_tied_registry(void **state)
+{
+    (void)state;
+    Ctx c;
+    ctx_init_tied(&c, 0.0f, 33);
+    assert_int_equal(c.m.n_tensors, 10);
+    assert_null(model_param(&c.m, "decoder.weight"));
+    const ModelParam *e = model_param(&c.m, "embed.weight");
+    assert_non_null(e);
+    assert_int_equal(e->kind, PARAM_WEIGHT); /* the decoder's matrix: pruned by default like one */
+    assert_ptr_equal(c.m.dec_w, c.m.embed);
+    assert_int_equal(model_decoder_index(&c.m.cfg), 0);
+    assert_string_equal(c.m.p[model_decoder_bias_index(&c.m.cfg)].name, "decoder.bias");
+    assert_int_equal(model_nnz(&c.m), (size_t)V * H1 + 4 * H0 * (H1 + H0) + 8 * H0 + 4 * H1 * (H0 + H1) + 8 * H1 + V);
+    ctx_free(&c);
+    /* the width must be the last layer's, and the speech model has nothing to tie */
+    ModelConfig bad = {.n_vocab = V, .n_embed = E, .n_layers = 2, .hidden = {H0, H1}, .init_scale = 0.5f, .tie = 1};
+    assert_int_equal(model_config_check(&bad), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "--tie"));
+}
+
+/* model_tie on a trained-looking untied model gives the model whose one matrix is the chosen one:
+ * the same loss as the untied model with both matrices set to it, and its mask */
+static void test_tie_converts_an_untied_model(void **state)
+{
+    (void)state;
+    const char *from[2] = {"decoder", "embed"};
+    for (int k = 0; k < 2; k++) {
+        Ctx c;
+        ModelConfig cfg = {.n_vocab = V, .n_embed = H1, .n_layers = 2, .hidden = {H0, H1}, .init_scale = 0.5f};
+        ctx_init_cfg(&c, &cfg, 41);
+        const ModelParam *pe = model_param(&c.m, "embed.weight"), *pd = model_param(&c.m, "decoder.weight");
+        const ModelParam *src = k == 0 ? pd : pe, *dst = k == 0 ? pe : pd;
+        c.m.mask[src->off + 3] = 0; /* a pruned entry travels with its matrix */
+        c.m.w[src->off + 3] = 0.0f;
+        float moment[4096];
+        assert_true(c.m.n_params <= 4096);
+        for (size_t i = 0; i < c.m.n_params; i++) moment[i] = (float)i;
+        float *extra[1] = {malloc(c.m.n_params * sizeof(float))};
+        memcpy(extra[0], moment, c.m.n_params * sizeof(float));
+        size_t src_off = src->off;
+        /* the reference: the untied model with its other matrix overwritten */
+        memcpy(c.m.w + dst->off, c.m.w + src->off, src->n * sizeof(float));
+        memcpy(c.m.mask + dst->off, c.m.mask + src->off, src->n);
+        double want = forward(&c, 0);
+        assert_int_equal(model_tie(&c.m, from[k], extra, 1), TP_OK);
+        assert_int_equal(c.m.cfg.tie, 1);
+        assert_null(model_param(&c.m, "decoder.weight"));
+        double got = forward(&c, 0);
+        assert_true(fabs(got - want) <= 1e-6 * fabs(want));
+        assert_int_equal(c.m.mask[model_param(&c.m, "embed.weight")->off + 3], 0);
+        assert_true(extra[0][3] == moment[src_off + 3]); /* the moments follow the kept matrix */
+        assert_int_equal(model_tie(&c.m, from[k], extra, 1), TP_EINVAL); /* already tied */
+        free(extra[0]);
+        ctx_free(&c);
+    }
+    Ctx c; /* E != H_last: refused, the model unchanged */
+    ctx_init(&c, 0.0f, 42);
+    size_t n = c.m.n_params;
+    assert_int_equal(model_tie(&c.m, "decoder", NULL, 0), TP_EINVAL);
+    assert_int_equal(c.m.n_params, n);
+    assert_non_null(model_param(&c.m, "decoder.weight"));
+    assert_int_equal(model_tie(&c.m, "nowhere", NULL, 0), TP_EINVAL);
+    ctx_free(&c);
+}
+
 static void test_softmax_xent_matches_double_reference(void **state)
 {
     (void)state;
@@ -355,6 +443,9 @@ int main(void)
         cmocka_unit_test(test_hlstm_gradients_with_dropout),
         cmocka_unit_test(test_hlstm_registry_names_and_shapes),
         cmocka_unit_test(test_hlstm_config_needs_gate_hidden),
+        cmocka_unit_test(test_tied_gradients),
+        cmocka_unit_test(test_tied_registry),
+        cmocka_unit_test(test_tie_converts_an_untied_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,48 @@ static void test_replay_reproduces_the_session(void **state)
     session_free(&s);
 }
 
+/* `tie` (engine/model's model_tie through the command language): undone like any structural edit,
+ * the tied last layer cannot be resized, the session reopens tied, and replay reproduces it */
+static void test_tie_undo_and_replay(void **state)
+{
+    (void)state;
+    Session s;
+    char dir[2048];
+    wf_new_session(&s, dir, sizeof dir, 8); /* embed 8 = hidden 8 */
+    run_ok(&s, "train steps=4");
+    run_ok(&s, "prune sparsity=0.3");
+    size_t untied = s.model.n_params;
+    run_ok(&s, "tie");
+    assert_int_equal(s.model.cfg.tie, 1);
+    assert_int_equal(s.task.model.tie, 1);
+    assert_null(model_param(&s.model, "decoder.weight"));
+    assert_true(s.model.n_params < untied);
+    assert_int_equal(s.trainer.opt.n, s.model.n_params);
+    run_ok(&s, "train steps=3");
+    CommandResult r;
+    assert_int_equal(command_execute(&s, "resize layer=0 hidden=6", &r), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "tied"));
+    assert_int_equal(command_execute(&s, "tie", &r), TP_EINVAL); /* already tied */
+    run_ok(&s, "undo"); /* the train */
+    run_ok(&s, "undo"); /* the tie */
+    assert_int_equal(s.model.cfg.tie, 0);
+    assert_int_equal(s.model.n_params, untied);
+    assert_non_null(model_param(&s.model, "decoder.weight"));
+    run_ok(&s, "tie from=embed");
+    run_ok(&s, "train steps=2");
+    assert_int_equal(session_save(&s), TP_OK);
+    Session o;
+    assert_int_equal(session_open(&o, dir, NULL), TP_OK);
+    char why[256];
+    assert_int_equal(o.model.cfg.tie, 1);
+    assert_true(replay_same_state(&s, &o, why, sizeof why));
+    session_free(&o);
+    ReplayResult res;
+    assert_int_equal(replay_run(dir, NULL, 1, NULL, NULL, &res), TP_OK);
+    assert_true(res.verified);
+    session_free(&s);
+}
+
 static void test_replay_reports_a_mismatch(void **state)
 {
     (void)state;
@@ -336,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_reproduces_the_session),
+        cmocka_unit_test(test_tie_undo_and_replay),
         cmocka_unit_test(test_epoch_end_records_replay),
         cmocka_unit_test(test_uncommitted_tail_is_cut),
         cmocka_unit_test(test_undo_and_restore_are_saved),

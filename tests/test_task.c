@@ -127,6 +127,7 @@ static const IntOpt INT_OPTS[] = {
     {"--layers", TOFF(model.n_layers), 0, 1, MODEL_MAX_LAYERS},
     {"--embed", TOFF(model.n_embed), 0, 1, 65536},
     {"--gate-hidden", TOFF(model.gate_hidden), 0, 1, 65536},
+    {"--tie", TOFF(model.tie), 0, 0, 1},
     {"--bptt", TOFF(train.bptt), 0, 1, 100000},
     {"--batch", TOFF(train.batch), 0, 1, 100000},
     {"--epochs", TOFF(train.epochs), 0, 1, 100000},

@@ -185,6 +185,10 @@ def main():
         model.load_state_dict(weights, strict=True)  # exact PyTorch names and shapes
     except RuntimeError as e:
         fail(f"load_state_dict(strict=True): {e}")
+    if cfg.get("tie", 0):  # one matrix: PyTorch's tied model shares the Parameter
+        if not torch.equal(weights["embed.weight"], weights["decoder.weight"]):
+            fail("config.json says tie, but decoder.weight differs from embed.weight")
+        model.decoder.weight = model.embed.weight
     model.eval()
 
     data = a.data or cfg["task"]["data"]
