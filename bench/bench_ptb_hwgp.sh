@@ -18,11 +18,13 @@
 #   bash bench/bench_ptb_hwgp.sh [--session DIR] [--out DIR] [--target T] [--budget-us X | --speedup R]
 #        [--tolerance PPL] [--grow R] [--prune R] [--every N] [--cycles C] [--phases P] [--sizes A:B:S]
 #        [--pattern unstructured|block] [--targets GLOB:S[:RxC]+... --ramp N --retrain N] [--batches K]
-#        [--finetune E] [--max-hidden B] [--set 'KEY=V ...'] [--data PTBDIR]
+#        [--finetune E] [--max-hidden B] [--set 'KEY=V ...'] [--tie decoder|embed] [--data PTBDIR]
 #        [--hlstm-session DIR] [--no-control] [--quick] [--measure NAME=SESSION ...]
 #
 # --set runs `set KEY=V ...` on the copies (method and control) before the method (rates, dropout,
-# epochs).  --targets/--ramp/--retrain/--finetune/--max-hidden are those of `topiary compress`.
+# epochs).  --tie FROM runs `tie from=FROM` on the method's copy after that (one matrix for the
+# embedding and the decoder; the control stays the baseline's untied architecture).
+# --targets/--ramp/--retrain/--finetune/--max-hidden are those of `topiary compress`.
 # --measure NAME=SESSION (repeatable) skips the protocol and only measures the sessions named (rows
 # NAME), e.g. runs made by hand with the same commands.  With --data (PTB, default ../shared/data/ptb
 # when it exists) every row also has the whole model's per-token latency through topiary's runtime at 1
@@ -57,6 +59,7 @@ RETRAIN=""
 FINETUNE=""
 MAXH=""
 SETLINE=""
+TIE=""
 BATCHES_OPT=""
 MEASURE=()
 DATA=""
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
     --max-hidden) MAXH=$2; shift 2 ;;
     --batches) BATCHES_OPT=$2; shift 2 ;;
     --set) SETLINE=$2; shift 2 ;;
+    --tie) TIE=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --measure) MEASURE+=("$2"); shift 2 ;;
     --no-control) CONTROL=0; shift ;;
@@ -184,6 +188,10 @@ protocol() {
     if [ -n "$SETLINE" ]; then
         printf 'set %s\n' "$SETLINE" > "$OUT/set$tag.tp"
         "$BIN" run "$OUT/set$tag.tp" --session "$h" > /dev/null
+    fi
+    if [ -n "$TIE" ]; then
+        log "$tag: tie from=$TIE"
+        printf 'tie from=%s\n' "$TIE" | "$BIN" run - --session "$h" > "$OUT/tie$tag.txt"
     fi
     local args=(compress --session "$h" --target "$TARGET" --tolerance "$TOL" --grow "$GROW" --prune "$PRUNE"
                 --every "$EVERY" --cycles "$CYCLES" --phases "$PHASES" --batches "$BATCHES" --pattern "$PATTERN")

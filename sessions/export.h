@@ -2,7 +2,8 @@
  * and read back for `topiary eval --model` and the tests.
  *
  *   EXPORTDIR/model.safetensors  dense F32 tensors with PyTorch names (pruned entries are exact zeros):
- *       embed.weight [V,E]; decoder.weight [V,H_last]; decoder.bias [V];
+ *       embed.weight [V,E]; decoder.weight [V,H_last]; decoder.bias [V] (tied, config "tie": 1: the
+ *       one matrix under both names, checked equal on reading; the compact file holds it once);
  *       LSTM layer k:   lstm.weight_ih_l{k} [4H,I], lstm.weight_hh_l{k} [4H,H], lstm.bias_ih_l{k} [4H],
  *                       lstm.bias_hh_l{k} [4H]   (gate order i,f,g,o as torch.nn.LSTM);
  *       H-LSTM layer k, gate q in i,f,g,o: hlstm.l{k}.{q}.fc1.weight [M,I+H], .fc1.bias [M],

@@ -43,7 +43,8 @@ void view_status(const Session *s, ViewStatus *v)
     v->valid_wer = s->valid_wer;
     v->valid_cer = s->valid_cer;
     v->level = s->task.level == CORPUS_WORD ? "word" : "char";
-    v->cell = s->model.cfg.cell == MODEL_CELL_HLSTM ? "H-LSTM" : "LSTM";
+    int tied = s->model.cfg.tie; /* one matrix for the embedding and the decoder (the `tie` verb) */
+    v->cell = s->model.cfg.cell == MODEL_CELL_HLSTM ? (tied ? "H-LSTM tied" : "H-LSTM") : (tied ? "LSTM tied" : "LSTM");
     v->backend = train_backend_name(&s->trainer); /* cuda while training on the device */
     SessionMetrics m;
     session_metrics_now(s, &m);

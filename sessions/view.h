@@ -28,7 +28,7 @@ typedef struct {
     int epoch, epochs;
     double valid_ppl;          /* NaN before the first validation                 */
     const char *level;         /* "word" | "char"                                 */
-    const char *cell;          /* "LSTM" | "H-LSTM"                               */
+    const char *cell;          /* "LSTM" | "H-LSTM", " tied" appended when tied   */
     const char *backend;       /* the compute backend in use                      */
     double lr, clip;
     size_t nnz, params;

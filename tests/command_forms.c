@@ -24,6 +24,8 @@ const struct CommandForm VALID[] = {
     {"prune threshold=0.01 params=\"l0.*\" pattern=row", "prune", "", 3, "threshold", "0.01"},
     {"prune ih=0.3 hh=0.6 scope=matrix", "prune", "", 3, "ih", "0.3"},
     {"resize layer=0 hidden=64", "resize", "", 2, "layer", "0"},
+    {"tie", "tie", "", 0, NULL, NULL},
+    {"tie from=embed", "tie", "", 1, "from", "embed"},
     {"set lr=0.5 clip=0.25", "set", "", 2, "lr", "0.5"},
     {"set epochs=3 threads=1 log_every=10 eval_batch=4", "set", "", 4, "epochs", "3"},
     {"schedule none", "schedule", "none", 0, NULL, NULL},

@@ -102,3 +102,17 @@ bash "$repo/bench/bench_ptb_hwgp.sh" --out bench-m --target accel:rows=64,cols=6
     --measure hwgp=bench-t/hwgp > bench-m.txt 2> bench-m.err || fail "bench --measure: $(tail -5 bench-m.err)"
 [ "$(cut -f1 bench-m/results.tsv | tr '\n' ' ')" = "model dense hwgp " ] || fail "bench --measure: $(cut -f1 bench-m/results.tsv)"
 ok "bench_ptb_hwgp.sh --targets (ramp, GP cycle, fine-tuning, --set) and --measure"
+
+# ---- --tie: the method's copy ties its embedding and decoder first (weight tying), the control does not ----
+"$TOPIARY" run t.tp --session tbase --data small.txt --level word --hidden 16 --embed 16 --bptt 10 --batch 8 > /dev/null \
+    || fail "train the tie-able session"
+bash "$repo/bench/bench_ptb_hwgp.sh" --session tbase --out bench-tie --target accel:rows=64,cols=64 --speedup 2 --quick \
+    --tie decoder --targets 'l*.w_*:0.8+embed.weight:0.9' --ramp 3 --retrain 5 --finetune 1 --max-hidden 16 \
+    > bench-tie.txt 2> bench-tie.err || fail "bench_ptb_hwgp --tie: $(tail -5 bench-tie.err)"
+grep -q "^tied: embed.weight is now also the decoder's weight (taken from decoder.weight)" bench-tie/tie.txt \
+    || fail "bench --tie: $(cat bench-tie/tie.txt)"
+grep -q $'\ttie from=decoder' bench-tie/hwgp/journal.txt || fail "bench --tie: not in the method's journal"
+[ "$(jq -r .tie bench-tie/export-hwgp/config.json)" = 1 ] || fail "bench --tie: the method's export is not tied"
+[ "$(jq -r .tie bench-tie/export-control/config.json)" = 0 ] || fail "bench --tie: the control must stay untied"
+"$TOPIARY" replay --session bench-tie/hwgp --verify > /dev/null || fail "bench --tie: replay --verify"
+ok "bench_ptb_hwgp.sh --tie: the method ties first (journaled, exported tied, replayed), the control stays untied"
