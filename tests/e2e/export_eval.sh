@@ -189,6 +189,21 @@ EOF
     "$TOPIARY" eval --model "$tmp/wx" --split test --json >"$tmp/wev" || fail "word eval --model"
     torch_check "$tmp/wx" test "$tmp/wev"
     ok "PyTorch reproduces the word-level LSTM's test loss (<eos>, <unk>)"
+    # tied: the word-level session tied (tie verb), pruned and trained on; PyTorch ties its parameters
+    "$TOPIARY" train --session "$tmp/wu" --data "$tmp/ptb" --layers 1 --hidden 8 --embed 8 --max-steps 30 --bptt 10 \
+        --batch 4 --json >/dev/null 2>"$tmp/err" || fail "untied train: $(cat "$tmp/err")"
+    printf 'tie\nprune sparsity=0.6\ntrain steps=10\n' | "$TOPIARY" run - --session "$tmp/wu" >/dev/null 2>"$tmp/err" \
+        || fail "tie: $(cat "$tmp/err")"
+    "$TOPIARY" train --session "$tmp/wt" --data "$tmp/ptb" --layers 1 --hidden 8 --embed 8 --tie 1 --max-steps 30 --bptt 10 \
+        --batch 4 --json >/dev/null 2>"$tmp/err" || fail "tied train: $(cat "$tmp/err")"
+    for s in wu wt; do
+        "$TOPIARY" export --session "$tmp/$s" --out "$tmp/${s}tx" 2>/dev/null || fail "tied export $s"
+        "$TOPIARY" eval --session "$tmp/$s" --split test --json >"$tmp/${s}tes" || fail "tied eval --session $s"
+        "$TOPIARY" eval --model "$tmp/${s}tx" --split test --json >"$tmp/${s}tev" || fail "tied eval --model $s"
+        same_eval "$tmp/${s}tes" "$tmp/${s}tev" || fail "tied $s: eval --model differs from eval --session"
+        torch_check "$tmp/${s}tx" test "$tmp/${s}tev"
+    done
+    ok "tied (the tie verb on a trained session, and --tie 1): eval --model equals eval --session, PyTorch's tied model reproduces it"
     # H-LSTM on a small file
     head -n 2000 "$data" >"$tmp/small.txt"
     "$TOPIARY" train --session "$tmp/h" --data "$tmp/small.txt" --cell hlstm --gate-hidden 8 --hidden 16 --embed 8 \
