@@ -511,6 +511,35 @@ static TpStatus check_unit_maps(const ModelConfig *oc, const ModelConfig *nc, co
 
 #define RELAYOUT_MAX_EXTRA 8
 
+/* The arrays of a new layout nm (registry built): weights, gradients, masks and n_extra parallel
+ * arrays nx.  On failure the caller frees nm and nx. */
+static TpStatus alloc_layout(Model *nm, float **nx, int n_extra)
+{
+    nm->w = backend_alloc(nm->n_params, sizeof(float));
+    nm->g = backend_alloc(nm->n_params, sizeof(float));
+    nm->mask = backend_alloc(nm->n_params, 1);
+    int ok = nm->w && nm->g && nm->mask;
+    for (int e = 0; e < n_extra && ok; e++) ok = (nx[e] = backend_alloc(nm->n_params, sizeof(float))) != NULL;
+    return ok ? TP_OK : err_set(TP_ENOMEM, "model: out of memory for a new layout of %zu parameters", nm->n_params);
+}
+
+/* m becomes nm (filled): views bound, activations reserved for m's T and B, extra[] replaced by nx[].
+ * On failure nothing of m changed and the caller frees nm and nx. */
+static TpStatus adopt_layout(Model *m, Model *nm, float **extra, float **nx, int n_extra)
+{
+    bind_views(nm);
+    TpStatus st = m->T > 0 ? model_reserve(nm, m->T, m->B) : TP_OK;
+    if (st != TP_OK) return st;
+    nm->last_x = m->last_x;
+    model_free(m);
+    *m = *nm;
+    for (int e = 0; e < n_extra; e++) {
+        free(extra[e]);
+        extra[e] = nx[e];
+    }
+    return TP_OK;
+}
+
 TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_map[MODEL_MAX_LAYERS],
                         float **extra, int n_extra)
 {
@@ -538,15 +567,11 @@ TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_
         max_dim = nm.p[t].cols > max_dim ? nm.p[t].cols : max_dim;
     }
     int *rmap = malloc((size_t)max_dim * sizeof(int)), *cmap = malloc((size_t)max_dim * sizeof(int));
-    nm.w = backend_alloc(nm.n_params, sizeof(float));
-    nm.g = backend_alloc(nm.n_params, sizeof(float));
-    nm.mask = backend_alloc(nm.n_params, 1);
-    int ok = rmap && cmap && nm.w && nm.g && nm.mask;
-    for (int e = 0; e < n_extra && ok; e++) ok = (nx[e] = backend_alloc(nm.n_params, sizeof(float))) != NULL;
-    if (!ok) {
+    if (!rmap || !cmap) {
         st = err_set(TP_ENOMEM, "model: out of memory for a relayout to %zu parameters", nm.n_params);
         goto fail;
     }
+    if ((st = alloc_layout(&nm, nx, n_extra)) != TP_OK) goto fail;
     for (int t = 0; t < nm.n_tensors; t++) {
         const ModelParam *np = &nm.p[t], *op = &m->p[t];
         axis_map(rmap, &np->axis[0], oc, cfg, unit_map);
@@ -565,17 +590,9 @@ TpStatus model_relayout(Model *m, const ModelConfig *cfg, const int *const unit_
                 for (int e = 0; e < n_extra; e++) nx[e][d] = extra[e][src];
             }
     }
-    bind_views(&nm);
-    if (m->T > 0 && (st = model_reserve(&nm, m->T, m->B)) != TP_OK) goto fail;
-    nm.last_x = m->last_x;
+    if ((st = adopt_layout(m, &nm, extra, nx, n_extra)) != TP_OK) goto fail;
     free(rmap);
     free(cmap);
-    model_free(m);
-    *m = nm;
-    for (int e = 0; e < n_extra; e++) {
-        free(extra[e]);
-        extra[e] = nx[e];
-    }
     return TP_OK;
 fail:
     free(rmap);
@@ -606,15 +623,7 @@ TpStatus model_tie(Model *m, const char *from, float **extra, int n_extra)
     nm.cfg = cfg;
     build_registry(&nm);
     float *nx[RELAYOUT_MAX_EXTRA] = {0};
-    nm.w = backend_alloc(nm.n_params, sizeof(float));
-    nm.g = backend_alloc(nm.n_params, sizeof(float));
-    nm.mask = backend_alloc(nm.n_params, 1);
-    int ok = nm.w && nm.g && nm.mask;
-    for (int e = 0; e < n_extra && ok; e++) ok = (nx[e] = backend_alloc(nm.n_params, sizeof(float))) != NULL;
-    if (!ok) {
-        st = err_set(TP_ENOMEM, "model: out of memory for tying %zu parameters", nm.n_params);
-        goto fail;
-    }
+    if ((st = alloc_layout(&nm, nx, n_extra)) != TP_OK) goto fail;
     for (int t = 0; t < nm.n_tensors; t++) {
         const ModelParam *np = &nm.p[t], *op = t == 0 ? src_tied : model_param(m, np->name);
         if (!op || op->n != np->n) { /* cannot happen: the same sizes, one tensor fewer */
@@ -626,17 +635,9 @@ TpStatus model_tie(Model *m, const char *from, float **extra, int n_extra)
         memcpy(nm.mask + np->off, m->mask + op->off, np->n);
         for (int e = 0; e < n_extra; e++) memcpy(nx[e] + np->off, extra[e] + op->off, np->n * sizeof(float));
     }
-    bind_views(&nm);
-    if (m->T > 0 && (st = model_reserve(&nm, m->T, m->B)) != TP_OK) goto fail;
-    nm.last_x = m->last_x;
     nm.state_zero = m->state_zero;
     nm.state_n = m->state_n;
-    model_free(m);
-    *m = nm;
-    for (int e = 0; e < n_extra; e++) {
-        free(extra[e]);
-        extra[e] = nx[e];
-    }
+    if ((st = adopt_layout(m, &nm, extra, nx, n_extra)) != TP_OK) goto fail;
     return TP_OK;
 fail:
     model_free(&nm);
