@@ -9,4 +9,10 @@
 /* Seconds on the monotonic clock. */
 double clock_now(void);
 
+/* CPU seconds other processes have used: the machine's busy time (Linux /proc/stat: user, nice,
+ * system, irq, softirq, steal) less this process's own (getrusage, all its threads).  Only the
+ * difference of two calls means anything: how much other work ran beside a measurement (0.5 over
+ * one second: half a CPU busy elsewhere).  NaN where /proc/stat cannot be read. */
+double clock_others_cpu_s(void);
+
 #endif

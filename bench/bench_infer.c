@@ -127,12 +127,12 @@ int main(int argc, char **argv)
     size_t n = ed.corpus.n_ids[CORPUS_TEST];
     if ((size_t)tokens + 1 > n) tokens = (int)n - 1;
     int nb = (tokens - WARM) / BLOCK;
-    char desc[8192], blas[256];
+    char desc[8192], blas[256], src[256];
     infer_describe(&rc, desc, sizeof desc);
     backend_describe(blas, sizeof blas);
     printf("bench-infer: %s (%s), %d tokens of the test split, batch 1\nBLAS: %s; sparse: %s; break-even %s\n", dir,
            has_compact ? "model.compact.safetensors" : "model.safetensors", tokens, blas, sparse_isa_name(sparse_isa()),
-           cached ? "from the cache" : "measured now");
+           breakeven_source(&be, cached, src, sizeof src));
     printf("runtime kernels:\n%s", desc);
 
     double *sd = malloc(sizeof(double) * (size_t)nb), *sc = malloc(sizeof(double) * (size_t)nb);

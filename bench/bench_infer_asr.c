@@ -138,13 +138,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_infer_asr: no test utterance long enough for the front end\n");
         return 1;
     }
-    char desc[16384], blas[256], sum[256];
+    char desc[16384], blas[256], sum[256], src[256];
     infer_asr_describe(&rc, desc, sizeof desc);
     infer_asr_summary(&rc, sum, sizeof sum);
     backend_describe(blas, sizeof blas);
     printf("bench-infer-asr: %s, %d test utterances (%.1f s of audio) x %d reps, batch 1\n"
            "BLAS: %s; sparse: %s; break-even %s\nruntime kernels:\n%s", dir, n, audio, reps, blas,
-           sparse_isa_name(sparse_isa()), cached ? "from the cache" : "measured now", desc);
+           sparse_isa_name(sparse_isa()), breakeven_source(&be, cached, src, sizeof src), desc);
 
     double maxrel = 0.0;
     for (int i = 0; i < n && i < WARM; i++) timed(&rd, feat[i], T[i]), timed(&rc, feat[i], T[i]);

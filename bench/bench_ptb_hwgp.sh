@@ -170,9 +170,9 @@ measure() {
     local r1=- r2=- d2=- out
     if [ -n "$DATA" ]; then  # the whole model per token, batch 1: topiary's runtime and the dense sgemv path
         out=$("$INFER" "$exp" --threads 1 --data "$DATA" --tokens 3000 2>&1) || { echo "$out" >&2; return 1; }
-        r1=$(echo "$out" | awk '$1 == "runtime" { print $2; exit }')
+        r1=$(echo "$out" | awk '$1 == "runtime" && $2 != "kernels:" { print $2; exit }')
         out=$("$INFER" "$exp" --threads 2 --data "$DATA" --tokens 3000 2>&1) || { echo "$out" >&2; return 1; }
-        r2=$(echo "$out" | awk '$1 == "runtime" { print $2; exit }'); d2=$(echo "$out" | awk '$1 == "dense" { print $2; exit }')
+        r2=$(echo "$out" | awk '$1 == "runtime" && $2 != "kernels:" { print $2; exit }'); d2=$(echo "$out" | awk '$1 == "dense" { print $2; exit }')
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$params" "$nnz" "$ppl" "$bytes" "$l1" "$l2" \
         "$(awk "BEGIN{printf \"%.3f\", 1e6 * $secs / $tokens}")" "$(hidden_of "$exp")" "$density" "$TARGET" "$r1" "$r2" "$d2"

@@ -40,6 +40,7 @@ static void set_all(Breakeven *be, int p, SparseKind k, double a, double b)
 void breakeven_default(Breakeven *be)
 {
     memset(be, 0, sizeof *be);
+    be->others_share = NAN;
     /* one point: ratio = a + b d with csr/row/sell 0.05 + 3 d (break-even ~32%), state 0.02 + 1.6 d
      * (~61%), state-csc 0.05 + 4 d, bsr 0.05 + 1.2 d of stored entries (~80%): rough shapes of what
      * bench-sparse measures, on the safe side (sell ties with csr, so without a measurement the
@@ -217,6 +218,7 @@ TpStatus breakeven_measure(Breakeven *be, const int *hidden, int n)
         if (hidden[i] < 8 || hidden[i] > 8192 || (i && hidden[i] <= hidden[i - 1]))
             return err_set(TP_EINVAL, "break-even: sizes must ascend within 8..8192");
     memset(be, 0, sizeof *be);
+    be->others_share = NAN;
     Rng rng;
     rng_seed(&rng, 1234);
     SparsePool *pool = NULL;
@@ -396,6 +398,7 @@ TpStatus breakeven_save(const Breakeven *be, const char *path)
 TpStatus breakeven_load(Breakeven *be, const char *path)
 {
     memset(be, 0, sizeof *be);
+    be->others_share = NAN;
     be->threads = 1;
     FILE *f;
     TpStatus ost = fsutil_fopen_regular(path, &f); /* a device or FIFO here would never end or block */
@@ -469,7 +472,21 @@ TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache)
         return TP_OK;
     }
     err_clear();
+    double others0 = clock_others_cpu_s(), t0 = clock_now();
     if ((st = breakeven_measure(be, NULL, 0)) != TP_OK) return st;
+    double wall = clock_now() - t0;
+    be->others_share = wall > 0 ? (clock_others_cpu_s() - others0) / wall : NAN;
+    if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE) return TP_OK; /* not cached */
     if (breakeven_cache_path(path, sizeof path, dir) == TP_OK && breakeven_save(be, path) != TP_OK) err_clear();
     return TP_OK;
+}
+
+const char *breakeven_source(const Breakeven *be, int from_cache, char *buf, size_t n)
+{
+    if (from_cache) snprintf(buf, n, "from the cache");
+    else if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE)
+        snprintf(buf, n, "measured now beside other work (other processes used %.2f CPUs meanwhile; not cached: the "
+                         "kernel choice may be off, measure again on a quiet machine)", be->others_share);
+    else snprintf(buf, n, "measured now");
+    return buf;
 }

@@ -52,7 +52,13 @@ typedef struct {
     double b[BREAKEVEN_MAX_POINTS][SPARSE_N_KINDS][SPARSE_N_ISAS][2];
     char fingerprint[640];                     /* latency_fingerprint + sparse ISA        */
     int measured;                              /* 0: the built-in model (breakeven_default) */
+    double others_share;                       /* CPUs' worth of other processes' work while it
+                                                  was measured (NaN: unknown, or from the cache)  */
 } Breakeven;
+
+/* Other processes using more than this share of one CPU while the model is measured make it a
+ * measurement of a busy machine: used for this run, never cached (breakeven_get). */
+#define BREAKEVEN_BUSY_SHARE 0.1
 
 /* A kernel variant and its predicted time relative to dense sgemv. */
 typedef struct {
@@ -82,8 +88,14 @@ TpStatus breakeven_save(const Breakeven *be, const char *path);
 TpStatus breakeven_load(Breakeven *be, const char *path);
 
 /* The model for this machine: the cache file if its fingerprint matches, else measure and save it
- * (a failure to save is ignored: it is a cache).  *from_cache (may be NULL) tells which. */
+ * (a failure to save is ignored: it is a cache).  *from_cache (may be NULL) tells which.  A
+ * measurement beside other work (be->others_share > BREAKEVEN_BUSY_SHARE: a training, a build) is
+ * used but not saved: its ratios would mislead every later run on this machine (two threads of
+ * OpenBLAS beside two busy cores once measured dense sgemv 230x slower than alone). */
 TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache);
+/* Where the model came from, for the user: "from the cache", "measured now", or "measured now beside
+ * other work (...; not cached: ...)".  Returns buf. */
+const char *breakeven_source(const Breakeven *be, int from_cache, char *buf, size_t n);
 
 /* Predicted time of one variant relative to dense sgemv, for a matrix of dense_bytes at `density`
  * (as defined above; 1 for SPARSE_DENSE); INFINITY when not measured or the CPU lacks the ISA. */

@@ -47,10 +47,13 @@ static void get_breakeven(Breakeven *be, char *note, size_t n)
         err_clear();
         breakeven_default(be);
     } else if (!cached) {
-        char path[4200] = "";
+        char path[4200] = "", src[256];
         if (breakeven_cache_path(path, sizeof path, NULL) != TP_OK) err_clear();
-        snprintf(note, n, "measured the sparse-kernel break-even on this machine in %.1f s (cached in %.400s)",
-                 clock_now() - t0, path);
+        if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE)
+            snprintf(note, n, "sparse-kernel break-even %s", breakeven_source(be, 0, src, sizeof src));
+        else
+            snprintf(note, n, "measured the sparse-kernel break-even on this machine in %.1f s (cached in %.400s)",
+                     clock_now() - t0, path);
     }
 }
 

@@ -2,7 +2,8 @@
  * variant (layout x vector path x threads) of an injected table, never an unmeasured one (NaN) nor
  * a threaded one without threads, ties to the better ISA; the cache file round-trips (format v3:
  * per ISA and thread count) and an older format is refused (so it is measured again); a real
- * measurement at one small size fills every variant this CPU has and saves/loads. */
+ * measurement at one small size fills every variant this CPU has and saves/loads; a measurement
+ * beside two processes that spin (real ones) is used but not cached, and says so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "base/clock.h"
 #include "engine/breakeven.h"
 #include "tests/helpers.h"
 
@@ -92,11 +97,50 @@ static void test_cache_round_trip_and_measure(void **state)
     free(dir);
 }
 
+/* The cache is shared by every later run on the machine: a model measured while other work ran
+ * (found after a PTB training beside it had cached dense sgemv 230x slower than alone) must not
+ * be saved. */
+static void test_busy_measurement_not_cached(void **state)
+{
+    (void)state;
+    if (isnan(clock_others_cpu_s())) skip(); /* no /proc/stat: nothing to tell busy from quiet */
+    char *dir = th_tempdir("breakeven-busy");
+    pid_t kid[2];
+    for (int i = 0; i < 2; i++) {
+        kid[i] = fork();
+        assert_true(kid[i] >= 0);
+        if (kid[i] == 0) { /* spin until killed (at most a minute) */
+            alarm(60);
+            volatile unsigned long x = 0;
+            for (;;) x++;
+        }
+    }
+    Breakeven be;
+    int cached = 1;
+    TpStatus st = breakeven_get(&be, dir, &cached);
+    for (int i = 0; i < 2; i++) {
+        kill(kid[i], SIGKILL);
+        waitpid(kid[i], NULL, 0);
+    }
+    assert_int_equal(st, TP_OK);
+    assert_int_equal(cached, 0);
+    assert_int_equal(be.measured, 1);
+    assert_true(be.others_share > BREAKEVEN_BUSY_SHARE);
+    char path[4200], src[256];
+    assert_int_equal(breakeven_cache_path(path, sizeof path, dir), TP_OK);
+    assert_int_not_equal(access(path, F_OK), 0); /* nothing cached */
+    assert_non_null(strstr(breakeven_source(&be, 0, src, sizeof src), "not cached"));
+    assert_string_equal(breakeven_source(&be, 1, src, sizeof src), "from the cache");
+    th_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_best_variant),
         cmocka_unit_test(test_cache_round_trip_and_measure),
+        cmocka_unit_test(test_busy_measurement_not_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
