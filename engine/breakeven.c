@@ -476,15 +476,17 @@ TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache)
     if ((st = breakeven_measure(be, NULL, 0)) != TP_OK) return st;
     double wall = clock_now() - t0;
     be->others_share = wall > 0 ? (clock_others_cpu_s() - others0) / wall : NAN;
-    if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE) return TP_OK; /* not cached */
+    if (breakeven_busy(be)) return TP_OK; /* not cached */
     if (breakeven_cache_path(path, sizeof path, dir) == TP_OK && breakeven_save(be, path) != TP_OK) err_clear();
     return TP_OK;
 }
 
+int breakeven_busy(const Breakeven *be) { return isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE; }
+
 const char *breakeven_source(const Breakeven *be, int from_cache, char *buf, size_t n)
 {
     if (from_cache) snprintf(buf, n, "from the cache");
-    else if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE)
+    else if (breakeven_busy(be))
         snprintf(buf, n, "measured now beside other work (other processes used %.2f CPUs meanwhile; not cached: the "
                          "kernel choice may be off, measure again on a quiet machine)", be->others_share);
     else snprintf(buf, n, "measured now");

@@ -93,6 +93,8 @@ TpStatus breakeven_load(Breakeven *be, const char *path);
  * used but not saved: its ratios would mislead every later run on this machine (two threads of
  * OpenBLAS beside two busy cores once measured dense sgemv 230x slower than alone). */
 TpStatus breakeven_get(Breakeven *be, const char *dir, int *from_cache);
+/* 1 when be was measured beside other work (others_share > BREAKEVEN_BUSY_SHARE): not cached. */
+int breakeven_busy(const Breakeven *be);
 /* Where the model came from, for the user: "from the cache", "measured now", or "measured now beside
  * other work (...; not cached: ...)".  Returns buf. */
 const char *breakeven_source(const Breakeven *be, int from_cache, char *buf, size_t n);

@@ -49,7 +49,7 @@ static void get_breakeven(Breakeven *be, char *note, size_t n)
     } else if (!cached) {
         char path[4200] = "", src[256];
         if (breakeven_cache_path(path, sizeof path, NULL) != TP_OK) err_clear();
-        if (isfinite(be->others_share) && be->others_share > BREAKEVEN_BUSY_SHARE)
+        if (breakeven_busy(be))
             snprintf(note, n, "sparse-kernel break-even %s", breakeven_source(be, 0, src, sizeof src));
         else
             snprintf(note, n, "measured the sparse-kernel break-even on this machine in %.1f s (cached in %.400s)",
