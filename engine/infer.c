@@ -402,6 +402,27 @@ void infer_reset(InferModel *im)
     for (int l = 0; l < im->cfg.n_layers; l++) infer_layer_reset(&im->layer[l]);
 }
 
+TpStatus infer_warm(InferModel *im, int reps)
+{
+    int rows = 1, cols = 1;
+    for (int i = 0; i < im->n_mat; i++) {
+        rows = im->mat[i].w.rows > rows ? im->mat[i].w.rows : rows;
+        cols = im->mat[i].w.cols > cols ? im->mat[i].w.cols : cols;
+    }
+    float *x = backend_alloc((size_t)cols, sizeof(float)), *y = backend_alloc((size_t)rows, sizeof(float));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return err_set(TP_ENOMEM, "infer: out of memory for the warm-up");
+    }
+    for (int j = 0; j < cols; j++) x[j] = 1.0f; /* no zero: a sparse-state kernel would skip it */
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < im->n_mat; i++) sparse_pool_gemv(im->k.pool, &im->mat[i].w, y, x, 0);
+    free(x);
+    free(y);
+    return TP_OK;
+}
+
 void infer_stats_reset(InferModel *im) { im->k.steps = im->k.state_zero = im->k.state_n = im->k.state_uses = im->k.rec_products = 0; }
 
 /* y += W h~ for the recurrent matrix: the sparse-state copy when this h~'s density predicts it faster */

@@ -105,6 +105,10 @@ TpStatus infer_init(InferModel *im, const Model *m, const InferOptions *o);
 void infer_free(InferModel *im);
 /* Zero the recurrent state (start of a stream). */
 void infer_reset(InferModel *im);
+/* Run every matrix's product `reps` times into scratch, the state and logits untouched: wakes the
+ * pool's threads (and BLAS's) and brings the weights into cache, so that a timing taken after an idle
+ * period measures the steady state of a stream, not the wake-up (bench_infer).  TP_ENOMEM. */
+TpStatus infer_warm(InferModel *im, int reps);
 /* One step: feed token x (0 <= x < V); returns the logits [V] (valid until the next step). */
 const float *infer_step(InferModel *im, int32_t x);
 
