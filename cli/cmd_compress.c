@@ -5,7 +5,7 @@
  *                    [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]
  *                    [--min-hidden A] [--max-hidden B] [--sizes A:B:S] [--pattern unstructured|block]
  *                    [--block RxC] [--params GLOB]
- *                    [--targets GLOB:S[:RxC]+... [--ramp N] [--retrain N]] [--finetune E]
+ *                    [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E]
  *
  * It executes the verb `schedule hwgp ...` built from the options through command_execute, so
  * the session journals what the method did exactly as if the line had been typed in the TUI, and
@@ -29,7 +29,7 @@ const char *cmd_compress_usage(void)
            "                        [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]\n"
            "                        [--min-hidden A] [--max-hidden B] [--sizes A:B:S]\n"
            "                        [--pattern unstructured|block [--block RxC]] [--params GLOB]\n"
-           "                        [--targets GLOB:S[:RxC]+... [--ramp N] [--retrain N]] [--finetune E]\n"
+           "                        [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E]\n"
            "\n"
            "Hardware-guided grow-and-prune (Yin et al.) on a trained session: phases alternate grow-and-prune\n"
            "of the connections (the GP cycle with its tolerance) and resizes of every layer to the hysteresis\n"

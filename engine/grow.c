@@ -116,6 +116,8 @@ static float unit_score(const Run *x, int t, const MaskBlockGrid *g, size_t b, i
 static void grid_of(const Run *x, int t, MaskBlockGrid *g)
 {
     mask_block_grid(g, x->m->p[t].rows, x->m->p[t].cols, x->c->block_r, x->c->block_c);
+    if (x->c->vocab_order && x->c->block_r > 1 && mask_param_vocab_rows(x->m, &x->m->p[t]))
+        mask_block_grid_order(g, x->c->vocab_order);
 }
 
 static void grow_unit(Run *x, int t, const MaskBlockGrid *g, size_t b)

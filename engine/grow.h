@@ -58,6 +58,8 @@ typedef struct {
     int recoverable;      /* 0: entries with ever_pruned set never regrow                     */
     const char *params;   /* GLOB list; NULL = all PARAM_WEIGHT tensors                       */
     int block_r, block_c; /* 1x1: entries; else whole R x C blocks (1..MASK_BLOCK_MAX each)   */
+    const int32_t *vocab_order; /* [n_vocab]: the order of the block grid's rows for the tensors
+                           indexed by the vocabulary (as engine/prune's); NULL: natural        */
 } GrowConfig;
 
 typedef struct {

@@ -229,7 +229,39 @@ size_t mask_count_ceil(double x)
 
 void mask_block_grid(MaskBlockGrid *g, int rows, int cols, int R, int C)
 {
-    *g = (MaskBlockGrid){rows, cols, R, C, (rows + R - 1) / R, (cols + C - 1) / C};
+    *g = (MaskBlockGrid){rows, cols, R, C, (rows + R - 1) / R, (cols + C - 1) / C, NULL};
+}
+
+void mask_block_grid_order(MaskBlockGrid *g, const int32_t *order) { g->order = order; }
+
+typedef struct {
+    size_t count;
+    int32_t id;
+} IdCount;
+
+static int by_count_desc(const void *pa, const void *pb)
+{
+    const IdCount *a = pa, *b = pb;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+TpStatus mask_vocab_frequency_order(int32_t *order, int n_vocab, const int32_t *ids, size_t n_ids)
+{
+    IdCount *c = calloc((size_t)(n_vocab > 0 ? n_vocab : 1), sizeof *c);
+    if (!c) return err_set(TP_ENOMEM, "vocabulary order: out of memory for %d counts", n_vocab);
+    for (int v = 0; v < n_vocab; v++) c[v].id = v;
+    for (size_t i = 0; i < n_ids; i++)
+        if (ids[i] >= 0 && ids[i] < n_vocab) c[ids[i]].count++;
+    qsort(c, (size_t)n_vocab, sizeof *c, by_count_desc);
+    for (int v = 0; v < n_vocab; v++) order[v] = c[v].id;
+    free(c);
+    return TP_OK;
+}
+
+int mask_param_vocab_rows(const Model *m, const ModelParam *p)
+{
+    return p->layer < 0 && p->rows == m->cfg.n_vocab && p->axis[0].n_seg == 1 && p->axis[0].seg[0].layer < 0;
 }
 
 size_t mask_block_count(const MaskBlockGrid *g) { return (size_t)g->nbr * (size_t)g->nbc; }
@@ -246,6 +278,7 @@ void mask_block_begin(MaskBlockIter *it, const MaskBlockGrid *g, size_t b, size_
 {
     it->off = off;
     it->cols = g->cols;
+    it->order = g->order;
     mask_block_bounds(g, b, &it->r, &it->r1, &it->c0, &it->c1);
     it->c = it->c0;
 }
@@ -257,7 +290,7 @@ int mask_block_next(MaskBlockIter *it, size_t *i)
         it->c = it->c0;
     }
     if (it->r >= it->r1 || it->c0 >= it->c1) return 0;
-    *i = it->off + (size_t)it->r * it->cols + it->c++;
+    *i = it->off + (size_t)(it->order ? it->order[it->r] : it->r) * it->cols + it->c++;
     return 1;
 }
 

@@ -90,14 +90,30 @@ TpStatus mask_params_check(const Model *m, const char *params);
  * row (column) is shorter when R (C) does not divide rows (cols).  Blocks are numbered row-major:
  * block b covers rows [b / nbc * R, ..) and columns [b % nbc * C, ..).  A tensor's mask is BLOCKED
  * when every block is all live or all dormant, what block pruning and growth keep (training applies
- * the mask per entry, so it stays blocked). */
+ * the mask per entry, so it stays blocked).
+ * A grid may take its rows in another order (mask_block_grid_order): position k of the order is row
+ * order[k], and the R rows of a block are R consecutive positions, so a block is R rows that need not
+ * be adjacent in the tensor, e.g. the vocabulary's rows sorted by word frequency
+ * (mask_vocab_frequency_order), where a block groups words of similar frequency instead of four
+ * unrelated neighbours of the corpus' first-occurrence order.  The iterator follows the order;
+ * mask_block_bounds gives positions, which are rows only in the natural order. */
 enum { MASK_BLOCK_MAX = 64 };   /* R and C are 1..MASK_BLOCK_MAX */
 typedef struct {
     int rows, cols, R, C;
     int nbr, nbc;               /* block rows ceil(rows/R), block columns ceil(cols/C) */
+    const int32_t *order;       /* [rows]: the row at each position; NULL: the natural order */
 } MaskBlockGrid;
 
 void mask_block_grid(MaskBlockGrid *g, int rows, int cols, int R, int C);
+/* Take g's rows in `order` (a permutation of 0..rows-1, kept by reference; NULL: natural). */
+void mask_block_grid_order(MaskBlockGrid *g, const int32_t *order);
+/* The order in which a block grid takes the rows of a tensor indexed by the vocabulary (embedding,
+ * decoder): ids by descending count of `ids` (a training split), ties by the lower id; order gets
+ * n_vocab entries.  Ids outside 0..n_vocab-1 are ignored.  TP_ENOMEM. */
+TpStatus mask_vocab_frequency_order(int32_t *order, int n_vocab, const int32_t *ids, size_t n_ids);
+/* 1 when tensor p of m has the vocabulary as its rows (the embedding, an untied decoder's weight and
+ * bias): what a vocabulary row order applies to. */
+int mask_param_vocab_rows(const Model *m, const ModelParam *p);
 size_t mask_block_count(const MaskBlockGrid *g);
 /* The entries of block b: rows [*r0, *r1), columns [*c0, *c1). */
 void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *c0, int *c1);
@@ -107,7 +123,8 @@ void mask_block_bounds(const MaskBlockGrid *g, size_t b, int *r0, int *r1, int *
  *     for (mask_block_begin(&it, g, b, p->off); mask_block_next(&it, &i);) ...  */
 typedef struct {
     size_t off;
-    int cols, r, r1, c, c0, c1;
+    int cols, r, r1, c, c0, c1;  /* r, r1: positions in the grid's order */
+    const int32_t *order;
 } MaskBlockIter;
 void mask_block_begin(MaskBlockIter *it, const MaskBlockGrid *g, size_t b, size_t off);
 int mask_block_next(MaskBlockIter *it, size_t *i);

@@ -162,9 +162,10 @@ static void remove_block(Run *x, int t, const MaskBlockGrid *g, size_t b)
         if (x->m->mask[i]) remove_entry(x, i, t);
 }
 
-static void grid_of(const PruneConfig *c, const ModelParam *p, MaskBlockGrid *g)
+static void grid_of(const PruneConfig *c, const Model *m, const ModelParam *p, MaskBlockGrid *g)
 {
     mask_block_grid(g, p->rows, p->cols, c->block_r, c->block_c);
+    if (c->vocab_order && c->block_r > 1 && mask_param_vocab_rows(m, p)) mask_block_grid_order(g, c->vocab_order);
 }
 
 /* Remove the n_remove live blocks of smallest score in the segments (n_live live blocks in all), or
@@ -180,7 +181,7 @@ static void remove_blocks(Run *x, const PruneConfig *c, const Seg *seg, int n_se
         if (n_remove == 0) return;
         size_t k = 0;
         for (int s = 0; s < n_seg; s++) {
-            grid_of(c, &x->m->p[seg[s].tensor], &g);
+            grid_of(c, x->m, &x->m->p[seg[s].tensor], &g);
             for (size_t b = 0; b < mask_block_count(&g); b++) {
                 float sc = block_score(x->m, seg[s].tensor, &g, b, &live);
                 if (live) x->scratch[k++] = sc;
@@ -193,7 +194,7 @@ static void remove_blocks(Run *x, const PruneConfig *c, const Seg *seg, int n_se
     }
     for (int s = n_seg - 1; s >= 0; s--) {
         int t = seg[s].tensor;
-        grid_of(c, &x->m->p[t], &g);
+        grid_of(c, x->m, &x->m->p[t], &g);
         for (size_t b = mask_block_count(&g); b-- > 0;) {
             /* read before this pass changes the mask: blocks are disjoint */
             float sc = block_score(x->m, t, &g, b, &live);
@@ -210,7 +211,7 @@ static void remove_blocks(Run *x, const PruneConfig *c, const Seg *seg, int n_se
 static size_t count_blocks(Run *x, const PruneConfig *c, int t)
 {
     MaskBlockGrid g;
-    grid_of(c, &x->m->p[t], &g);
+    grid_of(c, x->m, &x->m->p[t], &g);
     size_t n_live = 0, live;
     for (size_t b = 0; b < mask_block_count(&g); b++) {
         block_score(x->m, t, &g, b, &live);

@@ -63,6 +63,9 @@ typedef struct {
     double amount_hh;     /* < 0: use amount; else the amount for *.w_hh tensors         */
     PrunePattern pattern;
     int block_r, block_c; /* PRUNE_BLOCK: the R x C block (1..MASK_BLOCK_MAX each)       */
+    const int32_t *vocab_order; /* PRUNE_BLOCK: [n_vocab] the order of the grid's rows for the
+                           tensors indexed by the vocabulary (mask_block_grid_order,
+                           mask_param_vocab_rows); NULL: natural                         */
     MaskScope scope;
     const char *params;   /* GLOB list (mask_param_selected); NULL = all PARAM_WEIGHT    */
 } PruneConfig;

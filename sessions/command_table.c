@@ -26,7 +26,7 @@ static const CommandVerbSpec VERBS[] = {
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"},
       {"beam", K_INT, 1, 1000, NULL, "speech: CTC prefix beam search of width W (default 1 = greedy)"},
       {"runtime", K_INT, 0, 1, NULL, "speech: 1 = decode through the batch-1 inference runtime (ms per audio second, kernels)"}, END}},
-    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [pattern=block block=RxC] [dry=1]",
+    {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [pattern=block block=RxC [rows=freq]] [dry=1]",
      "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_grow,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
       {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
@@ -36,8 +36,9 @@ static const CommandVerbSpec VERBS[] = {
       {"recoverable", K_INT, 0, 1, NULL, "0: entries pruned before never regrow"},
       {"pattern", K_ENUM, 0, 0, "unstructured|block", "block = grow whole RxC blocks (block-summed gradient)"},
       {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape, rows x columns (pattern=block; default 16x1)"},
+      {"rows", K_ENUM, 0, 0, "natural|freq", "pattern=block: freq = a block's rows are vocabulary rows of similar word frequency (embedding, decoder), natural = consecutive rows"},
       {"dry", K_INT, 0, 1, NULL, "1: only preview, change nothing"}, END}},
-    {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row|block [block=RxC]] [ih=R hh=R] [scope=matrix|global] [dry=1]",
+    {"prune", "prune ratio=R | threshold=T | sparsity=S [params=GLOB] [pattern=unstructured|row|block [block=RxC] [rows=freq]] [ih=R hh=R] [scope=matrix|global] [dry=1]",
      "remove the live connections of smallest magnitude (dual-ratio and row-balanced: BRDS; block: whole RxC blocks by L2 norm)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_prune,
      {{"ratio", K_NUM, 0, 1, NULL, "remove this fraction of the LIVE weights (0.5 twice: 50 %, then 75 % sparse)"},
       {"threshold", K_NUM, 0, 1e9, NULL, "remove |w| below T"},
@@ -45,6 +46,7 @@ static const CommandVerbSpec VERBS[] = {
       {"params", K_STR, 0, 0, NULL, "parameter-name globs, comma-separated (default: weight matrices)"},
       {"pattern", K_ENUM, 0, 0, "unstructured|row|block", "row = equal count per row; block = whole RxC blocks"},
       {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "block shape, rows x columns (pattern=block; default 16x1)"},
+      {"rows", K_ENUM, 0, 0, "natural|freq", "pattern=block: freq = a block's rows are vocabulary rows of similar word frequency (embedding, decoder), natural = consecutive rows"},
       {"ih", K_NUM, 0, 1, NULL, "amount for *.w_ih (dual-ratio)"},
       {"hh", K_NUM, 0, 1, NULL, "amount for *.w_hh (dual-ratio)"},
       {"scope", K_ENUM, 0, 0, "matrix|global", "rank per matrix or over all"},
@@ -74,7 +76,7 @@ static const CommandVerbSpec VERBS[] = {
       {"freq_mask", K_STR, 0, 0, NULL, "an4: SpecAugment bands NxW (N masks of up to W features; 0x0 = off)"},
       {"time_mask", K_STR, 0, 0, NULL, "an4: SpecAugment spans NxW (N masks of up to W frames; 0x0 = off)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
-                 " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC]+... ramp=N every=N grow=R retrain=N]"
+                 " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC[:freq]]+... ramp=N every=N grow=R retrain=N]"
                  " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune; hwgp: hardware-guided grow-and-prune, Yin et al.: "
      "GP phases alternate with resizes to the target's hysteresis points, run now)", "none|agp|gp|hwgp", 0, 1, NULL,
@@ -98,7 +100,7 @@ static const CommandVerbSpec VERBS[] = {
       {"min_hidden", K_INT, 1, 65536, NULL, "hwgp: smallest layer size (default 8)"},
       {"max_hidden", K_INT, 1, 65536, NULL, "hwgp: largest layer size (default 2x the largest now)"},
       {"sizes", K_STR, 0, 0, NULL, "hwgp: sizes profiled (default min_hidden:max_hidden:8)"},
-      {"targets", K_STR, 0, 0, NULL, "hwgp: connection targets GLOB:SPARSITY[:RxC] joined by + (ramp, then grow and prune back)"},
+      {"targets", K_STR, 0, 0, NULL, "hwgp: connection targets GLOB:SPARSITY[:RxC[:freq]] joined by + (ramp, then grow and prune back; freq: vocabulary rows by word frequency)"},
       {"ramp", K_INT, 1, 10000, NULL, "hwgp targets: prune events of the AGP ramp to the targets (default 16)"},
       {"retrain", K_INT, 1, 1e9, NULL, "hwgp targets: steps of training between growth and pruning back (default 2x every)"},
       {"finetune", K_INT, 1, 1000, NULL, "hwgp: epochs of fine-tuning after the last phase"}, END}},

@@ -303,6 +303,18 @@ static TpStatus block_args(const Command *c, const char *verb, int *R, int *C)
     return st == TP_OK ? TP_OK : err_wrap(st, "%s: ", verb);
 }
 
+/* rows=natural|freq of prune and grow: *order = the vocabulary's frequency order for rows=freq
+ * (compress_vocab_order; the caller frees it), NULL otherwise.  rows= needs pattern=block. */
+static TpStatus rows_arg(const Session *s, const Command *c, const char *verb, int R, int32_t **order)
+{
+    const char *rows = command_arg(c, "rows");
+    *order = NULL;
+    if (!rows || !strcmp(rows, "natural")) return TP_OK;
+    if (R <= 0) return err_set(TP_EINVAL, "%s: rows=%s needs pattern=block", verb, rows);
+    TpStatus st = compress_vocab_order(s, order);
+    return st == TP_OK ? TP_OK : err_wrap(st, "%s: ", verb);
+}
+
 static void say_tensor_table(CommandResult *r, const Session *s, const size_t *before, const size_t *after,
                              const int *selected)
 {
@@ -331,6 +343,9 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     TpStatus st = block_args(c, "prune", &br, &bc);
     if (st != TP_OK) return st;
     if (br > 0) p.pattern = PRUNE_BLOCK, p.block_r = br, p.block_c = bc;
+    int32_t *order = NULL;
+    if ((st = rows_arg(s, c, "prune", br, &order)) != TP_OK) return st;
+    p.vocab_order = order;
     if (command_arg(c, "scope") && !strcmp(command_arg(c, "scope"), "global")) p.scope = MASK_SCOPE_GLOBAL;
     p.params = command_arg(c, "params");
     int dry = num(c, "dry", 0) == 1;
@@ -338,8 +353,12 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     SessionEvent ev;
     SessionMetrics m0;
     session_metrics_now(s, &m0);
-    if (!dry && (st = events_begin(s, &ev, "prune", "command")) != TP_OK) return st;
+    if (!dry && (st = events_begin(s, &ev, "prune", "command")) != TP_OK) {
+        free(order);
+        return st;
+    }
     st = compress_prune(s, &p, dry, &res);
+    free(order);
     if (st != TP_OK) return st;
     r->changed = !dry && res.removed > 0;
     /* what it did, plainly: ratio= removes a share of what is live; the two sparsity figures by name */
@@ -349,7 +368,8 @@ TpStatus command_verb_prune(Session *s, const Command *c, CommandResult *r)
     if (p.pattern == PRUNE_BLOCK) {
         size_t bl = 0, bx = 0;
         for (int i = 0; i < res.n_tensors; i++) bl += res.t[i].blocks_live, bx += res.t[i].blocks_removed;
-        command_say(r, " (%zu of %zu live %dx%d blocks)", bx, bl, p.block_r, p.block_c);
+        command_say(r, " (%zu of %zu live %dx%d blocks%s)", bx, bl, p.block_r, p.block_c,
+                    p.vocab_order ? ", vocabulary rows by frequency" : "");
     }
     if (p.mode == PRUNE_RATIO && res.sparsity_before > 0)
         command_say(r, "\n  (ratio=R removes R of what is live, not down to sparsity R: sparsity=S prunes to S)");
@@ -389,11 +409,18 @@ TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
     TpStatus st = block_args(c, "grow", &br, &bc);
     if (st != TP_OK) return st;
     if (br > 0) g.block_r = br, g.block_c = bc;
+    int32_t *order = NULL;
+    if ((st = rows_arg(s, c, "grow", br, &order)) != TP_OK) return st;
+    g.vocab_order = order;
     int dry = num(c, "dry", 0) == 1;
     GrowResult res;
     SessionEvent ev;
-    if (!dry && (st = events_begin(s, &ev, "grow", "command")) != TP_OK) return st;
+    if (!dry && (st = events_begin(s, &ev, "grow", "command")) != TP_OK) {
+        free(order);
+        return st;
+    }
     st = compress_grow(s, &g, (int)num(c, "batches", 20), dry, &res);
+    free(order);
     if (st != TP_OK) return st;
     r->changed = !dry && res.grown > 0;
     command_say(r, "%s %zu of %zu dormant connections (scored over %d minibatch%s)", dry ? "would grow" : "grew", res.grown,
@@ -401,7 +428,8 @@ TpStatus command_verb_grow(Session *s, const Command *c, CommandResult *r)
     if (br > 0) {
         size_t be = 0, bg = 0;
         for (int i = 0; i < res.n_tensors; i++) be += res.t[i].blocks_eligible, bg += res.t[i].blocks_grown;
-        command_say(r, " (%zu of %zu dormant %dx%d blocks)", bg, be, br, bc);
+        command_say(r, " (%zu of %zu dormant %dx%d blocks%s)", bg, be, br, bc,
+                    g.vocab_order ? ", vocabulary rows by frequency" : "");
     }
     if (!dry && res.grown > 0) {
         char d[256];

@@ -37,6 +37,23 @@ TpStatus compress_prune(Session *s, const PruneConfig *cfg, int dry, PruneResult
     return st;
 }
 
+TpStatus compress_vocab_order(const Session *s, int32_t **order)
+{
+    *order = NULL;
+    const Corpus *c = &s->corpus;
+    if (c->n_ids[CORPUS_TRAIN] == 0 || c->n_vocab < 1)
+        return err_set(TP_EINVAL, "rows=freq: the session's training split has no tokens to count (a text task only)");
+    int32_t *o = malloc((size_t)c->n_vocab * sizeof *o);
+    if (!o) return err_set(TP_ENOMEM, "rows=freq: out of memory");
+    TpStatus st = mask_vocab_frequency_order(o, c->n_vocab, c->ids[CORPUS_TRAIN], c->n_ids[CORPUS_TRAIN]);
+    if (st != TP_OK) {
+        free(o);
+        return st;
+    }
+    *order = o;
+    return TP_OK;
+}
+
 typedef TpStatus (*PeekFn)(void *ctx, Model *m, int Tw, int B);
 
 static TpStatus add_to_accum(void *ctx, Model *m, int Tw, int B)

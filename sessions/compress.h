@@ -28,6 +28,10 @@ TpStatus compress_relayout(struct Session *s);
 
 /* Prune (dry: only preview).  Adam moments of removed entries are zeroed. */
 TpStatus compress_prune(struct Session *s, const PruneConfig *cfg, int dry, PruneResult *r);
+/* The vocabulary's rows in descending order of their count in the training split (ties: the lower
+ * id): the row order of block pruning and growth with rows=freq (mask_block_grid_order).  *order is
+ * malloc'd [n_vocab].  TP_EINVAL when the session's training split has no tokens (speech). */
+TpStatus compress_vocab_order(const struct Session *s, int32_t **order);
 /* Grow from K minibatches of gradients: if fewer than K are accumulated, the missing ones are computed
  * on the next training windows WITHOUT updating the weights or moving the trainer (a peek with a
  * copy of the recurrent state and of the dropout stream), then the top `ratio` dormant entries are

@@ -129,7 +129,7 @@ TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n)
 {
     *n = 0;
     const char *p = text;
-    if (!*p) return err_set(TP_EINVAL, "targets: empty (GLOB:SPARSITY[:RxC]+...)");
+    if (!*p) return err_set(TP_EINVAL, "targets: empty (GLOB:SPARSITY[:RxC[:freq]]+...)");
     while (*p) {
         const char *end = strchr(p, '+');
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -141,7 +141,7 @@ TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n)
         HwgpGroup *x = &g[*n];
         memset(x, 0, sizeof *x);
         char *c1 = strchr(part, ':');
-        if (!c1) return err_set(TP_EINVAL, "targets: '%s': expected GLOB:SPARSITY[:RxC]", part);
+        if (!c1) return err_set(TP_EINVAL, "targets: '%s': expected GLOB:SPARSITY[:RxC[:freq]]", part);
         *c1++ = 0;
         char *c2 = strchr(c1, ':');
         if (c2) *c2++ = 0;
@@ -151,6 +151,14 @@ TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n)
         x->sparsity = strtod(c1, &e);
         if (e == c1 || *e || !(x->sparsity >= 0 && x->sparsity <= 0.999))
             return err_set(TP_EINVAL, "targets: %s: sparsity '%s' is not a number in [0, 0.999]", x->params, c1);
+        char *c3 = c2 ? strchr(c2, ':') : NULL;
+        if (c3) *c3++ = 0;
+        if (c3) {
+            if (strcmp(c3, "freq"))
+                return err_set(TP_EINVAL, "targets: %s: '%s' after the block shape: expected freq (rows by word frequency)",
+                               part, c3);
+            x->freq_rows = 1;
+        }
         if (c2) {
             if (strcmp(c2, "16x1") && strcmp(c2, "8x1") && strcmp(c2, "4x4"))
                 return err_set(TP_EINVAL, "targets: %s: block '%s' is not one of 16x1, 8x1, 4x4", x->params, c2);

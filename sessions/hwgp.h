@@ -51,15 +51,17 @@ TpStatus hwgp_choose(const HystSeries *s, const HystAnalysis *a, const int *cur,
 
 /* The connection targets of `schedule hwgp targets=...` (dual ratios and patterns per group, the
  * connection update of the paper's GP: reach a density, then grow and prune back):
- *   targets=GLOB:SPARSITY[:RxC][+GLOB:SPARSITY[:RxC]...]
+ *   targets=GLOB:SPARSITY[:RxC[:freq]][+GLOB:SPARSITY[:RxC[:freq]]...]
  * e.g. `l*.w_*:0.9:16x1+embed.weight:0.962+decoder.weight:0.962:4x4`.  GLOB is a params= selection
  * (comma-separated globs, engine/mask's protection rule); SPARSITY in [0, 0.999]; RxC one of the block
- * shapes of the sparse kernels (16x1, 8x1, 4x4): prune and grow that group in whole blocks. */
+ * shapes of the sparse kernels (16x1, 8x1, 4x4): prune and grow that group in whole blocks; freq:
+ * a block's rows are vocabulary rows of similar word frequency (`rows=freq` of prune and grow). */
 enum { HWGP_MAX_GROUPS = 8 };
 typedef struct {
     char params[96];
     double sparsity;
     char block[8]; /* "" = unstructured */
+    int freq_rows; /* 1: rows=freq */
 } HwgpGroup;
 TpStatus hwgp_parse_targets(const char *text, HwgpGroup *g, int *n);
 /* Sparsity after prune event i of n (1..n) of the AGP cubic ramp from s0 to sf (Zhu & Gupta):

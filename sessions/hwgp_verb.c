@@ -337,8 +337,8 @@ static TpStatus prune_groups(Run *u, const double *to)
         const HwgpGroup *x = &u->c.groups[g];
         if (group_sparsity(&u->s->model, x->params) >= to[g] - 1e-6) continue;
         CommandResult res;
-        char bl[40] = "";
-        if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s", x->block);
+        char bl[48] = "";
+        if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s%s", x->block, x->freq_rows ? " rows=freq" : "");
         st = to[g] == x->sparsity ? nested(u, &res, "prune sparsity=%g params=%s%s", to[g], x->params, bl)
                                   : nested(u, &res, "prune sparsity=%.4f params=%s%s", to[g], x->params, bl);
     }
@@ -385,8 +385,8 @@ static TpStatus connections_targets(Run *u, int *stopped)
         for (int g = 0; g < c->n_groups && st == TP_OK; g++) {
             const HwgpGroup *x = &c->groups[g];
             CommandResult res;
-            char bl[40] = "";
-            if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s", x->block);
+            char bl[48] = "";
+            if (x->block[0]) snprintf(bl, sizeof bl, " pattern=block block=%s%s", x->block, x->freq_rows ? " rows=freq" : "");
             st = nested(u, &res, "grow ratio=%g params=%s batches=%d%s", c->grow, x->params, c->batches, bl);
         }
         size_t grown = nonzeros(&s->model);

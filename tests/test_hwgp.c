@@ -175,7 +175,14 @@ static void test_targets_parse(void **state)
     assert_int_equal(hwgp_parse_targets("l0.w_hh,l1.w_hh:0.5", g, &n), TP_OK);
     assert_int_equal(n, 1);
     assert_string_equal(g[0].params, "l0.w_hh,l1.w_hh");
+    assert_int_equal(g[0].freq_rows, 0);
+    assert_int_equal(hwgp_parse_targets("l*.w_*:0.9:16x1+embed.weight:0.924:16x1:freq", g, &n), TP_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(g[0].freq_rows, 0);
+    assert_int_equal(g[1].freq_rows, 1);
+    assert_string_equal(g[1].block, "16x1");
     static const char *const bad[] = {"", "l*.w_*", "l*.w_*:", "l*.w_*:x", "l*.w_*:1.5", "l*.w_*:0.9:3x3", "l*.w_*:0.9+",
+                                      "embed.weight:0.9:16x1:alpha", "embed.weight:0.9:16x1:", "embed.weight:0.9::freq",
                                       "+l*.w_*:0.9", ":0.9", "a:0.1+b:0.1+c:0.1+d:0.1+e:0.1+f:0.1+g:0.1+h:0.1+i:0.1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (hwgp_parse_targets(bad[i], g, &n) == TP_OK) fail_msg("accepted targets '%s'", bad[i]);

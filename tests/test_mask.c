@@ -289,6 +289,45 @@ static void test_block_iter(void **state)
     assert_memory_equal(got, want4, sizeof want4);
 }
 
+/* An ordered grid: block b's rows are positions of the order, not adjacent rows. */
+static void test_block_iter_ordered(void **state)
+{
+    (void)state;
+    MaskBlockGrid g;
+    mask_block_grid(&g, 5, 2, 2, 1);
+    const int32_t order[5] = {3, 0, 4, 1, 2};
+    mask_block_grid_order(&g, order);
+    MaskBlockIter it;
+    size_t i, got[8], n = 0;
+    for (mask_block_begin(&it, &g, 1, 10); mask_block_next(&it, &i);) got[n++] = i; /* rows 3, 0; column 1 */
+    const size_t want1[] = {10 + 3 * 2 + 1, 10 + 0 * 2 + 1};
+    assert_int_equal(n, 2);
+    assert_memory_equal(got, want1, sizeof want1);
+    n = 0;
+    for (mask_block_begin(&it, &g, 4, 0); mask_block_next(&it, &i);) got[n++] = i; /* position 4 = row 2, column 0 */
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0], 2 * 2 + 0);
+}
+
+/* Descending count, ties by the lower id, unseen ids last, out-of-range ids ignored. */
+static void test_vocab_frequency_order(void **state)
+{
+    (void)state;
+    const int32_t ids[] = {2, 4, 2, 1, 4, 2, 9, -1, 0};
+    int32_t order[6];
+    assert_int_equal(mask_vocab_frequency_order(order, 6, ids, sizeof ids / sizeof ids[0]), TP_OK);
+    const int32_t want[6] = {2, 4, 0, 1, 3, 5};
+    assert_memory_equal(order, want, sizeof want);
+    Model m;
+    make_model(&m);
+    assert_true(mask_param_vocab_rows(&m, model_param(&m, "embed.weight")));
+    assert_true(mask_param_vocab_rows(&m, model_param(&m, "decoder.weight")));
+    assert_true(mask_param_vocab_rows(&m, model_param(&m, "decoder.bias")));
+    assert_false(mask_param_vocab_rows(&m, model_param(&m, "l0.w_ih")));
+    assert_false(mask_param_vocab_rows(&m, model_param(&m, "l1.w_hh")));
+    model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +340,8 @@ int main(void)
         cmocka_unit_test(test_select_kth_matches_sort),
         cmocka_unit_test(test_count_ceil_forgives_rounding),
         cmocka_unit_test(test_block_iter),
+        cmocka_unit_test(test_block_iter_ordered),
+        cmocka_unit_test(test_vocab_frequency_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

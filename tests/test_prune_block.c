@@ -30,6 +30,7 @@
 #include "engine/resize.h"
 #include "engine/sparse.h"
 #include "sessions/command.h"
+#include "sessions/compress.h"
 #include "sessions/evaluate.h"
 #include "sessions/export.h"
 #include "sessions/session.h"
@@ -280,6 +281,80 @@ static void test_growth_grows_whole_blocks(void **state)
     }
 }
 
+/* 1 when tensor t's mask is blocked on grid g (its order followed): every block all live or all dormant. */
+static int blocked_on(const Model *m, int t, const MaskBlockGrid *g)
+{
+    for (size_t b = 0; b < mask_block_count(g); b++) {
+        MaskBlockIter it;
+        size_t i, n = 0, live = 0;
+        for (mask_block_begin(&it, g, b, m->p[t].off); mask_block_next(&it, &i); n++) live += m->mask[i] != 0;
+        if (live && live != n) return 0;
+    }
+    return 1;
+}
+
+/* Blocks over the vocabulary's rows in another order (vocab_order): prune and grow keep the
+ * embedding and the decoder blocked on the ordered grid, not on the natural one, and leave the
+ * other matrices on the natural grid. */
+static void test_vocab_ordered_blocks(void **state)
+{
+    (void)state;
+    enum { V = 32, R = 8 };
+    ModelConfig cfg = {.n_vocab = V, .n_embed = 12, .n_layers = 1, .hidden = {16}, .init_scale = 0.5f};
+    Rng rng;
+    rng_seed(&rng, 77);
+    Model m;
+    assert_int_equal(model_init(&m, &cfg, &rng), TP_OK);
+    int32_t order[V];
+    for (int k = 0; k < V; k++) order[k] = (k * 7) % V; /* 7 is prime to 32: a permutation */
+    PruneConfig pc = prune_config_default();
+    pc.pattern = PRUNE_BLOCK;
+    pc.block_r = R;
+    pc.block_c = 1;
+    pc.amount = 0.5;
+    pc.vocab_order = order;
+    pc.params = "embed.weight,decoder.weight,l0.w_ih";
+    uint8_t *ever = calloc(m.n_params, 1);
+    PruneResult pr;
+    assert_int_equal(prune_apply(&m, ever, &pr, &pc), TP_OK);
+    const int t_emb = (int)(model_param(&m, "embed.weight") - m.p), t_dec = (int)(model_param(&m, "decoder.weight") - m.p);
+    const int t_ih = (int)(model_param(&m, "l0.w_ih") - m.p);
+    MaskBlockGrid g;
+    for (int k = 0; k < 2; k++) {
+        int t = k ? t_dec : t_emb;
+        mask_block_grid(&g, m.p[t].rows, m.p[t].cols, R, 1);
+        mask_block_grid_order(&g, order);
+        assert_true(blocked_on(&m, t, &g));
+        assert_false(mask_tensor_blocked(&m, t, R, 1, NULL)); /* rows 0, 7, 14, ... are not adjacent */
+        assert_int_equal(pr.t[t].blocks_removed, pr.t[t].blocks / 2);
+    }
+    assert_true(mask_tensor_blocked(&m, t_ih, R, 1, NULL)); /* 4H rows: the natural grid */
+    /* growth on the same ordered grid */
+    GrowAccum a;
+    assert_int_equal(grow_accum_init(&a, &m), TP_OK);
+    for (size_t i = 0; i < a.n; i++) a.sum[i] = (float)(rng_uniform(&rng) - 0.5);
+    a.n_batches = 1;
+    GrowConfig gc = grow_config_default();
+    gc.block_r = R;
+    gc.block_c = 1;
+    gc.ratio = 0.5;
+    gc.vocab_order = order;
+    gc.params = pc.params;
+    GrowResult gr;
+    assert_int_equal(grow_apply(&m, &gr, &a, ever, &gc), TP_OK);
+    assert_true(gr.t[t_emb].blocks_grown > 0 && gr.t[t_dec].blocks_grown > 0);
+    for (int k = 0; k < 2; k++) {
+        int t = k ? t_dec : t_emb;
+        mask_block_grid(&g, m.p[t].rows, m.p[t].cols, R, 1);
+        mask_block_grid_order(&g, order);
+        assert_true(blocked_on(&m, t, &g));
+    }
+    assert_true(mask_tensor_blocked(&m, t_ih, R, 1, NULL));
+    grow_accum_free(&a);
+    free(ever);
+    model_free(&m);
+}
+
 /* ---- sessions: training, resize, schedules, export ------------------------------------------- */
 
 static int block_of_session(Session *s, int *R, int *C)
@@ -363,6 +438,26 @@ static void test_schedules_in_blocks(void **state)
     assert_true(s.gp.sched.n_grows >= 1 && s.gp.sched.n_prunes >= 1);
     assert_true(block_of_session(&s, &R, &C));
     assert_int_equal(R, 16);
+    /* rows=freq: the embedding's blocks are words of similar frequency in the training split */
+    run(&s, "prune sparsity=0.5 params=embed.weight pattern=block block=8x1 rows=freq");
+    int32_t *order = NULL;
+    assert_int_equal(compress_vocab_order(&s, &order), TP_OK);
+    for (int k = 1; k < s.corpus.n_vocab; k++) { /* descending counts */
+        size_t ca = 0, cb = 0;
+        for (size_t i = 0; i < s.corpus.n_ids[CORPUS_TRAIN]; i++)
+            ca += s.corpus.ids[CORPUS_TRAIN][i] == order[k - 1], cb += s.corpus.ids[CORPUS_TRAIN][i] == order[k];
+        assert_true(ca >= cb);
+    }
+    int te = (int)(model_param(&s.model, "embed.weight") - s.model.p);
+    MaskBlockGrid g;
+    mask_block_grid(&g, s.model.p[te].rows, s.model.p[te].cols, 8, 1);
+    mask_block_grid_order(&g, order);
+    assert_true(blocked_on(&s.model, te, &g));
+    free(order);
+    assert_int_equal(command_execute(&s, "prune ratio=0.1 rows=freq", &r), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "needs pattern=block"));
+    assert_int_equal(command_execute(&s, "grow ratio=0.1 rows=freq", &r), TP_EINVAL);
+    assert_int_equal(command_execute(&s, "prune ratio=0.1 pattern=block rows=alphabetical", &r), TP_EINVAL);
     /* refused: block without pattern=block, an unknown shape */
     assert_int_equal(command_execute(&s, "schedule agp to=0.5 span=4 block=4x4", &r), TP_EINVAL);
     assert_int_equal(command_execute(&s, "prune ratio=0.1 pattern=block block=3x3", &r), TP_EINVAL);
@@ -421,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_prune_modes_leave_exact_blocks),
         cmocka_unit_test(test_dual_ratios_and_global_scope),
         cmocka_unit_test(test_growth_grows_whole_blocks),
+        cmocka_unit_test(test_vocab_ordered_blocks),
     };
     const struct CMUnitTest sessions[] = {
         cmocka_unit_test(test_training_and_resize_keep_blocks),

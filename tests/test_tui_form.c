@@ -193,6 +193,20 @@ static void test_block_pattern(void **state)
         assert_non_null(strstr(lines[0], " pattern=block block=4x4"));
         parse_all(lines, n, "schedule");
     }
+    /* block rows by word frequency: grow and prune take it, the schedules keep the natural grid */
+    assert_string_equal(f.f[FORM_ROWS].choices, "natural|freq");
+    snprintf(f.f[FORM_ROWS].value, sizeof f.f[0].value, "freq");
+    assert_int_equal(form_commands(&f, FORM_CMD_PRUNE, 0, HIDDEN, lines, 2, &n), TP_OK);
+    assert_string_equal(lines[0], "prune ratio=0.2 pattern=block block=4x4 rows=freq scope=matrix");
+    parse_all(lines, n, "prune");
+    assert_int_equal(form_commands(&f, FORM_CMD_GROW, 0, HIDDEN, lines, 2, &n), TP_OK);
+    assert_string_equal(lines[0], "grow ratio=0.1 init=zero batches=20 scope=matrix pattern=block block=4x4 rows=freq");
+    parse_all(lines, n, "grow");
+    assert_int_equal(form_commands(&f, FORM_CMD_SCHEDULE, 100, HIDDEN, lines, 2, &n), TP_OK);
+    assert_null(strstr(lines[0], "rows="));
+    snprintf(f.f[FORM_PATTERN].value, sizeof f.f[0].value, "unstructured"); /* rows= needs pattern=block */
+    assert_int_equal(form_commands(&f, FORM_CMD_PRUNE, 0, HIDDEN, lines, 2, &n), TP_OK);
+    assert_null(strstr(lines[0], "rows="));
 }
 
 static void test_stepping(void **state)

@@ -23,6 +23,7 @@ static const struct {
     {"ratio hh (dual)", "prune", "hh", 1, ""},
     {"pattern", "prune", "pattern", 0, "unstructured"},
     {"block (RxC)", "prune", "block", 0, "16x1"},
+    {"block rows", "prune", "rows", 0, "natural"},
     {"scope", "prune", "scope", 0, "matrix"},
     {"params (glob)", "prune", "params", 1, ""},
     {"schedule", "schedule", NULL, 0, "none"},
@@ -151,14 +152,16 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
         if (!form_field_valid(&f->f[i], f->f[i].value))
             return err_set(TP_EINVAL, "%s: invalid value '%s'", f->f[i].label, f->f[i].value);
     if (max < 1) return TP_OK;
-    char params[96] = "", block[96] = "";
+    char params[96] = "", block[96] = "", rows[96] = "";
     if (*fv(f, FORM_PARAMS)) snprintf(params, sizeof params, " params=%s", fv(f, FORM_PARAMS));
     int blocked = !strcmp(fv(f, FORM_PATTERN), "block");
     if (blocked) snprintf(block, sizeof block, " pattern=block block=%s", fv(f, FORM_BLOCK));
+    /* grow and prune only: the schedules keep their blocks on the natural grid */
+    if (blocked && strcmp(fv(f, FORM_ROWS), "natural")) snprintf(rows, sizeof rows, " rows=%s", fv(f, FORM_ROWS));
     switch (c) {
     case FORM_CMD_GROW:
-        snprintf(lines[(*n)++], FORM_LINE_MAX, "grow ratio=%s init=%s batches=%s scope=%s%s%s", fv(f, FORM_GROW),
-                 fv(f, FORM_INIT), fv(f, FORM_BATCHES), fv(f, FORM_SCOPE), params, block);
+        snprintf(lines[(*n)++], FORM_LINE_MAX, "grow ratio=%s init=%s batches=%s scope=%s%s%s%s", fv(f, FORM_GROW),
+                 fv(f, FORM_INIT), fv(f, FORM_BATCHES), fv(f, FORM_SCOPE), params, block, rows);
         break;
     case FORM_CMD_PRUNE: {
         char amount[96] = "", dual[96] = "";
@@ -168,7 +171,8 @@ TpStatus form_commands(const Form *f, FormCommand c, long step, const int *hidde
         if (*fv(f, FORM_HH)) snprintf(dual + strlen(dual), sizeof dual - strlen(dual), " hh=%s", fv(f, FORM_HH));
         if (!amount[0] && !dual[0]) return err_set(TP_EINVAL, "prune: set a ratio, a threshold or the dual ratios");
         if (blocked)
-            snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s%s scope=%s%s", amount, dual, block, fv(f, FORM_SCOPE), params);
+            snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s%s%s scope=%s%s", amount, dual, block, rows, fv(f, FORM_SCOPE),
+                     params);
         else
             snprintf(lines[(*n)++], FORM_LINE_MAX, "prune %s%s pattern=%s scope=%s%s", amount, dual, fv(f, FORM_PATTERN),
                      fv(f, FORM_SCOPE), params);
