@@ -266,7 +266,7 @@ double breakeven_variant_cost(const Breakeven *be, SparseKind k, SparseIsa isa, 
 
 BreakevenChoice breakeven_best(const Breakeven *be, SparseKind k, double dense_bytes, double density)
 {
-    BreakevenChoice best = {k, sparse_isa(), 1, INFINITY};
+    BreakevenChoice best = {k, sparse_isa(), 1, INFINITY, 0};
     if (k == SPARSE_DENSE) {
         best.cost = 1.0;
         return best;
@@ -274,7 +274,7 @@ BreakevenChoice breakeven_best(const Breakeven *be, SparseKind k, double dense_b
     for (int isa = SPARSE_N_ISAS - 1; isa >= 0; isa--)
         for (int t = 0; t < 2; t++) {
             double c = breakeven_variant_cost(be, k, (SparseIsa)isa, t, dense_bytes, density);
-            if (c < best.cost) best = (BreakevenChoice){k, (SparseIsa)isa, t ? be->threads : 1, c};
+            if (c < best.cost) best = (BreakevenChoice){k, (SparseIsa)isa, t ? be->threads : 1, c, 0};
         }
     return best;
 }
@@ -286,9 +286,10 @@ double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, dou
 
 void breakeven_choice_name(const BreakevenChoice *c, char *buf, size_t n)
 {
+    const char *g = c->grouped ? "g" : ""; /* rows grouped by support (engine/infer) */
     if (c->kind == SPARSE_DENSE) snprintf(buf, n, "dense");
-    else if (c->threads > 1) snprintf(buf, n, "%s/%s/%dt", sparse_kind_name(c->kind), sparse_isa_name(c->isa), c->threads);
-    else snprintf(buf, n, "%s/%s", sparse_kind_name(c->kind), sparse_isa_name(c->isa));
+    else if (c->threads > 1) snprintf(buf, n, "%s%s/%s/%dt", sparse_kind_name(c->kind), g, sparse_isa_name(c->isa), c->threads);
+    else snprintf(buf, n, "%s%s/%s", sparse_kind_name(c->kind), g, sparse_isa_name(c->isa));
 }
 
 /* the density below which one variant is predicted faster than dense (0..1) */

@@ -66,6 +66,10 @@ typedef struct {
     SparseIsa isa;
     int threads;                               /* 1 or Breakeven.threads                  */
     double cost;
+    int grouped;                               /* 1: a BSR over the rows sorted by support, its
+                                                  output scattered back (engine/infer's grouped
+                                                  variant, named "bsr16x1g"); breakeven_best
+                                                  never sets it: the caller adds the scatter   */
 } BreakevenChoice;
 
 /* A fixed, conservative model (csr/row break-even near 30%, state near 60%, bsr near 80% of stored
@@ -107,7 +111,7 @@ double breakeven_variant_cost(const Breakeven *be, SparseKind k, SparseIsa isa, 
 BreakevenChoice breakeven_best(const Breakeven *be, SparseKind k, double dense_bytes, double density);
 /* breakeven_best(...).cost */
 double breakeven_cost(const Breakeven *be, SparseKind k, double dense_bytes, double density);
-/* "bsr16x1/avx512", "sell/scalar/2t", "dense" (n >= 32). */
+/* "bsr16x1/avx512", "sell/scalar/2t", "dense", "bsr16x1g/avx512" (grouped rows) (n >= 32). */
 void breakeven_choice_name(const BreakevenChoice *c, char *buf, size_t n);
 /* One line per layout: its fastest variant at 10% density on the largest measured size, with the
  * predicted time relative to dense (for `topiary info`). */

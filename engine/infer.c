@@ -171,6 +171,202 @@ static TpStatus build_variant(InferKernels *k, SparseMatrix *out, const Breakeve
     return st;
 }
 
+/* ---- grouped rows (infer.h): W' = W[perm], rows of identical support adjacent ---- */
+
+/* The scatter of a grouped variant, in the cost model's unit (the time of dense sgemv of the same
+ * matrix, proportional to its R C entries): the scatter reads tmp[i] and perm[i] and read-modify-writes
+ * y[perm[i]] once per row, unvectorized (a scattered store), about 1-2 cycles a row with y in cache;
+ * dense sgemv streams an entry in about 0.1 (in cache, vector FMAs) to 0.7 cycles (from memory).  So
+ * a row's scatter is counted as GROUP_SCATTER_ENTRIES dense entries, the middle of that range:
+ * + GROUP_SCATTER_ENTRIES R / (R C) = 8 / C (0.04 for the [10000, 200] decoder it is meant for; 0.2
+ * at C = 40, where grouping must save much more to win).  The kernel's own writes of y are in its
+ * fit already (its intercept a). */
+#define GROUP_SCATTER_ENTRIES 8.0
+
+/* A row's support (bitset of its non-zero columns) and its hash, the sort key of group_rows. */
+typedef struct {
+    uint64_t hash;
+    const uint64_t *bits; /* [nw] */
+    int nw;
+    int32_t row;
+} RowKey;
+
+static int cmp_rowkey(const void *pa, const void *pb)
+{
+    const RowKey *a = pa, *b = pb;
+    if (a->hash != b->hash) return a->hash < b->hash ? -1 : 1;
+    for (int i = 0; i < a->nw; i++)
+        if (a->bits[i] != b->bits[i]) return a->bits[i] < b->bits[i] ? -1 : 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+/* a run of rows of one support in the sorted keys: key[start..start+take) go to the head */
+typedef struct {
+    int32_t first, start, take;
+} RowRun;
+
+static int cmp_rowrun(const void *pa, const void *pb)
+{
+    const RowRun *a = pa, *b = pb;
+    return (a->first > b->first) - (a->first < b->first);
+}
+
+/* perm [R]: W's rows grouped by support.  The rows are sorted by (hash of the support, the support
+ * compared exactly, row), which makes rows of identical support adjacent (a class); deterministic.  A
+ * class of n >= br rows puts floor(n / br) br of them (ascending) at the head, the classes in the order
+ * of their first row, so that each fills whole block rows of height br; every other row (a class's
+ * remainder, a row whose support is shared by fewer than br rows) follows in natural order, so that a
+ * leftover never shifts a later class off the block grid.  *moved = 0 when perm is the identity (no
+ * class of br rows, or blocked in natural order already).  TP_ENOMEM. */
+static TpStatus group_rows(int32_t *perm, int *moved, const float *w, int R, int C, int ld, int br)
+{
+    const int nw = (C + 63) / 64;
+    uint64_t *bits = calloc((size_t)R * nw, sizeof(uint64_t));
+    RowKey *key = malloc((size_t)R * sizeof *key);
+    RowRun *run = malloc((size_t)R * sizeof *run);
+    uint8_t *head = calloc((size_t)R, 1);
+    if (!bits || !key || !run || !head) {
+        MEM_FREE_ALL(bits, key, run, head);
+        return err_set(TP_ENOMEM, "runtime: out of memory grouping rows");
+    }
+    for (int r = 0; r < R; r++) {
+        uint64_t *b = bits + (size_t)r * nw, h = 1469598103934665603ull;
+        const float *row = w + (size_t)r * ld;
+        for (int c = 0; c < C; c++)
+            if (row[c] != 0.0f) b[c >> 6] |= 1ull << (c & 63);
+        for (int i = 0; i < nw; i++) {
+            h = (h ^ b[i]) * 1099511628211ull; /* FNV-1a over words, then a shift so high bits mix down */
+            h ^= h >> 29;
+        }
+        key[r] = (RowKey){h, b, nw, r};
+    }
+    qsort(key, (size_t)R, sizeof *key, cmp_rowkey);
+    int n_run = 0;
+    for (int i = 0; i < R;) {
+        int j = i + 1;
+        while (j < R && key[j].hash == key[i].hash && !memcmp(key[j].bits, key[i].bits, (size_t)nw * sizeof(uint64_t))) j++;
+        if (j - i >= br) run[n_run++] = (RowRun){key[i].row, i, (j - i) / br * br}; /* key[i]: the class's first row */
+        i = j;
+    }
+    qsort(run, (size_t)n_run, sizeof *run, cmp_rowrun);
+    int n = 0;
+    for (int q = 0; q < n_run; q++)
+        for (int i = run[q].start; i < run[q].start + run[q].take; i++) {
+            perm[n++] = key[i].row;
+            head[key[i].row] = 1;
+        }
+    for (int r = 0; r < R; r++)
+        if (!head[r]) perm[n++] = r;
+    *moved = 0;
+    for (int i = 0; i < R && !*moved; i++) *moved = perm[i] != i;
+    MEM_FREE_ALL(bits, key, run, head);
+    return TP_OK;
+}
+
+/* W[perm] as a dense [R, C] (leading dimension C), malloc'd; NULL when out of memory. */
+static float *permute_rows(const float *w, const int32_t *perm, int R, int C, int ld)
+{
+    float *p = malloc((size_t)R * C * sizeof(float));
+    if (p)
+        for (int i = 0; i < R; i++) memcpy(p + (size_t)i * C, w + (size_t)perm[i] * ld, (size_t)C * sizeof(float));
+    return p;
+}
+
+/* The grouped variant of BSR layout `kind` as a candidate: *perm (malloc'd) and *c, costed at the fill
+ * of W[perm] plus the scatter, when W[perm] fills strictly less than W in natural order (`natural`,
+ * its sparse_bsr_fill); else *perm = NULL (the variant would be pointless).  TP_ENOMEM. */
+static TpStatus grouped_candidate(BreakevenChoice *c, int32_t **perm, const Breakeven *be, SparseKind kind,
+                                  double natural, const float *w, int R, int C, int ld, double dense_bytes)
+{
+    int br, bc;
+    sparse_bsr_shape(kind, &br, &bc);
+    *perm = NULL;
+    if (R <= br || !(natural > 0.0)) return TP_OK; /* one block row, or nothing stored: nothing to gain */
+    int32_t *p = malloc((size_t)R * sizeof *p);
+    if (!p) return err_set(TP_ENOMEM, "runtime: out of memory grouping rows");
+    int moved = 0;
+    TpStatus st = group_rows(p, &moved, w, R, C, ld, br);
+    float *wp = st == TP_OK && moved ? permute_rows(w, p, R, C, ld) : NULL;
+    if (st == TP_OK && moved && !wp) st = err_set(TP_ENOMEM, "runtime: out of memory grouping rows");
+    double fill = wp ? sparse_bsr_fill(wp, R, C, C, kind) : natural;
+    free(wp);
+    if (st != TP_OK || !(fill < natural)) {
+        free(p);
+        return st;
+    }
+    *c = breakeven_best(be, kind, dense_bytes, fill);
+    c->cost += GROUP_SCATTER_ENTRIES / C;
+    c->grouped = 1;
+    *perm = p;
+    return TP_OK;
+}
+
+/* x's layout in variant c: W itself, or for a grouped variant W[perm] with x's own copy of perm and
+ * its scratch.  On failure x holds what was made (infer_matrix_free releases it). */
+static TpStatus build_matrix(InferKernels *k, InferMatrix *x, const BreakevenChoice *c, const float *w, int R, int C,
+                             int ld, const int32_t *perm)
+{
+    if (!c->grouped) return build_variant(k, &x->w, c, w, R, C, ld);
+    float *wp = permute_rows(w, perm, R, C, ld);
+    x->perm = malloc((size_t)R * sizeof(int32_t));
+    x->scratch = backend_alloc((size_t)INFER_GROUP_BATCH * R, sizeof(float));
+    TpStatus st = wp && x->perm && x->scratch ? TP_OK : err_set(TP_ENOMEM, "runtime: out of memory grouping rows");
+    if (st == TP_OK) {
+        memcpy(x->perm, perm, (size_t)R * sizeof(int32_t));
+        st = build_variant(k, &x->w, c, wp, R, C, C);
+    }
+    free(wp);
+    return st;
+}
+
+void infer_matrix_free(InferMatrix *x)
+{
+    sparse_free(&x->w);
+    sparse_free(&x->st);
+    MEM_FREE_ALL(x->perm, x->scratch);
+    x->perm = NULL;
+    x->scratch = NULL;
+}
+
+/* y[perm[i]] (=|+=) t[i]: a grouped product's rows back to W's order */
+static void scatter(float *y, const float *t, const int32_t *perm, int R, int acc)
+{
+    if (acc)
+        for (int i = 0; i < R; i++) y[perm[i]] += t[i];
+    else
+        for (int i = 0; i < R; i++) y[perm[i]] = t[i];
+}
+
+void infer_matrix_gemv(InferKernels *k, InferMatrix *x, float *y, const float *in, int acc)
+{
+    if (!x->perm) {
+        sparse_pool_gemv(k->pool, &x->w, y, in, acc);
+        return;
+    }
+    sparse_pool_gemv(k->pool, &x->w, x->scratch, in, 0);
+    scatter(y, x->scratch, x->perm, x->w.rows, acc);
+}
+
+void infer_matrix_gemm(InferKernels *k, InferMatrix *x, float *Y, const float *X, int B, int acc)
+{
+    if (!x->perm) {
+        sparse_pool_gemm(k->pool, &x->w, Y, X, B, acc);
+        return;
+    }
+    const int R = x->w.rows, C = x->w.cols;
+    for (int b0 = 0; b0 < B; b0 += INFER_GROUP_BATCH) { /* in chunks the scratch holds */
+        int nb = B - b0 < INFER_GROUP_BATCH ? B - b0 : INFER_GROUP_BATCH;
+        sparse_pool_gemm(k->pool, &x->w, x->scratch, X + (size_t)b0 * C, nb, 0);
+        for (int b = 0; b < nb; b++) scatter(Y + (size_t)(b0 + b) * R, x->scratch + (size_t)b * R, x->perm, R, acc);
+    }
+}
+
+/* the permutation of choice c among the grouped candidates gperm[0] (bsr16x1), gperm[1] (bsr8x1) */
+static const int32_t *group_perm(const BreakevenChoice *c, int32_t *const gperm[2])
+{
+    return c->grouped ? gperm[c->kind == SPARSE_BSR16X1 ? 0 : 1] : NULL;
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -183,7 +379,7 @@ static int cmp_dbl(const void *a, const void *b)
  * over a few sizes and densities; two layouts it ranks within noise of each other can differ by 2x
  * on a particular matrix (row lengths, block fill, cache), so a near-tie is decided by the clock. */
 static TpStatus settle_tie(InferKernels *k, InferMatrix *x, BreakevenChoice *best, const BreakevenChoice *ch, int n_ch,
-                           double tie, const float *w, int R, int C, int ld)
+                           double tie, const float *w, int R, int C, int ld, int32_t *const gperm[2])
 {
     enum { MAX_TIED = 4, ROUNDS = 7 };
     BreakevenChoice tied[MAX_TIED];
@@ -191,20 +387,20 @@ static TpStatus settle_tie(InferKernels *k, InferMatrix *x, BreakevenChoice *bes
     tied[n++] = *best;
     for (int i = 0; i < n_ch && n < MAX_TIED; i++) {
         const BreakevenChoice *c = &ch[i];
-        int same = c->kind == best->kind && c->isa == best->isa && c->threads == best->threads;
+        int same = c->kind == best->kind && c->isa == best->isa && c->threads == best->threads && c->grouped == best->grouped;
         if (!same && isfinite(c->cost) && c->cost <= best->cost * (1.0 + tie)) tied[n++] = *c;
     }
     if (n < 2) return TP_OK;
-    SparseMatrix mv[MAX_TIED];
+    InferMatrix mv[MAX_TIED]; /* a grouped variant is timed with its scatter */
     memset(mv, 0, sizeof mv);
     float *xv = backend_alloc((size_t)C, sizeof(float)), *yv = backend_alloc((size_t)R, sizeof(float));
     TpStatus st = xv && yv ? TP_OK : err_set(TP_ENOMEM, "runtime: out of memory timing %s", x->name);
-    for (int i = 0; i < n && st == TP_OK; i++) st = build_variant(k, &mv[i], &tied[i], w, R, C, ld);
+    for (int i = 0; i < n && st == TP_OK; i++) st = build_matrix(k, &mv[i], &tied[i], w, R, C, ld, group_perm(&tied[i], gperm));
     double med[MAX_TIED] = {0};
     if (st == TP_OK) {
         for (int j = 0; j < C; j++) xv[j] = (float)((j * 7919) % 199) / 199.0f - 0.5f;
         double t0 = clock_now();
-        for (int i = 0; i < n; i++) sparse_pool_gemv(k->pool, &mv[i], yv, xv, 0); /* warm-up */
+        for (int i = 0; i < n; i++) infer_matrix_gemv(k, &mv[i], yv, xv, 0); /* warm-up */
         double one = (clock_now() - t0) / n;
         int calls = one > 0 ? (int)(3e-4 / one) : 100;
         calls = calls < 1 ? 1 : calls > 2000 ? 2000 : calls;
@@ -212,7 +408,7 @@ static TpStatus settle_tie(InferKernels *k, InferMatrix *x, BreakevenChoice *bes
         for (int r = 0; r < ROUNDS; r++)
             for (int i = 0; i < n; i++) {
                 double a = clock_now();
-                for (int q = 0; q < calls; q++) sparse_pool_gemv(k->pool, &mv[i], yv, xv, 0);
+                for (int q = 0; q < calls; q++) infer_matrix_gemv(k, &mv[i], yv, xv, 0);
                 samples[i][r] = (clock_now() - a) / calls;
             }
         int fast = 0;
@@ -227,7 +423,7 @@ static TpStatus settle_tie(InferKernels *k, InferMatrix *x, BreakevenChoice *bes
         }
         x->timed = n;
     }
-    for (int i = 0; i < n; i++) sparse_free(&mv[i]);
+    for (int i = 0; i < n; i++) infer_matrix_free(&mv[i]);
     free(xv);
     free(yv);
     return st;
@@ -242,25 +438,37 @@ TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, co
     x->dense_bytes = 4.0 * R * C;
     Breakeven be = k->cost;
     if (o->threads > 0 && o->threads < be.threads) be.threads = 1; /* no threaded variant */
-    enum { N_CAND = 8 };
+    enum { N_CAND = 8, N_GROUPED = 2 };
     static const SparseKind CAND[N_CAND] = {SPARSE_DENSE,   SPARSE_CSR,    SPARSE_SELL,   SPARSE_ROW,
                                             SPARSE_STATE,   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
-    BreakevenChoice ch[N_CAND];
+    /* the grouped-row variants of these (gperm[g] in this order; a forced layout is not grouped) */
+    static const SparseKind GROUPED[N_GROUPED] = {SPARSE_BSR16X1, SPARSE_BSR8X1};
+    BreakevenChoice ch[N_CAND + N_GROUPED];
+    double wd[SPARSE_N_KINDS] = {0}; /* work_density of each candidate layout */
+    int32_t *gperm[N_GROUPED] = {NULL, NULL};
     int n_ch = 0;
+    TpStatus st = TP_OK;
     if (o->force >= 0)
         ch[n_ch++] = breakeven_best(&be, (SparseKind)o->force, x->dense_bytes, work_density(o->force, w, R, C, ld, x->density));
-    for (int i = 0; i < N_CAND && o->force < 0; i++)
-        ch[n_ch++] = breakeven_best(&be, CAND[i], x->dense_bytes,
-                                    CAND[i] == SPARSE_DENSE ? 1.0 : work_density(CAND[i], w, R, C, ld, x->density));
+    for (int i = 0; i < N_CAND && o->force < 0; i++) {
+        wd[CAND[i]] = CAND[i] == SPARSE_DENSE ? 1.0 : work_density(CAND[i], w, R, C, ld, x->density);
+        ch[n_ch++] = breakeven_best(&be, CAND[i], x->dense_bytes, wd[CAND[i]]);
+    }
+    for (int g = 0; g < N_GROUPED && o->force < 0 && st == TP_OK; g++) {
+        st = grouped_candidate(&ch[n_ch], &gperm[g], &be, GROUPED[g], wd[GROUPED[g]], w, R, C, ld, x->dense_bytes);
+        n_ch += gperm[g] != NULL;
+    }
     BreakevenChoice best = ch[0];
     for (int i = 1; i < n_ch; i++)
         if (ch[i].cost < best.cost) best = ch[i];
-    TpStatus st = TP_OK;
-    if (o->force < 0 && o->tie > 0.0 && be.measured) st = settle_tie(k, x, &best, ch, n_ch, o->tie, w, R, C, ld);
+    if (st == TP_OK && o->force < 0 && o->tie > 0.0 && be.measured)
+        st = settle_tie(k, x, &best, ch, n_ch, o->tie, w, R, C, ld, gperm);
     x->kernel = best;
     x->cost = best.cost;
-    if (st == TP_OK) st = build_variant(k, &x->w, &best, w, R, C, ld);
+    if (st == TP_OK) st = build_matrix(k, x, &best, w, R, C, ld, group_perm(&best, gperm));
+    MEM_FREE_ALL(gperm[0], gperm[1]);
     int skips = best.kind == SPARSE_STATE || best.kind == SPARSE_STATE_CSC; /* already skips zero inputs */
+    /* the sparse-state copy is of W in natural order, whatever the order of x->w */
     if (st == TP_OK && recurrent && k->tau > 0.0f && o->state_kernel && o->force < 0 && !skips)
         st = sparse_from_dense(&x->st, best.kind == SPARSE_DENSE ? SPARSE_STATE : SPARSE_STATE_CSC, w, R, C, ld);
     if (st != TP_OK) return err_wrap(st, "runtime: %s: ", name);
@@ -387,10 +595,7 @@ fail:
 
 void infer_free(InferModel *im)
 {
-    for (int i = 0; i < im->n_mat; i++) {
-        sparse_free(&im->mat[i].w);
-        sparse_free(&im->mat[i].st);
-    }
+    for (int i = 0; i < im->n_mat; i++) infer_matrix_free(&im->mat[i]);
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) infer_layer_free(&im->layer[l]);
     MEM_FREE_ALL(im->embed, im->dec_b, im->logits);
     infer_kernels_free(&im->k);
@@ -417,7 +622,7 @@ TpStatus infer_warm(InferModel *im, int reps)
     }
     for (int j = 0; j < cols; j++) x[j] = 1.0f; /* no zero: a sparse-state kernel would skip it */
     for (int r = 0; r < reps; r++)
-        for (int i = 0; i < im->n_mat; i++) sparse_pool_gemv(im->k.pool, &im->mat[i].w, y, x, 0);
+        for (int i = 0; i < im->n_mat; i++) infer_matrix_gemv(&im->k, &im->mat[i], y, x, 0);
     free(x);
     free(y);
     return TP_OK;
@@ -439,7 +644,7 @@ static void recurrent_product(InferKernels *k, InferMatrix *x, float *y, const f
             return;
         }
     }
-    sparse_pool_gemv(k->pool, &x->w, y, h, 1);
+    infer_matrix_gemv(k, x, y, h, 1);
 }
 
 const float *infer_layer_step(InferKernels *k, InferLayer *ly, const float *x)
@@ -448,15 +653,15 @@ const float *infer_layer_step(InferKernels *k, InferLayer *ly, const float *x)
     if (ly->M > 0) { /* H-LSTM */
         const int M = ly->M, Q = 4 * M;
         memcpy(ly->u, ly->b1, (size_t)Q * sizeof(float));
-        sparse_pool_gemv(k->pool, &ly->w_x->w, ly->u, x, 1);
+        infer_matrix_gemv(k, ly->w_x, ly->u, x, 1);
         recurrent_product(k, ly->w_h, ly->u, ly->h, H);
 #pragma omp simd
         for (int j = 0; j < Q; j++) ly->u[j] = ly->u[j] > 0.0f ? ly->u[j] : 0.0f;
         memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-        for (int q = 0; q < 4; q++) sparse_pool_gemv(k->pool, &ly->w2[q]->w, ly->a + q * H, ly->u + q * M, 1);
+        for (int q = 0; q < 4; q++) infer_matrix_gemv(k, ly->w2[q], ly->a + q * H, ly->u + q * M, 1);
     } else {
         memcpy(ly->a, ly->bias, (size_t)G * sizeof(float));
-        sparse_pool_gemv(k->pool, &ly->w_x->w, ly->a, x, 1);
+        infer_matrix_gemv(k, ly->w_x, ly->a, x, 1);
         recurrent_product(k, ly->w_h, ly->a, ly->h, H);
     }
     /* engine/lstm's cell (c is updated in place: each entry reads only its own old value) */
@@ -481,7 +686,7 @@ const float *infer_step(InferModel *im, int32_t tok)
 {
     const float *x = step_hidden(im, tok);
     memcpy(im->logits, im->dec_b, (size_t)im->cfg.n_vocab * sizeof(float));
-    sparse_pool_gemv(im->k.pool, &im->dec->w, im->logits, x, 1);
+    infer_matrix_gemv(&im->k, im->dec, im->logits, x, 1);
     return im->logits;
 }
 
@@ -516,7 +721,7 @@ TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int stream
             int w = L - 1 - p < (size_t)W ? (int)(L - 1 - p) : W;
             for (int i = 0; i < w; i++) memcpy(top + (size_t)i * H, step_hidden(im, s[p + i]), (size_t)H * sizeof(float));
             for (int i = 0; i < w; i++) memcpy(lg + (size_t)i * V, im->dec_b, (size_t)V * sizeof(float));
-            sparse_pool_gemm(im->k.pool, &im->dec->w, lg, top, w, 1);
+            infer_matrix_gemm(&im->k, im->dec, lg, top, w, 1);
             nll += vmath_softmax_xent(lg, s + p + 1, w, V, 0.0f, &correct);
         }
     }
@@ -555,8 +760,9 @@ void infer_matrices_describe(const InferMatrix *mat, int n_mat, const int *hidde
         const InferMatrix *x = &mat[i];
         char kn[64];
         infer_kernel_name(x, kn, sizeof kn);
-        ADD("  %-22s [%d, %d] density %5.1f%%  %-18s predicted %.2fx dense time%s%s\n", x->name, x->w.rows, x->w.cols,
-            100.0 * x->density, kn, x->cost, x->st.val ? ", sparse-state: " : "", x->st.val ? sparse_kind_name(x->st.kind) : "");
+        ADD("  %-22s [%d, %d] density %5.1f%%  %-18s predicted %.2fx dense time%s%s%s\n", x->name, x->w.rows, x->w.cols,
+            100.0 * x->density, kn, x->cost, x->perm ? ", rows grouped by support" : "", x->st.val ? ", sparse-state: " : "",
+            x->st.val ? sparse_kind_name(x->st.kind) : "");
     }
 #undef ADD
 }

@@ -13,6 +13,17 @@
  * or CSC when it is sparse) and each step uses it when the current h~'s density predicts it faster
  * [Ardakani, Ji, Gross, DATE 2019].
  *
+ * Grouped rows (kernel names "bsr16x1g", "bsr8x1g"): a BSR kernel is fast only when the non-zeros
+ * come in blocks of R consecutive rows sharing a column.  A matrix pruned in 16x1 blocks over another
+ * row order (the vocabulary matrices, pruned in blocks of words sorted by frequency) has groups of 16
+ * rows with identical support scattered over its rows, which natural-order BSR stores mostly as
+ * zeros.  So for BSR16X1 and BSR8X1 the runtime also costs W' = W[perm], its rows sorted by their
+ * support (the set of non-zero columns; found from the matrix alone, no order is passed in), with the
+ * fill of W' plus the scatter of the output (InferMatrix.perm): a matrix blocked over any row order
+ * then runs as fast as one blocked in natural order, for one pass over y more.  A product is
+ * infer_matrix_gemv / infer_matrix_gemm, never the SparseMatrix alone: tmp = W' x, then
+ * y[perm[i]] (=|+=) tmp[i].  The sparse-state copy of a recurrent matrix stays in natural order.
+ *
  * Trimming: before the kernels are built the model is cut to the units whose output is read.  Unit j
  * of layer l is kept if a non-zero weight in a kept row reads it (a column of w_hh/w_ih of a kept
  * unit, of the decoder, or of an H-LSTM fc1), starting from the decoder's rows and iterating to the
@@ -51,13 +62,22 @@ typedef struct {
                                 (default 0.15; 0: the prediction alone decides)                    */
 } InferOptions;
 
+/* A grouped matrix's scratch holds this many outputs of a batch: infer_matrix_gemm runs a larger
+ * batch in chunks (a sparse batch is one product per column anyway, sparse_gemm); the decoder of
+ * infer_evaluate's 64-step batches then costs 4 pool dispatches instead of 1, and its scratch is
+ * 16 V floats (640 KB for V = 10000), not 64 V. */
+#define INFER_GROUP_BATCH 16
+
 typedef struct {
     char name[40];           /* registry name, with a part suffix for H-LSTM blocks               */
-    SparseMatrix w;          /* the chosen layout                                                */
+    SparseMatrix w;          /* the chosen layout (grouped: of W[perm], rows sorted by support)   */
+    int32_t *perm;           /* grouped: row i of w is row perm[i] of W; NULL: natural order       */
+    float *scratch;          /* grouped: [INFER_GROUP_BATCH * rows] the product before its scatter:
+                                one product at a time per matrix (as a STATE kind's scratch)        */
     SparseMatrix st;         /* sparse-state copy (recurrent matrix, tau > 0), or empty          */
     double density;          /* non-zeros / (rows cols)                                          */
     double cost;             /* predicted time of w relative to dense sgemv                      */
-    BreakevenChoice kernel;  /* w's variant: layout, vector path, threads (and cost)             */
+    BreakevenChoice kernel;  /* w's variant: layout, vector path, threads, grouped (and cost)    */
     double dense_bytes;      /* 4 rows cols                                                      */
     int timed;               /* variants timed on this matrix to settle a near-tie (0: predicted)  */
 } InferMatrix;
@@ -118,9 +138,11 @@ const float *infer_step(InferModel *im, int32_t x);
  * sgemm for a dense decoder instead of 64 sgemv: a 10k-word vocabulary makes it most of the work). */
 TpStatus infer_evaluate(InferModel *im, const int32_t *ids, size_t n, int streams, EvalResult *r);
 
-/* One line per matrix: name, shape, density, kernel, predicted relative time; then the trimmed sizes. */
+/* One line per matrix: name, shape, density, kernel, predicted relative time (", rows grouped by
+ * support" for a grouped variant); then the trimmed sizes. */
 void infer_describe(const InferModel *im, char *buf, size_t n);
-/* The kernel of one matrix: "dense", "csr/scalar", "bsr16x1/avx512/2t" (layout/ISA[/threads]). */
+/* The kernel of one matrix: "dense", "csr/scalar", "bsr16x1/avx512/2t" (layout/ISA[/threads]);
+ * a grouped variant's layout ends in "g": "bsr16x1g/avx512". */
 void infer_kernel_name(const InferMatrix *x, char *buf, size_t n);
 /* Short form for one output line: "sell/scalar 4, dense 1, sparse-state on 2; hidden 30/32 32/32". */
 void infer_summary(const InferModel *im, char *buf, size_t n);
@@ -136,10 +158,20 @@ void infer_stats_reset(InferModel *im);
 void infer_kernels_init(InferKernels *k, const InferOptions *o, float tau);
 void infer_kernels_free(InferKernels *k);
 /* x = the kernel of W [R, C] (leading dimension ld) chosen as for every matrix of the runtime: the
- * fastest variant by the cost model, or the forced layout's fastest; a recurrent matrix of a
- * thresholded model also gets its sparse-state copy.  Starts k's pool when a threaded variant wins. */
+ * fastest variant by the cost model (grouped-row BSR variants included), or the forced layout's
+ * fastest (in natural row order); a recurrent matrix of a thresholded model also gets its
+ * sparse-state copy.  Starts k's pool when a threaded variant wins.  On failure the caller still
+ * infer_matrix_free's x. */
 TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, const float *w, int R, int C, int ld,
                            const InferOptions *o, int recurrent);
+/* Release x (its layouts, permutation and scratch; a half-built or zeroed x too). */
+void infer_matrix_free(InferMatrix *x);
+/* y [R] = W in [C] (acc = 0) or y += W in (acc = 1), through x's kernel on k's pool (a grouped
+ * variant: the product of W', then its scatter through perm).  Each row is computed once, by one
+ * thread: the result does not depend on the thread count.  Not x's sparse-state copy. */
+void infer_matrix_gemv(InferKernels *k, InferMatrix *x, float *y, const float *in, int acc);
+/* A batch: Y [B, R] (=|+=) X [B, C] W^T (row b of X and Y one input/output, as sparse_gemm). */
+void infer_matrix_gemm(InferKernels *k, InferMatrix *x, float *Y, const float *X, int B, int acc);
 /* One recurrent layer: an LSTM (lw; hw NULL) or an H-LSTM (hw; lw NULL) of input I, H units (M gate
  * hidden), its matrices built into slots[*n_mat..] (*n_mat advances; up to 6) named PREFIX.w_ih,
  * PREFIX.fc1.weight[:, x] ...  infer_layer_free releases its vectors (the matrices are the slots'). */

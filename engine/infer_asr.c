@@ -87,10 +87,7 @@ static void release_buffers(InferAsr *r)
 
 void infer_asr_free(InferAsr *r)
 {
-    for (int i = 0; i < r->n_mat; i++) {
-        sparse_free(&r->mat[i].w);
-        sparse_free(&r->mat[i].st);
-    }
+    for (int i = 0; i < r->n_mat; i++) infer_matrix_free(&r->mat[i]);
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
         infer_layer_free(&r->dir[l][0]);
         infer_layer_free(&r->dir[l][1]);
@@ -165,7 +162,7 @@ TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **
     for (int t = 0; t < To; t++) {
         float *z = r->logits + (size_t)t * C;
         memcpy(z, r->dec_b, (size_t)C * sizeof(float));
-        sparse_pool_gemv(r->k.pool, &r->dec->w, z, x + (size_t)t * H, 1);
+        infer_matrix_gemv(&r->k, r->dec, z, x + (size_t)t * H, 1);
     }
     r->T_out = To;
     *logits = r->logits;

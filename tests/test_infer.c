@@ -11,6 +11,10 @@
  *     without thresholding (then also through the per-step sparse-state kernel);
  *   - the kernel choice from an injected cost table: a slow vector path is not picked, a faster
  *     threaded variant is, with the single-threaded result;
+ *   - grouped rows: a matrix pruned in 16x1 blocks over a random row order gets a grouped BSR variant
+ *     ("bsr16x1g"), whose products (one vector, accumulating or not; a batch larger than the scratch;
+ *     threaded; a near-tie timed) equal the dense product, and a model with such a decoder evaluates
+ *     as the dense runtime does; a matrix blocked in natural order, or unstructured, is not grouped;
  *   - the thresholded forward equals a hand computation of the equations;
  *   - the straight-through gradient: what the backward returns with tau > 0 is the exact gradient of
  *     the network h~_t = h_t + d_t with the offsets d_t = h~_t - h_t frozen at this forward (checked by
@@ -450,13 +454,13 @@ static void test_near_tie_timed(void **state)
     char sum[256];
     infer_matrices_summary(&m, 1, NULL, NULL, 0, sum, sizeof sum);
     assert_non_null(strstr(sum, "1 near-tie(s) timed"));
-    sparse_free(&m.w);
+    infer_matrix_free(&m);
     /* tie = 0: the first of the tied in the candidates' order (csr), nothing timed */
     o.tie = 0.0;
     assert_int_equal(infer_matrix_init(&k, &m, "w", w, R, C, C, &o, 0), TP_OK);
     assert_int_equal(m.timed, 0);
     assert_int_equal(m.w.kind, SPARSE_CSR);
-    sparse_free(&m.w);
+    infer_matrix_free(&m);
     /* a model not measured (the built-in default): predictions only */
     o.tie = 0.15;
     be.measured = 0;
@@ -464,9 +468,291 @@ static void test_near_tie_timed(void **state)
     infer_kernels_init(&k, &o, 0.0f);
     assert_int_equal(infer_matrix_init(&k, &m, "w", w, R, C, C, &o, 0), TP_OK);
     assert_int_equal(m.timed, 0);
-    sparse_free(&m.w);
+    infer_matrix_free(&m);
     infer_kernels_free(&k);
     free(w);
+}
+
+/* ---- grouped rows ---------------------------------------------------------------------------------- */
+
+/* W [R, C] (R a multiple of 16) pruned in 16x1 blocks over a row order: rows ord[16g .. 16g+15] share
+ * one support, each column live with probability p (at least one), drawn from n_pat patterns (0: each
+ * group its own); ord is a random permutation (shuffle) or the natural order.  Values U(-1, 1), never 0. */
+static void blocked_rows(float *w, int R, int C, double p, int shuffle, int n_pat, Rng *rng)
+{
+    int *ord = malloc((size_t)R * sizeof(int));
+    uint8_t *pat = calloc((size_t)(R / 16) * C, 1);
+    assert_true(ord && pat);
+    for (int r = 0; r < R; r++) ord[r] = r;
+    for (int r = R - 1; r > 0 && shuffle; r--) {
+        int j = (int)rng_below(rng, (uint32_t)r + 1), t = ord[r];
+        ord[r] = ord[j], ord[j] = t;
+    }
+    const int n_sup = n_pat > 0 ? n_pat : R / 16;
+    for (int g = 0; g < n_sup; g++) {
+        uint8_t *sp = pat + (size_t)g * C;
+        for (int c = 0; c < C; c++) sp[c] = rng_uniform(rng) < p;
+        sp[rng_below(rng, (uint32_t)C)] = 1;
+    }
+    memset(w, 0, (size_t)R * C * sizeof(float));
+    for (int g = 0; g < R / 16; g++) {
+        const uint8_t *sp = pat + (size_t)(n_pat > 0 ? (int)rng_below(rng, (uint32_t)n_pat) : g) * C;
+        for (int i = 0; i < 16; i++)
+            for (int c = 0; c < C; c++)
+                if (sp[c]) {
+                    float v = rng_range(rng, -1.0f, 1.0f);
+                    w[(size_t)ord[16 * g + i] * C + c] = v != 0.0f ? v : 0.5f;
+                }
+    }
+    free(ord);
+    free(pat);
+}
+
+/* Y [B, R] = X [B, C] W^T in double */
+static void dense_products(float *Y, const float *w, const float *X, int R, int C, int B)
+{
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < R; r++) {
+            double a = 0;
+            for (int j = 0; j < C; j++) a += (double)w[(size_t)r * C + j] * X[(size_t)b * C + j];
+            Y[(size_t)b * R + r] = (float)a;
+        }
+}
+
+static void assert_close(const float *y, const float *ref, int n, const char *what)
+{
+    for (int i = 0; i < n; i++)
+        if (!(fabsf(y[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])))) {
+            print_error("%s: entry %d: %.9g vs %.9g\n", what, i, (double)y[i], (double)ref[i]);
+            fail();
+        }
+}
+
+/* A cost model under which the choice is between block layouts: the built-in default with the row
+ * layouts (csr, sell, row) slow.  At C = 40 the default would keep csr (0.05 + 3 d = 0.35 at 10 %)
+ * over the grouped blocks (0.05 + 1.2 d + a scatter of 8 / C = 0.37). */
+static void blocks_cost(Breakeven *be)
+{
+    breakeven_default(be);
+    set_cost(be, SPARSE_CSR, -1, 0, 0.05, 6.0);
+    set_cost(be, SPARSE_SELL, -1, 0, 0.05, 6.0);
+    set_cost(be, SPARSE_ROW, -1, 0, 0.05, 6.0);
+}
+
+/* Every product of x (one vector, acc 0 and 1; a batch of 20 > INFER_GROUP_BATCH, acc 0 and 1) equals
+ * the dense one; y0 [R] receives the first vector's product (acc 0). */
+static void check_products(InferKernels *k, InferMatrix *x, const float *w, int R, int C, float *y0, const char *what)
+{
+    enum { B = 20 };
+    float *X = malloc((size_t)B * C * sizeof(float)), *ref = malloc((size_t)B * R * sizeof(float));
+    float *Y = malloc((size_t)B * R * sizeof(float)), *base = malloc((size_t)B * R * sizeof(float));
+    assert_true(X && ref && Y && base);
+    Rng rng;
+    rng_seed(&rng, 99);
+    for (int i = 0; i < B * C; i++) X[i] = rng_range(&rng, -1.0f, 1.0f);
+    for (int i = 0; i < B * R; i++) base[i] = rng_range(&rng, -1.0f, 1.0f);
+    dense_products(ref, w, X, R, C, B);
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s gemv", what);
+    infer_matrix_gemv(k, x, Y, X, 0);
+    assert_close(Y, ref, R, msg);
+    memcpy(y0, Y, (size_t)R * sizeof(float));
+    memcpy(Y, base, (size_t)R * sizeof(float));
+    infer_matrix_gemv(k, x, Y, X, 1);
+    for (int i = 0; i < R; i++) Y[i] -= base[i];
+    snprintf(msg, sizeof msg, "%s gemv acc", what);
+    assert_close(Y, ref, R, msg);
+    infer_matrix_gemm(k, x, Y, X, B, 0);
+    snprintf(msg, sizeof msg, "%s gemm", what);
+    assert_close(Y, ref, B * R, msg);
+    memcpy(Y, base, (size_t)B * R * sizeof(float));
+    infer_matrix_gemm(k, x, Y, X, B, 1);
+    for (int i = 0; i < B * R; i++) Y[i] -= base[i];
+    snprintf(msg, sizeof msg, "%s gemm acc", what);
+    assert_close(Y, ref, B * R, msg);
+    free(X);
+    free(ref);
+    free(Y);
+    free(base);
+}
+
+/* A [320, 40] matrix pruned in 16x1 blocks over a random row order (about 10 % of the block columns
+ * live): in natural order bsr16x1 would store most of it as zeros; the runtime groups the rows by
+ * support and takes "bsr16x1g" (a tie with bsr8x1g, same fill: the first candidate), whose products
+ * equal the dense ones; threaded, the same bits as one thread; timed as a near-tie (a measured model)
+ * with its scatter, still the dense product. */
+static void test_grouped_rows_blocked_over_any_order(void **state)
+{
+    (void)state;
+    enum { R = 320, C = 40 };
+    float *w = malloc((size_t)R * C * sizeof(float)), y1[R], y2[R];
+    Rng rng;
+    rng_seed(&rng, 2024);
+    blocked_rows(w, R, C, 0.1, 1, 0, &rng);
+    assert_true(sparse_bsr_fill(w, R, C, C, SPARSE_BSR16X1) > 0.5); /* natural order: mostly zeros */
+    Breakeven be;
+    blocks_cost(&be);
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    InferKernels k;
+    InferMatrix m;
+    infer_kernels_init(&k, &o, 0.0f);
+    assert_int_equal(infer_matrix_init(&k, &m, "decoder.weight", w, R, C, C, &o, 0), TP_OK);
+    assert_int_equal(m.w.kind, SPARSE_BSR16X1);
+    assert_true(m.kernel.grouped);
+    assert_non_null(m.perm);
+    assert_true((double)m.w.nnz <= 0.25 * R * C); /* the blocks of W', no padding to speak of */
+    int seen[R] = {0};                             /* perm is a permutation */
+    for (int i = 0; i < R; i++) assert_true(m.perm[i] >= 0 && m.perm[i] < R && !seen[m.perm[i]]++);
+    check_products(&k, &m, w, R, C, y1, "bsr16x1g");
+    char name[64], desc[1024];
+    infer_kernel_name(&m, name, sizeof name);
+    assert_true(!strncmp(name, "bsr16x1g/", 9));
+    infer_matrices_summary(&m, 1, NULL, NULL, 0, desc, sizeof desc);
+    assert_non_null(strstr(desc, "bsr16x1g/"));
+    infer_matrices_describe(&m, 1, NULL, NULL, 0, 0, desc, sizeof desc);
+    assert_non_null(strstr(desc, "bsr16x1g/"));
+    assert_non_null(strstr(desc, "rows grouped by support"));
+    infer_matrix_free(&m);
+    infer_kernels_free(&k);
+
+    /* a threaded variant measured faster: on the pool, scattered once, the same bits */
+    be.threads = 2;
+    set_cost(&be, SPARSE_BSR16X1, -1, 1, 0.01, 0.5);
+    infer_kernels_init(&k, &o, 0.0f);
+    assert_int_equal(infer_matrix_init(&k, &m, "decoder.weight", w, R, C, C, &o, 0), TP_OK);
+    assert_true(m.kernel.grouped && m.kernel.threads == 2 && m.w.n_parts == 2);
+    assert_non_null(k.pool);
+    check_products(&k, &m, w, R, C, y2, "bsr16x1g/2t");
+    assert_memory_equal(y1, y2, sizeof y1);
+    infer_kernel_name(&m, name, sizeof name);
+    assert_true(!strncmp(name, "bsr16x1g/", 9));
+    assert_non_null(strstr(name, "/2t"));
+    infer_matrix_free(&m);
+    infer_kernels_free(&k);
+
+    /* measured: bsr16x1g and bsr8x1g tie and are timed on the matrix (with their scatter) */
+    blocks_cost(&be);
+    be.measured = 1;
+    infer_kernels_init(&k, &o, 0.0f);
+    assert_int_equal(infer_matrix_init(&k, &m, "decoder.weight", w, R, C, C, &o, 0), TP_OK);
+    assert_true(m.timed >= 2);
+    assert_true(m.kernel.grouped && (m.w.kind == SPARSE_BSR16X1 || m.w.kind == SPARSE_BSR8X1));
+    check_products(&k, &m, w, R, C, y2, "timed");
+    infer_matrix_free(&m);
+    infer_kernels_free(&k);
+    free(w);
+}
+
+/* No grouped variant where it is pointless: blocked in natural order (each group its own support, or
+ * groups sharing a few supports, so that sorting moves rows but fills the same), or unstructured. */
+static void test_grouped_rows_only_when_they_help(void **state)
+{
+    (void)state;
+    enum { R = 320, C = 40 };
+    float *w = malloc((size_t)R * C * sizeof(float)), y[R];
+    Rng rng;
+    rng_seed(&rng, 7);
+    Breakeven be;
+    blocks_cost(&be);
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    InferKernels k;
+    InferMatrix m;
+    infer_kernels_init(&k, &o, 0.0f);
+    for (int n_pat = 0; n_pat <= 3; n_pat += 3) {
+        blocked_rows(w, R, C, 0.1, 0, n_pat, &rng);
+        assert_true(sparse_bsr_fill(w, R, C, C, SPARSE_BSR16X1) < 0.25);
+        assert_int_equal(infer_matrix_init(&k, &m, "natural", w, R, C, C, &o, 0), TP_OK);
+        assert_int_equal(m.w.kind, SPARSE_BSR16X1);
+        assert_false(m.kernel.grouped);
+        assert_null(m.perm);
+        check_products(&k, &m, w, R, C, y, "natural blocks");
+        infer_matrix_free(&m);
+    }
+    /* unstructured: 10 % of the entries at random */
+    for (int i = 0; i < R * C; i++) w[i] = rng_uniform(&rng) < 0.1f ? rng_range(&rng, 0.1f, 1.0f) : 0.0f;
+    for (int cost = 0; cost < 2; cost++) { /* the default model, and one where only blocks are fast */
+        breakeven_default(&be);
+        if (cost) set_cost(&be, SPARSE_BSR16X1, -1, 0, 0.01, 0.1), set_cost(&be, SPARSE_BSR8X1, -1, 0, 0.01, 0.1);
+        infer_kernels_free(&k);
+        infer_kernels_init(&k, &o, 0.0f); /* k keeps a copy of the cost model */
+        assert_int_equal(infer_matrix_init(&k, &m, "random", w, R, C, C, &o, 0), TP_OK);
+        assert_false(m.kernel.grouped);
+        assert_null(m.perm);
+        if (cost) assert_true(m.w.kind == SPARSE_BSR16X1 || m.w.kind == SPARSE_BSR8X1);
+        check_products(&k, &m, w, R, C, y, "unstructured");
+        infer_matrix_free(&m);
+    }
+    infer_kernels_free(&k);
+    free(w);
+}
+
+/* A model whose decoder [96, 20] is pruned in 16x1 blocks over a random word order: the runtime groups
+ * its rows, and infer_evaluate (the decoder in batches of up to 64 steps) and infer_step (one vector)
+ * give what the dense runtime gives, to the printed digits of the perplexity. */
+static void test_grouped_decoder_evaluates_as_dense(void **state)
+{
+    (void)state;
+    ModelConfig c = {.n_vocab = 96, .n_embed = 8, .n_layers = 2, .hidden = {12, 20}, .cell = MODEL_CELL_LSTM,
+                     .dropout = 0.0f, .init_scale = 0.5f};
+    Model m;
+    Rng rng;
+    rng_seed(&rng, 11);
+    assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+    const ModelParam *p = model_param(&m, "decoder.weight");
+    assert_non_null(p);
+    assert_true(p->rows == 96 && p->cols == 20);
+    float *dw = malloc((size_t)96 * 20 * sizeof(float));
+    assert_non_null(dw);
+    blocked_rows(dw, 96, 20, 0.15, 1, 0, &rng);
+    for (int i = 0; i < 96 * 20; i++) {
+        m.w[p->off + i] = dw[i] * 0.5f;
+        m.mask[p->off + i] = dw[i] != 0.0f;
+    }
+    free(dw);
+    int32_t *ids = random_ids(700, 96, 3);
+    Breakeven be;
+    blocks_cost(&be);
+    for (int streams = 1; streams <= 3; streams += 2) {
+        InferOptions o, od;
+        infer_options_defaults(&o);
+        o.cost = &be;
+        infer_options_defaults(&od);
+        od.force = SPARSE_DENSE;
+        /* built here, not by eval_runtime: a copied InferModel's matrix pointers are the copy's source's */
+        InferModel im, idn;
+        EvalResult rg, rd;
+        assert_int_equal(infer_init(&im, &m, &o), TP_OK);
+        assert_int_equal(infer_init(&idn, &m, &od), TP_OK);
+        assert_true(im.dec->kernel.grouped);
+        assert_non_null(im.dec->perm);
+        assert_false(idn.dec->kernel.grouped);
+        assert_int_equal(infer_evaluate(&im, ids, 700, streams, &rg), TP_OK);
+        assert_int_equal(infer_evaluate(&idn, ids, 700, streams, &rd), TP_OK);
+        char a[32], b[32], sum[512];
+        snprintf(a, sizeof a, "%.4f", rg.ppl);
+        snprintf(b, sizeof b, "%.4f", rd.ppl);
+        assert_string_equal(a, b);
+        assert_rel(rg.loss, rd.loss, 1e-5, "grouped decoder vs dense runtime");
+        assert_rel(rg.loss, eval_dense(&m, ids, 700, streams), 1e-5, "grouped decoder vs train_evaluate");
+        infer_summary(&im, sum, sizeof sum);
+        assert_true(strstr(sum, "bsr16x1g/") || strstr(sum, "bsr8x1g/"));
+        /* step by step: the logits of every step */
+        infer_reset(&im);
+        infer_reset(&idn);
+        for (int t = 0; t < 50; t++) {
+            float l1[96];
+            memcpy(l1, infer_step(&im, ids[t]), sizeof l1);
+            assert_close(l1, infer_step(&idn, ids[t]), 96, "step logits");
+        }
+        infer_free(&im);
+        infer_free(&idn);
+    }
+    free(ids);
+    model_free(&m);
 }
 
 /* ---- thresholding --------------------------------------------------------------------------------- */
@@ -632,6 +918,9 @@ int main(void)
         cmocka_unit_test(test_runtime_equals_train_evaluate),
         cmocka_unit_test(test_kernel_choice_by_measurement),
         cmocka_unit_test(test_near_tie_timed),
+        cmocka_unit_test(test_grouped_rows_blocked_over_any_order),
+        cmocka_unit_test(test_grouped_rows_only_when_they_help),
+        cmocka_unit_test(test_grouped_decoder_evaluates_as_dense),
         cmocka_unit_test(test_threshold_forward_by_hand),
         cmocka_unit_test(test_straight_through_gradient),
     };
