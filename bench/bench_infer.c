@@ -211,7 +211,8 @@ int main(int argc, char **argv)
         printf("\nrecurrent product %s [%d, %d] (density %.1f%%) on %d recorded h~ (%.1f%% zero):\n", wh->name, wh->w.rows,
                wh->w.cols, 100.0 * wh->density, n_rec, 100.0 - 100.0 * nzs / ((double)n_rec * H));
         printf("  dense sgemv          %8.2f us\n", t_dense);
-        printf("  %-20s %8.2f us  %.2fx\n", sparse_kind_name(wh->w.kind), t_w, t_dense / t_w);
+        printf("  %-20s %8.2f us  %.2fx%s\n", sparse_kind_name(wh->w.kind), t_w, t_dense / t_w,
+               wh->perm ? " (rows grouped: the output's scatter not included)" : "");
         SparseMatrix st;
         SparseKind sk = wh->w.kind == SPARSE_DENSE || wh->w.kind == SPARSE_STATE ? SPARSE_STATE : SPARSE_STATE_CSC;
         if (sparse_from_dense(&st, sk, dense, wh->w.rows, wh->w.cols, wh->w.cols) == TP_OK) {
