@@ -356,8 +356,11 @@ static void mul_inplace(float *x, const float *mask, size_t n)
     for (size_t i = 0; i < n; i++) x[i] *= mask[i];
 }
 
-TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
-                       int train, float grad_scale, Rng *rng, double *nll, long *n_correct)
+/* Embedding and the stacked layers over a window x [Tw*B] from state s (updated to the final one);
+ * *top gets the last layer's output (before the decoder's dropout).  y (may be NULL) is range-checked
+ * with x. */
+static TpStatus forward_layers(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B, int train,
+                               Rng *rng, const float **top)
 {
     if (Tw > m->T || B > m->B || m->cfg.task != MODEL_TASK_LM) {
         TpStatus st = model_reserve(m, Tw, B);
@@ -368,7 +371,7 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
     const size_t N = (size_t)Tw * B;
     int drop = train && m->cfg.dropout > 0.0f;
     for (size_t r = 0; r < N; r++) {
-        if (x[r] < 0 || x[r] >= V || y[r] < 0 || y[r] >= V)
+        if (x[r] < 0 || x[r] >= V || (y && (y[r] < 0 || y[r] >= V)))
             return err_set(TP_EINVAL, "model: token id out of range 0..%d", V - 1);
         memcpy(m->emb + r * E, m->embed + (size_t)x[r] * E, (size_t)E * sizeof(float));
     }
@@ -395,8 +398,20 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
         }
         in = lstm_cache_out(c, B);
     }
+    *top = in;
+    return TP_OK;
+}
+
+TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
+                       int train, float grad_scale, Rng *rng, double *nll, long *n_correct)
+{
+    const float *in = NULL;
+    TpStatus st = forward_layers(m, s, x, y, Tw, B, train, rng, &in);
+    if (st != TP_OK) return st;
+    const int L = m->cfg.n_layers, V = m->cfg.n_vocab;
+    const size_t N = (size_t)Tw * B;
     int Hl = m->cfg.hidden[L - 1];
-    if (drop) {
+    if (train && m->cfg.dropout > 0.0f) {
         dropout_draw(m->xin[MODEL_MAX_LAYERS], m->dmask[MODEL_MAX_LAYERS], in, N * Hl, m->cfg.dropout, rng);
         in = m->xin[MODEL_MAX_LAYERS];
     }
@@ -406,6 +421,12 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
     if (!isfinite(*nll)) return err_set(TP_ENAN, "model: the loss is not finite (%g)", *nll);
     m->last_x = x;
     return TP_OK;
+}
+
+TpStatus model_forward_state(Model *m, ModelState *s, const int32_t *x, int Tw, int B)
+{
+    const float *top = NULL;
+    return forward_layers(m, s, x, NULL, Tw, B, 0, NULL, &top);
 }
 
 void model_backward(Model *m, int Tw, int B)

@@ -182,6 +182,9 @@ void model_state_free(ModelState *s);
  * logits are replaced by grad_scale * dNLL/dlogits for model_backward. */
 TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
                        int train, float grad_scale, Rng *rng, double *nll, long *n_correct);
+/* The state only: embedding and layers over x [Tw*B] without dropout, s updated to the final state,
+ * no decoder (a teacher's burn-in, engine/train.h).  Overwrites the activation buffers. */
+TpStatus model_forward_state(Model *m, ModelState *s, const int32_t *x, int Tw, int B);
 /* Backward of the last training forward: accumulates (+=) into m->g. */
 void model_backward(Model *m, int Tw, int B);
 void model_zero_grad(Model *m);

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "corpus.h"
 #include "devtrain.h"
+#include "vmath.h"
 
 
 TpStatus train_config_check(const TrainConfig *c)
@@ -82,6 +83,86 @@ double train_epoch_progress(const Trainer *t)
     return t->n_windows ? (double)t->window / (double)t->n_windows : 0.0;
 }
 
+TpStatus train_teacher_init(TrainTeacher *tt, Model *teacher, const Model *student, int T, int B, float alpha)
+{
+    memset(tt, 0, sizeof *tt);
+    if (teacher->cfg.task != MODEL_TASK_LM || student->cfg.task != MODEL_TASK_LM)
+        return err_set(TP_EINVAL, "distill: teacher and student must be language models");
+    if (teacher->cfg.n_vocab != student->cfg.n_vocab)
+        return err_set(TP_EINVAL, "distill: the teacher has %d words, the student %d: they must share the vocabulary",
+                       teacher->cfg.n_vocab, student->cfg.n_vocab);
+    if (!(alpha >= 0.0f && alpha <= 1.0f)) return err_set(TP_ERANGE, "distill: alpha %g is not in 0..1", (double)alpha);
+    if (T < 1 || B < 1) return err_set(TP_EINVAL, "distill: window %d x %d", T, B);
+    TpStatus st = model_reserve(teacher, T, B);
+    if (st == TP_OK) st = model_state_init(&tt->state, teacher, B);
+    if (st == TP_OK && !(tt->prev = malloc(2 * (size_t)T * B * sizeof(int32_t))))
+        st = err_set(TP_ENOMEM, "distill: out of memory");
+    if (st != TP_OK) {
+        train_teacher_free(tt);
+        return st;
+    }
+    tt->model = teacher;
+    tt->alpha = alpha;
+    return TP_OK;
+}
+
+void train_teacher_free(TrainTeacher *tt)
+{
+    model_state_free(&tt->state);
+    free(tt->prev);
+    memset(tt, 0, sizeof *tt);
+}
+
+void train_distill_grad(float *dlogits, float *tlogits, const int32_t *y, int N, int V, float alpha, float grad_scale)
+{
+    const float a = alpha * grad_scale;
+    for (int r = 0; r < N; r++) {
+        float *q = tlogits + (size_t)r * V, *d = dlogits + (size_t)r * V;
+        vmath_softmax_rows(q, 1, V);
+        /* d = gs (p - onehot) on entry; + gs alpha (onehot - q) */
+        for (int v = 0; v < V; v++) d[v] -= a * q[v];
+        d[y[r]] += a;
+    }
+}
+
+double train_distill_loss(const float *slogits, const float *tlogits, const int32_t *y, int N, int V, float alpha)
+{
+    double loss = 0.0;
+    for (int r = 0; r < N; r++) {
+        const float *z = slogits + (size_t)r * V, *u = tlogits + (size_t)r * V;
+        double zm = z[0], um = u[0], zs = 0.0, us = 0.0;
+        for (int v = 1; v < V; v++) {
+            if (z[v] > zm) zm = z[v];
+            if (u[v] > um) um = u[v];
+        }
+        for (int v = 0; v < V; v++) {
+            zs += exp(z[v] - zm);
+            us += exp(u[v] - um);
+        }
+        double lse = zm + log(zs), soft = 0.0;
+        for (int v = 0; v < V; v++) soft += exp(u[v] - um) / us * (z[v] - lse);
+        loss += -(1.0 - alpha) * (z[y[r]] - lse) - alpha * soft;
+    }
+    return loss;
+}
+
+/* The teacher's logits for the current window (t->x) in its activation buffers: its state rebuilt
+ * from zero over the previous window (none at the first window of an epoch), then the window. */
+static TpStatus teacher_window(Trainer *t, TrainTeacher *tt, int Tw)
+{
+    const int B = t->cfg.batch;
+    model_state_zero(&tt->state, tt->model);
+    TpStatus s = TP_OK;
+    if (t->window > 0) {
+        int Tp = 0;
+        int32_t *px = tt->prev, *py = tt->prev + (size_t)t->cfg.bptt * B;
+        corpus_window(px, py, &Tp, t->data, B, t->L, t->cfg.bptt, t->window - 1);
+        if ((s = model_forward_state(tt->model, &tt->state, px, Tp, B)) != TP_OK) return s;
+    }
+    double tnll = 0.0;
+    return model_forward(tt->model, &tt->state, t->x, t->y, Tw, B, 0, 0.0f, NULL, &tnll, NULL);
+}
+
 TpStatus train_step(Trainer *t, TrainStepInfo *info)
 {
     Model *m = t->model;
@@ -94,15 +175,21 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
     /* Keep the state and dropout stream as they were if this step fails, so it can be retried. */
     double nll = 0.0;
     TpStatus s;
+    if (t->dev && t->teacher)
+        return err_set(TP_EINVAL, "train: distillation runs on the CPU trainer (the %s backend has no teacher); "
+                                  "`distill off` or train on the CPU", train_backend_name(t));
     if (t->dev) {
         if (t->window == 0 && (s = devtrain_state_zero(t->dev)) != TP_OK) return s;
         s = devtrain_step(t->dev, t->x, t->y, Tw, t->opt.lr, t->cfg.clip, t->step, &nll, &info->grad_norm);
         if (s != TP_OK) return s;
         t->dev_ahead = 1;
     } else {
+        TrainTeacher *tt = t->teacher;
+        if (tt && (s = teacher_window(t, tt, Tw)) != TP_OK) return s;
         model_zero_grad(m);
         s = model_forward(m, &t->state, t->x, t->y, Tw, B, 1, 1.0f / (float)B, &t->rng, &nll, NULL);
         if (s != TP_OK) return s;
+        if (tt) train_distill_grad(m->logits, tt->model->logits, t->y, Tw * B, m->cfg.n_vocab, tt->alpha, 1.0f / (float)B);
         model_backward(m, Tw, B);
         s = optim_clip(m->g, m->n_params, t->cfg.clip, &info->grad_norm);
         if (s != TP_OK) return s;

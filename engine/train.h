@@ -39,6 +39,34 @@ typedef struct {
     int epoch_done;      /* this step finished an epoch           */
 } TrainStepInfo;
 
+/* Word-level knowledge distillation (Hinton et al. 2015 at temperature 1; Kim & Rush 2016): a trained
+ * teacher LM over the same vocabulary scores every training window, and the student's target becomes
+ * the mixture t = (1 - alpha) onehot(y) + alpha softmax(teacher logits), i.e. the loss
+ *     L = (1 - alpha) NLL(y) + alpha CE(q_teacher, p_student)
+ * summed like the NLL (engine/train's scaling), whose gradient w.r.t. the student's logits is p - t.
+ * The reported loss stays the NLL of the true next words (perplexity means what it always meant).
+ * The teacher's recurrent state for window w is rebuilt from zero over window w - 1 (a burn-in of T
+ * steps, no decoder) instead of being carried: the teacher is then a function of the window index
+ * alone, so a resume, an undo or a replay sees the same targets as the run it repeats. */
+typedef struct {
+    Model *model;          /* borrowed: evaluated only, never changed (its activation buffers aside) */
+    ModelState state;      /* [B] scratch state of the burn-in and the window                         */
+    int32_t *prev;         /* [T*B] the previous window's inputs                                     */
+    float alpha;           /* weight of the teacher's distribution in the target, 0..1               */
+} TrainTeacher;
+
+/* Check that teacher is a language model over student's vocabulary, reserve its buffers for windows
+ * of T x B and set alpha (0..1). */
+TpStatus train_teacher_init(TrainTeacher *tt, Model *teacher, const Model *student, int T, int B, float alpha);
+void train_teacher_free(TrainTeacher *tt);
+/* The distillation gradient on top of vmath_softmax_xent's: for each of the N rows, tlogits (the
+ * teacher's logits, replaced by its softmax q) and dlogits (grad_scale (p - onehot(y)) on entry)
+ * become grad_scale (p - (1 - alpha) onehot(y) - alpha q). */
+void train_distill_grad(float *dlogits, float *tlogits, const int32_t *y, int N, int V, float alpha, float grad_scale);
+/* The distillation loss of N rows of student and teacher logits (unchanged): the sum over rows of
+ * -sum_v t_v log p_v with t as above (what train_distill_grad differentiates; for the tests). */
+double train_distill_loss(const float *slogits, const float *tlogits, const int32_t *y, int N, int V, float alpha);
+
 typedef struct {
     TrainConfig cfg;
     Model *model;          /* borrowed */
@@ -57,6 +85,7 @@ typedef struct {
     double last_epoch_loss;    /* mean NLL per token of the last complete epoch */
     struct Devtrain *dev;      /* training through a table of operations (train_use_backend), or NULL */
     int dev_ahead;             /* the backend's model is newer than the host's (train_pull)          */
+    TrainTeacher *teacher;     /* borrowed: distil from it (CPU trainer only), or NULL               */
 } Trainer;
 
 typedef struct {

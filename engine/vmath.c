@@ -90,6 +90,15 @@ VMATH_CLONES static void row_scale(float *x, float a, int V)
     for (int v = 0; v < V; v++) x[v] *= a;
 }
 
+void vmath_softmax_rows(float *x, int N, int V)
+{
+    for (int r = 0; r < N; r++) {
+        float *row = x + (size_t)r * V;
+        float s = row_exp_sum(row, row_max(row, V), V, 1);
+        row_scale(row, 1.0f / s, V);
+    }
+}
+
 double vmath_softmax_xent(float *logits, const int32_t *targets, int N, int V, float grad_scale,
                           long *n_correct)
 {

@@ -22,4 +22,7 @@ void vmath_tanh(float *y, const float *x, size_t n);
 double vmath_softmax_xent(float *logits, const int32_t *targets, int N, int V, float grad_scale,
                           long *n_correct);
 
+/* Softmax of each row of x [N, V] in place. */
+void vmath_softmax_rows(float *x, int N, int V);
+
 #endif

@@ -220,7 +220,7 @@ TpStatus command_parse(const char *line, Command *cmd)
         if (st != TP_OK) return st;
         cmd->n_args++;
     }
-    if (v->words && !cmd->word[0])
+    if (v->words && !cmd->word[0] && !(v->policy & VERB_WORD_OPTIONAL))
         return err_set(TP_EINVAL, "column %d: %s: expected one of %s first", wcol, v->verb, v->words);
 #undef ADV
     return TP_OK;

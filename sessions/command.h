@@ -178,6 +178,7 @@ TpStatus command_verb_hwgp(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_tie(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_distill(Session *s, const Command *c, CommandResult *r);
 /* sessions/command_dse.c */
 TpStatus command_verb_dse(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_lesson(Session *s, const Command *c, CommandResult *r);   /* sessions/lesson_verbs.c */
@@ -216,9 +217,10 @@ typedef struct {
  *   VERB_HISTORY  moves through the history (undo, redo, snapshot): keeps the redo points, which
  *                 any other change drops
  *   VERB_LM       the language model only (dse: the accelerator model of the LM's whole step): a
- *                 speech (an4) session refuses it, saying why */
+ *                 speech (an4) session refuses it, saying why
+ *   VERB_WORD_OPTIONAL  the positional word may be left out (`distill off` | `distill teacher=...`) */
 enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
-       VERB_HISTORY = 64u, VERB_LM = 128u };
+       VERB_HISTORY = 64u, VERB_LM = 128u, VERB_WORD_OPTIONAL = 256u };
 
 /* The verb's row, or NULL; the whole table (n rows). */
 const CommandVerbSpec *command_table_find(const char *verb);

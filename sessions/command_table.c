@@ -75,6 +75,13 @@ static const CommandVerbSpec VERBS[] = {
       {"undo_confirm", K_INT, 0, 1e9, NULL, "undo of more training steps asks for force=1 (default 200)"},
       {"freq_mask", K_STR, 0, 0, NULL, "an4: SpecAugment bands NxW (N masks of up to W features; 0x0 = off)"},
       {"time_mask", K_STR, 0, 0, NULL, "an4: SpecAugment spans NxW (N masks of up to W frames; 0x0 = off)"}, END}},
+    {"distill", "distill teacher=EXPORTDIR [alpha=A] | distill off | distill",
+     "learn from a trained teacher's word distributions as well as from the text (knowledge distillation, Hinton et al.; "
+     "Kim & Rush): each word's target becomes (1-A) the next word + A the teacher's softmax; bare: the current teacher",
+     "off", VERB_RECORDS | VERB_LM | VERB_WORD_OPTIONAL, 1, NULL, command_verb_distill,
+     {{"teacher", K_STR, 0, 0, NULL, "an export of a model over the same vocabulary (topiary export --out DIR)"},
+      {"alpha", K_NUM, 0, 1, NULL, "weight of the teacher's distribution in the target (default 0.5)"},
+      {"crc32", K_STR, 0, 0, NULL, "the teacher's model.safetensors CRC32 (the journal records it; replay checks it)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
                  " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC[:freq]]+... ramp=N every=N grow=R retrain=N]"
                  " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",

@@ -1,6 +1,7 @@
 /* sessions/command_verbs: the implementations of the verbs of the command language (the table that
  * names them, the parser and command_execute are in command.c). */
 #include "sessions/command.h"
+#include "sessions/distill.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -193,6 +194,39 @@ TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r)
                "state sparsity goes to metrics.tsv", (double)tau, (double)tau);
     else
         command_say(r, "state tau=0: hidden-state thresholding off");
+    r->changed = 1;
+    return TP_OK;
+}
+
+/* Knowledge distillation (sessions/distill, engine/train.h): the journal records the teacher as an
+ * absolute path with its CRC32, so a replay distils from the same model or refuses. */
+TpStatus command_verb_distill(Session *s, const Command *c, CommandResult *r)
+{
+    const char *t = command_arg(c, "teacher"), *a = command_arg(c, "alpha"), *crc = command_arg(c, "crc32");
+    if (!strcmp(c->word, "off")) {
+        if (t || a || crc) return err_set(TP_EINVAL, "distill off: takes no keys");
+        int had = s->task.teacher[0] != '\0';
+        DistillSlot d = session_distill_slot(s);
+        distill_off(&d);
+        command_say(r, had ? "distillation off: the targets are the next words again" : "distillation was off");
+        if (had) command_record("distill off");
+        r->changed = had;
+        return TP_OK;
+    }
+    if (!t) {
+        if (a || crc) return err_set(TP_EINVAL, "distill: alpha= and crc32= go with teacher=EXPORTDIR");
+        char line[700];
+        distill_status(&s->task, line, sizeof line);
+        command_say(r, "%s", line[0] ? line : "no teacher: `distill teacher=EXPORTDIR [alpha=A]` chooses one");
+        return TP_OK;
+    }
+    float alpha = a ? (float)strtod(a, NULL) : 0.5f;
+    char said[1200];
+    DistillSlot d = session_distill_slot(s);
+    TpStatus st = distill_choose(&d, t, alpha, crc, said, sizeof said);
+    if (st != TP_OK) return st;
+    command_say(r, "%s", said);
+    command_record("distill teacher=\"%s\" alpha=%g crc32=%08x", s->task.teacher, (double)alpha, (unsigned)s->task.teacher_crc);
     r->changed = 1;
     return TP_OK;
 }
@@ -552,6 +586,9 @@ TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
     char d[256];
     command_say(r, "; schedule %s", compress_schedule_describe(s, d, sizeof d));
     if (s->gp.last_event[0]) command_say(r, "; last: %s", s->gp.last_event);
+    char dl[700];
+    distill_status(&s->task, dl, sizeof dl);
+    if (dl[0]) command_say(r, "; %s", dl);
     return TP_OK;
 }
 

@@ -40,57 +40,13 @@
 
 #include <stddef.h>
 
-#include "engine/corpus.h"
-#include "engine/model.h"
+#include "sessions/export_load.h"
 #include "sessions/session.h"
-#include "sessions/task.h"
-
-#define EXPORT_FORMAT "topiary-export"
-#define EXPORT_VERSION_MAJOR 1
-#define EXPORT_VERSION_MINOR 1 /* 1: checksums.json (sessions/exportsum) */
-
-/* What config.json and vocab.json say besides the weights. */
-typedef struct {
-    Task task;          /* the task (defaults where config.json has none); task.model = the architecture */
-    char **vocab;       /* [n_vocab] token strings (owned), id = index */
-    int n_vocab;
-    long step;          /* metrics at export time (-1 / NaN when absent) */
-    int epoch;
-    double valid_ppl;
-    double sparsity;
-    size_t nnz, params;
-    int checked;        /* 1: every file matched checksums.json; 0: the export has none (older topiary) */
-} ExportInfo;
-
-/* An export loaded for evaluation: model, its info, and the corpus tokenised with its vocabulary. */
-typedef struct {
-    ExportInfo info;
-    Model model;
-    Corpus corpus;
-} ExportModel;
 
 /* Write the session's current model into outdir (created if needed). */
 TpStatus export_write(const Session *s, const char *outdir);
 /* A speech (an4) session's model.safetensors and check.safetensors (sessions/export_asr.c; export_write
  * calls it in place of the LM's files): meta is config.json's text. */
 TpStatus export_speech_write(const Session *s, const char *outdir, const char *meta);
-
-/* Read the export in dir into m (model_init'ed here; model_free it) and *info (export_info_free).
- * On failure both are left empty and err_msg() names the file and the problem (TP_EFORMAT,
- * TP_ENOENT for a missing file). */
-TpStatus export_load(Model *m, ExportInfo *info, const char *dir);
-void export_info_free(ExportInfo *info);
-
-/* export_load, then the corpus of config.json's task.data (or data_override, may be NULL) loaded
- * with the exported vocabulary; BLAS threads as the task says (the session's evaluation). */
-TpStatus export_open(ExportModel *e, const char *dir, const char *data_override);
-/* The same from model.compact.safetensors (TP_ENOENT when the export has none): e->model has the
- * trimmed hidden sizes; e->info.task.model keeps the nominal ones of config.json. */
-TpStatus export_open_compact(ExportModel *e, const char *dir, const char *data_override);
-int export_has_compact(const char *dir);
-void export_close(ExportModel *e);
-
-/* 1 if dir holds a config.json of format topiary-export. */
-int export_exists(const char *dir);
 
 #endif

@@ -18,6 +18,7 @@
 #include "base/tree.h"
 #include "sessions/journal.h"
 #include "sessions/manifest.h"
+#include "sessions/distill.h"
 #include "sessions/modelio.h"
 
 #define VOCAB_MAX_BYTES (1u << 30)
@@ -392,6 +393,10 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
         if ((st = check_model_fits(&t.model, dir, model_path)) != TP_OK) return st;
         train_free(&s->trainer);
         model_free(&s->model);
+        /* the teacher is a setting of the session, not of the state restored (sessions/distill) */
+        memcpy(t.teacher, s->task.teacher, sizeof t.teacher);
+        t.distill_alpha = s->task.distill_alpha;
+        t.teacher_crc = s->task.teacher_crc;
         s->task = t;
         if ((st = build(s)) != TP_OK) return st;
     }
@@ -525,4 +530,10 @@ void session_free(Session *s)
     corpus_free(&s->corpus);
     speech_free(s->speech);
     s->speech = NULL;
+    distill_free(&s->distill, NULL);
+}
+
+DistillSlot session_distill_slot(Session *s)
+{
+    return (DistillSlot){&s->task, &s->corpus, &s->model, &s->trainer, &s->distill};
 }

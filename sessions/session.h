@@ -13,6 +13,7 @@
 #include "engine/corpus.h"
 #include "engine/model.h"
 #include "engine/train.h"
+#include "sessions/distill.h"
 #include "sessions/gpstate.h"
 #include "sessions/manifest.h"
 #include "sessions/speech.h"
@@ -69,6 +70,7 @@ typedef struct Session {
     int n_notes, cap_notes;
     SessionSpeech *speech;       /* the speech task's data and activations (sessions/speech); NULL for an LM */
     double valid_wer, valid_cer;  /* speech: last validation WER, CER (NaN before the first) */
+    struct SessionDistill *distill; /* the distillation teacher, loaded while training needs it (sessions/distill) */
 } Session;
 
 /* New session in dir (created if needed; refused unless session_check_new_dir allows dir): the task
@@ -111,5 +113,7 @@ void session_metrics_now(const Session *s, SessionMetrics *m); /* step/epoch/lr/
 /* The "prunable matrices" sparsity (above) of a model. */
 double session_matrix_sparsity(const Model *m);
 void session_free(Session *s);
+/* The session's pieces that sessions/distill works on (its teacher setting and loaded teacher). */
+DistillSlot session_distill_slot(Session *s);
 
 #endif

@@ -283,7 +283,36 @@ cJSON *task_to_json(const Task *t)
     cJSON_AddNumberToObject(j, "log_every", t->log_every);
     cJSON_AddNumberToObject(j, "undo_confirm", t->undo_confirm);
     task_asr_to_json(t, j);
+    if (t->teacher[0]) {
+        cJSON *d = cJSON_AddObjectToObject(j, "distill");
+        char crc[16];
+        snprintf(crc, sizeof crc, "%08x", (unsigned)t->teacher_crc);
+        cJSON_AddStringToObject(d, "teacher", t->teacher);
+        cJSON_AddNumberToObject(d, "alpha", t->distill_alpha);
+        cJSON_AddStringToObject(d, "crc32", crc);
+    }
     return j;
+}
+
+/* task "distill": {"teacher": path, "alpha": 0..1, "crc32": 8 hex digits}; absent = no teacher */
+static TpStatus distill_from_json(Task *t, const cJSON *j)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "distill");
+    t->teacher[0] = '\0';
+    t->distill_alpha = 0.0f;
+    t->teacher_crc = 0;
+    if (!d) return TP_OK;
+    const cJSON *te = cJSON_GetObjectItemCaseSensitive(d, "teacher"), *a = cJSON_GetObjectItemCaseSensitive(d, "alpha"),
+                *c = cJSON_GetObjectItemCaseSensitive(d, "crc32");
+    char *end = NULL;
+    if (!cJSON_IsObject(d) || !cJSON_IsString(te) || !te->valuestring[0] || strlen(te->valuestring) >= sizeof t->teacher ||
+        !cJSON_IsNumber(a) || !(a->valuedouble >= 0.0 && a->valuedouble <= 1.0) || !cJSON_IsString(c) ||
+        strlen(c->valuestring) != 8 || (strtoul(c->valuestring, &end, 16), *end != '\0'))
+        return err_set(TP_EFORMAT, "task.distill: expected {\"teacher\": a path, \"alpha\": 0..1, \"crc32\": 8 hex digits}");
+    snprintf(t->teacher, sizeof t->teacher, "%s", te->valuestring);
+    t->distill_alpha = (float)a->valuedouble;
+    t->teacher_crc = (uint32_t)strtoul(c->valuestring, NULL, 16);
+    return TP_OK;
 }
 
 static int get_num(const cJSON *j, const char *k, double lo, double hi, double *out)
@@ -358,5 +387,6 @@ TpStatus task_from_json(Task *t, const cJSON *j)
             t->model.hidden[l] = e->valueint;
         }
     }
-    return task_asr_from_json(t, j);
+    TpStatus st = distill_from_json(t, j);
+    return st != TP_OK ? st : task_asr_from_json(t, j);
 }

@@ -35,6 +35,12 @@ typedef struct {
     int freq_mask[2];       /* --freq-mask NxW: SpecAugment bands per training utterance, widest (0x0 = off) */
     int time_mask[2];       /* --time-mask NxW: SpecAugment spans of frames, widest (0x0 = off) */
     uint64_t given;         /* bit k: option k of task_parse_arg was given (AN4 defaults skip those) */
+    /* distillation (sessions/distill, the `distill` verb): the teacher export ("" = none), the weight
+     * of its distribution in the target, and the CRC32 of its model.safetensors when it was chosen;
+     * manifest task "distill": {"teacher", "alpha", "crc32"} (absent when there is no teacher) */
+    char teacher[512];
+    float distill_alpha;
+    uint32_t teacher_crc;
 } Task;
 
 void task_defaults(Task *t);

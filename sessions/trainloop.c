@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sessions/compress.h"
+#include "sessions/distill.h"
 
 typedef struct {
     TrainloopFn fn;
@@ -52,6 +53,10 @@ TpStatus trainloop_run(Session *s, long max_steps, int max_epochs, TrainloopFn f
     /* between runs the host's copy is the model (verbs may have pruned, grown or restored it): send it */
     TpStatus st = train_pull(&s->trainer);
     if (st == TP_OK && s->trainer.dev) st = train_push(&s->trainer);
+    if (st == TP_OK && !task_is_asr(&s->task)) {
+        DistillSlot d = session_distill_slot(s);
+        st = distill_attach(&d);
+    } /* the teacher, if the session has one */
     if (st != TP_OK) {
         memset(run, 0, sizeof *run);
         return st;

@@ -57,6 +57,12 @@ void view_status(const Session *s, ViewStatus *v)
     v->n_layers = view_layers(s, v->hidden);
     v->n_vocab = s->corpus.n_vocab;
     compress_schedule_describe(s, v->schedule, sizeof v->schedule);
+    v->distill[0] = '\0';
+    if (s->task.teacher[0]) {
+        const char *base = strrchr(s->task.teacher, '/');
+        snprintf(v->distill, sizeof v->distill, "alpha %g from %.60s", (double)s->task.distill_alpha,
+                 base && base[1] ? base + 1 : s->task.teacher);
+    }
 }
 
 void view_progress(const Session *s, ViewProgress *p)

@@ -38,6 +38,7 @@ typedef struct {
     int hidden[VIEW_MAX_LAYERS];
     int n_vocab;               /* the corpus' vocabulary                          */
     char schedule[200];        /* the pruning schedule, described                 */
+    char distill[96];          /* "alpha 0.5 from NAME" while distilling (the `distill` verb), else "" */
     int speech;                /* the speech task (AN4): CTC loss, WER, CER instead of perplexity */
     double valid_wer, valid_cer; /* speech: last validation, fractions; NaN before the first     */
 } ViewStatus;

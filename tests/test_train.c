@@ -1,7 +1,8 @@
 /* tests/test_train: the training loop and the evaluation protocol: same seed gives the same losses
  * bit for bit; training lowers the loss; the evaluation result does not depend on the window
  * length (the state is carried); epochs and the learning-rate schedule advance; NaN is refused
- * without touching the weights. */
+ * without touching the weights; distillation: its gradient against finite differences of its loss,
+ * alpha = 0 is plain training bit for bit, a teacher over another vocabulary is refused. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "engine/backend.h"
 #include "engine/corpus.h"
+#include "engine/gradcheck.h"
 #include "engine/model.h"
 #include "engine/train.h"
 
@@ -187,6 +189,159 @@ static void test_bad_train_config_refused(void **state)
     model_free(&m);
 }
 
+/* ---- distillation ---- */
+typedef struct {
+    Model *m;
+    const int32_t *x, *y;
+    const float *tlogits; /* the teacher's raw logits of the window */
+    int T, B;
+    float alpha;
+} DistillCtx;
+
+static double distill_loss_fn(void *ctx)
+{
+    DistillCtx *c = ctx;
+    ModelState st;
+    assert_int_equal(model_state_init(&st, c->m, c->B), TP_OK);
+    double nll = 0.0;
+    assert_int_equal(model_forward(c->m, &st, c->x, c->y, c->T, c->B, 0, 0.0f, NULL, &nll, NULL), TP_OK);
+    model_state_free(&st);
+    return train_distill_loss(c->m->logits, c->tlogits, c->y, c->T * c->B, c->m->cfg.n_vocab, c->alpha);
+}
+
+static void teacher_logits(Model *t, const int32_t *x, const int32_t *y, int T, int B, float *out)
+{
+    ModelState st;
+    assert_int_equal(model_state_init(&st, t, B), TP_OK);
+    double nll = 0.0;
+    assert_int_equal(model_forward(t, &st, x, y, T, B, 0, 0.0f, NULL, &nll, NULL), TP_OK);
+    memcpy(out, t->logits, (size_t)T * B * t->cfg.n_vocab * sizeof(float));
+    model_state_free(&st);
+}
+
+/* The gradient train_step uses (vmath's NLL gradient + train_distill_grad, through model_backward)
+ * against central differences of train_distill_loss, at alpha 0.6 and 1, on every tensor. */
+static void test_distill_gradient_check(void **state)
+{
+    (void)state;
+    enum { T = 5, B = 3 };
+    Model m, t;
+    make_model(&m, 11, 0.0f);
+    ModelConfig tc = {.n_vocab = corpus.n_vocab, .n_embed = 6, .n_layers = 1, .hidden = {10}, .init_scale = 0.8f};
+    Rng r;
+    rng_seed(&r, 5);
+    assert_int_equal(model_init(&t, &tc, &r), TP_OK);
+    int32_t x[T * B], y[T * B];
+    for (int i = 0; i < T * B; i++) x[i] = corpus.ids[CORPUS_TRAIN][3 * i], y[i] = corpus.ids[CORPUS_TRAIN][3 * i + 1];
+    const int V = corpus.n_vocab;
+    float *tl = malloc((size_t)T * B * V * sizeof(float)), *tq = malloc((size_t)T * B * V * sizeof(float));
+    float *g = malloc(m.n_params * sizeof(float));
+    teacher_logits(&t, x, y, T, B, tl);
+    const float alphas[2] = {0.6f, 1.0f};
+    for (int a = 0; a < 2; a++) {
+        ModelState st;
+        assert_int_equal(model_state_init(&st, &m, B), TP_OK);
+        model_zero_grad(&m);
+        double nll = 0.0;
+        assert_int_equal(model_forward(&m, &st, x, y, T, B, 1, 1.0f, NULL, &nll, NULL), TP_OK);
+        memcpy(tq, tl, (size_t)T * B * V * sizeof(float));
+        train_distill_grad(m.logits, tq, y, T * B, V, alphas[a], 1.0f);
+        model_backward(&m, T, B);
+        memcpy(g, m.g, m.n_params * sizeof(float));
+        model_state_free(&st);
+        DistillCtx c = {&m, x, y, tl, T, B, alphas[a]};
+        for (int i = 0; i < m.n_tensors; i++) {
+            const ModelParam *p = &m.p[i];
+            GradcheckResult res;
+            TpStatus s = gradcheck_run(m.w + p->off, g + p->off, p->n, p->n > 60 ? 7 : 1, 1e-2f, 5e-4, 5e-3,
+                                       distill_loss_fn, &c, &res);
+            if (s != TP_OK) printf("alpha %.1f %s: %s\n", (double)alphas[a], p->name, err_msg());
+            assert_int_equal(s, TP_OK);
+            assert_true(res.n_checked > 0);
+        }
+    }
+    /* the teacher's softmax replaced its logits, rows summing to 1 */
+    double sum = 0.0;
+    for (int v = 0; v < V; v++) sum += tq[v];
+    assert_true(fabs(sum - 1.0) < 1e-5);
+    free(tl);
+    free(tq);
+    free(g);
+    model_free(&t);
+    model_free(&m);
+}
+
+static void run_distilled(float *w_out, double *losses, int n, float alpha, int with_teacher)
+{
+    Model m, teacher;
+    Trainer t;
+    TrainTeacher tt;
+    make_model(&m, 42, 0.1f);
+    make_model(&teacher, 77, 0.0f);
+    TrainConfig c = small_cfg();
+    assert_int_equal(train_init(&t, &m, corpus.ids[CORPUS_TRAIN], corpus.n_ids[CORPUS_TRAIN], &c), TP_OK);
+    if (with_teacher) {
+        assert_int_equal(train_teacher_init(&tt, &teacher, &m, c.bptt, c.batch, alpha), TP_OK);
+        t.teacher = &tt;
+    }
+    for (int i = 0; i < n; i++) {
+        TrainStepInfo info;
+        assert_int_equal(train_step(&t, &info), TP_OK);
+        losses[i] = info.loss;
+    }
+    memcpy(w_out, m.w, m.n_params * sizeof(float));
+    if (with_teacher) train_teacher_free(&tt);
+    train_free(&t);
+    model_free(&teacher);
+    model_free(&m);
+}
+
+/* alpha = 0 with a teacher is plain training bit for bit (the teacher's forward changes nothing it
+ * should not); alpha = 0.5 trains another model; the same teacher run twice is the same run. */
+static void test_distill_alpha_zero_is_plain_training(void **state)
+{
+    (void)state;
+    Model probe;
+    make_model(&probe, 42, 0.1f);
+    size_t n = probe.n_params;
+    model_free(&probe);
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float));
+    double la[25], lb[25], lc[25];
+    run_distilled(a, la, 25, 0.0f, 0);
+    run_distilled(b, lb, 25, 0.0f, 1);
+    assert_memory_equal(a, b, n * sizeof(float));
+    assert_memory_equal(la, lb, sizeof la);
+    run_distilled(b, lb, 25, 0.5f, 1);
+    run_distilled(c, lc, 25, 0.5f, 1);
+    assert_memory_equal(b, c, n * sizeof(float));
+    assert_true(memcmp(a, b, n * sizeof(float)) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_distill_teacher_refused(void **state)
+{
+    (void)state;
+    Model m, t;
+    TrainTeacher tt;
+    make_model(&m, 1, 0.0f);
+    ModelConfig tc = {.n_vocab = corpus.n_vocab + 1, .n_embed = 4, .n_layers = 1, .hidden = {4}, .init_scale = 0.1f};
+    Rng r;
+    rng_seed(&r, 5);
+    assert_int_equal(model_init(&t, &tc, &r), TP_OK);
+    assert_int_equal(train_teacher_init(&tt, &t, &m, 10, 4, 0.5f), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "vocabulary"));
+    model_free(&t);
+    tc.n_vocab = corpus.n_vocab;
+    assert_int_equal(model_init(&t, &tc, &r), TP_OK);
+    assert_int_equal(train_teacher_init(&tt, &t, &m, 10, 4, 1.5f), TP_ERANGE);
+    assert_int_equal(train_teacher_init(&tt, &t, &m, 10, 4, 1.0f), TP_OK);
+    train_teacher_free(&tt);
+    model_free(&t);
+    model_free(&m);
+}
+
 int main(void)
 {
     backend_set_threads(1);
@@ -197,6 +352,9 @@ int main(void)
         cmocka_unit_test(test_epochs_and_schedule_advance),
         cmocka_unit_test(test_nan_is_refused_and_weights_untouched),
         cmocka_unit_test(test_bad_train_config_refused),
+        cmocka_unit_test(test_distill_gradient_check),
+        cmocka_unit_test(test_distill_alpha_zero_is_plain_training),
+        cmocka_unit_test(test_distill_teacher_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -74,9 +74,11 @@ static void train_draw(App *a, void *st, int top, int h)
     char wer[64] = "";
     if (v.speech && isfinite(v.valid_wer))
         snprintf(wer, sizeof wer, "valid WER %.1f %%, CER %.1f %% | ", 100 * v.valid_wer, 100 * v.valid_cer);
+    char dist[112] = "";
+    if (v.distill[0]) snprintf(dist, sizeof dist, " | distill %s", v.distill);
     draw_text(top + ch, 0, COLS, (int)A_BOLD, " %slr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
-              "%.1f %%) | layers %s%s | schedule %s", wer, v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
-              sizes, last, v.schedule);
+              "%.1f %%) | layers %s%s | schedule %s%s", wer, v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
+              sizes, last, v.schedule, dist);
     /* the log of recent commands and events */
     int ly = top + ch + 1;
     draw_box_title(ly, 0, log_h, COLS, "log");
