@@ -7,7 +7,8 @@
  * Both step through the first --tokens tokens of the test split (after 100 tokens of warm-up); the
  * configurations alternate in blocks of 50 tokens (so drift on a shared machine hits both alike),
  * and a sample is the mean time per token of one block; median, p10, p90 are reported, with the
- * speed-up of the medians.  The perplexity over those tokens is printed for both (equal to 4 digits).
+ * speed-up of the medians and the median of the per-block ratios (a block of each configuration on
+ * the same tokens, back to back: the statistic least moved by a shared machine's slow periods).  The perplexity over those tokens is printed for both (equal to 4 digits).
  * With more than one thread, every runtime block waits BLAS_IDLE_S first: after a call OpenBLAS's
  * worker threads spin (~0.1 s by default) before they sleep, and on a 2-core machine that spinning
  * took the core the runtime's own pool needed (runtime medians of 624 us against 111 us with
@@ -185,6 +186,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_infer: %s\n", err_msg());
             return 1;
         }
+    /* the paired ratio: each block's dense time over the runtime's of the same tokens, measured
+     * back to back, so a slow period of a shared or virtual machine hits both sides of one ratio */
+    double *pr = malloc(sizeof(double) * (size_t)nb), pm, p10r, p90r;
+    for (int b = 0; b < nb; b++) pr[b] = sd[b] / sc[b];
+    stats(pr, nb, &pm, &p10r, &p90r);
+    free(pr);
     double md, d10, d90, mc, c10, c90;
     double ss = infer_state_sparsity(&rc), share = infer_state_kernel_share(&rc);
     stats(sd, nb, &md, &d10, &d90);
@@ -194,6 +201,7 @@ int main(int argc, char **argv)
     printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "dense", md, d10, d90, exp(nll_d / np));
     printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "runtime", mc, c10, c90, exp(nll_c / np));
     printf("per-token speed-up: %.2fx (median over %d blocks of %d tokens)\n", md / mc, nb, BLOCK);
+    printf("paired speed-up: %.2fx median of the per-block ratios dense/runtime (p10 %.2fx, p90 %.2fx)\n", pm, p10r, p90r);
     if (isfinite(ss))
         printf("state tau %g: state sparsity %.1f%%, sparse-state kernel used for %.0f%% of the recurrent products\n",
                (double)rc.cfg.state_tau, 100.0 * ss, 100.0 * share);
