@@ -1,6 +1,7 @@
 /* sessions/command: see command.h.  One table (sessions/command_table.c) drives parsing, validation, help text and
  * dispatch, so what `help` says is what the parser accepts. */
 #include "sessions/command.h"
+#include "sessions/distill.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -342,6 +343,11 @@ TpStatus command_execute(Session *s, const char *line, CommandResult *res)
     snprintf(res->verb, sizeof res->verb, "%s", v->verb);
     res->dry_run = is_dry;
     res->destructive = (v->policy & VERB_UNDO) && changes;
+    /* a train whose distillation teacher cannot be used is refused before its undo point */
+    if ((v->policy & VERB_TRAINS) && changes && !task_is_asr(&s->task) && s->task.teacher[0]) {
+        DistillSlot d = session_distill_slot(s);
+        if ((st = distill_attach(&d)) != TP_OK) return st;
+    }
     if (take_undo && (st = snapshot_take_undo(s, line)) != TP_OK) return err_wrap(st, "%s: undo snapshot: ", v->verb);
     undo_line = line;
     undo_verb = v->verb;

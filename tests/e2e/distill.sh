@@ -63,5 +63,6 @@ printf 'train steps=5\n' > more.tp
 "$TOPIARY" eval --session student > /dev/null 2>&1 || fail "eval of a session whose teacher changed"
 expect 2 "distill off" run more.tp --session student
 printf 'distill off\ntrain steps=5\n' > off.tp
-"$TOPIARY" run off.tp --session student > /dev/null || fail "distill off, then train"
+"$TOPIARY" run off.tp --session student > /dev/null 2> off.err || fail "distill off, then train"
+! grep -q "recovered" off.err || fail "the refused train left work to recover: $(cat off.err)"
 ok "a changed teacher stops training only, with the way out; distill off trains again"
