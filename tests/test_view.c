@@ -89,6 +89,13 @@ static void test_status_and_tensors(void **state)
     assert_true(v.params > 0 && v.nnz <= v.params);
     assert_int_equal(v.step, view_step(&g_s));
     assert_int_equal(v.n_vocab, g_s.corpus.n_vocab);
+    assert_string_equal(v.distill, ""); /* no teacher; with one the Train screen names it */
+    snprintf(g_s.task.teacher, sizeof g_s.task.teacher, "/runs/dense-export");
+    g_s.task.distill_alpha = 0.5f;
+    view_status(&g_s, &v);
+    assert_string_equal(v.distill, "alpha 0.5 from dense-export");
+    g_s.task.teacher[0] = '\0';
+    g_s.task.distill_alpha = 0.0f;
     ViewProgress pr;
     view_progress(&g_s, &pr);
     assert_int_equal(pr.step, v.step);
