@@ -402,6 +402,14 @@ static TpStatus forward_layers(Model *m, ModelState *s, const int32_t *x, const 
     return TP_OK;
 }
 
+/* m->logits [N, V] = in [N, H_last] dec_w^T + dec_b */
+static void decoder_logits(Model *m, const float *in, size_t N)
+{
+    const int V = m->cfg.n_vocab, Hl = m->cfg.hidden[m->cfg.n_layers - 1];
+    for (size_t r = 0; r < N; r++) memcpy(m->logits + r * V, m->dec_b, (size_t)V * sizeof(float));
+    backend_sgemm(0, 1, (int)N, V, Hl, 1.0f, in, Hl, m->dec_w, Hl, 1.0f, m->logits, V);
+}
+
 TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t *y, int Tw, int B,
                        int train, float grad_scale, Rng *rng, double *nll, long *n_correct)
 {
@@ -415,8 +423,7 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
         dropout_draw(m->xin[MODEL_MAX_LAYERS], m->dmask[MODEL_MAX_LAYERS], in, N * Hl, m->cfg.dropout, rng);
         in = m->xin[MODEL_MAX_LAYERS];
     }
-    for (size_t r = 0; r < N; r++) memcpy(m->logits + r * V, m->dec_b, (size_t)V * sizeof(float));
-    backend_sgemm(0, 1, (int)N, V, Hl, 1.0f, in, Hl, m->dec_w, Hl, 1.0f, m->logits, V);
+    decoder_logits(m, in, N);
     *nll = vmath_softmax_xent(m->logits, y, (int)N, V, train ? grad_scale : 0.0f, n_correct);
     if (!isfinite(*nll)) return err_set(TP_ENAN, "model: the loss is not finite (%g)", *nll);
     m->last_x = x;
@@ -427,6 +434,14 @@ TpStatus model_forward_state(Model *m, ModelState *s, const int32_t *x, int Tw, 
 {
     const float *top = NULL;
     return forward_layers(m, s, x, NULL, Tw, B, 0, NULL, &top);
+}
+
+TpStatus model_forward_logits(Model *m, ModelState *s, const int32_t *x, int Tw, int B)
+{
+    const float *top = NULL;
+    TpStatus st = forward_layers(m, s, x, NULL, Tw, B, 0, NULL, &top);
+    if (st == TP_OK) decoder_logits(m, top, (size_t)Tw * B);
+    return st;
 }
 
 void model_backward(Model *m, int Tw, int B)

@@ -185,6 +185,9 @@ TpStatus model_forward(Model *m, ModelState *s, const int32_t *x, const int32_t 
 /* The state only: embedding and layers over x [Tw*B] without dropout, s updated to the final state,
  * no decoder (a teacher's burn-in, engine/train.h).  Overwrites the activation buffers. */
 TpStatus model_forward_state(Model *m, ModelState *s, const int32_t *x, int Tw, int B);
+/* Evaluation logits only: the same without dropout, m->logits [Tw*B, V] left raw, no loss computed
+ * (a teacher's scores, engine/train.h). */
+TpStatus model_forward_logits(Model *m, ModelState *s, const int32_t *x, int Tw, int B);
 /* Backward of the last training forward: accumulates (+=) into m->g. */
 void model_backward(Model *m, int Tw, int B);
 void model_zero_grad(Model *m);

@@ -159,8 +159,7 @@ static TpStatus teacher_window(Trainer *t, TrainTeacher *tt, int Tw)
         corpus_window(px, py, &Tp, t->data, B, t->L, t->cfg.bptt, t->window - 1);
         if ((s = model_forward_state(tt->model, &tt->state, px, Tp, B)) != TP_OK) return s;
     }
-    double tnll = 0.0;
-    return model_forward(tt->model, &tt->state, t->x, t->y, Tw, B, 0, 0.0f, NULL, &tnll, NULL);
+    return model_forward_logits(tt->model, &tt->state, t->x, Tw, B);
 }
 
 TpStatus train_step(Trainer *t, TrainStepInfo *info)
