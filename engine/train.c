@@ -70,6 +70,7 @@ void train_free(Trainer *t)
     free(t->y);
     model_state_free(&t->state);
     optim_free(&t->opt);
+    free(t->avg.mean);
     memset(t, 0, sizeof *t);
 }
 
@@ -177,6 +178,9 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info)
     if (t->dev && t->teacher)
         return err_set(TP_EINVAL, "train: distillation runs on the CPU trainer (the %s backend has no teacher); "
                                   "`distill off` or train on the CPU", train_backend_name(t));
+    if (t->dev && t->avg.mean)
+        return err_set(TP_EINVAL, "train: weight averaging runs on the CPU trainer (its samples are the host's "
+                                  "weights); `average off` or train on the CPU");
     if (t->dev) {
         if (t->window == 0 && (s = devtrain_state_zero(t->dev)) != TP_OK) return s;
         s = devtrain_step(t->dev, t->x, t->y, Tw, t->opt.lr, t->cfg.clip, t->step, &nll, &info->grad_norm);
@@ -207,6 +211,7 @@ void train_advance(Trainer *t, TrainStepInfo *info, double nll, long units, doub
     t->ep_tokens += units;
     t->step++;
     t->window++;
+    if (t->avg.mean && (t->step - t->avg.start) % t->avg.every == 0) train_average_sample(t);
     if (t->window >= t->n_windows) {
         info->epoch_done = 1;
         t->last_epoch_loss = t->ep_tokens ? t->ep_nll / (double)t->ep_tokens : NAN;
@@ -219,6 +224,79 @@ void train_advance(Trainer *t, TrainStepInfo *info, double nll, long units, doub
     }
     info->seconds = clock_now() - t0;
     t->ep_seconds += info->seconds;
+}
+
+TpStatus train_average_begin(Trainer *t, int every)
+{
+    if (every < 1) return err_set(TP_ERANGE, "average: every=%d: expected >= 1 steps between samples", every);
+    if (t->dev)
+        return err_set(TP_EINVAL, "average: weight averaging runs on the CPU trainer (the %s backend keeps the "
+                                  "weights); train on the CPU", train_backend_name(t));
+    float *mean = calloc(t->model->n_params, sizeof(float));
+    if (!mean) return err_set(TP_ENOMEM, "average: out of memory (%zu parameters)", t->model->n_params);
+    train_average_end(t);
+    t->avg = (TrainAverage){mean, t->model->n_params, 0, t->step, every};
+    return TP_OK;
+}
+
+void train_average_end(Trainer *t)
+{
+    free(t->avg.mean);
+    memset(&t->avg, 0, sizeof t->avg);
+}
+
+void train_average_sample(Trainer *t)
+{
+    TrainAverage *a = &t->avg;
+    if (!a->mean || a->n != t->model->n_params) return;
+    const float *w = t->model->w;
+    const float k = 1.0f / (float)(a->count + 1);
+    for (size_t i = 0; i < a->n; i++) a->mean[i] += (w[i] - a->mean[i]) * k;
+    a->count++;
+}
+
+static TpStatus average_usable(const Trainer *t)
+{
+    const TrainAverage *a = &t->avg;
+    if (!a->mean) return err_set(TP_EINVAL, "average: no weight average is running (`average start`)");
+    if (a->n != t->model->n_params)
+        return err_set(TP_EINVAL, "average: the model's layout changed since averaging began (%zu -> %zu parameters)",
+                       a->n, t->model->n_params);
+    if (a->count < 1)
+        return err_set(TP_EINVAL, "average: no sample yet (one every %d steps from step %ld; now at step %ld)", a->every,
+                       a->start, t->step);
+    return TP_OK;
+}
+
+TpStatus train_average_apply(Trainer *t)
+{
+    TpStatus st = average_usable(t);
+    if (st != TP_OK) return st;
+    Model *m = t->model;
+    for (size_t i = 0; i < m->n_params; i++) m->w[i] = m->mask[i] ? t->avg.mean[i] : 0.0f;
+    train_average_end(t);
+    return TP_OK;
+}
+
+TpStatus train_average_lend(Trainer *t, float **saved)
+{
+    *saved = NULL;
+    TpStatus st = average_usable(t);
+    if (st != TP_OK) return st;
+    Model *m = t->model;
+    float *w = malloc(m->n_params * sizeof(float));
+    if (!w) return err_set(TP_ENOMEM, "average: out of memory (%zu parameters)", m->n_params);
+    memcpy(w, m->w, m->n_params * sizeof(float));
+    for (size_t i = 0; i < m->n_params; i++) m->w[i] = m->mask[i] ? t->avg.mean[i] : 0.0f;
+    *saved = w;
+    return TP_OK;
+}
+
+void train_average_return(Trainer *t, float *saved)
+{
+    if (!saved) return;
+    memcpy(t->model->w, saved, t->model->n_params * sizeof(float));
+    free(saved);
 }
 
 TpStatus train_evaluate(Model *m, const int32_t *ids, size_t n, int eval_batch, int window, EvalResult *r)

@@ -67,6 +67,22 @@ void train_distill_grad(float *dlogits, float *tlogits, const int32_t *y, int N,
  * -sum_v t_v log p_v with t as above (what train_distill_grad differentiates; for the tests). */
 double train_distill_loss(const float *slogits, const float *tlogits, const int32_t *y, int N, int V, float alpha);
 
+/* Weight averaging (Polyak & Juditsky 1992; the averaged SGD of AWD-LSTM, Merity et al. 2018; SWA,
+ * Izmailov et al. 2018): from step `start` on, every `every`-th step adds the weights as they are
+ * (pruned entries are exact zeros) to a running mean
+ *     mean += (w - mean) / (count + 1),   count += 1,
+ * and train_average_apply makes the mean the model (pruned entries stay zero).  Averaging the
+ * iterates of SGD at a constant rate finds a point nearer the centre of the basin they wander in than
+ * any single iterate.  A connection grown while averaging has its mean pulled toward zero by the
+ * samples taken while it was pruned; a change of the layout (resize, tie) must end the average. */
+typedef struct {
+    float *mean;           /* [n] running mean of the weights; NULL: averaging is off */
+    size_t n;              /* the model's n_params when it began                      */
+    long count;            /* samples in the mean                                     */
+    long start;            /* the step it began at: samples at start + every, + 2 every, ... */
+    int every;             /* steps between samples, >= 1                             */
+} TrainAverage;
+
 typedef struct {
     TrainConfig cfg;
     Model *model;          /* borrowed */
@@ -86,6 +102,7 @@ typedef struct {
     struct Devtrain *dev;      /* training through a table of operations (train_use_backend), or NULL */
     int dev_ahead;             /* the backend's model is newer than the host's (train_pull)          */
     TrainTeacher *teacher;     /* borrowed: distil from it (CPU trainer only), or NULL               */
+    TrainAverage avg;          /* weight averaging (CPU trainer only; train_average_begin)           */
 } Trainer;
 
 typedef struct {
@@ -109,6 +126,20 @@ TpStatus train_step(Trainer *t, TrainStepInfo *info);
  * (info->epoch_done); info->seconds.  Every task's step ends with it (engine/train, sessions/speech). */
 void train_advance(Trainer *t, TrainStepInfo *info, double nll, long units, double t0);
 int train_finished(const Trainer *t);
+
+/* Weight averaging (TrainAverage above).  _begin starts an empty mean at the current step (TP_ERANGE
+ * for every < 1; TP_EINVAL while a backend trains: the samples need the host's weights); a running
+ * average is replaced.  _end drops it.  _sample adds the current weights (train_advance calls it on
+ * schedule).  _apply sets every live weight to its mean (pruned ones stay 0) and ends averaging
+ * (TP_EINVAL with no sample yet or when the layout changed since _begin).  _lend puts the masked
+ * mean in the model's weights and hands their copy back in *saved; _return puts them back (and frees
+ * saved): to evaluate the average without keeping it, the average itself untouched. */
+TpStatus train_average_begin(Trainer *t, int every);
+void train_average_end(Trainer *t);
+void train_average_sample(Trainer *t);
+TpStatus train_average_apply(Trainer *t);
+TpStatus train_average_lend(Trainer *t, float **saved);
+void train_average_return(Trainer *t, float *saved);
 
 /* Train through a table of operations (engine/devtrain: everything resident in its memory) from the
  * next step on; ops NULL returns to the CPU trainer (after pulling the model back).  The CPU trainer

@@ -306,6 +306,7 @@ static int changes_session(const VerbSpec *v, const Session *s, const Command *c
 {
     const char *dry = command_arg(c, "dry"), *apply = command_arg(c, "apply");
     if (v->policy & VERB_NOTE) return 0;
+    if ((v->policy & VERB_WORD_OPTIONAL) && !c->word[0] && c->n_args == 0) return 0; /* the bare form: a status */
     if ((v->policy & VERB_DRY) && dry && !strcmp(dry, "1")) return 0;
     if ((v->policy & VERB_APPLY) && !(apply && !strcmp(apply, "1"))) return 0;
     if ((v->policy & VERB_TRAINS) && !command_arg(c, "steps") && !command_arg(c, "epochs") && train_finished(&s->trainer))

@@ -179,6 +179,7 @@ TpStatus command_verb_resize(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_tie(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_distill(Session *s, const Command *c, CommandResult *r);
+TpStatus command_verb_average(Session *s, const Command *c, CommandResult *r);
 /* sessions/command_dse.c */
 TpStatus command_verb_dse(Session *s, const Command *c, CommandResult *r);
 TpStatus command_verb_lesson(Session *s, const Command *c, CommandResult *r);   /* sessions/lesson_verbs.c */
@@ -218,7 +219,8 @@ typedef struct {
  *                 any other change drops
  *   VERB_LM       the language model only (dse: the accelerator model of the LM's whole step): a
  *                 speech (an4) session refuses it, saying why
- *   VERB_WORD_OPTIONAL  the positional word may be left out (`distill off` | `distill teacher=...`) */
+ *   VERB_WORD_OPTIONAL  the positional word may be left out (`distill off` | `distill teacher=...`);
+ *                 the verb alone, no word and no keys, is a status query: no undo point, no journal */
 enum { VERB_UNDO = 1u, VERB_DRY = 2u, VERB_APPLY = 4u, VERB_TRAINS = 8u, VERB_RECORDS = 16u, VERB_NOTE = 32u,
        VERB_HISTORY = 64u, VERB_LM = 128u, VERB_WORD_OPTIONAL = 256u };
 

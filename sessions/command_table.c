@@ -21,11 +21,12 @@ static const CommandVerbSpec VERBS[] = {
      {{"steps", K_INT, 1, 1e12, NULL, "minibatches"}, {"epochs", K_INT, 1, 1e6, NULL, "epochs"},
       {"limit", K_INT, 1, 1e12, NULL, "bare form: stop after N minibatches"},
       {"undo", K_INT, 0, 1, NULL, "0: no undo point (the journal's later records of one train)"}, END}},
-    {"eval", "eval [split=valid|test] [beam=W] [runtime=1]", "perplexity of a split (DESIGN 2.5 protocol); WER and CER for a speech session",
+    {"eval", "eval [split=valid|test] [beam=W] [runtime=1] [average=1]", "perplexity of a split (DESIGN 2.5 protocol); WER and CER for a speech session",
      NULL, 0, 0, NULL, command_verb_eval,
      {{"split", K_ENUM, 0, 0, "valid|test|train", "which split (default valid)"},
       {"beam", K_INT, 1, 1000, NULL, "speech: CTC prefix beam search of width W (default 1 = greedy)"},
-      {"runtime", K_INT, 0, 1, NULL, "speech: 1 = decode through the batch-1 inference runtime (ms per audio second, kernels)"}, END}},
+      {"runtime", K_INT, 0, 1, NULL, "speech: 1 = decode through the batch-1 inference runtime (ms per audio second, kernels)"},
+      {"average", K_INT, 0, 1, NULL, "1: score the running weight average (`average start`) instead of the weights"}, END}},
     {"grow", "grow ratio=R [params=GLOB] [init=zero|grad] [batches=K] [scope=matrix|global] [recoverable=0|1] [pattern=block block=RxC [rows=freq]] [dry=1]",
      "activate the dormant connections with the largest accumulated |gradient| (NeST/RigL)", NULL, VERB_UNDO | VERB_DRY, 1, NULL, command_verb_grow,
      {{"ratio", K_NUM, 0, 1, NULL, "fraction of dormant entries to activate"},
@@ -82,6 +83,11 @@ static const CommandVerbSpec VERBS[] = {
      {{"teacher", K_STR, 0, 0, NULL, "an export of a model over the same vocabulary (topiary export --out DIR)"},
       {"alpha", K_NUM, 0, 1, NULL, "weight of the teacher's distribution in the target (default 0.5)"},
       {"crc32", K_STR, 0, 0, NULL, "the teacher's model.safetensors CRC32 (the journal records it; replay checks it)"}, END}},
+    {"average", "average start [every=N] | average apply | average off | average",
+     "weight averaging (Polyak; the averaged SGD of AWD-LSTM; SWA): from now on every N-th training step adds the weights to "
+     "a running mean; apply makes the mean the model (pruned weights stay 0); `eval average=1` scores it first; bare: the "
+     "average's state", "start|apply|off", VERB_UNDO | VERB_RECORDS | VERB_WORD_OPTIONAL, 1, NULL, command_verb_average,
+     {{"every", K_INT, 1, 1e9, NULL, "start: training steps between samples (default 10)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
                  " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC[:freq]]+... ramp=N every=N grow=R retrain=N]"
                  " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",

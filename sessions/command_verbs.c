@@ -1,6 +1,7 @@
 /* sessions/command_verbs: the implementations of the verbs of the command language (the table that
  * names them, the parser and command_execute are in command.c). */
 #include "sessions/command.h"
+#include "sessions/average.h"
 #include "sessions/distill.h"
 
 #include <ctype.h>
@@ -108,6 +109,24 @@ TpStatus command_verb_eval(Session *s, const Command *c, CommandResult *r)
 {
     const char *sp = command_arg(c, "split");
     int split = !sp || !strcmp(sp, "valid") ? CORPUS_VALID : !strcmp(sp, "test") ? CORPUS_TEST : CORPUS_TRAIN;
+    if (command_arg(c, "average") && strtod(command_arg(c, "average"), NULL) != 0.0) {
+        if (command_arg(c, "beam") || command_arg(c, "runtime"))
+            return err_set(TP_EINVAL, "eval average=1: greedy decoding with the training code (no beam=, no runtime=)");
+        EvalResult e;
+        SpeechEval se;
+        TpStatus st = average_evaluate(s, split, &e, &se, eval_progress, s);
+        if (st != TP_OK) return st;
+        char what[400];
+        average_status(s, what, sizeof what);
+        if (task_is_asr(&s->task))
+            command_say(r, "%s WER %.2f %%, CER %.2f %% (greedy; CTC loss %.4f) with the %s", corpus_split_name(split),
+                        100.0 * se.wer, 100.0 * se.cer, se.loss, what);
+        else
+            command_say(r, "%s ppl %.2f (loss %.4f, %ld tokens, accuracy %.2f%%) with the %s%s", corpus_split_name(split),
+                        e.ppl, e.loss, e.tokens, 100.0 * e.accuracy, what,
+                        s->task.eval_batch > 1 ? "; eval_batch > 1: not the batch-1 protocol" : "");
+        return TP_OK;
+    }
     if (task_is_asr(&s->task)) {
         int beam = command_arg(c, "beam") ? (int)strtod(command_arg(c, "beam"), NULL) : 1;
         int rt = command_arg(c, "runtime") && strtod(command_arg(c, "runtime"), NULL) != 0.0;
@@ -194,6 +213,36 @@ TpStatus command_verb_state(Session *s, const Command *c, CommandResult *r)
                "state sparsity goes to metrics.tsv", (double)tau, (double)tau);
     else
         command_say(r, "state tau=0: hidden-state thresholding off");
+    r->changed = 1;
+    return TP_OK;
+}
+
+/* Weight averaging (sessions/average): start, apply, off; bare, the average's state.  The journal
+ * records `average start every=N` with N resolved, so a replay samples the same steps. */
+TpStatus command_verb_average(Session *s, const Command *c, CommandResult *r)
+{
+    const char *ev = command_arg(c, "every");
+    char what[400];
+    TpStatus st;
+    if (!c->word[0]) {
+        if (ev) return err_set(TP_EINVAL, "average: every= goes with `average start`");
+        average_status(s, what, sizeof what);
+        command_say(r, "%s", what[0] ? what : "no weight average: `average start [every=N]` begins one");
+        return TP_OK;
+    }
+    if (strcmp(c->word, "start") && ev) return err_set(TP_EINVAL, "average %s: takes no keys", c->word);
+    if (!strcmp(c->word, "start")) {
+        int every = ev ? (int)strtod(ev, NULL) : AVERAGE_EVERY_DEFAULT;
+        if ((st = average_start(s, every, what, sizeof what)) != TP_OK) return st;
+        command_record("average start every=%d", every);
+    } else if (!strcmp(c->word, "apply")) {
+        if ((st = average_apply(s, what, sizeof what)) != TP_OK) return st;
+        command_record("average apply");
+    } else {
+        if ((st = average_off(s, what, sizeof what)) != TP_OK) return st;
+        command_record("average off");
+    }
+    command_say(r, "%s", what);
     r->changed = 1;
     return TP_OK;
 }
@@ -588,6 +637,8 @@ TpStatus command_verb_status(Session *s, const Command *c, CommandResult *r)
     if (s->gp.last_event[0]) command_say(r, "; last: %s", s->gp.last_event);
     char dl[700];
     distill_status(&s->task, dl, sizeof dl);
+    if (dl[0]) command_say(r, "; %s", dl);
+    average_status(s, dl, sizeof dl);
     if (dl[0]) command_say(r, "; %s", dl);
     return TP_OK;
 }

@@ -19,6 +19,7 @@ void compress_free(Session *s) { gpstate_free(&s->gp); }
 TpStatus compress_relayout(Session *s)
 {
     GpState *c = &s->gp;
+    train_average_end(&s->trainer); /* its mean has the old layout */
     ScheduleConfig cfg = c->sched.cfg;
     TpStatus st = compress_init(s);
     if (st != TP_OK) return st;
@@ -265,9 +266,11 @@ TpStatus compress_tie(Session *s, const char *from, char *what, size_t n)
     if (n_extra) o->m = extra[0], o->v = extra[1];
     o->n = m->n_params;
     s->task.model.tie = 1;
+    int averaged = s->trainer.avg.mean != NULL;
     if ((st = compress_relayout(s)) != TP_OK) return st;
     snprintf(what, n, "embed.weight is now also the decoder's weight (taken from %s.weight): %zu -> %zu non-zeros, "
-             "%zu parameters", from, before, model_nnz(m), m->n_params);
+             "%zu parameters%s", from, before, model_nnz(m), m->n_params,
+             averaged ? "; the weight average ended (the layout changed)" : "");
     return TP_OK;
 }
 
@@ -298,10 +301,12 @@ TpStatus compress_resize(Session *s, int layer, int hidden, ResizeInitKind kind,
     resize_bridge_free(&bridge);
     if (st != TP_OK) return st;
     s->task.model.hidden[layer] = hidden;
+    int averaged = s->trainer.avg.mean != NULL;
     if ((st = compress_relayout(s)) != TP_OK) return st;
-    snprintf(what, n, "layer %d: %d -> %d units (%s)", layer, old, hidden,
+    snprintf(what, n, "layer %d: %d -> %d units (%s)%s", layer, old, hidden,
              hidden < old ? "least important removed" : kind == RESIZE_INIT_GRAD ? "NeST growth from gradients"
                                                       : kind == RESIZE_INIT_FANIN ? "new units: random fan-in, zero fan-out"
-                                                                                  : "new units: zero");
+                                                                                  : "new units: zero",
+             averaged ? "; the weight average ended (the layout changed)" : "");
     return TP_OK;
 }

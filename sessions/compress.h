@@ -23,7 +23,8 @@ struct Session;
 TpStatus compress_init(struct Session *s);      /* after the model is built (zeroed history) */
 void compress_free(struct Session *s);
 /* The model was re-laid out (resize, restore of another architecture): history and accumulator are
- * reset to the new size; a GP schedule restarts its cycle (its good copy no longer fits). */
+ * reset to the new size; a GP schedule restarts its cycle (its good copy no longer fits); a weight
+ * average in progress ends (its mean has the old layout). */
 TpStatus compress_relayout(struct Session *s);
 
 /* Prune (dry: only preview).  Adam moments of removed entries are zeroed. */

@@ -43,6 +43,11 @@ int replay_same_state(const Session *a, const Session *b, char *why, size_t n)
         snprintf(why, n, "trainer position differs (step %ld vs %ld)", s->step, t->step);
         return 0;
     }
+    if (!!s->avg.mean != !!t->avg.mean || s->avg.count != t->avg.count || s->avg.start != t->avg.start ||
+        s->avg.every != t->avg.every || (s->avg.mean && memcmp(s->avg.mean, t->avg.mean, x->n_params * 4))) {
+        snprintf(why, n, "weight averages differ (%ld vs %ld samples)", s->avg.count, t->avg.count);
+        return 0;
+    }
     if (!!s->opt.m != !!t->opt.m) {
         snprintf(why, n, "optimizers differ");
         return 0;

@@ -171,6 +171,9 @@ static TpStatus write_model(const Session *s, const char *path)
     int has_acc = s->gp.acc.n_batches > 0 && s->gp.acc.n == m->n_params && s->gp.acc.sum;
     for (int i = 0; i < m->n_tensors && st == TP_OK && has_acc; i++)
         st = add_tensor(w, "grow.accum.", &m->p[i], s->gp.acc.sum + m->p[i].off, SAFETENSORS_F32);
+    /* a weight average in progress (engine/train's TrainAverage): its mean, count in the manifest */
+    for (int i = 0; i < m->n_tensors && st == TP_OK && tr->avg.mean && tr->avg.n == m->n_params; i++)
+        st = add_tensor(w, "average.", &m->p[i], tr->avg.mean + m->p[i].off, SAFETENSORS_F32);
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK && tr->state.B > 0; l++) { /* the speech task: none */
         char name[32];
         int64_t shape[2] = {tr->state.B, m->cfg.hidden[l]};
@@ -233,6 +236,12 @@ TpStatus session_write_state(const Session *s, const char *dir, const char *reas
         char hex[20];
         snprintf(hex, sizeof hex, "%016" PRIx64, tr->rng.s[i]);
         cJSON_AddItemToArray(rng, cJSON_CreateString(hex));
+    }
+    if (tr->avg.mean && tr->avg.n == s->model.n_params) {
+        cJSON *av = cJSON_AddObjectToObject(state, "average");
+        cJSON_AddNumberToObject(av, "start", (double)tr->avg.start);
+        cJSON_AddNumberToObject(av, "every", tr->avg.every);
+        cJSON_AddNumberToObject(av, "count", (double)tr->avg.count);
     }
     gpstate_to_json(&s->gp, s->model.n_params, man);
     /* the journal's position: its lines up to here are this state (a snapshot records the session's) */
@@ -307,6 +316,11 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
         snprintf(name, sizeof name, "optim.v.%s", p->name);
         if (st == TP_OK && tr->opt.v) st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->opt.v + p->off);
     }
+    for (int i = 0; i < m->n_tensors && st == TP_OK && tr->avg.mean; i++) {
+        const ModelParam *p = &m->p[i];
+        snprintf(name, sizeof name, "average.%s", p->name);
+        st = load_param(&f, path, name, SAFETENSORS_F32, p, tr->avg.mean + p->off);
+    }
     for (int l = 0; l < m->cfg.n_layers && st == TP_OK && tr->state.B > 0; l++) {
         snprintf(name, sizeof name, "state.h.l%d", l);
         st = load_state_tensor(&f, path, name, tr->state.B, m->cfg.hidden[l], tr->state.h[l]);
@@ -342,6 +356,28 @@ static TpStatus load_model(Session *s, const char *path, int acc_batches)
     if (st != TP_OK) schedule_free(sd);
     safetensors_free(&f);
     return st;
+}
+
+/* The manifest's state.average (a weight average in progress): the trainer's average begun with its
+ * start, every and count (the mean is read by load_model), or ended when the state has none. */
+static TpStatus load_average(Session *s, const cJSON *state, const char *dir)
+{
+    Trainer *tr = &s->trainer;
+    const cJSON *av = cJSON_GetObjectItemCaseSensitive(state, "average");
+    train_average_end(tr);
+    if (!av) return TP_OK;
+    const double BIG = 9007199254740992.0;
+    double start, every, count;
+    TpStatus st = manifest_int_in(av, "start", 0, BIG, -1, &start);
+    if (st == TP_OK) st = manifest_int_in(av, "every", 1, 1e9, -1, &every);
+    if (st == TP_OK) st = manifest_int_in(av, "count", 0, BIG, -1, &count);
+    if (st != TP_OK) return err_wrap(st, "%s/manifest.json: state.average.", dir);
+    if (start < 0 || every < 1 || count < 0)
+        return err_set(TP_EFORMAT, "%s/manifest.json: state.average needs start, every and count", dir);
+    if ((st = train_average_begin(tr, (int)every)) != TP_OK) return st;
+    tr->avg.start = (long)start;
+    tr->avg.count = (long)count;
+    return TP_OK;
 }
 
 static int same_architecture(const ModelConfig *a, const ModelConfig *b)
@@ -406,6 +442,7 @@ static TpStatus load_state(Session *s, const cJSON *man, const char *dir, const 
      * and the growth accumulator from the model file (load_schedule_progress, then load_model) */
     int acc_batches = 0;
     if ((st = gpstate_from_json(&s->gp, &s->model, man, dir, &acc_batches)) != TP_OK) return st;
+    if ((st = load_average(s, state, dir)) != TP_OK) return st;
     if ((st = load_model(s, model_path, acc_batches)) != TP_OK) return st;
     Trainer *tr = &s->trainer;
     /* integers range-checked before the cast: a step of 2^70 was read as INT64_MIN */

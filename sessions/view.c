@@ -63,6 +63,9 @@ void view_status(const Session *s, ViewStatus *v)
         snprintf(v->distill, sizeof v->distill, "alpha %g from %.60s", (double)s->task.distill_alpha,
                  base && base[1] ? base + 1 : s->task.teacher);
     }
+    const TrainAverage *a = &s->trainer.avg;
+    v->average[0] = '\0';
+    if (a->mean) snprintf(v->average, sizeof v->average, "%ld samples every %d since %ld", a->count, a->every, a->start);
 }
 
 void view_progress(const Session *s, ViewProgress *p)

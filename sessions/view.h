@@ -39,6 +39,7 @@ typedef struct {
     int n_vocab;               /* the corpus' vocabulary                          */
     char schedule[200];        /* the pruning schedule, described                 */
     char distill[96];          /* "alpha 0.5 from NAME" while distilling (the `distill` verb), else "" */
+    char average[64];          /* "12 samples every 10 since 4000" while averaging (`average start`), else "" */
     int speech;                /* the speech task (AN4): CTC loss, WER, CER instead of perplexity */
     double valid_wer, valid_cer; /* speech: last validation, fractions; NaN before the first     */
 } ViewStatus;

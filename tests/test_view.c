@@ -96,6 +96,12 @@ static void test_status_and_tensors(void **state)
     assert_string_equal(v.distill, "alpha 0.5 from dense-export");
     g_s.task.teacher[0] = '\0';
     g_s.task.distill_alpha = 0.0f;
+    assert_string_equal(v.average, ""); /* no weight average; with one the Train screen shows its samples */
+    assert_int_equal(train_average_begin(&g_s.trainer, 5), TP_OK);
+    g_s.trainer.avg.count = 3;
+    view_status(&g_s, &v);
+    assert_string_equal(v.average, "3 samples every 5 since 0");
+    train_average_end(&g_s.trainer);
     ViewProgress pr;
     view_progress(&g_s, &pr);
     assert_int_equal(pr.step, v.step);

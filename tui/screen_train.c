@@ -76,9 +76,11 @@ static void train_draw(App *a, void *st, int top, int h)
         snprintf(wer, sizeof wer, "valid WER %.1f %%, CER %.1f %% | ", 100 * v.valid_wer, 100 * v.valid_cer);
     char dist[112] = "";
     if (v.distill[0]) snprintf(dist, sizeof dist, " | distill %s", v.distill);
+    char avg[80] = "";
+    if (v.average[0]) snprintf(avg, sizeof avg, " | average %s", v.average);
     draw_text(top + ch, 0, COLS, (int)A_BOLD, " %slr %.4g | clip %g | nnz %zu/%zu, sparsity: model %.1f %% (prunable matrices "
-              "%.1f %%) | layers %s%s | schedule %s%s", wer, v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
-              sizes, last, v.schedule, dist);
+              "%.1f %%) | layers %s%s | schedule %s%s%s", wer, v.lr, v.clip, v.nnz, v.params, 100 * v.sparsity, 100 * v.matrix_sparsity,
+              sizes, last, v.schedule, dist, avg);
     /* the log of recent commands and events */
     int ly = top + ch + 1;
     draw_box_title(ly, 0, log_h, COLS, "log");
