@@ -315,7 +315,7 @@ static void test_help_lists_every_verb_and_key(void **state)
     assert_int_equal(help_keys("train", hk, 16), 4); /* steps, epochs, limit, undo */
     assert_string_equal(hk[0].key, "steps");
     assert_string_equal(hk[0].range, "1..1e+12");
-    assert_int_equal(help_keys("eval", hk, 16), 3); /* split, beam, runtime (speech sessions) */
+    assert_int_equal(help_keys("eval", hk, 16), 4); /* split, beam, runtime (speech sessions), average */
     assert_string_equal(hk[0].range, "valid|test|train");
     assert_string_equal(hk[1].key, "beam");
     assert_string_equal(hk[2].key, "runtime");
