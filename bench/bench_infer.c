@@ -23,7 +23,10 @@
  * the sparse-state kernel, and dense sgemv.
  *
  *   usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH] [--kernel K]
- *   (--kernel: force one layout for every matrix instead of the runtime's choice, to compare)
+ *                      [--only runtime|dense]
+ *   (--kernel: force one layout for every matrix instead of the runtime's choice, to compare;
+ *    --only: time one configuration alone in the process, as a deployment runs it: no other model's
+ *    BLAS threads and no idle waits between blocks; the ratio is then that of two runs)
  */
 #include <math.h>
 #include <stdio.h>
@@ -92,13 +95,20 @@ static double time_products(const SparseMatrix *m, float *y, float *const *h, in
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *data = NULL;
-    int tokens = 3000, threads = 0, force = -1;
+    int tokens = 3000, threads = 0, force = -1, only = 0; /* only: 1 runtime, 2 dense */
     double tau = -1.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--state-tau") && i + 1 < argc) tau = atof(argv[++i]);
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = !strcmp(argv[++i], "runtime") ? 1 : !strcmp(argv[i], "dense") ? 2 : -1;
+            if (only < 0) {
+                fprintf(stderr, "bench_infer: --only runtime|dense, not '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
             SparseKind k;
             if (strcmp(argv[++i], "auto") && sparse_kind_parse(argv[i], &k) != TP_OK) {
@@ -110,7 +120,7 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
         else {
             fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]\n"
-                            "                   [--kernel auto|dense|csr|sell|row|state|state-csc]\n");
+                            "                   [--kernel auto|dense|csr|sell|row|state|state-csc] [--only runtime|dense]\n");
             return 2;
         }
     }
@@ -161,9 +171,9 @@ int main(int argc, char **argv)
     double nll_d = 0.0, nll_c = 0.0;
     infer_reset(&rd);
     infer_reset(&rc);
-    run_block(&rd, ids, 0, WARM, &nll_d);
-    blas_idle(backend_threads());
-    run_block(&rc, ids, 0, WARM, &nll_c);
+    if (only != 1) run_block(&rd, ids, 0, WARM, &nll_d);
+    if (!only) blas_idle(backend_threads());
+    if (only != 2) run_block(&rc, ids, 0, WARM, &nll_c);
     infer_stats_reset(&rc);
     /* record h~ of the last layer's recurrent input for the product timings */
     int L = rc.cfg.n_layers, H = rc.layer[L - 1].H;
@@ -172,10 +182,16 @@ int main(int argc, char **argv)
     for (int b = 0; b < nb; b++) {
         size_t from = WARM + (size_t)b * BLOCK, to = from + BLOCK;
         int first = b % 2; /* alternate which runs first */
-        if (first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
-        blas_idle(backend_threads());
-        sc[b] = run_block(&rc, ids, from, to, &nll_c) / BLOCK * 1e6;
-        if (!first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
+        if (only) { /* one configuration alone in this process: no other's threads, no idle waits */
+            double *dst = only == 1 ? sc : sd;
+            dst[b] = run_block(only == 1 ? &rc : &rd, ids, from, to, only == 1 ? &nll_c : &nll_d) / BLOCK * 1e6;
+            (only == 1 ? sd : sc)[b] = dst[b];
+        } else {
+            if (first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
+            blas_idle(backend_threads());
+            sc[b] = run_block(&rc, ids, from, to, &nll_c) / BLOCK * 1e6;
+            if (!first) sd[b] = run_block(&rd, ids, from, to, &nll_d) / BLOCK * 1e6;
+        }
         if (n_rec < N_REC) {
             hrec[n_rec] = backend_alloc((size_t)H, sizeof(float));
             memcpy(hrec[n_rec++], rc.layer[L - 1].h, (size_t)H * sizeof(float));
@@ -198,10 +214,14 @@ int main(int argc, char **argv)
     stats(sc, nb, &mc, &c10, &c90);
     long np = (long)nb * BLOCK + WARM;
     printf("\n%-8s %10s %10s %10s %10s\n", "", "median_us", "p10_us", "p90_us", "ppl");
-    printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "dense", md, d10, d90, exp(nll_d / np));
-    printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "runtime", mc, c10, c90, exp(nll_c / np));
-    printf("per-token speed-up: %.2fx (median over %d blocks of %d tokens)\n", md / mc, nb, BLOCK);
-    printf("paired speed-up: %.2fx median of the per-block ratios dense/runtime (p10 %.2fx, p90 %.2fx)\n", pm, p10r, p90r);
+    if (only != 1) printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "dense", md, d10, d90, exp(nll_d / np));
+    if (only != 2) printf("%-8s %10.2f %10.2f %10.2f %10.4f\n", "runtime", mc, c10, c90, exp(nll_c / np));
+    if (only) printf("(--only %s: the other configuration did not run in this process; compare two runs)\n",
+                     only == 1 ? "runtime" : "dense");
+    else {
+        printf("per-token speed-up: %.2fx (median over %d blocks of %d tokens)\n", md / mc, nb, BLOCK);
+        printf("paired speed-up: %.2fx median of the per-block ratios dense/runtime (p10 %.2fx, p90 %.2fx)\n", pm, p10r, p90r);
+    }
     if (isfinite(ss))
         printf("state tau %g: state sparsity %.1f%%, sparse-state kernel used for %.0f%% of the recurrent products\n",
                (double)rc.cfg.state_tau, 100.0 * ss, 100.0 * share);
