@@ -19,8 +19,9 @@
 #include "sparse_pool.h"
 #include "train.h"
 
-/* v2: + sell; v3: + bsr, a and b per ISA and thread count.  An older file is measured again. */
-#define FORMAT_LINE "# topiary sparse break-even v3"
+/* v2: + sell; v3: + bsr, a and b per ISA and thread count; v4: SELL sorted within windows of
+ * SPARSE_SELL_SIGMA rows (its threaded costs changed).  An older file is measured again. */
+#define FORMAT_LINE "# topiary sparse break-even v4"
 
 static const SparseKind FIT_KINDS[] = {SPARSE_CSR,     SPARSE_ROW,    SPARSE_STATE,  SPARSE_STATE_CSC, SPARSE_SELL,
                                        SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};

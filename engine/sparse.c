@@ -110,10 +110,14 @@ typedef struct {
     int n, r;
 } RowCount;
 
-/* more non-zeros first; ties: the lower row (a stable order, so the layout is deterministic) */
+#define SELL_SIGMA SPARSE_SELL_SIGMA
+
+/* the window first; in it, more non-zeros first; ties: the lower row (a stable order, so the layout
+ * is deterministic) */
 static int by_count(const void *pa, const void *pb)
 {
     const RowCount *a = pa, *b = pb;
+    if (a->r / SELL_SIGMA != b->r / SELL_SIGMA) return a->r / SELL_SIGMA < b->r / SELL_SIGMA ? -1 : 1;
     if (a->n != b->n) return a->n > b->n ? -1 : 1;
     return (a->r > b->r) - (a->r < b->r);
 }
@@ -132,7 +136,7 @@ static TpStatus sell_from_dense(SparseMatrix *m, const float *w, int rows, int c
     size_t slots = 0;
     for (int b = 0; b < nb; b++) {
         m->ptr[b] = (int32_t)slots;
-        slots += (size_t)rc[b * BLK].n; /* the block's longest row: rows are sorted */
+        slots += (size_t)rc[b * BLK].n; /* the block's longest row: rows are sorted in its window */
         if (slots > (size_t)INT32_MAX / BLK) {
             free(rc);
             sparse_free(m);

@@ -23,11 +23,16 @@
  *   SPARSE_SELL       SELL-16-sigma [Kreutzer, Hager, Wellein, Fehske, Bishop, "A unified sparse matrix
  *                     data format for efficient general sparse matrix-vector multiplication on modern
  *                     processors with wide SIMD units", SIAM J. Sci. Comput. 2014] for an unbalanced
- *                     pruned matrix: the rows sorted by non-zero count (sigma = all rows), cut into
- *                     blocks of 16, each block padded to its longest row and stored like ROW (entry j of
- *                     the 16 rows contiguous).  Sorting makes the padding tiny (0.1 % on a pruned
- *                     10000 x 200 decoder), and the kernel has no per-row loop, branch or horizontal sum:
- *                     CSR's costs at short rows.  perm [16 * blocks] maps a sorted row to its row of W.
+ *                     pruned matrix: the rows sorted by non-zero count within windows of
+ *                     SPARSE_SELL_SIGMA rows, cut into blocks of 16, each block padded to its longest
+ *                     row and stored like ROW (entry j of the 16 rows contiguous).  Sorting keeps the
+ *                     padding small (5.4 % on the pruned 10000 x 200 PTB decoder; 0.1 % sorted over
+ *                     all rows), and the kernel has no per-row loop, branch or horizontal sum: CSR's
+ *                     costs at short rows.  The window keeps the rows a thread writes together:
+ *                     sorted over all rows, every cache line of y held rows of both threads of a
+ *                     2-thread product, and that false sharing made the decoder's 2-thread product
+ *                     no faster than one thread inside the runtime (Intel Xeon VM: the whole model
+ *                     62-66 us a token at 2 threads with windows, 103-108 without, 107 at one).  perm [16 * blocks] maps a sorted row to its row of W.
  *   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4
  *                     block sparse rows (BSR) with R x C blocks (R consecutive rows, C consecutive
  *                     columns, on the grid of multiples of R and C) [Narang et al., "Block-sparse
@@ -77,6 +82,8 @@ typedef enum {
 } SparseKind;
 
 enum { SPARSE_N_ISAS = 3, SPARSE_MAX_PARTS = 64 };
+/* SELL's sort window (rows; a multiple of 16, so a block never spans two windows) */
+#define SPARSE_SELL_SIGMA 512
 
 typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2 } SparseIsa;
 

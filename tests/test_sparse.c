@@ -333,6 +333,48 @@ static void test_sell_sorts_rows_and_writes_only_its_rows(void **state)
     free(w);
 }
 
+/* SELL sorts within windows of SPARSE_SELL_SIGMA rows: every block's rows lie in one window (sorted
+ * there), so the two halves of a 2-part split write rows of y that share no cache line but those of
+ * the one window at the cut (what made the 2-thread product slower than it should be: false sharing). */
+static void test_sell_sorts_within_windows(void **state)
+{
+    (void)state;
+    Rng rng;
+    rng_seed(&rng, 37);
+    const int R = 3 * SPARSE_SELL_SIGMA + 40, C = 50; /* three whole windows and a short one */
+    float *w = calloc((size_t)R * C, sizeof(float));
+    assert_non_null(w);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            if (rng_uniform(&rng) < 0.02 + 0.3 * ((r * 7919) % 13) / 13.0) w[(size_t)r * C + c] = rng_range(&rng, 0.1f, 1.0f);
+    SparseMatrix m;
+    assert_int_equal(sparse_from_dense(&m, SPARSE_SELL, w, R, C, C), TP_OK);
+    const int nb = (R + 15) / 16;
+    for (int b = 0; b < nb; b++)
+        for (int i = 1; i < 16 && 16 * b + i < R; i++) {
+            const int r = m.perm[16 * b + i], p = m.perm[16 * b + i - 1];
+            assert_int_equal(r / SPARSE_SELL_SIGMA, m.perm[16 * b] / SPARSE_SELL_SIGMA);
+            assert_true(sparse_count_nonzero(w + (size_t)r * C, C) <= sparse_count_nonzero(w + (size_t)p * C, C));
+        }
+    assert_int_equal(sparse_split(&m, 2), 2);
+    int lo0 = R, hi0 = -1, lo1 = R, hi1 = -1; /* the rows each part writes */
+    for (int q = 0; q < 2; q++)
+        for (int b = m.part[q]; b < m.part[q + 1]; b++)
+            for (int i = 0; i < 16 && 16 * b + i < R; i++) {
+                const int r = m.perm[16 * b + i];
+                if (q == 0) lo0 = r < lo0 ? r : lo0, hi0 = r > hi0 ? r : hi0;
+                else lo1 = r < lo1 ? r : lo1, hi1 = r > hi1 ? r : hi1;
+            }
+    assert_true(hi0 < lo1 + SPARSE_SELL_SIGMA); /* they overlap in one window at most */
+    assert_true(lo0 == 0 && hi1 == R - 1);
+    float x[50], y[3 * SPARSE_SELL_SIGMA + 40];
+    th_fill_uniform(x, C, -1.0f, 1.0f, &rng);
+    sparse_gemv(&m, y, x, 0);
+    check_product(w, R, C, C, x, NULL, y, "sell, windows");
+    sparse_free(&m);
+    free(w);
+}
+
 /* BSR: whole blocks of a block-pruned matrix, partly zero blocks stored with their zeros, empty block
  * rows; the kernels never read x past cols (NaN there) nor write y past rows, on every ISA. */
 static void test_bsr_blocks(void **state)
@@ -451,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_state_kernels_skip_zero_inputs),
         cmocka_unit_test(test_batch_and_bytes),
         cmocka_unit_test(test_sell_sorts_rows_and_writes_only_its_rows),
+        cmocka_unit_test(test_sell_sorts_within_windows),
         cmocka_unit_test(test_random_layouts),
         cmocka_unit_test(test_bsr_blocks),
     };
