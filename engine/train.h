@@ -129,7 +129,8 @@ int train_finished(const Trainer *t);
 
 /* Weight averaging (TrainAverage above).  _begin starts an empty mean at the current step (TP_ERANGE
  * for every < 1; TP_EINVAL while a backend trains: the samples need the host's weights); a running
- * average is replaced.  _end drops it.  _sample adds the current weights (train_advance calls it on
+ * average is replaced; train_use_backend refuses a device while one runs (TP_ENOTAVAIL: `--backend
+ * auto` then stays on the CPU).  _end drops it.  _sample adds the current weights (train_advance calls it on
  * schedule).  _apply sets every live weight to its mean (pruned ones stay 0) and ends averaging
  * (TP_EINVAL with no sample yet or when the layout changed since _begin).  _lend puts the masked
  * mean in the model's weights and hands their copy back in *saved; _return puts them back (and frees

@@ -80,8 +80,8 @@ TpStatus train_use_backend(Trainer *t, const BackendOps *ops)
     }
     if (!ops) return TP_OK;
     if (t->avg.mean)
-        return err_set(TP_EINVAL, "a weight average is running: it samples the host's weights, so training stays on "
-                                  "the CPU (`average apply` or `average off` first)");
+        return err_set(TP_ENOTAVAIL, "a weight average is running: it samples the host's weights, so training stays "
+                                     "on the CPU (`average apply` or `average off` first)");
     Devtrain *d = calloc(1, sizeof *d);
     if (!d) return err_set(TP_ENOMEM, "out of memory");
     s = devtrain_init(d, ops, t->model, &t->opt, t->cfg.bptt, t->cfg.batch, t->cfg.seed);
