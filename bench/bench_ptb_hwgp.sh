@@ -18,13 +18,13 @@
 #   bash bench/bench_ptb_hwgp.sh [--session DIR] [--out DIR] [--target T] [--budget-us X | --speedup R]
 #        [--tolerance PPL] [--grow R] [--prune R] [--every N] [--cycles C] [--phases P] [--sizes A:B:S]
 #        [--pattern unstructured|block] [--targets GLOB:S[:RxC]+... --ramp N --retrain N] [--batches K]
-#        [--finetune E] [--max-hidden B] [--distill EXPORTDIR[:A]] [--set 'KEY=V ...'] [--tie decoder|embed] [--data PTBDIR]
+#        [--finetune E [--average N]] [--max-hidden B] [--distill EXPORTDIR[:A]] [--set 'KEY=V ...'] [--tie decoder|embed] [--data PTBDIR]
 #        [--hlstm-session DIR] [--no-control] [--quick] [--measure NAME=SESSION ...]
 #
 # --set runs `set KEY=V ...` on the copies (method and control) before the method (rates, dropout,
 # epochs).  --tie FROM runs `tie from=FROM` on the method's copy after that (one matrix for the
 # embedding and the decoder; the control stays the baseline's untied architecture).
-# --targets/--ramp/--retrain/--finetune/--max-hidden/--distill are those of `topiary compress`
+# --targets/--ramp/--retrain/--finetune/--average/--max-hidden/--distill are those of `topiary compress`
 # (--distill: every step the method trains also learns that export's distributions; the control
 # trains without a teacher).
 # --measure NAME=SESSION (repeatable) skips the protocol and only measures the sessions named (rows
@@ -59,6 +59,7 @@ TARGETS=""
 RAMP=""
 RETRAIN=""
 FINETUNE=""
+AVERAGE=""
 MAXH=""
 DISTILL=""
 SETLINE=""
@@ -87,6 +88,7 @@ while [ $# -gt 0 ]; do
     --ramp) RAMP=$2; shift 2 ;;
     --retrain) RETRAIN=$2; shift 2 ;;
     --finetune) FINETUNE=$2; shift 2 ;;
+    --average) AVERAGE=$2; shift 2 ;;
     --max-hidden) MAXH=$2; shift 2 ;;
     --distill) DISTILL=$2; shift 2 ;;
     --batches) BATCHES_OPT=$2; shift 2 ;;
@@ -211,6 +213,7 @@ protocol() {
         case $TARGETS in *:16x1*|*:8x1*|*:4x4*) PATTERN=block ;; esac
     fi
     [ -n "$FINETUNE" ] && args+=(--finetune "$FINETUNE")
+    [ -n "$AVERAGE" ] && args+=(--average "$AVERAGE")
     [ -n "$MAXH" ] && args+=(--max-hidden "$MAXH")
     [ -n "$DISTILL" ] && args+=(--distill "$DISTILL")
     log "$tag: topiary ${args[*]}"

@@ -5,7 +5,7 @@
  *                    [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]
  *                    [--min-hidden A] [--max-hidden B] [--sizes A:B:S] [--pattern unstructured|block]
  *                    [--block RxC] [--params GLOB]
- *                    [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E]
+ *                    [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E [--average N]]
  *                    [--distill EXPORTDIR[:ALPHA]]
  *
  * With --distill it first executes `distill teacher=EXPORTDIR alpha=ALPHA`, so every step the method
@@ -32,7 +32,7 @@ const char *cmd_compress_usage(void)
            "                        [--grow R] [--prune R] [--every N] [--cycles C] [--batches K] [--phases P]\n"
            "                        [--min-hidden A] [--max-hidden B] [--sizes A:B:S]\n"
            "                        [--pattern unstructured|block [--block RxC]] [--params GLOB]\n"
-           "                        [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E]\n"
+           "                        [--targets GLOB:S[:RxC[:freq]]+... [--ramp N] [--retrain N]] [--finetune E [--average N]]\n"
            "                        [--distill EXPORTDIR[:ALPHA]]\n"
            "\n"
            "Hardware-guided grow-and-prune (Yin et al.) on a trained session: phases alternate grow-and-prune\n"
@@ -43,7 +43,9 @@ const char *cmd_compress_usage(void)
            "With --targets the connection update reaches given sparsities instead: an AGP cubic ramp of each\n"
            "group (--ramp prunes, --every steps apart), then grow by gradient (--grow, default 0.02), retrain\n"
            "(--retrain steps) and prune back, e.g. --targets 'l*.w_*:0.9:16x1+embed.weight:0.962+decoder.weight:0.962:4x4'.\n"
-           "--finetune E trains E epochs at the end.  --distill EXPORTDIR[:ALPHA] (default alpha 0.5) first runs\n"
+           "--finetune E trains E epochs at the end; with --average N the weights are averaged over those epochs\n"
+           "(a sample every N steps) and the mean becomes the model (weight averaging: `average`).\n"
+           "--distill EXPORTDIR[:ALPHA] (default alpha 0.5) first runs\n"
            "`distill teacher=EXPORTDIR alpha=ALPHA`: every step the method trains then also learns the teacher's\n"
            "word distributions (an export of a model over the same vocabulary, e.g. the dense control).\n"
            "Targets: cpu, cuda, accel[:rows=R,cols=C,...|:FILE.json], cmd:NAME (NAME.target).  This runs the\n"
@@ -73,6 +75,7 @@ int cmd_compress(int argc, char **argv)
         {"batches", "batches"},     {"phases", "phases"},       {"min-hidden", "min_hidden"}, {"max-hidden", "max_hidden"},
         {"sizes", "sizes"},         {"pattern", "pattern"},     {"block", "block"},           {"params", "params"},
         {"targets", "targets"},     {"ramp", "ramp"},           {"retrain", "retrain"},       {"finetune", "finetune"},
+        {"average", "average"},
     };
     enum { N = sizeof KEYS / sizeof KEYS[0] };
     const char *vals[N] = {0}, *dir = NULL, *distill = NULL;

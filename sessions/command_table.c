@@ -90,7 +90,7 @@ static const CommandVerbSpec VERBS[] = {
      {{"every", K_INT, 1, 1e9, NULL, "start: training steps between samples (default 10)"}, END}},
     {"schedule", "schedule none | agp from=S to=S start=STEP end=STEP every=N | gp grow=R prune=R every=N tolerance=PPL [batches=K cycles=C] [pattern=block block=RxC]"
                  " | hwgp target=T budget_us=X|speedup=R [tolerance=PPL] [grow=R prune=R every=N cycles=C | targets=GLOB:S[:RxC[:freq]]+... ramp=N every=N grow=R retrain=N]"
-                 " [phases=P] [finetune=E] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
+                 " [phases=P] [finetune=E [average=N]] [min_hidden=A max_hidden=B] [sizes=A:B:S]",
      "automatic pruning schedule driven by training (AGP: Zhu & Gupta; GP: grow-and-prune; hwgp: hardware-guided grow-and-prune, Yin et al.: "
      "GP phases alternate with resizes to the target's hysteresis points, run now)", "none|agp|gp|hwgp", 0, 1, NULL,
      command_verb_schedule,
@@ -116,7 +116,8 @@ static const CommandVerbSpec VERBS[] = {
       {"targets", K_STR, 0, 0, NULL, "hwgp: connection targets GLOB:SPARSITY[:RxC[:freq]] joined by + (ramp, then grow and prune back; freq: vocabulary rows by word frequency)"},
       {"ramp", K_INT, 1, 10000, NULL, "hwgp targets: prune events of the AGP ramp to the targets (default 16)"},
       {"retrain", K_INT, 1, 1e9, NULL, "hwgp targets: steps of training between growth and pruning back (default 2x every)"},
-      {"finetune", K_INT, 1, 1000, NULL, "hwgp: epochs of fine-tuning after the last phase"}, END}},
+      {"finetune", K_INT, 1, 1000, NULL, "hwgp: epochs of fine-tuning after the last phase"},
+      {"average", K_INT, 1, 1e9, NULL, "hwgp: average the fine-tuning's weights every N steps; the mean is the model at its end"}, END}},
     {"profile", "profile [target=cpu|cuda|accel[:K=V,...]|cmd:NAME] [backend=cpu|cuda|accel] [sizes=A:B:S] [threads=N] [batch=B] [seq=T] [reps=N] [budget_s=S] [layer=L] ...",
      "measure layer latency against hidden size (appends to latency.tsv); on a speech session one bidirectional layer "
      "(layer=L) in us per second of audio: 2 directions x a window of seq = 100 / the convolutions' time strides frames, "

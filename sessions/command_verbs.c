@@ -581,7 +581,8 @@ TpStatus command_verb_schedule(Session *s, const Command *c, CommandResult *r)
                                               "unidirectional layers; the speech model's cost per second of audio "
                                               "(profile) is not wired into the method yet");
     if (!strcmp(c->word, "hwgp")) return command_verb_hwgp(s, c, r);
-    static const char *const HWGP_ONLY[] = {"target", "budget_us", "speedup", "phases", "min_hidden", "max_hidden", "sizes"};
+    static const char *const HWGP_ONLY[] = {"target", "budget_us", "speedup", "phases", "min_hidden", "max_hidden", "sizes",
+                                            "average"};
     for (size_t i = 0; i < sizeof HWGP_ONLY / sizeof HWGP_ONLY[0]; i++)
         if (command_arg(c, HWGP_ONLY[i])) return err_set(TP_EINVAL, "schedule %s: %s= goes with schedule hwgp", c->word, HWGP_ONLY[i]);
     ScheduleKind k = !strcmp(c->word, "agp") ? SCHEDULE_AGP : !strcmp(c->word, "gp") ? SCHEDULE_GP : SCHEDULE_OFF;

@@ -25,7 +25,7 @@ typedef struct {
     char sizes[256], params[128], pattern[16], block[8];
     /* targets= mode: the groups, the ramp's prune events, the GP cycle's retraining, fine-tuning */
     HwgpGroup groups[HWGP_MAX_GROUPS];
-    int n_groups, ramp, finetune;
+    int n_groups, ramp, finetune, average; /* average: steps between weight-averaging samples in the fine-tuning, 0 = none */
     long retrain;
 } Cfg;
 
@@ -89,6 +89,9 @@ static TpStatus parse(Cfg *c, const Command *cmd, const Session *s)
     if (c->block[0] && strcmp(c->pattern, "block")) return err_set(TP_EINVAL, "schedule hwgp: block= needs pattern=block");
     if (!strcmp(c->pattern, "block") && !c->block[0]) snprintf(c->block, sizeof c->block, "16x1");
     c->finetune = (int)num(cmd, "finetune", 0);
+    c->average = (int)num(cmd, "average", 0);
+    if (c->average > 0 && c->finetune < 1)
+        return err_set(TP_EINVAL, "schedule hwgp: average=N averages the weights of the fine-tuning: give finetune=E too");
     const char *tg = command_arg(cmd, "targets");
     if (!tg) {
         static const char *const TG_ONLY[] = {"ramp", "retrain"};
@@ -486,10 +489,21 @@ static TpStatus drive(Run *u)
         CommandResult res;
         snprintf(u->st.stage, sizeof u->st.stage, "finetune");
         save_state(u);
-        long before = s->trainer.step;
-        if ((st = nested(u, &res, "train epochs=%d undo=0", u->c.finetune)) == TP_OK && (st = evaluate(u)) == TP_OK) {
+        long before = s->trainer.step, samples = 0;
+        /* with average=N, the fine-tuning's weights are averaged (sessions/average) and the mean is the
+         * model at its end: journaled as the `average` lines, so replay repeats it */
+        if (u->c.average > 0) st = nested(u, &res, "average start every=%d", u->c.average);
+        if (st == TP_OK) st = nested(u, &res, "train epochs=%d undo=0", u->c.finetune);
+        if (st == TP_OK && u->c.average > 0) {
+            samples = s->trainer.avg.count;
+            st = nested(u, &res, samples > 0 ? "average apply" : "average off");
+        }
+        if (st == TP_OK && (st = evaluate(u)) == TP_OK) {
             record(u, "finetune", u->st.latency_us);
-            log_line(u, 0, "finetune: %d epoch(s), %ld steps, valid ppl %.2f", u->c.finetune, s->trainer.step - before, u->st.ppl);
+            char avg[96] = "";
+            if (u->c.average > 0) snprintf(avg, sizeof avg, ", the weights averaged over %ld samples", samples);
+            log_line(u, 0, "finetune: %d epoch(s), %ld steps%s, valid ppl %.2f", u->c.finetune, s->trainer.step - before, avg,
+                     u->st.ppl);
         }
     }
     if (st != TP_OK) return st;

@@ -215,10 +215,12 @@ static void test_targets_reach_their_sparsity_and_replay(void **state)
     long step0 = s.trainer.step;
     run_ok(&s,
            "schedule hwgp target=accel:rows=16,cols=16 speedup=1.2 targets=l*.w_*:0.75:16x1+embed.weight:0.9+decoder.weight:0.8:4x4 "
-           "ramp=4 every=3 retrain=4 batches=2 phases=1 sizes=8:48:8 max_hidden=32 finetune=1",
+           "ramp=4 every=3 retrain=4 batches=2 phases=1 sizes=8:48:8 max_hidden=32 finetune=1 average=2",
            &r);
-    if (!strstr(r.text, "ramped 3 group(s)") || !strstr(r.text, "GP cycle: grew") || !strstr(r.text, "finetune: 1 epoch"))
+    if (!strstr(r.text, "ramped 3 group(s)") || !strstr(r.text, "GP cycle: grew") || !strstr(r.text, "finetune: 1 epoch") ||
+        !strstr(r.text, "the weights averaged over "))
         fail_msg("%s", r.text);
+    assert_null(s.trainer.avg.mean); /* the mean was applied: averaging ended */
     /* every group at its target (a group with blocks may sit a block's share above it) */
     double l = sparsity_of(&s.model, "l*.w_*"), e = sparsity_of(&s.model, "embed.weight"), d = sparsity_of(&s.model, "decoder.weight");
     if (l < 0.75 - 1e-6 || l > 0.80 || fabs(e - 0.9) > 0.002 || d < 0.8 - 1e-6 || d > 0.83)
@@ -231,13 +233,17 @@ static void test_targets_reach_their_sparsity_and_replay(void **state)
     /* ramp (4 x 3) + retrain (4) + the fine-tuning epoch */
     assert_true(s.trainer.step > step0 + 16);
     JournalEntry *je;
-    int n, torn, prunes = 0, grows = 0;
+    int n, torn, prunes = 0, grows = 0, avg_start = 0, avg_apply = 0;
     assert_int_equal(journal_read(dir, &je, &n, &torn), TP_OK);
     for (int i = 0; i < n; i++) {
         prunes += !strncmp(je[i].command, "prune sparsity=", 15);
         grows += !strncmp(je[i].command, "grow ratio=0.02", 15);
+        avg_start += !strcmp(je[i].command, "average start every=2");
+        avg_apply += !strcmp(je[i].command, "average apply");
     }
     free(je);
+    assert_int_equal(avg_start, 1); /* the fine-tuning's averaging, as lines replay repeats */
+    assert_int_equal(avg_apply, 1);
     assert_int_equal(grows, 3);
     assert_true(prunes >= 4 * 3);
     HwgpStatus hs;
@@ -270,6 +276,8 @@ static void test_bad_usage_changes_nothing(void **state)
         "schedule hwgp target=accel speedup=2 targets=nope.*:0.5",         /* selects nothing */
         "schedule hwgp target=accel speedup=2 targets=l*.w_*:0.5 prune=0.1", /* per group */
         "schedule hwgp target=accel speedup=2 ramp=4",            /* ramp without targets */
+        "schedule hwgp target=accel speedup=2 average=5",         /* averaging without fine-tuning */
+        "schedule gp grow=0.1 prune=0.1 every=5 average=5",       /* an hwgp key on gp */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (command_execute(&s, bad[i], &r) == TP_OK) fail_msg("accepted: %s", bad[i]);

@@ -90,10 +90,12 @@ ok "bench_ptb_hwgp.sh --quick: results table and gnuplot scripts"
 
 # ---- the protocol with per-group targets (the PTB 20x recipe's shape), then --measure ----
 bash "$repo/bench/bench_ptb_hwgp.sh" --session base --out bench-t --target accel:rows=64,cols=64 --speedup 2 --quick \
-    --targets 'l*.w_*:0.8:16x1+embed.weight:0.9+decoder.weight:0.9:4x4' --ramp 3 --retrain 5 --finetune 1 --max-hidden 40 \
-    --set 'dropout=0.1' > bench-t.txt 2> bench-t.err || fail "bench_ptb_hwgp --targets: $(tail -5 bench-t.err)"
+    --targets 'l*.w_*:0.8:16x1+embed.weight:0.9+decoder.weight:0.9:4x4' --ramp 3 --retrain 5 --finetune 1 --average 2 \
+    --max-hidden 40 --set 'dropout=0.1' > bench-t.txt 2> bench-t.err || fail "bench_ptb_hwgp --targets: $(tail -5 bench-t.err)"
 grep -q "ramped 3 group(s)" bench-t/compress.txt || fail "bench --targets: no ramp: $(cat bench-t/compress.txt)"
-grep -q "finetune: 1 epoch" bench-t/compress.txt || fail "bench --targets: no fine-tuning: $(cat bench-t/compress.txt)"
+grep -q "finetune: 1 epoch(s), [0-9]* steps, the weights averaged over [1-9]" bench-t/compress.txt \
+    || fail "bench --targets: no averaged fine-tuning: $(cat bench-t/compress.txt)"
+grep -q $'\taverage apply' bench-t/hwgp/journal.txt || fail "bench --average: the mean's apply is not journaled"
 grep -q $'\tset dropout=0.1' bench-t/hwgp/journal.txt || fail "bench --set: not in the method's journal"
 grep -q "^set dropout=0.1" bench-t/control.tp || fail "bench --set: not in the control's script"
 nz=$(awk -F'\t' '$1 == "hwgp" { print $3 }' bench-t/results.tsv); all=$(awk -F'\t' '$1 == "hwgp" { print $2 }' bench-t/results.tsv)
