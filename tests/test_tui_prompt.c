@@ -52,7 +52,8 @@ static void test_verbs_and_keys(void **state)
     assert_string_equal(g_p.hint, "snapshot snapshots");
     expect("undo\t", "undo ");
     expect("prune rat\t", "prune ratio=");
-    expect("schedule a\t", "schedule agp ");
+    expect("schedule ag\t", "schedule agp ");                /* a: agp or average= (hwgp) */
+    expect("schedule a\t", "schedule a");
     expect("schedule agp spa\t", "schedule agp span=");   /* sp: span or speedup (hwgp) */
 }
 
