@@ -496,7 +496,7 @@ static TpStatus drive(Run *u)
         if (st == TP_OK) st = nested(u, &res, "train epochs=%d undo=0", u->c.finetune);
         if (st == TP_OK && u->c.average > 0) {
             samples = s->trainer.avg.count;
-            st = nested(u, &res, samples > 0 ? "average apply" : "average off");
+            st = samples > 0 ? nested(u, &res, "average apply") : nested(u, &res, "average off");
         }
         if (st == TP_OK && (st = evaluate(u)) == TP_OK) {
             record(u, "finetune", u->st.latency_us);
