@@ -268,12 +268,17 @@ static TpStatus average_usable(const Trainer *t)
     return TP_OK;
 }
 
+/* the live weights take the mean; pruned ones stay exact zeros */
+static void put_mean(Model *m, const float *mean)
+{
+    for (size_t i = 0; i < m->n_params; i++) m->w[i] = m->mask[i] ? mean[i] : 0.0f;
+}
+
 TpStatus train_average_apply(Trainer *t)
 {
     TpStatus st = average_usable(t);
     if (st != TP_OK) return st;
-    Model *m = t->model;
-    for (size_t i = 0; i < m->n_params; i++) m->w[i] = m->mask[i] ? t->avg.mean[i] : 0.0f;
+    put_mean(t->model, t->avg.mean);
     train_average_end(t);
     return TP_OK;
 }
@@ -287,7 +292,7 @@ TpStatus train_average_lend(Trainer *t, float **saved)
     float *w = malloc(m->n_params * sizeof(float));
     if (!w) return err_set(TP_ENOMEM, "average: out of memory (%zu parameters)", m->n_params);
     memcpy(w, m->w, m->n_params * sizeof(float));
-    for (size_t i = 0; i < m->n_params; i++) m->w[i] = m->mask[i] ? t->avg.mean[i] : 0.0f;
+    put_mean(m, t->avg.mean);
     *saved = w;
     return TP_OK;
 }
