@@ -120,7 +120,7 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir) dir = argv[i];
         else {
             fprintf(stderr, "usage: bench_infer EXPORTDIR [--tokens N] [--threads N] [--state-tau T] [--data PATH]\n"
-                            "                   [--kernel auto|dense|csr|sell|row|state|state-csc] [--only runtime|dense]\n");
+                            "                   [--kernel auto|dense|csr|sell|sell-seg|row|state|state-csc] [--only runtime|dense]\n");
             return 2;
         }
     }

@@ -61,7 +61,7 @@ static double timed(InferAsr *r, const float *feat, int T)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_infer_asr SESSION [--utts N] [--reps R] [--threads N] [--data PATH]\n"
-                    "                       [--kernel auto|dense|csr|sell|row|bsr16x1|bsr8x1|bsr4x4|state] [--json]\n");
+                    "                       [--kernel auto|dense|csr|sell|sell-seg|row|bsr16x1|bsr8x1|bsr4x4|state] [--json]\n");
     return 2;
 }
 

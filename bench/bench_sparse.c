@@ -163,7 +163,8 @@ static void end_size(float *full, float *x, float *y)
 static int threaded_table(const int *sizes, int n_sizes, int T, Rng *rng)
 {
     static const double DENS[] = {0.2, 0.1, 0.05};
-    static const SparseKind KINDS[] = {SPARSE_CSR, SPARSE_SELL, SPARSE_ROW, SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+    static const SparseKind KINDS[] = {SPARSE_CSR,     SPARSE_SELL,   SPARSE_SELL_SEG, SPARSE_ROW,
+                                       SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
     SparsePool *pool;
     if (backend_set_threads(T) != TP_OK || sparse_pool_create(&pool, T) != TP_OK) {
         fprintf(stderr, "bench_sparse: %s\n", err_msg());
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
     printf("STREAM-like copy, 2 x 256 MiB: %.1f GB/s (the DRAM bound)\n\n", dram * 1e-9);
 
     static const double DENS[] = {1.0, 0.5, 0.2, 0.1, 0.05};
-    static const SparseKind KINDS[] = {SPARSE_DENSE,   SPARSE_CSR,    SPARSE_SELL,   SPARSE_ROW,
+    static const SparseKind KINDS[] = {SPARSE_DENSE,   SPARSE_CSR,    SPARSE_SELL,   SPARSE_SELL_SEG, SPARSE_ROW,
                                        SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4, SPARSE_STATE_CSC};
     const size_t NK = sizeof KINDS / sizeof KINDS[0];
     Rng rng;

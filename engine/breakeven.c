@@ -20,11 +20,12 @@
 #include "train.h"
 
 /* v2: + sell; v3: + bsr, a and b per ISA and thread count; v4: SELL sorted within windows of
- * SPARSE_SELL_SIGMA rows (its threaded costs changed).  An older file is measured again. */
-#define FORMAT_LINE "# topiary sparse break-even v4"
+ * SPARSE_SELL_SIGMA rows (its threaded costs changed); v5: + sell-seg.  An older file is measured
+ * again. */
+#define FORMAT_LINE "# topiary sparse break-even v5"
 
 static const SparseKind FIT_KINDS[] = {SPARSE_CSR,     SPARSE_ROW,    SPARSE_STATE,  SPARSE_STATE_CSC, SPARSE_SELL,
-                                       SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+                                       SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4,    SPARSE_SELL_SEG};
 enum { N_FIT = sizeof FIT_KINDS / sizeof FIT_KINDS[0], N_DENS = 3 };
 
 /* the layouts split across threads (the STATE kinds run whole) */
@@ -54,6 +55,7 @@ void breakeven_default(Breakeven *be)
     set_all(be, 0, SPARSE_CSR, 0.05, 3.0);
     set_all(be, 0, SPARSE_ROW, 0.05, 3.0);
     set_all(be, 0, SPARSE_SELL, 0.05, 3.0);
+    set_all(be, 0, SPARSE_SELL_SEG, 0.05, 6.0); /* twice sell's entries (padding) */
     set_all(be, 0, SPARSE_STATE, 0.02, 1.6);
     set_all(be, 0, SPARSE_STATE_CSC, 0.05, 4.0);
     set_all(be, 0, SPARSE_BSR16X1, 0.05, 1.2);

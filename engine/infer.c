@@ -438,9 +438,9 @@ TpStatus infer_matrix_init(InferKernels *k, InferMatrix *x, const char *name, co
     x->dense_bytes = 4.0 * R * C;
     Breakeven be = k->cost;
     if (o->threads > 0 && o->threads < be.threads) be.threads = 1; /* no threaded variant */
-    enum { N_CAND = 8, N_GROUPED = 2 };
-    static const SparseKind CAND[N_CAND] = {SPARSE_DENSE,   SPARSE_CSR,    SPARSE_SELL,   SPARSE_ROW,
-                                            SPARSE_STATE,   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4};
+    enum { N_CAND = 9, N_GROUPED = 2 };
+    static const SparseKind CAND[N_CAND] = {SPARSE_DENSE,   SPARSE_CSR,     SPARSE_SELL,   SPARSE_ROW,    SPARSE_STATE,
+                                            SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4, SPARSE_SELL_SEG};
     /* the grouped-row variants of these (gperm[g] in this order; a forced layout is not grouped) */
     static const SparseKind GROUPED[N_GROUPED] = {SPARSE_BSR16X1, SPARSE_BSR8X1};
     BreakevenChoice ch[N_CAND + N_GROUPED];

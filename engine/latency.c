@@ -352,14 +352,15 @@ static void bench_free(Bench *b)
 }
 
 /* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr, and
- * sell: the same pattern in the SELL-16-sigma layout the runtime usually runs), or
+ * sell and sell-seg: the same pattern in the SELL-16-sigma layout, with gathers or with register
+ * permutes), or
  * k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes); values irrelevant to the timing. */
 static const struct {
     const char *name;
     SparseKind kind;
-} PATTERNS[] = {{"dense", SPARSE_DENSE},        {"csr", SPARSE_CSR},          {"sell", SPARSE_SELL},
-                {"row", SPARSE_ROW},            {"block16x1", SPARSE_BSR16X1}, {"block8x1", SPARSE_BSR8X1},
-                {"block4x4", SPARSE_BSR4X4}};
+} PATTERNS[] = {{"dense", SPARSE_DENSE},         {"csr", SPARSE_CSR},           {"sell", SPARSE_SELL},
+                {"sell-seg", SPARSE_SELL_SEG}, {"row", SPARSE_ROW},           {"block16x1", SPARSE_BSR16X1},
+                {"block8x1", SPARSE_BSR8X1},   {"block4x4", SPARSE_BSR4X4}};
 
 static int pattern_index(const char *p)
 {

@@ -112,7 +112,7 @@ typedef struct {
     int threads;              /* 0 = leave the BLAS thread count as it is                       */
     int batch, seq, input;    /* defaults 1, 1, 0 (= hidden)                                    */
     double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
-    const char *pattern;      /* NULL/"dense", "csr", "sell", "row", "block16x1", "block8x1" or
+    const char *pattern;      /* NULL/"dense", "csr", "sell", "sell-seg", "row", "block16x1", "block8x1" or
                                * "block4x4" (sparse kernels, see below)                            */
     const char *cell;         /* NULL/"lstm", or "hlstm": an H-LSTM layer (engine/hlstm), its gates
                                * each a hidden layer of gate_hidden units; CPU only              */
@@ -151,7 +151,7 @@ struct BackendOps;
 TpStatus latency_profile_device(LatencyCurve *out, const LatencyOptions *o, const struct BackendOps *ops);
 /* 1 if `pattern` is one of the patterns above ("dense" included). */
 int latency_pattern_known(const char *pattern);
-#define LATENCY_PATTERNS "dense, csr, sell, row, block16x1, block8x1 or block4x4"
+#define LATENCY_PATTERNS "dense, csr, sell, sell-seg, row, block16x1, block8x1 or block4x4"
 
 /* TSV: the header line (with '\n'), and one curve's rows appended to a growing malloc'd buffer. */
 const char *latency_tsv_header(void);

@@ -14,8 +14,8 @@
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr",  "row",    "state", "state-csc",
-                                                        "sell",  "bsr16x1", "bsr8x1", "bsr4x4"};
+static const char *const KIND_NAMES[SPARSE_N_KINDS] = {"dense", "csr",     "row",    "state",  "state-csc",
+                                                        "sell",  "bsr16x1", "bsr8x1", "bsr4x4", "sell-seg"};
 
 const char *sparse_kind_name(SparseKind k) { return (unsigned)k < SPARSE_N_KINDS ? KIND_NAMES[k] : "?"; }
 
@@ -26,12 +26,12 @@ TpStatus sparse_kind_parse(const char *s, SparseKind *k)
             *k = (SparseKind)i;
             return TP_OK;
         }
-    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state, state-csc, sell, bsr16x1, bsr8x1 or bsr4x4", s);
+    return err_set(TP_EINVAL, "sparse kernel '%s': expected dense, csr, row, state, state-csc, sell, sell-seg, bsr16x1, bsr8x1 or bsr4x4", s);
 }
 
 void sparse_free(SparseMatrix *m)
 {
-    MEM_FREE_ALL(m->val, m->idx, m->ptr, m->scratch, m->perm);
+    MEM_FREE_ALL(m->val, m->idx, m->ptr, m->scratch, m->perm, m->seglen);
     memset(m, 0, sizeof *m);
 }
 
@@ -122,17 +122,26 @@ static int by_count(const void *pa, const void *pb)
     return (a->r > b->r) - (a->r < b->r);
 }
 
+/* The SELL row order (sparse.h): rows by non-zero count within windows of SELL_SIGMA rows.  rc [rows]
+ * (malloc'ed; NULL when out of memory). */
+static RowCount *sell_order(const float *w, int rows, int cols, int ld)
+{
+    RowCount *rc = malloc((size_t)rows * sizeof *rc);
+    if (!rc) return NULL;
+    for (int r = 0; r < rows; r++) rc[r] = (RowCount){sparse_count_nonzero(w + (size_t)r * ld, cols), r};
+    qsort(rc, (size_t)rows, sizeof *rc, by_count);
+    return rc;
+}
+
 /* SELL-16-sigma (sparse.h): sort the rows by count, then fill blocks of 16 like ROW. */
 static TpStatus sell_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld)
 {
     const int nb = (rows + BLK - 1) / BLK;
-    RowCount *rc = malloc((size_t)rows * sizeof *rc);
+    RowCount *rc = sell_order(w, rows, cols, ld);
     m->idx16 = cols <= 65536;
     m->ptr = backend_alloc((size_t)nb + 1, sizeof(int32_t));
     m->perm = backend_alloc((size_t)nb * BLK, sizeof(int32_t));
     if (!rc || !m->ptr || !m->perm) goto oom;
-    for (int r = 0; r < rows; r++) rc[r] = (RowCount){sparse_count_nonzero(w + (size_t)r * ld, cols), r};
-    qsort(rc, (size_t)rows, sizeof *rc, by_count);
     size_t slots = 0;
     for (int b = 0; b < nb; b++) {
         m->ptr[b] = (int32_t)slots;
@@ -176,6 +185,75 @@ oom:
     free(rc);
     sparse_free(m);
     return err_set(TP_ENOMEM, "sparse: out of memory for a sell [%d, %d]", rows, cols);
+}
+
+
+/* SELL-SEG (sparse.h): SELL's row order and blocks of 16, each block's entries cut by column segment
+ * of SEG_W columns: segment s holds, for each of the 16 rows, its non-zeros in columns [SEG_W s,
+ * SEG_W s + SEG_W) as 8-bit offsets, padded to the block's longest row in that segment
+ * (seglen[b * nseg + s] steps of 16). */
+static TpStatus seg_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld)
+{
+    const int nb = (rows + BLK - 1) / BLK, nseg = (cols + SPARSE_SEG_W - 1) / SPARSE_SEG_W;
+    RowCount *rc = sell_order(w, rows, cols, ld);
+    m->idx16 = 0;
+    m->k = nseg;
+    m->ptr = backend_alloc((size_t)nb + 1, sizeof(int32_t));
+    m->perm = backend_alloc((size_t)nb * BLK, sizeof(int32_t));
+    m->seglen = backend_alloc((size_t)nb * nseg, 1);
+    if (!rc || !m->ptr || !m->perm || !m->seglen) goto oom;
+    for (int i = 0; i < nb * BLK; i++) m->perm[i] = rc[i < rows ? i : rows - 1].r; /* padding lanes: a real row */
+    size_t steps = 0;
+    for (int b = 0; b < nb; b++) {
+        m->ptr[b] = (int32_t)steps;
+        for (int s = 0; s < nseg; s++) {
+            const int c0 = s * SPARSE_SEG_W, c1 = c0 + SPARSE_SEG_W < cols ? c0 + SPARSE_SEG_W : cols;
+            int len = 0;
+            for (int l = 0; l < BLK && b * BLK + l < rows; l++) {
+                const float *wr = w + (size_t)m->perm[b * BLK + l] * ld;
+                int n = sparse_count_nonzero(wr + c0, c1 - c0);
+                len = n > len ? n : len;
+            }
+            m->seglen[(size_t)b * nseg + s] = (uint8_t)len;
+            steps += (size_t)len;
+        }
+        if (steps > (size_t)INT32_MAX / BLK) {
+            free(rc);
+            sparse_free(m);
+            return err_set(TP_ERANGE, "sparse: sell-seg [%d, %d] has too many entries", rows, cols);
+        }
+    }
+    m->ptr[nb] = (int32_t)steps;
+    m->val = backend_alloc(steps * BLK + 1, sizeof(float));
+    m->idx = backend_alloc(steps * BLK + 1, 1);
+    if (!m->val || !m->idx) goto oom;
+    memset(m->val, 0, (steps * BLK + 1) * sizeof(float));
+    memset(m->idx, 0, steps * BLK + 1); /* padding: value 0 at offset 0, a column of the segment */
+    uint8_t *idx = m->idx;
+    for (int b = 0; b < nb; b++) {
+        size_t q = (size_t)m->ptr[b];
+        for (int s = 0; s < nseg; s++) {
+            const int c0 = s * SPARSE_SEG_W, c1 = c0 + SPARSE_SEG_W < cols ? c0 + SPARSE_SEG_W : cols;
+            for (int l = 0; l < BLK && b * BLK + l < rows; l++) {
+                const float *wr = w + (size_t)m->perm[b * BLK + l] * ld;
+                size_t j = q;
+                for (int c = c0; c < c1; c++)
+                    if (wr[c] != 0.0f) {
+                        m->val[j * BLK + l] = wr[c];
+                        idx[j * BLK + l] = (uint8_t)(c - c0);
+                        j++;
+                        m->nnz++;
+                    }
+            }
+            q += m->seglen[(size_t)b * nseg + s];
+        }
+    }
+    free(rc);
+    return TP_OK;
+oom:
+    free(rc);
+    sparse_free(m);
+    return err_set(TP_ENOMEM, "sparse: out of memory for a sell-seg [%d, %d]", rows, cols);
 }
 
 TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int rows, int cols, int ld)
@@ -245,6 +323,8 @@ TpStatus sparse_from_dense(SparseMatrix *m, SparseKind kind, const float *w, int
     }
     case SPARSE_SELL:
         return sell_from_dense(m, w, rows, cols, ld);
+    case SPARSE_SELL_SEG:
+        return seg_from_dense(m, w, rows, cols, ld);
     case SPARSE_BSR16X1:
     case SPARSE_BSR8X1:
     case SPARSE_BSR4X4:
@@ -305,7 +385,7 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
         free(w);
         return st;
     }
-    if (kind == SPARSE_SELL) { /* a random CSR matrix, converted */
+    if (kind == SPARSE_SELL || kind == SPARSE_SELL_SEG) { /* a random CSR matrix, converted */
         SparseMatrix csr;
         if ((st = sparse_random(&csr, SPARSE_CSR, rows, cols, density, rng)) != TP_OK) return st;
         float *w = backend_alloc((size_t)rows * cols, sizeof(float));
@@ -315,7 +395,7 @@ TpStatus sparse_random(SparseMatrix *m, SparseKind kind, int rows, int cols, dou
         }
         sparse_to_dense(&csr, w);
         sparse_free(&csr);
-        st = sparse_from_dense(m, SPARSE_SELL, w, rows, cols, cols);
+        st = sparse_from_dense(m, kind, w, rows, cols, cols);
         free(w);
         return st;
     }
@@ -408,6 +488,15 @@ void sparse_to_dense(const SparseMatrix *m, float *w)
                 w[(size_t)r * C + get_idx(m->idx, m->idx16, (size_t)j * BLK + l)] += m->val[(size_t)j * BLK + l];
         }
         break;
+    case SPARSE_SELL_SEG:
+        for (int i = 0; i < R; i++) {
+            const int b = i / BLK, l = i % BLK, r = m->perm[i];
+            int32_t j = m->ptr[b];
+            for (int s = 0; s < m->k; s++) /* += : padding zeros share a column */
+                for (int e = j + m->seglen[(size_t)b * m->k + s]; j < e; j++)
+                    w[(size_t)r * C + s * SPARSE_SEG_W + ((const uint8_t *)m->idx)[(size_t)j * BLK + l]] += m->val[(size_t)j * BLK + l];
+        }
+        break;
     case SPARSE_BSR16X1:
     case SPARSE_BSR8X1:
     case SPARSE_BSR4X4:
@@ -423,7 +512,8 @@ int sparse_units(const SparseMatrix *m)
     switch (m->kind) {
     case SPARSE_CSR: return m->rows;
     case SPARSE_ROW:
-    case SPARSE_SELL: return (m->rows + BLK - 1) / BLK;
+    case SPARSE_SELL:
+    case SPARSE_SELL_SEG: return (m->rows + BLK - 1) / BLK;
     case SPARSE_BSR16X1:
     case SPARSE_BSR8X1:
     case SPARSE_BSR4X4: return (m->rows + m->br - 1) / m->br;
@@ -438,6 +528,7 @@ static double units_before(const SparseMatrix *m, int u)
     case SPARSE_CSR: return m->ptr[u];
     case SPARSE_ROW: return (double)u * m->k;
     case SPARSE_SELL: return m->ptr[u];
+    case SPARSE_SELL_SEG: return m->ptr[u] + 0.25 * u * m->k; /* + a quarter step per segment visited */
     default: return sparse_kind_is_bsr(m->kind) ? (double)m->ptr[u] + u : 0.0; /* + u: a block row's cost */
     }
 }
@@ -483,6 +574,9 @@ void sparse_gemv_range(const SparseMatrix *m, float *y, const float *x, int acc,
     case SPARSE_SELL:
         sparse_sell_kernel(isa, m, y, x, acc, lo, hi);
         break;
+    case SPARSE_SELL_SEG:
+        sparse_seg_kernel(isa, m, y, x, acc, lo, hi);
+        break;
     case SPARSE_BSR16X1:
     case SPARSE_BSR8X1:
     case SPARSE_BSR4X4:
@@ -513,7 +607,8 @@ void sparse_gemm(const SparseMatrix *m, float *Y, const float *X, int B, int acc
 static double touched(const SparseMatrix *m, const float *x)
 {
     if (m->kind == SPARSE_ROW) return (double)round16((size_t)m->rows) * m->k;
-    if (m->kind == SPARSE_SELL) return (double)m->ptr[(m->rows + BLK - 1) / BLK] * BLK; /* padding included */
+    if (m->kind == SPARSE_SELL || m->kind == SPARSE_SELL_SEG)
+        return (double)m->ptr[(m->rows + BLK - 1) / BLK] * BLK; /* padding included */
     if (sparse_kind_is_bsr(m->kind)) return (double)m->nnz; /* block zeros included */
     if (m->kind != SPARSE_STATE && m->kind != SPARSE_STATE_CSC) return (double)m->nnz;
     double n = 0.0;
@@ -531,6 +626,8 @@ double sparse_bytes(const SparseMatrix *m, const float *x)
     case SPARSE_CSR: return (4.0 + ib) * n + 4.0 * (m->rows + 1) + xb;
     case SPARSE_ROW: return (4.0 + ib) * n + xb;
     case SPARSE_SELL: return (4.0 + ib) * n + 4.0 * ((m->rows + BLK - 1) / BLK + 1) + 4.0 * round16((size_t)m->rows) + xb;
+    case SPARSE_SELL_SEG: /* 1-byte offsets, the block starts, the segment lengths, perm */
+        return 5.0 * n + 4.0 * (sparse_units(m) + 1) + (double)sparse_units(m) * m->k + 4.0 * round16((size_t)m->rows) + xb;
     case SPARSE_STATE_CSC: return (4.0 + ib) * n + 4.0 * (m->cols + 1) + xb;
     case SPARSE_BSR16X1:
     case SPARSE_BSR8X1:

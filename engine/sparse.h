@@ -33,6 +33,19 @@
  *                     2-thread product, and that false sharing made the decoder's 2-thread product
  *                     no faster than one thread inside the runtime (Intel Xeon VM: the whole model
  *                     62-66 us a token at 2 threads with windows, 103-108 without, 107 at one).  perm [16 * blocks] maps a sorted row to its row of W.
+ *   SPARSE_SELL_SEG   SELL without gathers: SELL's row order and blocks of 16, and in each block the
+ *                     entries cut by column segment of SPARSE_SEG_W = 32 columns; segment s of block b
+ *                     is seglen[b * k + s] steps (k = segments), each step 16 values and 16 one-byte
+ *                     offsets into the segment (padding: value 0, offset 0).  The AVX-512 kernel holds
+ *                     the segment's 32 x's in two registers and looks them up with one permute
+ *                     (vpermt2ps) per step instead of a gather: gathers are microcoded and slow on
+ *                     CPUs with the Gather Data Sampling mitigation (Intel) and on AMD Zen, where the
+ *                     runtime ran SELL scalar.  The price is padding per segment (about 2x the
+ *                     non-zeros at 8 % density, against 1.02x for SELL) in 5 bytes per entry instead
+ *                     of 6; measured on the pruned PTB decoder [10000, 200] at 7.6 % (Intel Xeon VM,
+ *                     one thread on each half, the 2-thread share): 10.7 us against 31.9 for scalar
+ *                     SELL.  The AVX2 kernel does the same with four 8-float tables (vpermps and two
+ *                     blends), the scalar one reads x[32 s + offset].
  *   SPARSE_BSR16X1, SPARSE_BSR8X1, SPARSE_BSR4X4
  *                     block sparse rows (BSR) with R x C blocks (R consecutive rows, C consecutive
  *                     columns, on the grid of multiples of R and C) [Narang et al., "Block-sparse
@@ -78,12 +91,15 @@ typedef enum {
     SPARSE_BSR16X1 = 6,
     SPARSE_BSR8X1 = 7,
     SPARSE_BSR4X4 = 8,
-    SPARSE_N_KINDS = 9
+    SPARSE_SELL_SEG = 9,
+    SPARSE_N_KINDS = 10
 } SparseKind;
 
 enum { SPARSE_N_ISAS = 3, SPARSE_MAX_PARTS = 64 };
 /* SELL's sort window (rows; a multiple of 16, so a block never spans two windows) */
 #define SPARSE_SELL_SIGMA 512
+/* SELL_SEG's column segment: the x's two AVX-512 registers hold */
+#define SPARSE_SEG_W 32
 
 typedef enum { SPARSE_ISA_SCALAR = 0, SPARSE_ISA_AVX2 = 1, SPARSE_ISA_AVX512 = 2 } SparseIsa;
 
@@ -92,14 +108,15 @@ typedef struct {
     int rows, cols;
     size_t nnz;      /* stored entries: rows*cols (DENSE, STATE); non-zeros (CSR, CSC, SELL); rows*k (ROW) */
     int idx16;       /* indices are uint16_t (else int32_t)                                          */
-    int k;           /* ROW: entries per row                                                         */
+    int k;           /* ROW: entries per row; SELL_SEG: column segments (ceil(cols / SPARSE_SEG_W))  */
     int ld;          /* STATE: stride of a column (rows rounded up to 16, so columns stay aligned)   */
     float *val;      /* DENSE [R*C] row-major; STATE [C*ld] column-major; CSR/CSC [nnz];
                         ROW [ceil(R/16)][k][16]; SELL [ptr[blocks]][16]                               */
     void *idx;       /* CSR: column of each value; CSC: row of each value; ROW, SELL: like val     */
-    int32_t *ptr;    /* CSR [R+1] row starts; CSC [C+1] column starts; SELL [blocks+1] block starts
+    int32_t *ptr;    /* CSR [R+1] row starts; CSC [C+1] column starts; SELL, SELL_SEG [blocks+1] block starts
                         in steps of 16 entries (block b's length is ptr[b+1] - ptr[b])              */
-    int32_t *perm;   /* SELL [16 * blocks]: the row of W of each sorted row (padding: a real row)     */
+    int32_t *perm;   /* SELL, SELL_SEG [16 * blocks]: the row of W of each sorted row (padding: a real row) */
+    uint8_t *seglen; /* SELL_SEG [blocks * k]: steps of block b in segment s (idx: uint8_t offsets)   */
     int32_t *scratch;/* STATE, STATE_CSC: [C] list of the non-zero x_j of the current product         */
     int br, bc;      /* BSR: block shape (rows x cols); ptr [ceil(R/br)+1] block starts per block row,
                         idx the first column of each block, val [blocks][bc][br]                      */
@@ -169,7 +186,7 @@ int sparse_count_nonzero(const float *x, int n);
 /* Density of a dense row-major matrix: entries != 0 over rows*cols. */
 double sparse_density(const float *w, int rows, int cols, int ld);
 
-/* "dense", "csr", "row", "state", "state-csc", "sell", "bsr16x1", "bsr8x1", "bsr4x4" */
+/* "dense", "csr", "row", "state", "state-csc", "sell", "bsr16x1", "bsr8x1", "bsr4x4", "sell-seg" */
 const char *sparse_kind_name(SparseKind k);
 TpStatus sparse_kind_parse(const char *s, SparseKind *k);
 
@@ -187,6 +204,7 @@ void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const flo
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_csc_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
+void sparse_seg_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
 void sparse_bsr_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi);
 /* BSR conversion (sparse_bsr.c): m->kind, rows, cols set; sizes checked. */
 TpStatus sparse_bsr_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld);

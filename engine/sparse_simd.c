@@ -14,6 +14,9 @@
  *         scattered to the rows perm names; on AVX-512 a masked scatter (a gather of y first when
  *         accumulating).  Against CSR at short rows (a pruned 10000 x 200 decoder, 17 non-zeros per
  *         row) it removes the per-row loop with its unpredictable trip count and the horizontal sum.
+ *   SEG   SELL-SEG (sparse.h): SELL's blocks cut by column segments of 32; per segment the 32 x's sit
+ *         in registers (AVX-512: two, one vpermt2ps per 16 entries; AVX2: four, vpermps in each and
+ *         two blends), so there is no gather at all.  The sums leave like SELL's.
  *   STATE column-major W: the list of non-zero x_j first, then y += x_j W[:, j] four columns per pass
  *         (one load and store of y per four columns); plain loops the compiler vectorises for each
  *         target (the body is inlined into per-target wrappers).
@@ -156,6 +159,23 @@ static inline void block_store(float *y, const float s[16], const int32_t *perm,
 ROW_SELL(row16_scalar, sell16_scalar, uint16_t, block16_scalar, )
 ROW_SELL(row32_scalar, sell32_scalar, int32_t, block32_scalar, )
 
+/* SELL-SEG (sparse.h): block b's steps segment after segment; offsets are relative to the segment. */
+static void seg_scalar(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
+{
+    const uint8_t *idx = m->idx;
+    float s[16];
+    for (int b = lo; b < hi; b++) {
+        for (int l = 0; l < 16; l++) s[l] = 0.0f;
+        int32_t j = m->ptr[b];
+        for (int g = 0; g < m->k; g++) {
+            const float *xs = x + g * SPARSE_SEG_W;
+            for (const int32_t e = j + m->seglen[(size_t)b * m->k + g]; j < e; j++)
+                for (int l = 0; l < 16; l++) s[l] += m->val[(size_t)j * 16 + l] * xs[idx[(size_t)j * 16 + l]];
+        }
+        block_store(y, s, m->perm, b, m->rows - b * 16 < 16 ? m->rows - b * 16 : 16, acc);
+    }
+}
+
 /* The sparse-state body, inlined into one wrapper per target so each is vectorised for it. */
 INLINE void state_body(const SparseMatrix *m, float *restrict y, const float *restrict x, int acc)
 {
@@ -264,6 +284,52 @@ ROW_SELL(row32_avx2, sell32_avx2, int32_t, block32_avx2, T256)
 
 T256 static void state_avx2(const SparseMatrix *m, float *y, const float *x, int acc) { state_body(m, y, x, acc); }
 
+/* The 8 columns c0.. of x (c0 < cols), zeros past the end: one table of a segment. */
+T256 static inline __m256 seg_table8(const float *x, int c0, int cols)
+{
+    if (c0 + 8 <= cols) return _mm256_loadu_ps(x + c0);
+    if (c0 >= cols) return _mm256_setzero_ps();
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(x + c0, _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - c0), lane));
+}
+
+/* x at 8 segment offsets i (0..31) from the segment's four 8-float tables: vpermps in each, then
+ * offset bits 3 and 4 (moved to the sign bit) pick the table. */
+T256 static inline __m256 seg_look8(__m256i i, __m256 t0, __m256 t1, __m256 t2, __m256 t3)
+{
+    const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)), b4 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 27));
+    const __m256 a = _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, i), _mm256_permutevar8x32_ps(t1, i), b3);
+    const __m256 c = _mm256_blendv_ps(_mm256_permutevar8x32_ps(t2, i), _mm256_permutevar8x32_ps(t3, i), b3);
+    return _mm256_blendv_ps(a, c, b4);
+}
+
+T256 static void seg_avx2(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
+{
+    const uint8_t *idx = m->idx;
+    float s[16];
+    for (int b = lo; b < hi; b++) {
+        __m256 lo8 = _mm256_setzero_ps(), hi8 = _mm256_setzero_ps();
+        int32_t j = m->ptr[b];
+        for (int g = 0; g < m->k; g++) {
+            const int len = m->seglen[(size_t)b * m->k + g], c0 = g * SPARSE_SEG_W;
+            if (!len) continue;
+            const __m256 t0 = seg_table8(x, c0, m->cols), t1 = seg_table8(x, c0 + 8, m->cols);
+            const __m256 t2 = seg_table8(x, c0 + 16, m->cols), t3 = seg_table8(x, c0 + 24, m->cols);
+            for (const int32_t e = j + len; j < e; j++) {
+                const float *v = m->val + (size_t)j * 16;
+                const uint8_t *o = idx + (size_t)j * 16;
+                const __m256i i0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)o));
+                const __m256i i1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(o + 8)));
+                lo8 = _mm256_fmadd_ps(_mm256_load_ps(v), seg_look8(i0, t0, t1, t2, t3), lo8);
+                hi8 = _mm256_fmadd_ps(_mm256_load_ps(v + 8), seg_look8(i1, t0, t1, t2, t3), hi8);
+            }
+        }
+        _mm256_storeu_ps(s, lo8);
+        _mm256_storeu_ps(s + 8, hi8);
+        block_store(y, s, m->perm, b, m->rows - b * 16 < 16 ? m->rows - b * 16 : 16, acc);
+    }
+}
+
 /* ==== AVX-512 ================================================================================== */
 
 T512 static inline __m512i idx16_u16(const uint16_t *p) { return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)); }
@@ -326,6 +392,49 @@ BLOCK_512(block16_512, uint16_t, idx16_u16)
 BLOCK_512(block32_512, int32_t, idx16_i32)
 
 T512 static void state_512(const SparseMatrix *m, float *y, const float *x, int acc) { state_body(m, y, x, acc); }
+
+/* SELL-SEG on AVX-512: the segment's 32 x's in two registers (masked loads past the last column),
+ * one vpermt2ps per step of 16 offsets, two FMA chains.  The 16 sums are scattered through perm
+ * (when accumulating, added to y lane by lane: a gather of y is what this layout avoids). */
+T512 static void seg_512(const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
+{
+    const uint8_t *idx = m->idx;
+    for (int b = lo; b < hi; b++) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        int32_t j = m->ptr[b];
+        for (int g = 0; g < m->k; g++) {
+            const int len = m->seglen[(size_t)b * m->k + g], c0 = g * SPARSE_SEG_W, rem = m->cols - c0;
+            if (!len) continue;
+            const __mmask16 ka = (__mmask16)(rem >= 16 ? 0xFFFFu : (1u << rem) - 1u);
+            const __mmask16 kb = (__mmask16)(rem >= 32 ? 0xFFFFu : rem <= 16 ? 0u : (1u << (rem - 16)) - 1u);
+            const __m512 ta = _mm512_maskz_loadu_ps(ka, x + c0), tb = _mm512_maskz_loadu_ps(kb, x + c0 + 16);
+            const float *v = m->val + (size_t)j * 16;
+            const uint8_t *o = idx + (size_t)j * 16;
+            int t = 0;
+            for (; t + 2 <= len; t += 2) {
+                const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(o + t * 16)));
+                const __m512i i1 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(o + t * 16 + 16)));
+                s0 = _mm512_fmadd_ps(_mm512_load_ps(v + t * 16), _mm512_permutex2var_ps(ta, i0, tb), s0);
+                s1 = _mm512_fmadd_ps(_mm512_load_ps(v + t * 16 + 16), _mm512_permutex2var_ps(ta, i1, tb), s1);
+            }
+            if (t < len) {
+                const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(o + t * 16)));
+                s0 = _mm512_fmadd_ps(_mm512_load_ps(v + t * 16), _mm512_permutex2var_ps(ta, i0, tb), s0);
+            }
+            j += len;
+        }
+        const __m512 sum = _mm512_add_ps(s0, s1);
+        const int n = m->rows - b * 16 < 16 ? m->rows - b * 16 : 16;
+        if (acc) {
+            float s[16];
+            _mm512_storeu_ps(s, sum);
+            block_store(y, s, m->perm, b, n, 1);
+        } else {
+            const __mmask16 mk = (__mmask16)(n == 16 ? 0xFFFFu : (1u << n) - 1u);
+            _mm512_mask_i32scatter_ps(y, mk, _mm512_load_si512((const void *)(m->perm + b * 16)), sum, 4);
+        }
+    }
+}
 #endif /* SPARSE_X86 */
 
 /* ==== dispatch ================================================================================= */
@@ -340,11 +449,13 @@ static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_avx2, cs
 static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_avx2, row32_avx2}, {block16_512_row, block32_512_row}};
 static const KernelFn SELL[3][2] = {{sell16_scalar, sell32_scalar}, {sell16_avx2, sell32_avx2}, {block16_512_sell, block32_512_sell}};
 static const WholeFn STATE[3] = {state_scalar, state_avx2, state_512};
+static const KernelFn SEG[3] = {seg_scalar, seg_avx2, seg_512};
 #else
 static const KernelFn CSR[3][2] = {{csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}, {csr16_scalar, csr32_scalar}};
 static const KernelFn ROW[3][2] = {{row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}, {row16_scalar, row32_scalar}};
 static const KernelFn SELL[3][2] = {{sell16_scalar, sell32_scalar}, {sell16_scalar, sell32_scalar}, {sell16_scalar, sell32_scalar}};
 static const WholeFn STATE[3] = {state_scalar, state_scalar, state_scalar};
+static const KernelFn SEG[3] = {seg_scalar, seg_scalar, seg_scalar};
 #endif
 
 static int isa_index(SparseIsa isa) { return isa == SPARSE_ISA_AVX512 ? 2 : isa == SPARSE_ISA_AVX2 ? 1 : 0; }
@@ -362,6 +473,11 @@ void sparse_row_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const flo
 void sparse_sell_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
 {
     SELL[isa_index(isa)][m->idx16 ? 0 : 1](m, y, x, acc, lo, hi);
+}
+
+void sparse_seg_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc, int lo, int hi)
+{
+    SEG[isa_index(isa)](m, y, x, acc, lo, hi);
 }
 
 void sparse_state_kernel(SparseIsa isa, const SparseMatrix *m, float *y, const float *x, int acc)

@@ -25,7 +25,7 @@
  *   requires     optional: a shell command whose failure means "target unavailable here"
  *                (TP_ENOTAVAIL with its stderr), run once when the target is opened
  * Placeholder values are numbers (density: %.6g; input 0 = hidden; threads 0 = 1) except pattern, a
- * lower-case word (dense, csr, sell, row, block16x1 ...).  A run that exits non-zero, hangs past its
+ * lower-case word (dense, csr, sell, sell-seg, row, block16x1 ...).  A run that exits non-zero, hangs past its
  * timeout or prints anything but a positive number on its last line is an error naming the target,
  * the command and what it printed (TP_EIO).  Measuring changes nothing anywhere.
  *

@@ -333,6 +333,75 @@ static void test_sell_sorts_rows_and_writes_only_its_rows(void **state)
     free(w);
 }
 
+/* SELL-SEG: SELL's row order; each block's segment s as long as the longest of its rows' counts in
+ * columns [32 s, 32 s + 32), offsets < 32 (and inside the matrix); on every ISA (the AVX-512 permute,
+ * the AVX2 permute-and-blend, the scalar reads) plain and accumulating, with a last segment that is
+ * partial and rows whose non-zeros sit in a single segment; the kernels write exactly the R rows. */
+static void test_sell_seg_segments(void **state)
+{
+    (void)state;
+    Rng rng;
+    rng_seed(&rng, 37);
+    const int R = 53, C = 75; /* 3 segments: 32 + 32 + 11 */
+    float *w = calloc((size_t)R * C, sizeof(float));
+    assert_non_null(w);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            const int seg = c / SPARSE_SEG_W;
+            /* rows 0..9 only in the last segment, rows 10..19 only in the first, the rest anywhere */
+            const int keep = r < 10 ? seg == 2 : r < 20 ? seg == 0 : rng_uniform(&rng) < 0.2;
+            if (keep && (r >= 20 || rng_uniform(&rng) < 0.5)) w[(size_t)r * C + c] = rng_range(&rng, 0.1f, 1.0f);
+        }
+    SparseMatrix m;
+    assert_int_equal(sparse_from_dense(&m, SPARSE_SELL_SEG, w, R, C, C), TP_OK);
+    assert_int_equal(m.k, 3);
+    size_t nz = 0;
+    for (int r = 0; r < R; r++) nz += (size_t)sparse_count_nonzero(w + (size_t)r * C, C);
+    assert_int_equal(m.nnz, nz);
+    SparseMatrix sell;
+    assert_int_equal(sparse_from_dense(&sell, SPARSE_SELL, w, R, C, C), TP_OK);
+    const int nb = (R + 15) / 16;
+    int steps = 0;
+    for (int b = 0; b < nb; b++) {
+        for (int l = 0; l < 16; l++) assert_int_equal(m.perm[16 * b + l], sell.perm[16 * b + l]); /* SELL's order */
+        for (int g = 0; g < m.k; g++) {
+            int longest = 0;
+            for (int l = 0; l < 16 && 16 * b + l < R; l++) {
+                const int c0 = g * SPARSE_SEG_W, n = C - c0 < SPARSE_SEG_W ? C - c0 : SPARSE_SEG_W;
+                int c = sparse_count_nonzero(w + (size_t)m.perm[16 * b + l] * C + c0, n);
+                longest = c > longest ? c : longest;
+            }
+            assert_int_equal(m.seglen[b * m.k + g], longest);
+            steps += longest;
+        }
+        assert_int_equal(m.ptr[b + 1] - m.ptr[b], m.seglen[b * m.k] + m.seglen[b * m.k + 1] + m.seglen[b * m.k + 2]);
+    }
+    assert_int_equal(m.ptr[nb], steps);
+    const uint8_t *off = m.idx;
+    for (int i = 0; i < 16 * steps; i++) assert_true(off[i] < SPARSE_SEG_W);
+    assert_true(sparse_macs(&m, NULL) == 16.0 * steps);
+    assert_true(sparse_bytes(&m, NULL) == 5.0 * 16 * steps + 4.0 * (nb + 1) + nb * 3.0 + 4.0 * 64 + 4.0 * C);
+    float x[75], y[53 + 16], y0[53 + 16];
+    th_fill_uniform(x, 75, -1.0f, 1.0f, &rng);
+    for (int isa = SPARSE_ISA_SCALAR; isa <= SPARSE_ISA_AVX512; isa++) {
+        if (!sparse_isa_available((SparseIsa)isa)) continue;
+        assert_int_equal(sparse_use_isa(&m, (SparseIsa)isa), TP_OK);
+        for (int acc = 0; acc <= 1; acc++) {
+            th_fill_uniform(y0, 53 + 16, -2.0f, 2.0f, &rng);
+            memcpy(y, y0, sizeof y);
+            sparse_gemv(&m, y, x, acc);
+            check_product(w, R, C, C, x, acc ? y0 : NULL, y, "sell-seg");
+            for (int i = R; i < R + 16; i++) assert_true(y[i] == y0[i]); /* past the rows: untouched */
+        }
+    }
+    SparseKind kk;
+    assert_int_equal(sparse_kind_parse("sell-seg", &kk), TP_OK);
+    assert_int_equal(kk, SPARSE_SELL_SEG);
+    sparse_free(&m);
+    sparse_free(&sell);
+    free(w);
+}
+
 /* SELL sorts within windows of SPARSE_SELL_SIGMA rows: every block's rows lie in one window (sorted
  * there), so the two halves of a 2-part split write rows of y that share no cache line but those of
  * the one window at the cut (what made the 2-thread product slower than it should be: false sharing). */
@@ -468,7 +537,7 @@ static void test_random_layouts(void **state)
             nz += (size_t)c;
         }
         double d = (double)nz / ((double)R * C);
-        if (k == SPARSE_CSR || k == SPARSE_STATE_CSC || k == SPARSE_SELL) assert_true(d > 0.09 && d < 0.11);
+        if (k == SPARSE_CSR || k == SPARSE_STATE_CSC || k == SPARSE_SELL || k == SPARSE_SELL_SEG) assert_true(d > 0.09 && d < 0.11);
         if (k == SPARSE_DENSE || k == SPARSE_STATE) assert_true(d == 1.0);
         sparse_gemv(&m, y, x, 0);
         check_product(w, R, C, C, x, NULL, y, sparse_kind_name((SparseKind)k));
@@ -494,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_bytes),
         cmocka_unit_test(test_sell_sorts_rows_and_writes_only_its_rows),
         cmocka_unit_test(test_sell_sorts_within_windows),
+        cmocka_unit_test(test_sell_seg_segments),
         cmocka_unit_test(test_random_layouts),
         cmocka_unit_test(test_bsr_blocks),
     };
