@@ -1,7 +1,7 @@
 /* cli/cmd_profile: the `topiary profile` subcommand (DESIGN 2.1).
  *
  *   topiary profile [--target cpu|cuda|accel[:...]|cmd:NAME] [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]
- *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|sell-seg|row|block [--block RxC]] [--reps N]
+ *                   [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|sell-seg|unstructured|row|block [--block RxC]] [--reps N]
  *                   [--budget-s S] [--margin M] [--seed N] [--accel FILE] [--cell lstm|hlstm]
  *                   [--gate-hidden M] [--out FILE.tsv] [--json] [--table] [--marks FILE.tsv]
  *   topiary profile --analyze FILE.tsv [--analyze FILE2.tsv ...] [--margin M] [--json] [--table]
@@ -39,7 +39,7 @@ const char *cmd_profile_usage(void)
 {
     return "usage: topiary profile [--target cpu|cuda|accel[:K=V,...|:FILE]|cmd:NAME]\n"
            "                       [--backend cpu|cuda|accel] [--sizes A:B:STEP|a,b,c] [--threads N] [--batch B]\n"
-           "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|sell-seg|row|block [--block RxC]]\n"
+           "                       [--seq T] [--input I] [--sparsity S --pattern dense|csr|sell|sell-seg|unstructured|row|block [--block RxC]]\n"
            "                       [--reps N]\n"
            "                       [--budget-s S] [--margin M] [--noise band|margin] [--seed N] [--accel FILE]\n"
            "                       [--cell lstm|hlstm]\n"
@@ -54,9 +54,10 @@ const char *cmd_profile_usage(void)
            "unless --reps is given.  --backend accel predicts the curve with the analytical accelerator model\n"
            "(parameters: --accel FILE; the default is data/accel-default.json, also compiled in) and says\n"
            "which tile boundary makes each step.  Times are per call: the whole window of --seq steps.\n"
-           "--sparsity S --pattern csr|sell|sell-seg|row|block measures the step with W_ih, W_hh in that sparse layout\n"
-           "(engine/sparse; block: BSR with whole --block 16x1|8x1|4x4 blocks, default 16x1, as pattern=block pruning\n"
-           "leaves them; the accel model has row only).  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
+           "--sparsity S --pattern csr|sell|sell-seg|unstructured|row|block measures the step with W_ih, W_hh in that sparse layout\n"
+           "(engine/sparse; unstructured: the fastest of csr, sell and sell-seg for each matrix, as the runtime picks; each\n"
+           "matrix on its fastest vector path; block: BSR with whole --block 16x1|8x1|4x4 blocks, default 16x1, as\n"
+           "pattern=block pruning leaves them; the accel model has row only).  --margin is the relative floor of the noise band (default 0.02); --noise margin compares\n"
            "medians with the margin alone (a busy machine stretches p90 far beyond the median's uncertainty).\n"
            "--target measures on a latency target: cpu (topiary's runtime), cuda, accel (the model; accel:rows=64,cols=64\n"
            "or accel:FILE.json) or cmd:NAME (an external runtime: NAME.target in $TOPIARY_TARGETS, ./targets or the\n"

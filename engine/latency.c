@@ -353,14 +353,17 @@ static void bench_free(Bench *b)
 
 /* The sparse pattern's matrices of every size: random positions at density 1 - sparsity (csr, and
  * sell and sell-seg: the same pattern in the SELL-16-sigma layout, with gathers or with register
- * permutes), or
- * k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes); values irrelevant to the timing. */
+ * permutes; unstructured: the same positions in whichever of csr, sell and sell-seg is timed
+ * fastest for the matrix), or k = ceil((1 - sparsity) cols) per row (row, as BRDS prunes), or whole
+ * blocks; values irrelevant to the timing.  Every matrix runs the vector path timed fastest for it
+ * (scalar, AVX2, AVX-512), as the inference runtime chooses: a gather is slower than scalar loads on
+ * some CPUs, so the CPU's widest path is not assumed to be its fastest. */
 static const struct {
     const char *name;
     SparseKind kind;
 } PATTERNS[] = {{"dense", SPARSE_DENSE},         {"csr", SPARSE_CSR},           {"sell", SPARSE_SELL},
-                {"sell-seg", SPARSE_SELL_SEG}, {"row", SPARSE_ROW},           {"block16x1", SPARSE_BSR16X1},
-                {"block8x1", SPARSE_BSR8X1},   {"block4x4", SPARSE_BSR4X4}};
+                {"sell-seg", SPARSE_SELL_SEG}, {"unstructured", SPARSE_CSR},  {"row", SPARSE_ROW},
+                {"block16x1", SPARSE_BSR16X1}, {"block8x1", SPARSE_BSR8X1},   {"block4x4", SPARSE_BSR4X4}};
 
 static int pattern_index(const char *p)
 {
@@ -371,9 +374,79 @@ static int pattern_index(const char *p)
 
 int latency_pattern_known(const char *pattern) { return pattern_index(pattern) >= 0; }
 
+/* Best of 5 timings of n products y = m x (seconds per product). */
+static double time_product(const SparseMatrix *m, float *y, const float *x)
+{
+    int n = 1;
+    for (double t0 = clock_now(); n < (1 << 16); n *= 2) {
+        for (int i = 0; i < n; i++) sparse_gemv(m, y, x, 0);
+        if (clock_now() - t0 >= 2e-4) break;
+        t0 = clock_now();
+    }
+    double best = INFINITY;
+    for (int r = 0; r < 5; r++) {
+        double t0 = clock_now();
+        for (int i = 0; i < n; i++) sparse_gemv(m, y, x, 0);
+        double t = (clock_now() - t0) / n;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/* m (built) runs the vector path timed fastest for it; *secs its time.  TP_ENOMEM. */
+static TpStatus fastest_isa(SparseMatrix *m, double *secs)
+{
+    float *x = backend_alloc((size_t)m->cols, sizeof(float)), *y = backend_alloc((size_t)m->rows, sizeof(float));
+    if (!x || !y) {
+        MEM_FREE_ALL(x, y);
+        return err_set(TP_ENOMEM, "profile: out of memory");
+    }
+    for (int c = 0; c < m->cols; c++) x[c] = (float)((c * 7919) % 199) / 199.0f - 0.5f;
+    SparseIsa best = m->isa;
+    *secs = INFINITY;
+    for (int isa = SPARSE_ISA_SCALAR; isa < SPARSE_N_ISAS; isa++) {
+        if (sparse_use_isa(m, (SparseIsa)isa) != TP_OK) {
+            err_clear();
+            continue;
+        }
+        double t = time_product(m, y, x);
+        if (t < *secs) *secs = t, best = (SparseIsa)isa;
+    }
+    m->isa = best;
+    MEM_FREE_ALL(x, y);
+    return TP_OK;
+}
+
+TpStatus latency_pattern_matrix(SparseMatrix *m, const char *pattern, int R, int C, double d, Rng *r)
+{
+    memset(m, 0, sizeof *m);
+    if (!latency_pattern_known(pattern) || !strcmp(pattern, "dense"))
+        return err_set(TP_EINVAL, "profile: pattern '%s': expected a sparse one of " LATENCY_PATTERNS, pattern);
+    const int unstructured = !strcmp(pattern, "unstructured");
+    SparseKind kind = PATTERNS[pattern_index(pattern)].kind;
+    TpStatus st = sparse_random(m, kind, R, C, d, r);
+    double t;
+    if (st != TP_OK || (st = fastest_isa(m, &t)) != TP_OK || !unstructured) return st;
+    static const SparseKind OTHERS[] = {SPARSE_SELL, SPARSE_SELL_SEG};
+    float *w = backend_alloc((size_t)R * C, sizeof(float));
+    if (!w) return err_set(TP_ENOMEM, "profile: out of memory for a [%d, %d] matrix", R, C);
+    sparse_to_dense(m, w);
+    for (size_t i = 0; i < sizeof OTHERS / sizeof OTHERS[0] && st == TP_OK; i++) {
+        SparseMatrix o;
+        double to;
+        if ((st = sparse_from_dense(&o, OTHERS[i], w, R, C, C)) != TP_OK) break;
+        if ((st = fastest_isa(&o, &to)) == TP_OK && to < t) {
+            sparse_free(m);
+            *m = o;
+            t = to;
+        } else sparse_free(&o);
+    }
+    free(w);
+    return st;
+}
+
 static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
 {
-    SparseKind kind = PATTERNS[pattern_index(o->pattern)].kind;
     double d = 1.0 - o->sparsity, bytes = 0.0;
     const int hl = o->cell && !strcmp(o->cell, "hlstm");
     for (int i = 0; i < o->n_sizes; i++) {
@@ -393,11 +466,11 @@ static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
         TpStatus st = TP_OK;
         if (!(b->sp[H] = calloc(1, sizeof(SparseLayer)))) return err_set(TP_ENOMEM, "profile: out of memory");
         int R = hl ? 4 * (o->gate_hidden ? o->gate_hidden : H) : 4 * H; /* fc1's 4M rows, or the 4H gates */
-        if ((st = sparse_random(&b->sp[H]->ih, kind, R, I, d, &r)) != TP_OK ||
-            (st = sparse_random(&b->sp[H]->hh, kind, R, H, d, &r)) != TP_OK)
+        if ((st = latency_pattern_matrix(&b->sp[H]->ih, o->pattern, R, I, d, &r)) != TP_OK ||
+            (st = latency_pattern_matrix(&b->sp[H]->hh, o->pattern, R, H, d, &r)) != TP_OK)
             return err_wrap(st, "profile: hidden %d: ", H);
         for (int q = 0; hl && q < 4; q++)
-            if ((st = sparse_random(&b->sp[H]->w2[q], kind, H, R / 4, d, &r)) != TP_OK)
+            if ((st = latency_pattern_matrix(&b->sp[H]->w2[q], o->pattern, H, R / 4, d, &r)) != TP_OK)
                 return err_wrap(st, "profile: hidden %d: fc2: ", H);
     }
     return TP_OK;

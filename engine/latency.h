@@ -51,6 +51,8 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "rng.h"
+#include "sparse.h"
 
 #define LATENCY_MAX_SIZES 4096
 #define LATENCY_MAX_HIDDEN 65536
@@ -62,7 +64,7 @@ typedef struct {
     int threads, batch, seq;
     int input;             /* input size I; 0 = I equals the hidden size                      */
     double sparsity;       /* fraction of zero weights (0 = dense)                             */
-    char pattern[16];      /* dense | csr | sell | row | block16x1 | block8x1 | block4x4        */
+    char pattern[24];      /* dense | csr | sell | sell-seg | unstructured | row | block16x1 ... */
     char protocol[16];     /* steady (measured, see above) | model (engine/accel)              */
     char run[32];          /* sweep id: UTC start time, pid, seed; model-lstm / model-hlstm-M<M> */
     char fingerprint[512]; /* hardware: "cpu=...; cpus=N; blas=...; os=..." or the accel model */
@@ -112,7 +114,7 @@ typedef struct {
     int threads;              /* 0 = leave the BLAS thread count as it is                       */
     int batch, seq, input;    /* defaults 1, 1, 0 (= hidden)                                    */
     double sparsity;          /* fraction of zero weights: 0 for dense, 0 < s < 1 for csr and row  */
-    const char *pattern;      /* NULL/"dense", "csr", "sell", "sell-seg", "row", "block16x1", "block8x1" or
+    const char *pattern;      /* NULL/"dense", "csr", "sell", "sell-seg", "unstructured", "row", "block16x1", "block8x1" or
                                * "block4x4" (sparse kernels, see below)                            */
     const char *cell;         /* NULL/"lstm", or "hlstm": an H-LSTM layer (engine/hlstm), its gates
                                * each a hidden layer of gate_hidden units; CPU only              */
@@ -151,7 +153,12 @@ struct BackendOps;
 TpStatus latency_profile_device(LatencyCurve *out, const LatencyOptions *o, const struct BackendOps *ops);
 /* 1 if `pattern` is one of the patterns above ("dense" included). */
 int latency_pattern_known(const char *pattern);
-#define LATENCY_PATTERNS "dense, csr, sell, sell-seg, row, block16x1, block8x1 or block4x4"
+/* The matrix [R, C] a sparse pattern's profile times, at density d (random positions from r): in
+ * the pattern's layout (unstructured: whichever of csr, sell and sell-seg is timed fastest for it,
+ * the positions the same), on the vector path timed fastest for it.  The profiler's own builder,
+ * public for tests.  TP_EINVAL for an unknown or dense pattern, TP_ENOMEM. */
+TpStatus latency_pattern_matrix(SparseMatrix *m, const char *pattern, int R, int C, double d, Rng *r);
+#define LATENCY_PATTERNS "dense, csr, sell, sell-seg, unstructured, row, block16x1, block8x1 or block4x4"
 
 /* TSV: the header line (with '\n'), and one curve's rows appended to a growing malloc'd buffer. */
 const char *latency_tsv_header(void);

@@ -127,7 +127,7 @@ static const CommandVerbSpec VERBS[] = {
       {"threads", K_INT, 1, 256, NULL, "threads"}, {"batch", K_INT, 1, 1e5, NULL, "batch"},
       {"seq", K_INT, 1, 1e5, NULL, "sequence length"}, {"input", K_INT, 0, 65536, NULL, "input size (0 = hidden)"},
       {"sparsity", K_NUM, 0, 0.999, NULL, "fraction of zero weights"},
-      {"pattern", K_ENUM, 0, 0, "dense|csr|sell|sell-seg|row|block", "sparsity pattern (layout)"},
+      {"pattern", K_ENUM, 0, 0, "dense|csr|sell|sell-seg|unstructured|row|block", "sparsity pattern (layout)"},
       {"block", K_ENUM, 0, 0, "16x1|8x1|4x4", "pattern=block: block shape (default 16x1)"}, {"reps", K_INT, 1, 1e5, NULL, "rounds (default: fill budget_s)"},
       {"budget_s", K_NUM, 1, 86400, NULL, "time for the sweep (default 60)"},
       {"accel", K_STR, 0, 0, NULL, "accelerator parameter file (backend=accel)"},

@@ -228,10 +228,16 @@ static TpStatus measure(Run *u, LatencyCurve *c, HystAnalysis *a)
         snprintf(q.cell, sizeof q.cell, "hlstm");
         q.gate_hidden = s->model.cfg.gate_hidden;
     }
-    /* the accel model has one sparse dataflow (row-balanced), whatever the masks' pattern */
+    /* the accel model has one sparse dataflow (row-balanced), whatever the masks' pattern; on the cpu
+     * target unstructured masks run in whichever layout is timed fastest, as the runtime runs them; an
+     * external command is told "sell" (the unstructured word of its {pattern} contract) */
     int blocks = !strcmp(u->c.pattern, "block") && target_kind(u->t) != TARGET_ACCEL;
     if (q.density < 1.0)
-        snprintf(q.pattern, sizeof q.pattern, "%s%s", blocks ? "block" : target_kind(u->t) == TARGET_ACCEL ? "row" : "sell",
+        snprintf(q.pattern, sizeof q.pattern, "%s%s",
+                 blocks                                ? "block"
+                 : target_kind(u->t) == TARGET_ACCEL ? "row"
+                 : target_kind(u->t) == TARGET_CPU   ? "unstructured" /* the runtime's fastest layout */
+                                                     : "sell",
                  blocks ? u->c.block : "");
     TargetSweep w;
     target_sweep_defaults(&w);

@@ -60,7 +60,7 @@ TpStatus profile_request_set(ProfileRequest *r, const char *key, const char *v, 
         snprintf(r->sizes, sizeof r->sizes, "%s", v);
     } else if (is(k, "pattern")) {
         if (strcmp(v, "block") && !latency_pattern_known(v))
-            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr, sell, sell-seg, row or block (with block=RxC)", v);
+            return err_set(TP_EINVAL, "pattern '%s': expected dense, csr, sell, sell-seg, unstructured, row or block (with block=RxC)", v);
         snprintf(r->pattern, sizeof r->pattern, "%s", v);
     } else if (is(k, "block")) {
         if (strcmp(v, "16x1") && strcmp(v, "8x1") && strcmp(v, "4x4"))
@@ -135,7 +135,7 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
     if (r->block_set && strcmp(r->pattern, "block"))
         st = err_set(TP_EINVAL, "profile: block %s needs pattern block", r->block);
     else if (r->sparsity > 0 && !strcmp(r->pattern, "dense"))
-        st = err_set(TP_EINVAL, "profile: sparsity %g with pattern dense: give --pattern csr, sell, sell-seg, row or block", r->sparsity);
+        st = err_set(TP_EINVAL, "profile: sparsity %g with pattern dense: give --pattern csr, sell, sell-seg, unstructured, row or block", r->sparsity);
     else if (r->sparsity == 0 && strcmp(r->pattern, "dense"))
         st = err_set(TP_EINVAL, "profile: pattern %s needs --sparsity S > 0", r->pattern);
     else if (r->target[0])

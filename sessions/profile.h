@@ -22,7 +22,7 @@ typedef struct {
     int threads;            /* 0 = the BLAS default                                     */
     int batch, seq, input;  /* 1, 1, 0 (= hidden)                                       */
     double sparsity;
-    char pattern[16];       /* dense | csr | sell | row | block (or block16x1 ...)      */
+    char pattern[24];       /* dense | csr | sell | sell-seg | unstructured | row | block (or block16x1 ...) */
     char block[8];          /* pattern block: 16x1 (default) | 8x1 | 4x4               */
     int block_set;          /* block was given (then the pattern must be block)         */
     int reps;               /* rounds; 0 = automatic from budget_s                      */

@@ -51,7 +51,7 @@ typedef struct {
     int batch, seq;        /* 1, 1                                                      */
     int threads;           /* 0 = the BLAS default (cmd: 1)                             */
     double density;        /* fraction of non-zero weights, 1 = dense                   */
-    char pattern[16];      /* dense | csr | sell | row | block16x1 | block8x1 | block4x4 */
+    char pattern[24];      /* dense | csr | sell | sell-seg | unstructured | row | block16x1 | block8x1 | block4x4 */
     char cell[8];          /* lstm | hlstm (measured on cpu, modelled on accel)         */
     int gate_hidden;       /* H-LSTM M (0 = H)                                          */
 } TargetQuery;

@@ -498,8 +498,8 @@ static void test_profiler_tiny(void **state)
 
     /* sparse patterns run the sparse kernels (engine/sparse) and say so in the curve; a pattern
      * without sparsity is refused; a cancelled sweep says so */
-    static const char *const PATS[] = {"row", "csr", "sell", "block16x1", "block8x1", "block4x4"};
-    for (int p = 0; p < 6; p++) {
+    static const char *const PATS[] = {"row", "csr", "sell", "sell-seg", "unstructured", "block16x1", "block8x1", "block4x4"};
+    for (int p = 0; p < 8; p++) {
         o.pattern = PATS[p];
         o.sparsity = 0.9;
         assert_int_equal(latency_profile(&c, &o), TP_OK);
@@ -520,6 +520,50 @@ static void test_profiler_tiny(void **state)
     o.progress = cancel_at_once;
     assert_int_equal(latency_profile(&c, &o), TP_ECANCEL);
     assert_int_equal(c.n, 0);
+}
+
+/* The matrices a sparse profile times: the pattern's layout (unstructured: one of csr, sell and
+ * sell-seg, holding the same positions as the csr pattern from the same seed), on a vector path
+ * this CPU has, and exact (the product equals the dense one). */
+static void test_pattern_matrix(void **state)
+{
+    (void)state;
+    static const char *const PATS[] = {"csr", "sell", "sell-seg", "unstructured", "row", "block16x1"};
+    static const SparseKind KIND[] = {SPARSE_CSR, SPARSE_SELL, SPARSE_SELL_SEG, SPARSE_CSR, SPARSE_ROW, SPARSE_BSR16X1};
+    const int R = 96, C = 70;
+    float *w = malloc((size_t)R * C * sizeof(float)), *ref = malloc((size_t)R * C * sizeof(float));
+    float x[70], y[96];
+    assert_true(w && ref);
+    for (int c = 0; c < C; c++) x[c] = (float)(c % 7) - 3.0f;
+    for (int p = 0; p < 6; p++) {
+        SparseMatrix m;
+        Rng r;
+        rng_seed(&r, 99);
+        assert_int_equal(latency_pattern_matrix(&m, PATS[p], R, C, 0.2, &r), TP_OK);
+        if (p == 3)
+            assert_true(m.kind == SPARSE_CSR || m.kind == SPARSE_SELL || m.kind == SPARSE_SELL_SEG);
+        else
+            assert_int_equal(m.kind, KIND[p]);
+        assert_true(sparse_isa_available(m.isa));
+        sparse_to_dense(&m, w);
+        if (p == 0) memcpy(ref, w, (size_t)R * C * sizeof(float));
+        if (p <= 3) /* the unstructured layouts: the same positions and values from the same seed */
+            for (size_t i = 0; i < (size_t)R * C; i++) assert_true(w[i] == ref[i]);
+        sparse_gemv(&m, y, x, 0);
+        for (int i = 0; i < R; i++) {
+            double e = 0.0, sc = 0.0;
+            for (int c = 0; c < C; c++) e += (double)w[(size_t)i * C + c] * x[c], sc += fabs((double)w[(size_t)i * C + c] * x[c]);
+            assert_true(fabs(y[i] - e) <= 1e-5 * sc + 1e-30);
+        }
+        sparse_free(&m);
+    }
+    SparseMatrix m;
+    Rng r;
+    rng_seed(&r, 1);
+    assert_int_equal(latency_pattern_matrix(&m, "dense", R, C, 0.2, &r), TP_EINVAL);
+    assert_int_equal(latency_pattern_matrix(&m, "diagonal", R, C, 0.2, &r), TP_EINVAL);
+    free(w);
+    free(ref);
 }
 
 /* An H-LSTM layer on the CPU: hlstm_forward (or its fc1/fc2 through a sparse layout) is what is timed,
@@ -556,8 +600,8 @@ static void test_profiler_hlstm(void **state)
     assert_int_equal(latency_profile(&hl, &o), TP_OK);
     assert_true(!strncmp(hl.fingerprint, "cell=hlstm M=H; ", 16));
     latency_curve_free(&hl);
-    static const char *const PATS[] = {"row", "csr", "sell", "block16x1", "block8x1", "block4x4"};
-    for (int p = 0; p < 6; p++) {
+    static const char *const PATS[] = {"row", "csr", "sell", "sell-seg", "unstructured", "block16x1", "block8x1", "block4x4"};
+    for (int p = 0; p < 8; p++) {
         o.pattern = PATS[p];
         o.sparsity = 0.8;
         assert_int_equal(latency_profile(&hl, &o), TP_OK);
@@ -590,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_parse_sizes),
         cmocka_unit_test(test_profiler_tiny),
+        cmocka_unit_test(test_pattern_matrix),
         cmocka_unit_test(test_profiler_hlstm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
