@@ -187,7 +187,6 @@ oom:
     return err_set(TP_ENOMEM, "sparse: out of memory for a sell [%d, %d]", rows, cols);
 }
 
-
 /* SELL-SEG (sparse.h): SELL's row order and blocks of 16, each block's entries cut by column segment
  * of SEG_W columns: segment s holds, for each of the 16 rows, its non-zeros in columns [SEG_W s,
  * SEG_W s + SEG_W) as 8-bit offsets, padded to the block's longest row in that segment
