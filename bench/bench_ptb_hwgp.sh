@@ -137,7 +137,9 @@ layers_us() {
     local exp=$1 density=$2 threads=$3 total=0 pat sp
     if awk "BEGIN{exit !($density >= 0.999)}"; then pat=dense; sp=0; else
         sp=$(awk "BEGIN{printf \"%.4f\", 1 - $density}")
-        case $TARGET in accel*) pat=row ;; *) [ "$PATTERN" = block ] && pat=block || pat=sell ;; esac
+        # as schedule hwgp asks: the cpu target times unstructured masks in its fastest layout
+        case $TARGET in accel*) pat=row ;; cpu) [ "$PATTERN" = block ] && pat=block || pat=unstructured ;;
+            *) [ "$PATTERN" = block ] && pat=block || pat=sell ;; esac
     fi
     local reps=(); [ "$REPS" != 0 ] && reps=(--reps "$REPS") || reps=(--budget-s 5)
     local hs sizes json
