@@ -24,13 +24,19 @@
 #
 #   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E]
 #                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S]
-#                           [--gp-block 16x1|8x1|4x4] [--measure-only] [--quick]
+#                           [--gp-block 16x1|8x1|4x4] [--gp-average N] [--seed S]
+#                           [--gp-only] [--measure-only] [--quick]
 #
 # --gp scratch: instead of step 2, trains OUT/gp from scratch with bench/an4_gp_scratch.tp (the
 # recipe's options, --hidden H when --gp-hidden is given, 100 epochs, the rate x0.94 after epoch 55):
 # eight dense epochs, ten global prunings on a cubic ramp to S (default 0.87), the GP step, fifty
 # epochs of fine-tuning. A wider model pruned further can hold as few non-zeros as the narrow one.
 # --gp-block RxC: prune and grow whole RxC blocks (scratch only), the layout that runs faster.
+# --gp-average N: (scratch only) average the weights of the last 25 epochs, every N-th minibatch
+# (`average start every=N`), print the valid and test WER of the weights and of the mean, and make
+# the mean the model (`average apply`).
+# --seed S: the seed of both trainings (init, dropout, SpecAugment, batch order; default 1).
+# --gp-only: train OUT/gp only (the baseline trained apart, e.g. on the other core) and stop.
 #
 # --measure-only: train nothing; steps 3-5 on the OUT/baseline and OUT/gp already there (an earlier
 # run, or the two trained side by side, one per core, with the options steps 1-2 use).
@@ -50,6 +56,9 @@ GP=finetune
 GP_HIDDEN=
 GP_SPARSITY=0.87
 GP_BLOCK=
+GP_AVERAGE=
+GP_ONLY=0
+SEED=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT=$2; shift 2 ;;
@@ -60,6 +69,9 @@ while [ $# -gt 0 ]; do
         --gp-hidden) GP_HIDDEN=$2; shift 2 ;;
         --gp-sparsity) GP_SPARSITY=$2; shift 2 ;;
         --gp-block) GP_BLOCK=$2; shift 2 ;;
+        --gp-average) GP_AVERAGE=$2; shift 2 ;;
+        --seed) SEED=$2; shift 2 ;;
+        --gp-only) GP_ONLY=1; shift ;;
         --measure-only) MEASURE_ONLY=1; shift ;;
         --quick) QUICK=1; shift ;;
         *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
@@ -73,14 +85,22 @@ case "$RECIPE" in
     *) echo "bench_an4: --recipe: expected large or small, got $RECIPE" >&2; exit 2 ;;
 esac
 case "$GP" in
-    finetune) [ -z "$GP_BLOCK$GP_HIDDEN" ] ||
-        { echo "bench_an4: --gp-block and --gp-hidden go with --gp scratch" >&2; exit 2; } ;;
+    finetune) [ -z "$GP_BLOCK$GP_HIDDEN$GP_AVERAGE" ] ||
+        { echo "bench_an4: --gp-block, --gp-hidden and --gp-average go with --gp scratch" >&2; exit 2; }
+        [ "$GP_ONLY" = 0 ] || { echo "bench_an4: --gp-only goes with --gp scratch" >&2; exit 2; } ;;
     scratch) ;;
     *) echo "bench_an4: --gp: expected finetune or scratch, got $GP" >&2; exit 2 ;;
 esac
-EXTRA=()
+case "$SEED" in ''|*[!0-9]*) echo "bench_an4: --seed: expected a whole number, got $SEED" >&2; exit 2 ;; esac
+case "$GP_AVERAGE" in
+    '') AVG1="# (no weight averaging: --gp-average N)"; AVG2=$AVG1 ;;
+    *[!0-9]*|0) echo "bench_an4: --gp-average: expected a whole number of minibatches > 0, got $GP_AVERAGE" >&2; exit 2 ;;
+    *) AVG1="average start every=$GP_AVERAGE"
+       AVG2="eval\neval split=test\neval average=1\neval average=1 split=test\naverage apply" ;;
+esac
+EXTRA=(--seed "$SEED")
 if [ "$QUICK" = 1 ]; then
-    EXTRA=(--max-utts 32 --hidden 32)
+    EXTRA+=(--max-utts 32 --hidden 32)
     EPOCHS=1
 fi
 if [ "$MEASURE_ONLY" = 1 ]; then
@@ -89,7 +109,7 @@ if [ "$MEASURE_ONLY" = 1 ]; then
             { echo "bench_an4: --measure-only: no session at $OUT/$name" >&2; exit 1; }
     done
 else
-    if [ ! -f "$OUT/baseline/manifest.json" ]; then
+    if [ "$GP_ONLY" = 0 ] && [ ! -f "$OUT/baseline/manifest.json" ]; then
         echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
         "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
             --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
@@ -113,7 +133,8 @@ else
             *) echo "bench_an4: --gp-block: expected 16x1, 8x1 or 4x4, got $GP_BLOCK" >&2; exit 2 ;;
         esac
         # shellcheck disable=SC2086
-        sed $SUBST -e "s/@PAT@/$PAT/g" "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
+        sed $SUBST -e "s/@PAT@/$PAT/g" -e "s/^@AVG1@$/$AVG1/" -e "s/^@AVG2@$/$AVG2/" \
+            "$ROOT/bench/an4_gp_scratch.tp" > "$OUT/gp.tp"
         rm -rf "$OUT/gp"
         GP_TASK=(--task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 --epochs 100
                  --decay-start 55 --lr-decay 0.94 --threads 1 "${EXTRA[@]}")
@@ -124,6 +145,7 @@ else
     fi
     echo "== grow-and-prune ($GP): topiary run $OUT/gp.tp" >&2
     "$BIN" run "$OUT/gp.tp" --session "$OUT/gp" "${GP_TASK[@]}" >&2
+    [ "$GP_ONLY" = 1 ] && exit 0
 fi
 field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
