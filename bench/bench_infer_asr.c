@@ -61,20 +61,39 @@ static double timed(InferAsr *r, const float *feat, int T)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_infer_asr SESSION [--utts N] [--reps R] [--threads N] [--data PATH]\n"
-                    "                       [--kernel auto|dense|csr|sell|sell-seg|row|bsr16x1|bsr8x1|bsr4x4|state] [--json]\n");
+                    "                       [--kernel auto|dense|csr|sell|sell-seg|row|bsr16x1|bsr8x1|bsr4x4|state]\n"
+                    "                       [--directions auto|turn|once] [--only runtime|dense] [--json]\n"
+                    "  --directions: the two directions of a layer in turn (products split over the threads), at\n"
+                    "  once (one thread each), or auto: the faster of the two as timed at init\n"
+                    "  --only: time one configuration alone in the process (no other configuration's BLAS or\n"
+                    "  pool threads awake beside it, as a deployment runs it); the other's column reads 0\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *data = NULL;
-    int utts = 40, reps = 3, threads = 0, force = -1, json = 0;
+    int utts = 40, reps = 3, threads = 0, force = -1, json = 0, directions = -1, only = 0; /* only: 1 runtime, 2 dense */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--utts") && i + 1 < argc) utts = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = !strcmp(argv[++i], "runtime") ? 1 : !strcmp(argv[i], "dense") ? 2 : -1;
+            if (only < 0) {
+                fprintf(stderr, "bench_infer_asr: --only runtime|dense, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--directions") && i + 1 < argc) {
+            const char *v = argv[++i];
+            directions = !strcmp(v, "auto") ? -1 : !strcmp(v, "turn") ? 0 : !strcmp(v, "once") ? 1 : -2;
+            if (directions == -2) {
+                fprintf(stderr, "bench_infer_asr: --directions: expected auto, turn or once, got '%s'\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
             SparseKind k;
             if (strcmp(argv[++i], "auto") && sparse_kind_parse(argv[i], &k) != TP_OK) {
@@ -112,8 +131,11 @@ int main(int argc, char **argv)
     infer_options_defaults(&oc);
     oc.cost = &be;
     oc.force = force;
+    oc.directions = directions;
     InferAsr rd, rc;
-    if (infer_asr_init(&rd, &s.model, &od) != TP_OK || infer_asr_init(&rc, &s.model, &oc) != TP_OK) {
+    memset(&rd, 0, sizeof rd);
+    memset(&rc, 0, sizeof rc);
+    if ((only != 1 && infer_asr_init(&rd, &s.model, &od) != TP_OK) || (only != 2 && infer_asr_init(&rc, &s.model, &oc) != TP_OK)) {
         fprintf(stderr, "bench_infer_asr: %s\n", err_msg());
         return 1;
     }
@@ -139,27 +161,33 @@ int main(int argc, char **argv)
         return 1;
     }
     char desc[16384], blas[256], sum[256], src[256];
-    infer_asr_describe(&rc, desc, sizeof desc);
-    infer_asr_summary(&rc, sum, sizeof sum);
+    InferAsr *shown = only == 2 ? &rd : &rc;
+    infer_asr_describe(shown, desc, sizeof desc);
+    infer_asr_summary(shown, sum, sizeof sum);
     backend_describe(blas, sizeof blas);
     printf("bench-infer-asr: %s, %d test utterances (%.1f s of audio) x %d reps, batch 1\n"
            "BLAS: %s; sparse: %s; break-even %s\nruntime kernels:\n%s", dir, n, audio, reps, blas,
            sparse_isa_name(sparse_isa()), breakeven_source(&be, cached, src, sizeof src), desc);
 
     double maxrel = 0.0;
-    for (int i = 0; i < n && i < WARM; i++) timed(&rd, feat[i], T[i]), timed(&rc, feat[i], T[i]);
+    for (int i = 0; i < n && i < WARM; i++) {
+        if (only != 1) timed(&rd, feat[i], T[i]);
+        if (only != 2) timed(&rc, feat[i], T[i]);
+    }
     int ns = n * reps;
     double *sd = malloc(sizeof(double) * (size_t)ns), *sc = malloc(sizeof(double) * (size_t)ns), td = 0.0, tc = 0.0;
     for (int rep = 0, k = 0; rep < reps; rep++)
         for (int i = 0; i < n; i++, k++) {
             double a = T[i] * 0.01, d, c;
-            if (k % 2) d = timed(&rd, feat[i], T[i]), c = timed(&rc, feat[i], T[i]);
+            if (only) /* one configuration alone: its time in both columns */
+                d = c = timed(only == 1 ? &rc : &rd, feat[i], T[i]);
+            else if (k % 2) d = timed(&rd, feat[i], T[i]), c = timed(&rc, feat[i], T[i]);
             else c = timed(&rc, feat[i], T[i]), d = timed(&rd, feat[i], T[i]);
             sd[k] = 1000.0 * d / a;
             sc[k] = 1000.0 * c / a;
             td += d;
             tc += c;
-            if (rep == 0) { /* both logits are still there */
+            if (rep == 0 && !only) { /* both logits are still there */
                 size_t e = (size_t)rd.T_out * rd.cfg.n_vocab;
                 double diff = 0.0, scale = 1e-3;
                 for (size_t j = 0; j < e; j++) {
@@ -175,20 +203,26 @@ int main(int argc, char **argv)
     stats(sc, ns, &mc, &c10, &c90);
     double ad = 1000.0 * td / (audio * reps), ac = 1000.0 * tc / (audio * reps);
     printf("\nms per second of audio  %10s %10s %10s %10s\n", "median", "p10", "p90", "aggregate");
-    printf("%-23s  %10.3f %10.3f %10.3f %10.3f\n", "dense", md, d10, d90, ad);
-    printf("%-23s  %10.3f %10.3f %10.3f %10.3f\n", "runtime", mc, c10, c90, ac);
-    printf("speed-up: %.2fx (medians), %.2fx (aggregate); logits agree within %.2g relative\n", md / mc, ad / ac, maxrel);
+    if (only != 1) printf("%-23s  %10.3f %10.3f %10.3f %10.3f\n", "dense", md, d10, d90, ad);
+    if (only != 2) printf("%-23s  %10.3f %10.3f %10.3f %10.3f\n", "runtime", mc, c10, c90, ac);
+    if (only)
+        printf("(--only %s: the other configuration did not run in this process; compare two runs)\n",
+               only == 1 ? "runtime" : "dense");
+    else
+        printf("speed-up: %.2fx (medians), %.2fx (aggregate); logits agree within %.2g relative\n", md / mc, ad / ac, maxrel);
     if (json)
         printf("{\"utterances\":%d,\"reps\":%d,\"audio_seconds\":%.2f,\"threads\":%d,\"dense_ms_per_audio_s\":%.4f,"
                "\"runtime_ms_per_audio_s\":%.4f,\"dense_p10\":%.4f,\"dense_p90\":%.4f,\"runtime_p10\":%.4f,"
-               "\"runtime_p90\":%.4f,\"speedup\":%.4f,\"max_rel_diff\":%.3g,\"kernels\":\"%s\"}\n", n, reps, audio,
-               backend_threads(), md, mc, d10, d90, c10, c90, md / mc, maxrel, sum);
+               "\"runtime_p90\":%.4f,\"speedup\":%.4f,\"max_rel_diff\":%.3g,\"kernels\":\"%s\",\"directions\":\"%s\","
+               "\"plan_ms_turn\":%.4f,\"plan_ms_once\":%.4f}\n", n, reps, audio,
+               backend_threads(), only == 1 ? 0.0 : md, only == 2 ? 0.0 : mc, d10, d90, c10, c90, only ? 0.0 : md / mc, maxrel,
+               sum, shown->parallel ? "once" : "turn", shown->plan_ms[0], shown->plan_ms[1]);
     free(sd);
     free(sc);
     free(feat);
     free(T);
-    infer_asr_free(&rd);
-    infer_asr_free(&rc);
+    if (only != 1) infer_asr_free(&rd);
+    if (only != 2) infer_asr_free(&rc);
     session_free(&s);
     return maxrel <= 1e-3 ? 0 : 1;
 }

@@ -20,6 +20,7 @@ void infer_options_defaults(InferOptions *o)
     o->force = -1;
     o->state_kernel = 1;
     o->tie = 0.15;
+    o->directions = -1;
 }
 
 /* ==== trimming ================================================================================== */
@@ -545,6 +546,8 @@ TpStatus infer_options_resolve(const InferOptions **o, InferOptions *def)
         *o = def;
     }
     if ((*o)->force >= SPARSE_N_KINDS) return err_set(TP_EINVAL, "runtime: unknown kernel %d", (*o)->force);
+    if ((*o)->directions < -1 || (*o)->directions > 1)
+        return err_set(TP_EINVAL, "runtime: directions %d (-1 timed, 0 in turn, 1 in parallel)", (*o)->directions);
     return TP_OK;
 }
 

@@ -60,6 +60,9 @@ typedef struct {
     double tie;              /* a measured cost model's variants predicted within this fraction of
                                 the best are timed on the matrix itself and the fastest kept
                                 (default 0.15; 0: the prediction alone decides)                    */
+    int directions;          /* speech runtime (engine/infer_asr), the two directions of a layer:
+                                -1 choose by timing both plans at init (default), 0 one after the
+                                other (threaded products), 1 at once, one thread each              */
 } InferOptions;
 
 /* A grouped matrix's scratch holds this many outputs of a batch: infer_matrix_gemm runs a larger

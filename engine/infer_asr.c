@@ -10,6 +10,7 @@
 
 #include "asr.h"
 #include "backend.h"
+#include "base/clock.h"
 #include "base/mem.h"
 
 static float *dup_floats(const float *src, size_t n)
@@ -51,6 +52,78 @@ static TpStatus build(InferAsr *r, const Model *m, const InferOptions *o)
     return TP_OK;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ms per second of audio of each plan on a synthetic utterance (2 s: 200 frames of 10 ms, values
+ * in [-1, 1)): a warm-up forward each, then ROUNDS interleaved, the medians. */
+static TpStatus time_plans(InferAsr *r, double ms[2])
+{
+    enum { FRAMES = 200, ROUNDS = 5 };
+    const int F = r->cfg.n_feat;
+    float *feat = backend_alloc((size_t)FRAMES * F, sizeof(float));
+    if (!feat) return err_set(TP_ENOMEM, "runtime: out of memory timing the plans");
+    for (size_t i = 0; i < (size_t)FRAMES * F; i++) feat[i] = (float)((i * 7919) % 199) / 99.5f - 1.0f;
+    double samples[2][ROUNDS];
+    const float *lg;
+    int To;
+    TpStatus st = TP_OK;
+    for (int round = -1; round < ROUNDS && st == TP_OK; round++)
+        for (int p = 0; p < 2 && st == TP_OK; p++) {
+            r->parallel = p;
+            double t0 = clock_now();
+            st = infer_asr_forward(r, feat, FRAMES, &lg, &To);
+            if (round >= 0) samples[p][round] = (clock_now() - t0) * 1e3 / (FRAMES * 0.01);
+        }
+    free(feat);
+    for (int p = 0; p < 2 && st == TP_OK; p++) {
+        qsort(samples[p], ROUNDS, sizeof(double), cmp_dbl);
+        ms[p] = samples[p][ROUNDS / 2];
+    }
+    return st;
+}
+
+/* The directions' plan (infer_asr.h, Threads): in turn, at once, or the faster of the two as timed. */
+static TpStatus choose_plan(InferAsr *r, const InferOptions *o)
+{
+    int threads = o->threads > 0 && o->threads < r->k.cost.threads ? o->threads : r->k.cost.threads, blas = 0;
+    for (int l = 0; l < r->cfg.n_layers; l++)
+        for (int d = 0; d < 2; d++)
+            for (int i = 0; i < r->n_mat; i++) {
+                const InferMatrix *x = &r->mat[i];
+                const InferLayer *ly = &r->dir[l][d];
+                int mine = x == ly->w_x || x == ly->w_h;
+                for (int q = 0; q < 4; q++) mine |= x == ly->w2[q];
+                blas |= mine && x->w.kind == SPARSE_DENSE;
+            }
+    if (o->directions == 0) return TP_OK;
+    if (threads < 2 || blas) {
+        if (o->directions < 0) return TP_OK;
+        return err_set(TP_EINVAL, "runtime: the directions cannot run at once: %s",
+                       threads < 2 ? "one thread (--threads 2 or more)" : "a direction's matrix is dense (BLAS)");
+    }
+    TpStatus st = sparse_pool_create(&r->dir_pool, 2);
+    if (st != TP_OK) return st;
+    r->parallel = 1;
+    if (o->directions < 0) {
+        if ((st = time_plans(r, r->plan_ms)) != TP_OK) return st;
+        r->parallel = r->plan_ms[1] < r->plan_ms[0];
+        r->k.steps = r->k.state_zero = r->k.state_n = r->k.state_uses = r->k.rec_products = 0;
+    }
+    if (!r->parallel) {
+        sparse_pool_free(r->dir_pool);
+        r->dir_pool = NULL;
+        return TP_OK;
+    }
+    /* a threaded variant of a direction's matrix now runs whole on its direction's thread */
+    for (int i = 0; i < r->n_mat; i++)
+        if (&r->mat[i] != r->dec) r->mat[i].kernel.threads = 1;
+    return TP_OK;
+}
+
 TpStatus infer_asr_init(InferAsr *r, const Model *m0, const InferOptions *o)
 {
     memset(r, 0, sizeof *r);
@@ -70,6 +143,7 @@ TpStatus infer_asr_init(InferAsr *r, const Model *m0, const InferOptions *o)
     for (int l = 0; l < m->cfg.n_layers; l++) r->nominal[l] = m0->cfg.hidden[l];
     st = build(r, m, o);
     model_free(&trimmed);
+    if (st == TP_OK) st = choose_plan(r, o);
     if (st != TP_OK) infer_asr_free(r);
     return st;
 }
@@ -80,8 +154,8 @@ static void release_buffers(InferAsr *r)
         free(r->act[k]);
         r->act[k] = NULL;
     }
-    MEM_FREE_ALL(r->y[0], r->y[1], r->logits);
-    r->y[0] = r->y[1] = r->logits = NULL;
+    MEM_FREE_ALL(r->y[0], r->y[1], r->yb, r->logits);
+    r->y[0] = r->y[1] = r->yb = r->logits = NULL;
     r->T_cap = 0;
 }
 
@@ -98,6 +172,7 @@ void infer_asr_free(InferAsr *r)
     }
     release_buffers(r);
     free(r->dec_b);
+    sparse_pool_free(r->dir_pool);
     infer_kernels_free(&r->k);
     memset(r, 0, sizeof *r);
 }
@@ -117,6 +192,7 @@ static TpStatus reserve(InferAsr *r, int T)
     for (int l = 0; l < c->n_layers; l++) Hmax = c->hidden[l] > Hmax ? c->hidden[l] : Hmax;
     ok = ok && (r->y[0] = backend_alloc((size_t)To * Hmax, sizeof(float))) != NULL &&
          (r->y[1] = backend_alloc((size_t)To * Hmax, sizeof(float))) != NULL &&
+         (r->yb = backend_alloc((size_t)To * Hmax, sizeof(float))) != NULL &&
          (r->logits = backend_alloc((size_t)To * c->n_vocab, sizeof(float))) != NULL;
     if (!ok) {
         release_buffers(r);
@@ -124,6 +200,51 @@ static TpStatus reserve(InferAsr *r, int T)
     }
     r->T_cap = T;
     return TP_OK;
+}
+
+/* One direction of layer l on pool thread t (0 forward into y, 1 backward into r->yb), with its
+ * own counters and no pool: its products run whole on this thread. */
+typedef struct {
+    InferAsr *r;
+    int l, To, I;
+    const float *x;
+    float *y;
+    InferKernels k[2];
+} DirectionJob;
+
+static void direction_run(void *arg, int t)
+{
+    DirectionJob *j = arg;
+    if (t > 1) return;
+    InferLayer *ly = &j->r->dir[j->l][t];
+    const int H = ly->H;
+    float *out = t ? j->r->yb : j->y;
+    infer_layer_reset(ly);
+    for (int q = 0; q < j->To; q++) {
+        int f = t ? j->To - 1 - q : q;
+        memcpy(out + (size_t)f * H, infer_layer_step(&j->k[t], ly, j->x + (size_t)f * j->I), (size_t)H * sizeof(float));
+    }
+}
+
+static void directions_at_once(InferAsr *r, int l, int To, const float *x, int I, float *y)
+{
+    DirectionJob j = {.r = r, .l = l, .To = To, .I = I, .x = x, .y = y};
+    for (int d = 0; d < 2; d++) {
+        j.k[d] = r->k;
+        j.k[d].pool = NULL;
+        j.k[d].state_zero = j.k[d].state_n = j.k[d].state_uses = j.k[d].rec_products = 0;
+    }
+    sparse_pool_run(r->dir_pool, direction_run, &j);
+    const size_t n = (size_t)To * r->dir[l][0].H;
+    const float *yb = r->yb;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] += yb[i]; /* h~fw + h~bw, as the sequential plan sums */
+    for (int d = 0; d < 2; d++) {
+        r->k.state_zero += j.k[d].state_zero;
+        r->k.state_n += j.k[d].state_n;
+        r->k.state_uses += j.k[d].state_uses;
+        r->k.rec_products += j.k[d].rec_products;
+    }
 }
 
 TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **logits, int *T_out)
@@ -136,16 +257,29 @@ TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **
     if (st != TP_OK) return st;
     const float *x = feat;
     int Tk = T;
-    for (int k = 0; k < c->n_conv; k++) { /* dense: im2col and one sgemm */
-        if ((st = conv2d_forward(&r->conv[k], r->conv_w[k], r->conv_b[k], x, Tk, r->act[k])) != TP_OK) return st;
+    /* at once, the convolutions run on one BLAS thread: a BLAS worker woken by them spins for a while
+     * after the call (OpenBLAS: ~0.1 s) and would take a core from a direction's thread */
+    const int blas_threads = backend_threads();
+    if (r->parallel && blas_threads > 1) backend_set_threads(1);
+    for (int k = 0; k < c->n_conv && st == TP_OK; k++) { /* dense: im2col and one sgemm */
+        st = conv2d_forward(&r->conv[k], r->conv_w[k], r->conv_b[k], x, Tk, r->act[k]);
         Tk = conv2d_out_frames(&r->conv[k].s, Tk);
         x = r->act[k];
     }
+    if (r->parallel && blas_threads > 1) backend_set_threads(blas_threads);
+    if (st != TP_OK) return st;
     int I = c->n_embed, H = I;
     for (int l = 0; l < c->n_layers; l++) {
         float *y = r->y[l % 2];
         InferLayer *fw = &r->dir[l][0], *bw = &r->dir[l][1];
         H = c->hidden[l];
+        if (r->parallel) {
+            directions_at_once(r, l, To, x, I, y);
+            r->k.steps += To;
+            x = y;
+            I = H;
+            continue;
+        }
         infer_layer_reset(fw);
         for (int t = 0; t < To; t++) memcpy(y + (size_t)t * H, infer_layer_step(&r->k, fw, x + (size_t)t * I), (size_t)H * sizeof(float));
         infer_layer_reset(bw);
@@ -173,11 +307,20 @@ TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **
 void infer_asr_summary(const InferAsr *r, char *buf, size_t n)
 {
     infer_matrices_summary(r->mat, r->n_mat, r->cfg.hidden, r->nominal, r->cfg.n_layers, buf, n);
+    size_t used = strlen(buf);
+    if (r->parallel && used < n) snprintf(buf + used, n - used, "; directions at once");
 }
 
 void infer_asr_describe(const InferAsr *r, char *buf, size_t n)
 {
     infer_matrices_describe(r->mat, r->n_mat, r->cfg.hidden, r->nominal, r->cfg.n_layers, r->k.cost.measured, buf, n);
+    size_t used = strlen(buf);
+    if (used >= n) return;
+    if (r->plan_ms[0] > 0)
+        snprintf(buf + used, n - used, "directions: %s (timed at init: %.3f ms per second of audio in turn, %.3f at once)\n",
+                 r->parallel ? "at once, one thread each" : "in turn, products over the threads", r->plan_ms[0], r->plan_ms[1]);
+    else
+        snprintf(buf + used, n - used, "directions: %s\n", r->parallel ? "at once, one thread each" : "in turn");
 }
 
 double infer_asr_state_sparsity(const InferAsr *r) { return r->k.state_n > 0 ? r->k.state_zero / r->k.state_n : NAN; }

@@ -16,6 +16,16 @@
  * is what a streaming recogniser (a unidirectional model, or a lookahead window) runs; see
  * docs/design-notes.md.
  *
+ * Threads (T >= 2): the two directions of a layer are independent until their outputs are summed,
+ * so they can run at once, one thread each (each direction's products whole on its thread, through
+ * sparse_pool_run; no hand-off per product), or one after the other with each product split over
+ * the T threads (sparse_pool, one hand-off and one wait per product: 8 per frame for two layers).
+ * Which is faster depends on the machine and the model, so InferOptions.directions = -1 times both
+ * on a synthetic utterance at init and keeps the faster (plan_ms says what it measured).  The
+ * parallel plan is not offered when a direction's matrix is dense: two BLAS calls at once, each
+ * with BLAS's own threads, oversubscribe the cores.  Both plans sum y_t = h~fw_t + h~bw_t in that
+ * order, so for the same kernels the logits are bit-identical.
+ *
  * Trimming (InferOptions.trim): the model is first cut to the units whose output is read, by
  * engine/infer's infer_trim over the ASR registry's axes.  Unit j of a bidirectional layer is the
  * pair (fw j, bw j) whose outputs are summed, so it goes only when neither direction's h_j is read
@@ -51,6 +61,11 @@ typedef struct {
     float *y[2];                              /* [T'][max H] layer outputs, alternating        */
     float *logits;                            /* [T'][C] of the last forward                   */
     int T_out;
+    int parallel;                             /* the directions of a layer run at once          */
+    double plan_ms[2];                        /* timed at init, ms per second of audio: [0] in
+                                                 turn, [1] in parallel (0: not timed)            */
+    SparsePool *dir_pool;                     /* parallel: the directions' two threads          */
+    float *yb;                                /* parallel: [T'][max H] backward outputs         */
 } InferAsr;
 
 /* Build the runtime of the ASR model m (which it does not keep).  TP_EINVAL for a language model or
@@ -61,7 +76,8 @@ void infer_asr_free(InferAsr *r);
  * TP_EINVAL when T is shorter than the front end's kernel (as asr_forward). */
 TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **logits, int *T_out);
 
-/* infer_summary's line ("dense 13; hidden 128/128 128/128 (kept/nominal)") and infer_describe's table. */
+/* infer_summary's line ("dense 13; hidden 128/128 128/128 (kept/nominal)") and infer_describe's table
+ * (with a last line on how the directions run). */
 void infer_asr_summary(const InferAsr *r, char *buf, size_t n);
 void infer_asr_describe(const InferAsr *r, char *buf, size_t n);
 /* Share of zero h~ entries over the forwards so far (NaN without thresholding). */

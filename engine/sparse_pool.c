@@ -23,7 +23,9 @@ struct SparsePool {
     atomic_int pending;  /* workers still running the current product                    */
     atomic_int stop;
     int sleepers;        /* workers waiting on cv (under mu)                              */
-    /* the current product */
+    /* the current job: a task (fn), or a product */
+    SparsePoolTask fn;
+    void *arg;
     const SparseMatrix *m;
     float *Y;
     const float *X;
@@ -36,9 +38,13 @@ typedef struct {
 } Worker;
 
 
-/* thread t's share of the product: parts t, t + T, ... of every row of the batch */
+/* thread t's share of the job: its call of the task, or parts t, t + T, ... of every row of the batch */
 static void run_share(SparsePool *p, int t)
 {
+    if (p->fn) {
+        p->fn(p->arg, t);
+        return;
+    }
     const SparseMatrix *m = p->m;
     for (int b = 0; b < p->B; b++)
         for (int q = t; q < m->n_parts; q += p->threads)
@@ -114,17 +120,9 @@ void sparse_pool_free(SparsePool *p)
 
 int sparse_pool_threads(const SparsePool *p) { return p ? p->threads : 1; }
 
-void sparse_pool_gemm(SparsePool *p, const SparseMatrix *m, float *Y, const float *X, int B, int acc)
+/* start the job set in *p on the workers, run thread 0's share, wait for theirs */
+static void dispatch(SparsePool *p)
 {
-    if (!p || p->threads < 2 || m->n_parts < 2 || m->kind == SPARSE_DENSE) {
-        sparse_gemm(m, Y, X, B, acc);
-        return;
-    }
-    p->m = m;
-    p->Y = Y;
-    p->X = X;
-    p->B = B;
-    p->acc = acc;
     atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add_explicit(&p->gen, 1u, memory_order_release);
@@ -132,6 +130,33 @@ void sparse_pool_gemm(SparsePool *p, const SparseMatrix *m, float *Y, const floa
     pthread_mutex_unlock(&p->mu);
     run_share(p, 0);
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) CPU_RELAX();
+}
+
+void sparse_pool_gemm(SparsePool *p, const SparseMatrix *m, float *Y, const float *X, int B, int acc)
+{
+    if (!p || p->threads < 2 || m->n_parts < 2 || m->kind == SPARSE_DENSE) {
+        sparse_gemm(m, Y, X, B, acc);
+        return;
+    }
+    p->fn = NULL;
+    p->m = m;
+    p->Y = Y;
+    p->X = X;
+    p->B = B;
+    p->acc = acc;
+    dispatch(p);
+}
+
+void sparse_pool_run(SparsePool *p, SparsePoolTask fn, void *arg)
+{
+    if (!p || p->threads < 2) {
+        fn(arg, 0);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    dispatch(p);
+    p->fn = NULL;
 }
 
 void sparse_pool_gemv(SparsePool *p, const SparseMatrix *m, float *y, const float *x, int acc)

@@ -33,4 +33,11 @@ int sparse_pool_threads(const SparsePool *p); /* 1 for NULL */
 void sparse_pool_gemv(SparsePool *p, const SparseMatrix *m, float *y, const float *x, int acc);
 void sparse_pool_gemm(SparsePool *p, const SparseMatrix *m, float *Y, const float *X, int B, int acc);
 
+/* Run fn(arg, t) once on each of the pool's threads t = 0 .. threads - 1 (t = 0 on the caller) and
+ * return when all have: independent work of one call each, such as the two directions of a
+ * bidirectional layer (engine/infer_asr).  fn must not use this pool (one job at a time); a NULL
+ * pool runs fn(arg, 0) alone. */
+typedef void (*SparsePoolTask)(void *arg, int t);
+void sparse_pool_run(SparsePool *p, SparsePoolTask fn, void *arg);
+
 #endif

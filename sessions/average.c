@@ -21,7 +21,8 @@ TpStatus average_start(Session *s, int every, char *what, size_t n)
     TpStatus st = train_average_begin(&s->trainer, every);
     if (st != TP_OK) return st;
     char dropped[96] = "";
-    if (had >= 0) snprintf(dropped, sizeof dropped, " (the previous average, %ld samples, was dropped)", had);
+    if (had >= 0) snprintf(dropped, sizeof dropped, " (the previous average, %ld sample%s, was dropped)", had,
+                             had == 1 ? "" : "s");
     snprintf(what, n, "weight averaging from step %ld: every %d-th training step adds the weights to the mean%s",
              s->trainer.step, every, dropped);
     return TP_OK;
@@ -32,8 +33,8 @@ TpStatus average_apply(Session *s, char *what, size_t n)
     long count = s->trainer.avg.count, since = s->trainer.avg.start;
     TpStatus st = train_average_apply(&s->trainer);
     if (st != TP_OK) return st;
-    snprintf(what, n, "the weights are now the mean of %ld samples taken since step %ld (pruned weights stay 0); "
-             "averaging ended", count, since);
+    snprintf(what, n, "the weights are now the mean of %ld sample%s taken since step %ld (pruned weights stay 0); "
+             "averaging ended", count, count == 1 ? "" : "s", since);
     return TP_OK;
 }
 

@@ -6,6 +6,10 @@
  *     over several utterance lengths (the buffers grow and are reused);
  *   - trimming cuts a unit nothing reads (from both directions) and keeps the logits;
  *   - a language model, an unknown kernel and a too-short utterance are refused with the reason;
+ *   - the two directions of a layer run at once (one thread each) give bit-identical logits and the
+ *     same state counters as run in turn, for LSTM and H-LSTM, with and without thresholding; the
+ *     timed choice records both timings and keeps the faster; BLAS's thread count is restored after
+ *     the convolutions; at once is refused with one thread or a dense direction matrix;
  *   - on real AN4 features (../shared/data/an4, skipped when absent): the default speech model,
  *     pruned, through the cost model's kernels and forced CSR, equals asr_forward.
  */
@@ -23,6 +27,8 @@
 
 #include "engine/an4.h"
 #include "engine/asr.h"
+#include "engine/backend.h"
+#include "engine/breakeven.h"
 #include "engine/features.h"
 #include "engine/infer_asr.h"
 #include "engine/model.h"
@@ -174,6 +180,99 @@ static void test_trim_dead_unit(void **state)
     model_free(&m);
 }
 
+/* directions in turn vs at once: the same kernels (forced CSR, forced SELL-SEG), so the
+ * logits must agree bit for bit; BLAS runs the convolutions on one thread and gets its count back */
+static void test_directions_at_once(void **state)
+{
+    (void)state;
+    static const int LENS[] = {9, 31, 4, 57};
+    Breakeven be;
+    breakeven_default(&be);
+    be.threads = 2; /* two threads available; no threaded variant measured */
+    const int blas = backend_threads();
+    assert_int_equal(backend_set_threads(2), TP_OK);
+    for (int cell = 0; cell < 2; cell++)
+        for (int tau_on = 0; tau_on < 2; tau_on++)
+            for (int f = 0; f < 2; f++) {
+                const int force = f ? SPARSE_SELL_SEG : SPARSE_CSR;
+                ModelConfig c = small((ModelCell)cell, tau_on ? 0.05f : 0.0f);
+                Rng rng;
+                rng_seed(&rng, 41 + (uint64_t)(cell * 2 + tau_on));
+                Model m;
+                assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+                prune(&m, 0, 0.7, &rng);
+                InferAsr r[3];
+                for (int d = 0; d < 3; d++) {
+                    InferOptions o;
+                    infer_options_defaults(&o);
+                    o.cost = &be;
+                    o.force = force;
+                    o.directions = d - 1; /* r[0] timed, r[1] in turn, r[2] at once */
+                    if (infer_asr_init(&r[d], &m, &o) != TP_OK) fail_msg("directions %d: %s", d - 1, err_msg());
+                }
+                assert_int_equal(r[1].parallel, 0);
+                assert_int_equal(r[2].parallel, 1);
+                assert_true(r[0].plan_ms[0] > 0.0 && r[0].plan_ms[1] > 0.0);
+                assert_int_equal(r[0].parallel, r[0].plan_ms[1] < r[0].plan_ms[0]);
+                assert_true(r[1].plan_ms[0] == 0.0 && r[2].plan_ms[0] == 0.0);
+                char buf[4096];
+                infer_asr_describe(&r[2], buf, sizeof buf);
+                assert_non_null(strstr(buf, "directions: at once, one thread each"));
+                infer_asr_summary(&r[2], buf, sizeof buf);
+                assert_non_null(strstr(buf, "directions at once"));
+                Rng fr;
+                rng_seed(&fr, 5);
+                for (int i = 0; i < 4; i++) {
+                    float *feat = random_feat(LENS[i], c.n_feat, &fr);
+                    const float *lg[3];
+                    int To[3];
+                    for (int d = 0; d < 3; d++) assert_int_equal(infer_asr_forward(&r[d], feat, LENS[i], &lg[d], &To[d]), TP_OK);
+                    assert_int_equal(backend_threads(), 2);
+                    for (int d = 0; d < 3; d++) assert_int_equal(To[d], To[1]);
+                    for (int d = 0; d < 3; d += 2)
+                        if (memcmp(lg[d], lg[1], (size_t)To[1] * c.n_vocab * sizeof(float)))
+                            fail_msg("%s tau %d kernel %d T %d: plan %d's logits differ from in turn", cell ? "H-LSTM" : "LSTM",
+                                     tau_on, force, LENS[i], d - 1);
+                    free(feat);
+                }
+                if (tau_on) {
+                    assert_true(infer_asr_state_sparsity(&r[1]) > 0.0);
+                    assert_true(infer_asr_state_sparsity(&r[2]) == infer_asr_state_sparsity(&r[1]));
+                    assert_true(r[2].k.rec_products == r[1].k.rec_products);
+                }
+                for (int d = 0; d < 3; d++) infer_asr_free(&r[d]);
+                model_free(&m);
+            }
+    /* refusals: one thread; a dense direction matrix; an unknown plan */
+    ModelConfig c = small(MODEL_CELL_LSTM, 0.0f);
+    Rng rng;
+    rng_seed(&rng, 2);
+    Model m;
+    assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+    InferOptions o;
+    infer_options_defaults(&o);
+    o.cost = &be;
+    o.directions = 1;
+    o.threads = 1;
+    InferAsr r;
+    assert_int_equal(infer_asr_init(&r, &m, &o), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "one thread"));
+    o.threads = 0;
+    o.force = SPARSE_DENSE;
+    assert_int_equal(infer_asr_init(&r, &m, &o), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "dense (BLAS)"));
+    o.directions = -1; /* timed: a dense model simply runs in turn */
+    assert_int_equal(infer_asr_init(&r, &m, &o), TP_OK);
+    assert_int_equal(r.parallel, 0);
+    assert_true(r.plan_ms[0] == 0.0);
+    infer_asr_free(&r);
+    o.directions = 2;
+    assert_int_equal(infer_asr_init(&r, &m, &o), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "directions 2"));
+    model_free(&m);
+    assert_int_equal(backend_set_threads(blas), TP_OK);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -259,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equals_asr_forward),
         cmocka_unit_test(test_trim_dead_unit),
+        cmocka_unit_test(test_directions_at_once),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_real_an4_utterances),
     };

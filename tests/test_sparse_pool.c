@@ -3,7 +3,9 @@
  * for bit (each row is computed by one thread with the same code) and so the dense product, on odd
  * sizes, with empty rows, at densities 0, one entry, 10% and 100%, plain and accumulating, batch 1
  * and 3; sparse_split cuts into parts of about equal stored entries covering every unit once; a
- * NULL pool or an unsplit matrix runs on the caller. */
+ * NULL pool or an unsplit matrix runs on the caller; sparse_pool_run calls its task once on each
+ * thread (the caller as thread 0), a NULL pool on the caller alone, and products after a task still
+ * run as products. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,11 +149,60 @@ static void test_split_is_balanced(void **state)
     free(w);
 }
 
+typedef struct {
+    int calls[8];
+    pthread_t who[8];
+} TaskLog;
+
+static void log_task(void *arg, int t)
+{
+    TaskLog *l = arg;
+    l->calls[t]++;
+    l->who[t] = pthread_self();
+}
+
+static void test_run_task(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 4; threads++) {
+        SparsePool *p = NULL;
+        assert_int_equal(sparse_pool_create(&p, threads), TP_OK);
+        for (int rep = 0; rep < 3; rep++) {
+            TaskLog l;
+            memset(&l, 0, sizeof l);
+            sparse_pool_run(p, log_task, &l);
+            for (int t = 0; t < 8; t++) assert_int_equal(l.calls[t], t < threads ? 1 : 0);
+            assert_true(pthread_equal(l.who[0], pthread_self()));
+            for (int t = 1; t < threads; t++) assert_false(pthread_equal(l.who[t], pthread_self()));
+        }
+        /* a product after a task */
+        Rng rng;
+        rng_seed(&rng, 9);
+        float *w = make_w(37, 53, 0.3, &rng), x[53], y[37], y1[37];
+        for (int j = 0; j < 53; j++) x[j] = rng_uniform(&rng) - 0.5f;
+        SparseMatrix m;
+        assert_int_equal(sparse_from_dense(&m, SPARSE_CSR, w, 37, 53, 53), TP_OK);
+        sparse_gemv(&m, y1, x, 0);
+        sparse_split(&m, threads);
+        sparse_pool_gemv(p, &m, y, x, 0);
+        assert_memory_equal(y, y1, sizeof y);
+        sparse_free(&m);
+        free(w);
+        sparse_pool_free(p);
+    }
+    TaskLog l;
+    memset(&l, 0, sizeof l);
+    sparse_pool_run(NULL, log_task, &l);
+    assert_int_equal(l.calls[0], 1);
+    assert_int_equal(l.calls[1], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_layout_isa_thread_count),
         cmocka_unit_test(test_split_is_balanced),
+        cmocka_unit_test(test_run_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
