@@ -16,8 +16,8 @@
 #      through the inference runtime (`topiary eval --runtime --json`), whose WER and CER must be the same;
 #   4. measures the batch-1 forward per second of test audio through the inference runtime
 #      (build/bench/bench_infer_asr: every test utterance, 3 reps, the model run dense -- every matrix
-#      dense sgemv -- and with the runtime's kernels, alternating per utterance; medians) at 1 and 2
-#      threads;
+#      dense sgemv -- and with the runtime's kernels, each alone in its process (--only: BLAS's
+#      threads woken by the dense run would spin beside the runtime's); medians) at 1 and 2 threads;
 #   5. writes OUT/results.tsv: name, wer, cer, params, nnz, dense_ms_1t, runtime_ms_1t, speedup_1t,
 #      dense_ms_2t, runtime_ms_2t, speedup_2t (ms per second of audio).  These replace the earlier
 #      ms_per_audio_s_1t/_2t columns (the eval's wall time through the training code's forward).
@@ -160,10 +160,12 @@ for name in baseline gp; do
     [ "$(field "$j" wer) $(field "$j" cer)" = "$(field "$jr" wer) $(field "$jr" cer)" ] ||
         { echo "bench_an4: $name: the runtime's WER/CER differ: $j vs $jr" >&2; exit 1; }
     row="$name\t$(field "$j" wer)\t$(field "$j" cer)\t$(model "$OUT/$name" params)\t$(model "$OUT/$name" nnz)"
-    for t in 1 2; do
-        b=$("$BENCH" "$OUT/$name" --utts $UTTS --reps $REPS --threads $t --json | tail -1)
-        row="$row\t$(field "$b" dense_ms_per_audio_s)\t$(field "$b" runtime_ms_per_audio_s)\t$(field "$b" speedup)"
-        echo "== $name, $t thread(s): kernels $(field "$b" kernels)" >&2
+    for t in 1 2; do # each configuration alone in its process (bench_infer_asr --only)
+        bd=$("$BENCH" "$OUT/$name" --utts $UTTS --reps $REPS --threads $t --only dense --json | tail -1)
+        br=$("$BENCH" "$OUT/$name" --utts $UTTS --reps $REPS --threads $t --only runtime --json | tail -1)
+        d=$(field "$bd" dense_ms_per_audio_s); r=$(field "$br" runtime_ms_per_audio_s)
+        row="$row\t$d\t$r\t$(awk -v d="$d" -v r="$r" 'BEGIN { printf "%.4f", d / r }')"
+        echo "== $name, $t thread(s): kernels $(field "$br" kernels)" >&2
     done
     printf "$row\n" >> "$OUT/results.tsv"
 done

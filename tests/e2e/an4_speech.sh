@@ -80,6 +80,24 @@ assert j["utterances"] == 3 and j["threads"] == 1 and j["max_rel_diff"] <= 1e-4,
 assert j["dense_ms_per_audio_s"] > 0 and j["runtime_ms_per_audio_s"] > 0 and j["speedup"] > 0, j
 PY
     ok "bench_infer_asr: dense vs runtime ms per audio second on 3 utterances, logits agree"
+    # two threads: the directions at once (forced CSR: no BLAS matrix), in turn, and the timed choice
+    for d in once turn auto; do
+        "$BENCH" "$S" --utts 3 --reps 1 --threads 2 --kernel csr --directions $d --json > "$tmp/b2.out" 2>&1 ||
+            { cat "$tmp/b2.out"; fail "bench_infer_asr --directions $d"; }
+        python3 - "$d" <(tail -1 "$tmp/b2.out") <<'PY' || fail "bench_infer_asr --directions $d: $(tail -1 "$tmp/b2.out")"
+import json, sys
+want, j = sys.argv[1], json.load(open(sys.argv[2]))
+assert j["threads"] == 2 and j["max_rel_diff"] <= 1e-4, j
+assert j["directions"] == want if want != "auto" else j["plan_ms_turn"] > 0 and j["plan_ms_once"] > 0, j
+PY
+    done
+    "$BENCH" "$S" --utts 3 --reps 1 --threads 2 --kernel csr --only runtime > "$tmp/b3.out" 2>&1 || fail "--only runtime"
+    grep -q '^runtime ' "$tmp/b3.out" && ! grep -q '^dense ' "$tmp/b3.out" || fail "--only runtime: $(cat "$tmp/b3.out")"
+    if "$BENCH" "$S" --utts 3 --reps 1 --threads 1 --kernel csr --directions once > "$tmp/b4.out" 2>&1; then
+        fail "--directions once ran on one thread"
+    fi
+    grep -q 'cannot run at once: one thread' "$tmp/b4.out" || fail "--directions once, 1 thread: $(cat "$tmp/b4.out")"
+    ok "bench_infer_asr --threads 2: directions at once, in turn and timed agree with dense; --only; one thread refused"
 else
     echo "skip: $BENCH not built (make $BENCH): the latency bench's smoke run"
 fi
