@@ -257,17 +257,11 @@ TpStatus infer_asr_forward(InferAsr *r, const float *feat, int T, const float **
     if (st != TP_OK) return st;
     const float *x = feat;
     int Tk = T;
-    /* at once, the convolutions run on one BLAS thread: a BLAS worker woken by them spins for a while
-     * after the call (OpenBLAS: ~0.1 s) and would take a core from a direction's thread */
-    const int blas_threads = backend_threads();
-    if (r->parallel && blas_threads > 1) backend_set_threads(1);
-    for (int k = 0; k < c->n_conv && st == TP_OK; k++) { /* dense: im2col and one sgemm */
-        st = conv2d_forward(&r->conv[k], r->conv_w[k], r->conv_b[k], x, Tk, r->act[k]);
+    for (int k = 0; k < c->n_conv; k++) { /* dense: im2col and one sgemm */
+        if ((st = conv2d_forward(&r->conv[k], r->conv_w[k], r->conv_b[k], x, Tk, r->act[k])) != TP_OK) return st;
         Tk = conv2d_out_frames(&r->conv[k].s, Tk);
         x = r->act[k];
     }
-    if (r->parallel && blas_threads > 1) backend_set_threads(blas_threads);
-    if (st != TP_OK) return st;
     int I = c->n_embed, H = I;
     for (int l = 0; l < c->n_layers; l++) {
         float *y = r->y[l % 2];
