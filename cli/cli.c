@@ -33,7 +33,7 @@ static const char *const TASK_OPTIONS[] = {"data", "level", "cell", "layers", "h
                                            "batch", "epochs", "lr", "lr-decay", "decay-start", "clip", "dropout",
                                            "optimizer", "seed", "threads", "max-steps", "eval-batch", "max-vocab",
                                            "init", "log-every", "state-tau", "tie", "task", "mels", "conv",
-                                           "max-utts", "freq-mask", "time-mask", NULL};
+                                           "max-utts", "freq-mask", "time-mask", "padded", NULL};
 
 const char *const *cli_task_options(void) { return TASK_OPTIONS; }
 

@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "ctc.h"
+#include "base/mem.h"
 
 ModelConfig asr_config_default(int n_feat, int n_classes, int n_layers, int hidden)
 {
@@ -127,6 +128,19 @@ static void release(AsrNet *n)
     n->T_cap = 0;
 }
 
+static void release_batch(AsrNet *n)
+{
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) {
+        birnn_cache_free(&n->brnn[l]);
+        MEM_FREE_ALL(n->by[l], n->bymask[l]);
+        n->by[l] = n->bymask[l] = NULL;
+    }
+    MEM_FREE_ALL(n->bx, n->blogits, n->bdlogits, n->bs0, n->bs1, n->blen);
+    n->bx = n->blogits = n->bdlogits = n->bs0 = n->bs1 = NULL;
+    n->blen = NULL;
+    n->B_cap = n->To_cap = 0;
+}
+
 TpStatus asr_net_init(AsrNet *n, Model *m)
 {
     memset(n, 0, sizeof *n);
@@ -138,6 +152,7 @@ TpStatus asr_net_init(AsrNet *n, Model *m)
 void asr_net_free(AsrNet *n)
 {
     release(n);
+    release_batch(n);
     memset(n, 0, sizeof *n);
 }
 
@@ -193,6 +208,42 @@ static TpStatus reserve(AsrNet *n, int T)
     return TP_OK;
 }
 
+/* The batch buffers for B utterances of up to To output frames (kept when they fit and the layer
+ * sizes are those they were built for). */
+static TpStatus reserve_batch(AsrNet *n, int B, int To)
+{
+    const ModelConfig *c = &n->m->cfg;
+    int fits = B <= n->B_cap && To <= n->To_cap;
+    for (int l = 0; l < c->n_layers && fits; l++) fits = n->brnn[l].H == c->hidden[l];
+    if (fits) return TP_OK;
+    if (B < n->B_cap) B = n->B_cap;
+    if (To < n->To_cap) To = n->To_cap;
+    release_batch(n);
+    const size_t N = (size_t)To * B;
+    size_t wide = (size_t)c->n_embed;
+    TpStatus s = TP_OK;
+    int ok = (n->blen = malloc((size_t)B * sizeof(int))) != NULL && (n->bx = backend_alloc(N * c->n_embed, sizeof(float))) != NULL;
+    for (int l = 0; l < c->n_layers && ok && s == TP_OK; l++) {
+        int I = model_layer_input(n->m, l), H = c->hidden[l];
+        if ((s = birnn_cache_init(&n->brnn[l], c->cell == MODEL_CELL_HLSTM, I, H, c->gate_hidden, To, B)) != TP_OK) break;
+        ok = (n->by[l] = backend_alloc(N * H, sizeof(float))) != NULL &&
+             (n->bymask[l] = backend_alloc(N * H, sizeof(float))) != NULL;
+        wide = (size_t)(I > H ? I : H) > wide ? (size_t)(I > H ? I : H) : wide;
+    }
+    if (s == TP_OK && ok)
+        ok = (n->blogits = backend_alloc(N * c->n_vocab, sizeof(float))) != NULL &&
+             (n->bdlogits = backend_alloc(N * c->n_vocab, sizeof(float))) != NULL &&
+             (n->bs0 = backend_alloc(N * wide, sizeof(float))) != NULL && (n->bs1 = backend_alloc(N * wide, sizeof(float))) != NULL;
+    if (s == TP_OK && !ok) s = err_set(TP_ENOMEM, "asr: out of memory for a batch of %d utterances of %d frames", B, To);
+    if (s != TP_OK) {
+        release_batch(n);
+        return s;
+    }
+    n->B_cap = B;
+    n->To_cap = To;
+    return TP_OK;
+}
+
 /* ---- forward / backward ---- */
 
 TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
@@ -243,6 +294,41 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
     return TP_OK;
 }
 
+/* The convolutions' forward of one utterance feat [T][F] into n->act (the last: [T'][I_0]). */
+static TpStatus conv_forward(AsrNet *n, const float *feat, int T)
+{
+    const Model *m = n->m;
+    const float *x = feat;
+    int Tk = T;
+    for (int k = 0; k < m->cfg.n_conv; k++) {
+        const ModelParam *p = &m->p[2 * k];
+        TpStatus s = conv2d_forward(&n->conv[k], m->w + p[0].off, m->w + p[1].off, x, Tk, n->act[k]);
+        if (s != TP_OK) return s;
+        Tk = conv2d_out_frames(&n->conv[k].s, Tk);
+        x = n->act[k];
+    }
+    return TP_OK;
+}
+
+/* The convolutions' backward of the utterance of T input frames they last ran forward: dy =
+ * dLoss/d(output of the last convolution) [T'][I_0]; dy and dx are scratch of the widest
+ * activation, both overwritten. */
+static void conv_backward(AsrNet *n, float *dy, float *dx, int T)
+{
+    Model *m = n->m;
+    const ModelConfig *c = &m->cfg;
+    int Tk[MODEL_MAX_CONV + 1];
+    Tk[0] = T;
+    for (int k = 0; k < c->n_conv; k++) Tk[k + 1] = conv2d_out_frames(&n->conv[k].s, Tk[k]);
+    for (int k = c->n_conv - 1; k >= 0; k--) {
+        const ModelParam *p = &m->p[2 * k];
+        conv2d_backward(&n->conv[k], m->w + p[0].off, m->g + p[0].off, m->g + p[1].off, dy, Tk[k], k > 0 ? dx : NULL);
+        float *t = dy;
+        dy = dx;
+        dx = t;
+    }
+}
+
 void asr_backward(AsrNet *n, const float *dlogits)
 {
     Model *m = n->m;
@@ -267,17 +353,7 @@ void asr_backward(AsrNet *n, const float *dlogits)
         dy = dx;
         dx = t;
     }
-    /* dy: dLoss/d(output of the last convolution) */
-    int Tk[MODEL_MAX_CONV + 1];
-    Tk[0] = n->T_in;
-    for (int k = 0; k < c->n_conv; k++) Tk[k + 1] = conv2d_out_frames(&n->conv[k].s, Tk[k]);
-    for (int k = c->n_conv - 1; k >= 0; k--) {
-        const ModelParam *p = &m->p[2 * k];
-        conv2d_backward(&n->conv[k], m->w + p[0].off, m->g + p[0].off, m->g + p[1].off, dy, Tk[k], k > 0 ? dx : NULL);
-        float *t = dy;
-        dy = dx;
-        dx = t;
-    }
+    conv_backward(n, dy, dx, n->T_in);
 }
 
 TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *labels, int L, int train, float scale,
@@ -288,6 +364,114 @@ TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *label
     s = ctc_loss(n->logits, n->T_out, n->m->cfg.n_vocab, labels, L, scale, loss, train ? n->dlogits : NULL);
     if (s != TP_OK) return err_wrap(s, "asr");
     if (train && isfinite(*loss)) asr_backward(n, n->dlogits);
+    return TP_OK;
+}
+
+TpStatus asr_batch(AsrNet *n, const float *const *feat, const int *T, const int32_t *const *labels, const int *L,
+                   int B, int train, float scale, Rng *rng, double *loss)
+{
+    Model *m = n->m;
+    const ModelConfig *c = &m->cfg;
+    const int C = c->n_vocab, I0 = c->n_embed, NL = c->n_layers;
+    if (B < 1) return err_set(TP_EINVAL, "asr: an empty batch");
+    int T_max = 0, To = 0;
+    for (int b = 0; b < B; b++) {
+        int o = asr_out_frames(c, T[b]);
+        if (T[b] < 1 || o < 1)
+            return err_set(TP_EINVAL, "asr: utterance %d of the batch: %d frames is shorter than the front end's kernel", b,
+                           T[b]);
+        T_max = T[b] > T_max ? T[b] : T_max;
+        To = o > To ? o : To;
+    }
+    TpStatus s = reserve(n, T_max);
+    if (s == TP_OK) s = reserve_batch(n, B, To);
+    if (s != TP_OK) return s;
+    const size_t N = (size_t)To * B;
+    /* the convolutions, one utterance at a time, into the padded batch */
+    for (int b = 0; b < B; b++) {
+        if ((s = conv_forward(n, feat[b], T[b])) != TP_OK) return s;
+        n->blen[b] = asr_out_frames(c, T[b]);
+        const float *a = n->act[c->n_conv - 1];
+        for (int t = 0; t < To; t++) {
+            float *o = n->bx + ((size_t)t * B + b) * I0;
+            if (t < n->blen[b]) memcpy(o, a + (size_t)t * I0, (size_t)I0 * sizeof(float));
+            else memset(o, 0, (size_t)I0 * sizeof(float));
+        }
+    }
+    /* the layers and the decoder over the batch */
+    int hl_drop = train && rng && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
+    const int dropped = train && rng && c->cell == MODEL_CELL_LSTM && c->dropout > 0.0f;
+    const float p_keep = 1.0f - c->dropout, kscale = dropped ? 1.0f / p_keep : 1.0f;
+    long valid = 0;
+    for (int b = 0; b < B; b++) valid += n->blen[b];
+    const float *x = n->bx;
+    for (int l = 0; l < NL; l++) {
+        BirnnWeights w;
+        asr_layer_views(m, m->w, l, &w);
+        n->brnn[l].tau = c->state_tau;
+        birnn_forward_len(&n->brnn[l], &w, x, To, B, n->blen, n->by[l], hl_drop ? c->dropout : 0.0f, hl_drop ? rng : NULL);
+        if (train && c->state_tau > 0.0f) {
+            n->state_zero += (double)n->brnn[l].n_zero;
+            n->state_n += 2.0 * valid * c->hidden[l];
+        }
+        if (dropped) {
+            size_t e = N * c->hidden[l];
+            float *y = n->by[l], *mk = n->bymask[l];
+            for (size_t i = 0; i < e; i++) {
+                mk[i] = rng_uniform(rng) < p_keep ? kscale : 0.0f;
+                y[i] *= mk[i];
+            }
+        }
+        x = n->by[l];
+    }
+    const ModelParam *d = &m->p[asr_decoder_tensor(m)];
+    const int H = c->hidden[NL - 1];
+    for (size_t r = 0; r < N; r++) memcpy(n->blogits + r * C, m->w + d[1].off, (size_t)C * sizeof(float));
+    backend_sgemm(0, 1, (int)N, C, H, 1.0f, x, H, m->w + d[0].off, H, 1.0f, n->blogits, C);
+    /* the CTC loss of each utterance on its own frames (n->logits / n->dlogits: one utterance's) */
+    if (train) memset(n->bdlogits, 0, N * C * sizeof(float));
+    int any = 0;
+    for (int b = 0; b < B; b++) {
+        const int Tb = n->blen[b];
+        for (int t = 0; t < Tb; t++)
+            memcpy(n->logits + (size_t)t * C, n->blogits + ((size_t)t * B + b) * C, (size_t)C * sizeof(float));
+        s = ctc_loss(n->logits, Tb, C, labels[b], L[b], scale, &loss[b], train ? n->dlogits : NULL);
+        if (s != TP_OK) return err_wrap(s, "asr: utterance %d of the batch", b);
+        if (!train || !isfinite(loss[b])) continue;
+        any = 1;
+        for (int t = 0; t < Tb; t++)
+            memcpy(n->bdlogits + ((size_t)t * B + b) * C, n->dlogits + (size_t)t * C, (size_t)C * sizeof(float));
+    }
+    n->T_in = T[B - 1];
+    n->T_out = n->blen[B - 1];
+    if (!train || !any) return TP_OK;
+    /* backward: the decoder, the layers (padding rows carry zeros), then each utterance's convolutions */
+    float *gw = m->g + d[0].off, *gb = m->g + d[1].off;
+    backend_sgemm(1, 0, C, H, (int)N, 1.0f, n->bdlogits, C, x, H, 1.0f, gw, H);
+    for (size_t r = 0; r < N; r++)
+        for (int k = 0; k < C; k++) gb[k] += n->bdlogits[r * C + k];
+    float *dy = n->bs0, *dx = n->bs1;
+    backend_sgemm(0, 0, (int)N, H, C, 1.0f, n->bdlogits, C, m->w + d[0].off, H, 0.0f, dy, H);
+    for (int l = NL - 1; l >= 0; l--) {
+        BirnnWeights w, g;
+        asr_layer_views(m, m->w, l, &w);
+        asr_layer_views(m, m->g, l, &g);
+        const float *in = l > 0 ? n->by[l - 1] : n->bx;
+        if (dropped)
+            for (size_t i = 0, e = N * c->hidden[l]; i < e; i++) dy[i] *= n->bymask[l][i];
+        birnn_backward_len(&n->brnn[l], &g, dx, &w, in, dy, To, B);
+        float *t = dy;
+        dy = dx;
+        dx = t;
+    }
+    /* dy: [To][B][I_0], dLoss/d(the convolutions' outputs) */
+    for (int b = 0; b < B; b++) {
+        if (!isfinite(loss[b])) continue;
+        if ((s = conv_forward(n, feat[b], T[b])) != TP_OK) return s; /* the caches are the last utterance's */
+        for (int t = 0; t < n->blen[b]; t++)
+            memcpy(n->s0 + (size_t)t * I0, dy + ((size_t)t * B + b) * I0, (size_t)I0 * sizeof(float));
+        conv_backward(n, n->s0, n->s1, T[b]);
+    }
     return TP_OK;
 }
 

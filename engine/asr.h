@@ -77,6 +77,15 @@ typedef struct {
     float *s0, *s1;                    /* backward scratch                                    */
     int T_in, T_out;                   /* frames of the last forward: input, output            */
     double state_zero, state_n;        /* zero h~ entries / entries over training forwards      */
+    /* asr_batch: B utterances as one padded, time-major batch (row t*B + b) through the layers */
+    int B_cap, To_cap;                 /* utterances and output frames the batch buffers hold  */
+    BirnnCache brnn[MODEL_MAX_LAYERS];
+    float *bx;                         /* [To][B][I_0] the convolutions' outputs, 0 past each end */
+    float *by[MODEL_MAX_LAYERS];       /* [To][B][H_l] layer outputs (after dropout)           */
+    float *bymask[MODEL_MAX_LAYERS];   /* [To][B][H_l] their dropout factors                   */
+    float *blogits, *bdlogits;         /* [To][B][C]                                           */
+    float *bs0, *bs1;                  /* [To][B][max width] backward scratch                 */
+    int *blen;                         /* [B] output frames of each utterance                 */
 } AsrNet;
 
 TpStatus asr_net_init(AsrNet *n, Model *m);
@@ -92,6 +101,17 @@ void asr_backward(AsrNet *n, const float *dlogits);
  * with the loss gradient scaled by `scale` (skipped when the loss is infinite: infeasible). */
 TpStatus asr_utterance(AsrNet *n, const float *feat, int T, const int32_t *labels, int L, int train, float scale,
                        Rng *rng, double *loss);
+/* The forward, CTC loss and (train != 0) backward of B utterances feat[b] [T[b]][F] at once, each
+ * loss into loss[b] and its gradient scaled by `scale` accumulated into m->g.  The convolutions run
+ * per utterance (they are a few percent of the work; the backward recomputes each utterance's before
+ * its own backward); the layers and the decoder run once over the padded batch [max T'][B], so every
+ * recurrent product is a matrix-matrix product over B rows instead of B matrix-vector products.
+ * Each utterance's loss and gradient equal asr_utterance's on it alone up to summation order
+ * (birnn_forward_len: the padding contributes nothing); dropout draws differ (one mask over the
+ * padded batch).  An utterance whose loss is infinite (infeasible) contributes no gradient.
+ * TP_EINVAL when an utterance is shorter than the front end's kernel; TP_ENOMEM. */
+TpStatus asr_batch(AsrNet *n, const float *const *feat, const int *T, const int32_t *const *labels, const int *L,
+                   int B, int train, float scale, Rng *rng, double *loss);
 /* Evaluation: log-probabilities (log-softmax of the logits) [T'][C] into logp, which holds at least
  * asr_out_frames(cfg, T) * C floats; *T_out gets T'.  What the decoders of engine/ctc_decode read. */
 TpStatus asr_log_probs(AsrNet *n, const float *feat, int T, float *logp, int *T_out);
@@ -110,6 +130,8 @@ typedef struct {
     float lr;
     float clip;              /* global gradient-norm limit, 0 = off */
     uint64_t seed;           /* the dropout stream                   */
+    int padded;              /* 1: a minibatch's utterances as one padded batch (asr_batch); 0: one
+                                at a time (asr_utterance; sessions made before the padded batch)  */
 } AsrTrainConfig;
 
 typedef struct {

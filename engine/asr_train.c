@@ -3,6 +3,7 @@
 #include "asr.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctc.h"
@@ -40,6 +41,34 @@ static int feasible(const ModelConfig *c, const AsrUtterance *u)
     return To >= 1 && ctc_min_frames(u->labels, u->L) <= To;
 }
 
+/* The scorable utterances of a minibatch as one padded batch (asr_batch): summed loss and output frames. */
+static TpStatus padded_step(AsrTrainer *t, const AsrUtterance *batch, int n, int scored, double *sum, long *frames)
+{
+    const float **feat = malloc((size_t)scored * sizeof *feat);
+    const int32_t **labels = malloc((size_t)scored * sizeof *labels);
+    int *T = malloc((size_t)scored * sizeof *T), *L = malloc((size_t)scored * sizeof *L);
+    double *loss = malloc((size_t)scored * sizeof *loss);
+    TpStatus s = feat && labels && T && L && loss ? TP_OK : err_set(TP_ENOMEM, "asr: out of memory for a minibatch");
+    int k = 0;
+    for (int i = 0; i < n && s == TP_OK; i++) {
+        if (!feasible(&t->model->cfg, &batch[i])) continue;
+        feat[k] = batch[i].feat, T[k] = batch[i].T, labels[k] = batch[i].labels, L[k] = batch[i].L;
+        k++;
+    }
+    if (s == TP_OK) s = asr_batch(&t->net, feat, T, labels, L, scored, 1, 1.0f / (float)scored, &t->rng, loss);
+    for (int i = 0; i < scored && s == TP_OK; i++) {
+        if (!isfinite(loss[i])) s = err_set(TP_ENAN, "asr: utterance %d: the loss is not finite", i);
+        *sum += loss[i];
+        *frames += asr_out_frames(&t->model->cfg, T[i]);
+    }
+    free(feat);
+    free(labels);
+    free(T);
+    free(L);
+    free(loss);
+    return s;
+}
+
 TpStatus asr_train_step(AsrTrainer *t, const AsrUtterance *batch, int n, AsrStepInfo *info)
 {
     Model *m = t->model;
@@ -58,7 +87,8 @@ TpStatus asr_train_step(AsrTrainer *t, const AsrUtterance *batch, int n, AsrStep
     double sum = 0.0;
     long frames = 0;
     TpStatus s = TP_OK;
-    for (int i = 0; i < n && s == TP_OK; i++) {
+    if (t->cfg.padded) s = padded_step(t, batch, n, scored, &sum, &frames);
+    for (int i = 0; i < n && s == TP_OK && !t->cfg.padded; i++) {
         if (!feasible(&m->cfg, &batch[i])) continue;
         double loss;
         s = asr_utterance(&t->net, batch[i].feat, batch[i].T, batch[i].labels, batch[i].L, 1, 1.0f / (float)scored,

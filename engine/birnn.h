@@ -42,6 +42,7 @@ typedef struct {
     float *xr;           /* [T*B, I] the reversed input               */
     float *dr;           /* [T*B, max(I, H)] backward scratch         */
     float *dh;           /* [T*B, H] backward scratch                 */
+    int *len;            /* [B] the last forward's sequence lengths   */
 } BirnnCache;
 
 TpStatus birnn_cache_init(BirnnCache *c, int hlstm, int I, int H, int M, int T, int B);
@@ -57,5 +58,21 @@ void birnn_forward(BirnnCache *c, const BirnnWeights *w, const float *x, int T, 
  * written (=) when not NULL. */
 void birnn_backward(BirnnCache *c, BirnnWeights *dw, float *dx, const BirnnWeights *w, const float *x,
                     const float *dy, int T, int B);
+
+/* The same over B sequences of lengths len[b] <= T, padded to T (a minibatch of utterances): the
+ * backward direction of sequence b starts at its own last frame len[b] - 1 (it reads x_{len-1}..x_0,
+ * then the padding), so
+ *
+ *   y_t,b = h^fw_t,b + h^bw_{len_b-1-t},b   (t < len_b),   y_t,b = 0 (t >= len_b)
+ *
+ * and each sequence's outputs equal those of a call with B = 1 on it alone (the forward direction
+ * runs past its end into the padding, whose outputs nothing reads).  n_zero counts the valid
+ * positions only.  The backward reads dy only at valid positions and writes dx = 0 at the padding,
+ * so the padding contributes nothing to any gradient.  len == NULL: every sequence has length T
+ * (birnn_forward / birnn_backward).  The lengths are copied; the backward uses the forward's. */
+void birnn_forward_len(BirnnCache *c, const BirnnWeights *w, const float *x, int T, int B, const int *len, float *y,
+                       float p_drop, Rng *rng);
+void birnn_backward_len(BirnnCache *c, BirnnWeights *dw, float *dx, const BirnnWeights *w, const float *x,
+                        const float *dy, int T, int B);
 
 #endif

@@ -27,6 +27,7 @@ struct SessionSpeech {
     int n_feat, max_utts;
     uint64_t seed;           /* the batch orders' seed (task --seed)   */
     int freq_mask[2], time_mask[2]; /* SpecAugment (task --freq-mask, --time-mask) */
+    int padded;              /* task --padded: minibatches as one padded batch */
     float *aug;              /* [aug_cap] the masked features of a training batch */
     size_t aug_cap;
 };
@@ -61,6 +62,7 @@ TpStatus speech_load(SessionSpeech **out, const Task *t, Corpus *c)
     sp->seed = t->seed;
     memcpy(sp->freq_mask, t->freq_mask, sizeof sp->freq_mask);
     memcpy(sp->time_mask, t->time_mask, sizeof sp->time_mask);
+    sp->padded = t->padded;
     TpStatus st = open_split(sp, 0);
     if (st == TP_OK) st = open_split(sp, 1);
     if (st != TP_OK) return st;
@@ -181,7 +183,7 @@ TpStatus speech_train_step(SessionSpeech *sp, Trainer *t, TrainStepInfo *info)
     /* the engine's trainer over the session's optimizer, dropout stream and step */
     AsrTrainer at;
     memset(&at, 0, sizeof at);
-    at.cfg = (AsrTrainConfig){t->cfg.optim, t->opt.lr, t->cfg.clip, t->cfg.seed};
+    at.cfg = (AsrTrainConfig){t->cfg.optim, t->opt.lr, t->cfg.clip, t->cfg.seed, sp->padded};
     at.model = t->model;
     at.net = sp->net;
     at.opt = t->opt;

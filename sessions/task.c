@@ -200,6 +200,8 @@ const char *task_options_help(void)
            "  --mels F             an4: log-mel features per frame (default 40)\n"
            "  --conv N             an4: convolution layers in front, 1 or 2 (default 1)\n"
            "  --max-utts N         an4: only the first N utterances of each split (smoke runs; 0 = all)\n"
+           "  --padded 1|0         an4: a minibatch's utterances as one padded batch (1, the default of new\n"
+           "                       sessions: matrix-matrix products) or one at a time (0: sessions made before it)\n"
            "  --freq-mask NxW      an4: SpecAugment, N bands of up to W features zeroed in each training\n"
            "                       utterance (default 2x8; 0x0 = off)\n"
            "  --time-mask NxW      an4: SpecAugment, N spans of up to W frames (and a fifth of the utterance)\n"

@@ -34,6 +34,8 @@ typedef struct {
     int max_utts;           /* --max-utts N: only the first N utterances of each AN4 split (0 = all) */
     int freq_mask[2];       /* --freq-mask NxW: SpecAugment bands per training utterance, widest (0x0 = off) */
     int time_mask[2];       /* --time-mask NxW: SpecAugment spans of frames, widest (0x0 = off) */
+    int padded;             /* --padded 1|0: a training minibatch's utterances run as one padded batch
+                               (1: new sessions) or one at a time (0: sessions made before it) */
     uint64_t given;         /* bit k: option k of task_parse_arg was given (AN4 defaults skip those) */
     /* distillation (sessions/distill, the `distill` verb): the teacher export ("" = none), the weight
      * of its distribution in the target, and the CRC32 of its model.safetensors when it was chosen;

@@ -10,7 +10,7 @@
 
 /* bits of Task.given (the index of the option in task_parse_arg's table) */
 enum { G_CELL = 2, G_LAYERS = 3, G_HIDDEN = 4, G_BATCH = 8, G_EPOCHS = 9, G_LR = 10, G_LR_DECAY = 11,
-       G_DECAY_START = 12, G_CLIP = 13, G_DROPOUT = 14, G_OPTIM = 15, G_LOG_EVERY = 22 };
+       G_DECAY_START = 12, G_CLIP = 13, G_DROPOUT = 14, G_OPTIM = 15, G_LOG_EVERY = 22, G_PADDED = 60 };
 
 int task_is_asr(const Task *t) { return t->model.task == MODEL_TASK_ASR; }
 
@@ -41,6 +41,7 @@ static void an4_defaults(Task *t)
     if (!given(t, G_LOG_EVERY)) t->log_every = 20;
     t->freq_mask[0] = 2, t->freq_mask[1] = 8;
     t->time_mask[0] = 2, t->time_mask[1] = 20;
+    if (!(t->given >> G_PADDED & 1)) t->padded = 1;
     t->train.bptt = 1; /* unused by the speech task: whole utterances */
 }
 
@@ -78,7 +79,7 @@ TpStatus task_asr_parse_mask(const char *opt, const char *v, int out[2])
 
 TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matched)
 {
-    static const char *const names[] = {"--task", "--mels", "--conv", "--max-utts", "--freq-mask", "--time-mask", NULL};
+    static const char *const names[] = {"--task", "--mels", "--conv", "--max-utts", "--freq-mask", "--time-mask", "--padded", NULL};
     int k = 0;
     *matched = 0;
     while (names[k] && strcmp(names[k], opt)) k++;
@@ -103,6 +104,11 @@ TpStatus task_asr_parse_arg(Task *t, const char *opt, const char *v, int *matche
         }
     } else if (k == 3) {
         if ((s = parse_int(opt, v, 0, 100000000, &n)) == TP_OK) t->max_utts = (int)n;
+    } else if (k == 6) {
+        if ((s = parse_int(opt, v, 0, 1, &n)) == TP_OK) {
+            t->padded = (int)n;
+            t->given |= 1ull << G_PADDED;
+        }
     } else {
         s = task_asr_parse_mask(opt, v, k == 4 ? t->freq_mask : t->time_mask);
     }
@@ -128,6 +134,7 @@ void task_asr_to_json(const Task *t, cJSON *j)
     cJSON_AddNumberToObject(j, "max_utts", t->max_utts);
     cJSON_AddItemToObject(j, "freq_mask", cJSON_CreateIntArray(t->freq_mask, 2));
     cJSON_AddItemToObject(j, "time_mask", cJSON_CreateIntArray(t->time_mask, 2));
+    cJSON_AddNumberToObject(j, "padded", t->padded);
     cJSON *c = cJSON_AddArrayToObject(j, "conv");
     for (int k = 0; k < t->model.n_conv; k++) {
         const ModelConvLayer *L = &t->model.conv[k];
@@ -170,6 +177,10 @@ TpStatus task_asr_from_json(Task *t, const cJSON *j)
     TpStatus s = mask_from_json(j, "freq_mask", t->freq_mask);
     if (s == TP_OK) s = mask_from_json(j, "time_mask", t->time_mask);
     if (s != TP_OK) return s;
+    v = cJSON_GetObjectItemCaseSensitive(j, "padded"); /* absent: a session made before the padded batch */
+    if (v && (!cJSON_IsNumber(v) || (v->valuedouble != 0 && v->valuedouble != 1)))
+        return err_set(TP_EFORMAT, "task.padded: expected 0 or 1");
+    t->padded = v ? v->valueint : 0;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "conv");
     int n = cJSON_GetArraySize(c);
     if (!cJSON_IsArray(c) || n < 1 || n > MODEL_MAX_CONV)

@@ -259,7 +259,7 @@ static void test_overfits_tiny_task(void **state)
     Model m;
     assert_int_equal(model_init(&m, &c, &rng), TP_OK);
     AsrTrainer tr;
-    AsrTrainConfig tc = {OPTIM_ADAM, 0.02f, 5.0f, 1};
+    AsrTrainConfig tc = {OPTIM_ADAM, 0.02f, 5.0f, 1, 0};
     assert_int_equal(asr_train_init(&tr, &m, &tc), TP_OK);
     AsrStepInfo info;
     double first = 0.0;
@@ -303,7 +303,7 @@ static void test_infeasible_and_short(void **state)
     Model m;
     assert_int_equal(model_init(&m, &c, &rng), TP_OK);
     AsrTrainer tr;
-    AsrTrainConfig tc = {OPTIM_SGD, 0.1f, 1.0f, 1};
+    AsrTrainConfig tc = {OPTIM_SGD, 0.1f, 1.0f, 1, 0};
     assert_int_equal(asr_train_init(&tr, &m, &tc), TP_OK);
     AsrUtterance u[2] = {syn.u[1], syn.u[1]};
     u[1].T = 4; /* 2 output frames for 3 labels */
@@ -323,6 +323,128 @@ static void test_infeasible_and_short(void **state)
     int32_t bad[1] = {5};
     assert_int_equal(asr_utterance(&tr.net, syn.u[0].feat, syn.u[0].T, bad, 1, 0, 0.0f, NULL, &loss), TP_EINVAL);
     asr_train_free(&tr);
+    model_free(&m);
+}
+
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double d = 0.0, sc = 1e-6;
+    for (size_t i = 0; i < n; i++) {
+        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
+        sc = fabs((double)b[i]) > sc ? fabs((double)b[i]) : sc;
+    }
+    return d / sc;
+}
+
+/* asr_batch over utterances of different lengths (two convolutions, two layers, LSTM and H-LSTM,
+ * with and without the state threshold) equals asr_utterance on each alone: the losses, every
+ * gradient (scaled), the state counters; an infeasible utterance in the batch (more labels than
+ * frames: infinite loss) adds nothing; a padded training step moves the weights as the one-at-a-time
+ * step does.  No dropout (its draws differ by design). */
+static void test_padded_batch(void **state)
+{
+    (void)state;
+    enum { NB = 5 };
+    static const int TS[NB] = {11, 17, 9, 23, 13};
+    static const int32_t LAB[NB][3] = {{1, 2, 0}, {3, 1, 4}, {2, 0, 0}, {4, 3, 2}, {1, 2, 3}};
+    static const int LS[NB] = {2, 3, 1, 3, 3};
+    for (int cell = 0; cell < 2; cell++)
+        for (int tau_on = 0; tau_on < 2; tau_on++) {
+            ModelConfig c = tiny(cell ? MODEL_CELL_HLSTM : MODEL_CELL_LSTM);
+            c.state_tau = tau_on ? 0.05f : 0.0f;
+            Rng rng;
+            rng_seed(&rng, 31 + (uint64_t)(2 * cell + tau_on));
+            Model m;
+            assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+            float *feat[NB];
+            const float *fp[NB];
+            const int32_t *lp[NB];
+            int T[NB], L[NB];
+            for (int b = 0; b < NB; b++) {
+                feat[b] = malloc((size_t)TS[b] * c.n_feat * sizeof(float));
+                th_fill_uniform(feat[b], (size_t)TS[b] * c.n_feat, -1.0f, 1.0f, &rng);
+                fp[b] = feat[b], lp[b] = LAB[b], T[b] = TS[b], L[b] = LS[b];
+            }
+            T[4] = 4; /* 1 output frame for 3 labels: infeasible, infinite loss */
+            const size_t P = m.n_params;
+            float *g1 = malloc(P * sizeof(float));
+            /* one at a time */
+            AsrNet one, bat;
+            assert_int_equal(asr_net_init(&one, &m), TP_OK);
+            assert_int_equal(asr_net_init(&bat, &m), TP_OK);
+            model_zero_grad(&m);
+            double l1[NB], lb[NB];
+            for (int b = 0; b < NB; b++)
+                assert_int_equal(asr_utterance(&one, fp[b], T[b], lp[b], L[b], 1, 0.25f, NULL, &l1[b]), TP_OK);
+            memcpy(g1, m.g, P * sizeof(float));
+            /* as one padded batch, twice (the buffers are reused) */
+            for (int rep = 0; rep < 2; rep++) {
+                model_zero_grad(&m);
+                assert_int_equal(asr_batch(&bat, fp, T, lp, L, NB, 1, 0.25f, NULL, lb), TP_OK);
+                for (int b = 0; b < NB; b++) {
+                    if (b == 4) {
+                        assert_false(isfinite(lb[b]));
+                        assert_false(isfinite(l1[b]));
+                        continue;
+                    }
+                    if (!(fabs(lb[b] - l1[b]) <= 1e-5 * fabs(l1[b])))
+                        fail_msg("cell %d tau %d utterance %d: loss %.9g batched, %.9g alone", cell, tau_on, b, lb[b], l1[b]);
+                }
+                double d = max_rel(m.g, g1, P);
+                if (!(d <= 1e-5)) fail_msg("cell %d tau %d: gradients differ by %.3g relative", cell, tau_on, d);
+            }
+            if (tau_on) {
+                assert_true(one.state_n > 0.0);
+                assert_true(fabs(bat.state_n - 2.0 * one.state_n) < 0.5); /* two batched forwards */
+                assert_true(fabs(bat.state_zero - 2.0 * one.state_zero) <= 4.0);
+            }
+            /* evaluation (train = 0) gives the same losses and touches no gradient */
+            model_zero_grad(&m);
+            assert_int_equal(asr_batch(&bat, fp, T, lp, L, NB - 1, 0, 0.0f, NULL, lb), TP_OK);
+            for (int b = 0; b < NB - 1; b++) assert_true(fabs(lb[b] - l1[b]) <= 1e-5 * fabs(l1[b]));
+            for (size_t i = 0; i < P; i++) assert_true(m.g[i] == 0.0f);
+            /* a training step, padded and one at a time, from the same weights */
+            float *w0 = malloc(P * sizeof(float)), *w1 = malloc(P * sizeof(float));
+            memcpy(w0, m.w, P * sizeof(float));
+            AsrUtterance u[NB];
+            for (int b = 0; b < NB; b++) u[b] = (AsrUtterance){fp[b], T[b], lp[b], L[b]};
+            for (int padded = 0; padded < 2; padded++) {
+                memcpy(m.w, w0, P * sizeof(float));
+                AsrTrainer tr;
+                AsrTrainConfig tc = {OPTIM_SGD, 0.1f, 0.0f, 1, padded};
+                assert_int_equal(asr_train_init(&tr, &m, &tc), TP_OK);
+                AsrStepInfo info;
+                assert_int_equal(asr_train_step(&tr, u, NB, &info), TP_OK);
+                assert_int_equal(info.n_scored, 4);
+                assert_int_equal(info.n_skipped, 1);
+                if (!padded) memcpy(w1, m.w, P * sizeof(float));
+                else if (!(max_rel(m.w, w1, P) <= 1e-6)) fail_msg("padded step: weights differ by %.3g", max_rel(m.w, w1, P));
+                asr_train_free(&tr);
+            }
+            free(w0);
+            free(w1);
+            asr_net_free(&one);
+            asr_net_free(&bat);
+            free(g1);
+            for (int b = 0; b < NB; b++) free(feat[b]);
+            model_free(&m);
+        }
+    /* an utterance shorter than the kernel is refused, naming it */
+    ModelConfig c = tiny(MODEL_CELL_LSTM);
+    Rng rng;
+    rng_seed(&rng, 1);
+    Model m;
+    assert_int_equal(model_init(&m, &c, &rng), TP_OK);
+    AsrNet n;
+    assert_int_equal(asr_net_init(&n, &m), TP_OK);
+    float x[11 * 6] = {0};
+    const float *fp[2] = {x, x};
+    const int32_t lab[1] = {1}, *lp[2] = {lab, lab};
+    int T[2] = {11, 0}, L[2] = {1, 1};
+    double loss[2];
+    assert_int_equal(asr_batch(&n, fp, T, lp, L, 2, 0, 0.0f, NULL, loss), TP_EINVAL);
+    assert_non_null(strstr(err_msg(), "utterance 1 of the batch"));
+    asr_net_free(&n);
     model_free(&m);
 }
 
@@ -349,7 +471,7 @@ static void test_compression_on_asr(void **state)
     Model m;
     assert_int_equal(model_init(&m, &c, &rng), TP_OK);
     AsrTrainer tr;
-    AsrTrainConfig tc = {OPTIM_ADAM, 0.01f, 5.0f, 3};
+    AsrTrainConfig tc = {OPTIM_ADAM, 0.01f, 5.0f, 3, 0};
     assert_int_equal(asr_train_init(&tr, &m, &tc), TP_OK);
     AsrStepInfo info;
     assert_int_equal(asr_train_step(&tr, syn.u, NU, &info), TP_OK);
@@ -555,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_gradient_with_dropout),
         cmocka_unit_test(test_overfits_tiny_task),
         cmocka_unit_test(test_infeasible_and_short),
+        cmocka_unit_test(test_padded_batch),
         cmocka_unit_test(test_compression_on_asr),
         cmocka_unit_test(test_agrees_with_torch),
     };
