@@ -108,6 +108,31 @@ static void test_task_options(void **state)
     task_defaults(&u);
     assert_int_equal(task_from_json(&u, j), TP_OK);
     assert_int_equal(u.freq_mask[0] + u.time_mask[0], 0);
+    /* --padded: 1 for a new an4 session, round-tripped; absent (a session made before it) = 0; a bad
+     * value refused, on the command line and in a manifest */
+    assert_int_equal(t.padded, 1);
+    assert_int_equal(u.padded, 1);
+    char *pd[] = {"--padded", "0"};
+    i = 0;
+    assert_int_equal(task_parse_arg(&t, 2, pd, &i, &matched), TP_OK);
+    assert_int_equal(t.padded, 0);
+    char *pb[] = {"--padded", "2"};
+    i = 0;
+    assert_int_equal(task_parse_arg(&t, 2, pb, &i, &matched), TP_ERANGE);
+    assert_non_null(strstr(err_msg(), "--padded"));
+    Task v;
+    task_defaults(&v);
+    char *given[] = {"--task", "an4", "--padded", "0", "--task", "an4"}; /* given: a later --task an4 keeps it */
+    for (i = 0; i < 6;) assert_int_equal(task_parse_arg(&v, 6, given, &i, &matched), TP_OK);
+    assert_int_equal(v.padded, 0);
+    cJSON_ReplaceItemInObject(j, "padded", cJSON_CreateNumber(3));
+    task_defaults(&u);
+    assert_int_equal(task_from_json(&u, j), TP_EFORMAT);
+    assert_non_null(strstr(err_msg(), "task.padded"));
+    cJSON_DeleteItemFromObject(j, "padded");
+    task_defaults(&u);
+    assert_int_equal(task_from_json(&u, j), TP_OK);
+    assert_int_equal(u.padded, 0);
     /* an old manifest's task (no "kind") is the LM */
     cJSON_DeleteItemFromObject(j, "kind");
     task_defaults(&u);
