@@ -25,7 +25,7 @@
 #   bash bench/bench_an4.sh [--out DIR] [--data AN4DIR] [--recipe large|small] [--epochs E]
 #                           [--gp finetune|scratch] [--gp-hidden H] [--gp-sparsity S]
 #                           [--gp-block 16x1|8x1|4x4] [--gp-average N] [--seed S]
-#                           [--gp-only] [--measure-only] [--quick]
+#                           [--base-average N] [--only baseline|gp] [--measure-only] [--quick]
 #
 # --gp scratch: instead of step 2, trains OUT/gp from scratch with bench/an4_gp_scratch.tp (the
 # recipe's options, --hidden H when --gp-hidden is given, 100 epochs, the rate x0.94 after epoch 55):
@@ -36,7 +36,10 @@
 # (`average start every=N`), print the valid and test WER of the weights and of the mean, and make
 # the mean the model (`average apply`).
 # --seed S: the seed of both trainings (init, dropout, SpecAugment, batch order; default 1).
-# --gp-only: train OUT/gp only (the baseline trained apart, e.g. on the other core) and stop.
+# --base-average N: the same for the baseline: its last 25 epochs averaged, both scored, the mean
+# applied (the baseline then runs as a script, `topiary run`, instead of `topiary train`).
+# --only baseline|gp: train that session only and stop (the other trained apart, e.g. on the other
+# core; seeds side by side).
 #
 # --measure-only: train nothing; steps 3-5 on the OUT/baseline and OUT/gp already there (an earlier
 # run, or the two trained side by side, one per core, with the options steps 1-2 use).
@@ -57,7 +60,8 @@ GP_HIDDEN=
 GP_SPARSITY=0.87
 GP_BLOCK=
 GP_AVERAGE=
-GP_ONLY=0
+ONLY=
+BASE_AVERAGE=
 SEED=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -71,7 +75,8 @@ while [ $# -gt 0 ]; do
         --gp-block) GP_BLOCK=$2; shift 2 ;;
         --gp-average) GP_AVERAGE=$2; shift 2 ;;
         --seed) SEED=$2; shift 2 ;;
-        --gp-only) GP_ONLY=1; shift ;;
+        --base-average) BASE_AVERAGE=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;
         --measure-only) MEASURE_ONLY=1; shift ;;
         --quick) QUICK=1; shift ;;
         *) echo "bench_an4: unknown option $1" >&2; exit 2 ;;
@@ -87,17 +92,25 @@ esac
 case "$GP" in
     finetune) [ -z "$GP_BLOCK$GP_HIDDEN$GP_AVERAGE" ] ||
         { echo "bench_an4: --gp-block, --gp-hidden and --gp-average go with --gp scratch" >&2; exit 2; }
-        [ "$GP_ONLY" = 0 ] || { echo "bench_an4: --gp-only goes with --gp scratch" >&2; exit 2; } ;;
+        [ "$ONLY" != gp ] || { echo "bench_an4: --only gp goes with --gp scratch (finetune copies the baseline)" >&2; exit 2; } ;;
     scratch) ;;
     *) echo "bench_an4: --gp: expected finetune or scratch, got $GP" >&2; exit 2 ;;
 esac
 case "$SEED" in ''|*[!0-9]*) echo "bench_an4: --seed: expected a whole number, got $SEED" >&2; exit 2 ;; esac
-case "$GP_AVERAGE" in
-    '') AVG1="# (no weight averaging: --gp-average N)"; AVG2=$AVG1 ;;
-    *[!0-9]*|0) echo "bench_an4: --gp-average: expected a whole number of minibatches > 0, got $GP_AVERAGE" >&2; exit 2 ;;
-    *) AVG1="average start every=$GP_AVERAGE"
-       AVG2="eval\neval split=test\neval average=1\neval average=1 split=test\naverage apply" ;;
-esac
+case "$ONLY" in ''|baseline|gp) ;; *) echo "bench_an4: --only: expected baseline or gp, got $ONLY" >&2; exit 2 ;; esac
+for v in "$GP_AVERAGE" "$BASE_AVERAGE"; do
+    case "$v" in
+        '') ;;
+        *[!0-9]*|0) echo "bench_an4: --gp-average/--base-average: expected a whole number of minibatches > 0, got $v" >&2; exit 2 ;;
+    esac
+done
+# the lines that average the last 25 epochs: the start; the scores of the weights and of their mean, then apply
+avg_start() { if [ -n "$1" ]; then echo "average start every=$1"; else echo "# (no weight averaging)"; fi; }
+avg_end() {
+    if [ -n "$1" ]; then echo "eval\neval split=test\neval average=1\neval average=1 split=test\naverage apply"
+    else echo "# (no weight averaging)"; fi
+}
+AVG1=$(avg_start "$GP_AVERAGE"); AVG2=$(avg_end "$GP_AVERAGE")
 EXTRA=(--seed "$SEED")
 if [ "$QUICK" = 1 ]; then
     EXTRA+=(--max-utts 32 --hidden 32)
@@ -109,11 +122,21 @@ if [ "$MEASURE_ONLY" = 1 ]; then
             { echo "bench_an4: --measure-only: no session at $OUT/$name" >&2; exit 1; }
     done
 else
-    if [ "$GP_ONLY" = 0 ] && [ ! -f "$OUT/baseline/manifest.json" ]; then
-        echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
-        "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
-            --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
+    if [ "$ONLY" != gp ] && [ ! -f "$OUT/baseline/manifest.json" ]; then
+        if [ -z "$BASE_AVERAGE" ]; then
+            echo "== baseline: topiary train --task an4 --epochs $EPOCHS" >&2
+            "$BIN" train --task an4 --data "$DATA" "${BASE[@]}" --freq-mask 2x8 --time-mask 2x20 \
+                --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" --session "$OUT/baseline"
+        else # the same training as a script: its last 25 epochs averaged
+            E25=$((EPOCHS > 25 ? 25 : EPOCHS))
+            printf 'train epochs=%d\n%s\ntrain epochs=%d\n%b\nstatus\n' $((EPOCHS - E25)) "$(avg_start "$BASE_AVERAGE")" \
+                "$E25" "$(avg_end "$BASE_AVERAGE")" | sed '/^train epochs=0$/d' > "$OUT/baseline.tp"
+            echo "== baseline: topiary run $OUT/baseline.tp (--epochs $EPOCHS, the last $E25 averaged)" >&2
+            "$BIN" run "$OUT/baseline.tp" --session "$OUT/baseline" --task an4 --data "$DATA" "${BASE[@]}" \
+                --freq-mask 2x8 --time-mask 2x20 --epochs "$EPOCHS" --threads 1 "${EXTRA[@]}" >&2
+        fi
     fi
+    [ "$ONLY" = baseline ] && exit 0
     if [ "$GP" = finetune ]; then
         E0=$(/usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"]["epoch"] - 1)' "$OUT/baseline/manifest.json")
         rm -rf "$OUT/gp"
@@ -145,7 +168,7 @@ else
     fi
     echo "== grow-and-prune ($GP): topiary run $OUT/gp.tp" >&2
     "$BIN" run "$OUT/gp.tp" --session "$OUT/gp" "${GP_TASK[@]}" >&2
-    [ "$GP_ONLY" = 1 ] && exit 0
+    [ "$ONLY" = gp ] && exit 0
 fi
 field() { /usr/bin/env python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 model() { /usr/bin/env python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"][sys.argv[2]])' "$1/manifest.json" "$2"; }
