@@ -133,6 +133,17 @@ static RowCount *sell_order(const float *w, int rows, int cols, int ld)
     return rc;
 }
 
+/* val [n] and idx [n] of idx_bytes each, zeroed (padding reads value 0 at index 0); 0 when out of memory */
+static int alloc_slots(SparseMatrix *m, size_t n, size_t idx_bytes)
+{
+    m->val = backend_alloc(n, sizeof(float));
+    m->idx = backend_alloc(n, idx_bytes);
+    if (!m->val || !m->idx) return 0;
+    memset(m->val, 0, n * sizeof(float));
+    memset(m->idx, 0, n * idx_bytes);
+    return 1;
+}
+
 /* SELL-16-sigma (sparse.h): sort the rows by count, then fill blocks of 16 like ROW. */
 static TpStatus sell_from_dense(SparseMatrix *m, const float *w, int rows, int cols, int ld)
 {
@@ -153,11 +164,7 @@ static TpStatus sell_from_dense(SparseMatrix *m, const float *w, int rows, int c
         }
     }
     m->ptr[nb] = (int32_t)slots;
-    m->val = backend_alloc(slots * BLK + 1, sizeof(float));
-    m->idx = backend_alloc(slots * BLK + 1, m->idx16 ? 2 : 4);
-    if (!m->val || !m->idx) goto oom;
-    memset(m->val, 0, (slots * BLK + 1) * sizeof(float));
-    memset(m->idx, 0, (slots * BLK + 1) * (m->idx16 ? 2 : 4));
+    if (!alloc_slots(m, slots * BLK + 1, m->idx16 ? 2 : 4)) goto oom;
     for (int i = 0; i < nb * BLK; i++) {
         const int b = i / BLK, l = i % BLK, len = m->ptr[b + 1] - m->ptr[b];
         if (i >= rows) { /* a padding lane: repeat a real row; the kernel never writes it */
@@ -223,11 +230,7 @@ static TpStatus seg_from_dense(SparseMatrix *m, const float *w, int rows, int co
         }
     }
     m->ptr[nb] = (int32_t)steps;
-    m->val = backend_alloc(steps * BLK + 1, sizeof(float));
-    m->idx = backend_alloc(steps * BLK + 1, 1);
-    if (!m->val || !m->idx) goto oom;
-    memset(m->val, 0, (steps * BLK + 1) * sizeof(float));
-    memset(m->idx, 0, steps * BLK + 1); /* padding: value 0 at offset 0, a column of the segment */
+    if (!alloc_slots(m, steps * BLK + 1, 1)) goto oom; /* padding: value 0 at offset 0, a column of the segment */
     uint8_t *idx = m->idx;
     for (int b = 0; b < nb; b++) {
         size_t q = (size_t)m->ptr[b];

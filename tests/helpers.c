@@ -1,6 +1,7 @@
 /* tests/helpers: see helpers.h. */
 #include "helpers.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,17 @@ void th_rmtree(const char *path)
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+double th_max_rel_diff(const float *a, const float *b, size_t n, double floor)
+{
+    double d = 0.0, s = floor;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]), m = fabs((double)b[i]);
+        d = e > d ? e : d;
+        s = m > s ? m : s;
+    }
+    return d / s;
 }
 
 void th_fill_uniform(float *x, size_t n, float lo, float hi, Rng *r)

@@ -12,6 +12,8 @@ char *th_tempdir(const char *tag);
 /* rm -rf of a directory made by th_tempdir. */
 void th_rmtree(const char *path);
 void th_fill_uniform(float *x, size_t n, float lo, float hi, Rng *r);
+/* max |a - b| / max(max |b|, floor) over n values: how far a is from the reference b */
+double th_max_rel_diff(const float *a, const float *b, size_t n, double floor);
 /* Path of ../shared/data/<sub> if it exists (honours $TOPIARY_SHARED), else NULL (static buffer). */
 const char *th_shared_data(const char *sub);
 /* Write DIR/NAME: n_lines lines of 3..3+span-1 words drawn by an LCG from the first n_words (<= 24) of

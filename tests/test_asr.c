@@ -326,15 +326,7 @@ static void test_infeasible_and_short(void **state)
     model_free(&m);
 }
 
-static double max_rel(const float *a, const float *b, size_t n)
-{
-    double d = 0.0, sc = 1e-6;
-    for (size_t i = 0; i < n; i++) {
-        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
-        sc = fabs((double)b[i]) > sc ? fabs((double)b[i]) : sc;
-    }
-    return d / sc;
-}
+static double max_rel(const float *a, const float *b, size_t n) { return th_max_rel_diff(a, b, n, 1e-6); }
 
 /* asr_batch over utterances of different lengths (two convolutions, two layers, LSTM and H-LSTM,
  * with and without the state threshold) equals asr_utterance on each alone: the losses, every

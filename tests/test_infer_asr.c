@@ -86,15 +86,7 @@ static float *random_feat(int T, int F, Rng *rng)
 }
 
 /* max |a - b| / max(max |b|, 1e-3) over n values */
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0.0, s = 1e-3;
-    for (size_t i = 0; i < n; i++) {
-        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
-        s = fabs((double)b[i]) > s ? fabs((double)b[i]) : s;
-    }
-    return d / s;
-}
+static double rel_diff(const float *a, const float *b, size_t n) { return th_max_rel_diff(a, b, n, 1e-3); }
 
 /* the runtime of m under o against asr_forward on utterances of the given lengths */
 static void check_equal(Model *m, const InferOptions *o, const int *lens, int n_lens, uint64_t seed, const char *what)
