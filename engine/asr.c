@@ -246,6 +246,16 @@ static TpStatus reserve_batch(AsrNet *n, int B, int To)
 
 /* ---- forward / backward ---- */
 
+/* A layer's output dropout: mk[i] = 1/p_keep with probability p_keep, else 0; y[i] *= mk[i]. */
+static void drop_outputs(float *y, float *mk, size_t e, float p_keep, Rng *rng)
+{
+    const float keep = 1.0f / p_keep;
+    for (size_t i = 0; i < e; i++) {
+        mk[i] = rng_uniform(rng) < p_keep ? keep : 0.0f;
+        y[i] *= mk[i];
+    }
+}
+
 TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
 {
     Model *m = n->m;
@@ -265,7 +275,7 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
     }
     int hl_drop = train && rng && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
     n->dropped = train && rng && c->cell == MODEL_CELL_LSTM && c->dropout > 0.0f;
-    const float p_keep = 1.0f - c->dropout, scale = n->dropped ? 1.0f / p_keep : 1.0f;
+    const float p_keep = 1.0f - c->dropout;
     for (int l = 0; l < c->n_layers; l++) {
         BirnnWeights w;
         asr_layer_views(m, m->w, l, &w);
@@ -275,14 +285,7 @@ TpStatus asr_forward(AsrNet *n, const float *feat, int T, int train, Rng *rng)
             n->state_zero += (double)n->rnn[l].n_zero;
             n->state_n += 2.0 * To * c->hidden[l];
         }
-        if (n->dropped) {
-            size_t e = (size_t)To * c->hidden[l];
-            float *y = n->y[l], *mk = n->ymask[l];
-            for (size_t i = 0; i < e; i++) {
-                mk[i] = rng_uniform(rng) < p_keep ? scale : 0.0f;
-                y[i] *= mk[i];
-            }
-        }
+        if (n->dropped) drop_outputs(n->y[l], n->ymask[l], (size_t)To * c->hidden[l], p_keep, rng);
         x = n->y[l];
     }
     const ModelParam *d = &m->p[asr_decoder_tensor(m)];
@@ -401,7 +404,7 @@ TpStatus asr_batch(AsrNet *n, const float *const *feat, const int *T, const int3
     /* the layers and the decoder over the batch */
     int hl_drop = train && rng && c->cell == MODEL_CELL_HLSTM && c->dropout > 0.0f;
     const int dropped = train && rng && c->cell == MODEL_CELL_LSTM && c->dropout > 0.0f;
-    const float p_keep = 1.0f - c->dropout, kscale = dropped ? 1.0f / p_keep : 1.0f;
+    const float p_keep = 1.0f - c->dropout;
     long valid = 0;
     for (int b = 0; b < B; b++) valid += n->blen[b];
     const float *x = n->bx;
@@ -414,14 +417,7 @@ TpStatus asr_batch(AsrNet *n, const float *const *feat, const int *T, const int3
             n->state_zero += (double)n->brnn[l].n_zero;
             n->state_n += 2.0 * valid * c->hidden[l];
         }
-        if (dropped) {
-            size_t e = N * c->hidden[l];
-            float *y = n->by[l], *mk = n->bymask[l];
-            for (size_t i = 0; i < e; i++) {
-                mk[i] = rng_uniform(rng) < p_keep ? kscale : 0.0f;
-                y[i] *= mk[i];
-            }
-        }
+        if (dropped) drop_outputs(n->by[l], n->bymask[l], N * c->hidden[l], p_keep, rng);
         x = n->by[l];
     }
     const ModelParam *d = &m->p[asr_decoder_tensor(m)];

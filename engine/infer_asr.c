@@ -90,15 +90,8 @@ static TpStatus time_plans(InferAsr *r, double ms[2])
 static TpStatus choose_plan(InferAsr *r, const InferOptions *o)
 {
     int threads = o->threads > 0 && o->threads < r->k.cost.threads ? o->threads : r->k.cost.threads, blas = 0;
-    for (int l = 0; l < r->cfg.n_layers; l++)
-        for (int d = 0; d < 2; d++)
-            for (int i = 0; i < r->n_mat; i++) {
-                const InferMatrix *x = &r->mat[i];
-                const InferLayer *ly = &r->dir[l][d];
-                int mine = x == ly->w_x || x == ly->w_h;
-                for (int q = 0; q < 4; q++) mine |= x == ly->w2[q];
-                blas |= mine && x->w.kind == SPARSE_DENSE;
-            }
+    for (int i = 0; i < r->n_mat; i++) /* every matrix but the decoder is a direction's */
+        blas |= &r->mat[i] != r->dec && r->mat[i].w.kind == SPARSE_DENSE;
     if (o->directions == 0) return TP_OK;
     if (threads < 2 || blas) {
         if (o->directions < 0) return TP_OK;
