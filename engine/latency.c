@@ -20,6 +20,7 @@
 #include "rng.h"
 #include "hlstm.h"
 #include "sparse.h"
+#include "sparse_pool.h"
 
 /* ==== curves ==================================================================================== */
 
@@ -257,23 +258,31 @@ typedef struct {
     int cache_hmax;
 } Bench;
 
+/* A sparse layer's products over a pool (NULL: on the calling thread; the matrices are split in
+ * the pool's thread count, as engine/infer splits them). */
+typedef struct {
+    const SparseLayer *l;
+    SparsePool *pool;
+} SparseStep;
+
 static void sparse_pre(void *ctx, float *a, const float *h_prev, int t, int B)
 {
-    const SparseLayer *l = ctx;
+    const SparseStep *s = ctx;
     (void)t;
-    sparse_gemm(&l->hh, a, h_prev, B, 1);
+    sparse_pool_gemm(s->pool, &s->l->hh, a, h_prev, B, 1);
 }
 
 /* lstm_forward with the products through the sparse kernels: gates = b_ih + b_hh + W_ih x for the
  * window, then W_hh h per step inside the shared window code. */
-static void sparse_forward(LstmCache *c, const SparseLayer *l, const float *b_ih, const float *b_hh, const float *x,
-                           int Tw, int B)
+static void sparse_forward(LstmCache *c, const SparseLayer *l, SparsePool *pool, const float *b_ih, const float *b_hh,
+                           const float *x, int Tw, int B)
 {
     const int G = 4 * c->H;
     for (int k = 0; k < G; k++) c->bias[k] = b_ih[k] + b_hh[k];
     for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->gates + r * G, c->bias, (size_t)G * sizeof(float));
-    sparse_gemm(&l->ih, c->gates, x, Tw * B, 1);
-    lstm_window_forward(c, sparse_pre, (void *)l, Tw, B);
+    sparse_pool_gemm(pool, &l->ih, c->gates, x, Tw * B, 1);
+    SparseStep st = {l, pool};
+    lstm_window_forward(c, sparse_pre, &st, Tw, B);
 }
 
 /* The H-LSTM's step t with the sparse kernels: U += h_{t-1} W1h^T (U holds b1 + x W1x^T), ReLU,
@@ -281,6 +290,7 @@ static void sparse_forward(LstmCache *c, const SparseLayer *l, const float *b_ih
 typedef struct {
     HlstmCache *c;
     const SparseLayer *l;
+    SparsePool *pool;
     const float *b2;
     int H, M;
 } SparseHlstmStep;
@@ -290,25 +300,27 @@ static void sparse_hlstm_pre(void *ctx, float *a, const float *h_prev, int t, in
     const SparseHlstmStep *s = ctx;
     const int H = s->H, M = s->M, Q = 4 * M, G = 4 * H;
     float *U = s->c->u + (size_t)t * B * Q;
-    sparse_gemm(&s->l->hh, U, h_prev, B, 1);
+    sparse_pool_gemm(s->pool, &s->l->hh, U, h_prev, B, 1);
     for (size_t k = 0; k < (size_t)B * Q; k++) U[k] = U[k] > 0.0f ? U[k] : 0.0f;
     for (int r = 0; r < B; r++) {
         memcpy(a + (size_t)r * G, s->b2, (size_t)G * sizeof(float));
-        for (int q = 0; q < 4; q++) sparse_gemv(&s->l->w2[q], a + (size_t)r * G + q * H, U + (size_t)r * Q + q * M, 1);
+        for (int q = 0; q < 4; q++)
+            sparse_pool_gemv(s->pool, &s->l->w2[q], a + (size_t)r * G + q * H, U + (size_t)r * Q + q * M, 1);
     }
 }
 
-static void sparse_hlstm_forward(HlstmCache *c, const SparseLayer *l, const float *b1, const float *b2, const float *x,
-                                 int Tw, int B)
+static void sparse_hlstm_forward(HlstmCache *c, const SparseLayer *l, SparsePool *pool, const float *b1, const float *b2,
+                                 const float *x, int Tw, int B)
 {
     const int Q = 4 * c->M;
     for (size_t r = 0; r < (size_t)Tw * B; r++) memcpy(c->u + r * Q, b1, (size_t)Q * sizeof(float));
-    sparse_gemm(&l->ih, c->u, x, Tw * B, 1);
-    SparseHlstmStep st = {c, l, b2, c->cell.H, c->M};
+    sparse_pool_gemm(pool, &l->ih, c->u, x, Tw * B, 1);
+    SparseHlstmStep st = {c, l, pool, b2, c->cell.H, c->M};
     lstm_window_forward(&c->cell, sparse_hlstm_pre, &st, Tw, B);
 }
 
-static void bench_call(Bench *b, int H)
+/* One window of the layer of size H; a sparse pattern's products over `pool` (NULL: this thread). */
+static void bench_window(Bench *b, int H, SparsePool *pool)
 {
     if (b->hlstm) {
         HlstmCache hv = b->hcache; /* strides follow H and M; the buffers hold the largest */
@@ -316,7 +328,7 @@ static void bench_call(Bench *b, int H)
         hv.cell.H = H;
         hv.M = b->gate_hidden ? b->gate_hidden : H;
         HlstmWeights hw = {hv.cell.I, H, hv.M, b->w1, b->b1, b->w_hh, b->b_ih};
-        if (b->sp) sparse_hlstm_forward(&hv, b->sp[H], b->b1, b->b_ih, b->x, b->seq, b->batch);
+        if (b->sp) sparse_hlstm_forward(&hv, b->sp[H], pool, b->b1, b->b_ih, b->x, b->seq, b->batch);
         else hlstm_forward(&hv, &hw, b->x, b->seq, b->batch, 0.0f, NULL);
         return;
     }
@@ -324,7 +336,7 @@ static void bench_call(Bench *b, int H)
     LstmCache view = b->cache; /* strides follow view.H; the buffers hold the largest size */
     view.I = w.I;
     view.H = H;
-    if (b->sp) sparse_forward(&view, b->sp[H], b->b_ih, b->b_hh, b->x, b->seq, b->batch);
+    if (b->sp) sparse_forward(&view, b->sp[H], pool, b->b_ih, b->b_hh, b->x, b->seq, b->batch);
     else lstm_forward(&view, &w, b->x, b->seq, b->batch);
 }
 
@@ -445,7 +457,7 @@ TpStatus latency_pattern_matrix(SparseMatrix *m, const char *pattern, int R, int
     return st;
 }
 
-static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
+static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o, int threads, uint64_t seed)
 {
     double d = 1.0 - o->sparsity, bytes = 0.0;
     const int hl = o->cell && !strcmp(o->cell, "hlstm");
@@ -454,13 +466,14 @@ static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
         bytes += hl ? 4.0 * M * (I + 2.0 * H) * d * 6.0 + 8.0 * (8.0 * M + 4.0 * H + 4.0)
                     : 4.0 * H * (I + H) * d * 6.0 + 8.0 * (4.0 * H + 1.0);
     }
+    if (o->bidir) bytes *= 2.0; /* each direction its own matrices */
     if (bytes > 4.0 * 1073741824.0)
         return err_set(TP_ERANGE, "profile: the %s matrices of these %d sizes need %.1f GiB (at most 4): fewer or smaller "
                        "sizes, or a higher sparsity", o->pattern, o->n_sizes, bytes / 1073741824.0);
     b->cache_hmax = o->sizes[o->n_sizes - 1];
     if (!(b->sp = calloc((size_t)b->cache_hmax + 1, sizeof *b->sp))) return err_set(TP_ENOMEM, "profile: out of memory");
     Rng r;
-    rng_seed(&r, 54321);
+    rng_seed(&r, seed);
     for (int i = 0; i < o->n_sizes; i++) {
         int H = o->sizes[i], I = o->input ? o->input : H;
         TpStatus st = TP_OK;
@@ -472,6 +485,11 @@ static TpStatus bench_sparse_init(Bench *b, const LatencyOptions *o)
         for (int q = 0; hl && q < 4; q++)
             if ((st = latency_pattern_matrix(&b->sp[H]->w2[q], o->pattern, H, R / 4, d, &r)) != TP_OK)
                 return err_wrap(st, "profile: hidden %d: fc2: ", H);
+        if (threads > 1) { /* cut for the pool's threads, as the inference runtime cuts them */
+            sparse_split(&b->sp[H]->ih, threads);
+            sparse_split(&b->sp[H]->hh, threads);
+            for (int q = 0; hl && q < 4; q++) sparse_split(&b->sp[H]->w2[q], threads);
+        }
     }
     return TP_OK;
 }
@@ -525,6 +543,32 @@ static TpStatus bench_init(Bench *b, int hmax, int batch, int seq, int input, in
     return TP_OK;
 }
 
+/* One timed call, the steady protocol's unit: one window of the layer; for a bidirectional layer
+ * (b2 set: the second direction, with weights of its own) both directions' windows, in turn (each
+ * product over the pool, as engine/infer_asr's sequential plan) or at once (one thread each, the
+ * pool's first two, as its parallel plan). */
+typedef struct {
+    Bench *b[2];
+    int H;
+} DirTask;
+
+static void dir_task(void *arg, int t)
+{
+    DirTask *d = arg;
+    if (t < 2) bench_window(d->b[t], d->H, NULL);
+}
+
+static void profile_call(Bench *b, Bench *b2, SparsePool *pool, int H, int once)
+{
+    if (once) {
+        DirTask d = {{b, b2}, H};
+        sparse_pool_run(pool, dir_task, &d);
+        return;
+    }
+    bench_window(b, H, pool);
+    if (b2) bench_window(b2, H, pool);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -566,6 +610,12 @@ static TpStatus check_options(const LatencyOptions *o, BackendKind *kind)
     if (o->batch < 1 || o->seq < 1 || o->input < 0)
         return err_set(TP_EINVAL, "profile: batch %d, seq %d, input %d: expected batch, seq >= 1, input >= 0", o->batch, o->seq,
                        o->input);
+    if (o->directions < 0 || o->directions > 2 || (o->directions && !o->bidir))
+        return err_set(TP_EINVAL, "profile: directions %d: expected 0 (timed), 1 (in turn) or 2 (at once), for a "
+                                  "bidirectional layer", o->directions);
+    if (o->directions == 2 && (!strcmp(pat, "dense") || *kind != BACKEND_CPU))
+        return err_set(TP_EINVAL, "profile: the directions at once run sparse kernels one thread each: not for the "
+                                  "dense pattern (BLAS threads it)");
     if (o->n_sizes < 1 || !o->sizes) return err_set(TP_EINVAL, "profile: no sizes");
     for (int i = 0; i < o->n_sizes; i++)
         if (o->sizes[i] < 1 || o->sizes[i] > LATENCY_MAX_HIDDEN || (i && o->sizes[i] <= o->sizes[i - 1]))
@@ -594,43 +644,79 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     const double t_start = clock_now();
     int saved_threads = backend_threads();
     BackendKind saved_kind = backend_current();
-    Bench b;
+    Bench b, b2;
+    SparsePool *pool = NULL;
     double *t_call = NULL, *samples = NULL, *tmp = NULL;
-    int *n_inner = NULL, *order = NULL;
-    int bench_ok = 0, rounds = 0, done = 0;
+    int *n_inner = NULL, *order = NULL, *once = NULL;
+    int bench_ok = 0, bench2_ok = 0, rounds = 0, done = 0;
     if (o->threads > 0 && (st = backend_set_threads(o->threads)) != TP_OK) return st;
     if (kind != saved_kind && (st = backend_select(kind)) != TP_OK) {
         err_wrap(st, "profile: ");
         goto fail;
     }
     const int hlstm = o->cell && !strcmp(o->cell, "hlstm");
+    const int sparse = o->sparsity > 0.0, threads = backend_threads();
     if ((st = bench_init(&b, o->sizes[n - 1], o->batch, o->seq, o->input, hlstm, o->gate_hidden)) != TP_OK) goto fail;
     bench_ok = 1;
-    if (o->sparsity > 0.0 && (st = bench_sparse_init(&b, o)) != TP_OK) goto fail;
+    if (sparse && (st = bench_sparse_init(&b, o, threads, 54321)) != TP_OK) goto fail;
+    if (o->bidir) { /* the second direction: the same shapes, weights of its own */
+        if ((st = bench_init(&b2, o->sizes[n - 1], o->batch, o->seq, o->input, hlstm, o->gate_hidden)) != TP_OK) goto fail;
+        bench2_ok = 1;
+        if (sparse && (st = bench_sparse_init(&b2, o, threads, 54322)) != TP_OK) goto fail;
+    }
+    if (sparse && threads > 1 && (st = sparse_pool_create(&pool, threads)) != TP_OK) {
+        err_wrap(st, "profile: ");
+        goto fail;
+    }
+    Bench *dir2 = o->bidir ? &b2 : NULL;
+    const int can_once = o->bidir && pool && o->directions != 1; /* the runtime's parallel plan: sparse, 2+ threads */
+    if (o->directions == 2 && !pool) {
+        st = err_set(TP_EINVAL, "profile: the directions at once need 2 or more threads (this sweep has %d)", threads);
+        goto fail;
+    }
     t_call = malloc(sizeof(double) * (size_t)n);
     n_inner = malloc(sizeof(int) * (size_t)n);
     order = malloc(sizeof(int) * (size_t)n);
-    if (!t_call || !n_inner || !order) {
+    once = calloc((size_t)n, sizeof(int));
+    if (!t_call || !n_inner || !order || !once) {
         st = err_set(TP_ENOMEM, "profile: out of memory");
         goto fail;
     }
 
-    /* 1. calibration */
+    /* 1. calibration (a bidirectional layer: each size's faster plan, in turn or at once) */
     double round_cost = 0.0;
+    int n_once = 0;
     for (int i = 0; i < n; i++) {
         int H = o->sizes[i];
-        bench_call(&b, H);
-        bench_call(&b, H);
+        profile_call(&b, dir2, pool, H, 0);
+        profile_call(&b, dir2, pool, H, 0);
         int k = 0;
         double t0 = clock_now(), el;
         do {
-            bench_call(&b, H);
+            profile_call(&b, dir2, pool, H, 0);
             k++;
             el = clock_now() - t0;
         } while (k < 10 && el < 1e-3);
         t_call[i] = el / k;
         double ni = ceil(o->min_sample_us * 1e-6 / fmax(t_call[i], 1e-9));
         n_inner[i] = ni < 1 ? 1 : ni > 1e6 ? 1000000 : (int)ni;
+        if (can_once) { /* five interleaved samples of each plan, medians */
+            double tp[2][5];
+            for (int r = 0; r < 5; r++)
+                for (int p = 0; p < 2; p++) {
+                    profile_call(&b, dir2, pool, H, p);
+                    double s0 = clock_now();
+                    for (int q = 0; q < n_inner[i]; q++) profile_call(&b, dir2, pool, H, p);
+                    tp[p][r] = (clock_now() - s0) / n_inner[i];
+                }
+            qsort(tp[0], 5, sizeof(double), cmp_double);
+            qsort(tp[1], 5, sizeof(double), cmp_double);
+            once[i] = o->directions == 2 || (o->directions == 0 && tp[1][2] < tp[0][2]);
+            n_once += once[i];
+            t_call[i] = tp[once[i]][2];
+            ni = ceil(o->min_sample_us * 1e-6 / fmax(t_call[i], 1e-9));
+            n_inner[i] = ni < 1 ? 1 : ni > 1e6 ? 1000000 : (int)ni;
+        }
         round_cost += 2.0 * n_inner[i] * t_call[i];
         if (o->progress && (i % 16 == 15 || i == n - 1) &&
             o->progress(o->ctx, 0.05 * (i + 1) / n, 0, 0, clock_now() - t_start)) {
@@ -667,10 +753,10 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         }
         for (int v = 0; v < n; v++) {
             int i = order[v], H = o->sizes[i], m = n_inner[i];
-            for (int k = 0; k < m; k++) bench_call(&b, H);
+            for (int k = 0; k < m; k++) profile_call(&b, dir2, pool, H, once[i]);
             double t0 = clock_now();
-            for (int k = 0; k < m; k++) bench_call(&b, H);
-            samples[(size_t)i * rounds + r] = (clock_now() - t0) / m * 1e6;
+            for (int k = 0; k < m; k++) profile_call(&b, dir2, pool, H, once[i]);
+            samples[(size_t)i * rounds + r] = (clock_now() - t0) / m * 1e6 / (o->bidir ? 2.0 : 1.0); /* per window */
         }
         done = r + 1;
         double el = clock_now() - t_start;
@@ -700,6 +786,8 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     out->sparsity = o->sparsity;
     snprintf(out->pattern, sizeof out->pattern, "%s", o->pattern ? o->pattern : "dense");
     out->rounds = done;
+    out->bidir = o->bidir != 0;
+    out->n_once = n_once;
     latency_fingerprint(out->fingerprint, sizeof out->fingerprint);
     if (hlstm) {
         char fp[sizeof out->fingerprint], m[24] = "H";
@@ -720,7 +808,10 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
     out->seconds = clock_now() - t_start;
     st = TP_OK;
 fail:
+    sparse_pool_free(pool);
     if (bench_ok) bench_free(&b);
+    if (bench2_ok) bench_free(&b2);
+    free(once);
     free(t_call);
     free(samples);
     free(tmp);

@@ -70,6 +70,8 @@ typedef struct {
     char fingerprint[512]; /* hardware: "cpu=...; cpus=N; blas=...; os=..." or the accel model */
     int rounds;            /* samples per size (TSV: n_samples)                                */
     double seconds;        /* wall time of the sweep (JSON only; 0 = unknown)                  */
+    int bidir;             /* measured as a bidirectional layer (LatencyOptions.bidir; not in files) */
+    int n_once;            /* of those sizes, how many ran their directions at once (not in files) */
     int n, cap;
     int *hidden;
     double *median_us, *p10_us, *p90_us, *mean_us;
@@ -125,6 +127,8 @@ typedef struct {
     double budget_s;          /* default 60                                                      */
     double min_sample_us;     /* default 200                                                     */
     uint64_t seed;            /* shuffle order; default 1                                        */
+    int bidir;                /* 1: a bidirectional layer (below); 0: one window per call        */
+    int directions;           /* bidir's plan: 0 the faster per size, 1 in turn, 2 at once       */
     LatencyProgressFn progress; /* called during calibration and after every round; nonzero = cancel */
     void *ctx;
 } LatencyOptions;
@@ -141,9 +145,18 @@ void latency_options_defaults(LatencyOptions *o);
  * layout (csr, sell: random positions at density 1 - sparsity; row: k = ceil((1 - sparsity) cols) per
  * row; blockRxC: BSR, whole R x C blocks kept with probability 1 - sparsity, as block pruning leaves
  * them), products through sparse_gemm inside the shared window code (what engine/infer runs), every
- * size's matrices built once up front (at most 4 GiB).  TP_ENOTAVAIL for sparse patterns on cuda,
- * TP_ENODEV for cuda without a device, TP_ECANCEL when progress asked to stop, TP_ENOMEM/TP_ERANGE
- * for sizes too big. */
+ * size's matrices built once up front (at most 4 GiB).  At T >= 2 threads a sparse pattern's
+ * products run over a pool of T threads (engine/sparse_pool), each matrix cut in T parts, as the
+ * inference runtime runs them (BLAS threads the dense pattern).
+ * bidir (a speech model's bidirectional layer, sessions/profile_audio): one call runs the layer's
+ * two directions, each with weights of its own, and a sample is that call's time / 2, the time per
+ * window, so the per-call columns keep their meaning.  The two run in turn, or for a sparse pattern
+ * at T >= 2 at once, one thread each, when that is faster: each size is calibrated both ways (five
+ * interleaved samples each, medians) and keeps the faster plan, as engine/infer_asr chooses at init;
+ * out->n_once counts the sizes that ran at once.  `directions` 1 or 2 forces one plan (at once is
+ * refused with TP_EINVAL below 2 threads or for the dense pattern, as the runtime refuses it).
+ * TP_ENOTAVAIL for sparse patterns on cuda, TP_ENODEV for cuda without a device, TP_ECANCEL when
+ * progress asked to stop, TP_ENOMEM/TP_ERANGE for sizes too big. */
 TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o);
 /* The steady protocol on a device through a table of operations (latency_device.c): one call is
  * devtrain_lstm_forward on device-resident weights, samples are timed by the table's timer (CUDA

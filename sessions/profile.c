@@ -115,6 +115,7 @@ static TpStatus profile_run_target(LatencyCurve *c, AccelParams *accel, const Pr
     TargetQuery q = target_query_default(0);
     q.input = r->input, q.batch = r->batch, q.seq = r->seq, q.threads = r->threads, q.gate_hidden = r->gate_hidden;
     q.density = 1.0 - r->sparsity;
+    q.bidir = r->bidir;
     snprintf(q.pattern, sizeof q.pattern, "%.15s", pattern);
     snprintf(q.cell, sizeof q.cell, "%s", r->cell);
     TargetSweep w = {r->reps, r->budget_s, r->seed, fn, ctx};
@@ -167,6 +168,7 @@ TpStatus profile_run(LatencyCurve *c, AccelParams *accel, const ProfileRequest *
         o.rounds = r->reps;
         o.budget_s = r->budget_s;
         o.seed = r->seed;
+        o.bidir = r->bidir;
         o.progress = fn;
         o.ctx = ctx;
         st = latency_profile(c, &o);
@@ -228,6 +230,11 @@ void profile_report(char *buf, size_t n, const LatencyCurve *c, const HystAnalys
     else say(&o, "protocol %s, %d rounds%s", c->protocol, c->rounds, c->seconds > 0 ? "" : "\n");
     if (c->seconds > 0 && !latency_curve_is_model(c)) say(&o, ", %.1f s\n", c->seconds);
     say(&o, "hardware: %s\n", c->fingerprint[0] ? c->fingerprint : "(not recorded)");
+    if (c->bidir && c->n_once == 0) /* measured here (the flags are not in files) */
+        say(&o, "directions: in turn at every size (at once is tried for sparse patterns at 2+ threads)\n");
+    else if (c->bidir)
+        say(&o, "directions: at once, one thread each, at %d of %d sizes (timed faster than in turn there)\n",
+            c->n_once, c->n);
     if (table) {
         say(&o, "%8s %12s %12s %12s  %s\n", "hidden", "median_us", "p10_us", "p90_us", "note");
         for (int i = 0; i < c->n; i++) {

@@ -33,6 +33,7 @@ typedef struct {
     char cell[8];           /* lstm | hlstm (cpu and accel; not cuda)                   */
     int gate_hidden;        /* H-LSTM M (0 = M equals the hidden size)                  */
     uint64_t seed;
+    int bidir;              /* a bidirectional layer (profile_audio_request): LatencyOptions.bidir */
     char target[160];       /* a latency target (sessions/target: cpu, cuda, accel[:...], cmd:NAME);
                              * "" = the backend above                                    */
     const char *session_dir; /* where cmd: targets are also searched (SESSION/targets/); may be NULL */

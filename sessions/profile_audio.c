@@ -28,6 +28,7 @@ TpStatus profile_audio_request(ProfileRequest *q, const ModelConfig *cfg, int la
                                   "%d frames (100 / the convolutions' time strides); leave seq out or give seq=%d",
                        q->seq, F, F);
     q->seq = F;
+    q->bidir = 1;
     if (!input_given) q->input = layer == 0 ? cfg->n_embed : cfg->hidden[layer - 1];
     snprintf(q->cell, sizeof q->cell, "%s", cfg->cell == MODEL_CELL_HLSTM ? "hlstm" : "lstm");
     q->gate_hidden = cfg->cell == MODEL_CELL_HLSTM ? cfg->gate_hidden : 0;

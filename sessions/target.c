@@ -183,6 +183,7 @@ static TpStatus measured_curve(Target *t, const TargetQuery *q, const int *sizes
     o.rounds = w->rounds;
     o.budget_s = w->budget_s;
     o.seed = w->seed;
+    o.bidir = q->bidir;
     o.progress = w->progress;
     o.ctx = w->ctx;
     return latency_profile(out, &o);

@@ -54,6 +54,8 @@ typedef struct {
     char pattern[24];      /* dense | csr | sell | sell-seg | unstructured | row | block16x1 | block8x1 | block4x4 */
     char cell[8];          /* lstm | hlstm (measured on cpu, modelled on accel)         */
     int gate_hidden;       /* H-LSTM M (0 = H)                                          */
+    int bidir;             /* a bidirectional layer's two windows (cpu: LatencyOptions.bidir;
+                            * cmd and accel: one window, counted twice by the caller)   */
 } TargetQuery;
 
 /* A dense LSTM query of hidden size h at batch 1, seq 1. */

@@ -620,6 +620,56 @@ static void test_profiler_hlstm(void **state)
     assert_int_equal(latency_profile(&hl, &o), TP_EINVAL);
 }
 
+/* A bidirectional layer (a speech model's, bidir): a call runs both directions, the samples are per
+ * window; at 2 threads a sparse pattern's two directions run in turn over the pool or at once, one
+ * thread each, whichever each size times faster (forced here both ways); one thread, or the dense
+ * pattern, runs them in turn and refuses at once. */
+static void test_profiler_bidir(void **state)
+{
+    (void)state;
+    int sizes[] = {16, 48};
+    LatencyOptions o;
+    small_sweep(&o, sizes, 2, 5, 50);
+    o.seq = 4;
+    o.input = 20;
+    o.bidir = 1;
+    LatencyCurve c;
+    assert_int_equal(latency_profile(&c, &o), TP_OK); /* dense, 1 thread: in turn */
+    assert_true(c.bidir && c.n_once == 0 && c.n == 2);
+    latency_curve_free(&c);
+    o.pattern = "sell-seg";
+    o.sparsity = 0.8;
+    assert_int_equal(latency_profile(&c, &o), TP_OK);
+    assert_int_equal(c.n_once, 0);
+    latency_curve_free(&c);
+    o.directions = 2;
+    assert_int_equal(latency_profile(&c, &o), TP_EINVAL); /* at once at one thread */
+    assert_non_null(strstr(err_msg(), "2 or more threads"));
+    o.threads = 2;
+    for (int d = 0; d <= 2; d++) {
+        o.directions = d;
+        assert_int_equal(latency_profile(&c, &o), TP_OK);
+        assert_int_equal(c.threads, 2);
+        assert_true(c.n_once >= 0 && c.n_once <= 2);
+        if (d) assert_int_equal(c.n_once, d == 2 ? 2 : 0);
+        for (int i = 0; i < 2; i++) assert_true(c.median_us[i] > 0);
+        latency_curve_free(&c);
+    }
+    o.cell = "hlstm"; /* the H-LSTM's gate networks at once too */
+    assert_int_equal(latency_profile(&c, &o), TP_OK);
+    assert_int_equal(c.n_once, 2);
+    latency_curve_free(&c);
+    o.cell = NULL;
+    o.pattern = "dense";
+    o.sparsity = 0;
+    assert_int_equal(latency_profile(&c, &o), TP_EINVAL); /* BLAS threads the dense pattern */
+    o.directions = 3;
+    assert_int_equal(latency_profile(&c, &o), TP_EINVAL);
+    o.directions = 1;
+    o.bidir = 0;
+    assert_int_equal(latency_profile(&c, &o), TP_EINVAL); /* a plan without two directions */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_profiler_tiny),
         cmocka_unit_test(test_pattern_matrix),
         cmocka_unit_test(test_profiler_hlstm),
+        cmocka_unit_test(test_profiler_bidir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

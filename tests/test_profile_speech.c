@@ -103,7 +103,9 @@ static void test_request(void **state)
     assert_int_equal(q.input, cfg.n_embed);
     assert_int_equal(q.batch, 1);
     assert_string_equal(q.cell, "lstm");
+    assert_int_equal(q.bidir, 1); /* both directions timed, as the runtime runs them */
     profile_request_defaults(&q);
+    assert_int_equal(q.bidir, 0); /* an LM's layer: one window */
     assert_int_equal(profile_audio_request(&q, &cfg, 1, 0, 0), TP_OK);
     assert_int_equal(q.input, 24);
     profile_request_defaults(&q);

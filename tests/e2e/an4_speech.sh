@@ -116,6 +116,12 @@ ok "prune, grow, snapshot, train, undo, block pruning; replay --verify bit for b
 
 "$TOPIARY" profile --session "$S" --sizes 8:16:8 --reps 1 --budget-s 1 > "$tmp/prof.out" 2>&1 || { cat "$tmp/prof.out"; fail "profile --session on a speech session"; }
 grep -q '^latency profile: .*seq 50, input [0-9]*, dense, us per second of audio' "$tmp/prof.out" || fail "profile text: $(cat "$tmp/prof.out")"
+grep -q '^directions: in turn at every size' "$tmp/prof.out" || fail "profile: the dense directions in turn: $(cat "$tmp/prof.out")"
+# a sparse pattern at two threads: both plans timed per size, the count reported
+"$TOPIARY" profile --session "$S" --sizes 8:16:8 --reps 1 --budget-s 1 --threads 2 --pattern sell-seg --sparsity 0.8 \
+    > "$tmp/prof2.out" 2>&1 || { cat "$tmp/prof2.out"; fail "profile --session --threads 2 sell-seg"; }
+grep -qE '^directions: (in turn at every size|at once, one thread each, at [0-2] of 2 sizes)' "$tmp/prof2.out" ||
+    fail "profile --threads 2: the directions line: $(cat "$tmp/prof2.out")"
 "$TOPIARY" profile --session "$S" --layer 1 --sizes 8:16:8 --backend accel --json > "$tmp/prof.json" || fail "profile --session --json"
 python3 - "$tmp/prof.json" "$S/latency.tsv" <<'PY' || fail "profile --json / latency.tsv: $(cat "$tmp/prof.json")"
 import json, sys
@@ -125,7 +131,7 @@ assert j["seq"] == 50 and j["batch"] == 1 and j["input"] == 16 and [p["hidden"] 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
 head = rows[0]
 cur = [dict(zip(head, r)) for r in rows[1:]]
-assert [r["protocol"] for r in cur] == ["audio-steady"] * 2 + ["audio-model"] * 2, cur
+assert [r["protocol"] for r in cur] == ["audio-steady"] * 4 + ["audio-model"] * 2, cur
 PY
 grep -q 'profile sizes=8:16:8 reps=1 budget_s=1' "$S/journal.txt" || fail "profile --session is journaled"
 printf 'recommend layer=1\ndse rows=16 cols=16\n' > "$tmp/lm.tp"
