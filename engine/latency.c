@@ -655,7 +655,8 @@ TpStatus latency_profile(LatencyCurve *out, const LatencyOptions *o)
         goto fail;
     }
     const int hlstm = o->cell && !strcmp(o->cell, "hlstm");
-    const int sparse = o->sparsity > 0.0, threads = backend_threads();
+    const int sparse = o->sparsity > 0.0,
+              threads = backend_threads() > SPARSE_MAX_PARTS ? SPARSE_MAX_PARTS : backend_threads();
     if ((st = bench_init(&b, o->sizes[n - 1], o->batch, o->seq, o->input, hlstm, o->gate_hidden)) != TP_OK) goto fail;
     bench_ok = 1;
     if (sparse && (st = bench_sparse_init(&b, o, threads, 54321)) != TP_OK) goto fail;
